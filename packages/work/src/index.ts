@@ -1,0 +1,42 @@
+export { type CreateWorkOptions, createWork } from "./create.js";
+export {
+  formatIssues,
+  InvalidWorkError,
+  SettingError,
+  WorkflowError,
+  WorkspaceError,
+} from "./errors.js";
+export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
+export { toPayload, type WorkPayload } from "./payload.js";
+export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  ARCHIVE_METHODS,
+  ArchiveMethodSchema,
+  ArchiveSchema,
+  type Config,
+  ConfigSchema,
+  FunctionSchema,
+  type HistoryEntry,
+  HistoryEntrySchema,
+  type Notify,
+  NotifySchema,
+  ObjectIdSchema,
+  PipelineSchema,
+  type Slack,
+  SlackSchema,
+  STATUSES,
+  type Status,
+  StatusSchema,
+  type Work,
+  WorkFieldsSchema,
+  type WorkInput,
+  WorkSchema,
+} from "./schema.js";
+export { DEFAULT_SECRETS_DIR, Settings, type SettingsOptions } from "./settings.js";
+export {
+  DEFAULT_WORKSPACE_PATH,
+  loadWorkspace,
+  type Workspace,
+  WorkspaceSchema,
+  workspacePath,
+} from "./workspace.js";

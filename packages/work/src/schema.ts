@@ -1,0 +1,167 @@
+import { z } from "zod";
+import { FreeArraySchema, FreeObjectSchema } from "./free.js";
+
+/** CHIME's Python client sends every unset optional field as null; null means absent here. */
+function nullMeansAbsent<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
+  }, schema);
+}
+
+function boundedInt(field: string, min: number, max: number) {
+  const range = `${field} must be between ${min} and ${max}`;
+  return z
+    .int({ error: `${field} must be an integer between ${min} and ${max}` })
+    .min(min, { error: range })
+    .max(max, { error: range });
+}
+
+const nonEmpty = (field: string) =>
+  z.string({ error: `${field} must be a string` }).min(1, { error: `${field} must not be empty` });
+
+export const STATUSES = [
+  "created",
+  "queued",
+  "running",
+  "success",
+  "failure",
+  "cancelled",
+] as const;
+export const StatusSchema = z.enum(STATUSES);
+export type Status = z.infer<typeof StatusSchema>;
+
+export const ARCHIVE_METHODS = ["bypass", "copy", "delete", "move"] as const;
+export const ArchiveMethodSchema = z.enum(ARCHIVE_METHODS);
+
+export const ArchiveSchema = nullMeansAbsent(
+  z.strictObject({
+    /** @defaultValue true */
+    results: z.boolean().default(true),
+    /** @defaultValue "copy" */
+    products: ArchiveMethodSchema.default("copy"),
+    /** @defaultValue "copy" */
+    plots: ArchiveMethodSchema.default("copy"),
+    /** Sent by CHIME's client; kept as given. */
+    logs: ArchiveMethodSchema.optional(),
+  }),
+);
+
+export const ConfigSchema = nullMeansAbsent(
+  z.strictObject({
+    archive: ArchiveSchema.default({ results: true, products: "copy", plots: "copy" }),
+    parent: z.string().optional(),
+    orgs: z.array(z.string()).optional(),
+    teams: z.array(z.string()).optional(),
+    /** Whether `site` must be one of the workspace's sites. Stays on the client. @defaultValue "strict" */
+    strategy: z.enum(["strict", "relaxed"]).default("strict"),
+    /** Sent by CHIME's client; kept as given. */
+    metrics: z.boolean().optional(),
+  }),
+);
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const SlackSchema = nullMeansAbsent(
+  z.strictObject({
+    channel_id: z.string().min(1).optional(),
+    member_ids: z.array(z.string().min(1)).optional(),
+    message: z.string().optional(),
+    results: z.boolean().optional(),
+    products: z.boolean().optional(),
+    plots: z.boolean().optional(),
+    blocks: FreeArraySchema.optional(),
+    /** Slack's answer to the post, stored by the worker. */
+    reply: FreeObjectSchema.optional(),
+  }),
+);
+export type Slack = z.infer<typeof SlackSchema>;
+
+export const NotifySchema = nullMeansAbsent(
+  z.strictObject({
+    slack: SlackSchema.default({}),
+  }),
+);
+export type Notify = z.infer<typeof NotifySchema>;
+
+export const HistoryEntrySchema = z.object({
+  attempt: z.int().min(1),
+  worker: z.string().optional(),
+  start: z.number().optional(),
+  stop: z.number().optional(),
+  status: StatusSchema.or(z.literal("expired")),
+  error: z.string().optional(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+export const ObjectIdSchema = z
+  .string({ error: "id must be a string" })
+  .regex(/^[0-9a-f]{24}$/i, { error: "id must be 24 hexadecimal characters" })
+  .transform((id) => id.toLowerCase());
+
+/** Letters, digits and `-`; 1 to 128 of them. */
+export const PipelineSchema = z
+  .string({ error: "pipeline must be a string" })
+  .regex(/^[A-Za-z0-9-]{1,128}$/, {
+    error: "pipeline must be 1 to 128 letters, digits or '-'",
+  });
+
+/** `<module specifier>#<export>`, e.g. `./jobs/fit.js#fit` or `my-pkg#run`. */
+export const FunctionSchema = z.string().regex(/^[^#\s]+#[A-Za-z_$][\w$]*$/, {
+  error: "function must be '<module specifier>#<export>', e.g. ./jobs/fit.js#fit",
+});
+
+/** The fields of a work; WorkSchema below adds the rules that span fields. */
+export const WorkFieldsSchema = z.strictObject({
+  pipeline: PipelineSchema,
+  site: nonEmpty("site"),
+  user: nonEmpty("user"),
+  function: FunctionSchema.optional(),
+  parameters: FreeObjectSchema.optional(),
+  command: z.array(z.string()).min(1, { error: "command must hold at least one item" }).optional(),
+  results: FreeObjectSchema.optional(),
+  products: z.array(z.string()).optional(),
+  plots: z.array(z.string()).optional(),
+  tags: z.array(z.string()).optional(),
+  event: z.array(z.int()).optional(),
+  id: ObjectIdSchema.optional(),
+  /** Unix seconds (float). @defaultValue now */
+  creation: z
+    .number()
+    .nonnegative()
+    .default(() => Date.now() / 1000),
+  start: z.number().nonnegative().optional(),
+  stop: z.number().nonnegative().optional(),
+  /** Set by the service at each withdraw; fences outcomes and heartbeats. @defaultValue 0 */
+  attempt: z.int().min(0).default(0),
+  /** Set by the service: one entry per attempt, the last 20. */
+  history: z.array(HistoryEntrySchema).max(20).optional(),
+  /** @defaultValue "created" */
+  status: StatusSchema.default("created"),
+  /** Seconds. @defaultValue 3600 */
+  timeout: boundedInt("timeout", 1, 259_200).default(3600),
+  /** How many times a failed attempt is re-run. @defaultValue 2 */
+  retries: boundedInt("retries", 0, 5).default(2),
+  /** 5 runs first. @defaultValue 3 */
+  priority: boundedInt("priority", 1, 5).default(3),
+  config: ConfigSchema.default({
+    archive: { results: true, products: "copy", plots: "copy" },
+    strategy: "strict",
+  }),
+  notify: NotifySchema.default({ slack: {} }),
+  /** Set by the service: when the running attempt's lease ends (unix seconds). */
+  leaseUntil: z.number().optional(),
+  /** Set by the service: a re-queued work is not withdrawn before this (unix seconds). */
+  notBefore: z.number().optional(),
+});
+
+export const WorkSchema = nullMeansAbsent(
+  WorkFieldsSchema.refine((work) => !(work.function !== undefined && work.command !== undefined), {
+    error: "function and command are mutually exclusive: set one of them, not both",
+    path: ["command"],
+  }),
+);
+
+/** A work as the caller writes it: only pipeline, site and user are required. */
+export type WorkInput = z.input<typeof WorkFieldsSchema>;
+/** A validated work with every default filled in. */
+export type Work = z.output<typeof WorkSchema>;

@@ -1,0 +1,17 @@
+import { MongoMemoryServer } from "mongodb-memory-server";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    mongoUri: string;
+  }
+}
+
+// One mongod for the whole test run; each test file takes its own database (see ./db.ts).
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await MongoMemoryServer.create();
+  project.provide("mongoUri", server.getUri());
+  return async () => {
+    await server.stop();
+  };
+}
