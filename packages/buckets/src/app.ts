@@ -1,0 +1,29 @@
+import express, { type Express } from "express";
+import type { Keys } from "./auth/keys.js";
+import { authenticate } from "./http/auth.js";
+import { errorHandler, notFoundHandler } from "./http/errors.js";
+import { requestLogger, requestMetrics } from "./http/observe.js";
+import { opsRoutes } from "./routes/ops.js";
+import { viewRoutes } from "./routes/view.js";
+import { workRoutes } from "./routes/work.js";
+import type { ServiceContext } from "./service/context.js";
+
+/** The largest body the service reads: works are capped at 4 MB of results each. */
+export const BODY_LIMIT = "16mb";
+
+/** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
+export function buildApp(ctx: ServiceContext, keys: Keys): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  app.use(requestLogger(ctx.logger));
+  app.use(requestMetrics(ctx.metrics));
+  app.use(opsRoutes(ctx, ctx.metrics));
+  app.use(authenticate(keys));
+  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(workRoutes(ctx));
+  app.use(viewRoutes(ctx));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

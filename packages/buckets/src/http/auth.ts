@@ -1,0 +1,21 @@
+import type { RequestHandler, Response } from "express";
+import type { Keys } from "../auth/keys.js";
+import { type Principal, verifyToken } from "../auth/tokens.js";
+import { unauthorized } from "../errors.js";
+
+/** Reads the bearer token (`Authorization: Bearer T` or `x-access-token: T`) into res.locals. */
+export function authenticate(keys: Keys): RequestHandler {
+  return (req, res, next) => {
+    const header = req.get("authorization");
+    const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? req.get("x-access-token");
+    if (!token) {
+      throw unauthorized("no token: send `Authorization: Bearer <token>` or `x-access-token: <token>`");
+    }
+    res.locals.principal = verifyToken(keys, token);
+    next();
+  };
+}
+
+export function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}

@@ -1,0 +1,53 @@
+import { WorkflowError } from "@workflow/work";
+import type { ErrorRequestHandler, RequestHandler } from "express";
+import { ServiceError } from "../errors.js";
+import { QueryError } from "../query.js";
+import { fromDriverError } from "../store/index.js";
+
+/** Seconds a caller should wait after a 503 before trying again. */
+export const RETRY_AFTER_SECONDS = 2;
+
+/** The one place where errors become HTTP responses: `{error: {code, message, details?}}`. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  const known = toServiceError(error);
+  if (known.code === "internal") req.log.error({ err: error }, "request failed");
+  else if (known.code === "unavailable") req.log.warn({ err: error }, known.message);
+  else req.log.debug({ code: known.code }, known.message);
+  if (res.headersSent) return;
+  if (known.code === "unavailable") res.set("Retry-After", String(RETRY_AFTER_SECONDS));
+  const body = { code: known.code, message: known.message, ...(known.details === undefined ? {} : { details: known.details }) };
+  res.status(known.status).json({ error: body });
+};
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new ServiceError("not_found", `no route ${req.method} ${req.path}; see GET /openapi.json`));
+};
+
+function toServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  if (error instanceof QueryError) return new ServiceError("invalid", error.message, { details: { path: error.path } });
+  if (error instanceof WorkflowError) return new ServiceError("invalid", error.message, { details: error.details });
+  const parser = bodyParserError(error);
+  if (parser) return parser;
+  return fromDriverError(error) ?? new ServiceError("internal", "internal error; the service logged it with this request's id");
+}
+
+/** Errors from express.json() carry a `type` and a 4xx status. */
+function bodyParserError(error: unknown): ServiceError | undefined {
+  if (typeof error !== "object" || error === null || !("type" in error)) return undefined;
+  const { type, message } = error as { type: unknown; message: string };
+  switch (type) {
+    case "entity.too.large":
+      return new ServiceError("too_large", "the body is over the 16 MB limit; send fewer works per request");
+    case "entity.parse.failed":
+      return new ServiceError("invalid", `the body is not valid JSON: ${message}`);
+    case "encoding.unsupported":
+    case "charset.unsupported":
+    case "request.aborted":
+    case "request.size.invalid":
+    case "entity.verify.failed":
+      return new ServiceError("invalid", `the body could not be read: ${message}`);
+    default:
+      return undefined;
+  }
+}

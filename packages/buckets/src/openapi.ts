@@ -1,0 +1,87 @@
+import { WorkSchema } from "@workflow/work";
+import { z } from "zod";
+import { ERROR_CODES } from "./errors.js";
+import { CountRequestSchema, ViewRequestSchema } from "./service/views.js";
+import { VERSION } from "./version.js";
+
+type JsonSchema = Record<string, unknown>;
+
+const schema = (zod: z.ZodType, io: "input" | "output" = "input"): JsonSchema => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(zod, { io, unrepresentable: "any" });
+  return rest;
+};
+
+const ErrorSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_CODES) as [keyof typeof ERROR_CODES]),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (s: unknown) => ({ "application/json": { schema: s } });
+const ok = (description: string, s: unknown) => ({ description, content: json(s) });
+const errors = Object.fromEntries(
+  Object.entries(ERROR_CODES).map(([code, status]) => [String(status), { description: code, content: json(ref("Error")) }]),
+);
+const op = (summary: string, response: unknown, extra: Record<string, unknown> = {}) => ({
+  summary,
+  security: [{ bearer: [] }, { accessToken: [] }],
+  ...extra,
+  responses: { "200": ok(summary, response), ...errors },
+});
+const body = (s: unknown) => ({ requestBody: { required: true, content: json(s) } });
+const query = (name: string, description: string, s: JsonSchema) => ({ name, in: "query", description, schema: s });
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+export function openApiDocument(): JsonSchema {
+  const counts = { type: "object", additionalProperties: { type: "integer" } };
+  const works = { type: "array", items: ref("Work") };
+  return {
+    openapi: "3.1.0",
+    info: { title: "buckets", version: VERSION, description: "A work queue for scientific pipelines." },
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        accessToken: { type: "apiKey", in: "header", name: "x-access-token" },
+      },
+      schemas: {
+        Work: schema(WorkSchema),
+        StoredWork: schema(WorkSchema, "output"),
+        ViewRequest: schema(ViewRequestSchema),
+        CountRequest: schema(CountRequestSchema),
+        Error: schema(ErrorSchema),
+      },
+    },
+    paths: {
+      "/version": { get: { summary: "The service's version", responses: { "200": ok("version", { type: "object", properties: { version: { type: "string" } } }) } } },
+      "/livez": { get: { summary: "The process is up", responses: { "200": ok("alive", { type: "object" }) } } },
+      "/readyz": { get: { summary: "MongoDB answers", responses: { "200": ok("ready", { type: "object" }), "503": errors["503"] } } },
+      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "text exposition format" } } } },
+      "/work": {
+        post: op("Deposit works; answers their ids (return_ids=true) or true", { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] }, {
+          ...body(works),
+          parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
+        }),
+        put: op("Update works by id; a worker reports an attempt's outcome here", { const: true }, body(works)),
+        delete: op("Delete works", { const: true }, { parameters: [query("ids", "ids, repeated or comma-separated", { type: "array", items: { type: "string" } })] }),
+      },
+      "/work/withdraw": {
+        post: op("Claim the next work(s) in priority order", { oneOf: [ref("StoredWork"), { type: "null" }, { type: "array", items: ref("StoredWork") }] }, {
+          ...body({ type: "object", description: "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}" }),
+          parameters: [query("count", "claim up to N works (1-100)", { type: "integer", minimum: 1, maximum: 100 })],
+        }),
+      },
+      "/view": { post: op("Works matching a query", { type: "array", items: ref("StoredWork") }, body(ref("ViewRequest"))) },
+      "/view/count": { post: op("How many works match a query", { type: "integer" }, body(ref("CountRequest"))) },
+      "/status": { get: op("Counts by status", counts) },
+      "/status/pipelines": { get: op("Pipeline names", { type: "array", items: { type: "string" } }) },
+      "/status/details/{pipeline}": {
+        get: op("Counts by status for one pipeline", counts, {
+          parameters: [{ name: "pipeline", in: "path", required: true, schema: { type: "string" } }],
+        }),
+      },
+    },
+  };
+}

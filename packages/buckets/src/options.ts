@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+const seconds = (fallback: number, max: number) => z.coerce.number().positive().max(max).default(fallback);
+
+/** The service's settings, read once from the environment. Each is documented in the README. */
+export const ServiceOptionsSchema = z.object({
+  /** @defaultValue 8004 */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8004),
+  /** Listen address. @defaultValue "0.0.0.0" */
+  HOST: z.string().default("0.0.0.0"),
+  /** A MongoDB URI; without it an embedded mongod keeps its data in BUCKETS_DATA_DIR. */
+  MONGODB_URI: z.string().min(1).optional(),
+  /** @defaultValue "./.buckets-data" */
+  BUCKETS_DATA_DIR: z.string().min(1).default("./.buckets-data"),
+  /** The database when MONGODB_URI names none. @defaultValue "buckets" */
+  BUCKETS_DB: z.string().min(1).default("buckets"),
+  /** A workspace file: deposits to a site outside its `sites` are refused. */
+  BUCKETS_WORKSPACE: z.string().min(1).optional(),
+  /** HS256 secret. */
+  BUCKETS_JWT_SECRET: z.string().min(16, { error: "must be at least 16 characters" }).optional(),
+  /** RS256/ES256 public key (PEM) to verify tokens. */
+  BUCKETS_JWT_PUBLIC_KEY: z.string().min(1).optional(),
+  /** RS256/ES256 private key (PEM), only to mint tokens with `buckets token`. */
+  BUCKETS_JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  /** Seconds a claim holds a work without a heartbeat. @defaultValue 60 */
+  BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
+  /** Seconds between reaper passes. @defaultValue 5 */
+  BUCKETS_REAP_SECONDS: seconds(5, 3600),
+  /** Seconds in-flight requests get to finish on shutdown. @defaultValue 10 */
+  BUCKETS_SHUTDOWN_SECONDS: seconds(10, 600),
+  /** pino level. @defaultValue "info" */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type ServiceOptions = z.output<typeof ServiceOptionsSchema>;
+
+/** Reads the options from an environment; a bad value names the variable. */
+export function readOptions(env: Record<string, string | undefined> = process.env): ServiceOptions {
+  const parsed = ServiceOptionsSchema.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? "");
+    throw new Error(`${name}=${env[name] ?? ""}: ${issue?.message ?? "invalid"}`);
+  }
+  return Object.freeze(parsed.data);
+}

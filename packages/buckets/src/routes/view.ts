@@ -1,0 +1,25 @@
+import { Router } from "express";
+import { principalOf } from "../http/auth.js";
+import type { ServiceContext } from "../service/context.js";
+import { count, details, pipelines, status, view } from "../service/views.js";
+
+/** Read-only views of the queue. */
+export function viewRoutes(ctx: ServiceContext): Router {
+  const router = Router();
+  router.post("/view", async (req, res) => {
+    res.json(await view(ctx, principalOf(res), req.body));
+  });
+  router.post("/view/count", async (req, res) => {
+    res.json(await count(ctx, principalOf(res), req.body));
+  });
+  router.get("/status", async (_req, res) => {
+    res.json(await status(ctx, principalOf(res)));
+  });
+  router.get("/status/pipelines", async (_req, res) => {
+    res.json(await pipelines(ctx, principalOf(res)));
+  });
+  router.get("/status/details/:pipeline", async (req, res) => {
+    res.json(await details(ctx, principalOf(res), req.params.pipeline));
+  });
+  return router;
+}

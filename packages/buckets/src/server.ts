@@ -1,0 +1,70 @@
+import type { AddressInfo } from "node:net";
+import { loadWorkspace } from "@workflow/work";
+import { buildApp } from "./app.js";
+import { type Keys, resolveKeys } from "./auth/keys.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMetrics } from "./metrics.js";
+import type { ServiceOptions } from "./options.js";
+import { nowSeconds, type ServiceContext } from "./service/context.js";
+import { connect, type Database } from "./store/connect.js";
+import { createStore } from "./store/index.js";
+
+export interface RunningService {
+  url: string;
+  port: number;
+  keys: Keys;
+  ctx: ServiceContext;
+  database: Database;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes MongoDB. */
+  close(): Promise<void>;
+}
+
+/** Wires the parts together and listens. */
+export async function startService(
+  options: ServiceOptions,
+  { logger = createLogger(options.LOG_LEVEL) }: { logger?: Logger } = {},
+): Promise<RunningService> {
+  const workspace = options.BUCKETS_WORKSPACE ? loadWorkspace(options.BUCKETS_WORKSPACE) : undefined;
+  const keys = resolveKeys(options);
+  const database = await connect({
+    uri: options.MONGODB_URI,
+    dataDir: options.BUCKETS_DATA_DIR,
+    dbName: options.BUCKETS_DB,
+  });
+  const store = createStore(database.db);
+  await store.ensureIndexes();
+  const ctx: ServiceContext = {
+    store,
+    metrics: createMetrics(store),
+    logger,
+    leaseSeconds: options.BUCKETS_LEASE_SECONDS,
+    workspace,
+    now: nowSeconds,
+  };
+  const app = buildApp(ctx, keys);
+  const server = app.listen(options.PORT, options.HOST);
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.HOST === "0.0.0.0" || options.HOST === "::" ? "127.0.0.1" : options.HOST;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, embedded: database.embeddedUri !== undefined }, "buckets listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const bound = setTimeout(() => server.closeAllConnections(), options.BUCKETS_SHUTDOWN_SECONDS * 1000);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      clearTimeout(bound);
+      await database.close();
+      logger.info("buckets stopped");
+    })();
+    return closing;
+  };
+  return { url, port, keys, ctx, database, close };
+}

@@ -1,0 +1,97 @@
+import { PipelineSchema, STATUSES, type Status } from "@workflow/work";
+import { z } from "zod";
+import { requirePipeline, requireScope } from "../auth/access.js";
+import type { Principal } from "../auth/tokens.js";
+import { invalid } from "../errors.js";
+import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
+import { present, type Query, toObjectId, type WorkView } from "../store/index.js";
+import type { ServiceContext } from "./context.js";
+import { parseWith } from "./validate.js";
+
+export const MAX_VIEW_LIMIT = 10_000;
+
+export const ViewRequestSchema = z.strictObject({
+  query: z.record(z.string(), z.unknown()).nullish(),
+  projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),
+  skip: z.int().min(0).max(1_000_000).nullish(),
+  /** @defaultValue 100 */
+  limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
+});
+export type ViewRequest = z.input<typeof ViewRequestSchema>;
+
+export const CountRequestSchema = z.strictObject({
+  query: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export type StatusCounts = Record<Status | "total", number>;
+
+/** Compiles a client's query, limited to the token's pipelines when it has that claim. */
+function viewQuery(principal: Principal, raw: unknown): Query {
+  requireScope(principal, "work:read");
+  const query = compileQuery(raw ?? {}, {
+    fields: VIEW_FIELDS,
+    openPrefixes: VIEW_OPEN_PREFIXES,
+    toId: toObjectId,
+  });
+  return principal.pipelines ? { $and: [query, { pipeline: { $in: principal.pipelines } }] } : query;
+}
+
+export async function view(ctx: ServiceContext, principal: Principal, body: unknown): Promise<WorkView[]> {
+  const request = parseWith(ViewRequestSchema, body ?? {}, "body");
+  const query = viewQuery(principal, request.query);
+  const projection = toProjection(request.projection ?? undefined);
+  const docs = await ctx.store.find(query, {
+    ...(projection ? { projection } : {}),
+    skip: request.skip ?? 0,
+    limit: request.limit ?? 100,
+  });
+  return docs.map(present);
+}
+
+export async function count(ctx: ServiceContext, principal: Principal, body: unknown): Promise<number> {
+  const request = parseWith(CountRequestSchema, body ?? {}, "body");
+  return ctx.store.count(viewQuery(principal, request.query));
+}
+
+/**
+ * A projection over allowed fields, all included or all excluded. `_id` is ignored (CHIME's client
+ * sends `{"_id": false}`): works always carry their `id`.
+ */
+function toProjection(raw: Record<string, boolean | 0 | 1> | undefined): Record<string, 0 | 1> | undefined {
+  if (!raw) return undefined;
+  const entries = Object.entries(raw).filter(([key]) => key !== "_id" && key !== "id");
+  if (entries.length === 0) return undefined;
+  // Checking each key as a query field reuses the allow-list (and its messages).
+  compileQuery(Object.fromEntries(entries.map(([key]) => [key, { $exists: true }])), {
+    fields: VIEW_FIELDS,
+    openPrefixes: VIEW_OPEN_PREFIXES,
+    toId: toObjectId,
+  }, "projection");
+  const include = entries.map(([, v]) => Boolean(v));
+  if (include.some((v) => v !== include[0])) {
+    throw invalid("projection: include fields (1/true) or exclude them (0/false), not both");
+  }
+  return Object.fromEntries(entries.map(([key, v]) => [key, v ? 1 : 0]));
+}
+
+export async function status(ctx: ServiceContext, principal: Principal): Promise<StatusCounts> {
+  requireScope(principal, "work:read");
+  return withTotal(await ctx.store.countByStatus(principal.pipelines));
+}
+
+export async function pipelines(ctx: ServiceContext, principal: Principal): Promise<string[]> {
+  requireScope(principal, "work:read");
+  return ctx.store.listPipelines(principal.pipelines);
+}
+
+export async function details(ctx: ServiceContext, principal: Principal, pipeline: unknown): Promise<StatusCounts> {
+  requireScope(principal, "work:read");
+  const name = parseWith(PipelineSchema, pipeline, "pipeline");
+  requirePipeline(principal, name);
+  return withTotal(await ctx.store.countByStatus([name]));
+}
+
+function withTotal(counts: Partial<Record<Status, number>>): StatusCounts {
+  const all = Object.fromEntries(STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<Status, number>;
+  return { total: Object.values(all).reduce((a, b) => a + b, 0), ...all };
+}

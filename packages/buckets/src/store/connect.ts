@@ -1,0 +1,50 @@
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { type Db, MongoClient } from "mongodb";
+import type { MongoMemoryServer } from "mongodb-memory-server";
+
+export interface Database {
+  client: MongoClient;
+  db: Db;
+  /** Where the embedded mongod listens, when the service started one. */
+  embeddedUri?: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  uri?: string | undefined;
+  dataDir: string;
+  dbName: string;
+}
+
+/** Connects to MONGODB_URI, or starts an embedded mongod whose data lives in the data directory. */
+export async function connect(options: ConnectOptions): Promise<Database> {
+  let embedded: MongoMemoryServer | undefined;
+  let uri = options.uri;
+  if (!uri) {
+    // Imported here so that a deployment with MONGODB_URI never loads it.
+    const { MongoMemoryServer } = await import("mongodb-memory-server");
+    const dbPath = resolve(options.dataDir, "db");
+    mkdirSync(dbPath, { recursive: true });
+    embedded = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: "wiredTiger" } });
+    uri = embedded.getUri();
+  }
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, appName: "buckets" });
+  await client.connect();
+  const db = client.db(databaseIn(uri) || options.dbName);
+  return {
+    client,
+    db,
+    ...(embedded ? { embeddedUri: uri } : {}),
+    async close() {
+      await client.close();
+      await embedded?.stop({ doCleanup: true, force: false });
+    },
+  };
+}
+
+/** The database a MongoDB URI names, if any (`mongodb://h1,h2/db?opts` gives `db`). */
+export function databaseIn(uri: string): string | undefined {
+  const match = /^mongodb(?:\+srv)?:\/\/[^/]+\/([^?]+)/.exec(uri);
+  return match?.[1] ? decodeURIComponent(match[1]) : undefined;
+}

@@ -1,0 +1,34 @@
+import { type Collection, MongoBulkWriteError } from "mongodb";
+import { conflict } from "../errors.js";
+import type { WorkDoc } from "./documents.js";
+
+const DUPLICATE_KEY = 11000;
+
+/**
+ * Inserts works. A work whose id is already stored with the same digest was deposited before (a
+ * retried request): it is taken as done. The same id with other content is a conflict.
+ */
+export async function depositWorks(collection: Collection<WorkDoc>, docs: WorkDoc[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs, { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    const repeated = writeErrors.map((e) => docs[e.index] as WorkDoc);
+    const stored = await collection
+      .find({ _id: { $in: repeated.map((d) => d._id) } }, { projection: { digest: 1 } })
+      .toArray();
+    const digests = new Map(stored.map((d) => [d._id.toHexString(), d.digest]));
+    const clashing = repeated
+      .filter((d) => digests.get(d._id.toHexString()) !== d.digest)
+      .map((d) => d._id.toHexString());
+    if (clashing.length > 0) {
+      throw conflict(
+        `ids already used by other works: ${clashing.join(", ")}; give new works new ids`,
+        { ids: clashing },
+      );
+    }
+  }
+}

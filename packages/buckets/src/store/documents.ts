@@ -1,0 +1,40 @@
+import type { Work } from "@workflow/work";
+import { type Collection, type Db, ObjectId } from "mongodb";
+
+/** A work as stored: `_id` an ObjectId, plus fields only the service reads. */
+export type WorkDoc = Omit<Work, "id" | "config"> & {
+  _id: ObjectId;
+  config: Omit<Work["config"], "strategy"> & { strategy?: string };
+  /** A re-queued work is not claimed before this (unix seconds); 0 when it may run now. */
+  notBefore: number;
+  /** start + timeout of the running attempt: the lease never reaches past it. */
+  deadline?: number;
+  /** Digest of the deposited content: a repeated deposit with the same id and digest is a no-op. */
+  digest: string;
+};
+
+/** A work as the API shows it: `id` a hex string, internal fields gone. */
+export type WorkView = Partial<Work> & { id: string };
+
+export const COLLECTION = "works";
+
+export function works(db: Db): Collection<WorkDoc> {
+  return db.collection<WorkDoc>(COLLECTION);
+}
+
+export function toObjectId(hex: string): ObjectId {
+  return ObjectId.createFromHexString(hex);
+}
+
+export function newId(): string {
+  return new ObjectId().toHexString();
+}
+
+/** The API's view of a stored document (which may be projected). */
+export function present(doc: Partial<WorkDoc>): WorkView {
+  const { _id, deadline: _deadline, digest: _digest, notBefore, ...rest } = doc;
+  const view: WorkView = { id: _id ? _id.toHexString() : "", ...(rest as Partial<Work>) };
+  if (_id === undefined) delete (view as Partial<WorkView>).id;
+  if (notBefore) view.notBefore = notBefore;
+  return view;
+}

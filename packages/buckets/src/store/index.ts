@@ -1,0 +1,49 @@
+import type { Db, Filter } from "mongodb";
+import { CLAIM_SORT, type ClaimOptions, claimable, claimOne } from "./claim.js";
+import { depositWorks } from "./deposit.js";
+import { toObjectId, type WorkDoc, works } from "./documents.js";
+import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
+import { ensureIndexes } from "./indexes.js";
+import { removeWorks } from "./remove.js";
+import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
+import { type Replacement, updateWorks } from "./update.js";
+
+export { type ClaimOptions, HISTORY_LIMIT } from "./claim.js";
+export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
+export { fromDriverError } from "./errors.js";
+export type { FindOptions } from "./find.js";
+export type { Replacement } from "./update.js";
+
+/** A compiled, allow-listed query (see ../query.ts). */
+export type Query = Record<string, unknown>;
+
+/** The only door to MongoDB: one function per operation, each in its own module. */
+export function createStore(db: Db) {
+  const collection = works(db);
+  const filter = (query: Query) => query as Filter<WorkDoc>;
+  return {
+    ensureIndexes: () => ensureIndexes(collection),
+    ping: async () => {
+      await db.command({ ping: 1 }, { timeoutMS: 2_000 });
+    },
+    deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
+    claim: (query: Query, options: ClaimOptions) => claimOne(collection, filter(query), options),
+    find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
+    count: (query: Query) => countWorks(collection, filter(query)),
+    findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
+    update: (changes: Replacement[]) => updateWorks(collection, changes),
+    remove: (ids: string[]) => removeWorks(collection, ids.map(toObjectId)),
+    countByStatus: (pipelines?: string[]) => countByStatus(collection, pipelines),
+    countByPipelineAndStatus: () => countByPipelineAndStatus(collection),
+    listPipelines: (within?: string[]) => listPipelines(collection, within),
+    /** The claim's query plan, for checking that it stays an index scan. */
+    explainClaim: (query: Query, now: number) =>
+      collection
+        .find(claimable(filter(query), now))
+        .sort(CLAIM_SORT)
+        .limit(1)
+        .explain("queryPlanner"),
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;

@@ -1,0 +1,61 @@
+import { mintToken, readOptions, type RunningService, type Scope, startService } from "../../src/index.js";
+import { databaseName, uriFor } from "../../../../test/support/db.js";
+
+export const TEST_SECRET = "test-secret-for-buckets-0123456789";
+
+export interface TestService {
+  service: RunningService;
+  url: string;
+  /** Tokens for an admin, a scientist (alice: deposit + read) and a worker (withdraw). */
+  tokens: { admin: string; alice: string; bob: string; worker: string };
+  token(user: string, scopes: Scope[], pipelines?: string[]): string;
+  /** fetch against the service, JSON in and out, with a token. */
+  call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** Starts the real service on 127.0.0.1:0 against this test file's own database. */
+export async function startTestService(file: string, env: Record<string, string> = {}, label = ""): Promise<TestService> {
+  const options = readOptions({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MONGODB_URI: uriFor(databaseName(file, label)),
+    BUCKETS_JWT_SECRET: TEST_SECRET,
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const service = await startService(options);
+  const token = (user: string, scopes: Scope[], pipelines?: string[]) =>
+    mintToken(service.keys, { user, scopes, ...(pipelines ? { pipelines } : {}) });
+  const tokens = {
+    admin: token("admin", ["admin"]),
+    alice: token("alice", ["work:deposit", "work:read"]),
+    bob: token("bob", ["work:deposit", "work:read"]),
+    worker: token("worker-1", ["work:withdraw", "work:read"]),
+  };
+  const call: TestService["call"] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...options.headers };
+    const bearer = options.token === undefined ? tokens.admin : options.token;
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers["content-type"] ??= "application/json";
+      body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    }
+    const response = await fetch(`${service.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      // not JSON (metrics): keep the text
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+  return { service, url: service.url, tokens, token, call, close: () => service.close() };
+}
+
+/** A valid work for alice; override what the test is about. */
+export function aWork(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { pipeline: "fit", site: "local", user: "alice", command: ["true"], ...overrides };
+}
