@@ -3,7 +3,9 @@ import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
+import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
+import type { Dispatcher } from "./service/dispatch.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
@@ -12,7 +14,7 @@ import type { ServiceContext } from "./service/context.js";
 export const BODY_LIMIT = "16mb";
 
 /** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
-export function buildApp(ctx: ServiceContext, keys: Keys): Express {
+export function buildApp(ctx: ServiceContext, keys: Keys, dispatcher: Dispatcher): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
@@ -21,7 +23,8 @@ export function buildApp(ctx: ServiceContext, keys: Keys): Express {
   app.use(opsRoutes(ctx, ctx.metrics));
   app.use(authenticate(keys));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
-  app.use(workRoutes(ctx));
+  app.use(workRoutes(ctx, dispatcher));
+  app.use(auditRoutes(ctx));
   app.use(viewRoutes(ctx));
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -70,7 +70,28 @@ export function openApiDocument(): JsonSchema {
       "/work/withdraw": {
         post: op("Claim the next work(s) in priority order", { oneOf: [ref("StoredWork"), { type: "null" }, { type: "array", items: ref("StoredWork") }] }, {
           ...body({ type: "object", description: "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}" }),
-          parameters: [query("count", "claim up to N works (1-100)", { type: "integer", minimum: 1, maximum: 100 })],
+          parameters: [
+            query("count", "claim up to N works (1-100) and answer an array", { type: "integer", minimum: 1, maximum: 100 }),
+            query("wait", "hold the request up to S seconds (0-30) until a work comes", { type: "number", minimum: 0, maximum: 30 }),
+          ],
+        }),
+      },
+      "/work/{id}/heartbeat": {
+        post: op("Extend the lease of the attempt you hold; answers {cancel: true} once cancelled", { type: "object", properties: { cancel: { type: "boolean" } } }, {
+          parameters: [
+            { name: "id", in: "path", required: true, schema: { type: "string" } },
+            query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+          ],
+        }),
+      },
+      "/work/{id}/cancel": {
+        post: op("Cancel a queued or running work", { const: true }, { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] }),
+      },
+      "/audit/failed": { get: op("Re-queue failures that have retries left", counts) },
+      "/audit/expired": { get: op("End running attempts past their lease or timeout", counts) },
+      "/audit/stale/{days}": {
+        get: op("Fail unfinished works created more than {days} days ago", counts, {
+          parameters: [{ name: "days", in: "path", required: true, schema: { type: "number" } }],
         }),
       },
       "/view": { post: op("Works matching a query", { type: "array", items: ref("StoredWork") }, body(ref("ViewRequest"))) },

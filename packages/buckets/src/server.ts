@@ -6,6 +6,10 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ServiceOptions } from "./options.js";
 import { nowSeconds, type ServiceContext } from "./service/context.js";
+import { Dispatcher } from "./service/dispatch.js";
+import { createEmitter } from "./service/events.js";
+import { startReaper } from "./service/reaper.js";
+import { claim } from "./service/withdraw.js";
 import { connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
 
@@ -14,6 +18,7 @@ export interface RunningService {
   port: number;
   keys: Keys;
   ctx: ServiceContext;
+  dispatcher: Dispatcher;
   database: Database;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes MongoDB. */
   close(): Promise<void>;
@@ -40,8 +45,15 @@ export async function startService(
     leaseSeconds: options.BUCKETS_LEASE_SECONDS,
     workspace,
     now: nowSeconds,
+    events: createEmitter(),
   };
-  const app = buildApp(ctx, keys);
+  ctx.events.on("task:error", (task, error) => logger.error({ err: error, task }, `${task} failed`));
+  const dispatcher = new Dispatcher(ctx, async (query, worker) => {
+    const [work] = await claim(ctx, query, { count: 1, worker });
+    return work ?? null;
+  });
+  const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
+  const app = buildApp(ctx, keys, dispatcher);
   const server = app.listen(options.PORT, options.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -55,6 +67,8 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await reaper.stop();
+      await dispatcher.close();
       const bound = setTimeout(() => server.closeAllConnections(), options.BUCKETS_SHUTDOWN_SECONDS * 1000);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -66,5 +80,5 @@ export async function startService(
     })();
     return closing;
   };
-  return { url, port, keys, ctx, database, close };
+  return { url, port, keys, ctx, dispatcher, database, close };
 }

@@ -3,19 +3,28 @@ import { z } from "zod";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
-import { parseIds, remove } from "../service/remove.js";
+import { parseId, parseIds, remove } from "../service/remove.js";
 import { update } from "../service/update.js";
 import { parseWith } from "../service/validate.js";
 import { claim, withdrawQuery } from "../service/withdraw.js";
+import { cancel, heartbeat } from "../service/lifecycle.js";
+import type { Dispatcher } from "../service/dispatch.js";
 
 export const MAX_CLAIM_COUNT = 100;
 
+export const MAX_WAIT_SECONDS = 30;
+
 const WithdrawParamsSchema = z.object({
   count: z.coerce.number().int().min(1).max(MAX_CLAIM_COUNT).optional(),
+  wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
+});
+
+const HeartbeatParamsSchema = z.object({
+  attempt: z.coerce.number({ error: "attempt is required: ?attempt=<the attempt you hold>" }).int().min(1),
 });
 
 /** Deposit, withdraw, update and delete. */
-export function workRoutes(ctx: ServiceContext): Router {
+export function workRoutes(ctx: ServiceContext, dispatcher: Dispatcher): Router {
   const router = Router();
 
   router.post("/work", async (req, res) => {
@@ -28,8 +37,26 @@ export function workRoutes(ctx: ServiceContext): Router {
     const params = parseWith(WithdrawParamsSchema, req.query, "query");
     const query = withdrawQuery(principal, req.body);
     const worker = workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`);
-    const claimed = await claim(ctx, query, { count: params.count ?? 1, worker });
+    const since = dispatcher.generation;
+    let claimed = await claim(ctx, query, { count: params.count ?? 1, worker });
+    if (claimed.length === 0 && params.wait) {
+      // Held until a work comes or the wait ends; a client that hangs up stops waiting.
+      const gone = new AbortController();
+      res.on("close", () => gone.abort());
+      const work = await dispatcher.wait(query, worker, params.wait, since, gone.signal);
+      claimed = work ? [work] : [];
+    }
     res.json(params.count === undefined ? (claimed[0] ?? null) : claimed);
+  });
+
+  router.post("/work/:id/heartbeat", async (req, res) => {
+    const { attempt } = parseWith(HeartbeatParamsSchema, req.query, "query");
+    res.json(await heartbeat(ctx, principalOf(res), parseId(req.params.id), attempt));
+  });
+
+  router.post("/work/:id/cancel", async (req, res) => {
+    await cancel(ctx, principalOf(res), parseId(req.params.id));
+    res.json(true);
   });
 
   router.put("/work", async (req, res) => {

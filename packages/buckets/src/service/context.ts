@@ -2,12 +2,14 @@ import type { Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
+import type { ServiceEmitter } from "./events.js";
 
 /** What the service logic needs; built once at start and shared by every request. */
 export interface ServiceContext {
   store: Store;
   metrics: Metrics;
   logger: Logger;
+  events: ServiceEmitter;
   /** Seconds a claim holds a work without a heartbeat. */
   leaseSeconds: number;
   /** Deposits must name one of its sites, when present. */

@@ -21,6 +21,7 @@ export async function deposit(
   const docs = items.map((item, index) => toDoc(ctx, principal, item, index));
   await ctx.store.deposit(docs);
   ctx.metrics.deposits.inc(docs.length);
+  ctx.events.emit("work:queued");
   return docs.map((doc) => doc._id.toHexString());
 }
 

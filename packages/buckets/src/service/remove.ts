@@ -11,11 +11,14 @@ export function parseIds(raw: unknown): string[] {
   const ids = values.flatMap((v) => (typeof v === "string" ? v.split(",") : [v])).filter((v) => v !== "");
   if (ids.length === 0) throw invalid("ids is required: ?ids=<id>&ids=<id> or ?ids=<id>,<id>");
   if (ids.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} ids per request`);
-  return ids.map((id, i) => {
-    const parsed = ObjectIdSchema.safeParse(id);
-    if (!parsed.success) throw invalid(`ids[${i}]: "${String(id)}" is not an id: ids are 24 hexadecimal characters`);
-    return parsed.data;
-  });
+  return ids.map(parseId);
+}
+
+/** One id from a path. */
+export function parseId(raw: unknown): string {
+  const parsed = ObjectIdSchema.safeParse(raw);
+  if (!parsed.success) throw invalid(`"${String(raw)}" is not an id: ids are 24 hexadecimal characters`);
+  return parsed.data;
 }
 
 /**

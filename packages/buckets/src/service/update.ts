@@ -48,6 +48,9 @@ export async function update(ctx: ServiceContext, principal: Principal, body: un
   }
   const changes = patches.map((patch) => change(ctx, principal, stored.get(patch.id) as WorkDoc, patch));
   const moved = await ctx.store.update(changes);
+  if (changes.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
+    ctx.events.emit("work:queued");
+  }
   if (moved.length > 0) {
     throw conflict(`works changed while being updated: ${moved.join(", ")}; read them and retry`, {
       ids: moved,
@@ -64,7 +67,7 @@ function parsePatch(item: unknown, index: number): Patch {
 
 function change(ctx: ServiceContext, principal: Principal, doc: WorkDoc, patch: Patch): Replacement {
   const id = patch.id;
-  authorize(principal, doc, id);
+  authorize(principal, doc, id, patch.attempt);
   if (patch.attempt !== undefined && patch.attempt !== doc.attempt && !isAdmin(principal)) {
     throw conflict(
       `work ${id}: attempt ${patch.attempt} is no longer current (it is at attempt ${doc.attempt}); this outcome was not recorded`,
@@ -90,12 +93,16 @@ function change(ctx: ServiceContext, principal: Principal, doc: WorkDoc, patch: 
   return { _id: doc._id, attempt: doc.attempt, set: set as Partial<WorkDoc>, unset };
 }
 
-/** Who may change a work: an admin, its owner, or a worker while the work is running. */
-function authorize(principal: Principal, doc: WorkDoc, id: string): void {
+/**
+ * Who may change a work: an admin, its owner, or a worker holding it (running, or cancelled under
+ * it: the worker then reports the cancel).
+ */
+function authorize(principal: Principal, doc: WorkDoc, id: string, attempt: number | undefined): void {
   requirePipeline(principal, doc.pipeline);
   if (isAdmin(principal)) return;
   if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
-  if (doc.status === "running" && hasScope(principal, "work:withdraw")) return;
+  const held = doc.status === "running" || (doc.status === "cancelled" && attempt === doc.attempt);
+  if (held && hasScope(principal, "work:withdraw")) return;
   throw forbidden(
     `work ${id} belongs to "${doc.user}" and is ${doc.status}: only its owner, an admin, or a worker holding it may change it`,
   );

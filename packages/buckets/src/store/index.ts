@@ -4,14 +4,19 @@ import { depositWorks } from "./deposit.js";
 import { toObjectId, type WorkDoc, works } from "./documents.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
 import { ensureIndexes } from "./indexes.js";
+import { cancel, heartbeat } from "./lease.js";
+import { expireLapsed, failStale, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
 import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
+import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export { type ClaimOptions, HISTORY_LIMIT } from "./claim.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
 export { fromDriverError } from "./errors.js";
 export type { FindOptions } from "./find.js";
+export type { HeartbeatResult } from "./lease.js";
+export type { Expired } from "./reap.js";
 export type { Replacement } from "./update.js";
 
 /** A compiled, allow-listed query (see ../query.ts). */
@@ -33,6 +38,16 @@ export function createStore(db: Db) {
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
     update: (changes: Replacement[]) => updateWorks(collection, changes),
     remove: (ids: string[]) => removeWorks(collection, ids.map(toObjectId)),
+    heartbeat: (id: string, attempt: number, now: number, leaseSeconds: number) =>
+      heartbeat(collection, toObjectId(id), attempt, now, leaseSeconds),
+    cancel: (id: string, now: number) => cancel(collection, toObjectId(id), now),
+    findOne: (id: string) => collection.findOne({ _id: toObjectId(id) }),
+    expireLapsed: (now: number) => expireLapsed(collection, now),
+    requeueFailed: () => requeueFailed(collection),
+    failStale: (before: number, now: number) => failStale(collection, before, now),
+    supportsChangeStreams: () => supportsChangeStreams(db),
+    watchQueued: (onQueued: () => void, onError: (error: unknown) => void) =>
+      watchQueued(collection, onQueued, onError),
     countByStatus: (pipelines?: string[]) => countByStatus(collection, pipelines),
     countByPipelineAndStatus: () => countByPipelineAndStatus(collection),
     listPipelines: (within?: string[]) => listPipelines(collection, within),

@@ -1,0 +1,171 @@
+import type { Query, WorkView } from "../store/index.js";
+import type { ServiceContext } from "./context.js";
+
+/** How often waiting withdraws look again without a signal: for backoffs ending, other instances. */
+export const RECHECK_MS = 1_000;
+
+type Claim = (query: Query, worker: string) => Promise<WorkView | null>;
+
+interface Waiter {
+  /** Waiters with equal keys want the same works: one empty claim answers for all of them. */
+  key: string;
+  query: Query;
+  worker: string;
+  resolve: (work: WorkView | null) => void;
+  timer: NodeJS.Timeout;
+  claiming: boolean;
+  expired: boolean;
+}
+
+/**
+ * Holds long-poll withdraws until a matching work arrives. One signal source per instance (a change
+ * stream on a replica set, in-process events otherwise, and a slow recheck) wakes every waiter, and
+ * each wake costs one claim per distinct filter, not one per waiter.
+ */
+export class Dispatcher {
+  readonly #ctx: ServiceContext;
+  readonly #claim: Claim;
+  #waiters: Waiter[] = [];
+  #draining = false;
+  #again = false;
+  #recheck: NodeJS.Timeout | undefined;
+  #stream: { close(): Promise<void> } | undefined;
+  /** Set while the stream is being opened, or for good once MongoDB said it has no change streams. */
+  #watching: Promise<void> | undefined;
+  #replicaSet: boolean | undefined;
+  #closed = false;
+  #generation = 0;
+
+  constructor(ctx: ServiceContext, claim: Claim) {
+    this.#ctx = ctx;
+    this.#claim = claim;
+    ctx.events.on("work:queued", () => {
+      this.#generation++;
+      this.wake();
+    });
+  }
+
+  /** Counts in-process deposit signals; a withdraw reads it before its first claim. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /**
+   * Waits up to `seconds` for a work matching `query`; null when none came. `since` is the
+   * generation read before the caller's own failed claim: a deposit in between is not missed.
+   */
+  wait(
+    query: Query,
+    worker: string,
+    seconds: number,
+    since: number,
+    signal?: AbortSignal,
+  ): Promise<WorkView | null> {
+    if (this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        key: JSON.stringify(query),
+        query,
+        worker,
+        resolve,
+        claiming: false,
+        expired: false,
+        timer: setTimeout(() => this.#expire(waiter), seconds * 1000),
+      };
+      signal?.addEventListener("abort", () => this.#expire(waiter), { once: true });
+      this.#waiters.push(waiter);
+      this.#ctx.metrics.waiters.set(this.#waiters.length);
+      this.#start();
+      if (since !== this.#generation) this.wake();
+    });
+  }
+
+  /** Something became claimable: let the waiters try. */
+  wake(): void {
+    if (this.#waiters.length === 0) return;
+    if (this.#draining) {
+      this.#again = true;
+      return;
+    }
+    void this.#drain();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of [...this.#waiters]) this.#finish(waiter, null);
+    clearInterval(this.#recheck);
+    await this.#stream?.close().catch(() => undefined);
+  }
+
+  #expire(waiter: Waiter): void {
+    // A claim in flight may still bring a work: let it land rather than lose it.
+    if (waiter.claiming) waiter.expired = true;
+    else this.#finish(waiter, null);
+  }
+
+  #finish(waiter: Waiter, work: WorkView | null): void {
+    clearTimeout(waiter.timer);
+    const index = this.#waiters.indexOf(waiter);
+    if (index >= 0) this.#waiters.splice(index, 1);
+    this.#ctx.metrics.waiters.set(this.#waiters.length);
+    waiter.resolve(work);
+    if (this.#waiters.length === 0) {
+      clearInterval(this.#recheck);
+      this.#recheck = undefined;
+    }
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      do {
+        this.#again = false;
+        const empty = new Set<string>();
+        for (const waiter of [...this.#waiters]) {
+          if (empty.has(waiter.key) || !this.#waiters.includes(waiter)) continue;
+          waiter.claiming = true;
+          const work = await this.#claim(waiter.query, waiter.worker).finally(() => {
+            waiter.claiming = false;
+          });
+          if (work) this.#finish(waiter, work);
+          else {
+            empty.add(waiter.key);
+            if (waiter.expired) this.#finish(waiter, null);
+          }
+        }
+      } while (this.#again && this.#waiters.length > 0);
+    } catch (error) {
+      this.#ctx.events.emit("task:error", "long-poll claim", error);
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** Starts the recheck timer and, on a replica set, the change stream, when waiters come. */
+  #start(): void {
+    this.#recheck ??= setInterval(() => this.wake(), RECHECK_MS).unref();
+    if (!this.#stream && !this.#watching) this.#watching = this.#openStream();
+  }
+
+  async #openStream(): Promise<void> {
+    try {
+      this.#replicaSet ??= await this.#ctx.store.supportsChangeStreams();
+      if (!this.#replicaSet || this.#closed) return;
+      this.#stream = this.#ctx.store.watchQueued(
+        () => this.wake(),
+        (error) => {
+          this.#ctx.events.emit("task:error", "change stream", error);
+          this.#stream = undefined;
+          this.#watching = undefined; // the next waiter opens a new one
+        },
+      );
+    } catch (error) {
+      this.#ctx.events.emit("task:error", "change stream", error);
+      this.#watching = undefined;
+    }
+  }
+}

@@ -1,0 +1,13 @@
+import { EventEmitter } from "node:events";
+
+/** What the service announces inside one process. */
+export interface ServiceEvents {
+  /** Works became claimable (deposited, or put back in the queue now). */
+  "work:queued": [];
+  /** A background task failed; it goes on, and the error is logged. */
+  "task:error": [task: string, error: unknown];
+}
+
+export type ServiceEmitter = EventEmitter<ServiceEvents>;
+
+export const createEmitter = (): ServiceEmitter => new EventEmitter<ServiceEvents>();
