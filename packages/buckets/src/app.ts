@@ -5,10 +5,10 @@ import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
-import type { Dispatcher } from "./service/dispatch.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
+import type { Dispatcher } from "./service/dispatch.js";
 
 /** The largest body the service reads: works are capped at 4 MB of results each. */
 export const BODY_LIMIT = "16mb";

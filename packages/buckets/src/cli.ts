@@ -14,7 +14,10 @@ const program = new Command("buckets")
 program
   .command("serve", { isDefault: true })
   .description("run the service (settings come from the environment; see the README)")
-  .addHelpText("after", "\nExample:\n  PORT=8004 MONGODB_URI=mongodb://db:27017/buckets buckets serve")
+  .addHelpText(
+    "after",
+    "\nExample:\n  PORT=8004 MONGODB_URI=mongodb://db:27017/buckets buckets serve",
+  )
   .action(async () => {
     const service = await startService(readOptions());
     if (service.keys.generated) {
@@ -43,10 +46,17 @@ program
   .command("token")
   .description("mint a token with the service's key")
   .requiredOption("--user <user>", "the token's user (its `sub`)")
-  .addOption(new Option("--scope <scope>", `a scope, repeatable (${SCOPES.join(", ")})`).argParser(scope).makeOptionMandatory())
+  .addOption(
+    new Option("--scope <scope>", `a scope, repeatable (${SCOPES.join(", ")})`)
+      .argParser(scope)
+      .makeOptionMandatory(),
+  )
   .option("--pipeline <pipeline>", "limit the token to a pipeline, repeatable", collect)
   .option("--expires <duration>", "lifetime such as 30d or 12h (default: none)")
-  .addHelpText("after", "\nExample:\n  buckets token --user alice --scope work:deposit --scope work:read --expires 30d")
+  .addHelpText(
+    "after",
+    "\nExample:\n  buckets token --user alice --scope work:deposit --scope work:read --expires 30d",
+  )
   .action((opts: { user: string; scope: Scope[]; pipeline?: string[]; expires?: string }) => {
     const keys = resolveKeys(readOptions());
     const token = mintToken(keys, {

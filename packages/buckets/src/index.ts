@@ -1,6 +1,13 @@
 export { buildApp } from "./app.js";
 export { type Keys, resolveKeys } from "./auth/keys.js";
-export { type MintOptions, mintToken, type Principal, SCOPES, type Scope, verifyToken } from "./auth/tokens.js";
+export {
+  type MintOptions,
+  mintToken,
+  type Principal,
+  SCOPES,
+  type Scope,
+  verifyToken,
+} from "./auth/tokens.js";
 export { ERROR_CODES, type ErrorCode, ServiceError } from "./errors.js";
-export { type ServiceOptions, ServiceOptionsSchema, readOptions } from "./options.js";
+export { readOptions, type ServiceOptions, ServiceOptionsSchema } from "./options.js";
 export { type RunningService, startService } from "./server.js";

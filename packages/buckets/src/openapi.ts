@@ -23,7 +23,10 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (s: unknown) => ({ "application/json": { schema: s } });
 const ok = (description: string, s: unknown) => ({ description, content: json(s) });
 const errors = Object.fromEntries(
-  Object.entries(ERROR_CODES).map(([code, status]) => [String(status), { description: code, content: json(ref("Error")) }]),
+  Object.entries(ERROR_CODES).map(([code, status]) => [
+    String(status),
+    { description: code, content: json(ref("Error")) },
+  ]),
 );
 const op = (summary: string, response: unknown, extra: Record<string, unknown> = {}) => ({
   summary,
@@ -32,7 +35,12 @@ const op = (summary: string, response: unknown, extra: Record<string, unknown> =
   responses: { "200": ok(summary, response), ...errors },
 });
 const body = (s: unknown) => ({ requestBody: { required: true, content: json(s) } });
-const query = (name: string, description: string, s: JsonSchema) => ({ name, in: "query", description, schema: s });
+const query = (name: string, description: string, s: JsonSchema) => ({
+  name,
+  in: "query",
+  description,
+  schema: s,
+});
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 export function openApiDocument(): JsonSchema {
@@ -40,7 +48,11 @@ export function openApiDocument(): JsonSchema {
   const works = { type: "array", items: ref("Work") };
   return {
     openapi: "3.1.0",
-    info: { title: "buckets", version: VERSION, description: "A work queue for scientific pipelines." },
+    info: {
+      title: "buckets",
+      version: VERSION,
+      description: "A work queue for scientific pipelines.",
+    },
     components: {
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
@@ -55,37 +67,108 @@ export function openApiDocument(): JsonSchema {
       },
     },
     paths: {
-      "/version": { get: { summary: "The service's version", responses: { "200": ok("version", { type: "object", properties: { version: { type: "string" } } }) } } },
-      "/livez": { get: { summary: "The process is up", responses: { "200": ok("alive", { type: "object" }) } } },
-      "/readyz": { get: { summary: "MongoDB answers", responses: { "200": ok("ready", { type: "object" }), "503": errors["503"] } } },
-      "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "text exposition format" } } } },
+      "/version": {
+        get: {
+          summary: "The service's version",
+          responses: {
+            "200": ok("version", { type: "object", properties: { version: { type: "string" } } }),
+          },
+        },
+      },
+      "/livez": {
+        get: {
+          summary: "The process is up",
+          responses: { "200": ok("alive", { type: "object" }) },
+        },
+      },
+      "/readyz": {
+        get: {
+          summary: "MongoDB answers",
+          responses: { "200": ok("ready", { type: "object" }), "503": errors["503"] },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "text exposition format" } },
+        },
+      },
       "/work": {
-        post: op("Deposit works; answers their ids (return_ids=true) or true", { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] }, {
-          ...body(works),
-          parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
-        }),
-        put: op("Update works by id; a worker reports an attempt's outcome here", { const: true }, body(works)),
-        delete: op("Delete works", { const: true }, { parameters: [query("ids", "ids, repeated or comma-separated", { type: "array", items: { type: "string" } })] }),
+        post: op(
+          "Deposit works; answers their ids (return_ids=true) or true",
+          { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] },
+          {
+            ...body(works),
+            parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
+          },
+        ),
+        put: op(
+          "Update works by id; a worker reports an attempt's outcome here",
+          { const: true },
+          body(works),
+        ),
+        delete: op(
+          "Delete works",
+          { const: true },
+          {
+            parameters: [
+              query("ids", "ids, repeated or comma-separated", {
+                type: "array",
+                items: { type: "string" },
+              }),
+            ],
+          },
+        ),
       },
       "/work/withdraw": {
-        post: op("Claim the next work(s) in priority order", { oneOf: [ref("StoredWork"), { type: "null" }, { type: "array", items: ref("StoredWork") }] }, {
-          ...body({ type: "object", description: "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}" }),
-          parameters: [
-            query("count", "claim up to N works (1-100) and answer an array", { type: "integer", minimum: 1, maximum: 100 }),
-            query("wait", "hold the request up to S seconds (0-30) until a work comes", { type: "number", minimum: 0, maximum: 30 }),
-          ],
-        }),
+        post: op(
+          "Claim the next work(s) in priority order",
+          {
+            oneOf: [
+              ref("StoredWork"),
+              { type: "null" },
+              { type: "array", items: ref("StoredWork") },
+            ],
+          },
+          {
+            ...body({
+              type: "object",
+              description:
+                "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}",
+            }),
+            parameters: [
+              query("count", "claim up to N works (1-100) and answer an array", {
+                type: "integer",
+                minimum: 1,
+                maximum: 100,
+              }),
+              query("wait", "hold the request up to S seconds (0-30) until a work comes", {
+                type: "number",
+                minimum: 0,
+                maximum: 30,
+              }),
+            ],
+          },
+        ),
       },
       "/work/{id}/heartbeat": {
-        post: op("Extend the lease of the attempt you hold; answers {cancel: true} once cancelled", { type: "object", properties: { cancel: { type: "boolean" } } }, {
-          parameters: [
-            { name: "id", in: "path", required: true, schema: { type: "string" } },
-            query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
-          ],
-        }),
+        post: op(
+          "Extend the lease of the attempt you hold; answers {cancel: true} once cancelled",
+          { type: "object", properties: { cancel: { type: "boolean" } } },
+          {
+            parameters: [
+              { name: "id", in: "path", required: true, schema: { type: "string" } },
+              query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+            ],
+          },
+        ),
       },
       "/work/{id}/cancel": {
-        post: op("Cancel a queued or running work", { const: true }, { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] }),
+        post: op(
+          "Cancel a queued or running work",
+          { const: true },
+          { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] },
+        ),
       },
       "/audit/failed": { get: op("Re-queue failures that have retries left", counts) },
       "/audit/expired": { get: op("End running attempts past their lease or timeout", counts) },
@@ -94,13 +177,25 @@ export function openApiDocument(): JsonSchema {
           parameters: [{ name: "days", in: "path", required: true, schema: { type: "number" } }],
         }),
       },
-      "/view": { post: op("Works matching a query", { type: "array", items: ref("StoredWork") }, body(ref("ViewRequest"))) },
-      "/view/count": { post: op("How many works match a query", { type: "integer" }, body(ref("CountRequest"))) },
+      "/view": {
+        post: op(
+          "Works matching a query",
+          { type: "array", items: ref("StoredWork") },
+          body(ref("ViewRequest")),
+        ),
+      },
+      "/view/count": {
+        post: op("How many works match a query", { type: "integer" }, body(ref("CountRequest"))),
+      },
       "/status": { get: op("Counts by status", counts) },
-      "/status/pipelines": { get: op("Pipeline names", { type: "array", items: { type: "string" } }) },
+      "/status/pipelines": {
+        get: op("Pipeline names", { type: "array", items: { type: "string" } }),
+      },
       "/status/details/{pipeline}": {
         get: op("Counts by status for one pipeline", counts, {
-          parameters: [{ name: "pipeline", in: "path", required: true, schema: { type: "string" } }],
+          parameters: [
+            { name: "pipeline", in: "path", required: true, schema: { type: "string" } },
+          ],
         }),
       },
     },

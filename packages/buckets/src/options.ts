@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-const seconds = (fallback: number, max: number) => z.coerce.number().positive().max(max).default(fallback);
+const seconds = (fallback: number, max: number) =>
+  z.coerce.number().positive().max(max).default(fallback);
 
 /** The service's settings, read once from the environment. Each is documented in the README. */
 export const ServiceOptionsSchema = z.object({

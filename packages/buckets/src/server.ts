@@ -29,7 +29,9 @@ export async function startService(
   options: ServiceOptions,
   { logger = createLogger(options.LOG_LEVEL) }: { logger?: Logger } = {},
 ): Promise<RunningService> {
-  const workspace = options.BUCKETS_WORKSPACE ? loadWorkspace(options.BUCKETS_WORKSPACE) : undefined;
+  const workspace = options.BUCKETS_WORKSPACE
+    ? loadWorkspace(options.BUCKETS_WORKSPACE)
+    : undefined;
   const keys = resolveKeys(options);
   const database = await connect({
     uri: options.MONGODB_URI,
@@ -47,7 +49,9 @@ export async function startService(
     now: nowSeconds,
     events: createEmitter(),
   };
-  ctx.events.on("task:error", (task, error) => logger.error({ err: error, task }, `${task} failed`));
+  ctx.events.on("task:error", (task, error) =>
+    logger.error({ err: error, task }, `${task} failed`),
+  );
   const dispatcher = new Dispatcher(ctx, async (query, worker) => {
     const [work] = await claim(ctx, query, { count: 1, worker });
     return work ?? null;
@@ -69,7 +73,10 @@ export async function startService(
     closing ??= (async () => {
       await reaper.stop();
       await dispatcher.close();
-      const bound = setTimeout(() => server.closeAllConnections(), options.BUCKETS_SHUTDOWN_SECONDS * 1000);
+      const bound = setTimeout(
+        () => server.closeAllConnections(),
+        options.BUCKETS_SHUTDOWN_SECONDS * 1000,
+      );
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,3 +1,19 @@
+export {
+  BucketsClient,
+  type BucketsClientOptions,
+  type Filter,
+  type StatusCounts,
+  type StoredWork,
+  type ViewOptions,
+} from "./client/client.js";
+export { BucketsError } from "./client/errors.js";
+export { type RetryOptions, withRetries } from "./client/retry.js";
+export {
+  type ClientSettings,
+  DEFAULT_TIMEOUT_SECONDS,
+  resolveClientSettings,
+  TOKEN_VARIABLES,
+} from "./client/settings.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
 export {
   formatIssues,

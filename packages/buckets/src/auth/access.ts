@@ -12,7 +12,9 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 
 export function requireScope(principal: Principal, ...anyOf: Scope[]): void {
   if (!anyOf.some((scope) => hasScope(principal, scope))) {
-    throw forbidden(`this needs the ${anyOf.join(" or ")} scope; the token has ${principal.scopes.join(", ") || "none"}`);
+    throw forbidden(
+      `this needs the ${anyOf.join(" or ")} scope; the token has ${principal.scopes.join(", ") || "none"}`,
+    );
   }
 }
 

@@ -27,7 +27,9 @@ export function resolveKeys(options: KeyOptions): Keys {
     const pem = options.BUCKETS_JWT_PUBLIC_KEY;
     const type = createPublicKey(pem).asymmetricKeyType;
     if (type !== "rsa" && type !== "ec") {
-      throw new Error(`BUCKETS_JWT_PUBLIC_KEY: a ${type} key; use an RSA (RS256) or EC (ES256) key`);
+      throw new Error(
+        `BUCKETS_JWT_PUBLIC_KEY: a ${type} key; use an RSA (RS256) or EC (ES256) key`,
+      );
     }
     const algorithm = type === "rsa" ? "RS256" : "ES256";
     return {

@@ -9,7 +9,9 @@ export function authenticate(keys: Keys): RequestHandler {
     const header = req.get("authorization");
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? req.get("x-access-token");
     if (!token) {
-      throw unauthorized("no token: send `Authorization: Bearer <token>` or `x-access-token: <token>`");
+      throw unauthorized(
+        "no token: send `Authorization: Bearer <token>` or `x-access-token: <token>`",
+      );
     }
     res.locals.principal = verifyToken(keys, token);
     next();

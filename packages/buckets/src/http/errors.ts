@@ -15,7 +15,11 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else req.log.debug({ code: known.code }, known.message);
   if (res.headersSent) return;
   if (known.code === "unavailable") res.set("Retry-After", String(RETRY_AFTER_SECONDS));
-  const body = { code: known.code, message: known.message, ...(known.details === undefined ? {} : { details: known.details }) };
+  const body = {
+    code: known.code,
+    message: known.message,
+    ...(known.details === undefined ? {} : { details: known.details }),
+  };
   res.status(known.status).json({ error: body });
 };
 
@@ -25,11 +29,16 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 
 function toServiceError(error: unknown): ServiceError {
   if (error instanceof ServiceError) return error;
-  if (error instanceof QueryError) return new ServiceError("invalid", error.message, { details: { path: error.path } });
-  if (error instanceof WorkflowError) return new ServiceError("invalid", error.message, { details: error.details });
+  if (error instanceof QueryError)
+    return new ServiceError("invalid", error.message, { details: { path: error.path } });
+  if (error instanceof WorkflowError)
+    return new ServiceError("invalid", error.message, { details: error.details });
   const parser = bodyParserError(error);
   if (parser) return parser;
-  return fromDriverError(error) ?? new ServiceError("internal", "internal error; the service logged it with this request's id");
+  return (
+    fromDriverError(error) ??
+    new ServiceError("internal", "internal error; the service logged it with this request's id")
+  );
 }
 
 /** Errors from express.json() carry a `type` and a 4xx status. */
@@ -38,7 +47,10 @@ function bodyParserError(error: unknown): ServiceError | undefined {
   const { type, message } = error as { type: unknown; message: string };
   switch (type) {
     case "entity.too.large":
-      return new ServiceError("too_large", "the body is over the 16 MB limit; send fewer works per request");
+      return new ServiceError(
+        "too_large",
+        "the body is over the 16 MB limit; send fewer works per request",
+      );
     case "entity.parse.failed":
       return new ServiceError("invalid", `the body is not valid JSON: ${message}`);
     case "encoding.unsupported":

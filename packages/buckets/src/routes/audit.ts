@@ -5,7 +5,10 @@ import type { ServiceContext } from "../service/context.js";
 import { audit } from "../service/lifecycle.js";
 import { parseWith } from "../service/validate.js";
 
-const DaysSchema = z.coerce.number({ error: "days must be a number, e.g. /audit/stale/7" }).min(0).max(36_500);
+const DaysSchema = z.coerce
+  .number({ error: "days must be a number, e.g. /audit/stale/7" })
+  .min(0)
+  .max(36_500);
 
 /** CHIME's audits, on demand (the reaper does `expired` on its own every few seconds). */
 export function auditRoutes(ctx: ServiceContext): Router {

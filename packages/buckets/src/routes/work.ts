@@ -3,12 +3,12 @@ import { z } from "zod";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
+import type { Dispatcher } from "../service/dispatch.js";
+import { cancel, heartbeat } from "../service/lifecycle.js";
 import { parseId, parseIds, remove } from "../service/remove.js";
 import { update } from "../service/update.js";
 import { parseWith } from "../service/validate.js";
 import { claim, withdrawQuery } from "../service/withdraw.js";
-import { cancel, heartbeat } from "../service/lifecycle.js";
-import type { Dispatcher } from "../service/dispatch.js";
 
 export const MAX_CLAIM_COUNT = 100;
 
@@ -20,7 +20,10 @@ const WithdrawParamsSchema = z.object({
 });
 
 const HeartbeatParamsSchema = z.object({
-  attempt: z.coerce.number({ error: "attempt is required: ?attempt=<the attempt you hold>" }).int().min(1),
+  attempt: z.coerce
+    .number({ error: "attempt is required: ?attempt=<the attempt you hold>" })
+    .int()
+    .min(1),
 });
 
 /** Deposit, withdraw, update and delete. */
@@ -74,6 +77,9 @@ export function workRoutes(ctx: ServiceContext, dispatcher: Dispatcher): Router 
 
 /** The worker's self-description (host, pid, name), trimmed to something safe to store. */
 function workerId(header: string | undefined, fallback: string): string {
-  const cleaned = header?.replace(/[^\x20-\x7e]/g, "").trim().slice(0, 200);
+  const cleaned = header
+    ?.replace(/[^\x20-\x7e]/g, "")
+    .trim()
+    .slice(0, 200);
   return cleaned || fallback;
 }

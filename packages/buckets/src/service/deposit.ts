@@ -33,7 +33,9 @@ function toDoc(ctx: ServiceContext, principal: Principal, item: unknown, index: 
   requirePipeline(principal, work.pipeline);
   const sites = ctx.workspace?.sites;
   if (sites && !sites.includes(work.site)) {
-    throw invalid(`${where}.site: "${work.site}" is not a site of this service; allowed sites: ${sites.join(", ")}`);
+    throw invalid(
+      `${where}.site: "${work.site}" is not a site of this service; allowed sites: ${sites.join(", ")}`,
+    );
   }
   const { id, config, ...fields } = work;
   const { strategy: _strategy, ...storedConfig } = config;

@@ -39,7 +39,9 @@ export async function cancel(ctx: ServiceContext, principal: Principal, id: stri
   requirePipeline(principal, doc.pipeline);
   if (!(await ctx.store.cancel(id, ctx.now()))) {
     const now = await ctx.store.findOne(id);
-    throw conflict(`work ${id} is ${now?.status ?? "gone"}: only created, queued or running works can be cancelled`);
+    throw conflict(
+      `work ${id} is ${now?.status ?? "gone"}: only created, queued or running works can be cancelled`,
+    );
   }
 }
 

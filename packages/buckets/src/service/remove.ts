@@ -8,7 +8,9 @@ import { MAX_BATCH } from "./context.js";
 /** `?ids=a&ids=b` and `?ids=a,b` alike. */
 export function parseIds(raw: unknown): string[] {
   const values = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined);
-  const ids = values.flatMap((v) => (typeof v === "string" ? v.split(",") : [v])).filter((v) => v !== "");
+  const ids = values
+    .flatMap((v) => (typeof v === "string" ? v.split(",") : [v]))
+    .filter((v) => v !== "");
   if (ids.length === 0) throw invalid("ids is required: ?ids=<id>&ids=<id> or ?ids=<id>,<id>");
   if (ids.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} ids per request`);
   return ids.map(parseId);
@@ -17,7 +19,8 @@ export function parseIds(raw: unknown): string[] {
 /** One id from a path. */
 export function parseId(raw: unknown): string {
   const parsed = ObjectIdSchema.safeParse(raw);
-  if (!parsed.success) throw invalid(`"${String(raw)}" is not an id: ids are 24 hexadecimal characters`);
+  if (!parsed.success)
+    throw invalid(`"${String(raw)}" is not an id: ids are 24 hexadecimal characters`);
   return parsed.data;
 }
 
@@ -25,7 +28,11 @@ export function parseId(raw: unknown): string {
  * Deletes works. Ids that do not exist are ignored, so that a retried delete succeeds; a non-admin
  * may delete only its own works.
  */
-export async function remove(ctx: ServiceContext, principal: Principal, ids: string[]): Promise<void> {
+export async function remove(
+  ctx: ServiceContext,
+  principal: Principal,
+  ids: string[],
+): Promise<void> {
   requireScope(principal, "work:deposit");
   if (!isAdmin(principal) || principal.pipelines) {
     for (const doc of await ctx.store.findByIds(ids)) {

@@ -36,7 +36,11 @@ interface Patch {
  * refused (409), so a zombie never overwrites a newer attempt. A failure with retries left goes
  * back to the queue after a backoff.
  */
-export async function update(ctx: ServiceContext, principal: Principal, body: unknown): Promise<void> {
+export async function update(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<void> {
   requireScope(principal, "work:deposit", "work:withdraw");
   const patches = requireArray(body, "works", MAX_BATCH).map(parsePatch);
   const stored = new Map(
@@ -46,7 +50,9 @@ export async function update(ctx: ServiceContext, principal: Principal, body: un
   if (missing.length > 0) {
     throw notFound(`no works with ids: ${missing.join(", ")}`, { ids: missing });
   }
-  const changes = patches.map((patch) => change(ctx, principal, stored.get(patch.id) as WorkDoc, patch));
+  const changes = patches.map((patch) =>
+    change(ctx, principal, stored.get(patch.id) as WorkDoc, patch),
+  );
   const moved = await ctx.store.update(changes);
   if (changes.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
     ctx.events.emit("work:queued");
@@ -65,7 +71,12 @@ function parsePatch(item: unknown, index: number): Patch {
   return { id, attempt: attempt ?? undefined, fields, where };
 }
 
-function change(ctx: ServiceContext, principal: Principal, doc: WorkDoc, patch: Patch): Replacement {
+function change(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  patch: Patch,
+): Replacement {
   const id = patch.id;
   authorize(principal, doc, id, patch.attempt);
   if (patch.attempt !== undefined && patch.attempt !== doc.attempt && !isAdmin(principal)) {
@@ -97,7 +108,12 @@ function change(ctx: ServiceContext, principal: Principal, doc: WorkDoc, patch: 
  * Who may change a work: an admin, its owner, or a worker holding it (running, or cancelled under
  * it: the worker then reports the cancel).
  */
-function authorize(principal: Principal, doc: WorkDoc, id: string, attempt: number | undefined): void {
+function authorize(
+  principal: Principal,
+  doc: WorkDoc,
+  id: string,
+  attempt: number | undefined,
+): void {
   requirePipeline(principal, doc.pipeline);
   if (isAdmin(principal)) return;
   if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
@@ -109,7 +125,12 @@ function authorize(principal: Principal, doc: WorkDoc, id: string, attempt: numb
 }
 
 /** The fields that follow from a status change: the attempt's history, and a retry's backoff. */
-function transition(ctx: ServiceContext, doc: WorkDoc, work: Work, status: Status): Partial<WorkDoc> {
+function transition(
+  ctx: ServiceContext,
+  doc: WorkDoc,
+  work: Work,
+  status: Status,
+): Partial<WorkDoc> {
   const now = ctx.now();
   if (status === "queued") return { notBefore: 0 };
   if (doc.status !== "running" || !FINAL.has(status)) return {};

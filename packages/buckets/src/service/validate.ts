@@ -25,9 +25,16 @@ export function parseWork(item: unknown, where: string) {
 }
 
 /** Parses with a schema; a failure is a 400 whose details are the zod issues, paths prefixed. */
-export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: string,
+): z.output<T> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues;
-  throw invalid(`${where}: ${formatIssues(issues)}`, issues.map((issue) => ({ ...issue, path: [where, ...issue.path] })));
+  throw invalid(
+    `${where}: ${formatIssues(issues)}`,
+    issues.map((issue) => ({ ...issue, path: [where, ...issue.path] })),
+  );
 }

@@ -33,10 +33,16 @@ function viewQuery(principal: Principal, raw: unknown): Query {
     openPrefixes: VIEW_OPEN_PREFIXES,
     toId: toObjectId,
   });
-  return principal.pipelines ? { $and: [query, { pipeline: { $in: principal.pipelines } }] } : query;
+  return principal.pipelines
+    ? { $and: [query, { pipeline: { $in: principal.pipelines } }] }
+    : query;
 }
 
-export async function view(ctx: ServiceContext, principal: Principal, body: unknown): Promise<WorkView[]> {
+export async function view(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<WorkView[]> {
   const request = parseWith(ViewRequestSchema, body ?? {}, "body");
   const query = viewQuery(principal, request.query);
   const projection = toProjection(request.projection ?? undefined);
@@ -48,7 +54,11 @@ export async function view(ctx: ServiceContext, principal: Principal, body: unkn
   return docs.map(present);
 }
 
-export async function count(ctx: ServiceContext, principal: Principal, body: unknown): Promise<number> {
+export async function count(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<number> {
   const request = parseWith(CountRequestSchema, body ?? {}, "body");
   return ctx.store.count(viewQuery(principal, request.query));
 }
@@ -57,16 +67,22 @@ export async function count(ctx: ServiceContext, principal: Principal, body: unk
  * A projection over allowed fields, all included or all excluded. `_id` is ignored (CHIME's client
  * sends `{"_id": false}`): works always carry their `id`.
  */
-function toProjection(raw: Record<string, boolean | 0 | 1> | undefined): Record<string, 0 | 1> | undefined {
+function toProjection(
+  raw: Record<string, boolean | 0 | 1> | undefined,
+): Record<string, 0 | 1> | undefined {
   if (!raw) return undefined;
   const entries = Object.entries(raw).filter(([key]) => key !== "_id" && key !== "id");
   if (entries.length === 0) return undefined;
   // Checking each key as a query field reuses the allow-list (and its messages).
-  compileQuery(Object.fromEntries(entries.map(([key]) => [key, { $exists: true }])), {
-    fields: VIEW_FIELDS,
-    openPrefixes: VIEW_OPEN_PREFIXES,
-    toId: toObjectId,
-  }, "projection");
+  compileQuery(
+    Object.fromEntries(entries.map(([key]) => [key, { $exists: true }])),
+    {
+      fields: VIEW_FIELDS,
+      openPrefixes: VIEW_OPEN_PREFIXES,
+      toId: toObjectId,
+    },
+    "projection",
+  );
   const include = entries.map(([, v]) => Boolean(v));
   if (include.some((v) => v !== include[0])) {
     throw invalid("projection: include fields (1/true) or exclude them (0/false), not both");
@@ -84,7 +100,11 @@ export async function pipelines(ctx: ServiceContext, principal: Principal): Prom
   return ctx.store.listPipelines(principal.pipelines);
 }
 
-export async function details(ctx: ServiceContext, principal: Principal, pipeline: unknown): Promise<StatusCounts> {
+export async function details(
+  ctx: ServiceContext,
+  principal: Principal,
+  pipeline: unknown,
+): Promise<StatusCounts> {
   requireScope(principal, "work:read");
   const name = parseWith(PipelineSchema, pipeline, "pipeline");
   requirePipeline(principal, name);
@@ -92,6 +112,9 @@ export async function details(ctx: ServiceContext, principal: Principal, pipelin
 }
 
 function withTotal(counts: Partial<Record<Status, number>>): StatusCounts {
-  const all = Object.fromEntries(STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<Status, number>;
+  const all = Object.fromEntries(STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<
+    Status,
+    number
+  >;
   return { total: Object.values(all).reduce((a, b) => a + b, 0), ...all };
 }

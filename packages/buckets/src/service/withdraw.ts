@@ -23,7 +23,9 @@ export function withdrawQuery(principal: Principal, body: unknown): Query {
   if (principal.pipelines) {
     const named = namedPipelines(pipeline);
     if (!named) {
-      throw invalid('filter.pipeline must be a name or {"$in": [names]} for a token limited to pipelines');
+      throw invalid(
+        'filter.pipeline must be a name or {"$in": [names]} for a token limited to pipelines',
+      );
     }
     for (const name of named) requirePipeline(principal, name);
   }
@@ -34,7 +36,8 @@ export function withdrawQuery(principal: Principal, body: unknown): Query {
 function namedPipelines(condition: unknown): string[] | undefined {
   if (typeof condition === "string") return [condition];
   const list = (condition as { $in?: unknown }).$in;
-  const onlyIn = typeof condition === "object" && condition !== null && Object.keys(condition).length === 1;
+  const onlyIn =
+    typeof condition === "object" && condition !== null && Object.keys(condition).length === 1;
   return onlyIn && Array.isArray(list) ? list.map(String) : undefined;
 }
 
@@ -47,7 +50,11 @@ export async function claim(
   const claimed: WorkView[] = [];
   while (claimed.length < count) {
     const stop = ctx.metrics.claimDuration.startTimer();
-    const doc = await ctx.store.claim(query, { now: ctx.now(), leaseSeconds: ctx.leaseSeconds, worker });
+    const doc = await ctx.store.claim(query, {
+      now: ctx.now(),
+      leaseSeconds: ctx.leaseSeconds,
+      worker,
+    });
     stop();
     if (!doc) break;
     claimed.push(present(doc));

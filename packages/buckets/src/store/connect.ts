@@ -26,7 +26,9 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     const { MongoMemoryServer } = await import("mongodb-memory-server");
     const dbPath = resolve(options.dataDir, "db");
     mkdirSync(dbPath, { recursive: true });
-    embedded = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: "wiredTiger" } });
+    embedded = await MongoMemoryServer.create({
+      instance: { dbPath, storageEngine: "wiredTiger" },
+    });
     uri = embedded.getUri();
   }
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, appName: "buckets" });

@@ -8,7 +8,10 @@ const DUPLICATE_KEY = 11000;
  * Inserts works. A work whose id is already stored with the same digest was deposited before (a
  * retried request): it is taken as done. The same id with other content is a conflict.
  */
-export async function depositWorks(collection: Collection<WorkDoc>, docs: WorkDoc[]): Promise<void> {
+export async function depositWorks(
+  collection: Collection<WorkDoc>,
+  docs: WorkDoc[],
+): Promise<void> {
   if (docs.length === 0) return;
   try {
     await collection.insertMany(docs, { ordered: false });

@@ -20,13 +20,19 @@ export function fromDriverError(error: unknown): ServiceError | undefined {
     error instanceof MongoTopologyClosedError ||
     (error instanceof MongoServerError && TRANSIENT_CODES.has(Number(error.code)))
   ) {
-    return new ServiceError("unavailable", "MongoDB is unavailable; retry shortly", { cause: error });
+    return new ServiceError("unavailable", "MongoDB is unavailable; retry shortly", {
+      cause: error,
+    });
   }
   if (error instanceof MongoServerError && !(error instanceof MongoBulkWriteError)) {
     if (error.code === 10334 || error.codeName === "BSONObjectTooLarge") {
-      return new ServiceError("too_large", "the work is larger than MongoDB's 16 MB document limit", {
-        cause: error,
-      });
+      return new ServiceError(
+        "too_large",
+        "the work is larger than MongoDB's 16 MB document limit",
+        {
+          cause: error,
+        },
+      );
     }
   }
   return undefined;

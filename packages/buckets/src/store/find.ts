@@ -1,5 +1,4 @@
-import type { Collection, Filter } from "mongodb";
-import type { ObjectId } from "mongodb";
+import type { Collection, Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 export interface FindOptions {
@@ -13,9 +12,7 @@ export async function findWorks(
   filter: Filter<WorkDoc>,
   { projection, skip = 0, limit = 100 }: FindOptions = {},
 ): Promise<Partial<WorkDoc>[]> {
-  return collection
-    .find(filter, { ...(projection ? { projection } : {}), skip, limit })
-    .toArray();
+  return collection.find(filter, { ...(projection ? { projection } : {}), skip, limit }).toArray();
 }
 
 export async function countWorks(

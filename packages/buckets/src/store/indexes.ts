@@ -11,7 +11,10 @@ export const INDEXES: IndexDescription[] = [
     name: "claim_pipeline_site",
     key: { status: 1, pipeline: 1, site: 1, priority: -1, creation: 1, notBefore: 1 },
   },
-  { name: "claim_pipeline", key: { status: 1, pipeline: 1, priority: -1, creation: 1, notBefore: 1 } },
+  {
+    name: "claim_pipeline",
+    key: { status: 1, pipeline: 1, priority: -1, creation: 1, notBefore: 1 },
+  },
   { name: "pipeline_status", key: { pipeline: 1, status: 1 } },
   { name: "lease", key: { status: 1, leaseUntil: 1 } },
   { name: "creation", key: { creation: 1 } },

@@ -17,7 +17,11 @@ export async function heartbeat(
   leaseSeconds: number,
 ): Promise<HeartbeatResult> {
   const extended = await collection.updateOne({ _id, attempt, status: "running" }, [
-    { $set: { leaseUntil: { $min: [now + leaseSeconds, { $ifNull: ["$deadline", now + leaseSeconds] }] } } },
+    {
+      $set: {
+        leaseUntil: { $min: [now + leaseSeconds, { $ifNull: ["$deadline", now + leaseSeconds] }] },
+      },
+    },
   ]);
   if (extended.matchedCount === 1) return { kind: "extended" };
   const doc = await collection.findOne({ _id }, { projection: { attempt: 1, status: 1 } });

@@ -25,7 +25,11 @@ const retriesLeft = { $lte: ["$attempt", "$retries"] };
 export async function expireLapsed(collection: Collection<WorkDoc>, now: number): Promise<Expired> {
   const lapsed: Filter<WorkDoc> = { status: "running", leaseUntil: { $lt: now } };
   const reason = {
-    $cond: [{ $gte: [now, { $ifNull: ["$deadline", Infinity] }] }, "timed out", "lease expired: the worker went silent"],
+    $cond: [
+      { $gte: [now, { $ifNull: ["$deadline", Infinity] }] },
+      "timed out",
+      "lease expired: the worker went silent",
+    ],
   };
   const end = (status: "queued" | "failure") => [
     {
@@ -39,7 +43,10 @@ export async function expireLapsed(collection: Collection<WorkDoc>, now: number)
     { $unset: ["leaseUntil", "deadline"] },
   ];
   const requeued = await collection.updateMany({ ...lapsed, $expr: retriesLeft }, end("queued"));
-  const failed = await collection.updateMany({ ...lapsed, $expr: { $not: [retriesLeft] } }, end("failure"));
+  const failed = await collection.updateMany(
+    { ...lapsed, $expr: { $not: [retriesLeft] } },
+    end("failure"),
+  );
   return { requeued: requeued.modifiedCount, failed: failed.modifiedCount };
 }
 
@@ -53,7 +60,11 @@ export async function requeueFailed(collection: Collection<WorkDoc>): Promise<nu
 }
 
 /** CHIME's /audit/stale: unfinished works created before `before` become failures. */
-export async function failStale(collection: Collection<WorkDoc>, before: number, now: number): Promise<number> {
+export async function failStale(
+  collection: Collection<WorkDoc>,
+  before: number,
+  now: number,
+): Promise<number> {
   const { modifiedCount } = await collection.updateMany(
     { creation: { $lt: before }, status: { $in: ["created", "queued", "running"] } },
     [

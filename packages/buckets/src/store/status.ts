@@ -1,5 +1,5 @@
-import type { Collection } from "mongodb";
 import type { Status } from "@workflow/work";
+import type { Collection } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 /** Counts by status, over all works or those of some pipelines. */

@@ -1,5 +1,11 @@
-import { mintToken, readOptions, type RunningService, type Scope, startService } from "../../src/index.js";
 import { databaseName, uriFor } from "../../../../test/support/db.js";
+import {
+  mintToken,
+  type RunningService,
+  readOptions,
+  type Scope,
+  startService,
+} from "../../src/index.js";
 
 export const TEST_SECRET = "test-secret-for-buckets-0123456789";
 
@@ -10,12 +16,20 @@ export interface TestService {
   tokens: { admin: string; alice: string; bob: string; worker: string };
   token(user: string, scopes: Scope[], pipelines?: string[]): string;
   /** fetch against the service, JSON in and out, with a token. */
-  call(method: string, path: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: unknown; headers: Headers }>;
   close(): Promise<void>;
 }
 
 /** Starts the real service on 127.0.0.1:0 against this test file's own database. */
-export async function startTestService(file: string, env: Record<string, string> = {}, label = ""): Promise<TestService> {
+export async function startTestService(
+  file: string,
+  env: Record<string, string> = {},
+  label = "",
+): Promise<TestService> {
   const options = readOptions({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -42,7 +56,11 @@ export async function startTestService(file: string, env: Record<string, string>
       headers["content-type"] ??= "application/json";
       body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     }
-    const response = await fetch(`${service.url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+    const response = await fetch(`${service.url}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+    });
     const text = await response.text();
     let parsed: unknown = text;
     try {

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename);
+});
+afterAll(() => t.close());
+
+describe("the API's happy paths", () => {
+  it("answers /version and HEAD /version without a token", async () => {
+    const got = await t.call("GET", "/version", { token: null });
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    const head = await fetch(`${t.url}/version`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+  });
+
+  it("deposits, answers ids with return_ids in any case, and shows works as queued with an id", async () => {
+    const plain = await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork()] });
+    expect(plain).toMatchObject({ status: 200, body: true });
+    const withIds = await t.call("POST", "/work?return_ids=TRUE", {
+      token: t.tokens.alice,
+      body: [aWork({ creation: 1000.5 }), aWork({ priority: 5 })],
+    });
+    expect(withIds.status).toBe(200);
+    const ids = withIds.body as string[];
+    expect(ids).toHaveLength(2);
+    const view = await t.call("POST", "/view", {
+      token: t.tokens.alice,
+      body: { query: { id: { $in: ids } } },
+    });
+    const works = view.body as Record<string, unknown>[];
+    expect(works).toHaveLength(2);
+    for (const work of works) {
+      expect(work).toMatchObject({ status: "queued", attempt: 0, user: "alice" });
+      expect(work).not.toHaveProperty("_id");
+      expect(ids).toContain(work.id);
+    }
+    expect(works.find((w) => w.id === ids[0])?.creation).toBe(1000.5);
+  });
+
+  it("withdraws one work atomically: running, attempt 1, start set", async () => {
+    await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [aWork({ pipeline: "claim-me" })],
+    });
+    const got = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline: "claim-me" },
+    });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({
+      pipeline: "claim-me",
+      status: "running",
+      attempt: 1,
+      start: expect.any(Number),
+    });
+    const none = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline: "claim-me" },
+    });
+    expect(none).toMatchObject({ status: 200, body: null });
+  });
+
+  it("updates works by id and refuses unknown ids with 404 naming them", async () => {
+    const [id] = (
+      await t.call("POST", "/work?return_ids=true", { token: t.tokens.alice, body: [aWork()] })
+    ).body as string[];
+    const ok = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id, priority: 5, tags: ["x"] }],
+    });
+    expect(ok).toMatchObject({ status: 200, body: true });
+    const [work] = (await t.call("POST", "/view", { body: { query: { id } } })).body as Record<
+      string,
+      unknown
+    >[];
+    expect(work).toMatchObject({ priority: 5, tags: ["x"], pipeline: "fit" });
+    const missing = "0123456789abcdef01234567";
+    const bad = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id: missing, priority: 1 }],
+    });
+    expect(bad.status).toBe(404);
+    expect(JSON.stringify(bad.body)).toContain(missing);
+  });
+
+  it("deletes with ?ids=a&ids=b and ?ids=a,b", async () => {
+    const ids = (
+      await t.call("POST", "/work?return_ids=true", {
+        token: t.tokens.alice,
+        body: [aWork(), aWork(), aWork(), aWork()],
+      })
+    ).body as string[];
+    expect(
+      (await t.call("DELETE", `/work?ids=${ids[0]}&ids=${ids[1]}`, { token: t.tokens.alice })).body,
+    ).toBe(true);
+    expect(
+      (await t.call("DELETE", `/work?ids=${ids[2]},${ids[3]}`, { token: t.tokens.alice })).body,
+    ).toBe(true);
+    const left = await t.call("POST", "/view/count", { body: { query: { id: { $in: ids } } } });
+    expect(left.body).toBe(0);
+  });
+
+  it("views with projection (CHIME's _id: false too), skip and limit, and counts", async () => {
+    await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [1, 2, 3, 4, 5].map((i) => aWork({ pipeline: "viewed", event: [i] })),
+    });
+    const page = await t.call("POST", "/view", {
+      body: {
+        query: { pipeline: "viewed" },
+        projection: { _id: false, event: true },
+        skip: 1,
+        limit: 2,
+      },
+    });
+    const works = page.body as Record<string, unknown>[];
+    expect(works).toHaveLength(2);
+    expect(Object.keys(works[0] ?? {}).sort()).toEqual(["event", "id"]);
+    const count = await t.call("POST", "/view/count", {
+      body: { query: { pipeline: "viewed", event: { $in: [1, 2] } } },
+    });
+    expect(count.body).toBe(2);
+  });
+
+  it("reports status, pipelines and per-pipeline details", async () => {
+    await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [aWork({ pipeline: "stats" }), aWork({ pipeline: "stats" })],
+    });
+    await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline: "stats" } });
+    const details = await t.call("GET", "/status/details/stats", { token: t.tokens.alice });
+    expect(details.body).toMatchObject({ total: 2, queued: 1, running: 1, success: 0, failure: 0 });
+    const pipelines = await t.call("GET", "/status/pipelines", { token: t.tokens.alice });
+    expect(pipelines.body).toEqual(expect.arrayContaining(["stats", "fit", "viewed"]));
+    const status = (await t.call("GET", "/status", { token: t.tokens.alice })).body as Record<
+      string,
+      number
+    >;
+    expect(status.total).toBe(
+      Object.entries(status)
+        .filter(([k]) => k !== "total")
+        .reduce((a, [, n]) => a + n, 0),
+    );
+    expect(status.running).toBeGreaterThanOrEqual(1);
+  });
+
+  it("serves /livez, /readyz, /metrics and /openapi.json without a token", async () => {
+    expect((await t.call("GET", "/livez", { token: null })).status).toBe(200);
+    expect((await t.call("GET", "/readyz", { token: null })).status).toBe(200);
+    const metrics = await t.call("GET", "/metrics", { token: null });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain("buckets_http_request_duration_seconds_bucket");
+    expect(metrics.body).toMatch(/buckets_works\{pipeline="stats",status="queued"\} 1/);
+    expect(metrics.body).toMatch(/buckets_deposits_total \d+/);
+    expect(metrics.body).toMatch(/process_resident_memory_bytes/);
+    const openapi = (await t.call("GET", "/openapi.json", { token: null })).body as {
+      openapi: string;
+      paths: object;
+      components: { schemas: { Work: { properties: object } } };
+    };
+    expect(openapi.openapi).toBe("3.1.0");
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(["/work", "/work/withdraw", "/view", "/status/details/{pipeline}"]),
+    );
+    expect(Object.keys(openapi.components.schemas.Work.properties)).toEqual(
+      expect.arrayContaining(["pipeline", "priority", "notify"]),
+    );
+  });
+
+  it("accepts a CHIME payload: nulls for absent fields, config.archive.logs and config.metrics", async () => {
+    const chime = {
+      pipeline: "chime-pipe",
+      site: "local",
+      user: "alice",
+      function: null,
+      command: ["echo", "hi"],
+      parameters: null,
+      results: null,
+      products: null,
+      plots: null,
+      tags: null,
+      event: null,
+      id: null,
+      creation: null,
+      start: null,
+      stop: null,
+      attempt: null,
+      status: null,
+      timeout: null,
+      retries: null,
+      priority: null,
+      config: {
+        archive: { results: true, products: "copy", plots: "copy", logs: "move" },
+        metrics: false,
+        parent: null,
+        orgs: null,
+        teams: null,
+      },
+      notify: {
+        slack: {
+          channel_id: null,
+          member_ids: null,
+          message: null,
+          results: null,
+          products: null,
+          plots: null,
+          blocks: null,
+          reply: null,
+        },
+      },
+    };
+    const got = await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: [chime],
+    });
+    expect(got.status).toBe(200);
+    const [work] = (
+      await t.call("POST", "/view", { body: { query: { id: (got.body as string[])[0] } } })
+    ).body as Record<string, unknown>[];
+    expect(work).toMatchObject({
+      priority: 3,
+      timeout: 3600,
+      retries: 2,
+      status: "queued",
+      config: { archive: { logs: "move" }, metrics: false },
+    });
+  });
+});

@@ -1,0 +1,220 @@
+import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
+import { ObjectId } from "bson";
+import { formatIssues, InvalidWorkError } from "../errors.js";
+import { toPayload } from "../payload.js";
+import { type Work, type WorkInput, WorkSchema } from "../schema.js";
+import { BucketsError } from "./errors.js";
+import { type RetryOptions, withRetries } from "./retry.js";
+import {
+  type ClientSettings,
+  type ClientSettingsInput,
+  resolveClientSettings,
+} from "./settings.js";
+
+export interface BucketsClientOptions extends ClientSettingsInput {
+  /** Sent as X-Worker-Id on withdraw: who holds a claim (host, pid, name). */
+  workerId?: string;
+  /** How long idempotent calls keep retrying. */
+  retry?: RetryOptions;
+}
+
+export type Filter = Record<string, unknown>;
+export interface ViewOptions {
+  projection?: Record<string, boolean | 0 | 1>;
+  skip?: number;
+  limit?: number;
+}
+export type StatusCounts = Record<string, number>;
+
+/** A work as the service shows it. */
+export type StoredWork = Work & { id: string };
+
+/** The buckets service over HTTP. Every call has a timeout; deposits, updates and deletes retry. */
+export class BucketsClient {
+  readonly settings: Readonly<ClientSettings>;
+  readonly #http: AxiosInstance;
+  readonly #retry: RetryOptions;
+  #baseUrl: Promise<string> | undefined;
+
+  constructor(options: BucketsClientOptions = {}) {
+    this.settings = Object.freeze(resolveClientSettings(options));
+    this.#retry = options.retry ?? {};
+    this.#http = axios.create({
+      timeout: this.settings.timeout * 1000,
+      headers: {
+        ...(this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}),
+        ...(options.workerId ? { "x-worker-id": options.workerId } : {}),
+      },
+      // Errors are ours to shape; axios must not throw on a status.
+      validateStatus: () => true,
+      maxBodyLength: Number.POSITIVE_INFINITY,
+      maxContentLength: Number.POSITIVE_INFINITY,
+    });
+  }
+
+  /** The first base URL that answers GET /version; the choice is kept for later calls. */
+  baseUrl(): Promise<string> {
+    this.#baseUrl ??= this.#discover().catch((error: unknown) => {
+      this.#baseUrl = undefined;
+      throw error;
+    });
+    return this.#baseUrl;
+  }
+
+  /** Deposits works, giving each an id first so that a retried request never stores a copy. */
+  async deposit(works: (WorkInput | Work)[], options: { returnIds: true }): Promise<string[]>;
+  async deposit(
+    works: (WorkInput | Work)[],
+    options?: { returnIds?: boolean },
+  ): Promise<string[] | true>;
+  async deposit(works: (WorkInput | Work)[], { returnIds = false } = {}): Promise<string[] | true> {
+    const payloads = works.map((work, index) => {
+      const parsed = WorkSchema.safeParse({ ...work, id: work.id ?? new ObjectId().toHexString() });
+      if (!parsed.success) {
+        throw new InvalidWorkError(
+          `works[${index}]: ${formatIssues(parsed.error.issues)}`,
+          parsed.error.issues,
+        );
+      }
+      return toPayload(parsed.data);
+    });
+    await withRetries(() => this.#request("POST", "/work", payloads), this.#retry);
+    return returnIds ? payloads.map((p) => p.id as string) : true;
+  }
+
+  /** Claims the next work (or up to `count`); `wait` long-polls up to that many seconds. */
+  withdraw(filter: Filter, options?: { wait?: number }): Promise<StoredWork | null>;
+  withdraw(filter: Filter, options: { count: number; wait?: number }): Promise<StoredWork[]>;
+  async withdraw(filter: Filter, { count, wait }: { count?: number; wait?: number } = {}) {
+    const query = new URLSearchParams();
+    if (count !== undefined) query.set("count", String(count));
+    if (wait) query.set("wait", String(wait));
+    const suffix = query.size > 0 ? `?${query}` : "";
+    return this.#request<StoredWork | StoredWork[] | null>(
+      "POST",
+      `/work/withdraw${suffix}`,
+      filter,
+      {
+        extraTimeoutSeconds: wait ?? 0,
+      },
+    );
+  }
+
+  async update(works: Partial<Work>[]): Promise<true> {
+    await withRetries(() => this.#request("PUT", "/work", works), this.#retry);
+    return true;
+  }
+
+  async delete(ids: string[]): Promise<true> {
+    const query = new URLSearchParams(ids.map((id): [string, string] => ["ids", id]));
+    await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
+    return true;
+  }
+
+  view(query: Filter = {}, options: ViewOptions = {}): Promise<StoredWork[]> {
+    return this.#request("POST", "/view", { query, ...options });
+  }
+
+  count(query: Filter = {}): Promise<number> {
+    return this.#request("POST", "/view/count", { query });
+  }
+
+  status(): Promise<StatusCounts> {
+    return this.#request("GET", "/status");
+  }
+
+  pipelines(): Promise<string[]> {
+    return this.#request("GET", "/status/pipelines");
+  }
+
+  details(pipeline: string): Promise<StatusCounts> {
+    return this.#request("GET", `/status/details/${encodeURIComponent(pipeline)}`);
+  }
+
+  /** Runs the audits; `staleDays` adds the stale audit. */
+  async audit({ staleDays }: { staleDays?: number } = {}): Promise<Record<string, StatusCounts>> {
+    const failed = await this.#request<StatusCounts>("GET", "/audit/failed");
+    const expired = await this.#request<StatusCounts>("GET", "/audit/expired");
+    const stale =
+      staleDays === undefined
+        ? undefined
+        : await this.#request<StatusCounts>("GET", `/audit/stale/${staleDays}`);
+    return { failed, expired, ...(stale ? { stale } : {}) };
+  }
+
+  heartbeat(id: string, attempt: number): Promise<{ cancel: boolean }> {
+    return this.#request("POST", `/work/${encodeURIComponent(id)}/heartbeat?attempt=${attempt}`);
+  }
+
+  async cancel(id: string): Promise<true> {
+    await this.#request("POST", `/work/${encodeURIComponent(id)}/cancel`);
+    return true;
+  }
+
+  async #discover(): Promise<string> {
+    const { baseUrls } = this.settings;
+    if (baseUrls.length === 0) {
+      throw new BucketsError(
+        0,
+        "no_url",
+        "no service URL: set http.baseurls.buckets in the workspace, WORKFLOW_HTTP_BASEURLS, or pass --url",
+      );
+    }
+    const failures: string[] = [];
+    for (const url of baseUrls) {
+      try {
+        const response = await this.#http.get(`${url}/version`, {
+          timeout: Math.min(5_000, this.settings.timeout * 1000),
+        });
+        if (response.status === 200) return url;
+        failures.push(`${url}: HTTP ${response.status}`);
+      } catch (error) {
+        failures.push(`${url}: ${(error as Error).message}`);
+      }
+    }
+    throw new BucketsError(
+      0,
+      "unreachable",
+      `cannot reach the buckets service (${failures.join("; ")})`,
+    );
+  }
+
+  async #request<T>(
+    method: string,
+    path: string,
+    data?: unknown,
+    { extraTimeoutSeconds = 0 } = {},
+  ): Promise<T> {
+    const base = await this.baseUrl();
+    let response: AxiosResponse;
+    try {
+      response = await this.#http.request({
+        method,
+        url: `${base}${path}`,
+        ...(data === undefined ? {} : { data }),
+        timeout: (this.settings.timeout + extraTimeoutSeconds) * 1000,
+      });
+    } catch (error) {
+      // The service may have moved: look for a URL that answers again next time.
+      this.#baseUrl = undefined;
+      const reason = isAxiosError(error) ? (error.code ?? error.message) : String(error);
+      throw new BucketsError(0, "unreachable", `${method} ${base}${path}: ${reason}`, {
+        cause: error,
+      });
+    }
+    if (response.status >= 200 && response.status < 300) return response.data as T;
+    const body = response.data as
+      | { error?: { code?: string; message?: string; details?: unknown } }
+      | undefined;
+    const retryAfter = Number(response.headers["retry-after"]);
+    throw new BucketsError(
+      response.status,
+      body?.error?.code ?? "http_error",
+      `${method} ${path}: ${response.status} ${body?.error?.message ?? response.statusText}`,
+      {
+        details: body?.error?.details,
+        ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+      },
+    );
+  }
+}
