@@ -83,9 +83,18 @@ export class BucketsClient {
   }
 
   /** Claims the next work (or up to `count`); `wait` long-polls up to that many seconds. */
-  withdraw(filter: Filter, options?: { wait?: number }): Promise<StoredWork | null>;
-  withdraw(filter: Filter, options: { count: number; wait?: number }): Promise<StoredWork[]>;
-  async withdraw(filter: Filter, { count, wait }: { count?: number; wait?: number } = {}) {
+  withdraw(
+    filter: Filter,
+    options?: { wait?: number; signal?: AbortSignal },
+  ): Promise<StoredWork | null>;
+  withdraw(
+    filter: Filter,
+    options: { count: number; wait?: number; signal?: AbortSignal },
+  ): Promise<StoredWork[]>;
+  async withdraw(
+    filter: Filter,
+    { count, wait, signal }: { count?: number; wait?: number; signal?: AbortSignal } = {},
+  ) {
     const query = new URLSearchParams();
     if (count !== undefined) query.set("count", String(count));
     if (wait) query.set("wait", String(wait));
@@ -94,9 +103,7 @@ export class BucketsClient {
       "POST",
       `/work/withdraw${suffix}`,
       filter,
-      {
-        extraTimeoutSeconds: wait ?? 0,
-      },
+      { extraTimeoutSeconds: wait ?? 0, ...(signal ? { signal } : {}) },
     );
   }
 
@@ -183,7 +190,10 @@ export class BucketsClient {
     method: string,
     path: string,
     data?: unknown,
-    { extraTimeoutSeconds = 0 } = {},
+    {
+      extraTimeoutSeconds = 0,
+      signal,
+    }: { extraTimeoutSeconds?: number; signal?: AbortSignal } = {},
   ): Promise<T> {
     const base = await this.baseUrl();
     let response: AxiosResponse;
@@ -193,8 +203,11 @@ export class BucketsClient {
         url: `${base}${path}`,
         ...(data === undefined ? {} : { data }),
         timeout: (this.settings.timeout + extraTimeoutSeconds) * 1000,
+        ...(signal ? { signal } : {}),
       });
     } catch (error) {
+      if (signal?.aborted)
+        throw new BucketsError(0, "aborted", `${method} ${path}: aborted`, { cause: error });
       // The service may have moved: look for a URL that answers again next time.
       this.#baseUrl = undefined;
       const reason = isAxiosError(error) ? (error.code ?? error.message) : String(error);

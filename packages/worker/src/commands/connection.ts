@@ -1,0 +1,27 @@
+import { existsSync } from "node:fs";
+import { BucketsClient, loadWorkspace, type Workspace, workspacePath } from "@workflow/work";
+
+export interface ConnectionFlags {
+  url?: string[];
+  token?: string;
+  workspace?: string;
+}
+
+/** The workspace named by --workspace or WORKFLOW_WORKSPACE (which must exist), else the default if present. */
+export function workspaceFrom(flags: ConnectionFlags): Workspace | undefined {
+  const named = flags.workspace ?? process.env.WORKFLOW_WORKSPACE;
+  if (named) return loadWorkspace(named);
+  const path = workspacePath();
+  return existsSync(path) ? loadWorkspace(path) : undefined;
+}
+
+/** A client from the shared flags: --url, --token, --workspace, then the environment. */
+export function clientFrom(flags: ConnectionFlags, workerId?: string): BucketsClient {
+  const workspace = workspaceFrom(flags);
+  return new BucketsClient({
+    ...(flags.url?.length ? { baseUrls: flags.url } : {}),
+    ...(flags.token ? { token: flags.token } : {}),
+    ...(workspace ? { workspace } : {}),
+    ...(workerId ? { workerId } : {}),
+  });
+}

@@ -1,0 +1,80 @@
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { startWorker } from "../daemon.js";
+import { createLogger } from "../logger.js";
+import { type ConnectionFlags, clientFrom } from "./connection.js";
+import { collect, integer, number } from "./parse.js";
+
+interface RunFlags extends ConnectionFlags {
+  site?: string;
+  tag?: string[];
+  parent?: string[];
+  event?: number[];
+  function?: string;
+  command?: string;
+  lives: number;
+  sleep: number;
+  concurrency: number;
+  grace: number;
+  name: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a worker: withdraw works of these pipelines, run them, report outcomes")
+    .argument("<pipeline...>", "pipelines to serve")
+    .option("--site <site>", "only works for this site")
+    .option("--tag <tag>", "only works with this tag (repeatable)", collect)
+    .option("--parent <parent>", "only works with this config.parent (repeatable)", collect)
+    .option(
+      "--event <id>",
+      "only works about this event (repeatable)",
+      (v, prev: number[] = []) => [...prev, integer(v)],
+    )
+    .option("--function <module#export>", "run this function for works that name none")
+    .option("--command <command>", "run this shell command for works that name none")
+    .option("--lives <n>", "works to do before exiting; -1 for ever", integer, -1)
+    .option("--sleep <seconds>", "pause after an empty long-poll", number, 1)
+    .option("--concurrency <k>", "works to run at once", integer, 1)
+    .option(
+      "--grace <seconds>",
+      "on SIGTERM, time running works get before they are killed",
+      number,
+      30,
+    )
+    .option("--name <name>", "this worker's name in each attempt's history", "worker")
+    .addHelpText(
+      "after",
+      "\nExample:\n  workflow run fit-spectra --site chime --concurrency 4 --url http://buckets:8004",
+    )
+    .action(async (pipelines: string[], flags: RunFlags, command: Command) => {
+      const global = { ...command.optsWithGlobals<ConnectionFlags>(), ...flags };
+      const logger = createLogger();
+      const client = clientFrom(global, `${hostname()}/${process.pid}/${flags.name}`);
+      const worker = startWorker({
+        pipelines,
+        client,
+        logger,
+        lives: flags.lives,
+        sleep: flags.sleep,
+        concurrency: flags.concurrency,
+        grace: flags.grace,
+        name: flags.name,
+        ...(flags.site ? { site: flags.site } : {}),
+        ...(flags.tag ? { tags: flags.tag } : {}),
+        ...(flags.parent ? { parents: flags.parent } : {}),
+        ...(flags.event ? { events: flags.event } : {}),
+        ...(flags.function ? { function: flags.function } : {}),
+        ...(flags.command ? { command: [flags.command] } : {}),
+      });
+      const stop = (signal: string) => {
+        logger.info({ signal }, "stopping: running works get the grace period");
+        void worker.stop();
+      };
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.once("SIGINT", () => stop("SIGINT"));
+      await worker.done;
+      logger.info({ completed: worker.completed }, "worker stopped");
+    });
+}

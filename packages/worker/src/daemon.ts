@@ -1,0 +1,142 @@
+import { hostname } from "node:os";
+import {
+  BucketsClient,
+  type BucketsClientOptions,
+  formatIssues,
+  InvalidWorkError,
+  type StoredWork,
+} from "@workflow/work";
+import { createLogger, type Logger } from "./logger.js";
+import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
+import { report, toUpdate } from "./report.js";
+import { type Running, runWork } from "./run.js";
+import { notifySlack, resolveSlackSettings, type SlackSettings } from "./slack.js";
+
+export interface WorkerHandle {
+  /** Stops withdrawing; running works get the grace period, then are killed and reported failed. */
+  stop(): Promise<void>;
+  /** Settles when the worker has stopped (lives used up, or stop()). */
+  readonly done: Promise<void>;
+  /** Works finished so far. */
+  readonly completed: number;
+}
+
+export interface StartWorkerOptions extends WorkerOptions {
+  client?: BucketsClient | BucketsClientOptions;
+  logger?: Logger;
+  env?: Record<string, string | undefined>;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/** Starts the loop: withdraw (long-poll), run, report, repeat, with up to `concurrency` at once. */
+export function startWorker(input: StartWorkerOptions): WorkerHandle {
+  const { client: clientInput, logger = createLogger(), env, ...rest } = input;
+  const parsed = WorkerOptionsSchema.safeParse(rest);
+  if (!parsed.success)
+    throw new InvalidWorkError(`worker options: ${formatIssues(parsed.error.issues)}`);
+  const options = parsed.data;
+  const workerId = `${hostname()}/${process.pid}/${options.name}`;
+  const client =
+    clientInput instanceof BucketsClient
+      ? clientInput
+      : new BucketsClient({ ...clientInput, workerId, ...(env ? { env } : {}) });
+  const slack = resolveSlackSettings(env ? { env } : {});
+  const stopping = new AbortController();
+  const running = new Set<Running>();
+  let reserved = 0;
+  let completed = 0;
+
+  const hasLife = () => options.lives < 0 || reserved < options.lives;
+
+  async function slot(): Promise<void> {
+    let failures = 0;
+    while (!stopping.signal.aborted && hasLife()) {
+      reserved++;
+      let work: StoredWork | null;
+      try {
+        work = await client.withdraw(filterOf(options), {
+          wait: options.wait,
+          signal: stopping.signal,
+        });
+        failures = 0;
+      } catch (error) {
+        reserved--;
+        if (stopping.signal.aborted) return;
+        failures++;
+        logger.warn({ err: error }, "withdraw failed; retrying");
+        await sleep(Math.min(30_000, 500 * 2 ** failures), stopping.signal);
+        continue;
+      }
+      if (!work) {
+        reserved--;
+        await sleep(options.sleep * 1000, stopping.signal);
+        continue;
+      }
+      await execute(work);
+      completed++;
+    }
+  }
+
+  async function execute(work: StoredWork): Promise<void> {
+    const log = logger.child({ work: work.id, pipeline: work.pipeline, attempt: work.attempt });
+    log.info("running");
+    const began = Date.now();
+    const run = runWork(work, {
+      client,
+      logger: log,
+      cwd: options.cwd,
+      fallback: { function: options.function, command: options.command },
+    });
+    running.add(run);
+    const outcome = await run.done.finally(() => running.delete(run));
+    if (run.lost) return;
+    const reply = await notifySlack(
+      { work, outcome, seconds: (Date.now() - began) / 1000, host: hostname() },
+      slack,
+      log,
+    );
+    await report(client, work, toUpdate(work, outcome, reply), log);
+    log.info({ status: outcome.status, seconds: (Date.now() - began) / 1000 }, "finished");
+  }
+
+  const done = Promise.all(Array.from({ length: options.concurrency }, slot)).then(() => undefined);
+  let stopped: Promise<void> | undefined;
+  return {
+    done,
+    get completed() {
+      return completed;
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping.abort();
+        const grace = setTimeout(() => {
+          for (const run of running) run.stop("shutdown");
+        }, options.grace * 1000);
+        await done;
+        clearTimeout(grace);
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** The withdraw filter in CHIME's shape. */
+export function filterOf(options: ResolvedWorkerOptions): Record<string, unknown> {
+  return {
+    pipeline: { $in: options.pipelines },
+    ...(options.site ? { site: options.site } : {}),
+    ...(options.tags?.length ? { tags: { $in: options.tags } } : {}),
+    ...(options.parents?.length ? { "config.parent": { $in: options.parents } } : {}),
+    ...(options.events?.length ? { event: { $in: options.events } } : {}),
+  };
+}
+
+export type { SlackSettings };

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/** A worker's settings; `startWorker` resolves them once. */
+export const WorkerOptionsSchema = z.object({
+  /** Pipelines to serve. */
+  pipelines: z.array(z.string().min(1)).min(1, { error: "name at least one pipeline" }),
+  site: z.string().min(1).optional(),
+  tags: z.array(z.string()).optional(),
+  parents: z.array(z.string()).optional(),
+  events: z.array(z.int()).optional(),
+  /** For works that name neither: run this function... */
+  function: z.string().optional(),
+  /** ...or this command. */
+  command: z.array(z.string()).min(1).optional(),
+  /** Works to do before exiting; -1 is forever. @defaultValue -1 */
+  lives: z.int().min(-1).default(-1),
+  /** Seconds to pause after an empty long-poll. @defaultValue 1 */
+  sleep: z.number().min(0).default(1),
+  /** Works run at once. @defaultValue 1 */
+  concurrency: z.int().min(1).max(256).default(1),
+  /** Seconds running works get to finish on stop, before they are killed and reported failed. @defaultValue 30 */
+  grace: z.number().min(0).default(30),
+  /** Seconds each withdraw long-polls. @defaultValue 20 */
+  wait: z.number().min(0).max(30).default(20),
+  /** Where functions and commands run. @defaultValue process.cwd() */
+  cwd: z.string().default(() => process.cwd()),
+  /** A name for this worker, recorded in each attempt's history with host and pid. */
+  name: z.string().default("worker"),
+});
+
+export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
+export type ResolvedWorkerOptions = z.output<typeof WorkerOptionsSchema>;
