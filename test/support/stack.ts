@@ -1,0 +1,67 @@
+import {
+  mintToken,
+  type RunningService,
+  readOptions,
+  type Scope,
+  startService,
+} from "@workflow/buckets";
+import { BucketsClient } from "@workflow/work";
+import { databaseName, uriFor } from "./db.js";
+
+export const TEST_SECRET = "test-secret-for-the-stack-0123456789";
+
+export interface Stack {
+  service: RunningService;
+  url: string;
+  token(user: string, scopes: Scope[]): string;
+  /** A client as an admin (or as `user` with `scopes`). */
+  client(options?: { user?: string; scopes?: Scope[]; workerId?: string }): BucketsClient;
+  close(): Promise<void>;
+}
+
+/** The real service on 127.0.0.1:0, against this test file's own database in the run's mongod. */
+export async function startStack(
+  file: string,
+  env: Record<string, string> = {},
+  label = "",
+): Promise<Stack> {
+  const service = await startService(
+    readOptions({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MONGODB_URI: uriFor(databaseName(file, label)),
+      BUCKETS_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: "silent",
+      ...env,
+    }),
+  );
+  const token = (user: string, scopes: Scope[]) => mintToken(service.keys, { user, scopes });
+  return {
+    service,
+    url: service.url,
+    token,
+    client: ({ user = "admin", scopes = ["admin"], workerId } = {}) =>
+      new BucketsClient({
+        baseUrls: [service.url],
+        token: token(user, scopes),
+        env: {},
+        ...(workerId ? { workerId } : {}),
+      }),
+    close: () => service.close(),
+  };
+}
+
+/** Polls `check` until it returns a value that is not undefined, or fails after `ms`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  ms = 20_000,
+  every = 100,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, every));
+  }
+}
