@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
+import { tokenRoutes } from "./routes/tokens.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
@@ -25,6 +26,7 @@ export function buildApp(ctx: ServiceContext, keys: Keys, dispatcher: Dispatcher
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(workRoutes(ctx, dispatcher));
   app.use(auditRoutes(ctx));
+  app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx));
   app.use(notFoundHandler);
   app.use(errorHandler);

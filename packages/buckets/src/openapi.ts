@@ -1,6 +1,7 @@
 import { WorkSchema } from "@workflow/work";
 import { z } from "zod";
 import { ERROR_CODES } from "./errors.js";
+import { MintRequestSchema } from "./routes/tokens.js";
 import { CountRequestSchema, ViewRequestSchema } from "./service/views.js";
 import { VERSION } from "./version.js";
 
@@ -64,6 +65,7 @@ export function openApiDocument(): JsonSchema {
         ViewRequest: schema(ViewRequestSchema),
         CountRequest: schema(CountRequestSchema),
         Error: schema(ErrorSchema),
+        MintRequest: schema(MintRequestSchema),
       },
     },
     paths: {
@@ -176,6 +178,13 @@ export function openApiDocument(): JsonSchema {
         get: op("Fail unfinished works created more than {days} days ago", counts, {
           parameters: [{ name: "days", in: "path", required: true, schema: { type: "number" } }],
         }),
+      },
+      "/tokens": {
+        post: op(
+          "Mint a token with the service's key (admin)",
+          { type: "object", properties: { token: { type: "string" } } },
+          body(ref("MintRequest")),
+        ),
       },
       "/view": {
         post: op(

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { registerDeposit } from "./commands/deposit.js";
+import { UsageError } from "./commands/input.js";
+import { registerManage } from "./commands/manage.js";
 import { registerRun } from "./commands/run.js";
+import { registerToken } from "./commands/token.js";
+import { registerViews } from "./commands/views.js";
+import { registerWorkspace } from "./commands/workspace.js";
 
 const { version } = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
@@ -29,6 +35,11 @@ const program = new Command("workflow")
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
 
+registerDeposit(program);
+registerViews(program);
+registerManage(program);
+registerWorkspace(program);
+registerToken(program);
 registerRun(program);
 
 try {
@@ -39,5 +50,6 @@ try {
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
   process.stderr.write(`workflow: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  if (error instanceof UsageError) process.stderr.write("(add --help for usage)\n");
+  process.exit(error instanceof UsageError ? 2 : 1);
 }

@@ -153,6 +153,16 @@ export class BucketsClient {
     return this.#request("POST", `/work/${encodeURIComponent(id)}/heartbeat?attempt=${attempt}`);
   }
 
+  /** Asks the service to mint a token with its key (needs an admin token). */
+  mintToken(request: {
+    user: string;
+    scopes: string[];
+    pipelines?: string[];
+    expiresIn?: string;
+  }): Promise<{ token: string }> {
+    return this.#request("POST", "/tokens", request);
+  }
+
   async cancel(id: string): Promise<true> {
     await this.#request("POST", `/work/${encodeURIComponent(id)}/cancel`);
     return true;

@@ -18,10 +18,12 @@ export function workspaceFrom(flags: ConnectionFlags): Workspace | undefined {
 /** A client from the shared flags: --url, --token, --workspace, then the environment. */
 export function clientFrom(flags: ConnectionFlags, workerId?: string): BucketsClient {
   const workspace = workspaceFrom(flags);
-  return new BucketsClient({
+  const client = new BucketsClient({
     ...(flags.url?.length ? { baseUrls: flags.url } : {}),
     ...(flags.token ? { token: flags.token } : {}),
     ...(workspace ? { workspace } : {}),
     ...(workerId ? { workerId } : {}),
   });
+  if (!client.settings.token) throw new Error("no token: set WORKFLOW_TOKEN or pass --token");
+  return client;
 }

@@ -1,0 +1,43 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { type ConnectionFlags, clientFrom } from "./connection.js";
+import { printJson } from "./output.js";
+import { collect } from "./parse.js";
+
+const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin"];
+
+export function registerToken(program: Command): void {
+  program
+    .command("token")
+    .description("mint a token with the service's key (needs an admin token)")
+    .requiredOption("--user <user>", "the token's user")
+    .requiredOption(
+      "--scope <scope>",
+      `a scope, repeatable (${SCOPES.join(", ")})`,
+      (v: string, prev: string[] = []) => {
+        if (!SCOPES.includes(v)) throw new InvalidArgumentError(`choose from ${SCOPES.join(", ")}`);
+        return [...prev, v];
+      },
+    )
+    .option("--pipeline <name>", "limit the token to a pipeline (repeatable)", collect)
+    .option("--expires <duration>", "lifetime such as 30d or 12h")
+    .addHelpText(
+      "after",
+      "\nExample:\n  workflow token --user alice --scope work:deposit --scope work:read --expires 30d",
+    )
+    .action(
+      async (
+        opts: { user: string; scope: string[]; pipeline?: string[]; expires?: string },
+        command: Command,
+      ) => {
+        const flags = command.optsWithGlobals<ConnectionFlags & { json?: boolean }>();
+        const { token } = await clientFrom(flags).mintToken({
+          user: opts.user,
+          scopes: opts.scope,
+          ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
+          ...(opts.expires ? { expiresIn: opts.expires } : {}),
+        });
+        if (flags.json) printJson({ token });
+        else process.stdout.write(`${token}\n`);
+      },
+    );
+}
