@@ -1,3 +1,4 @@
+import { Settings } from "@workflow/work";
 import { z } from "zod";
 
 const seconds = (fallback: number, max: number) =>
@@ -35,15 +36,28 @@ export const ServiceOptionsSchema = z.object({
 
 export type ServiceOptions = z.output<typeof ServiceOptionsSchema>;
 
-/** Reads the options from an environment; a bad value names the variable. */
-export function readOptions(env: Record<string, string | undefined> = process.env): ServiceOptions {
+/**
+ * Reads the options once: each from the environment, else from a file of the same name in the
+ * secrets directory (`/run/secrets/buckets_jwt_secret`, as Docker and Kubernetes mount secrets).
+ * A bad value names its variable.
+ */
+export function readOptions(
+  env: Record<string, string | undefined> = process.env,
+  secretsDir?: string,
+): ServiceOptions {
+  const settings = new Settings({ env, ...(secretsDir ? { secretsDir } : {}) });
+  const found = Object.keys(ServiceOptionsSchema.shape).flatMap((name) => {
+    const setting = settings.get(name);
+    return setting ? [[name, setting] as const] : [];
+  });
   const parsed = ServiceOptionsSchema.safeParse(
-    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== "")),
+    Object.fromEntries(found.map(([name, s]) => [name, s.raw.trim()])),
   );
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue?.path[0] ?? "");
-    throw new Error(`${name}=${env[name] ?? ""}: ${issue?.message ?? "invalid"}`);
+    const source = found.find(([n]) => n === name)?.[1].source ?? name;
+    throw new Error(`${source}: ${issue?.message ?? "invalid"}`);
   }
   return Object.freeze(parsed.data);
 }
