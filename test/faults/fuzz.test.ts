@@ -101,7 +101,18 @@ it(`${REQUESTS} random malformed requests: no 5xx, the service lives, nothing ch
     ["POST", "/tokens"],
   ] as const;
   // Bodies are refused with 4xx; a token is a hostile string some of the time.
-  const tokens = [admin, admin, admin, admin, admin, admin, "Bearer", "x.y.z", "", admin.slice(0, -2)];
+  const tokens = [
+    admin,
+    admin,
+    admin,
+    admin,
+    admin,
+    admin,
+    "Bearer",
+    "x.y.z",
+    "",
+    admin.slice(0, -2),
+  ];
   const statuses = new Map<number, number>();
   for (let i = 0; i < REQUESTS; i++) {
     const [method, path] = pick(routes);

@@ -40,7 +40,15 @@ export async function startStack(
     service,
     url: service.url,
     token,
-    client: ({ user = "admin", scopes = ["admin"], workerId } = {}) =>
+    client: ({
+      user = "admin",
+      scopes = ["admin"] as Scope[],
+      workerId,
+    }: {
+      user?: string;
+      scopes?: Scope[];
+      workerId?: string;
+    } = {}) =>
       new BucketsClient({
         baseUrls: [service.url],
         token: token(user, scopes),
