@@ -31,7 +31,12 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     });
     uri = embedded.getUri();
   }
-  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, appName: "buckets" });
+  // Journaled writes: an acknowledged deposit or outcome survives a crash of mongod.
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 5_000,
+    appName: "buckets",
+    writeConcern: { journal: true },
+  });
   await client.connect();
   const db = client.db(databaseIn(uri) || options.dbName);
   return {

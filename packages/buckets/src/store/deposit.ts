@@ -18,7 +18,12 @@ export async function depositWorks(
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
     const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-    if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw error;
+    // Only "already there" is a success; a write-concern error (say, mongod shutting down) is not.
+    const onlyRepeats =
+      writeErrors.length > 0 &&
+      writeErrors.every((e) => e.code === DUPLICATE_KEY) &&
+      !error.result.getWriteConcernError();
+    if (!onlyRepeats) throw error;
     const repeated = writeErrors.map((e) => docs[e.index] as WorkDoc);
     const stored = await collection
       .find({ _id: { $in: repeated.map((d) => d._id) } }, { projection: { digest: 1 } })

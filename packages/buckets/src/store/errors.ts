@@ -11,6 +11,28 @@ import { ServiceError } from "../errors.js";
 /** Codes MongoDB uses while a replica set has no primary or a node is shutting down. */
 const TRANSIENT_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+/** A server error that a retry may not meet: no primary, shutting down, or a write concern not met. */
+function isTransient(error: MongoServerError): boolean {
+  if (error.hasErrorLabel("RetryableWriteError") || TRANSIENT_CODES.has(Number(error.code)))
+    return true;
+  if (error instanceof MongoBulkWriteError) {
+    // No error of its own for any document: the batch failed as a whole (the network, a shutdown).
+    if ([error.writeErrors].flat().length === 0) return true;
+    const concern = error.result.getWriteConcernError();
+    return concern !== undefined && (TRANSIENT_CODES.has(concern.code ?? 0) || concern.code === 64);
+  }
+  return false;
+}
+
+const TOO_LARGE_CODES = new Set([10334, 17419, 17420]);
+
+function tooLarge(error: MongoServerError): boolean {
+  const errors = error instanceof MongoBulkWriteError ? [error.writeErrors].flat() : [error];
+  return errors.some(
+    (e) => TOO_LARGE_CODES.has(Number(e.code)) || /too large/i.test(String(e.errmsg)),
+  );
+}
+
 /** Turns a driver error into the service's error, or undefined when it is not the store's to name. */
 export function fromDriverError(error: unknown): ServiceError | undefined {
   if (
@@ -18,7 +40,7 @@ export function fromDriverError(error: unknown): ServiceError | undefined {
     error instanceof MongoNetworkError ||
     error instanceof MongoNotConnectedError ||
     error instanceof MongoTopologyClosedError ||
-    (error instanceof MongoServerError && TRANSIENT_CODES.has(Number(error.code)))
+    (error instanceof MongoServerError && isTransient(error))
   ) {
     return new ServiceError("unavailable", "MongoDB is unavailable; retry shortly", {
       cause: error,
