@@ -18,15 +18,16 @@ export function databaseName(file: string, label = ""): string {
   return `t_${base}_${hash}`.slice(0, 60);
 }
 
-/** Opens the test file's own database; the caller closes the client. */
+/** Opens the test file's own database (emptied first unless `drop` is false); the caller closes it. */
 export async function testDb(
   file: string,
   label = "",
+  { drop = true }: { drop?: boolean } = {},
 ): Promise<{ client: MongoClient; db: Db; uri: string }> {
   const client = await MongoClient.connect(mongoUri());
   const name = databaseName(file, label);
   const db = client.db(name);
-  await db.dropDatabase();
+  if (drop) await db.dropDatabase();
   return { client, db, uri: uriFor(name) };
 }
 
