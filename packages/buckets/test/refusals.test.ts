@@ -52,13 +52,14 @@ describe("queries are data, never code", () => {
     ["an unknown field", { "config.$where": 1 }, /unknown field/],
     ["an object literal", { pipeline: { name: "x" } }, /not with an object/],
   ];
-  it.each(injections)("withdraw refuses %s", async (_name, filter, pattern) => {
+  // The withdraw filter allows fewer fields still: there `status` itself is refused.
+  it.each(injections)("withdraw refuses %s", async (_name, filter) => {
     await refused(
       400,
       "POST",
       "/work/withdraw",
       { pipeline: "fit", ...(filter as object) },
-      pattern,
+      /not allowed|unknown field|not with an object/,
     );
   });
   it.each(injections)("view refuses %s", async (_name, query, pattern) => {
