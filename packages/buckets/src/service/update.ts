@@ -100,6 +100,7 @@ function change(
   if (status && status !== doc.status) {
     Object.assign(set, transition(ctx, doc, merged, status));
     if (status !== "running") unset.push("leaseUntil", "deadline");
+    if (status === "queued") unset.push("givenUp");
   }
   return { _id: doc._id, attempt: doc.attempt, set: set as Partial<WorkDoc>, unset };
 }

@@ -53,7 +53,7 @@ export async function expireLapsed(collection: Collection<WorkDoc>, now: number)
 /** CHIME's /audit/failed: failures that still have retries go back to the queue. */
 export async function requeueFailed(collection: Collection<WorkDoc>): Promise<number> {
   const { modifiedCount } = await collection.updateMany(
-    { status: "failure", $expr: retriesLeft },
+    { status: "failure", givenUp: { $ne: true }, $expr: retriesLeft },
     { $set: { status: "queued", notBefore: 0 } },
   );
   return modifiedCount;
@@ -72,6 +72,8 @@ export async function failStale(
         $set: {
           status: "failure",
           stop: now,
+          // Final: the failed audit must not bring it back.
+          givenUp: true,
           history: closeCurrentEntry(now, "failure", "stale: not finished in time"),
         },
       },
