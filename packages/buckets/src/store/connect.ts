@@ -36,6 +36,8 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     serverSelectionTimeoutMS: 5_000,
     appName: "buckets",
     writeConcern: { journal: true },
+    // Lets operators (and tests) count the commands the service sends.
+    monitorCommands: true,
   });
   await client.connect();
   const db = client.db(databaseIn(uri) || options.dbName);

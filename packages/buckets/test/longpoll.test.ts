@@ -1,0 +1,59 @@
+import type { CommandStartedEvent } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename);
+});
+afterAll(() => t.close());
+
+const longPoll = (pipeline: string, wait: number) =>
+  t.call("POST", `/work/withdraw?wait=${wait}`, { token: t.tokens.worker, body: { pipeline } });
+
+describe("long-poll withdraw, single node", () => {
+  it("answers within 1 s of a matching deposit", async () => {
+    const waiting = longPoll("soon", 10);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const deposited = Date.now();
+    await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork({ pipeline: "soon" })] });
+    const got = await waiting;
+    const latency = Date.now() - deposited;
+    console.log(`long-poll latency, single node: ${latency} ms`);
+    expect(got.body).toMatchObject({ pipeline: "soon", status: "running", attempt: 1 });
+    expect(latency).toBeLessThan(1_000);
+  });
+
+  it("answers null after its wait when nothing comes", async () => {
+    const started = Date.now();
+    const got = await longPoll("never", 1);
+    expect(got).toMatchObject({ status: 200, body: null });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("50 waiting withdraws share one watcher: the MongoDB commands do not multiply", {
+    timeout: 30_000,
+  }, async () => {
+    const commands: string[] = [];
+    const count = (event: CommandStartedEvent) => {
+      if (["find", "findAndModify", "update", "aggregate", "count"].includes(event.commandName))
+        commands.push(event.commandName);
+    };
+    const client = t.service.database.client;
+    const waiting = Array.from({ length: 50 }, () => longPoll("quiet", 4));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // each made its one first claim
+    client.on("commandStarted", count);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    client.off("commandStarted", count);
+    console.log(`50 waiting withdraws, 3 s: ${commands.length} MongoDB commands`);
+    // One recheck a second for their one shared filter, not 50 per second.
+    expect(commands.length).toBeLessThanOrEqual(6);
+    expect(t.service.dispatcher.waiting).toBe(50);
+    await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: Array.from({ length: 50 }, () => aWork({ pipeline: "quiet" })),
+    });
+    const answers = await Promise.all(waiting);
+    expect(new Set(answers.map((a) => (a.body as { id: string }).id)).size).toBe(50);
+  });
+});

@@ -1,0 +1,124 @@
+import { MongoClient } from "mongodb";
+import { MongoMemoryReplSet } from "mongodb-memory-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
+import { aWork } from "./support/service.js";
+
+// Two service instances on one 3-member replica set, as in production.
+let replSet: MongoMemoryReplSet;
+let a: RunningService;
+let b: RunningService;
+let mongo: MongoClient;
+beforeAll(async () => {
+  replSet = await MongoMemoryReplSet.create({ replSet: { count: 3 } });
+  await replSet.waitUntilRunning();
+  const options = readOptions({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MONGODB_URI: replSet.getUri("buckets"),
+    BUCKETS_JWT_SECRET: "replset-secret-0123456789",
+    BUCKETS_REAP_SECONDS: "1",
+    LOG_LEVEL: "silent",
+  });
+  [a, b] = await Promise.all([startService(options), startService(options)]);
+  mongo = await MongoClient.connect(replSet.getUri("buckets"));
+}, 180_000);
+afterAll(async () => {
+  await mongo?.close();
+  await a?.close();
+  await b?.close();
+  await replSet?.stop();
+});
+
+const call = async (service: RunningService, method: string, path: string, body?: unknown) => {
+  const token = mintToken(service.keys, { user: "admin", scopes: ["admin"] });
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as unknown };
+};
+const metric = async (service: RunningService, name: string) => {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+};
+
+describe("two instances on one replica set", () => {
+  it("a long-poll on A wakes within 1 s when the deposit arrives at B (change streams)", {
+    timeout: 30_000,
+  }, async () => {
+    const waiting = call(a, "POST", "/work/withdraw?wait=10", { pipeline: "cross" });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const deposited = Date.now();
+    await call(b, "POST", "/work", [aWork({ pipeline: "cross", user: "admin" })]);
+    const got = await waiting;
+    const latency = Date.now() - deposited;
+    console.log(`long-poll latency across instances on a replica set: ${latency} ms`);
+    expect(got.body).toMatchObject({ pipeline: "cross", attempt: 1 });
+    expect(latency).toBeLessThan(1_000);
+  });
+
+  it("both reapers run, and each lapsed lease is re-queued exactly once", {
+    timeout: 60_000,
+  }, async () => {
+    await call(
+      a,
+      "POST",
+      "/work",
+      Array.from({ length: 50 }, () => aWork({ pipeline: "lapse", user: "admin" })),
+    );
+    const claimed = (await call(b, "POST", "/work/withdraw?count=50", { pipeline: "lapse" }))
+      .body as unknown[];
+    expect(claimed).toHaveLength(50);
+    const before =
+      (await metric(a, "buckets_requeues_total")) + (await metric(b, "buckets_requeues_total"));
+    await mongo
+      .db("buckets")
+      .collection("works")
+      .updateMany({ pipeline: "lapse" }, { $set: { leaseUntil: Date.now() / 1000 - 1 } });
+    for (let i = 0; i < 100; i++) {
+      const running = (
+        await call(a, "POST", "/view/count", { query: { pipeline: "lapse", status: "running" } })
+      ).body;
+      if (running === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const after =
+      (await metric(a, "buckets_requeues_total")) + (await metric(b, "buckets_requeues_total"));
+    expect(after - before).toBe(50);
+    const works = (await call(a, "POST", "/view", { query: { pipeline: "lapse" } })).body as {
+      status: string;
+      attempt: number;
+      history: { status: string }[];
+    }[];
+    expect(works.every((w) => w.status === "queued" && w.attempt === 1)).toBe(true);
+    expect(works.every((w) => w.history.filter((h) => h.status === "expired").length === 1)).toBe(
+      true,
+    );
+  });
+
+  it("no double claims when workers claim through both instances", {
+    timeout: 60_000,
+  }, async () => {
+    await call(
+      a,
+      "POST",
+      "/work",
+      Array.from({ length: 300 }, () => aWork({ pipeline: "both", user: "admin" })),
+    );
+    const claimed: string[] = [];
+    await Promise.all(
+      [a, b, a, b, a, b].map(async (service) => {
+        for (;;) {
+          const got = (await call(service, "POST", "/work/withdraw?count=5", { pipeline: "both" }))
+            .body as { id: string }[];
+          if (got.length === 0) return;
+          claimed.push(...got.map((w) => w.id));
+        }
+      }),
+    );
+    expect(claimed).toHaveLength(300);
+    expect(new Set(claimed).size).toBe(300);
+  });
+});
