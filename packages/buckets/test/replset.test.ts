@@ -45,6 +45,60 @@ const metric = async (service: RunningService, name: string) => {
 };
 
 describe("two instances on one replica set", () => {
+  it("stepping the primary down under load loses no acknowledged deposit; callers see at most 503s", {
+    timeout: 120_000,
+  }, async () => {
+    const token = mintToken(a.keys, { user: "admin", scopes: ["admin"] });
+    const acknowledged: string[] = [];
+    const statuses = new Set<number>();
+    let loading = true;
+    const depositor = async (service: RunningService, n: number) => {
+      for (let round = 0; loading; ) {
+        // Fixed ids, so that a batch refused with 503 is retried as the same works.
+        const id = (i: number) =>
+          `${n.toString(16).padStart(4, "0")}${round.toString(16).padStart(10, "0")}${i.toString(16).padStart(10, "0")}`;
+        const works = Array.from({ length: 10 }, (_, i) =>
+          aWork({ id: id(i), pipeline: "election", user: "admin" }),
+        );
+        const response = await fetch(`${service.url}/work?return_ids=true`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(works),
+        });
+        statuses.add(response.status);
+        if (response.status === 200) {
+          acknowledged.push(...((await response.json()) as string[]));
+          round++;
+        } else {
+          await response.arrayBuffer();
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    };
+    const load = [depositor(a, 1), depositor(b, 2)];
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const primary = replSet.servers.find((s) => s.instanceInfo?.instance.isInstancePrimary);
+    const direct = await MongoClient.connect(`${primary?.getUri()}?directConnection=true`);
+    await direct
+      .db("admin")
+      .command({ replSetStepDown: 10, force: true })
+      .catch(() => undefined);
+    await direct.close();
+    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    loading = false;
+    await Promise.all(load);
+
+    expect([...statuses].filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    const stored = await mongo
+      .db("buckets")
+      .collection("works")
+      .countDocuments({ pipeline: "election" });
+    expect(stored).toBe(new Set(acknowledged).size);
+    console.log(
+      `step-down: ${acknowledged.length} works acknowledged, statuses ${[...statuses].join(",")}`,
+    );
+  });
+
   it("a long-poll on A wakes within 1 s when the deposit arrives at B (change streams)", {
     timeout: 30_000,
   }, async () => {
