@@ -54,11 +54,11 @@ describe("two instances on one replica set", () => {
     let loading = true;
     const depositor = async (service: RunningService, n: number) => {
       for (let round = 0; loading; ) {
-        // Fixed ids, so that a batch refused with 503 is retried as the same works.
+        // Fixed ids and creation times, so that a batch refused with 503 is retried as the same works.
         const id = (i: number) =>
           `${n.toString(16).padStart(4, "0")}${round.toString(16).padStart(10, "0")}${i.toString(16).padStart(10, "0")}`;
         const works = Array.from({ length: 10 }, (_, i) =>
-          aWork({ id: id(i), pipeline: "election", user: "admin" }),
+          aWork({ id: id(i), creation: 1000 + round, pipeline: "election", user: "admin" }),
         );
         const response = await fetch(`${service.url}/work?return_ids=true`, {
           method: "POST",
