@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork, WorkInput } from "@workflow/work";
+import { createLogger, startWorker } from "@workflow/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+let stack: Stack;
+let dir: string;
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  dir = mkdtempSync(join(tmpdir(), "runs-"));
+  writeFileSync(
+    join(dir, "jobs.mjs"),
+    `export const fit = ({ a, b }) => ({ sum: a + b });
+export const shaped = async ({ name }) => ({ results: { name }, products: ["/data/" + name + ".h5"], plots: ["/plots/" + name + ".png"] });
+export const broken = () => { throw new Error("the fit diverged"); };`,
+  );
+});
+afterAll(async () => {
+  await stack.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Deposits one work, runs one worker until it has done it, and answers the stored work. */
+async function runOne(work: Partial<WorkInput>): Promise<StoredWork> {
+  const client = stack.client();
+  const pipeline = `p${Math.random().toString(36).slice(2, 10)}`;
+  const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
+    returnIds: true,
+  });
+  const worker = startWorker({
+    pipelines: [pipeline],
+    client,
+    cwd: dir,
+    lives: 1,
+    wait: 2,
+    logger: createLogger("silent"),
+  });
+  await worker.done;
+  return eventually(async () => {
+    const [stored] = await client.view({ id });
+    return stored && ["success", "failure", "cancelled"].includes(stored.status)
+      ? stored
+      : undefined;
+  });
+}
+
+describe("function works", () => {
+  it("an object returned becomes results; parameters arrive as one object", async () => {
+    const work = await runOne({ function: "./jobs.mjs#fit", parameters: { a: 2, b: 40 } });
+    expect(work).toMatchObject({ status: "success", results: { sum: 42 }, attempt: 1 });
+    expect(work.stop).toBeGreaterThan(work.start as number);
+  });
+
+  it("{results, products, plots} fills each", async () => {
+    const work = await runOne({ function: "./jobs.mjs#shaped", parameters: { name: "frb" } });
+    expect(work).toMatchObject({
+      status: "success",
+      results: { name: "frb" },
+      products: ["/data/frb.h5"],
+      plots: ["/plots/frb.png"],
+    });
+  });
+
+  it("a thrown error fails the attempt with results.error", async () => {
+    const work = await runOne({ function: "./jobs.mjs#broken", retries: 0 });
+    expect(work).toMatchObject({ status: "failure", results: { error: "the fit diverged" } });
+    expect(work.history?.[0]).toMatchObject({ status: "failure", error: "the fit diverged" });
+  });
+
+  it("a missing export fails clearly", async () => {
+    const work = await runOne({ function: "./jobs.mjs#absent", retries: 0 });
+    expect(work.results?.error).toMatch(/no exported function "absent"/);
+  });
+});
+
+describe("command works", () => {
+  it("exit 0 is success, with the exit code and the output's tail in results", async () => {
+    const work = await runOne({ command: ["sh", "-c", "echo out; echo err >&2"] });
+    expect(work).toMatchObject({
+      status: "success",
+      results: { exitCode: 0, stdout: "out\n", stderr: "err\n" },
+    });
+  });
+
+  it("exit 3 is a failure", async () => {
+    const work = await runOne({ command: ["sh", "-c", "exit 3"], retries: 0 });
+    expect(work).toMatchObject({
+      status: "failure",
+      results: { exitCode: 3, error: "exited with code 3" },
+    });
+  });
+
+  it("keeps the work's own results instead of the output", async () => {
+    const work = await runOne({ command: ["true"], results: { given: true } });
+    expect(work.results).toEqual({ given: true });
+  });
+
+  it("a timeout kills the command and every process it started", { timeout: 30_000 }, async () => {
+    const pids = join(dir, "pids");
+    const work = await runOne({
+      command: [
+        "sh",
+        "-c",
+        `sleep 100 & echo $! > ${pids}; sleep 100 & echo $! >> ${pids}; echo $$ >> ${pids}; wait`,
+      ],
+      timeout: 2,
+      retries: 0,
+    });
+    expect(work.status).toBe("failure");
+    expect(work.results?.error).toBe("timed out after 2 s");
+    const alive = readFileSync(pids, "utf8")
+      .trim()
+      .split("\n")
+      .map(Number)
+      .filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(alive).toEqual([]);
+  });
+
+  it.each([
+    ["argv", ["printf", "%s|", "{{a}}", "{{b}}"]],
+    ["shell", ["printf '%s|' {{a}} {{b}}"]],
+  ])("parameters reach the %s form as literal arguments", async (_form, command) => {
+    const work = await runOne({ command, parameters: { a: "; rm -rf /", b: "$(id)" } });
+    expect(work.results?.stdout).toBe("; rm -rf /|$(id)|");
+  });
+});
