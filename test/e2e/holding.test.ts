@@ -1,0 +1,132 @@
+import { createLogger, startWorker } from "@workflow/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+let stack: Stack;
+const owned: Owned[] = [];
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename, {
+    BUCKETS_LEASE_SECONDS: "2",
+    BUCKETS_REAP_SECONDS: "1",
+  });
+});
+afterAll(async () => {
+  await Promise.all(owned.map((o) => o.stop()));
+  await stack.close();
+});
+
+const silent = createLogger("silent");
+const client = () => stack.client();
+const deposit = async (pipeline: string, extra: object = {}) =>
+  (
+    await client().deposit([{ pipeline, site: "s", user: "admin", ...extra }], { returnIds: true })
+  )[0] as string;
+const statusOf = async (id: string) => (await client().view({ id }))[0];
+const cli = (pipeline: string, extra: string[] = []) => {
+  const worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", ...extra], {
+    WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]),
+    LOG_LEVEL: "info",
+  });
+  owned.push(worker);
+  return worker;
+};
+
+describe("leases", () => {
+  it("heartbeats keep a work longer than its lease with its worker; a second worker never gets it", {
+    timeout: 30_000,
+  }, async () => {
+    const id = await deposit("long", { command: ["sleep", "5"] });
+    const first = startWorker({
+      pipelines: ["long"],
+      client: client(),
+      lives: 1,
+      wait: 1,
+      logger: silent,
+    });
+    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    const second = startWorker({
+      pipelines: ["long"],
+      client: client(),
+      wait: 1,
+      sleep: 0.1,
+      logger: silent,
+    });
+    await first.done;
+    await second.stop();
+    expect(second.completed).toBe(0);
+    expect(await statusOf(id)).toMatchObject({ status: "success", attempt: 1 });
+  });
+
+  it("kill -9 a worker mid-work: another re-runs it after the lease, as attempt 2, to success", {
+    timeout: 60_000,
+  }, async () => {
+    const id = await deposit("killed", { command: ["sleep", "3"] });
+    const doomed = cli("killed");
+    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    await doomed.stop("SIGKILL");
+    const rescuer = startWorker({
+      pipelines: ["killed"],
+      client: client(),
+      lives: 1,
+      wait: 2,
+      logger: silent,
+    });
+    await rescuer.done;
+    const work = await statusOf(id);
+    expect(work).toMatchObject({ status: "success", attempt: 2 });
+    expect(work?.history?.map((h) => h.status)).toEqual(["expired", "success"]);
+  });
+});
+
+describe("stopping", () => {
+  it("a cancel while the work runs kills it, and it is reported cancelled", {
+    timeout: 30_000,
+  }, async () => {
+    const id = await deposit("cancel", { command: ["sleep", "30"] });
+    const worker = startWorker({
+      pipelines: ["cancel"],
+      client: client(),
+      lives: 1,
+      wait: 1,
+      logger: silent,
+    });
+    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    const started = Date.now();
+    await client().cancel(id);
+    await worker.done;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const work = await statusOf(id);
+    expect(work?.status).toBe("cancelled");
+    expect(work?.history?.[0]?.status).toBe("cancelled");
+  });
+
+  it("SIGTERM lets the running work finish and report, then the worker exits 0", {
+    timeout: 30_000,
+  }, async () => {
+    const id = await deposit("graceful", { command: ["sleep", "2"] });
+    const worker = cli("graceful");
+    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+    expect((await statusOf(id))?.status).toBe("success");
+  });
+
+  it("past --grace, the work is killed and reported failed, so that it is retried", {
+    timeout: 30_000,
+  }, async () => {
+    const id = await deposit("impatient", { command: ["sleep", "60"] });
+    const worker = cli("impatient", ["--grace", "1"]);
+    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    const started = Date.now();
+    worker.child.kill("SIGTERM");
+    expect(await worker.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const work = await statusOf(id);
+    expect(work?.status).toBe("queued");
+    expect(work?.history?.[0]).toMatchObject({
+      status: "failure",
+      error: "the worker shut down before the work finished",
+    });
+  });
+});
