@@ -1,0 +1,130 @@
+import { createServer, request, type Server } from "node:http";
+import { BucketsClient, BucketsError } from "@workflow/work";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/processes.js";
+import { type Stack, startStack } from "../support/stack.js";
+
+let stack: Stack;
+let proxy: Server;
+let proxyUrl: string;
+let dropNextDeposit = false;
+let dropped = 0;
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  const target = new URL(stack.url);
+  // Forwards everything; when told, lets one deposit reach the service and then hangs up on the caller.
+  proxy = createServer((req, res) => {
+    const upstream = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (answer) => {
+        if (dropNextDeposit && req.method === "POST" && req.url?.split("?")[0] === "/work") {
+          dropNextDeposit = false;
+          dropped++;
+          answer.resume();
+          answer.on("end", () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  proxy.closeAllConnections();
+  await new Promise((resolve) => proxy.close(resolve));
+  await stack.close();
+});
+
+const token = () => stack.token("admin", ["admin"]);
+const work = (n: number) => ({
+  pipeline: "client",
+  site: "s",
+  user: "admin",
+  command: ["true"],
+  event: [n],
+});
+
+describe("deposit is safe to retry", () => {
+  it("the response is lost after the service stored the works: the client retries and one copy exists", async () => {
+    const client = new BucketsClient({ baseUrls: [proxyUrl], token: token(), env: {} });
+    dropNextDeposit = true;
+    const ids = await client.deposit([work(1), work(2), work(3)], { returnIds: true });
+    expect(dropped).toBe(1);
+    const admin = stack.client();
+    expect(await admin.count({ id: { $in: ids } })).toBe(3);
+    expect(await admin.count({ pipeline: "client", event: { $in: [1, 2, 3] } })).toBe(3);
+  });
+
+  it("the same id with other content is a 409, reaching the caller as a BucketsError", async () => {
+    const client = stack.client();
+    const [id] = await client.deposit([{ ...work(7), parameters: { v: 1 } }], { returnIds: true });
+    const again = await client
+      .deposit([{ ...work(7), id, parameters: { v: 2 } }])
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(BucketsError);
+    expect(again).toMatchObject({ status: 409, code: "conflict" });
+    expect((again as Error).message).toContain(id);
+  });
+});
+
+describe("finding the service", () => {
+  it("takes the first base URL that answers /version, and keeps it", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const client = new BucketsClient({ baseUrls: [dead, stack.url], token: token(), env: {} });
+    expect(await client.baseUrl()).toBe(stack.url);
+    expect(await client.status()).toHaveProperty("total");
+  });
+
+  it("says clearly when no URL answers", async () => {
+    const client = new BucketsClient({
+      baseUrls: [`http://127.0.0.1:${await freePort()}`],
+      token: token(),
+      env: {},
+      retry: { budgetMs: 500 },
+    });
+    const error = await client.status().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 0, code: "unreachable" });
+    expect((error as Error).message).toMatch(/cannot reach the buckets service/);
+  });
+});
+
+describe("errors", () => {
+  it("carry the status and the service's message", async () => {
+    const reader = new BucketsClient({
+      baseUrls: [stack.url],
+      token: stack.token("r", ["work:read"]),
+      env: {},
+    });
+    const forbidden = await reader.deposit([work(9)]).catch((e: unknown) => e);
+    expect(forbidden).toMatchObject({ status: 403, code: "forbidden" });
+    expect((forbidden as Error).message).toContain("work:deposit");
+    const invalid = await stack
+      .client()
+      .view({ $where: "1" })
+      .catch((e: unknown) => e);
+    expect(invalid).toMatchObject({ status: 400, code: "invalid" });
+  });
+
+  it("a long-poll's timeout adds its wait to the call's timeout", async () => {
+    const client = new BucketsClient({
+      baseUrls: [stack.url],
+      token: token(),
+      env: {},
+      timeout: 1,
+    });
+    const started = Date.now();
+    expect(await client.withdraw({ pipeline: "nothing" }, { wait: 2 })).toBeNull();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+});
