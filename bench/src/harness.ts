@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { mintToken, resolveKeys } from "@workflow/buckets";
+import { type Collection, type Db, MongoClient } from "mongodb";
+import { MongoMemoryServer } from "mongodb-memory-server";
+
+export const ROOT = join(import.meta.dirname, "..", "..");
+const SECRET = "bench-secret-0123456789abcdef";
+
+export interface Harness {
+  mongod: MongoMemoryServer;
+  mongo: MongoClient;
+  db: Db;
+  url: string;
+  service: ChildProcess;
+  token: string;
+  works: Collection;
+  /** POST/GET against the service with the admin token, JSON in and out. */
+  http<T>(method: string, path: string, body?: unknown): Promise<T>;
+  serviceRss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Its own mongod (the binary the tests use) and the service as a separate process. */
+export async function startHarness(): Promise<Harness> {
+  const mongod = await MongoMemoryServer.create();
+  const uri = mongod.getUri("bench");
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const service = spawn(process.execPath, [join(ROOT, "packages/buckets/dist/cli.js"), "serve"], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      MONGODB_URI: uri,
+      BUCKETS_JWT_SECRET: SECRET,
+      LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      if (i > 300) throw new Error("the service did not start");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const token = mintToken(
+    resolveKeys({ BUCKETS_JWT_SECRET: SECRET, BUCKETS_DATA_DIR: "/nonexistent" }),
+    { user: "bench", scopes: ["admin"] },
+  );
+  const mongo = await MongoClient.connect(uri);
+  const db = mongo.db("bench");
+  const http = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (!response.ok)
+      throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as T;
+  };
+  return {
+    mongod,
+    mongo,
+    db,
+    url,
+    service,
+    token,
+    works: db.collection("works"),
+    http,
+    async serviceRss() {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+    },
+    async stop() {
+      service.kill("SIGTERM");
+      await new Promise((resolve) => service.once("exit", resolve));
+      await mongo.close();
+      await mongod.stop();
+    },
+  };
+}
+
+/** A queued work in the shape the service stores (what a deposit writes). */
+export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown> {
+  return {
+    pipeline,
+    site: "local",
+    user: "bench",
+    command: ["true"],
+    creation: 1_000_000 + i,
+    attempt: 0,
+    status: "queued",
+    timeout: 3600,
+    retries: 2,
+    priority: (i % 5) + 1,
+    config: { archive: { results: true, products: "copy", plots: "copy" } },
+    notify: { slack: {} },
+    notBefore: 0,
+    digest: "bench",
+  };
+}
+
+/** Runs `n` loops at once until each says it is done. */
+export async function concurrently(n: number, loop: () => Promise<boolean>): Promise<void> {
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (await loop()) {
+        // keep going
+      }
+    }),
+  );
+}

@@ -1,0 +1,129 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MongoBackend } from "@agendajs/mongo-backend";
+import { Agenda } from "agenda";
+import { type Harness, ROOT } from "../harness.js";
+import { log, medianOf, round } from "../stats.js";
+
+const PROCESSES = 4;
+const CONCURRENCY = 8;
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map((child) => {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      return exited;
+    }),
+  );
+}
+
+/** Works/s for `n` no-op function works through 4 worker processes at concurrency 8. */
+async function ours(h: Harness, n: number, cwd: string): Promise<number> {
+  await h.works.deleteMany({});
+  for (let at = 0; at < n; at += 1_000) {
+    const batch = Array.from({ length: Math.min(1_000, n - at) }, (_, i) => ({
+      pipeline: "e2e",
+      site: "local",
+      user: "bench",
+      function: "./noop.mjs#noop",
+      creation: at + i,
+    }));
+    await h.http("POST", "/work", batch);
+  }
+  const started = performance.now();
+  const workers = Array.from({ length: PROCESSES }, (_, i) =>
+    spawn(
+      process.execPath,
+      [
+        join(ROOT, "packages/worker/dist/cli.js"),
+        "run",
+        "e2e",
+        "--url",
+        h.url,
+        "--token",
+        h.token,
+        "--concurrency",
+        String(CONCURRENCY),
+        "--sleep",
+        "0.05",
+        "--name",
+        `bench${i}`,
+      ],
+      {
+        cwd,
+        env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", HOME: cwd },
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    ),
+  );
+  await until(
+    async () => (await h.works.countDocuments({ pipeline: "e2e", status: "success" })) >= n,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await stopAll(workers);
+  return n / seconds;
+}
+
+/** The same with Agenda: 4 processes at concurrency 8, a no-op job, on the same MongoDB. */
+async function agenda(h: Harness, n: number): Promise<number> {
+  const jobs = h.db.collection("agendaJobs");
+  await jobs.deleteMany({});
+  const scheduler = new Agenda({
+    backend: new MongoBackend({ address: h.mongod.getUri("bench"), collection: "agendaJobs" }),
+  });
+  scheduler.define("noop", async () => {});
+  await scheduler.ready;
+  for (let at = 0; at < n; at += 200)
+    await Promise.all(Array.from({ length: Math.min(200, n - at) }, () => scheduler.now("noop")));
+  await scheduler.stop(true);
+  const started = performance.now();
+  const children = Array.from({ length: PROCESSES }, () =>
+    spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, "..", "agenda-child.js"),
+        h.mongod.getUri("bench"),
+        String(CONCURRENCY),
+      ],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    ),
+  );
+  await until(async () => (await jobs.countDocuments({ lastFinishedAt: { $exists: true } })) >= n);
+  const seconds = (performance.now() - started) / 1000;
+  await stopAll(children);
+  return n / seconds;
+}
+
+export async function endToEndScenario(h: Harness, quick: boolean, runs: number) {
+  const n = quick ? 400 : 5_000;
+  const cwd = mkdtempSync(join(tmpdir(), "bench-e2e-"));
+  writeFileSync(join(cwd, "noop.mjs"), "export const noop = () => ({});\n");
+  try {
+    await ours(h, 100, cwd); // warm-up
+    const o = await medianOf(runs, () => ours(h, n, cwd));
+    const rss = await h.serviceRss();
+    const a = await medianOf(runs, () => agenda(h, n));
+    log(
+      `end to end: ours ${round(o)}/s, Agenda ${round(a)}/s; service RSS ${round(rss / 2 ** 20)} MiB`,
+    );
+    return {
+      endToEnd: {
+        ours: round(o),
+        baseline: round(a),
+        ratio: round(o / a),
+        unit: "works/s",
+        works: n,
+      },
+      memory: { ours: round(rss / 2 ** 20), unit: "MiB (service RSS after end to end)" },
+    };
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}

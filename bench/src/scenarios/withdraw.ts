@@ -1,0 +1,70 @@
+import { concurrently, type Harness, queuedDoc } from "../harness.js";
+import { log, medianOf, round } from "../stats.js";
+
+const CONCURRENCY = 16;
+
+async function seed(h: Harness, collection: string, n: number): Promise<void> {
+  const target = h.db.collection(collection);
+  await target.deleteMany({});
+  for (let at = 0; at < n; at += 5_000) {
+    await target.insertMany(
+      Array.from({ length: Math.min(5_000, n - at) }, (_, i) => queuedDoc(at + i)),
+    );
+  }
+}
+
+/** Claims/s through the service (one per request, or `count` per request) at concurrency 16. */
+async function service(h: Harness, n: number, count?: number): Promise<number> {
+  await seed(h, "works", n);
+  const started = performance.now();
+  await concurrently(CONCURRENCY, async () => {
+    const path = count ? `/work/withdraw?count=${count}` : "/work/withdraw";
+    const got = await h.http<unknown>("POST", path, { pipeline: "bench" });
+    return Array.isArray(got) ? got.length > 0 : got !== null;
+  });
+  return n / ((performance.now() - started) / 1000);
+}
+
+/** The bare driver: the same claim as a plain findOneAndUpdate loop, same indexes and documents. */
+async function bare(h: Harness, n: number): Promise<number> {
+  const collection = h.db.collection("bare");
+  await seed(h, "bare", n);
+  const started = performance.now();
+  await concurrently(CONCURRENCY, async () => {
+    const now = Date.now() / 1000;
+    const claimed = await collection.findOneAndUpdate(
+      { status: "queued", pipeline: "bench", notBefore: { $lte: now } },
+      { $set: { status: "running", start: now, leaseUntil: now + 60 }, $inc: { attempt: 1 } },
+      { sort: { priority: -1, creation: 1 } },
+    );
+    return claimed !== null;
+  });
+  return n / ((performance.now() - started) / 1000);
+}
+
+export async function withdrawScenario(h: Harness, quick: boolean, runs: number) {
+  const n = quick ? 1_500 : 8_000;
+  // Same indexes on the bare collection as the service made for its own.
+  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
+  await h.db.collection("bare").createIndexes(indexes.map(({ key, name }) => ({ key, name })));
+  await service(h, 300); // warm-up
+  await bare(h, 300);
+  const ours = await medianOf(runs, () => service(h, n));
+  const baseline = await medianOf(runs, () => bare(h, n));
+  const batch = await medianOf(runs, () => service(h, n, 50));
+  log(`withdraw: service ${round(ours)}/s, bare ${round(baseline)}/s, batch ${round(batch)}/s`);
+  return {
+    withdraw: {
+      ours: round(ours),
+      baseline: round(baseline),
+      ratio: round(ours / baseline),
+      unit: "claims/s",
+    },
+    batchWithdraw: {
+      ours: round(batch),
+      baseline: round(baseline),
+      ratio: round(batch / baseline),
+      unit: "claims/s",
+    },
+  };
+}
