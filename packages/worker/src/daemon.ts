@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
 import { report, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
+import { closeFunctionProcesses } from "./runner/function.js";
 import { notifySlack, resolveSlackSettings, type SlackSettings } from "./slack.js";
 
 export interface WorkerHandle {
@@ -107,7 +108,9 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     log.info({ status: outcome.status, seconds: (Date.now() - began) / 1000 }, "finished");
   }
 
-  const done = Promise.all(Array.from({ length: options.concurrency }, slot)).then(() => undefined);
+  const done = Promise.all(Array.from({ length: options.concurrency }, slot)).then(() =>
+    closeFunctionProcesses(),
+  );
   let stopped: Promise<void> | undefined;
   return {
     done,

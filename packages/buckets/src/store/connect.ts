@@ -31,11 +31,9 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     });
     uri = embedded.getUri();
   }
-  // Journaled writes: an acknowledged deposit or outcome survives a crash of mongod.
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: 5_000,
     appName: "buckets",
-    writeConcern: { journal: true },
     // Lets operators (and tests) count the commands the service sends.
     monitorCommands: true,
   });

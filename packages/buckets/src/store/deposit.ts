@@ -14,7 +14,8 @@ export async function depositWorks(
 ): Promise<void> {
   if (docs.length === 0) return;
   try {
-    await collection.insertMany(docs, { ordered: false });
+    // Journaled: an acknowledged deposit survives a crash of mongod.
+    await collection.insertMany(docs, { ordered: false, writeConcern: { journal: true } });
   } catch (error) {
     if (!(error instanceof MongoBulkWriteError)) throw error;
     const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];

@@ -9,6 +9,8 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   notBefore: number;
   /** start + timeout of the running attempt: the lease never reaches past it. */
   deadline?: number;
+  /** Marks the works one batch claim took, to read them back. */
+  claimToken?: ObjectId;
   /** Set when an audit failed the work as stale: no retry brings it back. */
   givenUp?: boolean;
   /** Digest of the deposited content: a repeated deposit with the same id and digest is a no-op. */
@@ -34,7 +36,7 @@ export function newId(): string {
 
 /** The API's view of a stored document (which may be projected). */
 export function present(doc: Partial<WorkDoc>): WorkView {
-  const { _id, deadline: _deadline, digest: _digest, givenUp: _givenUp, notBefore, ...rest } = doc;
+  const { _id, deadline: _d, digest: _g, givenUp: _u, claimToken: _c, notBefore, ...rest } = doc;
   const view: WorkView = { id: _id ? _id.toHexString() : "", ...(rest as Partial<Work>) };
   if (_id === undefined) delete (view as Partial<WorkView>).id;
   if (notBefore) view.notBefore = notBefore;

@@ -1,5 +1,5 @@
 import type { Db, Filter } from "mongodb";
-import { CLAIM_SORT, type ClaimOptions, claimable, claimOne } from "./claim.js";
+import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
 import { depositWorks } from "./deposit.js";
 import { toObjectId, type WorkDoc, works } from "./documents.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
@@ -33,6 +33,8 @@ export function createStore(db: Db) {
     },
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
     claim: (query: Query, options: ClaimOptions) => claimOne(collection, filter(query), options),
+    claimMany: (query: Query, count: number, options: ClaimOptions) =>
+      claimMany(collection, filter(query), count, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),

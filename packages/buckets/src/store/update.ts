@@ -21,7 +21,8 @@ export async function updateWorks(
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, ""]));
       return { updateOne: { filter: { _id, attempt }, update } };
     }),
-    { ordered: false },
+    // Journaled: a reported outcome survives a crash of mongod.
+    { ordered: false, writeConcern: { journal: true } },
   );
   if (result.matchedCount === changes.length) return [];
   // Rare: someone else moved a work between our read and write. Find which, to name them.

@@ -1,6 +1,7 @@
 /**
- * Runs one function work inside its own process, so that a timeout can kill it. Gets
- * `{specifier, parameters, cwd}` over IPC, answers `{ok, value}` or `{ok: false, error}`.
+ * Runs function works inside a process of their own, so that a timeout can kill them. Gets
+ * `{specifier, parameters, cwd}` over IPC and answers `{ok, value}` or `{ok: false, error}`; it then
+ * waits for the next work, so that a worker reuses warm processes (and loaded modules).
  */
 import { createRequire } from "node:module";
 import { isAbsolute, join, resolve } from "node:path";
@@ -25,7 +26,7 @@ async function load(specifier: string, cwd: string): Promise<Record<string, unkn
   }
 }
 
-process.once("message", async ({ specifier, parameters, cwd }: Request) => {
+process.on("message", async ({ specifier, parameters, cwd }: Request) => {
   const hash = specifier.lastIndexOf("#");
   const [module, name] = [specifier.slice(0, hash), specifier.slice(hash + 1)];
   try {
@@ -39,6 +40,6 @@ process.once("message", async ({ specifier, parameters, cwd }: Request) => {
     );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    process.send?.({ ok: false, error: message }, () => process.exit(0));
+    process.send?.({ ok: false, error: message });
   }
 });
