@@ -15,7 +15,8 @@ beforeAll(async () => {
     join(dir, "jobs.mjs"),
     `export const fit = ({ a, b }) => ({ sum: a + b });
 export const shaped = async ({ name }) => ({ results: { name }, products: ["/data/" + name + ".h5"], plots: ["/plots/" + name + ".png"] });
-export const broken = () => { throw new Error("the fit diverged"); };`,
+export const broken = () => { throw new Error("the fit diverged"); };
+export const pid = () => ({ pid: process.pid });`,
   );
 });
 afterAll(async () => {
@@ -68,6 +69,50 @@ describe("function works", () => {
     const work = await runOne({ function: "./jobs.mjs#broken", retries: 0 });
     expect(work).toMatchObject({ status: "failure", results: { error: "the fit diverged" } });
     expect(work.history?.[0]).toMatchObject({ status: "failure", error: "the fit diverged" });
+  });
+
+  it("reuses warm processes: 24 works at concurrency 4 all succeed at once, in at most 4 processes", {
+    timeout: 30_000,
+  }, async () => {
+    const client = stack.client();
+    const ids = await client.deposit(
+      Array.from({ length: 24 }, () => ({
+        pipeline: "warm",
+        site: "local",
+        user: "admin",
+        function: "./jobs.mjs#pid",
+      })),
+      { returnIds: true },
+    );
+    const worker = startWorker({
+      pipelines: ["warm"],
+      client,
+      cwd: dir,
+      lives: 24,
+      concurrency: 4,
+      wait: 2,
+      logger: createLogger("silent"),
+    });
+    await worker.done;
+    const works = await client.view({ id: { $in: ids } });
+    expect(works.map((w) => [w.status, w.attempt])).toEqual(ids.map(() => ["success", 1]));
+    const pids = new Set(works.map((w) => w.results?.pid));
+    expect(pids.size).toBeLessThanOrEqual(4);
+    // The worker ended its warm processes when it stopped.
+    await eventually(
+      async () =>
+        [...pids].every((p) => {
+          try {
+            process.kill(p as number, 0);
+            return false;
+          } catch {
+            return true;
+          }
+        })
+          ? true
+          : undefined,
+      5_000,
+    );
   });
 
   it("a missing export fails clearly", async () => {

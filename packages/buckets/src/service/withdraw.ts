@@ -62,3 +62,17 @@ export async function claim(
   ctx.metrics.claims.inc(claimed.length);
   return claimed;
 }
+
+const turns = new Map<string, Promise<unknown>>();
+
+/** Runs `task` after the tasks queued before it under the same key. */
+function inTurn<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = turns.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  const tail = next.catch(() => undefined);
+  turns.set(key, tail);
+  void tail.then(() => {
+    if (turns.get(key) === tail) turns.delete(key);
+  });
+  return next;
+}

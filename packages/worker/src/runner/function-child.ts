@@ -34,10 +34,10 @@ process.on("message", async ({ specifier, parameters, cwd }: Request) => {
     const fn = exports[name];
     if (typeof fn !== "function") throw new Error(`${module} has no exported function "${name}"`);
     const value = await fn(parameters);
-    process.send?.(
-      { ok: true, value: value === undefined ? null : JSON.parse(JSON.stringify(value)) },
-      () => process.exit(0),
-    );
+    process.send?.({
+      ok: true,
+      value: value === undefined ? null : JSON.parse(JSON.stringify(value)),
+    });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     process.send?.({ ok: false, error: message });
