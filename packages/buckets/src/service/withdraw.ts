@@ -41,24 +41,33 @@ function namedPipelines(condition: unknown): string[] | undefined {
   return onlyIn && Array.isArray(list) ? list.map(String) : undefined;
 }
 
-/** Claims up to `count` works in claim order, each with its own atomic update. */
+/** Claims up to `count` works in claim order; each document is claimed atomically. */
 export async function claim(
   ctx: ServiceContext,
   query: Query,
   { count, worker }: WithdrawOptions,
 ): Promise<WorkView[]> {
-  const claimed: WorkView[] = [];
-  while (claimed.length < count) {
-    const stop = ctx.metrics.claimDuration.startTimer();
-    const doc = await ctx.store.claim(query, {
-      now: ctx.now(),
-      leaseSeconds: ctx.leaseSeconds,
-      worker,
+  const options = () => ({ now: ctx.now(), leaseSeconds: ctx.leaseSeconds, worker });
+  const stop = ctx.metrics.claimDuration.startTimer();
+  let claimed: WorkView[];
+  if (count === 1) {
+    const doc = await ctx.store.claim(query, options());
+    claimed = doc ? [present(doc)] : [];
+  } else {
+    // Batch claims of one filter take turns in this instance: run at once, they would all reach
+    // for the same first candidates and mostly miss.
+    claimed = await inTurn(JSON.stringify(query), async () => {
+      const got: WorkView[] = [];
+      // Another instance may take some candidates first: go on while there are works to be had.
+      for (let round = 0; got.length < count && round < 3; round++) {
+        const docs = await ctx.store.claimMany(query, count - got.length, options());
+        if (docs.length === 0) break;
+        got.push(...docs.map(present));
+      }
+      return got;
     });
-    stop();
-    if (!doc) break;
-    claimed.push(present(doc));
   }
+  stop();
   ctx.metrics.claims.inc(claimed.length);
   return claimed;
 }
