@@ -11,7 +11,7 @@ import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } f
 import { report, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
 import { closeFunctionProcesses } from "./runner/function.js";
-import { notifySlack, resolveSlackSettings, type SlackSettings } from "./slack.js";
+import { notifySlack, resolveSlackSettings } from "./slack.js";
 
 export interface WorkerHandle {
   /** Stops withdrawing; running works get the grace period, then are killed and reported failed. */
@@ -141,5 +141,3 @@ export function filterOf(options: ResolvedWorkerOptions): Record<string, unknown
     ...(options.events?.length ? { event: { $in: options.events } } : {}),
   };
 }
-
-export type { SlackSettings };

@@ -6,4 +6,9 @@ export { runWork } from "./run.js";
 export { toArgv } from "./runner/command.js";
 export { fromReturn } from "./runner/function.js";
 export type { Outcome } from "./runner/outcome.js";
-export { describe as describeForSlack, notifySlack, resolveSlackSettings } from "./slack.js";
+export {
+  describe as describeForSlack,
+  notifySlack,
+  resolveSlackSettings,
+  type SlackSettings,
+} from "./slack.js";
