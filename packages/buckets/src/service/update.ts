@@ -54,7 +54,13 @@ export async function update(
     change(ctx, principal, stored.get(patch.id) as WorkDoc, patch),
   );
   const moved = await ctx.store.update(changes);
-  if (changes.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
+  const applied = changes.filter((c) => !moved.includes(c._id.toHexString()));
+  // Counted once written: a change that lost its race changed nothing.
+  ctx.metrics.requeues.inc(
+    applied.filter((c) => c.set.status === "queued" && Number(c.set.notBefore) > 0).length,
+  );
+  ctx.metrics.failures.inc(applied.filter((c) => c.set.status === "failure").length);
+  if (applied.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
     ctx.events.emit("work:queued");
   }
   if (moved.length > 0) {
@@ -139,10 +145,8 @@ function transition(
   const error = status === "failure" ? errorOf(work.results) : undefined;
   const history = closeAttempt(doc.history ?? [], doc.attempt, { stop, status, error });
   if (status === "failure" && doc.attempt <= work.retries) {
-    ctx.metrics.requeues.inc();
     return { status: "queued", stop, history, notBefore: now + backoffSeconds(doc.attempt) };
   }
-  if (status === "failure") ctx.metrics.failures.inc();
   return { stop, history };
 }
 
