@@ -28,6 +28,9 @@ export interface StartWorkerOptions extends WorkerOptions {
   env?: Record<string, string | undefined>;
 }
 
+/** The most works one withdraw may claim (the service's limit). */
+const MAX_CLAIM = 100;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -57,27 +60,58 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
 
   const hasLife = () => options.lives < 0 || reserved < options.lives;
 
+  /** Slots waiting for a work; one request claims for all of them at once. */
+  const takers: ((got: StoredWork | Error | null) => void)[] = [];
+  let fetching = false;
+
+  function take(): Promise<StoredWork | Error | null> {
+    return new Promise((resolve) => {
+      takers.push(resolve);
+      void pump();
+    });
+  }
+
+  async function pump(): Promise<void> {
+    if (fetching || takers.length === 0) return;
+    const left = options.lives < 0 ? Number.POSITIVE_INFINITY : options.lives - reserved;
+    const count = Math.min(takers.length, MAX_CLAIM, left);
+    if (count <= 0) {
+      for (const resolve of takers.splice(0)) resolve(null);
+      return;
+    }
+    fetching = true;
+    reserved += count;
+    try {
+      const works = await client.withdraw(filterOf(options), {
+        count,
+        wait: options.wait,
+        signal: stopping.signal,
+      });
+      reserved -= count - works.length;
+      for (const work of works) takers.shift()?.(work);
+      if (works.length === 0) for (const resolve of takers.splice(0)) resolve(null);
+    } catch (error) {
+      reserved -= count;
+      for (const resolve of takers.splice(0)) resolve(error as Error);
+    } finally {
+      fetching = false;
+    }
+    void pump();
+  }
+
   async function slot(): Promise<void> {
     let failures = 0;
     while (!stopping.signal.aborted && hasLife()) {
-      reserved++;
-      let work: StoredWork | null;
-      try {
-        work = await client.withdraw(filterOf(options), {
-          wait: options.wait,
-          signal: stopping.signal,
-        });
-        failures = 0;
-      } catch (error) {
-        reserved--;
-        if (stopping.signal.aborted) return;
+      const work = await take();
+      if (stopping.signal.aborted && !(work && !(work instanceof Error))) return;
+      if (work instanceof Error) {
         failures++;
-        logger.warn({ err: error }, "withdraw failed; retrying");
+        logger.warn({ err: work }, "withdraw failed; retrying");
         await sleep(Math.min(30_000, 500 * 2 ** failures), stopping.signal);
         continue;
       }
+      failures = 0;
       if (!work) {
-        reserved--;
         await sleep(options.sleep * 1000, stopping.signal);
         continue;
       }

@@ -12,6 +12,12 @@ export interface ClaimOptions {
 export const CLAIM_SORT = { priority: -1, creation: 1 } as const;
 export const HISTORY_LIMIT = 20;
 
+/**
+ * The worker enforces a work's timeout itself (and needs a few seconds to kill and report). The
+ * service ends the attempt this much later, for workers that died: the two never race.
+ */
+export const DEADLINE_GRACE_SECONDS = 30;
+
 /** The filter every claim adds: queued, and not held back by a retry's backoff. */
 export function claimable(filter: Filter<WorkDoc>, now: number): Filter<WorkDoc> {
   return { ...filter, status: "queued", notBefore: { $lte: now } };
@@ -20,7 +26,7 @@ export function claimable(filter: Filter<WorkDoc>, now: number): Filter<WorkDoc>
 /** The claim itself, as a pipeline update: attempt, lease and history derive from the document. */
 function claimUpdate({ now, leaseSeconds, worker }: ClaimOptions, token?: ObjectId): Document[] {
   const attempt = { $add: ["$attempt", 1] };
-  const deadline = { $add: [now, "$timeout"] };
+  const deadline = { $add: [now + DEADLINE_GRACE_SECONDS, "$timeout"] };
   return [
     {
       $set: {

@@ -1,0 +1,195 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork, WorkInput } from "@workflow/work";
+import { createLogger, startWorker } from "@workflow/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/** Command works run by a real worker: exit codes, output tails, timeouts, and no injection. */
+
+let stack: Stack;
+let dir: string;
+const FINAL = ["success", "failure", "cancelled"];
+
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  dir = mkdtempSync(join(tmpdir(), "commands-"));
+});
+
+afterAll(async () => {
+  // Whatever a failed test may have left running.
+  for (const name of existsSync(dir ?? "") ? readdirSync(dir) : []) {
+    if (!name.endsWith(".pids")) continue;
+    for (const pid of pidsIn(join(dir, name))) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Deposits one work, runs a worker until it has done it, and answers the stored work. */
+async function runOne(work: Partial<WorkInput>): Promise<StoredWork> {
+  const client = stack.client();
+  const pipeline = `cmd-${Math.random().toString(36).slice(2, 10)}`;
+  const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
+    returnIds: true,
+  });
+  const worker = startWorker({
+    pipelines: [pipeline],
+    client,
+    cwd: dir,
+    lives: 1,
+    wait: 2,
+    logger: createLogger("silent"),
+  });
+  try {
+    await worker.done;
+  } finally {
+    await worker.stop();
+  }
+  return eventually(async () => {
+    const [stored] = await client.view({ id });
+    return stored && FINAL.includes(stored.status) ? stored : undefined;
+  }, 10_000);
+}
+
+function pidsIn(file: string): number[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** True unless the kernel says there is no such process (ESRCH). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+describe("exit codes and output", () => {
+  it("exit 0 is success, with exitCode 0 and the tails of stdout and stderr in results", async () => {
+    const work = await runOne({ command: ["sh", "-c", "echo calibrated; echo 'a warning' >&2"] });
+    expect(work).toMatchObject({ status: "success", attempt: 1 });
+    expect(work.results).toMatchObject({
+      exitCode: 0,
+      stdout: "calibrated\n",
+      stderr: "a warning\n",
+    });
+  });
+
+  it("only the tail of a long output is kept", async () => {
+    const work = await runOne({
+      command: ["sh", "-c", "i=0; while [ $i -lt 20000 ]; do echo line-$i; i=$((i+1)); done"],
+    });
+    expect(work.status).toBe("success");
+    const stdout = work.results?.stdout as string;
+    expect(stdout.endsWith("line-19999\n")).toBe(true);
+    expect(stdout).not.toContain("line-0\n");
+    expect(Buffer.byteLength(stdout)).toBeLessThanOrEqual(64 * 1024 + 3);
+  });
+
+  it("exit 3 is a failure with exitCode 3", async () => {
+    const work = await runOne({
+      command: ["sh", "-c", "echo 'no convergence' >&2; exit 3"],
+      retries: 0,
+    });
+    expect(work.status).toBe("failure");
+    expect(work.results).toMatchObject({ exitCode: 3, stderr: "no convergence\n" });
+    expect(work.results?.error).toMatch(/3/);
+    expect(work.history?.[0]).toMatchObject({ attempt: 1, status: "failure" });
+  });
+
+  it("a command that cannot start is a failure that says so", async () => {
+    const work = await runOne({ command: ["/no/such/program", "x"], retries: 0 });
+    expect(work.status).toBe("failure");
+    expect(work.results?.error).toMatch(/\/no\/such\/program/);
+  });
+});
+
+describe("timeouts", () => {
+  it("a command timing out while it has children leaves none of its processes alive", {
+    timeout: 30_000,
+  }, async () => {
+    const file = join(dir, "children.pids");
+    const started = Date.now();
+    const work = await runOne({
+      command: [
+        "sh",
+        "-c",
+        `echo $$ > ${file}; sleep 100 & echo $! >> ${file}; sleep 100 & echo $! >> ${file}; wait`,
+      ],
+      timeout: 2,
+      retries: 0,
+    });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(work.status).toBe("failure");
+    expect(work.results?.error).toMatch(/timed out/);
+    const pids = pidsIn(file);
+    expect(pids).toHaveLength(3);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it("children that ignore SIGTERM are killed with SIGKILL after the grace period", {
+    timeout: 30_000,
+  }, async () => {
+    const file = join(dir, "stubborn.pids");
+    const started = Date.now();
+    const work = await runOne({
+      command: [`trap '' TERM; echo $$ > ${file}; sleep 100 & echo $! >> ${file}; wait`],
+      timeout: 1,
+      retries: 0,
+    });
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(5);
+    expect(seconds).toBeLessThan(20);
+    expect(work.status).toBe("failure");
+    expect(work.results?.error).toMatch(/timed out/);
+    const pids = pidsIn(file);
+    expect(pids).toHaveLength(2);
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});
+
+describe("parameters are data, never code", () => {
+  const values = {
+    semi: "; rm -rf /",
+    subst: "$(id)",
+    tick: "`touch pwned-tick`",
+    quote: "x'; touch pwned-quote; echo '",
+    spaced: "two  words",
+  };
+  const expected = `${Object.values(values).join("\n")}\n`;
+
+  it.each([
+    ["argv", ["printf", "%s\\n", "{{semi}}", "{{subst}}", "{{tick}}", "{{quote}}", "{{spaced}}"]],
+    ["shell", ["printf '%s\\n' {{semi}} {{subst}} {{tick}} {{quote}} {{spaced}}"]],
+  ])("the %s form gets each value as one literal argument", async (_form, command) => {
+    const work = await runOne({ command, parameters: values });
+    expect(work.status).toBe("success");
+    expect(work.results?.stdout).toBe(expected);
+    expect(existsSync(join(dir, "pwned-tick"))).toBe(false);
+    expect(existsSync(join(dir, "pwned-quote"))).toBe(false);
+  });
+
+  it("a placeholder inside an argv item is filled in place", async () => {
+    const work = await runOne({
+      command: ["echo", "--name={{name}}"],
+      parameters: { name: "$(id) && true" },
+    });
+    expect(work.results?.stdout).toBe("--name=$(id) && true\n");
+  });
+
+  it("a placeholder without a parameter fails the work and names it", async () => {
+    const work = await runOne({ command: ["echo", "{{missing}}"], parameters: {}, retries: 0 });
+    expect(work.status).toBe("failure");
+    expect(work.results?.error).toContain("missing");
+  });
+});
