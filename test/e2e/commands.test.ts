@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 /** Deposits one work, runs a worker until it has done it, and answers the stored work. */
-async function runOne(work: Partial<WorkInput>): Promise<StoredWork> {
+async function runOne(work: Partial<WorkInput>, lives = 1): Promise<StoredWork> {
   const client = stack.client();
   const pipeline = `cmd-${Math.random().toString(36).slice(2, 10)}`;
   const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
@@ -44,8 +44,9 @@ async function runOne(work: Partial<WorkInput>): Promise<StoredWork> {
     pipelines: [pipeline],
     client,
     cwd: dir,
-    lives: 1,
+    lives,
     wait: 2,
+    sleep: 0.1,
     logger: createLogger("silent"),
   });
   try {
@@ -105,6 +106,26 @@ describe("exit codes and output", () => {
     expect(work.results).toMatchObject({ exitCode: 3, stderr: "no convergence\n" });
     expect(work.results?.error).toMatch(/3/);
     expect(work.history?.[0]).toMatchObject({ attempt: 1, status: "failure" });
+  });
+
+  it("a retry that succeeds reports its own output, not the failed attempt's", {
+    timeout: 20_000,
+  }, async () => {
+    const marker = join(dir, "second-time");
+    const work = await runOne(
+      {
+        command: [
+          "sh",
+          "-c",
+          `if [ -e ${marker} ]; then echo fine now; else touch ${marker}; echo broken >&2; exit 3; fi`,
+        ],
+        retries: 1,
+      },
+      2,
+    );
+    expect(work).toMatchObject({ status: "success", attempt: 2 });
+    expect(work.results).toEqual({ exitCode: 0, stdout: "fine now\n", stderr: "" });
+    expect(work.history?.map((h) => h.status)).toEqual(["failure", "success"]);
   });
 
   it("a command that cannot start is a failure that says so", async () => {

@@ -37,7 +37,10 @@ export function runWork(work: StoredWork, { client, logger, cwd, fallback }: Run
               command,
               parameters: work.parameters,
               timeout: work.timeout,
-              hasResults: work.results !== undefined,
+              // Results an earlier attempt reported (its failure) are not the work's own.
+              hasResults:
+                work.results !== undefined &&
+                !work.history?.some((h) => h.attempt < work.attempt && h.status === "failure"),
             },
             cwd,
           )

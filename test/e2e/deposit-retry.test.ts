@@ -1,0 +1,225 @@
+import { createServer, request } from "node:http";
+import { BucketsClient, BucketsError } from "@workflow/work";
+import { ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../support/processes.js";
+import { type Stack, startStack } from "../support/stack.js";
+
+/** Deposit is safe to retry; the client finds the service among its URLs; errors are typed. */
+
+interface Proxy {
+  url: string;
+  /** How many of the next POST /work answers to swallow (after the service has answered). */
+  drop: number;
+  /** How many of the next POST /work to answer 503 without forwarding. */
+  unavailable: number;
+  /** POST /work requests the service answered, with their statuses. */
+  forwarded: number[];
+  dropped: number;
+  close(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the service that can lose deposit answers, or say 503 itself. */
+async function startProxy(target: string): Promise<Proxy> {
+  const { hostname, port } = new URL(target);
+  const server = createServer((req, res) => {
+    const deposit = req.method === "POST" && req.url?.split("?")[0] === "/work";
+    if (deposit && proxy.unavailable > 0) {
+      proxy.unavailable--;
+      req.resume();
+      res.writeHead(503, { "content-type": "text/plain" }).end("try later");
+      return;
+    }
+    const upstream = request(
+      { host: hostname, port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        if (deposit) proxy.forwarded.push(answer.statusCode ?? 0);
+        if (deposit && proxy.drop > 0) {
+          proxy.drop--;
+          proxy.dropped++;
+          // The service has answered (the works are stored): hang up on the caller instead.
+          answer.resume();
+          answer.on("end", () => req.socket.destroy());
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const proxy: Proxy = {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    drop: 0,
+    unavailable: 0,
+    forwarded: [],
+    dropped: 0,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return proxy;
+}
+
+let stack: Stack;
+let proxy: Proxy;
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  proxy = await startProxy(stack.url);
+});
+afterAll(async () => {
+  await proxy?.close();
+  await stack?.close();
+});
+
+const admin = () => stack.client();
+const viaProxy = () =>
+  new BucketsClient({
+    baseUrls: [proxy.url],
+    token: stack.token("admin", ["admin"]),
+    env: {},
+    retry: { budgetMs: 10_000, baseMs: 50 },
+  });
+const works = (pipeline: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    pipeline,
+    site: "s",
+    user: "admin",
+    command: ["echo", String(i)],
+    parameters: { i },
+  }));
+const one = (pipeline: string) => ({ pipeline, site: "s", user: "admin", command: ["true"] });
+
+describe("deposit is safe to retry", () => {
+  it("the answer is lost after the service stored the works: the retry stores no copy", async () => {
+    proxy.forwarded = [];
+    proxy.drop = 1;
+    const ids = await viaProxy().deposit(works("dropped-once", 5), { returnIds: true });
+    expect(proxy.dropped).toBe(1);
+    // The service answered both requests: the first stored the works, the retry found them there.
+    expect(proxy.forwarded).toEqual([200, 200]);
+    expect(ids).toHaveLength(5);
+    expect(new Set(ids).size).toBe(5);
+    expect(await admin().count({ id: { $in: ids } })).toBe(5);
+    expect(await admin().count({ pipeline: "dropped-once" })).toBe(5);
+    for (const id of ids) expect(await admin().count({ id })).toBe(1);
+    const stored = await admin().view({ pipeline: "dropped-once" });
+    expect(stored.map((w) => w.parameters?.i).sort()).toEqual([0, 1, 2, 3, 4]);
+    expect(stored.every((w) => w.status === "queued")).toBe(true);
+  });
+
+  it("a large batch whose answer is lost twice is still stored once", async () => {
+    proxy.forwarded = [];
+    proxy.drop = 2;
+    const result = await viaProxy().deposit(works("dropped-twice", 100));
+    expect(result).toBe(true);
+    expect(proxy.forwarded).toHaveLength(3);
+    expect(await admin().count({ pipeline: "dropped-twice" })).toBe(100);
+  });
+
+  it("a 503 from a proxy is retried", async () => {
+    proxy.forwarded = [];
+    proxy.unavailable = 2;
+    const ids = await viaProxy().deposit(works("unavailable", 2), { returnIds: true });
+    expect(proxy.unavailable).toBe(0);
+    expect(proxy.forwarded).toEqual([200]);
+    expect(await admin().count({ id: { $in: ids } })).toBe(2);
+  });
+
+  it("the same work (id, content and creation) deposited again is no copy and no error", async () => {
+    const id = new ObjectId().toHexString();
+    const work = one("same-twice");
+    const creation = Date.now() / 1000;
+    await admin().deposit([{ ...work, id, creation }]);
+    await expect(admin().deposit([{ ...work, id, creation }])).resolves.toBe(true);
+    expect(await admin().count({ pipeline: "same-twice" })).toBe(1);
+  });
+
+  it("the same id with different content is a 409, and the stored work is unchanged", async () => {
+    const id = new ObjectId().toHexString();
+    const work = one("conflict");
+    await admin().deposit([{ ...work, id, parameters: { v: 1 } }]);
+    const error = await admin()
+      .deposit([{ ...work, id, parameters: { v: 2 } }])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 409 });
+    expect((error as Error).message).toContain(id);
+    const stored = await admin().view({ id });
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.parameters).toEqual({ v: 1 });
+  });
+});
+
+describe("the list of base URLs", () => {
+  it("skips a dead first URL and uses the service", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const client = new BucketsClient({
+      baseUrls: [dead, stack.url],
+      token: stack.token("admin", ["admin"]),
+      env: {},
+    });
+    const ids = await client.deposit(works("second-url", 2), { returnIds: true });
+    expect(await client.baseUrl()).toBe(stack.url);
+    expect(await client.count({ id: { $in: ids } })).toBe(2);
+  });
+
+  it("none answering is one clear, typed error", async () => {
+    const client = new BucketsClient({
+      baseUrls: [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`],
+      token: "x",
+      env: {},
+      retry: { budgetMs: 300 },
+    });
+    const error = await client.deposit(works("nowhere", 1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 0 });
+    expect((error as Error).message).toMatch(/cannot reach/);
+  });
+});
+
+describe("errors carry the status and the service's message", () => {
+  it("403: a token without work:deposit", async () => {
+    const reader = new BucketsClient({
+      baseUrls: [stack.url],
+      token: stack.token("reader", ["work:read"]),
+      env: {},
+    });
+    const error = await reader.deposit(works("forbidden", 1)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 403, code: "forbidden" });
+    expect((error as Error).message).toContain("work:deposit");
+    expect(await admin().count({ pipeline: "forbidden" })).toBe(0);
+  });
+
+  it("400: a query the service refuses names the refused part", async () => {
+    const error = await admin()
+      .view({ $where: "sleep(1000)" })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 400, code: "invalid" });
+    expect((error as Error).message).toContain("$where");
+  });
+
+  it("401: a bad token", async () => {
+    const stranger = new BucketsClient({ baseUrls: [stack.url], token: "not-a-jwt", env: {} });
+    const error = await stranger.count({}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 401 });
+  });
+
+  it("404: updating a work that does not exist names it, without retrying", async () => {
+    const id = new ObjectId().toHexString();
+    const started = Date.now();
+    const error = await admin()
+      .update([{ id, status: "success" }])
+      .catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(error).toBeInstanceOf(BucketsError);
+    expect(error).toMatchObject({ status: 404 });
+    expect((error as Error).message).toContain(id);
+  });
+});

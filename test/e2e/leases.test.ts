@@ -1,0 +1,166 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork } from "@workflow/work";
+import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/** Leases: heartbeats keep a long work with its worker; a dead worker's work is re-run elsewhere. */
+
+let stack: Stack;
+let dir: string;
+const owned: Owned[] = [];
+const workers: WorkerHandle[] = [];
+const pidFiles: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename, {
+    BUCKETS_LEASE_SECONDS: "2",
+    BUCKETS_REAP_SECONDS: "1",
+  });
+  dir = mkdtempSync(join(tmpdir(), "leases-"));
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+  // A command orphaned by a killed worker runs in its own process group: end it.
+  for (const file of pidFiles.splice(0)) {
+    for (const pid of existsSync(file) ? readFileSync(file, "utf8").split(/\s+/) : []) {
+      if (!pid) continue;
+      try {
+        process.kill(-Number(pid), "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  }
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const silent = createLogger("silent");
+
+async function deposit(pipeline: string, command: string[]): Promise<string> {
+  const [id] = await stack
+    .client()
+    .deposit([{ pipeline, site: "local", user: "admin", command }], { returnIds: true });
+  return id as string;
+}
+
+const view = async (id: string): Promise<StoredWork | undefined> =>
+  (await stack.client().view({ id }))[0];
+
+function worker(pipeline: string, name: string, lives = -1): WorkerHandle {
+  const handle = startWorker({
+    pipelines: [pipeline],
+    client: stack.client({ workerId: name }),
+    cwd: dir,
+    lives,
+    wait: 1,
+    sleep: 0.1,
+    logger: silent,
+  });
+  workers.push(handle);
+  return handle;
+}
+
+/** The JSON log lines a CLI worker wrote so far. */
+function logLines(process: Owned): Record<string, unknown>[] {
+  return process
+    .output()
+    .split("\n")
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+describe("leases", () => {
+  it("heartbeats keep a work longer than its lease with its worker; a second worker never gets it", {
+    timeout: 40_000,
+  }, async () => {
+    const pipeline = "long-lease";
+    const id = await deposit(pipeline, ["sleep", "6"]);
+    const first = worker(pipeline, "first", 1);
+    await eventually(async () => ((await view(id))?.status === "running" ? true : undefined));
+    const second = worker(pipeline, "second");
+
+    // While it runs, three leases over, the work stays with the first worker's first attempt.
+    const seen = new Set<string>();
+    while ((await view(id))?.status === "running") {
+      const work = await view(id);
+      if (work) seen.add(`${work.status}/${work.attempt}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    await first.done;
+    await second.stop();
+
+    expect([...seen].filter((s) => s.startsWith("running"))).toEqual(["running/1"]);
+    expect(second.completed).toBe(0);
+    const work = await view(id);
+    expect(work).toMatchObject({ status: "success", attempt: 1, results: { exitCode: 0 } });
+    expect(work?.history).toHaveLength(1);
+    expect(work?.history?.[0]).toMatchObject({ attempt: 1, status: "success" });
+    expect(String(work?.history?.[0]?.worker)).toContain("first");
+    expect((work?.stop ?? 0) - (work?.start ?? 0)).toBeGreaterThanOrEqual(5);
+  });
+
+  it("kill -9 a CLI worker mid-work: another worker re-runs it after the lease as attempt 2", {
+    timeout: 40_000,
+  }, async () => {
+    const pipeline = "killed";
+    const pids = join(dir, "killed.pids");
+    pidFiles.push(pids);
+    const id = await deposit(pipeline, ["sh", "-c", `echo $$ >> ${pids}; sleep 3`]);
+    const doomed = workerProcess(
+      [
+        pipeline,
+        "--url",
+        stack.url,
+        "--token",
+        stack.token("cli", ["work:withdraw"]),
+        "--lives",
+        "1",
+      ],
+      { LOG_LEVEL: "info" },
+      dir,
+    );
+    owned.push(doomed);
+
+    // Its own log says it is running this work.
+    await eventually(
+      async () =>
+        logLines(doomed).some((l) => l.msg === "running" && l.work === id) ? true : undefined,
+      15_000,
+    );
+    expect(await view(id)).toMatchObject({ status: "running", attempt: 1 });
+    await doomed.stop("SIGKILL");
+    expect(doomed.child.signalCode).toBe("SIGKILL");
+
+    const rescuer = worker(pipeline, "rescuer", 1);
+    await rescuer.done;
+    const work = await eventually(async () => {
+      const w = await view(id);
+      return w?.status === "success" ? w : undefined;
+    }, 10_000);
+    expect(work.attempt).toBe(2);
+    expect(work.history?.map((h) => [h.attempt, h.status])).toEqual([
+      [1, "expired"],
+      [2, "success"],
+    ]);
+    expect(work.history?.[0]?.error).toMatch(/lease/);
+    // Each attempt names its worker: the killed CLI (by its pid), then the rescuer.
+    expect(String(work.history?.[0]?.worker)).toContain(String(doomed.child.pid));
+    expect(String(work.history?.[1]?.worker)).toContain("rescuer");
+    expect(readFileSync(pids, "utf8").trim().split(/\s+/)).toHaveLength(2);
+  });
+});

@@ -1,0 +1,210 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork } from "@workflow/work";
+import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/** Stopping works and workers: a cancel from the service, SIGTERM/SIGINT, and --grace. */
+
+let stack: Stack;
+let dir: string;
+const owned: Owned[] = [];
+const workers: WorkerHandle[] = [];
+const pidFiles: string[] = [];
+
+beforeAll(async () => {
+  // A 3 s lease: heartbeats every second, so a cancel is learned quickly.
+  stack = await startStack(import.meta.filename, { BUCKETS_LEASE_SECONDS: "3" });
+  dir = mkdtempSync(join(tmpdir(), "stopping-"));
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop()));
+  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+  for (const file of pidFiles.splice(0))
+    for (const pid of pidsIn(file)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const pidsIn = (file: string): number[] =>
+  existsSync(file) ? readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number) : [];
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+};
+
+/** A command that records its pid and its child's pid in `file`, then waits `seconds`. */
+const recorded = (file: string, seconds: number) => {
+  pidFiles.push(file);
+  return ["sh", "-c", `echo $$ >> ${file}; sleep ${seconds} & echo $! >> ${file}; wait`];
+};
+
+async function deposit(pipeline: string, command: string[]): Promise<string> {
+  const [id] = await stack
+    .client()
+    .deposit([{ pipeline, site: "local", user: "admin", command }], { returnIds: true });
+  return id as string;
+}
+
+const view = async (id: string): Promise<StoredWork | undefined> =>
+  (await stack.client().view({ id }))[0];
+
+function worker(pipeline: string, lives = -1): WorkerHandle {
+  const handle = startWorker({
+    pipelines: [pipeline],
+    client: stack.client(),
+    cwd: dir,
+    lives,
+    wait: 1,
+    sleep: 0.1,
+    logger: createLogger("silent"),
+  });
+  workers.push(handle);
+  return handle;
+}
+
+function cli(pipeline: string, extra: string[] = []): Owned {
+  const token = stack.token("cli", ["work:withdraw"]);
+  const process = workerProcess(
+    [pipeline, "--url", stack.url, "--token", token, "--sleep", "0.2", ...extra],
+    { LOG_LEVEL: "info" },
+    dir,
+  );
+  owned.push(process);
+  return process;
+}
+
+/** Resolves once the CLI worker logs that it is running work `id`. */
+const runningIn = (process: Owned, id: string) =>
+  eventually(
+    async () =>
+      process
+        .output()
+        .split("\n")
+        .some((line) => line.includes('"msg":"running"') && line.includes(id))
+        ? true
+        : undefined,
+    15_000,
+  );
+
+describe("cancel", () => {
+  it("a cancel while the work runs kills its processes, and it ends cancelled, not retried", {
+    timeout: 30_000,
+  }, async () => {
+    const pipeline = "cancel-running";
+    const file = join(dir, "cancel.pids");
+    const id = await deposit(pipeline, recorded(file, 60));
+    const running = worker(pipeline, 1);
+    await eventually(async () => ((await view(id))?.status === "running" ? true : undefined));
+    await eventually(async () => (pidsIn(file).length === 2 ? true : undefined), 5_000);
+
+    const started = Date.now();
+    await stack.client().cancel(id);
+    await running.done;
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    expect(pidsIn(file).filter(alive)).toEqual([]);
+    const work = await view(id);
+    expect(work).toMatchObject({ status: "cancelled", attempt: 1 });
+    expect(work?.history?.map((h) => h.status)).toEqual(["cancelled"]);
+    // Nobody picks it up again.
+    const other = worker(pipeline);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await other.stop();
+    expect(other.completed).toBe(0);
+    expect(await view(id)).toMatchObject({ status: "cancelled", attempt: 1 });
+  });
+
+  it("a cancelled queued work is never run", { timeout: 15_000 }, async () => {
+    const pipeline = "cancel-queued";
+    const id = await deposit(pipeline, ["true"]);
+    await stack.client().cancel(id);
+    const idle = worker(pipeline);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await idle.stop();
+    expect(idle.completed).toBe(0);
+    expect(await view(id)).toMatchObject({ status: "cancelled", attempt: 0 });
+  });
+});
+
+describe("signals", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s lets the running work finish and report, takes no new work, and exits 0",
+    { timeout: 30_000 },
+    async (signal) => {
+      const pipeline = `graceful-${signal.toLowerCase()}`;
+      const first = await deposit(pipeline, ["sh", "-c", "sleep 2; echo finished"]);
+      const second = await deposit(pipeline, ["echo", "never"]);
+      const process = cli(pipeline);
+      await runningIn(process, first);
+
+      const signalled = Date.now();
+      process.child.kill(signal);
+      expect(await process.exited).toBe(0);
+      expect(Date.now() - signalled).toBeGreaterThan(500);
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+
+      expect(await view(first)).toMatchObject({
+        status: "success",
+        attempt: 1,
+        results: { exitCode: 0, stdout: "finished\n" },
+      });
+      expect(await view(second)).toMatchObject({ status: "queued", attempt: 0 });
+    },
+  );
+
+  it("past --grace, the work is killed and reported failed, so that it is retried", {
+    timeout: 30_000,
+  }, async () => {
+    const pipeline = "impatient";
+    const file = join(dir, "impatient.pids");
+    const marker = join(dir, "impatient.ran");
+    pidFiles.push(file);
+    // The first attempt takes 30 s; a retry finds the marker and ends at once.
+    const id = await deposit(pipeline, [
+      "sh",
+      "-c",
+      `if [ -e ${marker} ]; then echo retried; exit 0; fi; touch ${marker}; echo $$ >> ${file}; sleep 30 & echo $! >> ${file}; wait`,
+    ]);
+    const process = cli(pipeline, ["--grace", "1"]);
+    await runningIn(process, id);
+    await eventually(async () => (pidsIn(file).length === 2 ? true : undefined), 5_000);
+
+    const signalled = Date.now();
+    process.child.kill("SIGTERM");
+    expect(await process.exited).toBe(0);
+    const seconds = (Date.now() - signalled) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(0.9);
+    expect(seconds).toBeLessThan(8);
+    expect(pidsIn(file).filter(alive)).toEqual([]);
+
+    const failed = await view(id);
+    expect(failed).toMatchObject({ status: "queued", attempt: 1 });
+    expect(failed?.history?.[0]).toMatchObject({ attempt: 1, status: "failure" });
+    expect(failed?.history?.[0]?.error).toMatch(/shut down/);
+
+    // Another worker takes the retry after its backoff.
+    await worker(pipeline, 1).done;
+    const retried = await view(id);
+    expect(retried).toMatchObject({ status: "success", attempt: 2 });
+    expect(retried?.results?.stdout).toBe("retried\n");
+  });
+});
