@@ -130,3 +130,53 @@ describe("stopping", () => {
     });
   });
 });
+
+describe("a worker killed with -9", () => {
+  it("takes its function's process, and what that started, with it", {
+    timeout: 30_000,
+  }, async () => {
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } = await import(
+      "node:fs"
+    );
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "orphan-"));
+    const pids = join(dir, "pids");
+    writeFileSync(
+      join(dir, "slow.mjs"),
+      `import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+export const slow = () => {
+  const child = spawn("sleep", ["60"], { stdio: "ignore" });
+  writeFileSync(${JSON.stringify(pids)}, process.pid + "\\n" + child.pid + "\\n");
+  return new Promise(() => {});
+};`,
+    );
+    const id = await deposit("orphan", { function: "./slow.mjs#slow" });
+    const worker = workerProcess(
+      ["orphan", "--url", stack.url],
+      { WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]) },
+      dir,
+    );
+    owned.push(worker);
+    try {
+      await eventually(async () =>
+        existsSync(pids) && readFileSync(pids, "utf8").split("\n").length > 2 ? true : undefined,
+      );
+      expect((await statusOf(id))?.status).toBe("running");
+      await worker.stop("SIGKILL");
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const started = readFileSync(pids, "utf8").trim().split("\n").map(Number);
+      await eventually(async () => (started.every((pid) => !alive(pid)) ? true : undefined), 5_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

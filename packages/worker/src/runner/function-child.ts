@@ -26,6 +26,15 @@ async function load(specifier: string, cwd: string): Promise<Record<string, unkn
   }
 }
 
+// The worker is gone (killed, crashed): end this work and all it started rather than run on alone.
+process.on("disconnect", () => {
+  try {
+    process.kill(-process.pid, "SIGKILL");
+  } catch {
+    process.exit(1);
+  }
+});
+
 process.on("message", async ({ specifier, parameters, cwd }: Request) => {
   const hash = specifier.lastIndexOf("#");
   const [module, name] = [specifier.slice(0, hash), specifier.slice(hash + 1)];
