@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
@@ -135,11 +138,6 @@ describe("a worker killed with -9", () => {
   it("takes its function's process, and what that started, with it", {
     timeout: 30_000,
   }, async () => {
-    const { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } = await import(
-      "node:fs"
-    );
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
     const dir = mkdtempSync(join(tmpdir(), "orphan-"));
     const pids = join(dir, "pids");
     writeFileSync(
