@@ -29,18 +29,25 @@ const version = (pkg: string) =>
   ).version;
 
 const quick = process.argv.includes("--quick");
+/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch). */
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const runs = 3;
 const started = Date.now();
 const h = await startHarness();
 try {
   log(`started mongod and the service at ${h.url}${quick ? " (quick)" : ""}`);
-  const scenarios = {
-    ...(await withdrawScenario(h, quick, runs)),
-    ...(await depositScenario(h, quick, runs)),
-    ...(await endToEndScenario(h, quick, runs)),
-    ...(await depthScenario(h, quick)),
-    ...(await dispatchScenario(h, quick)),
+  const all = {
+    withdraw: () => withdrawScenario(h, quick, runs),
+    deposit: () => depositScenario(h, quick, runs),
+    endToEnd: () => endToEndScenario(h, quick, runs),
+    depth: () => depthScenario(h, quick),
+    dispatch: () => dispatchScenario(h, quick),
   };
+  let scenarios = {};
+  for (const [name, measure] of Object.entries(all)) {
+    if (!only || only === name) scenarios = { ...scenarios, ...(await measure()) };
+  }
   const mongodVersion = ((await h.db.admin().command({ buildInfo: 1 })) as { version: string })
     .version;
   const result = {
@@ -65,7 +72,8 @@ try {
   };
   const text = JSON.stringify(result, null, 2);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(join(ROOT, "bench/results/latest.json"), `${text}\n`);
+  // A partial run does not replace the record.
+  if (!only) writeFileSync(join(ROOT, "bench/results/latest.json"), `${text}\n`);
   process.stdout.write(`${text}\n`);
 } finally {
   await h.stop();
