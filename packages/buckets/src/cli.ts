@@ -63,7 +63,10 @@ program
       user: opts.user,
       scopes: opts.scope,
       ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
-      ...(opts.expires ? { expiresIn: opts.expires } : {}),
+      // A bare number is seconds, as in POST /tokens (jsonwebtoken would read "3600" as 3.6 s).
+      ...(opts.expires
+        ? { expiresIn: /^\d+$/.test(opts.expires) ? `${opts.expires}s` : opts.expires }
+        : {}),
     });
     process.stdout.write(`${token}\n`);
   });

@@ -15,7 +15,10 @@ export class QueryError extends Error {
 export interface QueryRules {
   /** Field names allowed as they are, dotted ones included. */
   fields: ReadonlySet<string>;
-  /** Prefixes under which any path of plain segments is allowed (user data: parameters, results). */
+  /**
+   * Dotted prefixes under which any path of plain segments is allowed: parameters and results are
+   * user data whose keys the service cannot know in advance.
+   */
   openPrefixes?: readonly string[];
   /** Turns a hex id into the stored id; `id` is stored as `_id`. */
   toId: (hex: string) => unknown;
@@ -31,57 +34,18 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const MAX_SEGMENTS = 8;
 const HEX_ID = /^[0-9a-f]{24}$/i;
 
-const WORK_FIELDS = [
-  "id",
-  "pipeline",
-  "site",
-  "user",
-  "function",
-  "parameters",
-  "command",
-  "results",
-  "products",
-  "plots",
-  "tags",
-  "event",
-  "creation",
-  "start",
-  "stop",
-  "attempt",
-  "history",
-  "status",
-  "timeout",
-  "retries",
-  "priority",
-  "config",
-  "notify",
-  "leaseUntil",
-  "notBefore",
-];
+// Every field of a stored work, and the documented sub-fields of its objects.
+const WORK_FIELDS = (
+  "id pipeline site user function parameters command results products plots tags event creation " +
+  "start stop attempt history status timeout retries priority config notify leaseUntil notBefore"
+).split(" ");
 const NESTED_FIELDS = [
   "config.archive",
-  "config.archive.results",
-  "config.archive.products",
-  "config.archive.plots",
-  "config.archive.logs",
-  "config.parent",
-  "config.orgs",
-  "config.teams",
-  "config.metrics",
+  ...under("config.archive", "results products plots logs"),
+  ...under("config", "parent orgs teams metrics"),
   "notify.slack",
-  "notify.slack.channel_id",
-  "notify.slack.member_ids",
-  "notify.slack.message",
-  "notify.slack.results",
-  "notify.slack.products",
-  "notify.slack.plots",
-  "notify.slack.reply",
-  "history.attempt",
-  "history.worker",
-  "history.status",
-  "history.start",
-  "history.stop",
-  "history.error",
+  ...under("notify.slack", "channel_id member_ids message results products plots reply"),
+  ...under("history", "attempt worker status start stop error"),
 ];
 
 export const VIEW_FIELDS: ReadonlySet<string> = new Set([...WORK_FIELDS, ...NESTED_FIELDS]);
@@ -95,8 +59,6 @@ export const WITHDRAW_FIELDS: ReadonlySet<string> = new Set([
   "tags",
   "config.parent",
 ]);
-
-type Scalar = string | number | boolean | null;
 
 /** Compiles `input` (a JSON object) into a fresh MongoDB filter, or throws QueryError. */
 export function compileQuery(
@@ -113,14 +75,16 @@ function compileObject(
   path: string,
   depth: number,
 ): Record<string, unknown> {
-  if (!isPlain(input))
+  if (!isPlain(input)) {
     throw new QueryError(path, 'must be a JSON object such as {"pipeline": "name"}');
+  }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(input)) {
-    const at = `${path}.${key}`;
+    const at = `${path}.${printable(key)}`;
     if (key === "$and" || key === "$or") {
-      if (depth >= MAX_LOGIC_DEPTH)
-        throw new QueryError(at, `$and/$or may nest at most ${MAX_LOGIC_DEPTH} deep`);
+      if (depth >= MAX_LOGIC_DEPTH) {
+        throw new QueryError(at, `$and/$or may nest at most ${MAX_LOGIC_DEPTH} deep; flatten it`);
+      }
       if (!Array.isArray(value) || value.length === 0 || value.length > MAX_BRANCHES) {
         throw new QueryError(at, `must be a list of 1 to ${MAX_BRANCHES} queries`);
       }
@@ -130,7 +94,7 @@ function compileObject(
     } else if (key.startsWith("$")) {
       throw new QueryError(
         at,
-        `operator "${key}" is not allowed here; use field names, $and, $or or $expr`,
+        `operator "${printable(key)}" is not allowed here; use field names, $and, $or or $expr`,
       );
     } else {
       const field = checkField(key, rules, at);
@@ -140,23 +104,39 @@ function compileObject(
   return out;
 }
 
+/** Returns the stored name of an allowed field (`id` is stored as `_id`), or refuses it. */
 function checkField(key: string, rules: QueryRules, at: string): string {
-  if (key.includes("\0")) throw new QueryError(at, "field names may not contain NUL");
+  if (key.includes("\0")) throw new QueryError(at, "field names may not contain NUL characters");
   if (rules.fields.has(key)) return key === "id" ? "_id" : key;
-  const [prefix, ...rest] = key.split(".");
-  const open = rules.openPrefixes?.includes(prefix ?? "") ?? false;
-  if (open && rest.length > 0 && rest.length <= MAX_SEGMENTS && rest.every((s) => SEGMENT.test(s)))
-    return key;
-  throw new QueryError(
-    at,
-    `unknown field "${key}"; query the fields of a work (see GET /openapi.json)`,
-  );
+  for (const prefix of rules.openPrefixes ?? []) {
+    if (!key.startsWith(`${prefix}.`)) continue;
+    const rest = key.slice(prefix.length + 1).split(".");
+    if (rest.length <= MAX_SEGMENTS && rest.every((s) => SEGMENT.test(s))) return key;
+    throw new QueryError(
+      at,
+      `unknown field "${printable(key)}"; under ${prefix} use at most ${MAX_SEGMENTS} names of letters, digits, _ or -, separated by dots (operators go in the value: {"${prefix}.name": {"$gt": 1}})`,
+    );
+  }
+  // A short allow-list (the withdraw filter) is worth spelling out; the view's is documented.
+  const known =
+    rules.fields.size <= 12
+      ? `use one of ${[...rules.fields].join(", ")}`
+      : "query the fields of a work (see GET /openapi.json)";
+  throw new QueryError(at, `unknown field "${printable(key)}"; ${known}`);
 }
 
 function compileCondition(value: unknown, field: string, rules: QueryRules, at: string): unknown {
   if (!isPlain(value)) return literal(value, field, rules, at);
   const keys = Object.keys(value);
-  if (keys.length === 0 || !keys.every((k) => k.startsWith("$"))) {
+  const operators = keys.filter((k) => k.startsWith("$"));
+  if (operators.length > 0 && operators.length < keys.length) {
+    throw new QueryError(
+      at,
+      'mixes operators and plain keys; use only operators, such as {"$gte": 1, "$lt": 5}',
+    );
+  }
+  if (operators.length === 0) {
+    // Matching a whole embedded document is exact and order-sensitive, so it is never what is meant.
     throw new QueryError(
       at,
       'compare with a value, a list of values, or an operator object such as {"$in": [...]}; not with an object',
@@ -164,11 +144,11 @@ function compileCondition(value: unknown, field: string, rules: QueryRules, at: 
   }
   const out: Record<string, unknown> = {};
   for (const [op, operand] of Object.entries(value)) {
-    const opAt = `${at}.${op}`;
+    const opAt = `${at}.${printable(op)}`;
     if (!OPERATORS.includes(op)) {
       throw new QueryError(
         opAt,
-        `operator "${op}" is not allowed; use one of ${OPERATORS.join(", ")}`,
+        `operator "${printable(op)}" is not allowed; use one of ${OPERATORS.join(", ")}`,
       );
     }
     if (op === "$exists") {
@@ -191,8 +171,9 @@ function literal(value: unknown, field: string, rules: QueryRules, at: string): 
 }
 
 function list(values: unknown[], field: string, rules: QueryRules, at: string): unknown[] {
-  if (values.length > MAX_LIST)
-    throw new QueryError(at, `lists may hold at most ${MAX_LIST} values`);
+  if (values.length > MAX_LIST) {
+    throw new QueryError(at, `lists may hold at most ${MAX_LIST} values; split the query`);
+  }
   return values.map((v, i) => scalar(v, field, rules, `${at}[${i}]`));
 }
 
@@ -202,10 +183,16 @@ function scalar(value: unknown, field: string, rules: QueryRules, at: string): u
     typeof value === "string" ||
     typeof value === "boolean" ||
     (typeof value === "number" && Number.isFinite(value));
-  if (!ok) throw new QueryError(at, "values must be strings, numbers, booleans or null");
-  if (field !== "_id") return value as Scalar;
-  if (typeof value !== "string" || !HEX_ID.test(value))
+  if (!ok) {
+    throw new QueryError(
+      at,
+      "values must be strings, numbers, booleans or null; for objects use an operator on a dotted field",
+    );
+  }
+  if (field !== "_id") return value;
+  if (typeof value !== "string" || !HEX_ID.test(value)) {
     throw new QueryError(at, "id must be 24 hexadecimal characters");
+  }
   return rules.toId(value.toLowerCase());
 }
 
@@ -219,19 +206,32 @@ function compileExpr(value: unknown, rules: QueryRules, at: string): Record<stri
     EXPR_OPERATORS.has(op) &&
     Array.isArray(operands) &&
     operands.length === 2 &&
+    // `$$` names variables ($$ROOT, $$NOW), which are not fields.
     operands.every((o) => typeof o === "string" && o.startsWith("$") && !o.startsWith("$$"));
-  if (!valid) {
+  if (!valid || op === undefined) {
     throw new QueryError(
       at,
-      `$expr must be {"$gte"|"$gt"|"$lt"|"$lte"|"$eq": ["$field", "$field"]}`,
+      '$expr is not allowed in this form; use {"$gte"|"$gt"|"$lt"|"$lte"|"$eq": ["$field", "$field"]}',
     );
   }
   const fields = (operands as string[]).map(
     (o, i) => `$${checkField(o.slice(1), rules, `${at}.${op}[${i}]`)}`,
   );
-  return { [op as string]: fields };
+  return { [op]: fields };
 }
 
+/** Only what JSON.parse makes: class instances (Date, ObjectId, Map) would carry their own meaning. */
 function isPlain(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function under(prefix: string, names: string): string[] {
+  return names.split(" ").map((name) => `${prefix}.${name}`);
+}
+
+/** Keys end up in messages and logs: control characters are shown escaped, not written raw. */
+function printable(key: string): string {
+  return JSON.stringify(key).slice(1, -1);
 }

@@ -1,4 +1,5 @@
 import type { Db, Filter } from "mongodb";
+import { ServiceError } from "../errors.js";
 import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
 import { depositWorks } from "./deposit.js";
 import { toObjectId, type WorkDoc, works } from "./documents.js";
@@ -19,6 +20,9 @@ export type { HeartbeatResult } from "./lease.js";
 export type { Expired } from "./reap.js";
 export type { Replacement } from "./update.js";
 
+/** How long /readyz waits for MongoDB to answer a ping. */
+const PING_TIMEOUT_MS = 2_000;
+
 /** A compiled, allow-listed query (see ../query.ts). */
 export type Query = Record<string, unknown>;
 
@@ -29,7 +33,21 @@ export function createStore(db: Db) {
   return {
     ensureIndexes: () => ensureIndexes(collection),
     ping: async () => {
-      await db.command({ ping: 1 }, { timeoutMS: 2_000 });
+      // The driver ignores `timeoutMS` (deprecated, no effect): a signal bounds the probe, and its
+      // reason is what the driver throws.
+      const bound = new AbortController();
+      const timer = setTimeout(
+        () =>
+          bound.abort(
+            new ServiceError("unavailable", "MongoDB did not answer within 2 s; retry shortly"),
+          ),
+        PING_TIMEOUT_MS,
+      );
+      try {
+        await db.command({ ping: 1 }, { signal: bound.signal });
+      } finally {
+        clearTimeout(timer);
+      }
     },
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
     claim: (query: Query, options: ClaimOptions) => claimOne(collection, filter(query), options),

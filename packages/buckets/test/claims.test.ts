@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+let t: TestService;
+beforeAll(async () => {
+  const { client } = await testDb(import.meta.filename); // starts from an empty database
+  await client.close();
+  t = await startTestService(import.meta.filename);
+});
+afterAll(() => t?.close());
+
+type Claimed = { id: string; priority: number; creation: number; status: string; attempt: number };
+
+/** Deposits works in batches; answers their ids. */
+async function depositAll(works: Record<string, unknown>[], batch = 500): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < works.length; i += batch) {
+    const answer = await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: works.slice(i, i + batch),
+    });
+    expect(answer.status).toBe(200);
+    ids.push(...(answer.body as string[]));
+  }
+  return ids;
+}
+
+const count = async (query: object) =>
+  (await t.call("POST", "/view/count", { body: { query } })).body as number;
+
+/** Withdraws until null (or an empty batch); answers every id it got. */
+async function withdrawLoop(filter: object, worker: string, batch?: number): Promise<string[]> {
+  const got: string[] = [];
+  const path = batch ? `/work/withdraw?count=${batch}` : "/work/withdraw";
+  for (let round = 0; round < 5_000; round++) {
+    const answer = await t.call("POST", path, {
+      token: t.tokens.worker,
+      body: filter,
+      headers: { "x-worker-id": worker },
+    });
+    if (answer.status !== 200) {
+      throw new Error(
+        `${worker}: withdraw answered ${answer.status} ${JSON.stringify(answer.body)}`,
+      );
+    }
+    const works = (batch ? answer.body : [answer.body].filter(Boolean)) as Claimed[];
+    if (works.length === 0) return got;
+    got.push(...works.map((w) => w.id));
+  }
+  throw new Error(`${worker}: still getting works after 5,000 withdraws`);
+}
+
+describe("no double claim", () => {
+  it("16 concurrent workers claim 2,000 works, each exactly once", {
+    timeout: 120_000,
+  }, async () => {
+    const total = 2_000;
+    const ids = await depositAll(
+      Array.from({ length: total }, (_, i) =>
+        aWork({ pipeline: "race", priority: (i % 5) + 1, creation: 10_000 + (i % 97) }),
+      ),
+    );
+    expect(new Set(ids).size).toBe(total);
+
+    const claimed = await Promise.all(
+      Array.from({ length: 16 }, (_, n) => withdrawLoop({ pipeline: "race" }, `racer-${n}`)),
+    );
+    const all = claimed.flat();
+    expect(all).toHaveLength(total);
+    expect(new Set(all).size).toBe(total);
+    expect([...all].sort()).toEqual([...ids].sort());
+    // The work was shared out, not taken by one loop while the others waited.
+    expect(claimed.filter((got) => got.length > 0).length).toBeGreaterThan(1);
+
+    expect(await count({ pipeline: "race", status: "queued" })).toBe(0);
+    // Claimed once means one attempt and one history entry each.
+    expect(await count({ pipeline: "race", status: "running", attempt: 1 })).toBe(total);
+    expect(await count({ pipeline: "race", "history.attempt": 2 })).toBe(0);
+    const status = (await t.call("GET", "/status/details/race")).body;
+    expect(status).toMatchObject({ total, queued: 0, running: total });
+  });
+
+  it("single and batch claims racing each other never share a work", {
+    timeout: 120_000,
+  }, async () => {
+    const total = 1_000;
+    const ids = await depositAll(
+      Array.from({ length: total }, (_, i) =>
+        aWork({ pipeline: "mixed", priority: (i % 3) + 2, creation: 20_000 + i }),
+      ),
+    );
+    const claimed = await Promise.all([
+      ...Array.from({ length: 8 }, (_, n) => withdrawLoop({ pipeline: "mixed" }, `single-${n}`)),
+      ...Array.from({ length: 8 }, (_, n) =>
+        withdrawLoop({ pipeline: "mixed" }, `batch-${n}`, 7 + n),
+      ),
+    ]);
+    const all = claimed.flat();
+    expect(all).toHaveLength(total);
+    expect([...new Set(all)].sort()).toEqual([...ids].sort());
+    expect(await count({ pipeline: "mixed", status: "queued" })).toBe(0);
+    expect(await count({ pipeline: "mixed", status: "running", attempt: 1 })).toBe(total);
+  });
+
+  it("?count=100 claims 100 distinct works in claim order and leaves the rest queued", async () => {
+    const planned = Array.from({ length: 150 }, (_, i) => ({
+      priority: ((i * 3) % 5) + 1,
+      creation: 30_000 + ((i * 53) % 150),
+    }));
+    const ids = await depositAll(planned.map((p) => aWork({ pipeline: "batch", ...p })));
+    const order = ids
+      .map((id, i) => ({ id, ...(planned[i] as { priority: number; creation: number }) }))
+      .sort((a, b) => b.priority - a.priority || a.creation - b.creation);
+
+    const answer = await t.call("POST", "/work/withdraw?count=100", {
+      token: t.tokens.worker,
+      body: { pipeline: "batch" },
+    });
+    expect(answer.status).toBe(200);
+    const batch = answer.body as Claimed[];
+    expect(batch).toHaveLength(100);
+    expect(new Set(batch.map((w) => w.id)).size).toBe(100);
+    expect(batch.map((w) => w.id)).toEqual(order.slice(0, 100).map((w) => w.id));
+    expect(batch.every((w) => w.status === "running" && w.attempt === 1)).toBe(true);
+
+    expect(await count({ pipeline: "batch", status: "queued" })).toBe(50);
+    const rest = (
+      await t.call("POST", "/work/withdraw?count=100", {
+        token: t.tokens.worker,
+        body: { pipeline: "batch" },
+      })
+    ).body as Claimed[];
+    expect(rest.map((w) => w.id)).toEqual(order.slice(100).map((w) => w.id));
+    const none = await t.call("POST", "/work/withdraw?count=100", {
+      token: t.tokens.worker,
+      body: { pipeline: "batch" },
+    });
+    expect(none).toMatchObject({ status: 200, body: [] });
+  });
+});
+
+describe("the claim's query plan", () => {
+  /** Every stage name in a plan tree, whatever the nesting (inputStage(s), queryPlan, ...). */
+  function stages(node: unknown): string[] {
+    if (Array.isArray(node)) return node.flatMap(stages);
+    if (typeof node !== "object" || node === null) return [];
+    const own =
+      typeof (node as { stage?: unknown }).stage === "string"
+        ? [(node as { stage: string }).stage]
+        : [];
+    return [...own, ...Object.values(node).flatMap(stages)];
+  }
+
+  it("is an index scan, never a collection scan, for the filters workers send", async () => {
+    // Enough works, over several pipelines and sites, that a collection scan would be a choice.
+    await depositAll(
+      Array.from({ length: 300 }, (_, i) =>
+        aWork({
+          pipeline: ["p", "a", "b", "other"][i % 4],
+          site: ["s", "t", "u"][i % 3],
+          priority: (i % 5) + 1,
+          creation: 40_000 + i,
+        }),
+      ),
+    );
+    const queries = [
+      { pipeline: "p" },
+      { pipeline: "p", site: "s" },
+      { pipeline: { $in: ["a", "b"] }, site: "s" },
+    ];
+    for (const query of queries) {
+      const explained = await t.service.ctx.store.explainClaim(query, Date.now() / 1000);
+      const winning = (explained as { queryPlanner: { winningPlan: unknown } }).queryPlanner
+        .winningPlan;
+      const names = stages(winning);
+      expect(names, JSON.stringify(query)).toContain("IXSCAN");
+      expect(names, JSON.stringify(query)).not.toContain("COLLSCAN");
+      // The index gives the claim order: no in-memory sort of every match.
+      expect(names, JSON.stringify(query)).not.toContain("SORT");
+    }
+  });
+});
