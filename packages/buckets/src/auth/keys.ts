@@ -1,14 +1,24 @@
-import { createPublicKey, randomBytes } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Algorithm } from "jsonwebtoken";
 
-/** How tokens are checked, and (when the service can) made. Algorithms are pinned per key. */
+/**
+ * How tokens are checked, and (when the service can) made. Algorithms are pinned per key. Keys are
+ * parsed once: given a string, jsonwebtoken parses it again on every request (tries it as a public
+ * key and throws before reading it as a secret), which cost more than the rest of the request.
+ */
 export interface Keys {
   algorithm: Algorithm;
-  verifyKey: string;
+  verifyKey: KeyObject;
   /** Absent when only a public key is configured: such a service verifies but cannot mint. */
-  signKey?: string;
+  signKey?: KeyObject;
   /** True when the secret was generated into the data directory on this start or an earlier one. */
   generated: boolean;
 }
@@ -25,7 +35,8 @@ const SECRET_FILE = "jwt-secret";
 export function resolveKeys(options: KeyOptions): Keys {
   if (options.BUCKETS_JWT_PUBLIC_KEY) {
     const pem = options.BUCKETS_JWT_PUBLIC_KEY;
-    const type = createPublicKey(pem).asymmetricKeyType;
+    const verifyKey = createPublicKey(pem);
+    const type = verifyKey.asymmetricKeyType;
     if (type !== "rsa" && type !== "ec") {
       throw new Error(
         `BUCKETS_JWT_PUBLIC_KEY: a ${type} key; use an RSA (RS256) or EC (ES256) key`,
@@ -34,17 +45,22 @@ export function resolveKeys(options: KeyOptions): Keys {
     const algorithm = type === "rsa" ? "RS256" : "ES256";
     return {
       algorithm,
-      verifyKey: pem,
-      ...(options.BUCKETS_JWT_PRIVATE_KEY ? { signKey: options.BUCKETS_JWT_PRIVATE_KEY } : {}),
+      verifyKey,
+      ...(options.BUCKETS_JWT_PRIVATE_KEY
+        ? { signKey: createPrivateKey(options.BUCKETS_JWT_PRIVATE_KEY) }
+        : {}),
       generated: false,
     };
   }
   if (options.BUCKETS_JWT_SECRET) {
-    const secret = options.BUCKETS_JWT_SECRET;
-    return { algorithm: "HS256", verifyKey: secret, signKey: secret, generated: false };
+    return { ...secretKeys(options.BUCKETS_JWT_SECRET), generated: false };
   }
-  const secret = loadOrCreateSecret(options.BUCKETS_DATA_DIR);
-  return { algorithm: "HS256", verifyKey: secret, signKey: secret, generated: true };
+  return { ...secretKeys(loadOrCreateSecret(options.BUCKETS_DATA_DIR)), generated: true };
+}
+
+function secretKeys(secret: string): Pick<Keys, "algorithm" | "verifyKey" | "signKey"> {
+  const key = createSecretKey(Buffer.from(secret, "utf8"));
+  return { algorithm: "HS256", verifyKey: key, signKey: key };
 }
 
 /** A random secret kept in the data directory (mode 0600), made on first use. */
