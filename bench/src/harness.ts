@@ -6,6 +6,12 @@ import { type Collection, type Db, MongoClient } from "mongodb";
 import { MongoMemoryServer } from "mongodb-memory-server";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
+
+/**
+ * Node flags for the service and the workers the bench starts, for profiling them:
+ * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only endToEnd
+ */
+export const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 const SECRET = "bench-secret-0123456789abcdef";
 
 export interface Harness {
@@ -36,17 +42,21 @@ export async function startHarness(): Promise<Harness> {
   const uri = mongod.getUri("bench");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const service = spawn(process.execPath, [join(ROOT, "packages/buckets/dist/cli.js"), "serve"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MONGODB_URI: uri,
-      BUCKETS_JWT_SECRET: SECRET,
-      LOG_LEVEL: "warn",
+  const service = spawn(
+    process.execPath,
+    [...NODE_ARGS, join(ROOT, "packages/buckets/dist/cli.js"), "serve"],
+    {
+      env: {
+        PATH: process.env.PATH ?? "",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        MONGODB_URI: uri,
+        BUCKETS_JWT_SECRET: SECRET,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "inherit", "inherit"],
     },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  );
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;

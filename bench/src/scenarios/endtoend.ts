@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { Agenda } from "agenda";
-import { type Harness, ROOT } from "../harness.js";
+import { type Harness, NODE_ARGS, ROOT } from "../harness.js";
 import { log, medianOf, round } from "../stats.js";
 
 const PROCESSES = 4;
@@ -42,6 +42,7 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
     spawn(
       process.execPath,
       [
+        ...NODE_ARGS,
         join(ROOT, "packages/worker/dist/cli.js"),
         "run",
         "e2e",
