@@ -159,6 +159,56 @@ describe("outcomes", () => {
     expect((await get(id)).attempt).toBe(2);
   });
 
+  it("a batch of outcomes with one zombie among them: the zombie's is refused, the others recorded", async () => {
+    const [a, b] = [await deposit({ pipeline: "batch" }), await deposit({ pipeline: "batch" })];
+    await withdraw("batch", "old/1/z");
+    await withdraw("batch", "old/1/z");
+    // The first work's lease lapsed and another worker holds it now, as attempt 2.
+    await backdate(a, "leaseUntil");
+    await t.call("GET", "/audit/expired");
+    await backdate(a, "notBefore");
+    await withdraw("batch", "new/2/z");
+    const newer = await get(a);
+
+    const both = await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [
+        { id: a, attempt: 1, status: "success", results: { from: "zombie" } },
+        { id: b, attempt: 1, status: "success", results: { n: 2 } },
+      ],
+    });
+    expect(both.status).toBe(409);
+    expect(both.body).toMatchObject({ error: { code: "conflict", details: { ids: [a] } } });
+    expect(JSON.stringify(both.body)).toMatch(/attempt 1 is no longer current.*1 were recorded/);
+    expect(await get(a)).toEqual(newer);
+    expect(await get(b)).toMatchObject({ status: "success", results: { n: 2 } });
+  });
+
+  it("a report sent again after its answer was lost is taken; another outcome for that attempt is not", async () => {
+    const id = await deposit({ pipeline: "again" });
+    await withdraw("again");
+    const outcome = { status: "success", stop: Date.now() / 1000, results: { once: true } };
+    expect((await report(id, 1, "success", outcome)).status).toBe(200);
+    const recorded = await get(id);
+    expect((await report(id, 1, "success", outcome)).status).toBe(200);
+    expect(await get(id)).toEqual(recorded);
+    const different = await report(id, 1, "failure", { results: { error: "late" } });
+    expect(different.status).toBe(409);
+    expect(await get(id)).toEqual(recorded);
+  });
+
+  it("a worker whose lapsed attempt was put back in the queue gets 409, not 403", async () => {
+    const id = await deposit({ pipeline: "lapsed", retries: 1 });
+    await withdraw("lapsed");
+    await backdate(id, "leaseUntil");
+    await t.call("GET", "/audit/expired");
+    const queued = await get(id);
+    expect(queued).toMatchObject({ status: "queued", attempt: 1 });
+    const late = await report(id, 1, "success");
+    expect(late.status).toBe(409);
+    expect(await get(id)).toEqual(queued);
+  });
+
   it("history: two failed attempts and a success leave three entries with their workers", async () => {
     const id = await deposit({ pipeline: "story", retries: 2 });
     for (const [attempt, worker] of [

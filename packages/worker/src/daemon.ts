@@ -8,9 +8,10 @@ import {
 } from "@workflow/work";
 import { createLogger, type Logger } from "./logger.js";
 import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
-import { report, toUpdate } from "./report.js";
+import { createReporter, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
 import { closeFunctionProcesses } from "./runner/function.js";
+import type { Outcome } from "./runner/outcome.js";
 import { notifySlack, resolveSlackSettings } from "./slack.js";
 
 export interface WorkerHandle {
@@ -53,8 +54,11 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       ? clientInput
       : new BucketsClient({ ...clientInput, workerId, ...(env ? { env } : {}) });
   const slack = resolveSlackSettings(env ? { env } : {});
+  const reporter = createReporter(client);
   const stopping = new AbortController();
   const running = new Set<Running>();
+  /** Ended works whose Slack message and report are still on their way. */
+  const finishing = new Set<Promise<void>>();
   let reserved = 0;
   let completed = 0;
 
@@ -133,18 +137,25 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     running.add(run);
     const outcome = await run.done.finally(() => running.delete(run));
     if (run.lost) return;
+    // The slot takes its next work at once; outcomes that end meanwhile share one report.
+    const tail = finish(work, outcome, began, log);
+    finishing.add(tail);
+    void tail.finally(() => finishing.delete(tail));
+  }
+
+  async function finish(work: StoredWork, outcome: Outcome, began: number, log: Logger) {
     const reply = await notifySlack(
       { work, outcome, seconds: (Date.now() - began) / 1000, host: hostname() },
       slack,
       log,
     );
-    await report(client, work, toUpdate(work, outcome, reply), log);
+    await reporter.report(work, toUpdate(work, outcome, reply), log);
     log.info({ status: outcome.status, seconds: (Date.now() - began) / 1000 }, "finished");
   }
 
-  const done = Promise.all(Array.from({ length: options.concurrency }, slot)).then(() =>
-    closeFunctionProcesses(),
-  );
+  const done = Promise.all(Array.from({ length: options.concurrency }, slot))
+    .then(() => Promise.all(finishing))
+    .then(() => closeFunctionProcesses());
   let stopped: Promise<void> | undefined;
   return {
     done,

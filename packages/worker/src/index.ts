@@ -1,7 +1,7 @@
 export { filterOf, type StartWorkerOptions, startWorker, type WorkerHandle } from "./daemon.js";
 export { createLogger, type Logger } from "./logger.js";
 export { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
-export { report, toUpdate } from "./report.js";
+export { createReporter, type Reporter, toUpdate } from "./report.js";
 export { runWork } from "./run.js";
 export { toArgv } from "./runner/command.js";
 export { fromReturn } from "./runner/function.js";

@@ -28,41 +28,95 @@ export function toUpdate(work: StoredWork, outcome: Outcome, slackReply?: Record
   };
 }
 
+/** The most outcomes one PUT carries (the service's batch limit is far above). */
+const MAX_REPORT = 100;
+
+interface Pending {
+  work: StoredWork;
+  update: Update;
+  log: Logger;
+  /** The last heartbeat was at most a third of a lease ago: after one lease, the claim is gone. */
+  leaseGoneAt: number;
+  settle: (recorded: boolean) => void;
+}
+
+type Update = ReturnType<typeof toUpdate>;
+
 /**
- * Reports an outcome, retrying until the service takes it or the lease is gone. A 409 means the
- * attempt was given to someone else (a zombie's outcome): it is logged and dropped.
+ * Reports outcomes, retrying each until the service takes it or its lease is gone. Outcomes that
+ * finish while a report is in flight go together in the next PUT, so a busy worker sends one
+ * request for many works. A 409 names the works whose attempt was given to someone else (a
+ * zombie's outcome): those are logged and dropped, and the others were recorded.
  */
-export async function report(
-  client: BucketsClient,
-  work: StoredWork,
-  update: ReturnType<typeof toUpdate>,
-  logger: Logger,
-): Promise<boolean> {
-  // The last heartbeat was at most a third of a lease ago: after one lease, the claim is gone.
-  const leaseSeconds = Math.max(1, (work.leaseUntil ?? 0) - (work.start ?? 0));
-  const leaseGoneAt = Date.now() / 1000 + leaseSeconds;
-  for (let pause = 500; ; pause = Math.min(pause * 2, 10_000)) {
+export function createReporter(client: BucketsClient) {
+  const queue: Pending[] = [];
+  let sending = false;
+
+  async function pump(): Promise<void> {
+    if (sending || queue.length === 0) return;
+    sending = true;
     try {
-      await client.update([update]);
-      return true;
-    } catch (error) {
-      if (error instanceof BucketsError && error.status === 409) {
-        logger.warn(
-          { work: work.id, attempt: work.attempt },
-          "outcome refused: the attempt is no longer current",
-        );
-        return false;
+      await send(queue.splice(0, MAX_REPORT));
+    } finally {
+      sending = false;
+    }
+    void pump();
+  }
+
+  async function send(batch: Pending[]): Promise<void> {
+    for (let pause = 500; batch.length > 0; pause = Math.min(pause * 2, 10_000)) {
+      try {
+        await client.update(batch.map((p) => p.update));
+        for (const p of batch) p.settle(true);
+        return;
+      } catch (error) {
+        if (error instanceof BucketsError && error.status === 409) {
+          const refused = refusedIds(error);
+          for (const p of batch) {
+            if (refused.has(p.work.id)) {
+              p.log.warn("outcome refused: the attempt is no longer current");
+              p.settle(false);
+            } else p.settle(true);
+          }
+          return;
+        }
+        const retryable = error instanceof BucketsError && error.retryable;
+        const now = Date.now() / 1000;
+        const kept: Pending[] = [];
+        for (const p of batch) {
+          if (retryable && now <= p.leaseGoneAt) kept.push(p);
+          else {
+            p.log.error(
+              { err: error },
+              "could not report the outcome; the service will re-run the work after its lease",
+            );
+            p.settle(false);
+          }
+        }
+        batch = kept;
+        if (batch.length > 0) {
+          for (const p of batch) p.log.warn({ err: error }, "reporting failed; retrying");
+          await sleep(pause);
+        }
       }
-      const retryable = error instanceof BucketsError && error.retryable;
-      if (!retryable || Date.now() / 1000 > leaseGoneAt) {
-        logger.error(
-          { err: error, work: work.id },
-          "could not report the outcome; the service will re-run the work after its lease",
-        );
-        return false;
-      }
-      logger.warn({ err: error, work: work.id }, "reporting failed; retrying");
-      await sleep(pause);
     }
   }
+
+  return {
+    /** Settles true once the outcome is recorded, false when it never will be. */
+    report(work: StoredWork, update: Update, log: Logger): Promise<boolean> {
+      const leaseSeconds = Math.max(1, (work.leaseUntil ?? 0) - (work.start ?? 0));
+      return new Promise((settle) => {
+        queue.push({ work, update, log, leaseGoneAt: Date.now() / 1000 + leaseSeconds, settle });
+        void pump();
+      });
+    },
+  };
+}
+
+export type Reporter = ReturnType<typeof createReporter>;
+
+function refusedIds(error: BucketsError): Set<string> {
+  const ids = (error.details as { ids?: unknown } | undefined)?.ids;
+  return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : []);
 }

@@ -32,9 +32,11 @@ interface Patch {
 }
 
 /**
- * Applies updates to stored works. A worker's outcome for an attempt that is no longer current is
- * refused (409), so a zombie never overwrites a newer attempt. A failure with retries left goes
- * back to the queue after a backoff.
+ * Applies updates to stored works. Everything is checked before anything is written: a missing
+ * work, a refused field or a forbidden change refuses the whole request. A worker's outcome for an
+ * attempt that is no longer current is refused on its own (409 naming it) while the others are
+ * recorded, so a zombie never overwrites a newer attempt and never holds back a batch of outcomes.
+ * A failure with retries left goes back to the queue after a backoff.
  */
 export async function update(
   ctx: ServiceContext,
@@ -50,11 +52,21 @@ export async function update(
   if (missing.length > 0) {
     throw notFound(`no works with ids: ${missing.join(", ")}`, { ids: missing });
   }
-  const changes = patches.map((patch) =>
-    change(ctx, principal, stored.get(patch.id) as WorkDoc, patch),
-  );
-  const moved = await ctx.store.update(changes);
-  const applied = changes.filter((c) => !moved.includes(c._id.toHexString()));
+  const refused: { id: string; reason: string }[] = [];
+  const changes: Replacement[] = [];
+  for (const patch of patches) {
+    const doc = stored.get(patch.id) as WorkDoc;
+    const standing = authorize(principal, doc, patch);
+    if (standing === "current") changes.push(change(ctx, doc, patch));
+    else if (standing === "stale") {
+      refused.push({
+        id: patch.id,
+        reason: `work ${patch.id}: attempt ${patch.attempt} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
+      });
+    }
+  }
+  const moved = new Set(await ctx.store.update(changes));
+  const applied = changes.filter((c) => !moved.has(c._id.toHexString()));
   // Counted once written: a change that lost its race changed nothing.
   ctx.metrics.requeues.inc(
     applied.filter((c) => c.set.status === "queued" && Number(c.set.notBefore) > 0).length,
@@ -63,9 +75,13 @@ export async function update(
   if (applied.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
     ctx.events.emit("work:queued");
   }
-  if (moved.length > 0) {
-    throw conflict(`works changed while being updated: ${moved.join(", ")}; read them and retry`, {
-      ids: moved,
+  for (const id of moved) {
+    refused.push({ id, reason: `work ${id} changed while being updated; read it and retry` });
+  }
+  if (refused.length > 0) {
+    const others = applied.length > 0 ? `; the other ${applied.length} were recorded` : "";
+    throw conflict(`not recorded: ${refused.map((r) => r.reason).join("; ")}${others}`, {
+      ids: refused.map((r) => r.id),
     });
   }
 }
@@ -77,20 +93,7 @@ function parsePatch(item: unknown, index: number): Patch {
   return { id, attempt: attempt ?? undefined, fields, where };
 }
 
-function change(
-  ctx: ServiceContext,
-  principal: Principal,
-  doc: WorkDoc,
-  patch: Patch,
-): Replacement {
-  const id = patch.id;
-  authorize(principal, doc, id, patch.attempt);
-  if (patch.attempt !== undefined && patch.attempt !== doc.attempt && !isAdmin(principal)) {
-    throw conflict(
-      `work ${id}: attempt ${patch.attempt} is no longer current (it is at attempt ${doc.attempt}); this outcome was not recorded`,
-      { id, attempt: patch.attempt, current: doc.attempt },
-    );
-  }
+function change(ctx: ServiceContext, doc: WorkDoc, patch: Patch): Replacement {
   const { id: _id, ...current } = present(doc);
   const merged: Work = parseWith(WorkSchema, { ...current, ...patch.fields }, patch.where);
   const set: Record<string, unknown> = {};
@@ -108,26 +111,53 @@ function change(
     if (status !== "running") unset.push("leaseUntil", "deadline");
     if (status === "queued") unset.push("givenUp");
   }
-  return { _id: doc._id, attempt: doc.attempt, set: set as Partial<WorkDoc>, unset };
+  return {
+    _id: doc._id,
+    attempt: doc.attempt,
+    status: doc.status,
+    set: set as Partial<WorkDoc>,
+    unset,
+  };
 }
 
 /**
  * Who may change a work: an admin, its owner, or a worker holding it (running, or cancelled under
- * it: the worker then reports the cancel).
+ * it: the worker then reports the cancel). A change that names an attempt which has ended (the
+ * lease lapsed, another worker took it) is "stale": it must not be recorded.
  */
 function authorize(
   principal: Principal,
   doc: WorkDoc,
-  id: string,
-  attempt: number | undefined,
-): void {
+  patch: Patch,
+): "current" | "stale" | "recorded" {
   requirePipeline(principal, doc.pipeline);
-  if (isAdmin(principal)) return;
-  if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
-  const held = doc.status === "running" || (doc.status === "cancelled" && attempt === doc.attempt);
-  if (held && hasScope(principal, "work:withdraw")) return;
+  if (isAdmin(principal)) return "current";
+  const { attempt } = patch;
+  const owner = doc.user === principal.sub && hasScope(principal, "work:deposit");
+  const worker = hasScope(principal, "work:withdraw");
+  if (attempt !== undefined && attempt !== doc.attempt && (owner || worker)) return "stale";
+  if (owner) return "current";
+  if (worker) {
+    const held =
+      doc.status === "running" || (doc.status === "cancelled" && attempt === doc.attempt);
+    if (held) return "current";
+    if (attempt !== undefined) return isRetry(doc, patch) ? "recorded" : "stale";
+  }
   throw forbidden(
-    `work ${id} belongs to "${doc.user}" and is ${doc.status}: only its owner, an admin, or a worker holding it may change it`,
+    `work ${patch.id} belongs to "${doc.user}" and is ${doc.status}: only its owner, an admin, or a worker holding it may change it`,
+  );
+}
+
+/**
+ * A worker that lost the answer to its report sends it again: the attempt's history entry already
+ * ends with this very outcome (same status, same stop), so there is nothing to do.
+ */
+function isRetry(doc: WorkDoc, patch: Patch): boolean {
+  const entry = doc.history?.find((h) => h.attempt === patch.attempt);
+  return (
+    entry?.stop !== undefined &&
+    entry.status === patch.fields.status &&
+    entry.stop === patch.fields.stop
   );
 }
 

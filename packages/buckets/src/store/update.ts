@@ -3,23 +3,24 @@ import type { WorkDoc } from "./documents.js";
 
 export interface Replacement {
   _id: ObjectId;
-  /** The attempt the change was based on: the write applies only while it is still current. */
+  /** The attempt and status the change was based on: it applies only while both still hold. */
   attempt: number;
+  status: WorkDoc["status"];
   set: Partial<WorkDoc>;
   unset: string[];
 }
 
-/** Applies changes, each guarded by its attempt. Answers the ids whose guard no longer held. */
+/** Applies changes, each guarded by what it read. Answers the ids whose guard no longer held. */
 export async function updateWorks(
   collection: Collection<WorkDoc>,
   changes: Replacement[],
 ): Promise<string[]> {
   if (changes.length === 0) return [];
   const result = await collection.bulkWrite(
-    changes.map(({ _id, attempt, set, unset }) => {
+    changes.map(({ _id, attempt, status, set, unset }) => {
       const update: UpdateFilter<WorkDoc> = { $set: set };
       if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, ""]));
-      return { updateOne: { filter: { _id, attempt }, update } };
+      return { updateOne: { filter: { _id, attempt, status }, update } };
     }),
     // Journaled: a reported outcome survives a crash of mongod.
     { ordered: false, writeConcern: { journal: true } },
@@ -27,10 +28,13 @@ export async function updateWorks(
   if (result.matchedCount === changes.length) return [];
   // Rare: someone else moved a work between our read and write. Find which, to name them.
   const current = await collection
-    .find({ _id: { $in: changes.map((c) => c._id) } }, { projection: { attempt: 1 } })
+    .find({ _id: { $in: changes.map((c) => c._id) } }, { projection: { attempt: 1, status: 1 } })
     .toArray();
-  const attempts = new Map(current.map((d) => [d._id.toHexString(), d.attempt]));
+  const now = new Map(current.map((d) => [d._id.toHexString(), d]));
   return changes
-    .filter((c) => attempts.get(c._id.toHexString()) !== c.attempt)
+    .filter((c) => {
+      const doc = now.get(c._id.toHexString());
+      return doc?.attempt !== c.attempt || doc.status !== c.status;
+    })
     .map((c) => c._id.toHexString());
 }
