@@ -46,16 +46,10 @@ export function fromDriverError(error: unknown): ServiceError | undefined {
       cause: error,
     });
   }
-  if (error instanceof MongoServerError && !(error instanceof MongoBulkWriteError)) {
-    if (error.code === 10334 || error.codeName === "BSONObjectTooLarge") {
-      return new ServiceError(
-        "too_large",
-        "the work is larger than MongoDB's 16 MB document limit",
-        {
-          cause: error,
-        },
-      );
-    }
+  if (error instanceof MongoServerError && tooLarge(error)) {
+    return new ServiceError("too_large", "a work is larger than MongoDB's 16 MB document limit", {
+      cause: error,
+    });
   }
   return undefined;
 }
