@@ -32,6 +32,19 @@ describe("tokens", () => {
     expect(await status(jwt.sign({ sub: "alice" }, TEST_SECRET))).toBe(401); // no scopes claim
   });
 
+  it("a token accepted before stops working the moment it expires", async () => {
+    const token = jwt.sign(
+      { sub: "alice", scopes: ["admin"], exp: Math.floor(Date.now() / 1000) + 2 },
+      TEST_SECRET,
+    );
+    expect(await status(token)).toBe(200);
+    expect(await status(token)).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
+    const answer = await t.call("GET", "/status", { token });
+    expect(answer.status).toBe(401);
+    expect(JSON.stringify(answer.body)).toContain("token expired");
+  });
+
   it("takes the token from x-access-token as well", async () => {
     const got = await t.call("GET", "/status", {
       token: null,

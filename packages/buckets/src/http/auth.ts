@@ -1,10 +1,11 @@
 import type { RequestHandler, Response } from "express";
 import type { Keys } from "../auth/keys.js";
-import { type Principal, verifyToken } from "../auth/tokens.js";
+import { createVerifier, type Principal } from "../auth/tokens.js";
 import { unauthorized } from "../errors.js";
 
 /** Reads the bearer token (`Authorization: Bearer T` or `x-access-token: T`) into res.locals. */
 export function authenticate(keys: Keys): RequestHandler {
+  const verify = createVerifier(keys);
   return (req, res, next) => {
     const header = req.get("authorization");
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? req.get("x-access-token");
@@ -13,7 +14,7 @@ export function authenticate(keys: Keys): RequestHandler {
         "no token: send `Authorization: Bearer <token>` or `x-access-token: <token>`",
       );
     }
-    res.locals.principal = verifyToken(keys, token);
+    res.locals.principal = verify(token);
     next();
   };
 }
