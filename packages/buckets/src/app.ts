@@ -7,15 +7,14 @@ import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { viewRoutes } from "./routes/view.js";
-import { workRoutes } from "./routes/work.js";
+import { type Withdrawing, workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
-import type { Dispatcher } from "./service/dispatch.js";
 
 /** The largest body the service reads: works are capped at 4 MB of results each. */
 export const BODY_LIMIT = "16mb";
 
 /** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
-export function buildApp(ctx: ServiceContext, keys: Keys, dispatcher: Dispatcher): Express {
+export function buildApp(ctx: ServiceContext, keys: Keys, withdraw: Withdrawing): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
@@ -24,7 +23,7 @@ export function buildApp(ctx: ServiceContext, keys: Keys, dispatcher: Dispatcher
   app.use(opsRoutes(ctx, ctx.metrics));
   app.use(authenticate(keys));
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
-  app.use(workRoutes(ctx, dispatcher));
+  app.use(workRoutes(ctx, withdraw));
   app.use(auditRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx));

@@ -25,7 +25,7 @@ export function createMetrics(store: Store) {
   });
   const claimDuration = new Histogram({
     name: "buckets_claim_duration_seconds",
-    help: "Time to claim one work in MongoDB",
+    help: "Time a withdraw spends claiming, waiting for its turn included (long-poll waits not)",
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });

@@ -5,11 +5,11 @@ import { type Keys, resolveKeys } from "./auth/keys.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ServiceOptions } from "./options.js";
+import { createClaimer } from "./service/claimer.js";
 import { nowSeconds, type ServiceContext } from "./service/context.js";
 import { Dispatcher } from "./service/dispatch.js";
 import { createEmitter } from "./service/events.js";
 import { startReaper } from "./service/reaper.js";
-import { claim } from "./service/withdraw.js";
 import { connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
 
@@ -52,12 +52,13 @@ export async function startService(
   ctx.events.on("task:error", (task, error) =>
     logger.error({ err: error, task }, `${task} failed`),
   );
+  const claimer = createClaimer(ctx);
   const dispatcher = new Dispatcher(ctx, async (query, worker) => {
-    const [work] = await claim(ctx, query, { count: 1, worker });
+    const [work] = await claimer(query, { count: 1, worker });
     return work ?? null;
   });
   const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
-  const app = buildApp(ctx, keys, dispatcher);
+  const app = buildApp(ctx, keys, { claimer, dispatcher });
   const server = app.listen(options.PORT, options.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);

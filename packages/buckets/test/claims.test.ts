@@ -140,6 +140,57 @@ describe("no double claim", () => {
   });
 });
 
+describe("claims that arrive together", () => {
+  it("each request gets its own count from the top of the queue, and each work names its worker", {
+    timeout: 60_000,
+  }, async () => {
+    const planned = Array.from({ length: 60 }, (_, i) => ({
+      priority: (i % 4) + 1,
+      creation: 50_000 + ((i * 37) % 60),
+    }));
+    const ids = await depositAll(planned.map((p) => aWork({ pipeline: "together", ...p })));
+    const order = ids
+      .map((id, i) => ({ id, ...(planned[i] as { priority: number; creation: number }) }))
+      .sort((a, b) => b.priority - a.priority || a.creation - b.creation)
+      .map((w) => w.id);
+
+    // 10 single claims and 3 batches of 5, 10 and 15, all sent at once: 40 works wanted.
+    const wanted = [
+      ...Array.from({ length: 10 }, (_, n) => ({ worker: `single-${n}`, count: undefined })),
+      ...[5, 10, 15].map((count, n) => ({ worker: `batch-${n}`, count })),
+    ];
+    const answers = await Promise.all(
+      wanted.map(({ worker, count }) =>
+        t.call("POST", count ? `/work/withdraw?count=${count}` : "/work/withdraw", {
+          token: t.tokens.worker,
+          body: { pipeline: "together" },
+          headers: { "x-worker-id": worker },
+        }),
+      ),
+    );
+    const got = new Map<string, string>();
+    answers.forEach((answer, i) => {
+      const { worker, count } = wanted[i] as { worker: string; count?: number };
+      expect(answer.status, worker).toBe(200);
+      const works = (count ? answer.body : [answer.body]) as Claimed[];
+      expect(works, worker).toHaveLength(count ?? 1);
+      for (const work of works) got.set(work.id, worker);
+    });
+    // Nobody shares a work, and together they took the 40 best, whatever the order they came in.
+    expect(got.size).toBe(40);
+    expect([...got.keys()].sort()).toEqual(order.slice(0, 40).sort());
+    expect(await count({ pipeline: "together", status: "queued" })).toBe(20);
+
+    // The stored history says who holds each attempt: the worker that received the work.
+    const stored = await t.service.ctx.store.findByIds([...got.keys()]);
+    expect(stored).toHaveLength(40);
+    for (const doc of stored) {
+      const holder = got.get(doc._id.toHexString());
+      expect(doc.history?.at(-1)).toMatchObject({ attempt: 1, status: "running", worker: holder });
+    }
+  });
+});
+
 describe("the claim's query plan", () => {
   /** Every stage name in a plan tree, whatever the nesting (inputStage(s), queryPlan, ...). */
   function stages(node: unknown): string[] {

@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { principalOf } from "../http/auth.js";
+import type { Claimer } from "../service/claimer.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
 import type { Dispatcher } from "../service/dispatch.js";
@@ -8,7 +9,7 @@ import { cancel, heartbeat } from "../service/lifecycle.js";
 import { parseId, parseIds, remove } from "../service/remove.js";
 import { update } from "../service/update.js";
 import { parseWith } from "../service/validate.js";
-import { claim, withdrawQuery } from "../service/withdraw.js";
+import { withdrawQuery } from "../service/withdraw.js";
 
 export const MAX_CLAIM_COUNT = 100;
 
@@ -26,8 +27,14 @@ const HeartbeatParamsSchema = z.object({
     .min(1),
 });
 
+/** What withdraw needs beyond the context: claims now, and the wait when there is nothing. */
+export interface Withdrawing {
+  claimer: Claimer;
+  dispatcher: Dispatcher;
+}
+
 /** Deposit, withdraw, update and delete. */
-export function workRoutes(ctx: ServiceContext, dispatcher: Dispatcher): Router {
+export function workRoutes(ctx: ServiceContext, { claimer, dispatcher }: Withdrawing): Router {
   const router = Router();
 
   router.post("/work", async (req, res) => {
@@ -41,7 +48,7 @@ export function workRoutes(ctx: ServiceContext, dispatcher: Dispatcher): Router 
     const query = withdrawQuery(principal, req.body);
     const worker = workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`);
     const since = dispatcher.generation;
-    let claimed = await claim(ctx, query, { count: params.count ?? 1, worker });
+    let claimed = await claimer(query, { count: params.count ?? 1, worker });
     if (claimed.length === 0 && params.wait) {
       // Held until a work comes or the wait ends; a client that hangs up stops waiting.
       const gone = new AbortController();

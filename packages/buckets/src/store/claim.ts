@@ -5,8 +5,6 @@ export interface ClaimOptions {
   /** Unix seconds. */
   now: number;
   leaseSeconds: number;
-  /** Who claims: recorded in the attempt's history entry. */
-  worker: string;
 }
 
 export const CLAIM_SORT = { priority: -1, creation: 1 } as const;
@@ -23,8 +21,15 @@ export function claimable(filter: Filter<WorkDoc>, now: number): Filter<WorkDoc>
   return { ...filter, status: "queued", notBefore: { $lte: now } };
 }
 
-/** The claim itself, as a pipeline update: attempt, lease and history derive from the document. */
-function claimUpdate({ now, leaseSeconds, worker }: ClaimOptions, token?: ObjectId): Document[] {
+/**
+ * The claim itself, as a pipeline update: attempt, lease and history derive from the document.
+ * `worker` is an expression: who claims is recorded in the attempt's history entry.
+ */
+function claimUpdate(
+  { now, leaseSeconds }: ClaimOptions,
+  worker: Document,
+  token?: ObjectId,
+): Document[] {
   const attempt = { $add: ["$attempt", 1] };
   const deadline = { $add: [now + DEADLINE_GRACE_SECONDS, "$timeout"] };
   return [
@@ -40,7 +45,7 @@ function claimUpdate({ now, leaseSeconds, worker }: ClaimOptions, token?: Object
             {
               $concatArrays: [
                 { $ifNull: ["$history", []] },
-                [{ attempt, worker: { $literal: worker }, start: now, status: "running" }],
+                [{ attempt, worker, start: now, status: "running" }],
               ],
             },
             -HISTORY_LIMIT,
@@ -57,30 +62,34 @@ function claimUpdate({ now, leaseSeconds, worker }: ClaimOptions, token?: Object
 export async function claimOne(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
+  worker: string,
   options: ClaimOptions,
 ): Promise<WorkDoc | null> {
-  return collection.findOneAndUpdate(claimable(filter, options.now), claimUpdate(options), {
-    sort: CLAIM_SORT,
-    returnDocument: "after",
-  });
+  return collection.findOneAndUpdate(
+    claimable(filter, options.now),
+    claimUpdate(options, { $literal: worker }),
+    { sort: CLAIM_SORT, returnDocument: "after" },
+  );
 }
 
 /**
- * Claims up to `count` works in three round trips instead of `count`: read the first candidates in
- * claim order, claim those still queued with one updateMany (each document's update is atomic, so
- * a candidate another worker took meanwhile is skipped), then read back what this call claimed.
+ * Claims a work for each slot (`workers[i]` claims slot i) in three round trips: read the first
+ * candidates in claim order, claim those still queued with one updateMany (each document's update
+ * is atomic, so a candidate another instance took meanwhile is skipped), then read back what this
+ * call claimed. Answers one entry per candidate, in claim order: the work, or null when another
+ * claim took it first. Fewer entries than slots means there were no more candidates.
  */
 export async function claimMany(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  count: number,
+  workers: string[],
   options: ClaimOptions,
-): Promise<WorkDoc[]> {
+): Promise<(WorkDoc | null)[]> {
   const candidates = await collection
     .find(claimable(filter, options.now), {
       projection: { _id: 1 },
       sort: CLAIM_SORT,
-      limit: count,
+      limit: workers.length,
     })
     .toArray();
   if (candidates.length === 0) return [];
@@ -88,11 +97,21 @@ export async function claimMany(
   const token = new ObjectId();
   await collection.updateMany(
     { _id: { $in: ids }, status: "queued", notBefore: { $lte: options.now } },
-    claimUpdate(options, token),
+    claimUpdate(options, workerOfSlot(ids, workers), token),
   );
   const claimed = await collection.find({ _id: { $in: ids }, claimToken: token }).toArray();
-  const order = new Map(ids.map((id, i) => [id.toHexString(), i]));
-  return claimed.sort(
-    (a, b) => (order.get(a._id.toHexString()) ?? 0) - (order.get(b._id.toHexString()) ?? 0),
-  );
+  const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
+  return ids.map((id) => byId.get(id.toHexString()) ?? null);
+}
+
+/** Candidate i goes to `workers[i]`: one expression names each document's claimer. */
+function workerOfSlot(ids: ObjectId[], workers: string[]): Document {
+  const first = workers[0];
+  if (workers.every((worker) => worker === first)) return { $literal: first };
+  return {
+    $arrayElemAt: [
+      { $literal: workers.slice(0, ids.length) },
+      { $indexOfArray: [{ $literal: ids }, "$_id"] },
+    ],
+  };
 }

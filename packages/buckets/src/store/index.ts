@@ -50,9 +50,10 @@ export function createStore(db: Db) {
       }
     },
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
-    claim: (query: Query, options: ClaimOptions) => claimOne(collection, filter(query), options),
-    claimMany: (query: Query, count: number, options: ClaimOptions) =>
-      claimMany(collection, filter(query), count, options),
+    claim: (query: Query, worker: string, options: ClaimOptions) =>
+      claimOne(collection, filter(query), worker, options),
+    claimMany: (query: Query, workers: string[], options: ClaimOptions) =>
+      claimMany(collection, filter(query), workers, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),

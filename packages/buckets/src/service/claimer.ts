@@ -1,0 +1,112 @@
+import type { Query, WorkView } from "../store/index.js";
+import { present } from "../store/index.js";
+import type { ServiceContext } from "./context.js";
+
+/** The most works one round trip claims; later requests wait for the next one. */
+export const MAX_SLOTS = 100;
+
+/** A claim beaten by another instance to some candidates goes again, this many times at most. */
+const ROUNDS = 3;
+
+export interface ClaimRequest {
+  /** How many works to claim, 1 to 100. */
+  count: number;
+  /** Who claims, from the X-Worker-Id header. */
+  worker: string;
+}
+
+interface Pending extends ClaimRequest {
+  got: WorkView[];
+  done: (works: WorkView[]) => void;
+  fail: (error: unknown) => void;
+}
+
+export type Claimer = (query: Query, request: ClaimRequest) => Promise<WorkView[]>;
+
+/**
+ * Claims in claim order, one lane per filter in this instance. A claim that finds its lane idle
+ * goes at once; those that arrive while it is in flight wait, and the next round claims for all of
+ * them in one batch. Concurrent workers then stop racing mongod for the same first document, and
+ * the busier the queue, the fewer round trips each work costs.
+ */
+export function createClaimer(ctx: ServiceContext): Claimer {
+  const lanes = new Map<string, Pending[]>();
+
+  async function drain(key: string, query: Query, lane: Pending[]): Promise<void> {
+    while (lane.length > 0) {
+      const group = takeGroup(lane);
+      try {
+        await serve(query, group);
+        for (const pending of group) pending.done(pending.got);
+      } catch (error) {
+        // A work already claimed is handed over; its lease covers it if the answer never arrives.
+        for (const pending of group) {
+          if (pending.got.length > 0) pending.done(pending.got);
+          else pending.fail(error);
+        }
+      }
+    }
+    lanes.delete(key);
+  }
+
+  async function serve(query: Query, group: Pending[]): Promise<void> {
+    for (let round = 0; round < ROUNDS; round++) {
+      const slots = group.flatMap((p) => Array<Pending>(p.count - p.got.length).fill(p));
+      const options = { now: ctx.now(), leaseSeconds: ctx.leaseSeconds };
+      const [only] = slots;
+      if (!only) return;
+      const docs =
+        slots.length === 1
+          ? [await ctx.store.claim(query, only.worker, options)].filter((doc) => doc !== null)
+          : await ctx.store.claimMany(
+              query,
+              slots.map((slot) => slot.worker),
+              options,
+            );
+      docs.forEach((doc, i) => {
+        if (doc) slots[i]?.got.push(present(doc));
+      });
+      // Fewer candidates than slots: the queue ran dry. All claimed: done. Else some were lost
+      // to another instance, and there may be more.
+      if (docs.length < slots.length || docs.every((doc) => doc !== null)) return;
+    }
+  }
+
+  return (query, { count, worker }) => {
+    const stop = ctx.metrics.claimDuration.startTimer();
+    return new Promise<WorkView[]>((resolve, reject) => {
+      const pending: Pending = {
+        count,
+        worker,
+        got: [],
+        done: (works) => {
+          stop();
+          ctx.metrics.claims.inc(works.length);
+          resolve(works);
+        },
+        fail: reject,
+      };
+      const key = JSON.stringify(query);
+      const lane = lanes.get(key);
+      if (lane) lane.push(pending);
+      else {
+        const fresh = [pending];
+        lanes.set(key, fresh);
+        void drain(key, query, fresh);
+      }
+    });
+  };
+}
+
+/** The first waiting requests, up to MAX_SLOTS works between them (always at least one request). */
+function takeGroup(lane: Pending[]): Pending[] {
+  let slots = 0;
+  let taken = 0;
+  while (taken < lane.length) {
+    const next = lane[taken] as Pending;
+    if (taken > 0 && slots + next.count > MAX_SLOTS) break;
+    slots += next.count;
+    taken++;
+  }
+  return lane.splice(0, taken);
+}
