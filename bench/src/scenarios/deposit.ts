@@ -1,9 +1,12 @@
+import { ObjectId } from "mongodb";
 import { type Harness, queuedDoc } from "../harness.js";
 import { log, medianOf, round } from "../stats.js";
 
 const BATCH = 1_000;
 
+/** With its own id, as BucketsClient sends every work: a retried request is then recognised. */
 const work = (i: number) => ({
+  id: new ObjectId().toHexString(),
   pipeline: "deposit",
   site: "local",
   user: "bench",

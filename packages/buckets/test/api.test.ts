@@ -40,6 +40,58 @@ describe("the API's happy paths", () => {
     expect(works.find((w) => w.id === ids[0])?.creation).toBe(1000.5);
   });
 
+  it("stores a work as queued whatever the depositor says about its run", async () => {
+    const sent = aWork({
+      pipeline: "owned",
+      status: "success",
+      attempt: 4,
+      start: 5,
+      stop: 6,
+      leaseUntil: 7,
+      notBefore: 8,
+      history: [{ attempt: 4, status: "success" }],
+      config: { strategy: "relaxed", parent: "p" },
+      tags: ["kept"],
+    });
+    const answer = await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: [sent],
+    });
+    expect(answer.status).toBe(200);
+    const [work] = (await t.call("POST", "/view", { body: { query: { pipeline: "owned" } } }))
+      .body as Record<string, unknown>[];
+    expect(work).toMatchObject({ id: (answer.body as string[])[0], status: "queued", attempt: 0 });
+    expect(work).toMatchObject({ tags: ["kept"], config: { parent: "p" } });
+    for (const field of ["start", "stop", "leaseUntil", "notBefore", "history"]) {
+      expect(work, field).not.toHaveProperty(field);
+    }
+    expect(work?.config).not.toHaveProperty("strategy");
+  });
+
+  it("takes a deposit repeated with the depositor's ids once, but an id the service gave is not reusable", async () => {
+    const id = "65a0c0ffee0123456789abcd";
+    const work = aWork({ pipeline: "again", id, creation: 123 });
+    for (let i = 0; i < 2; i++) {
+      expect(await t.call("POST", "/work", { token: t.tokens.alice, body: [work] })).toMatchObject({
+        status: 200,
+      });
+    }
+    const plain = aWork({ pipeline: "again", creation: 456 });
+    const given = await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: [plain],
+    });
+    const [taken] = given.body as string[];
+    const reused = await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [{ ...plain, id: taken }],
+    });
+    expect(reused.status).toBe(409);
+    expect(JSON.stringify(reused.body)).toContain(String(taken));
+    const count = await t.call("POST", "/view/count", { body: { query: { pipeline: "again" } } });
+    expect(count.body).toBe(2);
+  });
+
   it("withdraws one work atomically: running, attempt 1, start set", async () => {
     await t.call("POST", "/work", {
       token: t.tokens.alice,

@@ -5,6 +5,8 @@ import { FreeArraySchema, FreeObjectSchema } from "./free.js";
 function nullMeansAbsent<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+    // Copied only when there is a null to drop: most works have none.
+    if (!Object.values(value).includes(null)) return value;
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
   }, schema);
 }

@@ -7,8 +7,18 @@ import { newId, toObjectId, type WorkDoc } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { at, parseWork, requireArray, requireResultsWithinCap } from "./validate.js";
 
-/** Fields the service owns: whatever a depositor sends for them is replaced. */
-const SERVICE_FIELDS = ["start", "stop", "history", "leaseUntil", "notBefore"] as const;
+/** Fields the service sets itself, or stores in its own shape: never copied as sent. */
+const NOT_COPIED = new Set([
+  "id",
+  "config",
+  "status",
+  "attempt",
+  "start",
+  "stop",
+  "history",
+  "leaseUntil",
+  "notBefore",
+]);
 
 /** Stores new works as `queued`. Answers their ids in order. */
 export async function deposit(
@@ -37,19 +47,21 @@ function toDoc(ctx: ServiceContext, principal: Principal, item: unknown, index: 
       `${where}.site: "${work.site}" is not a site of this service; allowed sites: ${sites.join(", ")}`,
     );
   }
-  const { id, config, ...fields } = work;
-  const { strategy: _strategy, ...storedConfig } = config;
-  for (const field of SERVICE_FIELDS) delete fields[field];
-  const content = { ...fields, config: storedConfig, status: "queued" as const, attempt: 0 };
-  return {
-    _id: toObjectId(id ?? newId()),
-    ...content,
-    notBefore: 0,
-    digest: digestOf(content),
-  };
+  const { strategy: _strategy, ...config } = work.config;
+  // Copied key by key: rest and spread would make a dictionary-mode object, which JSON.stringify
+  // and BSON serialise several times slower (11 against 3 µs a work, digest included).
+  const content: Record<string, unknown> = {};
+  for (const key in work) if (!NOT_COPIED.has(key)) content[key] = work[key as keyof Work];
+  content.config = config;
+  content.status = "queued";
+  content.attempt = 0;
+  const doc = content as Omit<WorkDoc, "_id" | "notBefore">;
+  // Only a depositor's own id can come back in a retried request.
+  if (work.id !== undefined) doc.digest = digestOf(doc);
+  return Object.assign(doc, { _id: toObjectId(work.id ?? newId()), notBefore: 0 });
 }
 
 /** Same content, same digest: a retried deposit recognises itself. */
-function digestOf(content: Omit<Work, "id" | "config"> & { config: object }): string {
+function digestOf(content: object): string {
   return createHash("sha256").update(JSON.stringify(content)).digest("base64url");
 }

@@ -13,8 +13,11 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   claimToken?: ObjectId;
   /** Set when an audit failed the work as stale: no retry brings it back. */
   givenUp?: boolean;
-  /** Digest of the deposited content: a repeated deposit with the same id and digest is a no-op. */
-  digest: string;
+  /**
+   * Digest of the deposited content, for works deposited with their own id: a repeated deposit with
+   * the same id and digest is a no-op.
+   */
+  digest?: string;
 };
 
 /** A work as the API shows it: `id` a hex string, internal fields gone. */
