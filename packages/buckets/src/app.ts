@@ -17,6 +17,8 @@ export const BODY_LIMIT = "16mb";
 export function buildApp(ctx: ServiceContext, keys: Keys, withdraw: Withdrawing): Express {
   const app = express();
   app.disable("x-powered-by");
+  // Clients never revalidate: hashing every answer for an ETag is work for nobody.
+  app.disable("etag");
   app.set("trust proxy", "loopback");
   app.use(requestLogger(ctx.logger));
   app.use(requestMetrics(ctx.metrics));

@@ -31,6 +31,13 @@ export function toUpdate(work: StoredWork, outcome: Outcome, slackReply?: Record
 /** The most outcomes one PUT carries (the service's batch limit is far above). */
 const MAX_REPORT = 100;
 
+/**
+ * How long a report waits for other outcomes to join it. Nobody waits on a report (the slot has
+ * moved on), and each PUT costs the service a read and a journaled write: in the end-to-end
+ * bench, 20, 50 and 100 ms gave 283, 345 and 418 works/s against 252 without.
+ */
+const LINGER_MS = 100;
+
 interface Pending {
   work: StoredWork;
   update: Update;
@@ -56,6 +63,7 @@ export function createReporter(client: BucketsClient) {
     if (sending || queue.length === 0) return;
     sending = true;
     try {
+      if (queue.length < MAX_REPORT) await sleep(LINGER_MS);
       await send(queue.splice(0, MAX_REPORT));
     } finally {
       sending = false;

