@@ -105,7 +105,7 @@ export function openApiDocument(): JsonSchema {
           },
         ),
         put: op(
-          "Update works by id; a worker reports an attempt's outcome here",
+          "Update works by id; a worker reports attempts' outcomes here. An outcome for an attempt that is no longer current is refused (409, its id in error.details.ids) while the others in the request are recorded",
           { const: true },
           body(works),
         ),

@@ -1,5 +1,4 @@
-import type { Query, WorkView } from "../store/index.js";
-import { present } from "../store/index.js";
+import { present, type Query, type WorkView } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The most works one round trip claims; later requests wait for the next one. */
@@ -53,11 +52,11 @@ export function createClaimer(ctx: ServiceContext): Claimer {
     for (let round = 0; round < ROUNDS; round++) {
       const slots = group.flatMap((p) => Array<Pending>(p.count - p.got.length).fill(p));
       const options = { now: ctx.now(), leaseSeconds: ctx.leaseSeconds };
-      const [only] = slots;
-      if (!only) return;
+      const [first] = slots;
+      if (!first) return;
       const docs =
         slots.length === 1
-          ? [await ctx.store.claim(query, only.worker, options)].filter((doc) => doc !== null)
+          ? [await ctx.store.claim(query, first.worker, options)].filter((doc) => doc !== null)
           : await ctx.store.claimMany(
               query,
               slots.map((slot) => slot.worker),
