@@ -2,7 +2,7 @@ import { present, type Query, type WorkView } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The most works one round trip claims; later requests wait for the next one. */
-export const MAX_SLOTS = 100;
+const MAX_SLOTS = 100;
 
 /** A claim beaten by another instance to some candidates goes again, this many times at most. */
 const ROUNDS = 3;
