@@ -63,10 +63,7 @@ program
       user: opts.user,
       scopes: opts.scope,
       ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
-      // A bare number is seconds, as in POST /tokens (jsonwebtoken would read "3600" as 3.6 s).
-      ...(opts.expires
-        ? { expiresIn: /^\d+$/.test(opts.expires) ? `${opts.expires}s` : opts.expires }
-        : {}),
+      ...(opts.expires ? { expiresIn: opts.expires } : {}),
     });
     process.stdout.write(`${token}\n`);
   });

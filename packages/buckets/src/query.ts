@@ -3,6 +3,8 @@
  * through an allow-list of fields and operators, and refuses everything else, naming the part.
  */
 
+import { HistoryEntrySchema, WorkFieldsSchema } from "@workflow/work";
+
 export class QueryError extends Error {
   readonly path: string;
   constructor(path: string, message: string) {
@@ -35,17 +37,23 @@ const MAX_SEGMENTS = 8;
 const HEX_ID = /^[0-9a-f]{24}$/i;
 
 // Every field of a stored work, and the documented sub-fields of its objects.
-const WORK_FIELDS = (
-  "id pipeline site user function parameters command results products plots tags event creation " +
-  "start stop attempt history status timeout retries priority config notify leaseUntil notBefore"
-).split(" ");
+const WORK_FIELDS = Object.keys(WorkFieldsSchema.shape);
 const NESTED_FIELDS = [
   "config.archive",
-  ...under("config.archive", "results products plots logs"),
-  ...under("config", "parent orgs teams metrics"),
+  ...under("config.archive", "results", "products", "plots", "logs"),
+  ...under("config", "parent", "orgs", "teams", "metrics"),
   "notify.slack",
-  ...under("notify.slack", "channel_id member_ids message results products plots reply"),
-  ...under("history", "attempt worker status start stop error"),
+  ...under(
+    "notify.slack",
+    "channel_id",
+    "member_ids",
+    "message",
+    "results",
+    "products",
+    "plots",
+    "reply",
+  ),
+  ...under("history", ...Object.keys(HistoryEntrySchema.shape)),
 ];
 
 export const VIEW_FIELDS: ReadonlySet<string> = new Set([...WORK_FIELDS, ...NESTED_FIELDS]);
@@ -227,8 +235,8 @@ function isPlain(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function under(prefix: string, names: string): string[] {
-  return names.split(" ").map((name) => `${prefix}.${name}`);
+function under(prefix: string, ...names: string[]): string[] {
+  return names.map((name) => `${prefix}.${name}`);
 }
 
 /** Keys end up in messages and logs: control characters are shown escaped, not written raw. */

@@ -23,6 +23,21 @@ afterAll(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `buckets token` expecting it to fail: its exit, or undefined when it succeeded. */
+async function tokenFailure(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string } | undefined> {
+  try {
+    await run(process.execPath, [CLI, "token", ...args], {
+      env: { ...baseEnv, BUCKETS_JWT_SECRET: SECRET },
+      timeout: 20_000,
+    });
+    return undefined;
+  } catch (error) {
+    return error as { code: number; stdout: string; stderr: string };
+  }
+}
+
 it("the build output exists", () => {
   expect(existsSync(CLI), `${CLI} is missing: run \`npx turbo run build\` first`).toBe(true);
 });
@@ -99,14 +114,14 @@ describe("buckets token", () => {
   });
 
   it("refuses a lifetime it cannot read, naming the option", async () => {
-    const failed = (await run(
-      process.execPath,
-      [CLI, "token", "--user", "alice", "--scope", "work:read", "--expires", "soon"],
-      { env: { ...baseEnv, BUCKETS_JWT_SECRET: SECRET }, timeout: 20_000 },
-    ).then(
-      () => undefined,
-      (error: unknown) => error,
-    )) as { code: number; stdout: string; stderr: string } | undefined;
+    const failed = await tokenFailure([
+      "--user",
+      "alice",
+      "--scope",
+      "work:read",
+      "--expires",
+      "soon",
+    ]);
     expect(failed, "the command succeeded").toBeDefined();
     expect(failed?.code).not.toBe(0);
     expect(failed?.stderr).toMatch(/expires/i);
@@ -114,14 +129,7 @@ describe("buckets token", () => {
   });
 
   it("refuses an unknown scope: exits non-zero, names the scope and the choices, prints no token", async () => {
-    const failed = (await run(
-      process.execPath,
-      [CLI, "token", "--user", "alice", "--scope", "work:everything"],
-      { env: { ...baseEnv, BUCKETS_JWT_SECRET: SECRET }, timeout: 20_000 },
-    ).then(
-      () => undefined,
-      (error: unknown) => error,
-    )) as { code: number; stdout: string; stderr: string } | undefined;
+    const failed = await tokenFailure(["--user", "alice", "--scope", "work:everything"]);
     expect(failed, "the command succeeded").toBeDefined();
     expect(failed?.code).not.toBe(0);
     expect(failed?.stderr).toContain("work:everything");

@@ -51,8 +51,8 @@ type Update = ReturnType<typeof toUpdate>;
 
 /**
  * Reports outcomes, retrying each until the service takes it or its lease is gone. Outcomes that
- * finish while a report is in flight go together in the next PUT, so a busy worker sends one
- * request for many works. A 409 names the works whose attempt was given to someone else (a
+ * end within LINGER_MS of each other, or while a report is in flight, go in one PUT, so a busy
+ * worker sends one request for many works. A 409 names the works whose attempt was given to someone else (a
  * zombie's outcome): those are logged and dropped, and the others were recorded.
  */
 export function createReporter(client: BucketsClient) {

@@ -19,7 +19,7 @@ export interface MintOptions {
   user: string;
   scopes: Scope[];
   pipelines?: string[];
-  /** A jsonwebtoken duration such as "30d"; absent means no expiry. */
+  /** A duration such as "30d", "12h" or "3600" (a bare number is seconds); absent means no expiry. */
   expiresIn?: string;
 }
 
@@ -34,9 +34,11 @@ export function mintToken(keys: Keys, options: MintOptions): string {
     scopes: options.scopes,
     ...(options.pipelines?.length ? { pipelines: options.pipelines } : {}),
   };
+  // jsonwebtoken reads a numeric string as milliseconds: "3600" would last 3.6 s.
+  const expiresIn = options.expiresIn?.replace(/^(\d+)$/, "$1s");
   return jwt.sign(claims, keys.signKey, {
     algorithm: keys.algorithm,
-    ...(options.expiresIn ? { expiresIn: options.expiresIn as jwt.SignOptions["expiresIn"] } : {}),
+    ...(expiresIn ? { expiresIn: expiresIn as jwt.SignOptions["expiresIn"] } : {}),
   });
 }
 

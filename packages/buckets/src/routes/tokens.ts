@@ -30,16 +30,12 @@ export function tokenRoutes(keys: Keys): Router {
         "this service only verifies tokens (BUCKETS_JWT_PUBLIC_KEY); mint them where the private key is",
       );
     }
-    const expiresIn =
-      request.expiresIn && /^\d+$/.test(request.expiresIn)
-        ? `${request.expiresIn}s`
-        : request.expiresIn;
     res.json({
       token: mintToken(keys, {
         user: request.user,
         scopes: request.scopes,
         ...(request.pipelines ? { pipelines: request.pipelines } : {}),
-        ...(expiresIn ? { expiresIn } : {}),
+        ...(request.expiresIn ? { expiresIn: request.expiresIn } : {}),
       }),
     });
   });
