@@ -1,23 +1,31 @@
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import {
   BucketsClient,
   type BucketsClientOptions,
+  BucketsError,
   formatIssues,
   InvalidWorkError,
   type StoredWork,
+  type Workspace,
 } from "@workflow/work";
 import { createLogger, type Logger } from "./logger.js";
 import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
 import { createReporter, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
 import { closeFunctionProcesses } from "./runner/function.js";
+import { defaultFunctionRoots } from "./runner/function-roots.js";
 import type { Outcome } from "./runner/outcome.js";
+import { closePythonProcesses } from "./runner/python.js";
 import { notifySlack, resolveSlackSettings } from "./slack.js";
 
 export interface WorkerHandle {
   /** Stops withdrawing; running works get the grace period, then are killed and reported failed. */
   stop(): Promise<void>;
-  /** Settles when the worker has stopped (lives used up, or stop()). */
+  /**
+   * Settles when the worker has stopped (lives used up, or stop()). Rejects with a
+   * WorkerRefusedError when the service refuses the worker's token: it cannot go on.
+   */
   readonly done: Promise<void>;
   /** Works finished so far. */
   readonly completed: number;
@@ -27,7 +35,26 @@ export interface StartWorkerOptions extends WorkerOptions {
   client?: BucketsClient | BucketsClientOptions;
   logger?: Logger;
   env?: Record<string, string | undefined>;
+  /** Archives products and plots as its `archive` and `config.archive` say; without it, they stay put. */
+  workspace?: Workspace | undefined;
 }
+
+/** The service refused the worker's token (401) or its scope (403); the message says which. */
+export class WorkerRefusedError extends Error {
+  readonly status: number;
+  constructor(error: BucketsError, pipelines: readonly string[]) {
+    super(
+      error.status === 401
+        ? `the service refused this worker's token (${error.message}): give a valid, unexpired token with --token or WORKFLOW_HTTP_TOKEN`
+        : `this worker's token may not serve pipelines ${pipelines.join(", ")} (${error.message}): mint one with the work:withdraw scope for them`,
+    );
+    this.name = "WorkerRefusedError";
+    this.status = error.status;
+  }
+}
+
+const isRefusal = (error: unknown): error is BucketsError =>
+  error instanceof BucketsError && (error.status === 401 || error.status === 403);
 
 /** The most works one withdraw may claim (the service's limit). */
 const MAX_CLAIM = 100;
@@ -43,7 +70,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 /** Starts the loop: withdraw (long-poll), run, report, repeat, with up to `concurrency` at once. */
 export function startWorker(input: StartWorkerOptions): WorkerHandle {
-  const { client: clientInput, logger = createLogger(), env, ...rest } = input;
+  const { client: clientInput, logger = createLogger(), env, workspace, ...rest } = input;
   const parsed = WorkerOptionsSchema.safeParse(rest);
   if (!parsed.success)
     throw new InvalidWorkError(`worker options: ${formatIssues(parsed.error.issues)}`);
@@ -53,6 +80,9 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     clientInput instanceof BucketsClient
       ? clientInput
       : new BucketsClient({ ...clientInput, workerId, ...(env ? { env } : {}) });
+  const functionRoots = (options.functionRoots ?? defaultFunctionRoots(options.cwd)).map((root) =>
+    resolve(options.cwd, root),
+  );
   const slack = resolveSlackSettings(env ? { env } : {});
   const reporter = createReporter(client);
   const stopping = new AbortController();
@@ -61,6 +91,15 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
   const finishing = new Set<Promise<void>>();
   let reserved = 0;
   let completed = 0;
+  let refused: WorkerRefusedError | undefined;
+
+  /** A refused token ends the worker at once: no work it runs could be kept or reported. */
+  function refuse(error: BucketsError): void {
+    if (refused) return;
+    refused = new WorkerRefusedError(error, options.pipelines);
+    stopping.abort();
+    for (const run of running) run.stop("shutdown");
+  }
 
   const hasLife = () => options.lives < 0 || reserved < options.lives;
 
@@ -89,6 +128,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       const works = await client.withdraw(filterOf(options), {
         count,
         wait: options.wait,
+        lease: options.lease,
         signal: stopping.signal,
       });
       reserved -= count - works.length;
@@ -108,9 +148,10 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     while (!stopping.signal.aborted && hasLife()) {
       const work = await take();
       if (stopping.signal.aborted && !(work && !(work instanceof Error))) return;
+      if (isRefusal(work)) return refuse(work);
       if (work instanceof Error) {
         failures++;
-        logger.warn({ err: work }, "withdraw failed; retrying");
+        logger.warn({ reason: work.message }, "withdraw failed; retrying");
         await sleep(Math.min(30_000, 500 * 2 ** failures), stopping.signal);
         continue;
       }
@@ -119,7 +160,9 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
         await sleep(options.sleep * 1000, stopping.signal);
         continue;
       }
-      await execute(work);
+      await execute(work).catch((error: unknown) =>
+        logger.error({ err: error, work: work.id }, "could not run the work"),
+      );
       completed++;
     }
   }
@@ -132,30 +175,68 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       client,
       logger: log,
       cwd: options.cwd,
+      functionRoots,
       fallback: { function: options.function, command: options.command },
+      workspace,
+      onRefused: refuse,
     });
     running.add(run);
     const outcome = await run.done.finally(() => running.delete(run));
-    if (run.lost) return;
+    if (run.lost || refused) return run.release();
     // The slot takes its next work at once; outcomes that end meanwhile share one report.
-    const tail = finish(work, outcome, began, log);
+    const tail = finish(work, outcome, began, run, log)
+      .catch((error: unknown) => log.error({ err: error }, "could not finish the work"))
+      .finally(() => run.release());
     finishing.add(tail);
     void tail.finally(() => finishing.delete(tail));
   }
 
-  async function finish(work: StoredWork, outcome: Outcome, began: number, log: Logger) {
-    const reply = await notifySlack(
-      { work, outcome, seconds: (Date.now() - began) / 1000, host: hostname() },
-      slack,
-      log,
-    );
-    await reporter.report(work, toUpdate(work, outcome, reply), log);
-    log.info({ status: outcome.status, seconds: (Date.now() - began) / 1000 }, "finished");
+  /**
+   * Reports the outcome while heartbeats hold the lease, then tells Slack: a message about an
+   * outcome the service never took would announce a work that is about to run again.
+   */
+  async function finish(
+    work: StoredWork,
+    outcome: Outcome,
+    began: number,
+    run: Running,
+    log: Logger,
+  ) {
+    const seconds = (Date.now() - began) / 1000;
+    const recorded = await reporter.report(work, toUpdate(work, outcome), log, () => !run.lost);
+    run.release();
+    if (!recorded) return;
+    log.info({ status: outcome.status, seconds }, "finished");
+    const reply = await notifySlack({ work, outcome, seconds, host: hostname() }, slack, log);
+    if (reply) await keepSlackReply(work, reply, log);
+  }
+
+  /** Records Slack's reply in `notify.slack.reply`; the outcome stands without it. */
+  async function keepSlackReply(work: StoredWork, reply: Record<string, unknown>, log: Logger) {
+    try {
+      await client.update([
+        {
+          id: work.id,
+          attempt: work.attempt,
+          notify: { ...work.notify, slack: { ...work.notify?.slack, reply } },
+        },
+      ]);
+    } catch (error) {
+      log.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        "could not record Slack's reply; the outcome stands",
+      );
+    }
   }
 
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
     .then(() => Promise.all(finishing))
-    .then(() => closeFunctionProcesses());
+    .then(() => Promise.all([closeFunctionProcesses(), closePythonProcesses()]))
+    .then(() => {
+      if (refused) throw refused;
+    });
+  // Whoever awaits `done` sees the refusal; a caller that only stops the worker is not crashed by it.
+  done.catch(() => {});
   let stopped: Promise<void> | undefined;
   return {
     done,
@@ -168,8 +249,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
         const grace = setTimeout(() => {
           for (const run of running) run.stop("shutdown");
         }, options.grace * 1000);
-        await done;
-        clearTimeout(grace);
+        await done.catch(() => {}).finally(() => clearTimeout(grace));
       })();
       return stopped;
     },

@@ -20,10 +20,20 @@ export const WorkerOptionsSchema = z.object({
   concurrency: z.int().min(1).max(256).default(1),
   /** Seconds running works get to finish on stop, before they are killed and reported failed. @defaultValue 30 */
   grace: z.number().min(0).default(30),
+  /**
+   * Seconds a claim holds between heartbeats (`?lease`): a worker that dies loses its works after
+   * this long. @defaultValue 60
+   */
+  lease: z.number().min(1).max(86_400).default(60),
   /** Seconds each withdraw long-polls. @defaultValue 20 */
   wait: z.number().min(0).max(30).default(20),
   /** Where functions and commands run. @defaultValue process.cwd() */
   cwd: z.string().default(() => process.cwd()),
+  /**
+   * Directories that function works may load modules from (relative ones from `cwd`); a function
+   * resolving anywhere else, or to a Node built-in, is refused. @defaultValue [cwd, cwd/node_modules]
+   */
+  functionRoots: z.array(z.string().min(1)).min(1).optional(),
   /** A name for this worker, recorded in each attempt's history with host and pid. */
   name: z.string().default("worker"),
 });

@@ -40,20 +40,37 @@ const LINGER_MS = 100;
 
 interface Pending {
   work: StoredWork;
-  update: Update;
+  update: Update | Refusal;
   log: Logger;
-  /** The last heartbeat was at most a third of a lease ago: after one lease, the claim is gone. */
-  leaseGoneAt: number;
+  /** Whether the attempt is still this worker's: while it is, a report worth retrying is retried. */
+  held: () => boolean;
   settle: (recorded: boolean) => void;
 }
 
 type Update = ReturnType<typeof toUpdate>;
 
+/** What is reported instead of an outcome that the service refused: a failure that says why. */
+interface Refusal {
+  id: string;
+  attempt: number;
+  status: "failure";
+  stop: number;
+  results: { error: string };
+  refused: true;
+}
+
+/** Answers that refuse what a batch holds: bisecting finds the outcome at fault. */
+const REFUSALS = new Set([400, 404, 413, 422]);
+const MAX_REASON = 1_000;
+
 /**
- * Reports outcomes, retrying each until the service takes it or its lease is gone. Outcomes that
- * end within LINGER_MS of each other, or while a report is in flight, go in one PUT, so a busy
- * worker sends one request for many works. A 409 names the works whose attempt was given to someone else (a
- * zombie's outcome): those are logged and dropped, and the others were recorded.
+ * Reports outcomes, retrying each while the service is unreachable and the attempt is still held.
+ * Outcomes that end within LINGER_MS of each other, or while a report is in flight, go in one
+ * PUT, so a busy worker sends one request for many works. The service checks a PUT as a whole, so
+ * a batch it refuses (400, 404, 413) is split in halves until the outcome at fault is alone: the
+ * others land, and that one is replaced by a failure that says why (or dropped, for a work that no
+ * longer exists). A 409 names the works whose attempt was given to someone else (a zombie's
+ * outcome): those are logged and dropped, and the others were recorded.
  */
 export function createReporter(client: BucketsClient) {
   const queue: Pending[] = [];
@@ -74,12 +91,12 @@ export function createReporter(client: BucketsClient) {
   async function send(batch: Pending[]): Promise<void> {
     for (let pause = 500; batch.length > 0; pause = Math.min(pause * 2, 10_000)) {
       try {
-        await client.update(batch.map((p) => p.update));
+        await client.update(batch.map((p) => wire(p.update)));
         for (const p of batch) p.settle(true);
         return;
       } catch (error) {
         if (error instanceof BucketsError && error.status === 409) {
-          const refused = refusedIds(error);
+          const refused = idsOf(error);
           for (const p of batch) {
             if (refused.has(p.work.id)) {
               p.log.warn("outcome refused: the attempt is no longer current");
@@ -88,14 +105,14 @@ export function createReporter(client: BucketsClient) {
           }
           return;
         }
-        const retryable = error instanceof BucketsError && error.retryable;
-        const now = Date.now() / 1000;
+        if (!(error instanceof BucketsError) || REFUSALS.has(error.status))
+          return isolate(batch, error);
         const kept: Pending[] = [];
         for (const p of batch) {
-          if (retryable && now <= p.leaseGoneAt) kept.push(p);
+          if (error.retryable && p.held()) kept.push(p);
           else {
             p.log.error(
-              { err: error },
+              { reason: error.message, status: error.status },
               "could not report the outcome; the service will re-run the work after its lease",
             );
             p.settle(false);
@@ -103,19 +120,68 @@ export function createReporter(client: BucketsClient) {
         }
         batch = kept;
         if (batch.length > 0) {
-          for (const p of batch) p.log.warn({ err: error }, "reporting failed; retrying");
+          batch[0]?.log.warn(
+            { reason: error.message, outcomes: batch.length },
+            "reporting failed; retrying",
+          );
           await sleep(pause);
         }
       }
     }
   }
 
+  /** Sends the halves of a refused batch apart, down to the one outcome that is at fault. */
+  async function isolate(batch: Pending[], error: unknown): Promise<void> {
+    const gone = error instanceof BucketsError && error.status === 404 ? idsOf(error) : new Set();
+    if (gone.size > 0) {
+      const rest = batch.filter((p) => !gone.has(p.work.id));
+      if (rest.length < batch.length) {
+        for (const p of batch.filter((p) => gone.has(p.work.id))) {
+          p.log.warn("outcome dropped: the work no longer exists");
+          p.settle(false);
+        }
+        return send(rest);
+      }
+    }
+    if (batch.length > 1) {
+      const half = Math.ceil(batch.length / 2);
+      await send(batch.slice(0, half));
+      return send(batch.slice(half));
+    }
+    const [p] = batch as [Pending];
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, MAX_REASON);
+    if ("refused" in p.update || (error instanceof BucketsError && error.status === 404)) {
+      p.log.error({ reason }, "the service refused the outcome; it is not recorded");
+      return p.settle(false);
+    }
+    p.log.error({ reason }, "the service refused the outcome; reporting a failure that says why");
+    p.update = {
+      id: p.update.id,
+      attempt: p.update.attempt,
+      status: "failure",
+      stop: p.update.stop,
+      results: { error: `the service refused this work's outcome: ${reason}` },
+      refused: true,
+    };
+    return send([p]);
+  }
+
   return {
-    /** Settles true once the outcome is recorded, false when it never will be. */
-    report(work: StoredWork, update: Update, log: Logger): Promise<boolean> {
+    /**
+     * Settles true once the outcome is recorded, false when it never will be. `held` tells whether
+     * the attempt is still this worker's; without it, the claim is taken to last one lease.
+     */
+    report(work: StoredWork, update: Update, log: Logger, held?: () => boolean): Promise<boolean> {
       const leaseSeconds = Math.max(1, (work.leaseUntil ?? 0) - (work.start ?? 0));
+      const leaseGoneAt = Date.now() / 1000 + leaseSeconds;
       return new Promise((settle) => {
-        queue.push({ work, update, log, leaseGoneAt: Date.now() / 1000 + leaseSeconds, settle });
+        queue.push({
+          work,
+          update,
+          log,
+          held: held ?? (() => Date.now() / 1000 <= leaseGoneAt),
+          settle,
+        });
         void pump();
       });
     },
@@ -124,7 +190,14 @@ export function createReporter(client: BucketsClient) {
 
 export type Reporter = ReturnType<typeof createReporter>;
 
-function refusedIds(error: BucketsError): Set<string> {
+/** The update as the service takes it (a refusal's own mark stays here). */
+function wire(update: Update | Refusal): Update | Omit<Refusal, "refused"> {
+  if (!("refused" in update)) return update;
+  const { refused: _refused, ...rest } = update;
+  return rest;
+}
+
+function idsOf(error: BucketsError): Set<string> {
   const ids = (error.details as { ids?: unknown } | undefined)?.ids;
   return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : []);
 }

@@ -1,88 +1,176 @@
-import { type BucketsClient, BucketsError, type StoredWork } from "@workflow/work";
+import { type BucketsClient, BucketsError, type StoredWork, type Workspace } from "@workflow/work";
+import { archiveOutcome } from "./archive/archive.js";
 import type { Logger } from "./logger.js";
 import { runCommand } from "./runner/command.js";
 import { runFunction } from "./runner/function.js";
+import { functionKind } from "./runner/kind.js";
 import type { Outcome, StopReason } from "./runner/outcome.js";
+import { type OutputSink, runPython } from "./runner/python.js";
 
 export interface Running {
   done: Promise<Outcome>;
   /** Ends the work early; its outcome says why. */
   stop(reason: StopReason): void;
-  /** True once the service gave this attempt to someone else: its outcome must not be reported. */
+  /**
+   * True once the attempt is not this worker's any more: the service gave it to someone else, or
+   * the lease lapsed before a heartbeat could renew it. Its outcome must not be reported.
+   */
   readonly lost: boolean;
+  /** Ends the heartbeats: call it once the outcome is recorded (or never will be). */
+  release(): void;
 }
 
 export interface RunOptions {
   client: BucketsClient;
   logger: Logger;
   cwd: string;
+  /** Directories that function works may load modules from. */
+  functionRoots: readonly string[];
   /** Used for works that name neither a function nor a command. */
   fallback?: { function?: string | undefined; command?: string[] | undefined };
+  /** Called when the service refuses the worker's token (401, 403): the worker cannot go on. */
+  onRefused?: (error: BucketsError) => void;
+  /** Where products and plots are archived (its `archive` and `config.archive`); none: left as they are. */
+  workspace?: Workspace | undefined;
+  /** Receives what a Python function prints; without it, the worker's own streams do. */
+  output?: OutputSink;
 }
 
 /** The shortest pause between heartbeats, in seconds. */
 const MIN_HEARTBEAT_SECONDS = 0.5;
 
-/** Starts a claimed work and keeps its lease alive with heartbeats (every lease/3) until it ends. */
-export function runWork(work: StoredWork, { client, logger, cwd, fallback }: RunOptions): Running {
+type Started = Pick<Running, "done" | "stop">;
+
+/** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
+function start(work: StoredWork, options: RunOptions): Started {
+  const { cwd, functionRoots, fallback } = options;
   const fn = work.function ?? (work.command ? undefined : fallback?.function);
   const command = work.command ?? (work.function ? undefined : fallback?.command);
+  const failed = (error: string): Started => ({
+    done: Promise.resolve({ status: "failure", results: { error } }),
+    stop() {},
+  });
+  try {
+    // `module#export` runs in Node, `pkg.module.func` in Python; anything else cannot run.
+    const kind = fn === undefined ? undefined : functionKind(fn);
+    if (kind?.error !== undefined) return failed(kind.error);
+    if (fn !== undefined && kind?.kind === "python")
+      return runPython(
+        { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
+        { cwd, logger: options.logger, ...(options.output ? { output: options.output } : {}) },
+      );
+    if (fn !== undefined)
+      return runFunction(
+        { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
+        cwd,
+        functionRoots,
+      );
+    if (command !== undefined)
+      return runCommand(
+        {
+          command,
+          parameters: work.parameters,
+          timeout: work.timeout,
+          // Results an earlier attempt reported (its failure) are not the work's own.
+          hasResults:
+            work.results !== undefined &&
+            !work.history?.some((h) => h.attempt < work.attempt && h.status === "failure"),
+        },
+        cwd,
+      );
+    return failed(
+      "the work names neither a function nor a command, and the worker has no --function or --command",
+    );
+  } catch (error) {
+    return failed(`cannot start the work: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
+/**
+ * Starts a claimed work and keeps its lease alive with heartbeats (every lease/3) until `release`.
+ * A worker that cannot renew the lease before it lapses fences itself: the service may already
+ * have given the work to another worker, so it stops the work and does not report it.
+ */
+export function runWork(work: StoredWork, options: RunOptions): Running {
+  const { client, logger, onRefused } = options;
+  const started = start(work, options);
   let lost = false;
-  const started =
-    fn !== undefined
-      ? runFunction({ function: fn, parameters: work.parameters, timeout: work.timeout }, cwd)
-      : command !== undefined
-        ? runCommand(
-            {
-              command,
-              parameters: work.parameters,
-              timeout: work.timeout,
-              // Results an earlier attempt reported (its failure) are not the work's own.
-              hasResults:
-                work.results !== undefined &&
-                !work.history?.some((h) => h.attempt < work.attempt && h.status === "failure"),
-            },
-            cwd,
-          )
-        : {
-            done: Promise.resolve<Outcome>({
-              status: "failure",
-              results: {
-                error:
-                  "the work names neither a function nor a command, and the worker has no --function or --command",
-              },
-            }),
-            stop() {},
-          };
+  let ended = false;
+  let released = false;
+  const stop = (reason: StopReason) => {
+    if (!ended) started.stop(reason);
+  };
+  // Archived while heartbeats still hold the lease: an upload may take a while.
+  const done = started.done
+    .then((outcome) =>
+      lost
+        ? outcome
+        : archiveOutcome(work, outcome, { workspace: options.workspace, cwd: options.cwd, logger }),
+    )
+    .finally(() => {
+      ended = true;
+    });
 
   const lease = (work.leaseUntil ?? 0) - (work.start ?? 0);
   const every = Math.max(MIN_HEARTBEAT_SECONDS, lease > 0 ? lease / 3 : 20) * 1000;
+  // The service counts a lease from its own clock; this one starts it no earlier than the claim.
+  let fence: NodeJS.Timeout | undefined;
+  const renewed = (at: number) => {
+    if (lease <= 0 || released) return;
+    clearTimeout(fence);
+    fence = setTimeout(
+      () => {
+        if (released || lost) return;
+        lost = true;
+        logger.warn(
+          { work: work.id, attempt: work.attempt, lease },
+          "the lease lapsed before a heartbeat could renew it; stopping the work, whose outcome is no longer ours",
+        );
+        stop("cancel");
+      },
+      at + lease * 1000 - Date.now(),
+    );
+  };
+  renewed(Date.now());
+
   const timer = setInterval(async () => {
+    const sent = Date.now();
     try {
       const { cancel } = await client.heartbeat(work.id, work.attempt);
+      renewed(sent);
       if (cancel) {
         logger.info({ work: work.id }, "cancelled by the service; stopping it");
-        started.stop("cancel");
+        stop("cancel");
       }
     } catch (error) {
+      if (released) return;
       if (error instanceof BucketsError && (error.status === 409 || error.status === 404)) {
         logger.warn(
           { work: work.id, attempt: work.attempt },
           "this attempt is no longer ours; stopping it",
         );
         lost = true;
-        started.stop("cancel");
+        stop("cancel");
+      } else if (error instanceof BucketsError && (error.status === 401 || error.status === 403)) {
+        onRefused?.(error);
       } else {
-        logger.warn({ err: error, work: work.id }, "heartbeat failed; will try again");
+        logger.warn(
+          { reason: error instanceof Error ? error.message : String(error), work: work.id },
+          "heartbeat failed; will try again",
+        );
       }
     }
   }, every);
-  const done = started.done.finally(() => clearInterval(timer));
   return {
     done,
-    stop: (reason) => started.stop(reason),
+    stop,
     get lost() {
       return lost;
+    },
+    release() {
+      released = true;
+      clearInterval(timer);
+      clearTimeout(fence);
     },
   };
 }

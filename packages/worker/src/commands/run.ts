@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import { startWorker } from "../daemon.js";
 import { createLogger } from "../logger.js";
-import { type ConnectionFlags, clientFrom } from "./connection.js";
+import { type ConnectionFlags, clientFrom, workspaceFrom } from "./connection.js";
 import { collect, integer, number } from "./parse.js";
 
 interface RunFlags extends ConnectionFlags {
@@ -12,6 +12,7 @@ interface RunFlags extends ConnectionFlags {
   event?: number[];
   function?: string;
   command?: string;
+  functionRoot?: string[];
   lives: number;
   sleep: number;
   concurrency: number;
@@ -34,6 +35,11 @@ export function registerRun(program: Command): void {
     )
     .option("--function <module#export>", "run this function for works that name none")
     .option("--command <command>", "run this shell command for works that name none")
+    .option(
+      "--function-root <dir>",
+      "a directory function works may load modules from (repeatable; default: the working directory)",
+      collect,
+    )
     .option("--lives <n>", "works to do before exiting; -1 for ever", integer, -1)
     .option("--sleep <seconds>", "pause after an empty long-poll", number, 1)
     .option("--concurrency <k>", "works to run at once", integer, 1)
@@ -56,6 +62,7 @@ export function registerRun(program: Command): void {
         pipelines,
         client,
         logger,
+        workspace: workspaceFrom(global),
         lives: flags.lives,
         sleep: flags.sleep,
         concurrency: flags.concurrency,
@@ -67,6 +74,7 @@ export function registerRun(program: Command): void {
         ...(flags.event ? { events: flags.event } : {}),
         ...(flags.function ? { function: flags.function } : {}),
         ...(flags.command ? { command: [flags.command] } : {}),
+        ...(flags.functionRoot ? { functionRoots: flags.functionRoot } : {}),
       });
       const stop = (signal: string) => {
         logger.info({ signal }, "stopping: running works get the grace period");

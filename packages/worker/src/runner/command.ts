@@ -1,7 +1,12 @@
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
+import { toArgv } from "./placeholders.js";
 import { groupAlive, killGroup } from "./process-group.js";
 import { Tail } from "./tail.js";
+import { watchGroup } from "./watchdog.js";
+
+export { toArgv } from "./placeholders.js";
 
 /** Bytes of stdout and of stderr kept for `results`. */
 export const TAIL_BYTES = 64 * 1024;
@@ -14,56 +19,47 @@ export interface CommandWork {
   hasResults: boolean;
 }
 
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*)\s*\}\}/g;
-
-/**
- * The argv to run. Several items run without a shell, each placeholder filled in place (a value
- * never becomes more than the item it sits in). One item runs with `sh -c`, and each placeholder
- * becomes a positional parameter ("$1"...), so its value reaches the shell as data, never as code.
- */
-export function toArgv(command: string[], parameters: Record<string, unknown> = {}): string[] {
-  const text = (name: string): string => {
-    if (!(name in parameters))
-      throw new Error(`command uses {{${name}}} but parameters has no "${name}"`);
-    const value = parameters[name];
-    return typeof value === "string" ? value : JSON.stringify(value);
-  };
-  if (command.length > 1)
-    return command.map((item) => item.replace(PLACEHOLDER, (_m, name: string) => text(name)));
-  const values: string[] = [];
-  const script = (command[0] ?? "").replace(PLACEHOLDER, (_m, name: string) => {
-    values.push(text(name));
-    return `"$${values.length}"`;
-  });
-  return ["/bin/sh", "-c", script, "sh", ...values];
-}
-
 /** Runs a command work in its own process group; `stop` ends it early (timeout, cancel, shutdown). */
 export function runCommand(
   work: CommandWork,
   cwd: string,
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   let stopped: StopReason | undefined;
+  let child: ChildProcessByStdio<null, Readable, Readable>;
   let argv: string[];
   try {
     argv = toArgv(work.command, work.parameters);
+    const nul = argv.findIndex((item) => item.includes("\0"));
+    if (nul >= 0)
+      throw new Error(
+        `${nul === 0 ? "the program" : `argument ${nul}`} holds a NUL byte, which no program can receive: remove it from the command or its parameters`,
+      );
+    // Spawning throws on input it cannot pass (before any process exists): the attempt fails.
+    child = spawn(argv[0] as string, argv.slice(1), {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } catch (error) {
     return {
-      done: Promise.resolve({ status: "failure", results: { error: (error as Error).message } }),
+      done: Promise.resolve({
+        status: "failure",
+        results: { error: `cannot start the command: ${(error as Error).message}` },
+      }),
       stop() {},
     };
   }
-  const child = spawn(argv[0] as string, argv.slice(1), {
-    cwd,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // A command outlives a worker killed with -9 unless something outside the worker ends it.
+  const watchdog = child.pid === undefined ? undefined : watchGroup(child.pid);
   const stdout = new Tail(TAIL_BYTES);
   const stderr = new Tail(TAIL_BYTES);
   child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
   child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
   let killing: Promise<void> | undefined;
+  let exited = false;
   const stop = (reason: StopReason) => {
+    // Once the group is gone its pid may be another's: never signal it again.
+    if (exited) return;
     stopped ??= reason;
     killing ??= killGroup(child);
   };
@@ -72,12 +68,16 @@ export function runCommand(
   const done = new Promise<Outcome>((resolve) => {
     child.once("error", (error) => {
       clearTimeout(timer);
+      exited = true;
+      watchdog?.release();
       resolve({ status: "failure", results: { error: `cannot run ${argv[0]}: ${error.message}` } });
     });
     child.once("exit", async (code, signal) => {
       clearTimeout(timer);
       // Whatever the command left behind in its group goes with it.
       await (killing ?? (groupAlive(child.pid as number) ? killGroup(child) : undefined));
+      exited = true;
+      watchdog?.release();
       await Promise.all([closed(child.stdout), closed(child.stderr)]);
       const output = {
         exitCode: code,

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { resolveFunction } from "./function-roots.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
 import { killGroup } from "./process-group.js";
 
@@ -9,30 +10,37 @@ export interface FunctionWork {
   function: string;
   parameters?: Record<string, unknown> | undefined;
   timeout: number;
+  /** Whose work it is: a warm process serves one user's works only. */
+  user: string;
 }
 
 type Reply = { ok: true; value: unknown } | { ok: false; error: string };
 
-/** Warm processes waiting for their next function work, by working directory. */
+/**
+ * Warm processes waiting for their next function work, by user and working directory: a work can
+ * leave state behind in its process (globals, patched modules), which another user must not meet.
+ */
 const idle = new Map<string, ChildProcess[]>();
 
-function takeProcess(cwd: string): ChildProcess {
-  const warm = idle.get(cwd)?.pop();
+function takeProcess(key: string, cwd: string): ChildProcess {
+  const warm = idle.get(key)?.pop();
   if (warm && warm.exitCode === null && warm.signalCode === null && warm.connected) return warm;
   const child = fork(CHILD, [], {
     cwd,
     detached: true,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  // Errors are taken up by the work that uses the process; an unheard one would end the worker.
+  child.on("error", () => {});
   // An idle process must not keep the worker alive.
   child.unref();
   child.channel?.unref();
   return child;
 }
 
-function giveBack(cwd: string, child: ChildProcess): void {
+function giveBack(key: string, child: ChildProcess): void {
   child.channel?.unref();
-  idle.set(cwd, [...(idle.get(cwd) ?? []), child]);
+  idle.set(key, [...(idle.get(key) ?? []), child]);
 }
 
 /** Ends the warm processes (when the worker stops). */
@@ -49,8 +57,20 @@ export async function closeFunctionProcesses(): Promise<void> {
 export function runFunction(
   work: FunctionWork,
   cwd: string,
+  roots: readonly string[],
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
-  const child = takeProcess(cwd);
+  const key = JSON.stringify([work.user, cwd]);
+  let target: { file: string; name: string };
+  let child: ChildProcess;
+  try {
+    target = resolveFunction(work.function, cwd, roots);
+    child = takeProcess(key, cwd);
+  } catch (error) {
+    return {
+      done: Promise.resolve({ status: "failure", results: { error: (error as Error).message } }),
+      stop() {},
+    };
+  }
   child.channel?.ref();
   let stopped: StopReason | undefined;
   let killing: Promise<void> | undefined;
@@ -68,6 +88,7 @@ export function runFunction(
       clearTimeout(timer);
       child.off("message", onReply);
       child.off("exit", onExit);
+      child.off("error", onError);
       resolve(outcome);
     };
     const onReply = (reply: Reply) => {
@@ -75,7 +96,7 @@ export function runFunction(
       finish(
         reply.ok ? fromReturn(reply.value) : { status: "failure", results: { error: reply.error } },
       );
-      giveBack(cwd, child);
+      giveBack(key, child);
     };
     const onExit = async (code: number | null, signal: NodeJS.Signals | null) => {
       await killing;
@@ -87,9 +108,21 @@ export function runFunction(
         },
       });
     };
+    // The process could not start (a missing directory) or take the work: the attempt fails.
+    const onError = (error: Error) => {
+      if (finished) return;
+      killing ??= killGroup(child);
+      finish({
+        status: "failure",
+        results: { error: `cannot start the function: ${error.message}` },
+      });
+    };
     child.on("message", onReply);
     child.once("exit", onExit);
-    child.send({ specifier: work.function, parameters: work.parameters ?? {}, cwd });
+    child.once("error", onError);
+    child.send({ ...target, parameters: work.parameters ?? {} }, (error) => {
+      if (error) onError(error);
+    });
   });
   return { done, stop };
 }
