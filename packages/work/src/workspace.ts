@@ -10,7 +10,28 @@ const UrlListSchema = z
   .union([z.url(), z.array(z.url()).min(1)])
   .transform((urls) => (Array.isArray(urls) ? urls : [urls]));
 
-const MethodsSchema = z.object({ methods: z.array(ArchiveMethodSchema).min(1) });
+/** Where archived files go: a posix base path, or an S3 bucket (archive.posix / archive.s3). */
+export const ARCHIVE_STORAGES = ["posix", "s3"] as const;
+
+const MethodsSchema = z.object({
+  /** The archive methods works may ask for. */
+  methods: z.array(ArchiveMethodSchema).min(1),
+  /** Which of archive.posix or archive.s3 receives them. @defaultValue the one the site has, posix first */
+  storage: z.enum(ARCHIVE_STORAGES).optional(),
+});
+
+/**
+ * An S3 destination. CHIME's workspaces give only `url` (`https://s3.host/bucket`): without
+ * `bucket`, the url's first path segment names it.
+ */
+export const S3ArchiveSchema = z.object({
+  /** The S3 endpoint, e.g. https://s3.us-west-2.amazonaws.com or http://minio:9000. */
+  url: z.url(),
+  bucket: z.string().min(1).optional(),
+  /** A key prefix inside the bucket. @defaultValue "" */
+  subpath: z.string().optional(),
+});
+export type S3Archive = z.output<typeof S3ArchiveSchema>;
 
 /** The workspace file: which sites exist, where the service is, and defaults for works. */
 export const WorkspaceSchema = z.object({
@@ -23,7 +44,14 @@ export const WorkspaceSchema = z.object({
       timeout: z.number().positive().optional(),
     })
     .optional(),
-  archive: z.object({ posix: z.record(z.string(), z.string()).optional() }).optional(),
+  archive: z
+    .object({
+      /** Base path of each site's archive. */
+      posix: z.record(z.string(), z.string()).optional(),
+      /** Each site's S3 archive. */
+      s3: z.record(z.string(), S3ArchiveSchema).optional(),
+    })
+    .optional(),
   config: z
     .object({
       archive: z

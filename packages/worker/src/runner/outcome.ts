@@ -4,6 +4,8 @@ export interface Outcome {
   results?: Record<string, unknown>;
   products?: string[];
   plots?: string[];
+  /** What archiving products and plots could not do (the work's outcome stands all the same). */
+  archive?: { errors: string[] };
 }
 
 /** Why a running work was stopped from outside. */

@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { MarkedStream, type OutputSink } from "./python-output.js";
+
+/** The Python side of the protocol, shipped in this package. */
+export const RUNNER_SCRIPT = fileURLToPath(new URL("../../python/runner.py", import.meta.url));
+
+/** What the Python side answers for one work. */
+export type PythonReply =
+  | { ok: true; results: Record<string, unknown>; products?: string[]; plots?: string[] }
+  | { ok: false; error: string; traceback?: string };
+
+/** How a call ended: with a reply, or with the process gone before it answered. */
+export type PythonAnswer =
+  | { kind: "reply"; reply: PythonReply }
+  | { kind: "ended"; code: number | null; signal: NodeJS.Signals | null; error?: string };
+
+interface Call {
+  id: number;
+  output: OutputSink | undefined;
+  reply?: PythonReply;
+  pending: number;
+  settle: (answer: PythonAnswer) => void;
+}
+
+/** Where a process's prints go when no work asked for them: the worker's own streams. */
+const toWorkerStreams: OutputSink = (stream, text) => {
+  (stream === "stdout" ? process.stdout : process.stderr).write(text);
+};
+
+/**
+ * One warm Python process in its own process group. Requests go on fd 3 and replies come on fd 4
+ * (one JSON document a line), so what the function prints on stdout and stderr never mixes with
+ * them; a marker on each stream ends each work's output. Calls are made one at a time.
+ */
+export class PythonProcess {
+  readonly child: ChildProcess;
+  /** Works this process has served. */
+  served = 0;
+  #nonce = randomUUID();
+  #next = 0;
+  #call: Call | undefined;
+  #ended: { code: number | null; signal: NodeJS.Signals | null; error?: string } | undefined;
+  #stdout: MarkedStream;
+  #stderr: MarkedStream;
+
+  constructor(python: string, cwd: string) {
+    this.child = spawn(python, ["-u", RUNNER_SCRIPT], {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+    });
+    const sink = () => this.#call?.output ?? toWorkerStreams;
+    this.#stdout = new MarkedStream("stdout", sink);
+    this.#stderr = new MarkedStream("stderr", sink);
+    const { stdout, stderr } = this.child;
+    stdout?.on("data", (chunk: Buffer) => this.#stdout.push(chunk));
+    stderr?.on("data", (chunk: Buffer) => this.#stderr.push(chunk));
+    const replies = this.child.stdio[4] as Socket | undefined;
+    if (replies) createInterface({ input: replies }).on("line", (line) => this.#onReply(line));
+    this.#requests()?.on("error", () => {}); // a broken pipe shows as the process's exit
+    this.child.once("error", (error) => this.#end(null, null, error.message));
+    this.child.once("exit", (code, signal) => {
+      // Let what is still in the pipes arrive before the work's output is closed.
+      const closed = new Promise((resolve) => this.child.once("close", resolve));
+      const late = new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      void Promise.race([closed, late]).then(() => this.#end(code, signal));
+    });
+    this.idle();
+  }
+
+  get alive(): boolean {
+    return this.#ended === undefined && this.child.exitCode === null && !this.child.signalCode;
+  }
+
+  /** Runs `function(**parameters)`; what it prints goes to `output` (else the worker's streams). */
+  call(
+    fn: string,
+    parameters: Record<string, unknown>,
+    output?: OutputSink,
+  ): Promise<PythonAnswer> {
+    if (this.#call) throw new Error("a Python process runs one work at a time");
+    const id = ++this.#next;
+    this.busy();
+    return new Promise((settle) => {
+      if (this.#ended) return settle({ kind: "ended", ...this.#ended });
+      const marker = `\u001eworkflow:${this.#nonce}:${id}\u001e`;
+      const call: Call = { id, output, pending: 3, settle };
+      this.#call = call;
+      const seen = () => this.#progress(call);
+      this.#stdout.expect(marker, seen);
+      this.#stderr.expect(marker, seen);
+      this.#requests()?.write(`${JSON.stringify({ id, function: fn, parameters, marker })}\n`);
+    });
+  }
+
+  /** An idle process must not keep the worker alive. */
+  idle(): void {
+    this.child.unref();
+    for (const stream of this.child.stdio) (stream as Socket | null)?.unref?.();
+  }
+
+  busy(): void {
+    this.child.ref();
+    for (const stream of this.child.stdio) (stream as Socket | null)?.ref?.();
+  }
+
+  #requests(): Socket | undefined {
+    return this.child.stdio[3] as Socket | undefined;
+  }
+
+  #onReply(line: string): void {
+    const call = this.#call;
+    let parsed: { id?: unknown } & Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return; // not ours: the protocol never sends anything but JSON lines
+    }
+    if (!call || parsed.id !== call.id) return;
+    const { id: _id, ...reply } = parsed;
+    call.reply = reply as PythonReply;
+    this.#progress(call);
+  }
+
+  /** A call is answered once its reply and both streams' markers have come. */
+  #progress(call: Call): void {
+    call.pending--;
+    if (call.pending > 0 || this.#call !== call || !call.reply) return;
+    this.#call = undefined;
+    this.served++;
+    call.settle({ kind: "reply", reply: call.reply });
+  }
+
+  #end(code: number | null, signal: NodeJS.Signals | null, error?: string): void {
+    if (this.#ended) return;
+    this.#ended = { code, signal, ...(error ? { error } : {}) };
+    const call = this.#call;
+    this.#stdout.end();
+    this.#stderr.end();
+    if (call && this.#call === call) {
+      this.#call = undefined;
+      call.settle({ kind: "ended", ...this.#ended });
+    }
+  }
+}
