@@ -150,6 +150,8 @@ export const WorkFieldsSchema = z.strictObject({
     strategy: "strict",
   }),
   notify: NotifySchema.default({ slack: {} }),
+  /** Set by the worker: what archiving its products and plots could not do, for its last attempt. */
+  archive: z.strictObject({ errors: z.array(z.string().max(1000)).max(50) }).optional(),
   /** Set by the service: when the running attempt's lease ends (unix seconds). */
   leaseUntil: z.number().optional(),
   /** Set by the service: a re-queued work is not withdrawn before this (unix seconds). */
