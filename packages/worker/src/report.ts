@@ -22,6 +22,7 @@ export function toUpdate(work: StoredWork, outcome: Outcome, slackReply?: Record
     ...(results ? { results } : {}),
     ...(outcome.products ? { products: outcome.products } : {}),
     ...(outcome.plots ? { plots: outcome.plots } : {}),
+    ...(outcome.archive ? { archive: outcome.archive } : {}),
     ...(slackReply
       ? { notify: { ...work.notify, slack: { ...work.notify?.slack, reply: slackReply } } }
       : {}),
