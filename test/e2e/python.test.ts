@@ -1,0 +1,191 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork, WorkInput } from "@workflow/work";
+import { createLogger, runWork, startWorker } from "@workflow/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../support/processes.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/** Python function works (`pkg.module.func`) run by a real worker in warm python3 processes. */
+
+const MODULES = join(ROOT, "test", "fixtures", "python");
+const FINAL = ["success", "failure", "cancelled"];
+let stack: Stack;
+let scratch: string;
+
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  scratch = mkdtempSync(join(tmpdir(), "python-"));
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+const pipelineName = () => `py-${Math.random().toString(36).slice(2, 10)}`;
+
+/** Deposits works, runs one worker in the fixtures' directory until it has done them all. */
+async function runAll(works: Partial<WorkInput>[], concurrency = 1): Promise<StoredWork[]> {
+  const client = stack.client();
+  const pipeline = pipelineName();
+  const ids = (await client.deposit(
+    works.map((work) => ({ pipeline, site: "local", user: "admin", ...work })),
+    { returnIds: true },
+  )) as string[];
+  const worker = startWorker({
+    pipelines: [pipeline],
+    client,
+    cwd: MODULES,
+    lives: works.length,
+    concurrency,
+    wait: 2,
+    sleep: 0.1,
+    logger: createLogger("silent"),
+  });
+  try {
+    await worker.done;
+  } finally {
+    await worker.stop();
+  }
+  return eventually(async () => {
+    const stored = await client.view({ pipeline }, { limit: works.length });
+    const done = stored.filter((w) => FINAL.includes(w.status));
+    if (done.length < works.length) return undefined;
+    const byId = new Map(done.map((w) => [w.id, w]));
+    return ids.map((id) => byId.get(id) as StoredWork);
+  }, 30_000);
+}
+
+const runOne = async (work: Partial<WorkInput>) => (await runAll([work]))[0] as StoredWork;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+};
+
+describe("Python function works", () => {
+  it("func(**parameters): a dict returned becomes results", async () => {
+    const work = await runOne({
+      function: "wfjobs.jobs.fit",
+      parameters: { a: 2, b: 40, label: "snr" },
+    });
+    expect(work).toMatchObject({ status: "success", results: { sum: 42, label: "snr" } });
+  });
+
+  it("a tuple (results, products, plots) fills each field", async () => {
+    const work = await runOne({ function: "wfjobs.jobs.shaped", parameters: { name: "frb42" } });
+    expect(work.status).toBe("success");
+    expect(work.results).toEqual({ name: "frb42", snr: 12.5 });
+    expect(work.products).toEqual(["/data/frb42.h5"]);
+    expect(work.plots).toEqual(["/plots/frb42.png", "https://example.org/frb42.svg"]);
+  });
+
+  it("an exception fails the attempt with the traceback's last line in results.error", async () => {
+    const work = await runOne({
+      function: "wfjobs.jobs.broken",
+      parameters: { why: "the fit diverged" },
+      retries: 0,
+    });
+    expect(work).toMatchObject({
+      status: "failure",
+      results: { error: "ValueError: the fit diverged" },
+    });
+    expect(work.history?.[0]).toMatchObject({ error: "ValueError: the fit diverged" });
+  });
+
+  it("parameters with quotes, newlines and code-like text arrive as data", async () => {
+    const hostile = {
+      quote: `it's "quoted"`,
+      lines: "one\ntwo\r\nthree",
+      code: "__import__('os').system('touch /tmp/pwned')",
+      marker: "\u001eworkflow:x:1\u001e",
+      unicode: "Δt = 5 µs 🚀",
+    };
+    const work = await runOne({ function: "wfjobs.jobs.echo", parameters: hostile });
+    // What the function printed (fake replies and markers included) did not touch the protocol.
+    expect(work.status).toBe("success");
+    expect(work.results?.parameters).toEqual(hostile);
+    expect(work.results).not.toHaveProperty("forged");
+  });
+
+  it("what the function prints reaches the output callback, apart from the protocol", async () => {
+    const client = stack.client();
+    const pipeline = pipelineName();
+    await client.deposit([
+      { pipeline, site: "local", user: "admin", function: "wfjobs.jobs.echo", parameters: { n: 1 } },
+    ]);
+    const work = await client.withdraw({ pipeline });
+    if (!work) throw new Error("nothing to withdraw");
+    const printed: Record<string, string> = { stdout: "", stderr: "" };
+    const run = runWork(work, {
+      client,
+      logger: createLogger("silent"),
+      cwd: MODULES,
+      functionRoots: [MODULES],
+      output: (stream, text) => {
+        printed[stream] += text;
+      },
+    });
+    const outcome = await run.done;
+    run.release();
+    expect(outcome).toMatchObject({ status: "success", results: { parameters: { n: 1 } } });
+    expect(printed.stdout).toBe(
+      '{"id": 1, "ok": true, "results": {"forged": true}}\n\u001eworkflow:not-the-marker\u001e\nno newline at the end',
+    );
+    expect(printed.stderr).toBe("to stderr\n");
+  });
+
+  it("a timeout kills the process group: the function and the child it started are gone", {
+    timeout: 30_000,
+  }, async () => {
+    const file = join(scratch, "hang-pids");
+    // A warm process first, so that the timeout is not spent starting the interpreter.
+    const [, work] = await runAll([
+      { function: "wfjobs.jobs.whoami" },
+      { function: "wfjobs.jobs.hang", parameters: { file }, timeout: 2, retries: 0 },
+    ]);
+    expect(work).toMatchObject({ status: "failure", results: { error: "timed out after 2 s" } });
+    const pids = readFileSync(file, "utf8").split(" ").map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  it("the standard library and unknown names are refused with a clear error", async () => {
+    const [system, missing, neither] = await runAll([
+      { function: "os.system", parameters: { command: "true" }, retries: 0 },
+      { function: "wfjobs.nosuch.run", retries: 0 },
+      { function: "not a function", retries: 0 },
+    ]);
+    expect(system?.results?.error).toMatch(/^PermissionError: refused: 'os' is built into Python/);
+    expect(missing?.results?.error).toBe("ModuleNotFoundError: No module named 'wfjobs.nosuch'");
+    expect(neither?.results?.error).toMatch(
+      /cannot run function "not a function": name a Node export as '<module>#<export>'.*or a Python function as 'package.module.function'/,
+    );
+  });
+
+  it("1,000 works run through one warm process", { timeout: 120_000 }, async () => {
+    const works = await runAll(
+      Array.from({ length: 1000 }, () => ({ function: "wfjobs.jobs.whoami" })),
+    );
+    expect(works.every((w) => w.status === "success")).toBe(true);
+    const pids = new Set(works.map((w) => w.results?.pid));
+    expect(pids.size).toBe(1);
+  });
+
+  it("works of different users never share a process", async () => {
+    const works = await runAll([
+      { function: "wfjobs.jobs.whoami", user: "admin" },
+      { function: "wfjobs.jobs.whoami", user: "alice" },
+      { function: "wfjobs.jobs.whoami", user: "admin" },
+    ]);
+    const [first, other, again] = works.map((w) => w.results?.pid);
+    expect(first).toBe(again);
+    expect(other).not.toBe(first);
+  });
+});
