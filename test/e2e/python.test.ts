@@ -118,7 +118,13 @@ describe("Python function works", () => {
     const client = stack.client();
     const pipeline = pipelineName();
     await client.deposit([
-      { pipeline, site: "local", user: "admin", function: "wfjobs.jobs.echo", parameters: { n: 1 } },
+      {
+        pipeline,
+        site: "local",
+        user: "admin",
+        function: "wfjobs.jobs.echo",
+        parameters: { n: 1 },
+      },
     ]);
     const work = await client.withdraw({ pipeline });
     if (!work) throw new Error("nothing to withdraw");
