@@ -9,7 +9,8 @@ declare module "vitest" {
 
 // One mongod for the whole test run; each test file takes its own database (see ./db.ts).
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const server = await MongoMemoryServer.create();
+  // Generous: on a loaded machine mongod may take longer than the library's 10 s to start.
+  const server = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
   project.provide("mongoUri", server.getUri());
   return async () => {
     await server.stop();

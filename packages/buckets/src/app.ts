@@ -7,14 +7,30 @@ import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { viewRoutes } from "./routes/view.js";
-import { type Withdrawing, workRoutes } from "./routes/work.js";
+import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
+import type { Withdrawing } from "./service/withdraw.js";
 
 /** The largest body the service reads: works are capped at 4 MB of results each. */
 export const BODY_LIMIT = "16mb";
 
+/** Settings the routes read beyond the context. */
+export interface AppOptions {
+  /** Serve /metrics without a token. */
+  metricsPublic: boolean;
+  /** The most one /view answer may hold, in bytes of JSON. */
+  viewMaxBytes: number;
+}
+
+const DEFAULT_APP_OPTIONS: AppOptions = { metricsPublic: false, viewMaxBytes: 64 * 1024 * 1024 };
+
 /** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
-export function buildApp(ctx: ServiceContext, keys: Keys, withdraw: Withdrawing): Express {
+export function buildApp(
+  ctx: ServiceContext,
+  keys: Keys,
+  withdraw: Withdrawing,
+  { metricsPublic, viewMaxBytes }: AppOptions = DEFAULT_APP_OPTIONS,
+): Express {
   const app = express();
   app.disable("x-powered-by");
   // Clients never revalidate: hashing every answer for an ETag is work for nobody.
@@ -22,13 +38,15 @@ export function buildApp(ctx: ServiceContext, keys: Keys, withdraw: Withdrawing)
   app.set("trust proxy", "loopback");
   app.use(requestLogger(ctx.logger));
   app.use(requestMetrics(ctx.metrics));
-  app.use(opsRoutes(ctx, ctx.metrics));
-  app.use(authenticate(keys));
+  // One verifier for every route, so a token verified once is remembered everywhere.
+  const auth = authenticate(keys);
+  app.use(opsRoutes(ctx, ctx.metrics, { authenticate: auth, metricsPublic }));
+  app.use(auth);
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(workRoutes(ctx, withdraw));
   app.use(auditRoutes(ctx));
   app.use(tokenRoutes(keys));
-  app.use(viewRoutes(ctx));
+  app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -2,6 +2,7 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { reap } from "../src/service/reaper.js";
 import { aWork, startTestService, type TestService } from "./support/service.js";
 
 type Stored = {
@@ -9,7 +10,7 @@ type Stored = {
   status: string;
   attempt: number;
   leaseUntil?: number;
-  notBefore?: number;
+  retryAt?: number;
   start?: number;
   results?: Record<string, unknown>;
   history?: { attempt: number; worker?: string; status: string; error?: string; stop?: number }[];
@@ -19,11 +20,8 @@ let t: TestService;
 let db: Db;
 let mongo: MongoClient;
 beforeAll(async () => {
-  // A long reap period: these tests move time themselves and call the audit when they want a pass.
-  t = await startTestService(import.meta.filename, {
-    BUCKETS_LEASE_SECONDS: "30",
-    BUCKETS_REAP_SECONDS: "3600",
-  });
+  // A long reap period: these tests move time themselves and run a reaper pass when they want one.
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
   ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
 });
 afterAll(async () => {
@@ -43,46 +41,44 @@ const deposit = async (overrides: Record<string, unknown>) =>
   )[0] as string;
 const get = async (id: string) =>
   ((await t.call("POST", "/view", { body: { query: { id } } })).body as Stored[])[0] as Stored;
-const withdraw = async (pipeline: string, worker = "node1/1/w") =>
+const withdraw = async (pipeline: string, worker = "node1/1/w", query = "?lease=30") =>
   (
-    await t.call("POST", "/work/withdraw", {
+    await t.call("POST", `/work/withdraw${query}`, {
       token: t.tokens.worker,
       body: { pipeline },
       headers: { "x-worker-id": worker },
     })
   ).body as Stored | null;
-/** Moves a work's clock: its lease (or backoff) ended a minute ago. */
-const backdate = (id: string, field: "leaseUntil" | "notBefore") =>
+/** Moves a work's clock: its lease (or retry time) ended a minute ago. */
+const backdate = (id: string, field: "leaseUntil" | "retryAt") =>
   works().updateOne({ _id: new ObjectId(id) }, { $set: { [field]: Date.now() / 1000 - 60 } });
 const report = (id: string, attempt: number, status: string, extra: object = {}) =>
   t.call("PUT", "/work", { token: t.tokens.worker, body: [{ id, attempt, status, ...extra }] });
+const reapNow = () => reap(t.service.ctx);
 
 describe("leases", () => {
-  it("a silent holder loses the work after its lease: re-queued, re-claimed as attempt 2, failed after retries+1", async () => {
+  it("a silent holder loses the work after its lease: a failure with a retry, then attempt 2, then a final failure", async () => {
     const id = await deposit({ pipeline: "silent", retries: 1 });
     const first = await withdraw("silent", "node1/11/a");
     expect(first).toMatchObject({ id, attempt: 1, status: "running" });
     expect(first?.leaseUntil).toBeGreaterThan(Date.now() / 1000 + 25);
 
     await backdate(id, "leaseUntil");
-    const audit = await t.call("GET", "/audit/expired");
-    expect(audit.body).toMatchObject({ expired: 1, requeued: 1, failed: 0 });
-    const requeued = await get(id);
-    expect(requeued).toMatchObject({ status: "queued", attempt: 1 });
-    expect(requeued.notBefore).toBeGreaterThan(Date.now() / 1000);
-    expect(await withdraw("silent")).toBeNull(); // still in its backoff
+    expect(await reapNow()).toMatchObject({ lapsed: 1 });
+    const failed = await get(id);
+    expect(failed).toMatchObject({ status: "failure", attempt: 1 });
+    expect(failed.retryAt).toBeGreaterThan(Date.now() / 1000);
+    expect(await withdraw("silent")).toBeNull(); // still waiting for its retry
 
-    await backdate(id, "notBefore");
+    await backdate(id, "retryAt");
+    expect(await reapNow()).toMatchObject({ requeued: 1 });
     expect(await withdraw("silent", "node2/22/b")).toMatchObject({ id, attempt: 2 });
     await backdate(id, "leaseUntil");
-    expect((await t.call("GET", "/audit/expired")).body).toMatchObject({
-      expired: 1,
-      requeued: 0,
-      failed: 1,
-    });
+    await reapNow();
 
     const final = await get(id);
     expect(final.status).toBe("failure");
+    expect(final.retryAt).toBeUndefined();
     expect(final.history?.map((h) => [h.attempt, h.worker, h.status])).toEqual([
       [1, "node1/11/a", "expired"],
       [2, "node2/22/b", "expired"],
@@ -90,7 +86,7 @@ describe("leases", () => {
     expect(final.history?.[0]?.error).toMatch(/lease expired/);
   });
 
-  it("a heartbeat extends the lease, never past start + timeout", async () => {
+  it("a heartbeat extends the lease, never past start + timeout + grace", async () => {
     const id = await deposit({ pipeline: "beat", timeout: 40 });
     const claimed = (await withdraw("beat")) as Stored;
     await works().updateOne(
@@ -103,17 +99,25 @@ describe("leases", () => {
     expect(beat).toMatchObject({ status: 200, body: { cancel: false } });
     const after = await get(id);
     expect(after.leaseUntil).toBeGreaterThan(Date.now() / 1000 + 25);
-    expect(after.leaseUntil).toBeLessThanOrEqual((claimed.start as number) + 40);
+    expect(after.leaseUntil).toBeLessThanOrEqual((claimed.start as number) + 40 + 30);
   });
 
-  it("a passed timeout ends the attempt too, saying so", async () => {
+  it("a claim without ?lease holds until start + timeout + grace, and heartbeats do not shorten it", async () => {
+    const id = await deposit({ pipeline: "unleased", timeout: 600 });
+    const claimed = (await withdraw("unleased", "chime/1/w", "")) as Stored;
+    expect(claimed.leaseUntil).toBe((claimed.start as number) + 600 + 30);
+    await t.call("POST", `/work/${id}/heartbeat?attempt=1`, { token: t.tokens.worker });
+    expect((await get(id)).leaseUntil).toBe(claimed.leaseUntil);
+  });
+
+  it("a passed deadline ends the attempt too, saying so", async () => {
     const id = await deposit({ pipeline: "slow", retries: 0, timeout: 5 });
     await withdraw("slow");
     await works().updateOne(
       { _id: new ObjectId(id) },
       { $set: { deadline: Date.now() / 1000 - 1, leaseUntil: Date.now() / 1000 - 1 } },
     );
-    await t.call("GET", "/audit/expired");
+    await reapNow();
     const final = await get(id);
     expect(final.status).toBe("failure");
     expect(final.history?.[0]?.error).toBe("timed out");
@@ -121,16 +125,18 @@ describe("leases", () => {
 });
 
 describe("outcomes", () => {
-  it("a reported failure with retries left waits its backoff, then runs again", async () => {
+  it("a reported failure with retries left is a failure with retryAt; the reaper re-queues it then", async () => {
     const id = await deposit({ pipeline: "retry", retries: 2 });
     await withdraw("retry");
     expect((await report(id, 1, "failure", { results: { error: "boom" } })).status).toBe(200);
     const waiting = await get(id);
-    expect(waiting.status).toBe("queued");
-    expect(waiting.notBefore).toBeGreaterThan(Date.now() / 1000 + 0.5);
-    expect(waiting.notBefore).toBeLessThan(Date.now() / 1000 + 1.5);
+    expect(waiting.status).toBe("failure");
+    expect(waiting.retryAt).toBeGreaterThanOrEqual(Date.now() / 1000 + 0.5);
+    expect(waiting.retryAt).toBeLessThan(Date.now() / 1000 + 2);
+    expect(await reapNow()).toMatchObject({ requeued: 0 });
     expect(await withdraw("retry")).toBeNull();
-    await backdate(id, "notBefore");
+    await backdate(id, "retryAt");
+    expect(await reapNow()).toMatchObject({ requeued: 1 });
     expect(await withdraw("retry")).toMatchObject({ id, attempt: 2 });
   });
 
@@ -138,8 +144,9 @@ describe("outcomes", () => {
     const id = await deposit({ pipeline: "zombie" });
     await withdraw("zombie", "old/1/z");
     await backdate(id, "leaseUntil");
-    await t.call("GET", "/audit/expired");
-    await backdate(id, "notBefore");
+    await reapNow();
+    await backdate(id, "retryAt");
+    await reapNow();
     await withdraw("zombie", "new/2/z");
     const before = await get(id);
 
@@ -151,12 +158,6 @@ describe("outcomes", () => {
     });
     expect(beat.status).toBe(409);
     expect(await get(id)).toEqual(before);
-
-    // An operator may still edit it.
-    expect((await t.call("PUT", "/work", { body: [{ id, attempt: 1, priority: 5 }] })).status).toBe(
-      200,
-    );
-    expect((await get(id)).attempt).toBe(2);
   });
 
   it("a batch of outcomes with one zombie among them: the zombie's is refused, the others recorded", async () => {
@@ -165,8 +166,9 @@ describe("outcomes", () => {
     await withdraw("batch", "old/1/z");
     // The first work's lease lapsed and another worker holds it now, as attempt 2.
     await backdate(a, "leaseUntil");
-    await t.call("GET", "/audit/expired");
-    await backdate(a, "notBefore");
+    await reapNow();
+    await backdate(a, "retryAt");
+    await reapNow();
     await withdraw("batch", "new/2/z");
     const newer = await get(a);
 
@@ -178,7 +180,9 @@ describe("outcomes", () => {
       ],
     });
     expect(both.status).toBe(409);
-    expect(both.body).toMatchObject({ error: { code: "conflict", details: { ids: [a] } } });
+    expect(both.body).toMatchObject({
+      error: { code: "conflict", details: { ids: [a], recorded: 1 } },
+    });
     expect(JSON.stringify(both.body)).toMatch(/attempt 1 is no longer current.*1 were recorded/);
     expect(await get(a)).toEqual(newer);
     expect(await get(b)).toMatchObject({ status: "success", results: { n: 2 } });
@@ -197,18 +201,6 @@ describe("outcomes", () => {
     expect(await get(id)).toEqual(recorded);
   });
 
-  it("a worker whose lapsed attempt was put back in the queue gets 409, not 403", async () => {
-    const id = await deposit({ pipeline: "lapsed", retries: 1 });
-    await withdraw("lapsed");
-    await backdate(id, "leaseUntil");
-    await t.call("GET", "/audit/expired");
-    const queued = await get(id);
-    expect(queued).toMatchObject({ status: "queued", attempt: 1 });
-    const late = await report(id, 1, "success");
-    expect(late.status).toBe(409);
-    expect(await get(id)).toEqual(queued);
-  });
-
   it("history: two failed attempts and a success leave three entries with their workers", async () => {
     const id = await deposit({ pipeline: "story", retries: 2 });
     for (const [attempt, worker] of [
@@ -217,7 +209,8 @@ describe("outcomes", () => {
     ] as const) {
       await withdraw("story", worker);
       await report(id, attempt, "failure", { results: { error: `failed ${attempt}` } });
-      await backdate(id, "notBefore");
+      await backdate(id, "retryAt");
+      await reapNow();
     }
     await withdraw("story", "c/3/z");
     await report(id, 3, "success", { results: { ok: true } });
@@ -229,6 +222,38 @@ describe("outcomes", () => {
       [3, "c/3/z", "success", undefined],
     ]);
     expect(done.history?.every((h) => typeof h.stop === "number")).toBe(true);
+  });
+});
+
+describe("release", () => {
+  it("puts the attempt back in the queue at once, without spending a retry", async () => {
+    const id = await deposit({ pipeline: "release", retries: 0 });
+    await withdraw("release", "slurm/1/a");
+    const released = await t.call("POST", `/work/${id}/release?attempt=1`, {
+      token: t.tokens.worker,
+    });
+    expect(released).toMatchObject({ status: 200, body: true });
+    expect(await get(id)).toMatchObject({ status: "queued", attempt: 1 });
+    // retries: 0 allows one counted attempt. The released one did not count: attempt 2 runs, and
+    // its failure is the final one.
+    expect(await withdraw("release", "slurm/2/b")).toMatchObject({ id, attempt: 2 });
+    await report(id, 2, "failure", { results: { error: "real" } });
+    const final = await get(id);
+    expect(final).toMatchObject({ status: "failure", attempt: 2 });
+    expect(final.retryAt).toBeUndefined();
+    expect(final.history?.map((h) => h.status)).toEqual(["released", "failure"]);
+  });
+
+  it("refuses a stale attempt with 409, and a work outside the token's pipelines with 404", async () => {
+    const id = await deposit({ pipeline: "release-stale" });
+    await withdraw("release-stale");
+    const stale = await t.call("POST", `/work/${id}/release?attempt=7`, { token: t.tokens.worker });
+    expect(stale.status).toBe(409);
+    const other = t.token("w2", ["work:withdraw"], ["elsewhere"]);
+    const hidden = await t.call("POST", `/work/${id}/release?attempt=1`, { token: other });
+    expect(hidden.status).toBe(404);
+    expect(JSON.stringify(hidden.body)).not.toMatch(/running|attempt 1/);
+    expect((await get(id)).status).toBe("running");
   });
 });
 
@@ -245,7 +270,7 @@ describe("cancel", () => {
     );
   });
 
-  it("cancels a running work: its heartbeat answers cancel, and the worker reports it", async () => {
+  it("cancels a running work: its heartbeat answers cancel, and the worker's report keeps it cancelled", async () => {
     const id = await deposit({ pipeline: "cancel-running" });
     await withdraw("cancel-running");
     await t.call("POST", `/work/${id}/cancel`, { token: t.tokens.alice });
@@ -253,34 +278,28 @@ describe("cancel", () => {
       token: t.tokens.worker,
     });
     expect(beat.body).toEqual({ cancel: true });
-    expect((await report(id, 1, "cancelled", { results: { error: "cancelled" } })).status).toBe(
+    expect((await report(id, 1, "failure", { results: { error: "cancelled" } })).status).toBe(200);
+    const done = await get(id);
+    expect(done).toMatchObject({ status: "cancelled", results: { error: "cancelled" } });
+    expect(done.history?.[0]?.status).toBe("cancelled");
+  });
+
+  it("cancels a failure waiting for its retry, which then never comes", async () => {
+    const id = await deposit({ pipeline: "cancel-retry" });
+    await withdraw("cancel-retry");
+    await report(id, 1, "failure");
+    expect((await t.call("POST", `/work/${id}/cancel`, { token: t.tokens.alice })).status).toBe(
       200,
     );
-    const done = await get(id);
-    expect(done.status).toBe("cancelled");
-    expect(done.history?.[0]?.status).toBe("cancelled");
+    await backdate(id, "retryAt");
+    await reapNow();
+    expect(await get(id)).toMatchObject({ status: "cancelled" });
   });
 });
 
-describe("audits", () => {
-  it("stale: unfinished works older than the days given become failures", async () => {
-    const old = await deposit({ pipeline: "stale", creation: Date.now() / 1000 - 10 * 86_400 });
-    const fresh = await deposit({ pipeline: "stale" });
-    const audit = await t.call("GET", "/audit/stale/7");
-    expect(audit.body).toEqual({ failed: 1 });
-    expect((await get(old)).status).toBe("failure");
-    expect((await get(fresh)).status).toBe("queued");
-  });
-
-  it("failed: failures that still have retries go back to the queue", async () => {
-    const id = await deposit({ pipeline: "failed-audit", retries: 3 });
-    await works().updateOne({ _id: new ObjectId(id) }, { $set: { status: "failure", attempt: 1 } });
-    expect((await t.call("GET", "/audit/failed")).body).toEqual({ requeued: 1 });
-    expect((await get(id)).status).toBe("queued");
-  });
-
+describe("metrics", () => {
   it("shows re-queues, expiries, final failures and claim latency in /metrics", async () => {
-    const metrics = (await t.call("GET", "/metrics", { token: null })).body as string;
+    const metrics = (await t.call("GET", "/metrics")).body as string;
     expect(metrics).toMatch(/buckets_requeues_total [1-9]/);
     expect(metrics).toMatch(/buckets_expiries_total [1-9]/);
     expect(metrics).toMatch(/buckets_final_failures_total [1-9]/);

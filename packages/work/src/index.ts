@@ -5,6 +5,7 @@ export {
   type StatusCounts,
   type StoredWork,
   type ViewOptions,
+  type WithdrawOptions,
 } from "./client/client.js";
 export { BucketsError } from "./client/errors.js";
 export { type RetryOptions, withRetries } from "./client/retry.js";
@@ -23,7 +24,23 @@ export {
   WorkspaceError,
 } from "./errors.js";
 export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
-export { toPayload, type WorkPayload } from "./payload.js";
+export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
+export {
+  AttemptParamsSchema,
+  CountRequestSchema,
+  MAX_CLAIM_COUNT,
+  MAX_LEASE_SECONDS,
+  MAX_VIEW_LIMIT,
+  MAX_WAIT_SECONDS,
+  type OutcomeInput,
+  OutcomeSchema,
+  type ViewRequest,
+  ViewRequestSchema,
+  type WithdrawFilter,
+  WithdrawFilterSchema,
+  type WithdrawParams,
+  WithdrawParamsSchema,
+} from "./requests.js";
 export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
 export {
   ARCHIVE_METHODS,
@@ -31,9 +48,11 @@ export {
   ArchiveSchema,
   type Config,
   ConfigSchema,
+  FUNCTION_MAX_LENGTH,
   FunctionSchema,
   type HistoryEntry,
   HistoryEntrySchema,
+  hasRetriesLeft,
   type Notify,
   NotifySchema,
   ObjectIdSchema,

@@ -3,8 +3,15 @@ import type { Work } from "./schema.js";
 /** A work as the service takes it: plain JSON, without what stays on the client. */
 export type WorkPayload = Omit<Work, "config"> & { config: Omit<Work["config"], "strategy"> };
 
-/** The JSON that goes to the service. `config.strategy` stays on the client; undefined fields go. */
+/** `config.strategy` decides how the client checks a work's site: it stays on the client. */
+export function withoutStrategy(config: Work["config"]): WorkPayload["config"] {
+  const { strategy: _strategy, ...rest } = config;
+  return rest;
+}
+
+/** The JSON that goes to the service, without undefined fields. */
 export function toPayload(work: Work): WorkPayload {
-  const { strategy: _strategy, ...config } = work.config;
-  return JSON.parse(JSON.stringify({ ...work, config })) as WorkPayload;
+  return JSON.parse(
+    JSON.stringify({ ...work, config: withoutStrategy(work.config) }),
+  ) as WorkPayload;
 }

@@ -22,12 +22,15 @@ function boundedInt(field: string, min: number, max: number) {
 const nonEmpty = (field: string) =>
   z.string({ error: `${field} must be a string` }).min(1, { error: `${field} must not be empty` });
 
+/** `waiting` and `skipped` belong to pipeline steps: a step waits for its needs, or is skipped. */
 export const STATUSES = [
   "created",
+  "waiting",
   "queued",
   "running",
   "success",
   "failure",
+  "skipped",
   "cancelled",
 ] as const;
 export const StatusSchema = z.enum(STATUSES);
@@ -90,7 +93,8 @@ export const HistoryEntrySchema = z.object({
   worker: z.string().optional(),
   start: z.number().optional(),
   stop: z.number().optional(),
-  status: StatusSchema.or(z.literal("expired")),
+  /** How the attempt ended: a work status, or `expired` (its lease or deadline passed), or `released` (given back by its worker). */
+  status: z.union([StatusSchema, z.literal("expired"), z.literal("released")]),
   error: z.string().optional(),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
@@ -107,10 +111,24 @@ export const PipelineSchema = z
     error: "pipeline must be 1 to 128 letters, digits or '-'",
   });
 
-/** `<module specifier>#<export>`, e.g. `./jobs/fit.js#fit` or `my-pkg#run`. */
-export const FunctionSchema = z.string().regex(/^[^#\s]+#[A-Za-z_$][\w$]*$/, {
-  error: "function must be '<module specifier>#<export>', e.g. ./jobs/fit.js#fit",
-});
+/** The longest function name the service stores. */
+export const FUNCTION_MAX_LENGTH = 1024;
+
+/** No NUL: no process can be started with one, so a work carrying it could never run. */
+const withoutNul = (field: string) =>
+  z.string({ error: `${field} must be a string` }).refine((value) => !value.includes("\0"), {
+    error: `${field} must not contain a NUL byte`,
+  });
+
+/**
+ * Any name a worker may know how to run: `./jobs/fit.js#fit` or `my-pkg#run` (Node), or
+ * `pkg.module.func` (Python, as CHIME names functions). Only a worker decides whether it can.
+ */
+export const FunctionSchema = withoutNul("function")
+  .min(1, { error: "function must not be empty" })
+  .max(FUNCTION_MAX_LENGTH, {
+    error: `function must be at most ${FUNCTION_MAX_LENGTH} characters`,
+  });
 
 /** The fields of a work; WorkSchema below adds the rules that span fields. */
 export const WorkFieldsSchema = z.strictObject({
@@ -119,7 +137,10 @@ export const WorkFieldsSchema = z.strictObject({
   user: nonEmpty("user"),
   function: FunctionSchema.optional(),
   parameters: FreeObjectSchema.optional(),
-  command: z.array(z.string()).min(1, { error: "command must hold at least one item" }).optional(),
+  command: z
+    .array(withoutNul("each command item"))
+    .min(1, { error: "command must hold at least one item" })
+    .optional(),
   results: FreeObjectSchema.optional(),
   products: z.array(z.string()).optional(),
   plots: z.array(z.string()).optional(),
@@ -154,8 +175,12 @@ export const WorkFieldsSchema = z.strictObject({
   archive: z.strictObject({ errors: z.array(z.string().max(1000)).max(50) }).optional(),
   /** Set by the service: when the running attempt's lease ends (unix seconds). */
   leaseUntil: z.number().optional(),
-  /** Set by the service: a re-queued work is not withdrawn before this (unix seconds). */
-  notBefore: z.number().optional(),
+  /** Not withdrawn before this (unix seconds): a deposit for later. */
+  notBefore: z.number().nonnegative().optional(),
+  /** Set by the service on a failure with retries left: when it goes back to the queue. */
+  retryAt: z.number().optional(),
+  /** Set by the service: attempts that do not count against `retries` (released, or before a requeue). */
+  uncounted: z.int().min(0).optional(),
 });
 
 export const WorkSchema = nullMeansAbsent(
@@ -164,6 +189,15 @@ export const WorkSchema = nullMeansAbsent(
     path: ["command"],
   }),
 );
+
+/**
+ * Whether a failed attempt may run again: `retries` counts the attempts after the first, and
+ * attempts a worker released (or made before the owner re-queued the work) do not count. The
+ * service applies the same rule inside MongoDB (packages/buckets/src/store/attempt.ts).
+ */
+export function hasRetriesLeft(work: Pick<Work, "attempt" | "retries" | "uncounted">): boolean {
+  return work.attempt - (work.uncounted ?? 0) <= work.retries;
+}
 
 /** A work as the caller writes it: only pipeline, site and user are required. */
 export type WorkInput = z.input<typeof WorkFieldsSchema>;

@@ -97,8 +97,16 @@ describe("rules across fields", () => {
     expect(build({}).work.command).toBeUndefined();
   });
 
-  it("wants a function as module#export", () => {
-    expect(refused({ function: "fit" })).toMatch(/module specifier/);
+  it("takes any function name a worker may run, Node's or Python's, up to 1,024 characters", () => {
+    expect(build({ function: "pkg.module.func" }).work.function).toBe("pkg.module.func");
+    expect(build({ function: "x".repeat(1024) }).work.function).toHaveLength(1024);
+    expect(refused({ function: "x".repeat(1025) })).toMatch(/at most 1024/);
+    expect(refused({ function: "" })).toMatch(/function must not be empty/);
+  });
+
+  it("refuses a NUL byte in a function or a command item: no process could start", () => {
+    expect(refused({ function: "fit\0" })).toMatch(/NUL/);
+    expect(refused({ command: ["echo", "a\0b"] })).toMatch(/NUL/);
   });
 });
 

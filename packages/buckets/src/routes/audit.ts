@@ -2,7 +2,7 @@ import { Router } from "express";
 import { z } from "zod";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
-import { audit } from "../service/lifecycle.js";
+import { type AuditKind, audit } from "../service/lifecycle.js";
 import { parseWith } from "../service/validate.js";
 
 const DaysSchema = z.coerce
@@ -10,18 +10,20 @@ const DaysSchema = z.coerce
   .min(0)
   .max(36_500);
 
-/** CHIME's audits, on demand (the reaper does `expired` on its own every few seconds). */
+/**
+ * CHIME's audits, on demand (the reaper does their work on its own every few seconds). Each
+ * answers a plain number, as CHIME's audit daemon expects; `?details=true` answers the parts.
+ */
 export function auditRoutes(ctx: ServiceContext): Router {
   const router = Router();
-  router.get("/audit/failed", async (_req, res) => {
-    res.json(await audit(ctx, principalOf(res), "failed"));
-  });
-  router.get("/audit/expired", async (_req, res) => {
-    res.json(await audit(ctx, principalOf(res), "expired"));
-  });
-  router.get("/audit/stale/:days", async (req, res) => {
-    const days = parseWith(DaysSchema, req.params.days, "days");
-    res.json(await audit(ctx, principalOf(res), "stale", days));
-  });
+  const answer = (kind: AuditKind, days?: (params: Record<string, string>) => number) =>
+    router.get(kind === "stale" ? "/audit/stale/:days" : `/audit/${kind}`, async (req, res) => {
+      const counts = await audit(ctx, principalOf(res), kind, days?.(req.params));
+      const details = String(req.query.details).toLowerCase() === "true";
+      res.json(details ? counts : counts.total);
+    });
+  answer("failed");
+  answer("expired");
+  answer("stale", (params) => parseWith(DaysSchema, params.days, "days"));
   return router;
 }

@@ -12,6 +12,8 @@ export interface ClaimRequest {
   count: number;
   /** Who claims, from the X-Worker-Id header. */
   worker: string;
+  /** Seconds the claim holds without a heartbeat; none for workers that never heartbeat. */
+  lease?: number | undefined;
 }
 
 interface Pending extends ClaimRequest {
@@ -31,11 +33,16 @@ export type Claimer = (query: Query, request: ClaimRequest) => Promise<WorkView[
 export function createClaimer(ctx: ServiceContext): Claimer {
   const lanes = new Map<string, Pending[]>();
 
-  async function drain(key: string, query: Query, lane: Pending[]): Promise<void> {
+  async function drain(
+    key: string,
+    query: Query,
+    lease: number | undefined,
+    lane: Pending[],
+  ): Promise<void> {
     while (lane.length > 0) {
       const group = takeGroup(lane);
       try {
-        await serve(query, group);
+        await serve(query, group, lease);
         for (const pending of group) pending.done(pending.got);
       } catch (error) {
         // A work already claimed is handed over; its lease covers it if the answer never arrives.
@@ -48,10 +55,10 @@ export function createClaimer(ctx: ServiceContext): Claimer {
     lanes.delete(key);
   }
 
-  async function serve(query: Query, group: Pending[]): Promise<void> {
+  async function serve(query: Query, group: Pending[], lease: number | undefined): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const slots = group.flatMap((p) => Array<Pending>(p.count - p.got.length).fill(p));
-      const options = { now: ctx.now(), leaseSeconds: ctx.leaseSeconds };
+      const options = { now: ctx.now(), lease };
       const [first] = slots;
       if (!first) return;
       const docs =
@@ -71,7 +78,7 @@ export function createClaimer(ctx: ServiceContext): Claimer {
     }
   }
 
-  return (query, { count, worker }) => {
+  return (query, { count, worker, lease }) => {
     const stop = ctx.metrics.claimDuration.startTimer();
     return new Promise<WorkView[]>((resolve, reject) => {
       const pending: Pending = {
@@ -85,13 +92,14 @@ export function createClaimer(ctx: ServiceContext): Claimer {
         },
         fail: reject,
       };
-      const key = JSON.stringify(query);
+      // Claims share a batch only when they ask for the same works on the same terms.
+      const key = `${lease ?? ""}|${JSON.stringify(query)}`;
       const lane = lanes.get(key);
       if (lane) lane.push(pending);
       else {
         const fresh = [pending];
         lanes.set(key, fresh);
-        void drain(key, query, fresh);
+        void drain(key, query, lease, fresh);
       }
     });
   };

@@ -10,15 +10,13 @@ export interface ServiceContext {
   metrics: Metrics;
   logger: Logger;
   events: ServiceEmitter;
-  /** Seconds a claim holds a work without a heartbeat. */
+  /** The lease of a withdraw that asks for one (`?lease`) without saying how long, in seconds. */
   leaseSeconds: number;
   /** Deposits must name one of its sites, when present. */
   workspace?: Workspace | undefined;
-  /** Unix seconds; tests move time by backdating documents, not by replacing the clock. */
+  /** Unix seconds on MongoDB's clock, which every instance shares (see clock.ts). */
   now: () => number;
 }
-
-export const nowSeconds = () => Date.now() / 1000;
 
 /** The most works one request may carry. */
 export const MAX_BATCH = 10_000;

@@ -1,10 +1,30 @@
-import { requireOwner, requirePipeline, requireScope } from "../auth/access.js";
+import { requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, notFound } from "../errors.js";
+import type { Missed, WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
-import { reap } from "./reaper.js";
 
 const DAY = 86_400;
+
+/** Whether a token's pipelines let it see a work at all. */
+export function canSee(principal: Principal, pipeline: string): boolean {
+  return !principal.pipelines || principal.pipelines.includes(pipeline);
+}
+
+/** Works outside a token's pipelines do not exist for it: no status or attempt leaks out. */
+export function requireVisible(principal: Principal, id: string, doc: { pipeline: string } | null) {
+  if (!doc || !canSee(principal, doc.pipeline)) throw notFound(`no work with id ${id}`);
+}
+
+/** A fenced write missed: the work is gone, outside the token's pipelines, or moved on. */
+function missed(principal: Principal, id: string, attempt: number, what: Missed): never {
+  requireVisible(principal, id, what.kind === "missing" ? null : what);
+  if (what.kind === "missing") throw notFound(`no work with id ${id}`);
+  throw conflict(
+    `work ${id}: attempt ${attempt} is no longer running (the work is ${what.status} at attempt ${what.attempt}); stop it`,
+    { id, attempt, current: what.attempt, status: what.status },
+  );
+}
 
 /** Extends a running attempt's lease; tells the worker when its work was cancelled. */
 export async function heartbeat(
@@ -14,58 +34,72 @@ export async function heartbeat(
   attempt: number,
 ): Promise<{ cancel: boolean }> {
   requireScope(principal, "work:withdraw");
-  const result = await ctx.store.heartbeat(id, attempt, ctx.now(), ctx.leaseSeconds);
-  switch (result.kind) {
-    case "extended":
-      return { cancel: false };
-    case "cancelled":
-      return { cancel: true };
-    case "missing":
-      throw notFound(`no work with id ${id}`);
-    case "stale":
-      throw conflict(
-        `work ${id}: attempt ${attempt} is no longer running (the work is ${result.status} at attempt ${result.attempt}); stop it`,
-        { id, attempt, current: result.attempt, status: result.status },
-      );
-  }
+  if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
+  const result = await ctx.store.heartbeat(id, attempt, ctx.now());
+  if (result.kind === "extended") return { cancel: false };
+  if (result.kind === "cancelled") return { cancel: true };
+  return missed(principal, id, attempt, result);
+}
+
+/** Gives a running attempt back to the queue without spending one of the work's retries. */
+export async function release(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+  attempt: number,
+): Promise<void> {
+  requireScope(principal, "work:withdraw");
+  if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
+  const result = await ctx.store.release(id, attempt, ctx.now());
+  if (result) missed(principal, id, attempt, result);
+  ctx.events.emit("work:queued");
 }
 
 /** Cancels a work that has not finished; a running one learns it at its next heartbeat. */
 export async function cancel(ctx: ServiceContext, principal: Principal, id: string): Promise<void> {
   requireScope(principal, "work:deposit");
   const doc = await ctx.store.findOne(id);
-  if (!doc) throw notFound(`no work with id ${id}`);
-  requireOwner(principal, doc.user, `work ${id}`);
-  requirePipeline(principal, doc.pipeline);
+  requireVisible(principal, id, doc);
+  requireOwner(principal, (doc as WorkDoc).user, `work ${id}`);
   if (!(await ctx.store.cancel(id, ctx.now()))) {
     const now = await ctx.store.findOne(id);
     throw conflict(
-      `work ${id} is ${now?.status ?? "gone"}: only created, queued or running works can be cancelled`,
+      `work ${id} is ${now?.status ?? "gone"}: only unfinished works (or failures awaiting a retry) can be cancelled`,
     );
   }
 }
 
-/** CHIME's audits, on demand. Each answers counts. */
+export type AuditKind = "failed" | "expired" | "stale";
+
+/**
+ * CHIME's audits, on demand, within the token's pipelines. Each answers how many works it moved;
+ * `details` answers the parts too.
+ */
 export async function audit(
   ctx: ServiceContext,
   principal: Principal,
-  kind: "failed" | "expired" | "stale",
-  days?: number,
+  kind: AuditKind,
+  days = 0,
 ): Promise<Record<string, number>> {
   requireScope(principal, "admin");
+  const within = principal.pipelines;
+  const now = ctx.now();
   switch (kind) {
     case "failed": {
-      const requeued = await ctx.store.requeueFailed();
+      const requeued = await ctx.store.auditFailed(within);
+      ctx.metrics.requeues.inc(requeued);
       if (requeued > 0) ctx.events.emit("work:queued");
-      return { requeued };
+      return { total: requeued, requeued };
     }
     case "expired": {
-      const { requeued, failed } = await reap(ctx);
-      return { expired: requeued + failed, requeued, failed };
+      const ended = await ctx.store.auditExpired(now, within);
+      ctx.metrics.failures.inc(ended.final);
+      return { total: ended.retrying + ended.final, ...ended };
     }
     case "stale": {
-      const now = ctx.now();
-      return { failed: await ctx.store.failStale(now - (days ?? 0) * DAY, now) };
+      const failed = await ctx.store.auditStale(now - days * DAY, now, within);
+      ctx.metrics.failures.inc(failed);
+      return { total: failed, failed };
     }
   }
 }

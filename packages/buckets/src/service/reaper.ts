@@ -1,8 +1,9 @@
 import type { ServiceContext } from "./context.js";
 
 /**
- * Ends lapsed attempts every `seconds`, inside the service. Safe with several instances: each
- * expiry is one conditional update that only one of them can win. Failures are emitted, not thrown.
+ * Ends lapsed attempts and re-queues due retries every `seconds`, inside the service. Safe with
+ * several instances: each is one conditional update that only one of them can win. Failures are
+ * emitted, not thrown.
  */
 export function startReaper(ctx: ServiceContext, seconds: number): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
@@ -25,11 +26,14 @@ export function startReaper(ctx: ServiceContext, seconds: number): { stop(): Pro
   };
 }
 
-/** One pass: re-queue or fail what lapsed, and count it. */
-export async function reap(ctx: ServiceContext): Promise<{ requeued: number; failed: number }> {
-  const expired = await ctx.store.expireLapsed(ctx.now());
-  ctx.metrics.expiries.inc(expired.requeued + expired.failed);
-  ctx.metrics.requeues.inc(expired.requeued);
-  ctx.metrics.failures.inc(expired.failed);
-  return expired;
+/** One pass: fail what lapsed, re-queue what is due, and count it. */
+export async function reap(ctx: ServiceContext): Promise<{ lapsed: number; requeued: number }> {
+  const now = ctx.now();
+  const lapsed = await ctx.store.lapse(now);
+  ctx.metrics.expiries.inc(lapsed.retrying + lapsed.final);
+  ctx.metrics.failures.inc(lapsed.final);
+  const requeued = await ctx.store.retryDue(now);
+  ctx.metrics.requeues.inc(requeued);
+  if (requeued > 0) ctx.events.emit("work:queued");
+  return { lapsed: lapsed.retrying + lapsed.final, requeued };
 }

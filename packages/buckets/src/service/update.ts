@@ -1,42 +1,58 @@
 import {
-  type HistoryEntry,
+  hasRetriesLeft,
   ObjectIdSchema,
-  type Status,
   type Work,
   WorkSchema,
+  withoutStrategy,
 } from "@workflow/work";
 import { z } from "zod";
-import { hasScope, isAdmin, requirePipeline, requireScope } from "../auth/access.js";
+import { hasScope, isAdmin, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, forbidden, notFound } from "../errors.js";
-import { present, type Replacement, type WorkDoc } from "../store/index.js";
-import { backoffSeconds } from "./backoff.js";
+import { conflict, ServiceError } from "../errors.js";
+import { DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
+import {
+  DEADLINE_GRACE_SECONDS,
+  type Outcome,
+  present,
+  type Replacement,
+  type WorkDoc,
+} from "../store/index.js";
+import { type Changes, changesOf } from "./changes.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
+import { requireVisible } from "./lifecycle.js";
+import { requireSite } from "./sites.js";
 import { at, parseWith, requireArray, requireResultsWithinCap } from "./validate.js";
 
 /** An update names its work and, from a worker, the attempt it reports on. */
-const PatchHeadSchema = z.looseObject({
-  id: ObjectIdSchema,
-  attempt: z.int().min(0).nullish(),
-});
+const HeadSchema = z.looseObject({ id: ObjectIdSchema, attempt: z.int().min(0).nullish() });
 
-/** Fields nobody edits through PUT: the service keeps them. */
-const KEPT = new Set(["id", "attempt", "history", "leaseUntil", "notBefore"]);
-const FINAL: ReadonlySet<Status> = new Set(["success", "failure", "cancelled"]);
+/** What a worker may write, besides Slack's reply. */
+const REPORTED = new Set<string>(OUTCOME_FIELDS);
+const DEFINITION = new Set<string>(DEFINITION_FIELDS);
+const NEVER = new Set(["pipeline", "user"]);
 
-interface Patch {
+type Plan =
+  | { kind: "outcome"; outcome: Outcome; final: boolean }
+  | { kind: "replace"; change: Replacement }
+  | { kind: "cancel" }
+  | { kind: "none" };
+
+interface Item {
+  index: number;
   id: string;
-  attempt: number | undefined;
-  fields: Record<string, unknown>;
-  where: string;
+  plan: Plan;
+}
+
+interface Refusal {
+  index: number;
+  id: string | undefined;
+  error: ServiceError;
 }
 
 /**
- * Applies updates to stored works. Everything is checked before anything is written: a missing
- * work, a refused field or a forbidden change refuses the whole request. A worker's outcome for an
- * attempt that is no longer current is refused on its own (409 naming it) while the others are
- * recorded, so a zombie never overwrites a newer attempt and never holds back a batch of outcomes.
- * A failure with retries left goes back to the queue after a backoff.
+ * PUT /work: outcomes from workers, changes from owners and admins, each through the transition
+ * table. Items are independent: a refused one (named in the error's details) never keeps the
+ * others from being recorded, and nothing of a refused work is written.
  */
 export async function update(
   ctx: ServiceContext,
@@ -44,156 +60,302 @@ export async function update(
   body: unknown,
 ): Promise<void> {
   requireScope(principal, "work:deposit", "work:withdraw");
-  const patches = requireArray(body, "works", MAX_BATCH).map(parsePatch);
+  const raw = requireArray(body, "works", MAX_BATCH);
+  const refused: Refusal[] = [];
+  const heads = raw.flatMap((item, index) => {
+    try {
+      return [{ index, item, ...parseWith(HeadSchema, item, at(index)) }];
+    } catch (error) {
+      refused.push({ index, id: undefined, error: error as ServiceError });
+      return [];
+    }
+  });
   const stored = new Map(
-    (await ctx.store.findByIds(patches.map((p) => p.id))).map((d) => [d._id.toHexString(), d]),
+    (await ctx.store.findByIds(heads.map((h) => h.id))).map((d) => [d._id.toHexString(), d]),
   );
-  const missing = patches.filter((p) => !stored.has(p.id)).map((p) => p.id);
-  if (missing.length > 0) {
-    throw notFound(`no works with ids: ${missing.join(", ")}`, { ids: missing });
-  }
-  const refused: { id: string; reason: string }[] = [];
-  const changes: Replacement[] = [];
-  for (const patch of patches) {
-    const doc = stored.get(patch.id) as WorkDoc;
-    const standing = authorize(principal, doc, patch);
-    if (standing === "current") changes.push(change(ctx, doc, patch));
-    else if (standing === "stale") {
-      refused.push({
-        id: patch.id,
-        reason: `work ${patch.id}: attempt ${patch.attempt} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
-      });
+  const now = ctx.now();
+  const items: Item[] = [];
+  for (const { index, item, id, attempt } of heads) {
+    try {
+      const doc = stored.get(id) ?? null;
+      requireVisible(principal, id, doc);
+      const plan = planOf(ctx, principal, doc as WorkDoc, item, attempt ?? undefined, index, now);
+      items.push({ index, id, plan });
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      refused.push({ index, id, error });
     }
   }
-  const moved = new Set(await ctx.store.update(changes));
-  const applied = changes.filter((c) => !moved.has(c._id.toHexString()));
-  // Counted once written: a change that lost its race changed nothing.
-  ctx.metrics.requeues.inc(
-    applied.filter((c) => c.set.status === "queued" && Number(c.set.notBefore) > 0).length,
-  );
-  ctx.metrics.failures.inc(applied.filter((c) => c.set.status === "failure").length);
-  if (applied.some((c) => c.set.status === "queued" && c.set.notBefore === 0)) {
-    ctx.events.emit("work:queued");
-  }
-  for (const id of moved) {
-    refused.push({ id, reason: `work ${id} changed while being updated; read it and retry` });
-  }
-  if (refused.length > 0) {
-    const others = applied.length > 0 ? `; the other ${applied.length} were recorded` : "";
-    throw conflict(`not recorded: ${refused.map((r) => r.reason).join("; ")}${others}`, {
-      ids: refused.map((r) => r.id),
+  const lost = await apply(ctx, items, now);
+  for (const item of items.filter((i) => lost.has(i.id))) {
+    refused.push({
+      index: item.index,
+      id: item.id,
+      error: conflict(`work ${item.id} changed while being updated; read it and retry`),
     });
   }
+  if (refused.length > 0) throw refusal(refused, items.length - lost.size);
 }
 
-function parsePatch(item: unknown, index: number): Patch {
+/** Writes the plans. Answers the ids another writer got to first. */
+async function apply(ctx: ServiceContext, items: Item[], now: number): Promise<Set<string>> {
+  const outcomes = items.flatMap((i) => (i.plan.kind === "outcome" ? [i.plan] : []));
+  const changes = items.flatMap((i) => (i.plan.kind === "replace" ? [i.plan.change] : []));
+  const lost = new Set([
+    ...(await ctx.store.recordOutcomes(
+      outcomes.map((o) => o.outcome),
+      now,
+    )),
+    ...(await ctx.store.update(changes)),
+  ]);
+  for (const item of items.filter((i) => i.plan.kind === "cancel")) {
+    if (!(await ctx.store.cancel(item.id, now))) lost.add(item.id);
+  }
+  const landed = (id: string) => !lost.has(id);
+  ctx.metrics.failures.inc(
+    outcomes.filter((o) => o.final && landed(o.outcome._id.toHexString())).length,
+  );
+  if (changes.some((c) => c.set.status === "queued" && landed(c._id.toHexString()))) {
+    ctx.events.emit("work:queued");
+  }
+  return lost;
+}
+
+function planOf(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  item: unknown,
+  attempt: number | undefined,
+  index: number,
+  now: number,
+): Plan {
   const where = at(index);
+  const id = doc._id.toHexString();
   requireResultsWithinCap(item, where);
-  const { id, attempt, ...fields } = parseWith(PatchHeadSchema, item, where);
-  return { id, attempt: attempt ?? undefined, fields, where };
+  const { id: _id, ...current } = present(doc);
+  const sent = Object.entries(item as Record<string, unknown>)
+    .filter(([, value]) => value !== null)
+    .map(([key]) => key);
+  const merged = parseWith(WorkSchema, { ...current, ...(item as object) }, where);
+  const before = parseWith(WorkSchema, current, `work ${id} as stored`);
+  const changes = changesOf(sent, merged, before);
+  const never = changes.fields.find((f) => NEVER.has(f));
+  if (never) throw forbidden(id, never, `${never} never changes; deposit a new work instead`);
+  if (changes.fields.includes("status")) {
+    return statusChange(ctx, principal, doc, merged, changes, attempt, now);
+  }
+  const reported = changes.fields.every((f) => REPORTED.has(f));
+  if (reported && hasScope(principal, "work:withdraw") && holds(doc, attempt)) {
+    if (changes.fields.length === 0 && !changes.reply) return { kind: "none" };
+    return outcome(doc, merged, changes, "progress", attempt);
+  }
+  if (changes.fields.length === 0) {
+    const replied = changes.reply && hasScope(principal, "work:withdraw");
+    if (replied && (attempt ?? doc.attempt) === doc.attempt && fromAllows("reply", doc.status)) {
+      return outcome(doc, merged, changes, "reply", attempt);
+    }
+    return { kind: "none" };
+  }
+  return definitionChange(ctx, principal, doc, merged, changes, now);
 }
 
-function change(ctx: ServiceContext, doc: WorkDoc, patch: Patch): Replacement {
-  const { id: _id, ...current } = present(doc);
-  const merged: Work = parseWith(WorkSchema, { ...current, ...patch.fields }, patch.where);
-  const set: Record<string, unknown> = {};
-  for (const key of Object.keys(patch.fields)) {
-    if (!KEPT.has(key)) set[key] = merged[key as keyof Work];
+function statusChange(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  attempt: number | undefined,
+  now: number,
+): Plan {
+  const id = doc._id.toHexString();
+  const target = merged.status;
+  switch (target) {
+    case "success":
+    case "failure": {
+      if (!hasScope(principal, "work:withdraw")) {
+        throw forbidden(id, "status", "an outcome is reported by the worker holding the work");
+      }
+      const other = changes.contradicted.find((f) => !REPORTED.has(f));
+      if (other) throw forbidden(id, other, `a worker reports only ${OUTCOME_FIELDS.join(", ")}`);
+      const fenced = attempt ?? doc.attempt;
+      if (fenced === doc.attempt && doc.status === "running") {
+        return outcome(doc, merged, changes, target === "success" ? "succeed" : "fail", fenced);
+      }
+      if (fenced === doc.attempt && doc.status === "cancelled") {
+        return outcome(doc, merged, changes, "late", fenced);
+      }
+      if (isRetry(doc, fenced, merged)) return { kind: "none" };
+      throw conflict(
+        `work ${id}: attempt ${fenced} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
+        { id, attempt: fenced, current: doc.attempt, status: doc.status },
+      );
+    }
+    case "queued": {
+      requireOwnerOrAdmin(principal, doc, "status");
+      if (!fromAllows("requeue", doc.status)) {
+        throw conflict(
+          `work ${id} is ${doc.status}: only finished works (${TRANSITIONS.requeue.from.join(", ")}) go back to the queue`,
+        );
+      }
+      const change = definitionChange(ctx, principal, doc, merged, withoutStatus(changes), now);
+      const set = change.kind === "replace" ? change.change.set : {};
+      return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
+        "retryAt",
+      ]);
+    }
+    case "cancelled": {
+      requireOwnerOrAdmin(principal, doc, "status");
+      const other = changes.fields.find((f) => f !== "status");
+      if (other) throw forbidden(id, other, "cancel a work on its own, then change it");
+      return { kind: "cancel" };
+    }
+    default:
+      throw conflict(
+        target === "running"
+          ? `work ${id}: only a claim (POST /work/withdraw) makes a work running, never a PUT`
+          : `work ${id}: status ${target} is set by the service, never by a PUT`,
+      );
   }
-  if (set.config) {
-    const { strategy: _strategy, ...config } = merged.config;
-    set.config = config;
+}
+
+function definitionChange(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  now: number,
+): Plan {
+  const id = doc._id.toHexString();
+  const [first] = changes.fields;
+  if (first === undefined) return { kind: "none" };
+  requireOwnerOrAdmin(principal, doc, first);
+  if (doc.status === "running") {
+    if (isAdmin(principal) && changes.fields.every((f) => f === "start" || f === "timeout")) {
+      return reschedule(doc, merged, now);
+    }
+    throw conflict(
+      `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
+    );
   }
-  const unset: string[] = [];
-  const status = set.status as Status | undefined;
-  if (status && status !== doc.status) {
-    Object.assign(set, transition(ctx, doc, merged, status));
-    if (status !== "running") unset.push("leaseUntil", "deadline");
-    if (status === "queued") unset.push("givenUp");
+  const outside = changes.fields.find((f) => !DEFINITION.has(f));
+  if (outside) {
+    throw forbidden(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
   }
+  if (changes.fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
+  const set: Partial<WorkDoc> = {};
+  for (const field of changes.fields) Object.assign(set, { [field]: merged[field as keyof Work] });
+  if (set.config) set.config = withoutStrategy(merged.config);
+  return replace(doc, set, []);
+}
+
+/** An admin moves a running work's start or timeout: its deadline (and lease) follow. */
+function reschedule(doc: WorkDoc, merged: Work, now: number): Plan {
+  const start = merged.start ?? now;
+  const deadline = start + merged.timeout + DEADLINE_GRACE_SECONDS;
+  const leaseUntil = doc.lease ? Math.min(now + doc.lease, deadline) : deadline;
+  return replace(doc, { start, timeout: merged.timeout, deadline, leaseUntil }, []);
+}
+
+function outcome(
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  transition: Outcome["transition"],
+  attempt: number | undefined,
+): Plan {
+  const wrote = (field: string) => changes.fields.includes(field);
+  const error = merged.results?.error;
   return {
-    _id: doc._id,
-    attempt: doc.attempt,
-    status: doc.status,
-    set: set as Partial<WorkDoc>,
-    unset,
+    kind: "outcome",
+    final: transition === "fail" && !hasRetriesLeft(doc),
+    outcome: {
+      _id: doc._id,
+      attempt: attempt ?? doc.attempt,
+      transition,
+      stop: wrote("stop") ? merged.stop : undefined,
+      results: wrote("results") ? merged.results : undefined,
+      products: wrote("products") ? merged.products : undefined,
+      plots: wrote("plots") ? merged.plots : undefined,
+      archive: wrote("archive") ? merged.archive : undefined,
+      reply: changes.reply,
+      error:
+        error === undefined || error === null
+          ? undefined
+          : (typeof error === "string" ? error : JSON.stringify(error)).slice(0, 1000),
+    },
   };
 }
 
-/**
- * Who may change a work: an admin, its owner, or a worker holding it (running, or cancelled under
- * it: the worker then reports the cancel). A change that names an attempt which has ended (the
- * lease lapsed, another worker took it) is "stale": it must not be recorded.
- */
-function authorize(
-  principal: Principal,
-  doc: WorkDoc,
-  patch: Patch,
-): "current" | "stale" | "recorded" {
-  requirePipeline(principal, doc.pipeline);
-  if (isAdmin(principal)) return "current";
-  const { attempt } = patch;
-  const owner = doc.user === principal.sub && hasScope(principal, "work:deposit");
-  const worker = hasScope(principal, "work:withdraw");
-  if (attempt !== undefined && attempt !== doc.attempt && (owner || worker)) return "stale";
-  if (owner) return "current";
-  if (worker) {
-    const held =
-      doc.status === "running" || (doc.status === "cancelled" && attempt === doc.attempt);
-    if (held) return "current";
-    if (attempt !== undefined) return isRetry(doc, patch) ? "recorded" : "stale";
-  }
-  throw forbidden(
-    `work ${patch.id} belongs to "${doc.user}" and is ${doc.status}: only its owner, an admin, or a worker holding it may change it`,
-  );
+function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
+  return {
+    kind: "replace",
+    change: { _id: doc._id, attempt: doc.attempt, status: doc.status, set, unset },
+  };
 }
+
+/** A worker holds a work while it runs at the attempt the worker names. */
+const holds = (doc: WorkDoc, attempt: number | undefined) =>
+  doc.status === "running" && (attempt ?? doc.attempt) === doc.attempt;
+
+const fromAllows = (name: keyof typeof TRANSITIONS, status: WorkDoc["status"]) =>
+  (TRANSITIONS[name].from as readonly string[]).includes(status);
+
+const withoutStatus = (changes: Changes): Changes => ({
+  ...changes,
+  fields: changes.fields.filter((f) => f !== "status"),
+});
 
 /**
  * A worker that lost the answer to its report sends it again: the attempt's history entry already
  * ends with this very outcome (same status, same stop), so there is nothing to do.
  */
-function isRetry(doc: WorkDoc, patch: Patch): boolean {
-  const entry = doc.history?.find((h) => h.attempt === patch.attempt);
-  return (
-    entry?.stop !== undefined &&
-    entry.status === patch.fields.status &&
-    entry.stop === patch.fields.stop
+function isRetry(doc: WorkDoc, attempt: number, merged: Work): boolean {
+  const entry = doc.history?.find((h) => h.attempt === attempt);
+  return entry?.stop !== undefined && entry.status === merged.status && entry.stop === merged.stop;
+}
+
+function requireOwnerOrAdmin(principal: Principal, doc: WorkDoc, field: string): void {
+  if (isAdmin(principal)) return;
+  if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
+  const id = doc._id.toHexString();
+  throw forbidden(
+    id,
+    field,
+    `only its owner ("${doc.user}") or an admin may change it; this token is "${principal.sub}" with ${principal.scopes.join(", ")}`,
   );
 }
 
-/** The fields that follow from a status change: the attempt's history, and a retry's backoff. */
-function transition(
-  ctx: ServiceContext,
-  doc: WorkDoc,
-  work: Work,
-  status: Status,
-): Partial<WorkDoc> {
-  const now = ctx.now();
-  if (status === "queued") return { notBefore: 0 };
-  if (doc.status !== "running" || !FINAL.has(status)) return {};
-  const stop = work.stop ?? now;
-  const error = status === "failure" ? errorOf(work.results) : undefined;
-  const history = closeAttempt(doc.history ?? [], doc.attempt, { stop, status, error });
-  if (status === "failure" && doc.attempt <= work.retries) {
-    return { status: "queued", stop, history, notBefore: now + backoffSeconds(doc.attempt) };
-  }
-  return { stop, history };
+function forbidden(id: string, field: string, why: string): ServiceError {
+  return new ServiceError("forbidden", `work ${id}: field "${field}": ${why}`, {
+    details: { id, field },
+  });
 }
 
-export function closeAttempt(
-  history: HistoryEntry[],
-  attempt: number,
-  end: { stop: number; status: HistoryEntry["status"]; error?: string | undefined },
-): HistoryEntry[] {
-  return history.map((entry) =>
-    entry.attempt === attempt
-      ? { ...entry, stop: end.stop, status: end.status, ...(end.error ? { error: end.error } : {}) }
-      : entry,
+/** One error for the refused items: their own status when they share one, else 409. */
+function refusal(refused: Refusal[], recorded: number): ServiceError {
+  refused.sort((a, b) => a.index - b.index);
+  const [first] = refused as [Refusal];
+  const code = refused.every((r) => r.error.code === first.error.code)
+    ? first.error.code
+    : "conflict";
+  const others = recorded > 0 ? `; the other ${recorded} were recorded` : "";
+  return new ServiceError(
+    code,
+    `not recorded: ${refused.map((r) => r.error.message).join("; ")}${others}`,
+    {
+      details: {
+        ids: refused.flatMap((r) => (r.id ? [r.id] : [])),
+        refused: refused.map((r) => ({
+          index: r.index,
+          id: r.id,
+          code: r.error.code,
+          message: r.error.message,
+        })),
+        recorded,
+      },
+    },
   );
-}
-
-function errorOf(results: Work["results"]): string | undefined {
-  const error = results?.error;
-  if (error === undefined || error === null) return undefined;
-  return (typeof error === "string" ? error : JSON.stringify(error)).slice(0, 1000);
 }

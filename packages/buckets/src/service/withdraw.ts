@@ -1,8 +1,13 @@
+import { WithdrawParamsSchema } from "@workflow/work";
 import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
 import { compileQuery, WITHDRAW_FIELDS } from "../query.js";
-import { type Query, toObjectId } from "../store/index.js";
+import { type Query, toObjectId, type WorkView } from "../store/index.js";
+import type { Claimer } from "./claimer.js";
+import type { ServiceContext } from "./context.js";
+import type { Dispatcher } from "./dispatch.js";
+import { parseWith } from "./validate.js";
 
 /** Compiles a worker's filter; it must name the pipelines it serves. */
 export function withdrawQuery(principal: Principal, body: unknown): Query {
@@ -27,8 +32,47 @@ export function withdrawQuery(principal: Principal, body: unknown): Query {
 /** The pipelines a compiled `pipeline` condition names, when it is a name or an `$in` of names. */
 function namedPipelines(condition: unknown): string[] | undefined {
   if (typeof condition === "string") return [condition];
+  if (typeof condition !== "object" || condition === null) return undefined;
   const list = (condition as { $in?: unknown }).$in;
-  const onlyIn =
-    typeof condition === "object" && condition !== null && Object.keys(condition).length === 1;
+  const onlyIn = Object.keys(condition).length === 1;
   return onlyIn && Array.isArray(list) ? list.map(String) : undefined;
+}
+
+/** What withdraw needs beyond the context: claims now, and the wait when there is nothing. */
+export interface Withdrawing {
+  claimer: Claimer;
+  dispatcher: Dispatcher;
+}
+
+export interface WithdrawRequest {
+  filter: unknown;
+  params: unknown;
+  /** Who claims: the worker's self-description. */
+  worker: string;
+  /** Aborted when the caller hangs up: a long-poll stops waiting. */
+  signal: AbortSignal;
+}
+
+/**
+ * Claims works for a worker: at once when some are queued, else (with `wait`) when one comes.
+ * Answers one work or null, or an array when `count` was given.
+ */
+export async function withdraw(
+  ctx: ServiceContext,
+  { claimer, dispatcher }: Withdrawing,
+  principal: Principal,
+  request: WithdrawRequest,
+): Promise<WorkView | WorkView[] | null> {
+  const params = parseWith(WithdrawParamsSchema, request.params, "query");
+  const query = withdrawQuery(principal, request.filter);
+  const lease = params.lease === true ? ctx.leaseSeconds : params.lease;
+  const options = { worker: request.worker, lease };
+  // Read before the claim: a deposit between an empty claim and the wait is not missed.
+  const since = dispatcher.generation;
+  let claimed = await claimer(query, { ...options, count: params.count ?? 1 });
+  if (claimed.length === 0 && params.wait) {
+    const work = await dispatcher.wait(query, options, params.wait, since, request.signal);
+    claimed = work ? [work] : [];
+  }
+  return params.count === undefined ? (claimed[0] ?? null) : claimed;
 }

@@ -1,13 +1,22 @@
 import { type Collection, type Document, type Filter, ObjectId } from "mongodb";
+import { TRANSITIONS } from "../machine.js";
 import type { WorkDoc } from "./documents.js";
 
 export interface ClaimOptions {
   /** Unix seconds. */
   now: number;
-  leaseSeconds: number;
+  /**
+   * Seconds the claim holds the work without a heartbeat (`?lease=S`). Without it, the claim holds
+   * until start + timeout + grace: CHIME's worker never heartbeats.
+   */
+  lease?: number | undefined;
 }
 
-export const CLAIM_SORT = { priority: -1, creation: 1 } as const;
+/**
+ * Priority first, then the time the service received the work (a depositor's own `creation` is
+ * theirs to set, so it cannot order the queue), then the id.
+ */
+export const CLAIM_SORT = { priority: -1, received: 1, _id: 1 } as const;
 export const HISTORY_LIMIT = 20;
 
 /**
@@ -18,28 +27,26 @@ export const DEADLINE_GRACE_SECONDS = 30;
 
 /** The filter every claim adds: queued, and not held back by a retry's backoff. */
 export function claimable(filter: Filter<WorkDoc>, now: number): Filter<WorkDoc> {
-  return { ...filter, status: "queued", notBefore: { $lte: now } };
+  const [from] = TRANSITIONS.claim.from;
+  return { ...filter, status: from, notBefore: { $lte: now } };
 }
 
 /**
  * The claim itself, as a pipeline update: attempt, lease and history derive from the document.
  * `worker` is an expression: who claims is recorded in the attempt's history entry.
  */
-function claimUpdate(
-  { now, leaseSeconds }: ClaimOptions,
-  worker: Document,
-  token?: ObjectId,
-): Document[] {
+function claimUpdate({ now, lease }: ClaimOptions, worker: Document, token?: ObjectId): Document[] {
   const attempt = { $add: ["$attempt", 1] };
   const deadline = { $add: [now + DEADLINE_GRACE_SECONDS, "$timeout"] };
   return [
     {
       $set: {
-        status: "running",
+        status: TRANSITIONS.claim.to,
         start: now,
         attempt,
         deadline,
-        leaseUntil: { $min: [now + leaseSeconds, deadline] },
+        leaseUntil: lease === undefined ? deadline : { $min: [now + lease, deadline] },
+        lease: lease ?? "$$REMOVE",
         history: {
           $slice: [
             {
@@ -96,7 +103,7 @@ export async function claimMany(
   const ids = candidates.map((c) => c._id);
   const token = new ObjectId();
   await collection.updateMany(
-    { _id: { $in: ids }, status: "queued", notBefore: { $lte: options.now } },
+    claimable({ _id: { $in: ids } }, options.now),
     claimUpdate(options, workerOfSlot(ids, workers), token),
   );
   const claimed = await collection.find({ _id: { $in: ids }, claimToken: token }).toArray();

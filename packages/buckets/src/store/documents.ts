@@ -5,14 +5,16 @@ import { type Collection, type Db, ObjectId } from "mongodb";
 export type WorkDoc = Omit<Work, "id" | "config"> & {
   _id: ObjectId;
   config: Omit<Work["config"], "strategy"> & { strategy?: string };
-  /** A re-queued work is not claimed before this (unix seconds); 0 when it may run now. */
+  /** Not claimed before this (unix seconds); 0 when it may run now. */
   notBefore: number;
-  /** start + timeout of the running attempt: the lease never reaches past it. */
+  /** When the service received the work (its clock): the claim order after priority. */
+  received?: number;
+  /** start + timeout + grace of the running attempt: the lease never reaches past it. */
   deadline?: number;
+  /** Seconds a heartbeat extends the running attempt's lease; absent for claims without a lease. */
+  lease?: number;
   /** Marks the works one batch claim took, to read them back. */
   claimToken?: ObjectId;
-  /** Set when an audit failed the work as stale: no retry brings it back. */
-  givenUp?: boolean;
   /**
    * Digest of the deposited content, for works deposited with their own id: a repeated deposit with
    * the same id and digest is a no-op.
@@ -39,7 +41,16 @@ export function newId(): string {
 
 /** The API's view of a stored document (which may be projected). */
 export function present(doc: Partial<WorkDoc>): WorkView {
-  const { _id, deadline: _d, digest: _g, givenUp: _u, claimToken: _c, notBefore, ...rest } = doc;
+  const {
+    _id,
+    deadline: _d,
+    digest: _g,
+    claimToken: _c,
+    received: _r,
+    lease: _l,
+    notBefore,
+    ...rest
+  } = doc;
   const view: WorkView = { id: _id ? _id.toHexString() : "", ...(rest as Partial<Work>) };
   if (_id === undefined) delete (view as Partial<WorkView>).id;
   if (notBefore) view.notBefore = notBefore;

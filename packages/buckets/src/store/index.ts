@@ -1,23 +1,27 @@
 import type { Db, Filter } from "mongodb";
 import { ServiceError } from "../errors.js";
+import { cancel } from "./cancel.js";
 import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
+import { serverTime } from "./clock.js";
 import { depositWorks } from "./deposit.js";
 import { toObjectId, type WorkDoc, works } from "./documents.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
 import { ensureIndexes } from "./indexes.js";
-import { cancel, heartbeat } from "./lease.js";
-import { expireLapsed, failStale, requeueFailed } from "./reap.js";
+import { heartbeat, release } from "./lease.js";
+import { type Outcome, recordOutcomes } from "./outcome.js";
+import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
 import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
-export { type ClaimOptions, HISTORY_LIMIT } from "./claim.js";
+export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
 export { fromDriverError } from "./errors.js";
 export type { FindOptions } from "./find.js";
-export type { HeartbeatResult } from "./lease.js";
-export type { Expired } from "./reap.js";
+export type { HeartbeatResult, Missed } from "./lease.js";
+export type { Outcome } from "./outcome.js";
+export type { Ended } from "./reap.js";
 export type { Replacement } from "./update.js";
 
 /** How long /readyz waits for MongoDB to answer a ping. */
@@ -58,14 +62,21 @@ export function createStore(db: Db) {
     count: (query: Query) => countWorks(collection, filter(query)),
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
     update: (changes: Replacement[]) => updateWorks(collection, changes),
+    recordOutcomes: (outcomes: Outcome[], now: number) => recordOutcomes(collection, outcomes, now),
     remove: (ids: string[]) => removeWorks(collection, ids.map(toObjectId)),
-    heartbeat: (id: string, attempt: number, now: number, leaseSeconds: number) =>
-      heartbeat(collection, toObjectId(id), attempt, now, leaseSeconds),
+    heartbeat: (id: string, attempt: number, now: number) =>
+      heartbeat(collection, toObjectId(id), attempt, now),
+    release: (id: string, attempt: number, now: number) =>
+      release(collection, toObjectId(id), attempt, now),
     cancel: (id: string, now: number) => cancel(collection, toObjectId(id), now),
     findOne: (id: string) => collection.findOne({ _id: toObjectId(id) }),
-    expireLapsed: (now: number) => expireLapsed(collection, now),
-    requeueFailed: () => requeueFailed(collection),
-    failStale: (before: number, now: number) => failStale(collection, before, now),
+    lapse: (now: number) => lapse(collection, now),
+    retryDue: (now: number) => requeueFailed(collection, { now }),
+    auditFailed: (pipelines?: string[]) => requeueFailed(collection, { pipelines }),
+    auditExpired: (now: number, pipelines?: string[]) => auditExpired(collection, now, pipelines),
+    auditStale: (before: number, now: number, pipelines?: string[]) =>
+      auditStale(collection, before, now, pipelines),
+    serverTime: () => serverTime(db),
     supportsChangeStreams: () => supportsChangeStreams(db),
     watchQueued: (onQueued: () => void, onError: (error: unknown) => void) =>
       watchQueued(collection, onQueued, onError),

@@ -2,26 +2,38 @@ import type { Collection, IndexDescription } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 /**
- * The claim indexes put equality fields first and the claim order (priority desc, creation asc)
- * after, so a claim is an index scan that stops at the first match whatever the queue depth.
- * `notBefore` rides at the end so delayed works are skipped on the index, without a fetch.
+ * The claim indexes put equality fields first and the claim order (priority desc, then received,
+ * then _id) after, so a claim is an index scan that stops at the first match whatever the queue
+ * depth. `notBefore` rides at the end so delayed works are skipped on the index, without a fetch.
  */
 export const INDEXES: IndexDescription[] = [
   {
     name: "claim_pipeline_site",
-    key: { status: 1, pipeline: 1, site: 1, priority: -1, creation: 1, notBefore: 1 },
+    key: { status: 1, pipeline: 1, site: 1, priority: -1, received: 1, _id: 1, notBefore: 1 },
   },
   {
     name: "claim_pipeline",
-    key: { status: 1, pipeline: 1, priority: -1, creation: 1, notBefore: 1 },
+    key: { status: 1, pipeline: 1, priority: -1, received: 1, _id: 1, notBefore: 1 },
   },
   { name: "pipeline_status", key: { pipeline: 1, status: 1 } },
   { name: "lease", key: { status: 1, leaseUntil: 1 } },
-  { name: "creation", key: { creation: 1 } },
+  { name: "retry", key: { status: 1, retryAt: 1 } },
+  { name: "stale", key: { status: 1, creation: 1 } },
   { name: "user", key: { user: 1, creation: 1 } },
   { name: "tags", key: { tags: 1 } },
 ];
 
+/** Creates the indexes; one whose name is taken by older keys (an upgrade) is rebuilt. */
 export async function ensureIndexes(collection: Collection<WorkDoc>): Promise<void> {
+  const existing = await collection
+    .listIndexes()
+    .toArray()
+    .catch(() => []);
+  for (const index of INDEXES) {
+    const old = existing.find((e) => e.name === index.name);
+    if (old && JSON.stringify(old.key) !== JSON.stringify(index.key)) {
+      await collection.dropIndex(index.name as string);
+    }
+  }
   await collection.createIndexes(INDEXES);
 }

@@ -1,53 +1,80 @@
 import type { Collection, ObjectId } from "mongodb";
+import { TRANSITIONS } from "../machine.js";
+import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
-import { closeCurrentEntry } from "./history.js";
 
-export type HeartbeatResult =
-  | { kind: "extended" }
-  | { kind: "cancelled" }
-  | { kind: "stale"; attempt: number; status: string }
-  | { kind: "missing" };
+/** Why a fenced write found nothing to change: the work as it is now, or nothing. */
+export type Missed =
+  | { kind: "missing" }
+  | { kind: "moved"; attempt: number; status: WorkDoc["status"]; pipeline: string };
 
-/** Extends attempt `attempt`'s lease, never past its deadline; says why when it cannot. */
+export type HeartbeatResult = { kind: "extended" } | { kind: "cancelled" } | Missed;
+
+/** What the work is now, after a fenced write missed it. */
+export async function whyMissed(collection: Collection<WorkDoc>, _id: ObjectId): Promise<Missed> {
+  const doc = await collection.findOne(
+    { _id },
+    { projection: { attempt: 1, status: 1, pipeline: 1 } },
+  );
+  if (!doc) return { kind: "missing" };
+  return { kind: "moved", attempt: doc.attempt, status: doc.status, pipeline: doc.pipeline };
+}
+
+/**
+ * Extends attempt `attempt`'s lease by the seconds it was claimed with, never past its deadline.
+ * A claim made without a lease keeps its deadline: the heartbeat only answers.
+ */
 export async function heartbeat(
   collection: Collection<WorkDoc>,
   _id: ObjectId,
   attempt: number,
   now: number,
-  leaseSeconds: number,
 ): Promise<HeartbeatResult> {
-  const extended = await collection.updateOne({ _id, attempt, status: "running" }, [
-    {
-      $set: {
-        leaseUntil: { $min: [now + leaseSeconds, { $ifNull: ["$deadline", now + leaseSeconds] }] },
-      },
-    },
-  ]);
-  if (extended.matchedCount === 1) return { kind: "extended" };
-  const doc = await collection.findOne({ _id }, { projection: { attempt: 1, status: 1 } });
-  if (!doc) return { kind: "missing" };
-  if (doc.attempt === attempt && doc.status === "cancelled") return { kind: "cancelled" };
-  return { kind: "stale", attempt: doc.attempt, status: doc.status };
-}
-
-/** Cancels a work that has not finished. Answers the status it had, or null when it was finished or absent. */
-export async function cancel(
-  collection: Collection<WorkDoc>,
-  _id: ObjectId,
-  now: number,
-): Promise<WorkDoc | null> {
-  return collection.findOneAndUpdate(
-    { _id, status: { $in: ["created", "queued", "running"] } },
+  const extended = await collection.updateOne(
+    { _id, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] } },
     [
       {
         $set: {
-          status: "cancelled",
-          stop: now,
-          history: closeCurrentEntry(now, "cancelled", undefined, { $eq: ["$status", "running"] }),
+          leaseUntil: {
+            $cond: [
+              { $gt: ["$lease", 0] },
+              { $min: [{ $add: [now, "$lease"] }, "$deadline"] },
+              "$leaseUntil",
+            ],
+          },
         },
       },
-      { $unset: ["leaseUntil", "deadline"] },
     ],
-    { returnDocument: "before" },
   );
+  if (extended.matchedCount === 1) return { kind: "extended" };
+  const missed = await whyMissed(collection, _id);
+  if (missed.kind === "moved" && missed.attempt === attempt && missed.status === "cancelled") {
+    return { kind: "cancelled" };
+  }
+  return missed;
+}
+
+/** Puts attempt `attempt` back in the queue; it does not count against the work's retries. */
+export async function release(
+  collection: Collection<WorkDoc>,
+  _id: ObjectId,
+  attempt: number,
+  now: number,
+): Promise<Missed | undefined> {
+  const released = await collection.updateOne(
+    { _id, attempt, status: { $in: [...TRANSITIONS.release.from] } },
+    [
+      {
+        $set: {
+          status: TRANSITIONS.release.to,
+          stop: now,
+          notBefore: 0,
+          uncounted: { $add: [{ $ifNull: ["$uncounted", 0] }, 1] },
+          history: closeCurrentEntry(now, "released"),
+        },
+      },
+      { $unset: [...ATTEMPT_FIELDS] },
+    ],
+  );
+  return released.matchedCount === 1 ? undefined : whyMissed(collection, _id);
 }

@@ -1,83 +1,106 @@
-import type { Collection, Filter } from "mongodb";
+import type { Collection, Document, Filter } from "mongodb";
+import { TRANSITIONS } from "../machine.js";
+import { ATTEMPT_FIELDS, closeCurrentEntry, RETRIES_LEFT, retryAtAfter } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
-import { closeCurrentEntry } from "./history.js";
 
-export interface Expired {
-  requeued: number;
-  failed: number;
+/** What one pass over running works failed: `retrying` of them have a retry to come. */
+export interface Ended {
+  retrying: number;
+  final: number;
 }
 
-/** Seconds of backoff before attempt+1, computed inside MongoDB (same curve as service/backoff.ts). */
-const backoff = {
-  $multiply: [
-    { $min: [600, { $pow: [2, { $max: [0, { $subtract: ["$attempt", 1] }] }] }] },
-    { $add: [0.8, { $multiply: [0.4, { $rand: {} }] }] },
-  ],
-};
-
-const retriesLeft = { $lte: ["$attempt", "$retries"] };
+/** Limits an audit to some pipelines (a token's), or none. */
+const within = (pipelines: string[] | undefined): Filter<WorkDoc> =>
+  pipelines ? { pipeline: { $in: pipelines } } : {};
 
 /**
- * Ends running attempts whose lease lapsed or whose timeout passed: back to the queue after a
- * backoff while retries are left, else a final failure. Each is one conditional updateMany, so
- * with several service instances every expiry is applied exactly once.
+ * Fails running attempts matching `filter`: with a `retryAt` while retries are left, else for good.
+ * Two conditional updateMany (so the counts split), each applied once whatever the instances.
  */
-export async function expireLapsed(collection: Collection<WorkDoc>, now: number): Promise<Expired> {
-  const lapsed: Filter<WorkDoc> = { status: "running", leaseUntil: { $lt: now } };
+async function failRunning(
+  collection: Collection<WorkDoc>,
+  filter: Filter<WorkDoc>,
+  now: number,
+  reason: Document | string,
+): Promise<Ended> {
+  const end = [
+    {
+      $set: {
+        status: "failure",
+        stop: now,
+        history: closeCurrentEntry(now, "expired", reason),
+        retryAt: retryAtAfter(now),
+      },
+    },
+    { $unset: [...ATTEMPT_FIELDS] },
+  ];
+  const running = { ...filter, status: { $in: [...TRANSITIONS.lapse.from] } };
+  const retrying = await collection.updateMany({ ...running, $expr: RETRIES_LEFT }, end);
+  const final = await collection.updateMany({ ...running, $expr: { $not: [RETRIES_LEFT] } }, end);
+  return { retrying: retrying.modifiedCount, final: final.modifiedCount };
+}
+
+/** The reaper: leases that ended without a heartbeat, and claims held past their deadline. */
+export function lapse(collection: Collection<WorkDoc>, now: number): Promise<Ended> {
   const reason = {
     $cond: [
-      { $gte: [now, { $ifNull: ["$deadline", Infinity] }] },
+      { $gte: [now, { $ifNull: ["$deadline", Number.POSITIVE_INFINITY] }] },
       "timed out",
       "lease expired: the worker went silent",
     ],
   };
-  const end = (status: "queued" | "failure") => [
-    {
-      $set: {
-        status,
-        stop: now,
-        history: closeCurrentEntry(now, "expired", reason),
-        notBefore: status === "queued" ? { $add: [now, backoff] } : 0,
-      },
-    },
-    { $unset: ["leaseUntil", "deadline"] },
-  ];
-  const requeued = await collection.updateMany({ ...lapsed, $expr: retriesLeft }, end("queued"));
-  const failed = await collection.updateMany(
-    { ...lapsed, $expr: { $not: [retriesLeft] } },
-    end("failure"),
-  );
-  return { requeued: requeued.modifiedCount, failed: failed.modifiedCount };
+  return failRunning(collection, { leaseUntil: { $lt: now } }, now, reason);
 }
 
-/** CHIME's /audit/failed: failures that still have retries go back to the queue. */
-export async function requeueFailed(collection: Collection<WorkDoc>): Promise<number> {
+/** CHIME's /audit/expired: running works past start + timeout, with no grace. */
+export function auditExpired(
+  collection: Collection<WorkDoc>,
+  now: number,
+  pipelines?: string[],
+): Promise<Ended> {
+  const past = { $expr: { $gt: [now, { $add: ["$start", "$timeout"] }] } };
+  return failRunning(collection, { ...within(pipelines), ...past }, now, "timed out");
+}
+
+/** Failures whose retry is due (the reaper), or every failure with a retry to come (the audit). */
+export async function requeueFailed(
+  collection: Collection<WorkDoc>,
+  due: { now: number } | { pipelines: string[] | undefined },
+): Promise<number> {
+  const retryAt = "now" in due ? { $lte: due.now } : { $exists: true };
+  const scope = "now" in due ? {} : within(due.pipelines);
   const { modifiedCount } = await collection.updateMany(
-    { status: "failure", givenUp: { $ne: true }, $expr: retriesLeft },
-    { $set: { status: "queued", notBefore: 0 } },
+    { ...scope, status: { $in: [...TRANSITIONS.retry.from] }, retryAt },
+    { $set: { status: TRANSITIONS.retry.to, notBefore: 0 }, $unset: { retryAt: "" } },
   );
   return modifiedCount;
 }
 
-/** CHIME's /audit/stale: unfinished works created before `before` become failures. */
-export async function failStale(
+/** CHIME's /audit/stale: unfinished works created before `before` fail for good. */
+export async function auditStale(
   collection: Collection<WorkDoc>,
   before: number,
   now: number,
+  pipelines?: string[],
 ): Promise<number> {
+  const unfinished = TRANSITIONS.auditStale.from.filter((s) => s !== "failure");
   const { modifiedCount } = await collection.updateMany(
-    { creation: { $lt: before }, status: { $in: ["created", "queued", "running"] } },
+    {
+      ...within(pipelines),
+      creation: { $lt: before },
+      $or: [{ status: { $in: unfinished } }, { status: "failure", retryAt: { $exists: true } }],
+    },
     [
       {
         $set: {
-          status: "failure",
+          status: TRANSITIONS.auditStale.to,
           stop: now,
-          // Final: the failed audit must not bring it back.
-          givenUp: true,
-          history: closeCurrentEntry(now, "failure", "stale: not finished in time"),
+          history: closeCurrentEntry(now, "failure", "stale: not finished in time", {
+            $eq: ["$status", "running"],
+          }),
         },
       },
-      { $unset: ["leaseUntil", "deadline"] },
+      { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
     ],
   );
   return modifiedCount;

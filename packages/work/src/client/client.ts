@@ -2,6 +2,7 @@ import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axi
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
 import { toPayload } from "../payload.js";
+import type { OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
 import { BucketsError } from "./errors.js";
 import { type RetryOptions, withRetries } from "./retry.js";
@@ -19,10 +20,13 @@ export interface BucketsClientOptions extends ClientSettingsInput {
 }
 
 export type Filter = Record<string, unknown>;
-export interface ViewOptions {
-  projection?: Record<string, boolean | 0 | 1>;
-  skip?: number;
-  limit?: number;
+export type ViewOptions = Omit<ViewRequest, "query">;
+export interface WithdrawOptions {
+  count?: number;
+  wait?: number;
+  /** Seconds, or true for the service's default lease. */
+  lease?: number | true;
+  signal?: AbortSignal;
 }
 export type StatusCounts = Record<string, number>;
 
@@ -85,22 +89,23 @@ export class BucketsClient {
     return returnIds ? payloads.map((p) => p.id as string) : true;
   }
 
-  /** Claims the next work (or up to `count`); `wait` long-polls up to that many seconds. */
+  /**
+   * Claims the next work (or up to `count`); `wait` long-polls up to that many seconds; `lease`
+   * holds the claim that many seconds between heartbeats (without it, until the work's timeout).
+   */
   withdraw(
-    filter: Filter,
-    options?: { wait?: number; signal?: AbortSignal },
+    filter: WithdrawFilter,
+    options?: Omit<WithdrawOptions, "count">,
   ): Promise<StoredWork | null>;
   withdraw(
-    filter: Filter,
-    options: { count: number; wait?: number; signal?: AbortSignal },
+    filter: WithdrawFilter,
+    options: WithdrawOptions & { count: number },
   ): Promise<StoredWork[]>;
-  async withdraw(
-    filter: Filter,
-    { count, wait, signal }: { count?: number; wait?: number; signal?: AbortSignal } = {},
-  ) {
+  async withdraw(filter: WithdrawFilter, { count, wait, lease, signal }: WithdrawOptions = {}) {
     const query = new URLSearchParams();
     if (count !== undefined) query.set("count", String(count));
     if (wait) query.set("wait", String(wait));
+    if (lease !== undefined) query.set("lease", String(lease));
     const suffix = query.size > 0 ? `?${query}` : "";
     return this.#request<StoredWork | StoredWork[] | null>(
       "POST",
@@ -110,7 +115,8 @@ export class BucketsClient {
     );
   }
 
-  async update(works: Partial<Work>[]): Promise<true> {
+  /** Records outcomes (from the worker holding each) or changes (from owners and admins). */
+  async update(works: (OutcomeInput | (Partial<Work> & { id: string }))[]): Promise<true> {
     await withRetries(() => this.#request("PUT", "/work", works), this.#retry);
     return true;
   }
@@ -154,6 +160,12 @@ export class BucketsClient {
 
   heartbeat(id: string, attempt: number): Promise<{ cancel: boolean }> {
     return this.#request("POST", `/work/${encodeURIComponent(id)}/heartbeat?attempt=${attempt}`);
+  }
+
+  /** Gives a claimed attempt back to the queue; it does not count against the work's retries. */
+  async release(id: string, attempt: number): Promise<true> {
+    await this.#request("POST", `/work/${encodeURIComponent(id)}/release?attempt=${attempt}`);
+    return true;
   }
 
   /** Asks the service to mint a token with its key (needs an admin token). */

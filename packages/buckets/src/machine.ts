@@ -1,0 +1,218 @@
+import type { Status } from "@workflow/work";
+
+/**
+ * Who causes a transition. `worker`: a token with work:withdraw holding the attempt; `owner`: a
+ * token with work:deposit whose subject is the work's user; `admin`: an admin token (within its
+ * pipelines); `service`: the service itself (the reaper).
+ */
+export type Role = "worker" | "owner" | "admin" | "service";
+
+export interface Transition {
+  /** Statuses the work must be in; the store's conditional update guards on them. */
+  from: readonly Status[];
+  /** Also guarded by the attempt the caller names (outcomes, heartbeats, release). */
+  fenced: boolean;
+  who: readonly Role[];
+  /** The status it leaves the work in; `from` when it stays. */
+  to: Status | "from";
+  writes: readonly string[];
+  why: string;
+}
+
+/** What a worker may write when it reports (PUT /work): nothing of the work's definition. */
+export const OUTCOME_FIELDS = [
+  "status",
+  "results",
+  "products",
+  "plots",
+  "archive",
+  "stop",
+] as const;
+
+/** What an owner (or an admin) may change while a work is not running. */
+export const DEFINITION_FIELDS = [
+  "function",
+  "command",
+  "parameters",
+  "priority",
+  "tags",
+  "event",
+  "timeout",
+  "retries",
+  "site",
+  "config",
+  "notify",
+] as const;
+
+const ATTEMPT_ENDS = ["stop", "history", "leaseUntil", "deadline", "lease"] as const;
+const UNFINISHED: readonly Status[] = ["created", "waiting", "queued", "running"];
+
+/**
+ * Every way a work's status can change, and who may change it. Each row is one conditional update
+ * in the store (guarded by `from` and, where fenced, the attempt), so with several instances only
+ * one applies it and a stale writer changes nothing. The README shows this table (checked by a
+ * test), and nothing else writes a work's status.
+ */
+export const TRANSITIONS = {
+  deposit: {
+    from: [],
+    fenced: false,
+    who: ["owner", "admin"],
+    to: "queued",
+    writes: ["the work as deposited", "received"],
+    why: "POST /work",
+  },
+  claim: {
+    from: ["queued"],
+    fenced: false,
+    who: ["worker"],
+    to: "running",
+    writes: ["attempt", "start", "leaseUntil", "deadline", "lease", "history"],
+    why: "POST /work/withdraw, once notBefore has passed; a lease only with ?lease=S",
+  },
+  heartbeat: {
+    from: ["running"],
+    fenced: true,
+    who: ["worker"],
+    to: "from",
+    writes: ["leaseUntil"],
+    why: "POST /work/:id/heartbeat; never past the deadline",
+  },
+  progress: {
+    from: ["running"],
+    fenced: true,
+    who: ["worker"],
+    to: "from",
+    writes: ["results", "products", "plots", "archive", "notify.slack.reply"],
+    why: "PUT /work without a status change",
+  },
+  succeed: {
+    from: ["running"],
+    fenced: true,
+    who: ["worker"],
+    to: "success",
+    writes: [...OUTCOME_FIELDS, "notify.slack.reply", ...ATTEMPT_ENDS],
+    why: "PUT /work with status success",
+  },
+  fail: {
+    from: ["running"],
+    fenced: true,
+    who: ["worker"],
+    to: "failure",
+    writes: [...OUTCOME_FIELDS, "notify.slack.reply", ...ATTEMPT_ENDS, "retryAt"],
+    why: "PUT /work with status failure; retryAt only while retries are left",
+  },
+  late: {
+    from: ["cancelled"],
+    fenced: true,
+    who: ["worker"],
+    to: "from",
+    writes: ["results", "products", "plots", "archive", "stop", "notify.slack.reply"],
+    why: "PUT /work from the worker that held a work cancelled under it",
+  },
+  reply: {
+    from: ["success", "failure", "cancelled"],
+    fenced: true,
+    who: ["worker"],
+    to: "from",
+    writes: ["notify.slack.reply"],
+    why: "PUT /work: Slack's answer, posted once the outcome was recorded",
+  },
+  release: {
+    from: ["running"],
+    fenced: true,
+    who: ["worker"],
+    to: "queued",
+    writes: [...ATTEMPT_ENDS, "uncounted"],
+    why: "POST /work/:id/release: the attempt does not count against retries",
+  },
+  lapse: {
+    from: ["running"],
+    fenced: false,
+    who: ["service"],
+    to: "failure",
+    writes: [...ATTEMPT_ENDS, "retryAt"],
+    why: "the reaper: a lease ended without a heartbeat, or start + timeout + grace passed",
+  },
+  retry: {
+    from: ["failure"],
+    fenced: false,
+    who: ["service"],
+    to: "queued",
+    writes: ["retryAt"],
+    why: "the reaper, once retryAt has passed",
+  },
+  auditFailed: {
+    from: ["failure"],
+    fenced: false,
+    who: ["admin"],
+    to: "queued",
+    writes: ["retryAt"],
+    why: "GET /audit/failed: every failure with retries left, whatever its retryAt",
+  },
+  auditExpired: {
+    from: ["running"],
+    fenced: false,
+    who: ["admin"],
+    to: "failure",
+    writes: [...ATTEMPT_ENDS, "retryAt"],
+    why: "GET /audit/expired: running works past start + timeout",
+  },
+  auditStale: {
+    from: [...UNFINISHED, "failure"],
+    fenced: false,
+    who: ["admin"],
+    to: "failure",
+    writes: [...ATTEMPT_ENDS, "retryAt"],
+    why: "GET /audit/stale/:days: unfinished works created before then; final, no retry",
+  },
+  cancel: {
+    from: [...UNFINISHED, "failure"],
+    fenced: false,
+    who: ["owner", "admin"],
+    to: "cancelled",
+    writes: [...ATTEMPT_ENDS, "retryAt"],
+    why: "POST /work/:id/cancel, or PUT status cancelled; a failure only while it awaits a retry",
+  },
+  requeue: {
+    from: ["success", "failure", "skipped", "cancelled"],
+    fenced: false,
+    who: ["owner", "admin"],
+    to: "queued",
+    writes: ["retryAt", "uncounted", ...DEFINITION_FIELDS],
+    why: "PUT /work with status queued: a fresh set of retries",
+  },
+  edit: {
+    from: ["created", "waiting", "queued", "success", "failure", "skipped", "cancelled"],
+    fenced: false,
+    who: ["owner", "admin"],
+    to: "from",
+    writes: DEFINITION_FIELDS,
+    why: "PUT /work; never pipeline or user; site checked against the workspace",
+  },
+  reschedule: {
+    from: ["running"],
+    fenced: false,
+    who: ["admin"],
+    to: "from",
+    writes: ["start", "timeout", "deadline", "leaseUntil"],
+    why: "PUT /work by an admin: the deadline follows start + timeout",
+  },
+} as const satisfies Record<string, Transition>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** The table as Markdown, for the README. */
+export function renderTransitions(): string {
+  const rows = Object.entries(TRANSITIONS).map(([name, t]: [string, Transition]) => {
+    const from = t.from.length === 0 ? "(new)" : t.from.join(", ");
+    const to = t.to === "from" ? "(same)" : t.to;
+    const fenced = t.fenced ? "yes" : "";
+    return `| ${name} | ${from} | ${fenced} | ${t.who.join(", ")} | ${to} | ${t.writes.join(", ")} | ${t.why} |`;
+  });
+  return [
+    "| transition | from | fenced by attempt | who | to | writes | when |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
+}

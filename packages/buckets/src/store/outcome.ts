@@ -1,0 +1,116 @@
+import type { Collection, Document, ObjectId } from "mongodb";
+import { TRANSITIONS } from "../machine.js";
+import { ATTEMPT_FIELDS, closeCurrentEntry, retryAtAfter } from "./attempt.js";
+import type { WorkDoc } from "./documents.js";
+
+/** What a worker reports for one attempt. */
+export interface Outcome {
+  _id: ObjectId;
+  attempt: number;
+  transition: "succeed" | "fail" | "progress" | "late" | "reply";
+  stop?: number | undefined;
+  results?: Record<string, unknown> | undefined;
+  products?: string[] | undefined;
+  plots?: string[] | undefined;
+  archive?: { errors: string[] } | undefined;
+  reply?: Record<string, unknown> | undefined;
+  /** For the attempt's history entry. */
+  error?: string | undefined;
+}
+
+/** The worker's own data, written as given: `$literal` keeps strings like "$x" from being paths. */
+function reported(outcome: Outcome): Document {
+  const set: Document = {};
+  for (const key of ["results", "products", "plots", "archive"] as const) {
+    if (outcome[key] !== undefined) set[key] = { $literal: outcome[key] };
+  }
+  if (outcome.reply !== undefined) {
+    set.notify = {
+      $mergeObjects: [
+        "$notify",
+        {
+          slack: {
+            $mergeObjects: [
+              { $ifNull: ["$notify.slack", {}] },
+              { reply: { $literal: outcome.reply } },
+            ],
+          },
+        },
+      ],
+    };
+  }
+  return set;
+}
+
+function write(outcome: Outcome, now: number): Document[] {
+  const set = reported(outcome);
+  const stop = outcome.stop ?? now;
+  if (outcome.transition === "progress" || outcome.transition === "reply") return [{ $set: set }];
+  if (outcome.transition === "late") return [{ $set: { ...set, stop } }];
+  const failed = outcome.transition === "fail";
+  const status = TRANSITIONS[outcome.transition].to;
+  return [
+    {
+      $set: {
+        ...set,
+        status,
+        stop,
+        history: closeCurrentEntry(stop, status, failed ? outcome.error : undefined),
+        retryAt: failed ? retryAtAfter(now) : "$$REMOVE",
+      },
+    },
+    { $unset: [...ATTEMPT_FIELDS] },
+  ];
+}
+
+/**
+ * Records outcomes, each one conditional update fenced by its attempt and the statuses its
+ * transition starts from. Answers the ids that no longer matched (another writer came first).
+ */
+export async function recordOutcomes(
+  collection: Collection<WorkDoc>,
+  outcomes: Outcome[],
+  now: number,
+): Promise<Set<string>> {
+  if (outcomes.length === 0) return new Set();
+  const result = await collection.bulkWrite(
+    outcomes.map((outcome) => ({
+      updateOne: {
+        filter: {
+          _id: outcome._id,
+          attempt: outcome.attempt,
+          status: { $in: [...TRANSITIONS[outcome.transition].from] },
+        },
+        update: write(outcome, now),
+      },
+    })),
+    // Journaled: a reported outcome survives a crash of mongod.
+    { ordered: false, writeConcern: { journal: true } },
+  );
+  if (result.matchedCount === outcomes.length) return new Set();
+  // Rare: another writer moved some between our read and write. Those that show our own stop in
+  // their attempt's history were ours.
+  const docs = await collection
+    .find(
+      { _id: { $in: outcomes.map((o) => o._id) } },
+      { projection: { attempt: 1, status: 1, history: 1, stop: 1 } },
+    )
+    .toArray();
+  const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
+  const missed = new Set<string>();
+  for (const outcome of outcomes) {
+    const id = outcome._id.toHexString();
+    const doc = byId.get(id);
+    const entry = doc?.history?.find((h) => h.attempt === outcome.attempt);
+    const ours =
+      doc?.attempt === outcome.attempt &&
+      (outcome.transition === "late" ||
+      outcome.transition === "progress" ||
+      outcome.transition === "reply"
+        ? true
+        : entry?.status === TRANSITIONS[outcome.transition].to &&
+          entry.stop === (outcome.stop ?? now));
+    if (!ours) missed.add(id);
+  }
+  return missed;
+}

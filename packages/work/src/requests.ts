@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { FreeObjectSchema } from "./free.js";
+import { ObjectIdSchema, SlackSchema } from "./schema.js";
+
+/**
+ * The bodies and parameters of the API's requests, shared by the service (which validates with
+ * them), the client (which builds them) and the OpenAPI document.
+ */
+
+/** The most works one withdraw claims. */
+export const MAX_CLAIM_COUNT = 100;
+/** The longest a withdraw long-polls, in seconds. */
+export const MAX_WAIT_SECONDS = 30;
+/** The longest lease a withdraw may ask for, in seconds (a day). */
+export const MAX_LEASE_SECONDS = 86_400;
+/** The most works a view answers at once. */
+export const MAX_VIEW_LIMIT = 10_000;
+
+/** `?count=N&wait=S&lease=S` on POST /work/withdraw. */
+export const WithdrawParamsSchema = z.object({
+  /** How many works to claim; the answer is then an array. */
+  count: z.coerce.number().int().min(1).max(MAX_CLAIM_COUNT).optional(),
+  /** Long-poll: seconds to wait for a work when none is queued. */
+  wait: z.coerce.number().min(0).max(MAX_WAIT_SECONDS).optional(),
+  /**
+   * Seconds the claim holds without a heartbeat (`?lease` alone: the service's default). Without
+   * it the claim holds until start + timeout (plus a grace): for workers that never heartbeat, as
+   * CHIME's.
+   */
+  lease: z
+    .preprocess(
+      (value) => (value === "" || value === "true" ? true : value),
+      z.union([z.literal(true), z.coerce.number().min(1).max(MAX_LEASE_SECONDS)]),
+    )
+    .optional(),
+});
+export type WithdrawParams = z.output<typeof WithdrawParamsSchema>;
+
+/** The filter of POST /work/withdraw, as CHIME's worker sends it; the service allow-lists it. */
+export const WithdrawFilterSchema = z.record(z.string(), z.unknown());
+export type WithdrawFilter = z.input<typeof WithdrawFilterSchema>;
+
+/** `?attempt=N` on heartbeat and release: the attempt the caller holds. */
+export const AttemptParamsSchema = z.object({
+  attempt: z.coerce
+    .number({ error: "attempt is required: ?attempt=<the attempt you hold>" })
+    .int()
+    .min(1),
+});
+
+/**
+ * One item of PUT /work from a worker: the outcome of the attempt it holds. CHIME's worker sends
+ * the whole work instead; fields equal to the stored ones are no change.
+ */
+export const OutcomeSchema = z.object({
+  id: ObjectIdSchema,
+  attempt: z.int().min(1),
+  status: z.enum(["success", "failure"]).optional(),
+  stop: z.number().nonnegative().optional(),
+  results: FreeObjectSchema.optional(),
+  products: z.array(z.string()).optional(),
+  plots: z.array(z.string()).optional(),
+  notify: z.object({ slack: SlackSchema }).optional(),
+});
+export type OutcomeInput = z.input<typeof OutcomeSchema>;
+
+/** POST /view. */
+export const ViewRequestSchema = z.strictObject({
+  query: z.record(z.string(), z.unknown()).nullish(),
+  projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),
+  skip: z.int().min(0).max(1_000_000).nullish(),
+  /** @defaultValue 100 */
+  limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
+});
+export type ViewRequest = z.input<typeof ViewRequestSchema>;
+
+/** POST /view/count. */
+export const CountRequestSchema = z.strictObject({
+  query: z.record(z.string(), z.unknown()).nullish(),
+});
