@@ -88,7 +88,8 @@ export async function startHarness(): Promise<Harness> {
     works: db.collection("works"),
     http,
     async serviceRss() {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const headers = { authorization: `Bearer ${token}` };
+      const text = await (await fetch(`${url}/metrics`, { headers })).text();
       return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0);
     },
     async stop() {

@@ -28,7 +28,8 @@ afterAll(async () => {
 
 /** How many PUT /work requests the service has answered, by status, from its own metrics. */
 async function puts(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${stack.url}/metrics`)).text();
+  const headers = { authorization: `Bearer ${stack.token("prometheus", ["metrics"])}` };
+  const text = await (await fetch(`${stack.url}/metrics`, { headers })).text();
   const counts: Record<string, number> = {};
   for (const [, status, n] of text.matchAll(
     /buckets_http_request_duration_seconds_count\{method="PUT",route="\/work",status="(\d+)"\} (\d+)/g,

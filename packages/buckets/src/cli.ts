@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveKeys } from "./auth/keys.js";
-import { mintToken, SCOPES, type Scope } from "./auth/tokens.js";
+import {
+  DEFAULT_LIFETIME,
+  LIFETIME_HELP,
+  LIFETIME_PATTERN,
+  mintToken,
+  PRINTED_ADMIN_LIFETIME,
+  SCOPES,
+  type Scope,
+} from "./auth/tokens.js";
 import { readOptions } from "./options.js";
 import { startService } from "./server.js";
 import { VERSION } from "./version.js";
@@ -14,16 +22,36 @@ const program = new Command("buckets")
 program
   .command("serve", { isDefault: true })
   .description("run the service (settings come from the environment; see the README)")
+  .option(
+    "--workspace <path>",
+    "a workspace file: deposits to sites outside its `sites` are refused (default: $BUCKETS_WORKSPACE; without one, any site is taken)",
+  )
   .addHelpText(
     "after",
-    "\nExample:\n  PORT=8004 MONGODB_URI=mongodb://db:27017/buckets buckets serve",
+    "\nExample:\n  PORT=8004 MONGODB_URI=mongodb://db:27017/buckets buckets serve --workspace ./chime.yml",
   )
-  .action(async () => {
-    const service = await startService(readOptions());
+  .action(async (opts: { workspace?: string }) => {
+    const options = readOptions(
+      opts.workspace ? { ...process.env, BUCKETS_WORKSPACE: opts.workspace } : process.env,
+    );
+    const service = await startService(options);
+    service.ctx.logger.info(
+      { workspace: options.BUCKETS_WORKSPACE ?? null },
+      options.BUCKETS_WORKSPACE
+        ? "works may run only at the workspace's sites"
+        : "no workspace (--workspace or BUCKETS_WORKSPACE): works may name any site",
+    );
     if (service.keys.generated) {
-      const token = mintToken(service.keys, { user: "admin", scopes: ["admin"] });
-      // Printed like Jupyter's token: the operator's way in on a fresh install.
-      process.stdout.write(`\nbuckets is running at ${service.url}\nadmin token: ${token}\n\n`);
+      const token = mintToken(service.keys, {
+        user: "admin",
+        scopes: ["admin"],
+        expiresIn: PRINTED_ADMIN_LIFETIME,
+      });
+      // Printed like Jupyter's token: the operator's way in on a fresh install, for a day, since
+      // terminals scroll into logs. Lasting tokens come from `buckets token`.
+      process.stdout.write(
+        `\nbuckets is running at ${service.url}\nadmin token: ${token}\n(it expires in ${PRINTED_ADMIN_LIFETIME}; \`buckets token\` mints others)\n\n`,
+      );
     }
     const stop = async (signal: string) => {
       service.ctx.logger.info({ signal }, "shutting down");
@@ -35,6 +63,10 @@ program
   });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+const lifetime = (value: string): string => {
+  if (!LIFETIME_PATTERN.test(value)) throw new InvalidArgumentError(LIFETIME_HELP);
+  return value;
+};
 const scope = (value: string, previous: Scope[] = []): Scope[] => {
   if (!(SCOPES as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`choose from ${SCOPES.join(", ")}`);
@@ -52,18 +84,23 @@ program
       .makeOptionMandatory(),
   )
   .option("--pipeline <pipeline>", "limit the token to a pipeline, repeatable", collect)
-  .option("--expires <duration>", "lifetime such as 30d or 12h (default: none)")
+  .option(
+    "--expires <duration>",
+    'lifetime such as 30d, 12h, 3600 (seconds), or "never" for a token that never expires',
+    lifetime,
+    DEFAULT_LIFETIME,
+  )
   .addHelpText(
     "after",
     "\nExample:\n  buckets token --user alice --scope work:deposit --scope work:read --expires 30d",
   )
-  .action((opts: { user: string; scope: Scope[]; pipeline?: string[]; expires?: string }) => {
+  .action((opts: { user: string; scope: Scope[]; pipeline?: string[]; expires: string }) => {
     const keys = resolveKeys(readOptions());
     const token = mintToken(keys, {
       user: opts.user,
       scopes: opts.scope,
       ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
-      ...(opts.expires ? { expiresIn: opts.expires } : {}),
+      expiresIn: opts.expires,
     });
     process.stdout.write(`${token}\n`);
   });

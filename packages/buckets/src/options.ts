@@ -24,6 +24,19 @@ export const ServiceOptionsSchema = z.object({
   BUCKETS_JWT_PUBLIC_KEY: z.string().min(1).optional(),
   /** RS256/ES256 private key (PEM), only to mint tokens with `buckets token`. */
   BUCKETS_JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  /** A directory of more keys that verify tokens (rotation): PEM public keys or HS256 secrets. */
+  BUCKETS_JWT_KEYS_DIR: z.string().min(1).optional(),
+  /** Serve /metrics without a token. @defaultValue false */
+  BUCKETS_METRICS_PUBLIC: z.stringbool().default(false),
+  /** Long-poll withdraws held at once; past this a withdraw with `wait` gets 503. @defaultValue 10000 */
+  BUCKETS_MAX_WAITERS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** The most one /view answer may hold, in MB of JSON. @defaultValue 64 */
+  BUCKETS_VIEW_MAX_MB: z.coerce.number().positive().max(1024).default(64),
+  /**
+   * Days after which finished works (success, final failure, cancelled, skipped) are removed, by
+   * a TTL index. Unset: kept for ever. @defaultValue unset
+   */
+  BUCKETS_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
   /** Seconds a claim holds a work without a heartbeat. @defaultValue 60 */
   BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
   /** Seconds between reaper passes. @defaultValue 5 */

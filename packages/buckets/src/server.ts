@@ -53,12 +53,24 @@ export async function startService(
     logger.error({ err: error, task }, `${task} failed`),
   );
   const claimer = createClaimer(ctx);
-  const dispatcher = new Dispatcher(ctx, async (query, worker) => {
-    const [work] = await claimer(query, { count: 1, worker });
-    return work ?? null;
-  });
+  const dispatcher = new Dispatcher(
+    ctx,
+    async (query, worker) => {
+      const [work] = await claimer(query, { count: 1, worker });
+      return work ?? null;
+    },
+    { maxWaiters: options.BUCKETS_MAX_WAITERS },
+  );
   const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
-  const app = buildApp(ctx, keys, { claimer, dispatcher });
+  const app = buildApp(
+    ctx,
+    keys,
+    { claimer, dispatcher },
+    {
+      metricsPublic: options.BUCKETS_METRICS_PUBLIC,
+      viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * 1024 * 1024,
+    },
+  );
   const server = app.listen(options.PORT, options.HOST);
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);

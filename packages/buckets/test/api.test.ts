@@ -48,6 +48,8 @@ describe("the API's happy paths", () => {
       start: 5,
       stop: 6,
       leaseUntil: 7,
+      retryAt: 9,
+      uncounted: 2,
       notBefore: 8,
       history: [{ attempt: 4, status: "success" }],
       config: { strategy: "relaxed", parent: "p" },
@@ -62,10 +64,12 @@ describe("the API's happy paths", () => {
       .body as Record<string, unknown>[];
     expect(work).toMatchObject({ id: (answer.body as string[])[0], status: "queued", attempt: 0 });
     expect(work).toMatchObject({ tags: ["kept"], config: { parent: "p" } });
-    for (const field of ["start", "stop", "leaseUntil", "notBefore", "history"]) {
+    for (const field of ["start", "stop", "leaseUntil", "retryAt", "uncounted", "history"]) {
       expect(work, field).not.toHaveProperty(field);
     }
     expect(work?.config).not.toHaveProperty("strategy");
+    // notBefore is the depositor's to set: a deposit for later.
+    expect(work).toMatchObject({ notBefore: 8 });
   });
 
   it("takes a deposit repeated with the depositor's ids once, but an id the service gave is not reusable", async () => {
@@ -199,10 +203,10 @@ describe("the API's happy paths", () => {
     expect(status.running).toBeGreaterThanOrEqual(1);
   });
 
-  it("serves /livez, /readyz, /metrics and /openapi.json without a token", async () => {
+  it("serves /livez, /readyz and /openapi.json without a token, /metrics with one", async () => {
     expect((await t.call("GET", "/livez", { token: null })).status).toBe(200);
     expect((await t.call("GET", "/readyz", { token: null })).status).toBe(200);
-    const metrics = await t.call("GET", "/metrics", { token: null });
+    const metrics = await t.call("GET", "/metrics", { token: t.token("prometheus", ["metrics"]) });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain("buckets_http_request_duration_seconds_bucket");
     expect(metrics.body).toMatch(/buckets_works\{pipeline="stats",status="queued"\} 1/);

@@ -98,7 +98,8 @@ describe("buckets token", () => {
       scopes: ["work:withdraw", "work:read"],
       pipelines: ["a", "b"],
     });
-    expect(claims.exp).toBeUndefined();
+    // No --expires: 30 days (see lifetimes.test.ts).
+    expect(claims.exp).toBeGreaterThan(Date.now() / 1000 + 29 * 86_400);
   });
 
   it("reads a bare --expires number as seconds, as POST /tokens does", async () => {
@@ -208,7 +209,7 @@ describe("buckets serve", () => {
     const waiting = Date.now() + 5_000;
     let waiters = 0;
     while (waiters === 0 && Date.now() < waiting) {
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();
       waiters = Number(/^buckets_longpoll_waiters (\d+)/m.exec(metrics)?.[1] ?? 0);
       if (waiters === 0) await sleep(50);
     }

@@ -33,3 +33,44 @@ export function requireOwner(principal: Principal, user: string, what: string): 
     throw forbidden(`${what} belongs to user "${user}", not "${principal.sub}"`);
   }
 }
+
+export interface TokenRequest {
+  scopes: Scope[];
+  pipelines?: string[] | undefined;
+  /** Seconds, null for never, undefined when the caller named none. */
+  lifetime: number | null | undefined;
+  defaultLifetime: number;
+}
+
+/**
+ * Refuses a token wider than the principal's own: a scope it lacks, a pipeline outside its own (or
+ * none, which means all), a lifetime past its own expiry. Answers the lifetime to give, in seconds
+ * (null for never): the one asked for, else the default cut to what is left of the principal's.
+ */
+export function requireNoWider(principal: Principal, request: TokenRequest): number | null {
+  const missing = request.scopes.filter((scope) => !hasScope(principal, scope));
+  if (missing.length > 0) {
+    throw forbidden(`a token may not grant what it lacks: ${missing.join(", ")}`);
+  }
+  if (principal.pipelines) {
+    const own = principal.pipelines;
+    const outside = (request.pipelines ?? []).filter((name) => !own.includes(name));
+    if (!request.pipelines || outside.length > 0) {
+      throw forbidden(
+        `this token is limited to pipelines ${own.join(", ")}: name pipelines among them${
+          outside.length ? ` (not ${outside.join(", ")})` : ""
+        }`,
+      );
+    }
+  }
+  const asked = request.lifetime;
+  if (principal.exp === undefined) return asked === undefined ? request.defaultLifetime : asked;
+  const left = Math.floor(principal.exp - Date.now() / 1000);
+  if (asked === undefined) return Math.max(1, Math.min(request.defaultLifetime, left));
+  if (asked === null || asked > left) {
+    throw forbidden(
+      `this token expires at ${new Date(principal.exp * 1000).toISOString()}: a token it mints may last ${left} s at most`,
+    );
+  }
+  return asked;
+}

@@ -1,9 +1,10 @@
 import jwt from "jsonwebtoken";
 import { z } from "zod";
-import { unauthorized } from "../errors.js";
-import type { Keys } from "./keys.js";
+import { invalid, unauthorized } from "../errors.js";
+import { type Keys, keysFor, type VerifyingKey } from "./keys.js";
 
-export const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin"] as const;
+/** `metrics` lets Prometheus read /metrics and nothing else. */
+export const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin", "metrics"] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 
@@ -12,14 +13,33 @@ export const ClaimsSchema = z.object({
   sub: z.string().min(1),
   scopes: z.array(ScopeSchema),
   pipelines: z.array(z.string().min(1)).optional(),
+  /** Unix seconds; absent for a token that never expires. */
+  exp: z.number().optional(),
 });
 export type Principal = z.infer<typeof ClaimsSchema>;
+
+/** A token's lifetime when nobody names one. */
+export const DEFAULT_LIFETIME = "30d";
+/** The lifetime of the admin token `serve` prints on a fresh install. */
+export const PRINTED_ADMIN_LIFETIME = "24h";
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const;
+export const LIFETIME_PATTERN = /^(?:never|[1-9]\d{0,9}[smhdwy]?)$/;
+export const LIFETIME_HELP = 'a lifetime looks like "30d", "12h", "3600" (seconds) or "never"';
+
+/** Seconds, or null for "never". A bare number is seconds. */
+export function parseLifetime(text: string): number | null {
+  if (!LIFETIME_PATTERN.test(text)) throw invalid(`${LIFETIME_HELP}, not "${text}"`);
+  if (text === "never") return null;
+  const unit = /[smhdwy]$/.test(text) ? (text.at(-1) as keyof typeof UNIT_SECONDS) : "s";
+  return Number.parseInt(text, 10) * UNIT_SECONDS[unit];
+}
 
 export interface MintOptions {
   user: string;
   scopes: Scope[];
   pipelines?: string[];
-  /** A duration such as "30d", "12h" or "3600" (a bare number is seconds); absent means no expiry. */
+  /** A lifetime such as "30d", "12h", "3600" (seconds) or "never"; absent means "never". */
   expiresIn?: string;
 }
 
@@ -29,16 +49,16 @@ export function mintToken(keys: Keys, options: MintOptions): string {
       "cannot mint tokens with only BUCKETS_JWT_PUBLIC_KEY: set BUCKETS_JWT_PRIVATE_KEY or BUCKETS_JWT_SECRET",
     );
   }
-  const claims: Principal = {
+  const claims = {
     sub: options.user,
     scopes: options.scopes,
     ...(options.pipelines?.length ? { pipelines: options.pipelines } : {}),
   };
-  // jsonwebtoken reads a numeric string as milliseconds: "3600" would last 3.6 s.
-  const expiresIn = options.expiresIn?.replace(/^(\d+)$/, "$1s");
+  const seconds = options.expiresIn === undefined ? null : parseLifetime(options.expiresIn);
   return jwt.sign(claims, keys.signKey, {
     algorithm: keys.algorithm,
-    ...(expiresIn ? { expiresIn: expiresIn as jwt.SignOptions["expiresIn"] } : {}),
+    keyid: keys.kid,
+    ...(seconds === null ? {} : { expiresIn: seconds }),
   });
 }
 
@@ -62,7 +82,7 @@ export function createVerifier(keys: Keys): (token: string) => Principal {
   };
 }
 
-/** Checks signature, algorithm (pinned, never `none`) and expiry, then the claims' shape. */
+/** Checks signature, algorithm (pinned per key, never `none`) and expiry, then the claims' shape. */
 export function verifyToken(keys: Keys, token: string): Principal {
   return verify(keys, token).principal;
 }
@@ -70,7 +90,9 @@ export function verifyToken(keys: Keys, token: string): Principal {
 function verify(keys: Keys, token: string): { principal: Principal; expires: number } {
   let payload: unknown;
   try {
-    payload = jwt.verify(token, keys.verifyKey, { algorithms: [keys.algorithm] });
+    const header = jwt.decode(token, { complete: true })?.header;
+    if (!header) throw new Error("jwt malformed");
+    payload = verifyWithAny(token, keysFor(keys, header));
   } catch (error) {
     if (error instanceof jwt.TokenExpiredError) {
       throw unauthorized("token expired: ask an operator for a new one");
@@ -81,9 +103,22 @@ function verify(keys: Keys, token: string): { principal: Principal; expires: num
   if (!claims.success) {
     throw unauthorized("invalid token: it needs `sub` and `scopes` claims");
   }
-  const exp = (payload as { exp?: unknown }).exp;
   return {
     principal: claims.data,
-    expires: typeof exp === "number" ? exp : Number.POSITIVE_INFINITY,
+    expires: claims.data.exp ?? Number.POSITIVE_INFINITY,
   };
+}
+
+/** The first key that verifies the token; else the first key's error (an expiry is said as such). */
+function verifyWithAny(token: string, candidates: VerifyingKey[]): unknown {
+  let first: unknown;
+  for (const key of candidates) {
+    try {
+      return jwt.verify(token, key.verifyKey, { algorithms: [key.algorithm] });
+    } catch (error) {
+      if (error instanceof jwt.TokenExpiredError) throw error;
+      first ??= error;
+    }
+  }
+  throw first;
 }

@@ -1,6 +1,6 @@
 import { WorkflowError } from "@workflow/work";
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { ServiceError } from "../errors.js";
+import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
 import { fromDriverError } from "../store/index.js";
 
@@ -37,8 +37,31 @@ function toServiceError(error: unknown): ServiceError {
   if (parser) return parser;
   return (
     fromDriverError(error) ??
+    clientError(error) ??
     new ServiceError("internal", "internal error; the service logged it with this request's id")
   );
+}
+
+const CODE_OF_STATUS = new Map(
+  Object.entries(ERROR_CODES).map(([code, status]) => [status as number, code as ErrorCode]),
+);
+
+/**
+ * Any other error that says the request was at fault (a 4xx `status`, as express's router sets on
+ * a malformed `%` escape in a path) keeps that status, or 400 when the registry has no code for it.
+ */
+function clientError(error: unknown): ServiceError | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const { status, statusCode, message } = error as {
+    status?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+  };
+  const given = typeof status === "number" ? status : statusCode;
+  if (typeof given !== "number" || given < 400 || given > 499) return undefined;
+  const code = CODE_OF_STATUS.get(given) ?? "invalid";
+  const reason = typeof message === "string" && message ? message : "the request was refused";
+  return new ServiceError(code, `the request could not be read: ${reason}`, { cause: error });
 }
 
 /** Errors from express.json() carry a `type` and a 4xx status. */

@@ -1,11 +1,23 @@
-import { Router } from "express";
+import { type RequestHandler, Router } from "express";
+import { requireScope } from "../auth/access.js";
+import { principalOf } from "../http/auth.js";
 import type { Metrics } from "../metrics.js";
 import { openApiDocument } from "../openapi.js";
 import type { ServiceContext } from "../service/context.js";
 import { VERSION } from "../version.js";
 
-/** Endpoints for operators and load balancers; none needs a token. */
-export function opsRoutes(ctx: ServiceContext, metrics: Metrics): Router {
+export interface OpsOptions {
+  /** Checks the bearer token (http/auth.ts); /metrics needs one unless it is public. */
+  authenticate: RequestHandler;
+  /** BUCKETS_METRICS_PUBLIC: serve /metrics to anyone, on purpose. */
+  metricsPublic: boolean;
+}
+
+/**
+ * Endpoints for operators and load balancers. Only /metrics needs a token (`metrics` or `admin`,
+ * as Prometheus sends with `authorization.credentials`): it names every pipeline.
+ */
+export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOptions): Router {
   const router = Router();
   router.get("/version", (_req, res) => {
     res.json({ version: VERSION });
@@ -17,7 +29,16 @@ export function opsRoutes(ctx: ServiceContext, metrics: Metrics): Router {
     await ctx.store.ping();
     res.json({ ok: true });
   });
-  router.get("/metrics", async (_req, res) => {
+  const guard: RequestHandler[] = options.metricsPublic
+    ? []
+    : [
+        options.authenticate,
+        (_req, res, next) => {
+          requireScope(principalOf(res), "metrics");
+          next();
+        },
+      ];
+  router.get("/metrics", ...guard, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   const openapi = openApiDocument();

@@ -1,8 +1,15 @@
 import { Router } from "express";
 import { z } from "zod";
-import { requireScope } from "../auth/access.js";
+import { requireNoWider, requireScope } from "../auth/access.js";
 import type { Keys } from "../auth/keys.js";
-import { mintToken, ScopeSchema } from "../auth/tokens.js";
+import {
+  DEFAULT_LIFETIME,
+  LIFETIME_HELP,
+  LIFETIME_PATTERN,
+  mintToken,
+  parseLifetime,
+  ScopeSchema,
+} from "../auth/tokens.js";
 import { ServiceError } from "../errors.js";
 import { principalOf } from "../http/auth.js";
 import { parseWith } from "../service/validate.js";
@@ -10,19 +17,23 @@ import { parseWith } from "../service/validate.js";
 export const MintRequestSchema = z.strictObject({
   user: z.string().min(1),
   scopes: z.array(ScopeSchema).min(1),
-  pipelines: z.array(z.string().min(1)).optional(),
-  /** A duration such as "30d", "12h" or "3600" (seconds). */
-  expiresIn: z
-    .string()
-    .regex(/^\d+(ms|s|m|h|d|w|y)?$/, { error: 'expiresIn must look like "30d", "12h" or "3600"' })
-    .optional(),
+  pipelines: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * A lifetime such as "30d", "12h", "3600" (seconds) or "never". @defaultValue "30d", or what is
+   * left of the caller's own token when that is less
+   */
+  expiresIn: z.string().regex(LIFETIME_PATTERN, { error: LIFETIME_HELP }).optional(),
 });
 
-/** Lets an admin mint tokens with the service's own key (`workflow token`). */
+/**
+ * Lets an admin mint tokens with the service's own key (`workflow token`), none wider than the
+ * admin's own: its scopes, its pipelines, and a lifetime ending no later than its own.
+ */
 export function tokenRoutes(keys: Keys): Router {
   const router = Router();
   router.post("/tokens", (req, res) => {
-    requireScope(principalOf(res), "admin");
+    const principal = principalOf(res);
+    requireScope(principal, "admin");
     const request = parseWith(MintRequestSchema, req.body, "body");
     if (!keys.signKey) {
       throw new ServiceError(
@@ -30,12 +41,18 @@ export function tokenRoutes(keys: Keys): Router {
         "this service only verifies tokens (BUCKETS_JWT_PUBLIC_KEY); mint them where the private key is",
       );
     }
+    const lifetime = requireNoWider(principal, {
+      scopes: request.scopes,
+      pipelines: request.pipelines,
+      lifetime: request.expiresIn === undefined ? undefined : parseLifetime(request.expiresIn),
+      defaultLifetime: parseLifetime(DEFAULT_LIFETIME) as number,
+    });
     res.json({
       token: mintToken(keys, {
         user: request.user,
         scopes: request.scopes,
         ...(request.pipelines ? { pipelines: request.pipelines } : {}),
-        ...(request.expiresIn ? { expiresIn: request.expiresIn } : {}),
+        expiresIn: lifetime === null ? "never" : String(lifetime),
       }),
     });
   });

@@ -3,11 +3,11 @@ import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { count, details, pipelines, status, view } from "../service/views.js";
 
-/** Read-only views of the queue. */
-export function viewRoutes(ctx: ServiceContext): Router {
+/** Read-only views of the queue; one /view answer holds at most `maxBytes` of JSON. */
+export function viewRoutes(ctx: ServiceContext, { maxBytes }: { maxBytes: number }): Router {
   const router = Router();
   router.post("/view", async (req, res) => {
-    res.json(await view(ctx, principalOf(res), req.body));
+    res.type("json").send(await view(ctx, principalOf(res), req.body, maxBytes));
   });
   router.post("/view/count", async (req, res) => {
     res.json(await count(ctx, principalOf(res), req.body));

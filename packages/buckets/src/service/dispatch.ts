@@ -1,5 +1,9 @@
+import { ServiceError } from "../errors.js";
 import type { Query, WorkView } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
+
+/** Long-poll withdraws held at once by default (BUCKETS_MAX_WAITERS). */
+export const MAX_WAITERS = 10_000;
 
 /** How often waiting withdraws look again without a signal: for backoffs ending, other instances. */
 export const RECHECK_MS = 1_000;
@@ -35,10 +39,12 @@ export class Dispatcher {
   #replicaSet: boolean | undefined;
   #closed = false;
   #generation = 0;
+  readonly #maxWaiters: number;
 
-  constructor(ctx: ServiceContext, claim: Claim) {
+  constructor(ctx: ServiceContext, claim: Claim, { maxWaiters = MAX_WAITERS } = {}) {
     this.#ctx = ctx;
     this.#claim = claim;
+    this.#maxWaiters = maxWaiters;
     ctx.events.on("work:queued", () => {
       this.#generation++;
       this.wake();
@@ -54,9 +60,16 @@ export class Dispatcher {
     return this.#waiters.length;
   }
 
+  /** True when another waiter would pass the bound: `wait` then refuses with a 503. */
+  get full(): boolean {
+    return this.#waiters.length >= this.#maxWaiters;
+  }
+
   /**
    * Waits up to `seconds` for a work matching `query`; null when none came. `since` is the
    * generation read before the caller's own failed claim: a deposit in between is not missed.
+   * Past the bound of waiters it refuses (503 with Retry-After): each holds a connection and a
+   * filter, and a flood of them must not take the service's memory.
    */
   wait(
     query: Query,
@@ -66,6 +79,14 @@ export class Dispatcher {
     signal?: AbortSignal,
   ): Promise<WorkView | null> {
     if (this.#closed) return Promise.resolve(null);
+    if (this.full) {
+      return Promise.reject(
+        new ServiceError(
+          "unavailable",
+          `${this.#maxWaiters} withdraws are already waiting for work (BUCKETS_MAX_WAITERS); retry shortly`,
+        ),
+      );
+    }
     return new Promise((resolve) => {
       const waiter: Waiter = {
         key: JSON.stringify(query),

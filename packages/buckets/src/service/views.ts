@@ -2,9 +2,9 @@ import { PipelineSchema, STATUSES, type Status } from "@workflow/work";
 import { z } from "zod";
 import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { invalid } from "../errors.js";
+import { invalid, tooLarge } from "../errors.js";
 import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
-import { present, type Query, toObjectId, type WorkView } from "../store/index.js";
+import { present, type Query, toObjectId } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
 
@@ -38,20 +38,41 @@ function viewQuery(principal: Principal, raw: unknown): Query {
     : query;
 }
 
+/**
+ * The matching works as a JSON array, read from the cursor one work at a time and refused with a
+ * 413 once past `maxBytes`: memory holds at most that much, whatever `limit` says.
+ */
 export async function view(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-): Promise<WorkView[]> {
+  maxBytes: number,
+): Promise<string> {
   const request = parseWith(ViewRequestSchema, body ?? {}, "body");
   const query = viewQuery(principal, request.query);
   const projection = toProjection(request.projection ?? undefined);
-  const docs = await ctx.store.find(query, {
+  const skip = request.skip ?? 0;
+  const parts: string[] = [];
+  let bytes = 2;
+  for await (const doc of ctx.store.find(query, {
     ...(projection ? { projection } : {}),
-    skip: request.skip ?? 0,
+    skip,
     limit: request.limit ?? 100,
-  });
-  return docs.map(present);
+  })) {
+    const part = JSON.stringify(present(doc));
+    bytes += Buffer.byteLength(part) + 1;
+    if (bytes > maxBytes) {
+      throw tooLarge(
+        `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page with skip (next: skip=${skip + parts.length})`,
+      );
+    }
+    parts.push(part);
+  }
+  return `[${parts.join(",")}]`;
+}
+
+function formatBytes(bytes: number): string {
+  return `${+(bytes / 1024 / 1024).toFixed(2)} MB`;
 }
 
 export async function count(

@@ -33,6 +33,22 @@ function tooLarge(error: MongoServerError): boolean {
   );
 }
 
+/**
+ * Codes with which MongoDB refuses a query or projection as written (bad values, path collisions,
+ * inclusion mixed with exclusion, an expression with the wrong arguments): the request's fault, since
+ * the service passes clients' queries and projections through after checking their shape.
+ */
+const REFUSED_REQUEST_CODES = new Set([
+  2, // BadValue
+  9, // FailedToParse
+  14, // TypeMismatch
+  16020, // an expression given the wrong number of arguments
+  31249, // path collision in a projection
+  31250, // path collision in a projection
+  31253, // inclusion in an exclusion projection
+  31254, // exclusion in an inclusion projection
+]);
+
 /** Turns a driver error into the service's error, or undefined when it is not the store's to name. */
 export function fromDriverError(error: unknown): ServiceError | undefined {
   if (
@@ -50,6 +66,15 @@ export function fromDriverError(error: unknown): ServiceError | undefined {
     return new ServiceError("too_large", "a work is larger than MongoDB's 16 MB document limit", {
       cause: error,
     });
+  }
+  if (error instanceof MongoServerError && REFUSED_REQUEST_CODES.has(Number(error.code))) {
+    return new ServiceError(
+      "invalid",
+      `MongoDB refused the request: ${error.errmsg ?? error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
   return undefined;
 }

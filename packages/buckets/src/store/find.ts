@@ -7,12 +7,17 @@ export interface FindOptions {
   limit?: number;
 }
 
-export async function findWorks(
+/**
+ * The works matching a filter, as they come from the cursor: the caller decides how much of them
+ * to hold (a view of 10,000 works of 4 MB each would not fit in memory). Leaving the loop early
+ * closes the cursor.
+ */
+export function findWorks(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
   { projection, skip = 0, limit = 100 }: FindOptions = {},
-): Promise<Partial<WorkDoc>[]> {
-  return collection.find(filter, { ...(projection ? { projection } : {}), skip, limit }).toArray();
+): AsyncIterable<Partial<WorkDoc>> {
+  return collection.find(filter, { ...(projection ? { projection } : {}), skip, limit });
 }
 
 export async function countWorks(

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename);
+  await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork({ parameters: { x: 1 } })] });
+});
+afterAll(() => t.close());
+
+describe("hostile input", () => {
+  it("a malformed % escape in a path is a 400, not a 500", async () => {
+    for (const path of [
+      "/status/details/%E0%A4%A",
+      "/work/%ZZ/heartbeat?attempt=1",
+      "/work/%/cancel",
+      "/audit/stale/%",
+    ]) {
+      const got = await t.call(
+        path.startsWith("/status") || path.startsWith("/audit") ? "GET" : "POST",
+        path,
+      );
+      expect(got.status, path).toBe(400);
+      expect(JSON.stringify(got.body)).toMatch(/path|decode/i);
+    }
+  });
+
+  it("a projection MongoDB refuses (a path collision) is a 400 that says so", async () => {
+    const got = await t.call("POST", "/view", {
+      body: { query: {}, projection: { parameters: 1, "parameters.x": 1 } },
+    });
+    expect(got.status).toBe(400);
+    expect(JSON.stringify(got.body)).toMatch(/collision/i);
+  });
+
+  it('{"pipeline": null} from a token limited to pipelines is a 400', async () => {
+    const limited = t.token("w", ["work:withdraw"], ["fit"]);
+    const got = await t.call("POST", "/work/withdraw", {
+      token: limited,
+      body: { pipeline: null },
+    });
+    expect(got.status).toBe(400);
+    expect(JSON.stringify(got.body)).toContain("filter.pipeline");
+  });
+});
+
+/** Bodies a careless or hostile caller might send to any route that reads one. */
+const BODIES: unknown[] = [
+  null,
+  "a string",
+  42,
+  [],
+  {},
+  [null],
+  [[[]]],
+  { __proto__: { admin: true } },
+  JSON.parse('{"__proto__": {"polluted": 1}}'),
+  { constructor: { prototype: { x: 1 } } },
+  { query: { $where: "sleep(1000)" } },
+  { query: { "": 1 } },
+  { query: { "a..b": 1 } },
+  { query: { "parameters.$[]": 1 } },
+  { query: { "parameters.x": { $in: "not-an-array" } } },
+  { query: { "parameters.x": { $all: [{ $elemMatch: {} }] } } },
+  { query: { $expr: { $gte: ["$start"] } } },
+  { query: { $expr: { $gte: ["$start", "$stop", "$x"] } } },
+  { query: { $expr: { $gte: [{ $function: {} }, 1] } } },
+  { query: { $and: [] } },
+  { query: { $or: {} } },
+  { query: { id: "not-an-id" } },
+  { query: { id: { $in: ["zz", 1] } } },
+  { query: { "parameters.x": { $gt: { $gt: 1 } } } },
+  { query: { "results.a": { $exists: "yes" } } },
+  { query: {}, projection: { "parameters.$": 1 } },
+  { query: {}, projection: { "parameters.x.": 1 } },
+  { query: {}, projection: { "parameters..x": 1 } },
+  { query: {}, projection: { "results.$[]": 1 } },
+  { query: {}, projection: { parameters: 0, "parameters.x": 0 } },
+  { query: {}, projection: { "results.a": 1, "results.a.b": 1 } },
+  { query: {}, skip: 1e300 },
+  { query: {}, limit: -1 },
+  { query: {}, limit: 1.5 },
+  { pipeline: null },
+  { pipeline: { $in: [null] } },
+  { pipeline: { $in: "fit" } },
+  { pipeline: { $nin: ["fit"] } },
+  { pipeline: "fit", site: { $gt: null } },
+  { pipeline: "fit", "parameters.x": { $in: [{}] } },
+  [{ id: null }],
+  [{ id: "0".repeat(24), attempt: "1", status: "success" }],
+  [{ id: "0".repeat(24), attempt: 1, status: "success", results: { $set: 1 } }],
+  [{ id: "0".repeat(24), attempt: 1, status: "success", results: { "a.b": 1 } }],
+  [{ pipeline: "fit", site: "local", user: "alice", command: ["a\u0000b"] }],
+  [{ pipeline: "fit", site: "local", user: "alice", command: ["true"], parameters: { $x: 1 } }],
+  [{ pipeline: "fit", site: "local", user: "alice", command: ["true"], id: 7 }],
+  { user: "x", scopes: ["admin"], expiresIn: "99999999999y" },
+  { user: "x", scopes: ["admin"], pipelines: [] },
+];
+
+const ROUTES: Array<[string, string]> = [
+  ["POST", "/work"],
+  ["POST", "/work?return_ids=true"],
+  ["POST", "/work/withdraw"],
+  ["POST", "/work/withdraw?count=2"],
+  ["PUT", "/work"],
+  ["POST", "/view"],
+  ["POST", "/view/count"],
+  ["POST", "/tokens"],
+];
+
+const QUERIES: Array<[string, string]> = [
+  ["DELETE", "/work?ids="],
+  ["DELETE", "/work?ids[]=a&ids[]=b"],
+  ["DELETE", "/work?ids[a]=b"],
+  ["DELETE", `/work?ids=${"0".repeat(24)}&ids=${"1".repeat(24)}`],
+  ["POST", `/work/${"0".repeat(24)}/heartbeat?attempt[]=1`],
+  ["POST", `/work/${"0".repeat(24)}/heartbeat?attempt=1e400`],
+  ["POST", "/work/nothex/heartbeat?attempt=1"],
+  ["POST", "/work/withdraw?count[]=1"],
+  ["POST", "/work/withdraw?wait=NaN"],
+  ["POST", "/work/withdraw?wait=1e400&count=1e400"],
+  ["POST", "/work?return_ids[]=true"],
+  ["GET", "/status/details/%00"],
+  ["GET", `/status/details/${"p".repeat(5000)}`],
+  ["GET", "/audit/stale/1e400"],
+  ["GET", "/audit/stale/-1"],
+  ["GET", "/audit/stale/0x10"],
+];
+
+describe("no input answers 500", () => {
+  const limited = () => t.token("lim", ["admin"], ["fit"]);
+  it("bodies of every shape, to every route that reads one, with a full and a limited token", async () => {
+    const failures: string[] = [];
+    for (const [method, path] of ROUTES) {
+      for (const body of BODIES) {
+        for (const token of [t.tokens.admin, limited()]) {
+          const got = await t.call(method, path, { token, body });
+          if (got.status >= 500)
+            failures.push(
+              `${method} ${path} ${JSON.stringify(body)} -> ${got.status} ${JSON.stringify(got.body)}`,
+            );
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("query strings and paths of every shape", async () => {
+    const failures: string[] = [];
+    for (const [method, path] of QUERIES) {
+      const body = method === "GET" ? undefined : { pipeline: "fit" };
+      const got = await t.call(method, path, { body });
+      if (got.status >= 500)
+        failures.push(`${method} ${path} -> ${got.status} ${JSON.stringify(got.body)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it("bodies that are not JSON, or claim an encoding they do not have", async () => {
+    const raw = async (headers: Record<string, string>, body: string | Uint8Array) =>
+      (
+        await fetch(`${t.url}/view`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${t.tokens.admin}`, ...headers },
+          body,
+        })
+      ).status;
+    expect(await raw({ "content-type": "application/json" }, "{")).toBe(400);
+    expect(await raw({ "content-type": "application/json; charset=utf-7" }, "{}")).toBeLessThan(
+      500,
+    );
+    expect(
+      await raw({ "content-type": "application/json", "content-encoding": "gzip" }, "not gzip"),
+    ).toBeLessThan(500);
+    expect(
+      await raw({ "content-type": "application/json", "content-encoding": "br" }, "x"),
+    ).toBeLessThan(500);
+    expect(
+      await raw({ "content-type": "application/json", "content-encoding": "compress" }, "x"),
+    ).toBeLessThan(500);
+    expect(await raw({ "content-type": "text/plain" }, "{}")).toBeLessThan(500);
+  });
+});
