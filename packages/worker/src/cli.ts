@@ -2,9 +2,10 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { registerDeposit } from "./commands/deposit.js";
-import { UsageError } from "./commands/input.js";
+import { describeFailure } from "./commands/failure.js";
 import { registerManage } from "./commands/manage.js";
 import { registerRun } from "./commands/run.js";
+import { registerShow } from "./commands/show.js";
 import { registerToken } from "./commands/token.js";
 import { registerViews } from "./commands/views.js";
 import { registerWorkspace } from "./commands/workspace.js";
@@ -37,6 +38,7 @@ const program = new Command("workflow")
 
 registerDeposit(program);
 registerViews(program);
+registerShow(program);
 registerManage(program);
 registerWorkspace(program);
 registerToken(program);
@@ -49,7 +51,8 @@ try {
     // Help and version exit 0; usage errors exit 2 (commander already printed the message).
     process.exit(error.exitCode === 0 ? 0 : 2);
   }
-  process.stderr.write(`workflow: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (error instanceof UsageError) process.stderr.write("(add --help for usage)\n");
-  process.exit(error instanceof UsageError ? 2 : 1);
+  const { line, exitCode } = describeFailure(error);
+  process.stderr.write(`workflow: ${line}\n`);
+  if (exitCode === 2) process.stderr.write("(add --help for usage)\n");
+  process.exit(exitCode);
 }

@@ -203,7 +203,12 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     log: Logger,
   ) {
     const seconds = (Date.now() - began) / 1000;
-    const recorded = await reporter.report(work, toUpdate(work, outcome), log, () => !run.lost);
+    const recorded = await reporter.report(
+      work,
+      toUpdate(work, outcome, undefined, log),
+      log,
+      () => !run.lost,
+    );
     run.release();
     if (!recorded) return;
     log.info({ status: outcome.status, seconds }, "finished");

@@ -2,6 +2,8 @@ import {
   type BucketsClient,
   BucketsError,
   checkResultsSize,
+  RESULTS_MAX_BYTES,
+  resultsSize,
   type StoredWork,
 } from "@workflow/work";
 import type { Logger } from "./logger.js";
@@ -9,11 +11,26 @@ import type { Outcome } from "./runner/outcome.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What goes to PUT /work: the attempt, its status, stop time, capped results, and Slack's reply. */
-export function toUpdate(work: StoredWork, outcome: Outcome, slackReply?: Record<string, unknown>) {
+/**
+ * What goes to PUT /work: the attempt, its status, stop time, results, and Slack's reply. Results
+ * over the cap are dropped with a warning, as createWork drops them (a note takes their place), and
+ * the rest of the outcome is reported all the same: the service would refuse the whole update.
+ */
+export function toUpdate(
+  work: StoredWork,
+  outcome: Outcome,
+  slackReply?: Record<string, unknown>,
+  log?: Pick<Logger, "warn">,
+) {
   let results = outcome.results;
   const size = checkResultsSize(results);
-  if (!size.ok) results = { error: `results dropped: ${size.message}` };
+  if (!size.ok) {
+    log?.warn(
+      { bytes: resultsSize(results), capBytes: RESULTS_MAX_BYTES },
+      `results dropped: ${size.message}`,
+    );
+    results = { error: `results dropped: ${size.message}` };
+  }
   return {
     id: work.id,
     attempt: work.attempt,

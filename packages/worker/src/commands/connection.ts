@@ -1,5 +1,11 @@
 import { existsSync } from "node:fs";
-import { BucketsClient, loadWorkspace, type Workspace, workspacePath } from "@workflow/work";
+import {
+  BucketsClient,
+  loadWorkspace,
+  type RetryOptions,
+  type Workspace,
+  workspacePath,
+} from "@workflow/work";
 
 export interface ConnectionFlags {
   url?: string[];
@@ -15,14 +21,22 @@ export function workspaceFrom(flags: ConnectionFlags): Workspace | undefined {
   return existsSync(path) ? loadWorkspace(path) : undefined;
 }
 
-/** A client from the shared flags: --url, --token, --workspace, then the environment. */
-export function clientFrom(flags: ConnectionFlags, workerId?: string): BucketsClient {
+/**
+ * A client from the shared flags: --url, --token, --workspace, then the environment. `retry`
+ * replaces the client's own quiet retries, for a command that tells its user about them.
+ */
+export function clientFrom(
+  flags: ConnectionFlags,
+  workerId?: string,
+  retry?: RetryOptions,
+): BucketsClient {
   const workspace = workspaceFrom(flags);
   const client = new BucketsClient({
     ...(flags.url?.length ? { baseUrls: flags.url } : {}),
     ...(flags.token ? { token: flags.token } : {}),
     ...(workspace ? { workspace } : {}),
     ...(workerId ? { workerId } : {}),
+    ...(retry ? { retry } : {}),
   });
   if (!client.settings.token) throw new Error("no token: set WORKFLOW_TOKEN or pass --token");
   return client;

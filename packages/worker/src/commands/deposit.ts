@@ -1,20 +1,20 @@
 import { userInfo } from "node:os";
-import { createWork, type WorkInput } from "@workflow/work";
+import { createWork, type Work, type WorkInput } from "@workflow/work";
 import type { Command } from "commander";
+import { DEPOSIT_BATCH, depositInBatches } from "./batches.js";
 import { type ConnectionFlags, clientFrom, workspaceFrom } from "./connection.js";
+import { contentIds, randomIds } from "./ids.js";
 import { parseParam, readWorks, UsageError } from "./input.js";
-import { outputOf, printJson, progress } from "./output.js";
+import { outputOf } from "./output.js";
 import { collect, integer } from "./parse.js";
-
-/** Works per request. */
-export const DEPOSIT_BATCH = 1_000;
 
 interface DepositFlags extends ConnectionFlags {
   file?: string;
+  again?: boolean;
   pipeline?: string;
   site?: string;
   user?: string;
-  command?: string[];
+  command?: string;
   function?: string;
   param?: Record<string, unknown>;
   priority?: number;
@@ -36,11 +36,13 @@ export function registerDeposit(program: Command): void {
   program
     .command("deposit")
     .description("deposit works, from flags or from a file (JSON, JSON lines, YAML; - for stdin)")
+    .argument("[argv...]", "after --: the command and its arguments, passed as they are")
     .option("-f, --file <path>", "works.json, works.jsonl or works.yaml; - reads standard input")
+    .option("--again", "deposit a file's works again, as new works (see below)")
     .option("--pipeline <name>", "the pipeline")
     .option("--site <site>", "where it runs")
     .option("--user <user>", "who deposits (default: the token's user)")
-    .option("--command <argv...>", "the command and its arguments (one string runs in a shell)")
+    .option("--command <string>", "a command line run by a shell (or give argv after --)")
     .option("--function <module#export>", "the function to call instead of a command")
     .option("--param <key=value>", "a parameter; the value may be JSON (repeatable)", parseParam)
     .option("--priority <1-5>", "5 runs first", integer)
@@ -60,19 +62,31 @@ export function registerDeposit(program: Command): void {
     .addHelpText(
       "after",
       `
+Everything after -- is the command's argv, dashes included; the options before it are deposit's.
+
+Ids go to standard output as each batch is stored, progress to standard error. The works of a file
+get ids made from their content, so depositing the same file again stores only what is missing
+(after Ctrl-C, say); --again deposits them once more as new works.
+
 Examples:
-  workflow deposit --pipeline fit --site chime --command python fit.py --event 7 --param snr=12.5
+  workflow deposit --pipeline fit --site chime --event 7 --param snr=12.5 -- python fit.py --event 7
+  workflow deposit --pipeline fit --site chime --command 'python fit.py > fit.log'
   workflow deposit --file works.jsonl
-  seq 100 | jq -c '{pipeline:"fit",site:"chime",user:"alice",command:["fit",(.|tostring)]}' | workflow deposit -f -`,
+  seq 100 | jq -c '{pipeline:"fit",site:"chime",command:["fit",(.|tostring)]}' | workflow deposit -f -`,
     )
-    .action(async (flags: DepositFlags, command: Command) => {
+    .action(async (argv: string[], flags: DepositFlags, command: Command) => {
       const all = { ...command.optsWithGlobals<DepositFlags>(), ...flags };
+      checkArgv(argv, all);
       const out = outputOf(all);
       const workspace = workspaceFrom(all);
-      const client = clientFrom(all);
+      // No quiet retries: depositInBatches retries itself, and says so.
+      const client = clientFrom(all, undefined, { budgetMs: 0 });
       const fallbackUser = userFromToken(client.settings.token) ?? userInfo().username;
-      const inputs = all.file ? readWorks(all.file) : [fromFlags(all)];
-      const works = inputs.map((input, i) => {
+      const inputs = all.file ? readWorks(all.file) : [fromFlags(all, argv)];
+      if (inputs.length > DEPOSIT_BATCH && !out.quiet) {
+        process.stderr.write(`checking ${inputs.length} works before storing any\n`);
+      }
+      const works = inputs.map((input, i): Work => {
         try {
           const withUser = { user: fallbackUser, ...input } as WorkInput;
           return createWork(withUser, {
@@ -85,23 +99,42 @@ Examples:
           );
         }
       });
-      const bar = works.length > DEPOSIT_BATCH ? progress(works.length) : undefined;
-      const ids: string[] = [];
-      for (let at = 0; at < works.length; at += DEPOSIT_BATCH) {
-        const batch = works.slice(at, at + DEPOSIT_BATCH);
-        ids.push(...(await client.deposit(batch, { returnIds: true })));
-        bar?.update(ids.length);
-        if (!bar && !out.json && !out.quiet && works.length > DEPOSIT_BATCH) {
-          process.stderr.write(`deposited ${ids.length}/${works.length}\n`);
-        }
-      }
-      bar?.end();
-      if (out.json) printJson(ids);
-      else process.stdout.write(ids.map((id) => `${id}\n`).join(""));
+      const fromFile = all.file !== undefined && !all.again;
+      const ids = fromFile ? contentIds(works) : randomIds(works);
+      await depositInBatches(client, works, ids, { ...out, skipStored: fromFile });
     });
 }
 
-function fromFlags(flags: DepositFlags): Record<string, unknown> {
+/** Operands are only a command's argv after `--`: a stray word would otherwise join the command. */
+function checkArgv(argv: string[], flags: DepositFlags): void {
+  if (argv.length === 0) return;
+  // Commander drops the `--` itself; the command line still has it.
+  const raw = process.argv;
+  const dashes = raw.indexOf("--");
+  const afterDashes = dashes === -1 ? 0 : raw.length - dashes - 1;
+  const example = `workflow deposit --pipeline ... -- ${argv.join(" ")}`;
+  if (afterDashes < argv.length && flags.command !== undefined) {
+    const line = [flags.command, ...argv].join(" ");
+    throw new UsageError(
+      `--command takes one string: quote it (--command '${line}'), or give the argv after -- (-- ${line})`,
+    );
+  }
+  if (afterDashes < argv.length) {
+    throw new UsageError(
+      `unexpected ${JSON.stringify(argv[0])}: put the command after --, as in: ${example}`,
+    );
+  }
+  if (flags.command !== undefined) {
+    throw new UsageError(
+      "give the command once: --command 'one shell line', or its argv after --, not both",
+    );
+  }
+  if (flags.file !== undefined) {
+    throw new UsageError("--file takes each work's command from the file, not after --");
+  }
+}
+
+function fromFlags(flags: DepositFlags, argv: string[]): Record<string, unknown> {
   if (!flags.pipeline && !process.env.WORKFLOW_PIPELINE)
     throw new UsageError("--pipeline is required (or --file)");
   const slack = {
@@ -109,11 +142,12 @@ function fromFlags(flags: DepositFlags): Record<string, unknown> {
     ...(flags.slackMember ? { member_ids: flags.slackMember } : {}),
     ...(flags.slackMessage ? { message: flags.slackMessage } : {}),
   };
+  const commandLine = argv.length > 0 ? argv : flags.command ? [flags.command] : undefined;
   return {
     ...(flags.pipeline ? { pipeline: flags.pipeline } : {}),
     ...(flags.site ? { site: flags.site } : {}),
     ...(flags.user ? { user: flags.user } : {}),
-    ...(flags.command ? { command: flags.command } : {}),
+    ...(commandLine ? { command: commandLine } : {}),
     ...(flags.function ? { function: flags.function } : {}),
     ...(flags.param ? { parameters: flags.param } : {}),
     ...(flags.priority !== undefined ? { priority: flags.priority } : {}),

@@ -25,21 +25,3 @@ export function printTable(headers: string[], rows: (string | number)[][]): void
     );
   }
 }
-
-/** A one-line progress indicator on a terminal (stderr), nothing elsewhere. */
-export function progress(total: number): { update(done: number): void; end(): void } {
-  const tty = Boolean(process.stderr.isTTY);
-  const width = 30;
-  return {
-    update(done) {
-      if (!tty) return;
-      const filled = Math.round((done / total) * width);
-      process.stderr.write(
-        `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`,
-      );
-    },
-    end() {
-      if (tty) process.stderr.write("\n");
-    },
-  };
-}
