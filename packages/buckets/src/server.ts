@@ -10,6 +10,7 @@ import { nowSeconds, type ServiceContext } from "./service/context.js";
 import { Dispatcher } from "./service/dispatch.js";
 import { createEmitter } from "./service/events.js";
 import { startReaper } from "./service/reaper.js";
+import { startRetention } from "./service/retention.js";
 import { connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
 
@@ -40,6 +41,7 @@ export async function startService(
   });
   const store = createStore(database.db);
   await store.ensureIndexes();
+  await store.ensureRetention(options.BUCKETS_RETENTION_DAYS);
   const ctx: ServiceContext = {
     store,
     metrics: createMetrics(store),
@@ -62,6 +64,11 @@ export async function startService(
     { maxWaiters: options.BUCKETS_MAX_WAITERS },
   );
   const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
+  const retention = startRetention(
+    ctx,
+    options.BUCKETS_RETENTION_DAYS,
+    options.BUCKETS_REAP_SECONDS,
+  );
   const app = buildApp(
     ctx,
     keys,
@@ -85,6 +92,7 @@ export async function startService(
   const close = () => {
     closing ??= (async () => {
       await reaper.stop();
+      await retention.stop();
       await dispatcher.close();
       const bound = setTimeout(
         () => server.closeAllConnections(),

@@ -61,7 +61,8 @@ function claimUpdate({ now, lease }: ClaimOptions, worker: Document, token?: Obj
         ...(token ? { claimToken: token } : {}),
       },
     },
-    { $unset: token ? ["stop"] : ["stop", "claimToken"] },
+    // A work that runs again is no longer finished: retention must not count from its last stop.
+    { $unset: token ? ["stop", "finishedAt"] : ["stop", "claimToken", "finishedAt"] },
   ];
 }
 

@@ -15,6 +15,8 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   lease?: number;
   /** Marks the works one batch claim took, to read them back. */
   claimToken?: ObjectId;
+  /** When a finished work stopped, as a date: the retention TTL index counts from it. */
+  finishedAt?: Date;
   /**
    * Digest of the deposited content, for works deposited with their own id: a repeated deposit with
    * the same id and digest is a no-op.
@@ -48,6 +50,7 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     claimToken: _c,
     received: _r,
     lease: _l,
+    finishedAt: _f,
     notBefore,
     ...rest
   } = doc;

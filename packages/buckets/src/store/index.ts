@@ -11,6 +11,7 @@ import { heartbeat, release } from "./lease.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
+import { ensureRetention, stampFinished } from "./retention.js";
 import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
@@ -36,6 +37,8 @@ export function createStore(db: Db) {
   const filter = (query: Query) => query as Filter<WorkDoc>;
   return {
     ensureIndexes: () => ensureIndexes(collection),
+    ensureRetention: (days: number | undefined) => ensureRetention(db, collection, days),
+    stampFinished: (now: number) => stampFinished(collection, now),
     ping: async () => {
       // The driver ignores `timeoutMS` (deprecated, no effect): a signal bounds the probe, and its
       // reason is what the driver throws.

@@ -1,0 +1,65 @@
+import type { Collection, Db, Document } from "mongodb";
+import type { WorkDoc } from "./documents.js";
+
+/** Statuses a work can end in; a failure is finished only once it has no retry ahead (no retryAt). */
+export const FINISHED_STATUSES = ["success", "failure", "cancelled", "skipped"] as const;
+
+export const RETENTION_INDEX = "retention";
+
+const SECONDS_PER_DAY = 86_400;
+
+/**
+ * The TTL index that removes finished works `days` after they stopped (MongoDB's TTL monitor runs
+ * about once a minute). It covers only finished statuses, so a work that runs again is never
+ * removed whatever its `finishedAt` says. Without `days` the index is dropped: nothing is removed.
+ */
+export async function ensureRetention(
+  db: Db,
+  collection: Collection<WorkDoc>,
+  days: number | undefined,
+): Promise<void> {
+  const existing = (await collection.listIndexes().toArray()).find(
+    (index) => index.name === RETENTION_INDEX,
+  );
+  if (!days) {
+    if (existing) await collection.dropIndex(RETENTION_INDEX);
+    return;
+  }
+  const seconds = Math.round(days * SECONDS_PER_DAY);
+  const partialFilterExpression = { status: { $in: [...FINISHED_STATUSES] } };
+  if (
+    existing &&
+    JSON.stringify(existing.key) === JSON.stringify({ finishedAt: 1 }) &&
+    JSON.stringify(existing.partialFilterExpression) === JSON.stringify(partialFilterExpression)
+  ) {
+    if (existing.expireAfterSeconds !== seconds)
+      await db.command({
+        collMod: collection.collectionName,
+        index: { name: RETENTION_INDEX, expireAfterSeconds: seconds },
+      });
+    return;
+  }
+  if (existing) await collection.dropIndex(RETENTION_INDEX);
+  await collection.createIndex(
+    { finishedAt: 1 },
+    { name: RETENTION_INDEX, expireAfterSeconds: seconds, partialFilterExpression },
+  );
+}
+
+/**
+ * Dates the works that finished since the last pass: `finishedAt` is their `stop` (unix seconds)
+ * as a BSON date, which the TTL index needs. A scan of the retention index's null entries: only
+ * works finished since the last pass are read. A claim removes `finishedAt` again.
+ */
+export async function stampFinished(collection: Collection<WorkDoc>, now: number): Promise<number> {
+  const stopped: Document = { $cond: [{ $isNumber: "$stop" }, "$stop", now] };
+  const { modifiedCount } = await collection.updateMany(
+    {
+      status: { $in: [...FINISHED_STATUSES] },
+      finishedAt: { $exists: false },
+      retryAt: { $exists: false },
+    },
+    [{ $set: { finishedAt: { $add: [new Date(0), { $multiply: [stopped, 1000] }] } } }],
+  );
+  return modifiedCount;
+}
