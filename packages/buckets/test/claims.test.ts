@@ -110,8 +110,9 @@ describe("no double claim", () => {
     }));
     const ids = await depositAll(planned.map((p) => aWork({ pipeline: "batch", ...p })));
     const order = ids
-      .map((id, i) => ({ id, ...(planned[i] as { priority: number; creation: number }) }))
-      .sort((a, b) => b.priority - a.priority || a.creation - b.creation);
+      // Priority first, then the order received: the deposit order, whatever the creation.
+      .map((id, i) => ({ id, at: i, priority: (planned[i] as { priority: number }).priority }))
+      .sort((a, b) => b.priority - a.priority || a.at - b.at);
 
     const answer = await t.call("POST", "/work/withdraw?count=100", {
       token: t.tokens.worker,
@@ -150,8 +151,9 @@ describe("claims that arrive together", () => {
     }));
     const ids = await depositAll(planned.map((p) => aWork({ pipeline: "together", ...p })));
     const order = ids
-      .map((id, i) => ({ id, ...(planned[i] as { priority: number; creation: number }) }))
-      .sort((a, b) => b.priority - a.priority || a.creation - b.creation)
+      // Priority first, then the order received: the deposit order, whatever the creation.
+      .map((id, i) => ({ id, at: i, priority: (planned[i] as { priority: number }).priority }))
+      .sort((a, b) => b.priority - a.priority || a.at - b.at)
       .map((w) => w.id);
 
     // 10 single claims and 3 batches of 5, 10 and 15, all sent at once: 40 works wanted.

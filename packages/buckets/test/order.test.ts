@@ -18,7 +18,15 @@ type Claimed = {
   creation: number;
   status: string;
 };
-type Planned = { pipeline: string; site: string; priority: number; creation: number; tag: string };
+type Planned = {
+  pipeline: string;
+  site: string;
+  priority: number;
+  creation: number;
+  tag: string;
+  /** Its place in the order the service received the works, set when deposited. */
+  received?: number;
+};
 
 /** A small seeded generator: a failing order is the same order on the next run. */
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -38,15 +46,22 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return copy;
 }
 
-/** Claim order: priority 5 first, then the oldest creation. */
-const claimOrder = (a: Planned, b: Planned) => b.priority - a.priority || a.creation - b.creation;
+/**
+ * Claim order: priority 5 first, then the order the service received the works. A depositor's
+ * own `creation` does not count: backdating it cannot jump the queue.
+ */
+const claimOrder = (a: Planned, b: Planned) =>
+  b.priority - a.priority || (a.received ?? 0) - (b.received ?? 0);
 
 /** Deposits the planned works one small request at a time, in the given (shuffled) order. */
 async function deposit(planned: Planned[]): Promise<void> {
+  planned.forEach((work, i) => {
+    work.received = i;
+  });
   for (let i = 0; i < planned.length; i += 7) {
     const body = planned
       .slice(i, i + 7)
-      .map(({ tag, ...fields }) => aWork({ ...fields, tags: [tag] }));
+      .map(({ tag, received: _received, ...fields }) => aWork({ ...fields, tags: [tag] }));
     const answer = await t.call("POST", "/work", { token: t.tokens.alice, body });
     expect(answer).toMatchObject({ status: 200, body: true });
   }
@@ -72,7 +87,7 @@ async function drain(filter: object, limit = 500): Promise<(Claimed & { tags: st
 const tagOf = (work: { tags?: string[] }) => work.tags?.[0];
 
 describe("withdraw order", () => {
-  it("claims one site's works by priority, then oldest creation, whatever the deposit order", async () => {
+  it("claims one site's works by priority, then in the order received, whatever their creation", async () => {
     // Every (site, priority) pair has several creations, and some creations repeat across
     // priorities, so that neither field alone (nor the deposit order) gives the right answer.
     const planned: Planned[] = [];

@@ -30,6 +30,8 @@ const HeadSchema = z.looseObject({ id: ObjectIdSchema, attempt: z.int().min(0).n
 const REPORTED = new Set<string>(OUTCOME_FIELDS);
 const DEFINITION = new Set<string>(DEFINITION_FIELDS);
 const NEVER = new Set(["pipeline", "user"]);
+/** What an admin may move on a running work: its deadline follows. */
+const RESCHEDULE = new Set(["start", "timeout"]);
 
 type Plan =
   | { kind: "outcome"; outcome: Outcome; final: boolean }
@@ -232,17 +234,18 @@ function definitionChange(
   const [first] = changes.fields;
   if (first === undefined) return { kind: "none" };
   requireOwnerOrAdmin(principal, doc, first);
-  if (doc.status === "running") {
-    if (isAdmin(principal) && changes.fields.every((f) => f === "start" || f === "timeout")) {
-      return reschedule(doc, merged, now);
-    }
-    throw conflict(
-      `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
-    );
+  const running = doc.status === "running";
+  if (running && isAdmin(principal) && changes.fields.every((f) => RESCHEDULE.has(f))) {
+    return reschedule(doc, merged, now);
   }
   const outside = changes.fields.find((f) => !DEFINITION.has(f));
   if (outside) {
     throw forbidden(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
+  }
+  if (running) {
+    throw conflict(
+      `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
+    );
   }
   if (changes.fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
   const set: Partial<WorkDoc> = {};

@@ -34,9 +34,12 @@ async function failRunning(
     },
     { $unset: [...ATTEMPT_FIELDS] },
   ];
-  const running = { ...filter, status: { $in: [...TRANSITIONS.lapse.from] } };
-  const retrying = await collection.updateMany({ ...running, $expr: RETRIES_LEFT }, end);
-  const final = await collection.updateMany({ ...running, $expr: { $not: [RETRIES_LEFT] } }, end);
+  // $and, not a spread: `filter` may hold an $expr of its own.
+  const running = (retries: Document): Filter<WorkDoc> => ({
+    $and: [filter, { status: { $in: [...TRANSITIONS.lapse.from] } }, { $expr: retries }],
+  });
+  const retrying = await collection.updateMany(running(RETRIES_LEFT), end);
+  const final = await collection.updateMany(running({ $not: [RETRIES_LEFT] }), end);
   return { retrying: retrying.modifiedCount, final: final.modifiedCount };
 }
 

