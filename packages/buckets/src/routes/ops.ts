@@ -1,5 +1,6 @@
 import { type RequestHandler, Router } from "express";
 import { requireScope } from "../auth/access.js";
+import { forbidden } from "../errors.js";
 import { principalOf } from "../http/auth.js";
 import type { Metrics } from "../metrics.js";
 import { openApiDocument } from "../openapi.js";
@@ -15,7 +16,8 @@ export interface OpsOptions {
 
 /**
  * Endpoints for operators and load balancers. Only /metrics needs a token (`metrics` or `admin`,
- * as Prometheus sends with `authorization.credentials`): it names every pipeline.
+ * as Prometheus sends with `authorization.credentials`, and not limited to pipelines): it names
+ * every pipeline.
  */
 export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOptions): Router {
   const router = Router();
@@ -34,7 +36,13 @@ export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOpt
     : [
         options.authenticate,
         (_req, res, next) => {
-          requireScope(principalOf(res), "metrics");
+          const principal = principalOf(res);
+          requireScope(principal, "metrics");
+          if (principal.pipelines) {
+            throw forbidden(
+              "metrics cover every pipeline: read them with a token not limited to pipelines",
+            );
+          }
           next();
         },
       ];

@@ -1,0 +1,302 @@
+import jwt from "jsonwebtoken";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp, type Scope } from "../src/index.js";
+import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+
+/**
+ * Every route of the service x every kind of caller, each cell asserting the documented answer.
+ * The routes come from the app's own router, so a route added without a row here fails the first
+ * test: add its row to ROUTES below (its rightful caller, its request, and any answer that differs
+ * from the defaults).
+ */
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+});
+afterAll(() => t.close());
+
+const CASES = [
+  "no token",
+  "bad signature",
+  "expired",
+  "alg none",
+  "wrong scope",
+  "another user",
+  "outside its pipelines",
+  "admin",
+  "rightful caller",
+] as const;
+type Case = (typeof CASES)[number];
+
+/** Who may call a route: `owner` deposited the work; `worker` claimed it; `caller` is anyone with the scopes. */
+type Role = "owner" | "worker" | "caller";
+
+interface Fixture {
+  /** A pipeline of this cell's own, so cells never see each other's works. */
+  pipeline: string;
+  /** A work alice deposited in it, claimed by worker-1 (attempt 1) when the role is `worker`. */
+  id: string;
+}
+
+interface Row {
+  /** The scopes of the rightful caller; `public` routes need no token at all. */
+  scopes: Scope[] | "public";
+  role: Role;
+  /** The request, built for one cell's fixture. */
+  request(f: Fixture): { path: string; body?: unknown };
+  /** Answers that differ from DEFAULTS. */
+  expect?: Partial<Record<Case, number>>;
+  /** With a token limited to other pipelines the route answers 200 but shows nothing of this one. */
+  hidesOtherPipelines?: true;
+}
+
+const DEFAULTS: Record<Case, number> = {
+  "no token": 401,
+  "bad signature": 401,
+  expired: 401,
+  "alg none": 401,
+  "wrong scope": 403,
+  "another user": 403,
+  "outside its pipelines": 403,
+  admin: 200,
+  "rightful caller": 200,
+};
+
+const publicRow = (path: string): Row => ({
+  scopes: "public",
+  role: "caller",
+  request: () => ({ path }),
+});
+
+/** Reads and admin actions are not per user: another user with the same scopes is answered too. */
+const ANY_USER = { "another user": 200 } as const;
+
+const ROUTES: Record<string, Row> = {
+  "GET /version": publicRow("/version"),
+  "GET /livez": publicRow("/livez"),
+  "GET /readyz": publicRow("/readyz"),
+  "GET /openapi.json": publicRow("/openapi.json"),
+  "GET /metrics": {
+    scopes: ["metrics"],
+    role: "caller",
+    request: () => ({ path: "/metrics" }),
+    // Metrics cover every pipeline: a token limited to some may not read them.
+    expect: ANY_USER,
+  },
+  "POST /work": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/work", body: [aWork({ pipeline: f.pipeline })] }),
+  },
+  "POST /work/withdraw": {
+    scopes: ["work:withdraw"],
+    role: "worker",
+    request: (f) => ({ path: "/work/withdraw", body: { pipeline: f.pipeline } }),
+    expect: ANY_USER,
+  },
+  "POST /work/:id/heartbeat": {
+    scopes: ["work:withdraw"],
+    role: "worker",
+    request: (f) => ({ path: `/work/${f.id}/heartbeat?attempt=1` }),
+    // Outside its pipelines a work does not exist for the caller. The attempt number is the fence:
+    // workers are not told apart by token (a job array shares one), so another worker's is heard.
+    expect: { "outside its pipelines": 404, "another user": 200 },
+  },
+  "POST /work/:id/release": {
+    scopes: ["work:withdraw"],
+    role: "worker",
+    request: (f) => ({ path: `/work/${f.id}/release?attempt=1` }),
+    expect: { "outside its pipelines": 404, "another user": 200 },
+  },
+  "POST /work/:id/cancel": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: `/work/${f.id}/cancel` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "PUT /work": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/work", body: [{ id: f.id, priority: 5 }] }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "DELETE /work": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: `/work?ids=${f.id}` }),
+  },
+  "GET /audit/failed": {
+    scopes: ["admin"],
+    role: "caller",
+    request: () => ({ path: "/audit/failed" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /audit/expired": {
+    scopes: ["admin"],
+    role: "caller",
+    request: () => ({ path: "/audit/expired" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /audit/stale/:days": {
+    scopes: ["admin"],
+    role: "caller",
+    request: () => ({ path: "/audit/stale/0" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "POST /tokens": {
+    scopes: ["admin"],
+    role: "caller",
+    // An unrestricted token: one limited to other pipelines may not mint it.
+    request: () => ({ path: "/tokens", body: { user: "eve", scopes: ["work:read"] } }),
+    expect: ANY_USER,
+  },
+  "POST /view": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: (f) => ({ path: "/view", body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "POST /view/count": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: (f) => ({ path: "/view/count", body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /status": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: () => ({ path: "/status" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /status/pipelines": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: () => ({ path: "/status/pipelines" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /status/details/:pipeline": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: (f) => ({ path: `/status/details/${f.pipeline}` }),
+    expect: ANY_USER,
+  },
+};
+
+/** "METHOD /path" of every route the app serves, read from express's router. */
+function servedRoutes(): string[] {
+  const app = buildApp(t.service.ctx, t.service.keys, {
+    claimer: () => Promise.reject(new Error("only walked, never served")),
+    dispatcher: t.service.dispatcher,
+  });
+  interface Layer {
+    route?: { path: string; methods: Record<string, boolean> };
+    handle?: { stack?: Layer[] };
+  }
+  const walk = (stack: Layer[]): string[] =>
+    stack.flatMap((layer) =>
+      layer.route
+        ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route?.path}`)
+        : walk(layer.handle?.stack ?? []),
+    );
+  return walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/** The token each case sends: forged ones claim admin, to show that claims alone open nothing. */
+function tokenFor(row: Row, kase: Case): string | null {
+  const scopes = row.scopes === "public" ? (["work:read"] as Scope[]) : row.scopes;
+  const user = row.role === "worker" ? "worker-1" : "alice";
+  const admin = { sub: "root", scopes: ["admin"] };
+  switch (kase) {
+    case "no token":
+      return null;
+    case "bad signature":
+      return jwt.sign(admin, "not-the-service-secret-0123456789");
+    case "expired":
+      return jwt.sign({ ...admin, exp: Math.floor(Date.now() / 1000) - 60 }, TEST_SECRET);
+    case "alg none":
+      return `${b64({ alg: "none", typ: "JWT" })}.${b64(admin)}.`;
+    case "wrong scope":
+      return t.token(
+        user,
+        scopes.includes("metrics") ? ["work:read", "work:deposit", "work:withdraw"] : ["metrics"],
+      );
+    case "another user":
+      return t.token(row.role === "worker" ? "worker-2" : "bob", scopes);
+    case "outside its pipelines":
+      return t.token(user, scopes, ["elsewhere"]);
+    case "admin":
+      return t.tokens.admin;
+    case "rightful caller":
+      return t.token(user, scopes);
+  }
+}
+
+function expected(row: Row, kase: Case): number {
+  if (row.scopes === "public") return 200;
+  const own = row.expect?.[kase];
+  if (own !== undefined) return own;
+  return kase === "outside its pipelines" && row.hidesOtherPipelines ? 200 : DEFAULTS[kase];
+}
+
+const METHOD_BODY = new Set(["POST", "PUT"]);
+let cells = 0;
+
+/** A pipeline of the cell's own with one work of alice's in it; claimed when the route is a worker's. */
+async function fixture(row: Row): Promise<Fixture> {
+  const pipeline = `matrix-${++cells}`;
+  const deposited = await t.call("POST", "/work?return_ids=true", {
+    token: t.tokens.alice,
+    body: [aWork({ pipeline })],
+  });
+  const [id] = deposited.body as string[];
+  if (row.role === "worker") {
+    const claimed = await t.call("POST", "/work/withdraw?lease=60", {
+      token: t.token("worker-1", ["work:withdraw"]),
+      body: { pipeline },
+    });
+    expect((claimed.body as { id?: string } | null)?.id, "the fixture's claim").toBe(id);
+  }
+  return { pipeline, id: id as string };
+}
+
+describe("the authorization matrix", () => {
+  it("has a row for every route the service serves, and no row for a route it does not", () => {
+    expect(servedRoutes().sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  for (const [route, row] of Object.entries(ROUTES)) {
+    it(route, async () => {
+      const method = route.split(" ")[0] as string;
+      const answers: Record<string, number> = {};
+      const wanted: Record<string, number> = {};
+      const leaks: string[] = [];
+      for (const kase of CASES) {
+        const f = await fixture(row);
+        const { path, body } = row.request(f);
+        const got = await t.call(method, path, {
+          token: tokenFor(row, kase),
+          ...(METHOD_BODY.has(method) && body !== undefined ? { body } : {}),
+        });
+        answers[kase] = got.status;
+        wanted[kase] = expected(row, kase);
+        if (kase === "outside its pipelines" && row.hidesOtherPipelines && got.status === 200) {
+          const text = JSON.stringify(got.body);
+          if (text.includes(f.pipeline) || text.includes(f.id) || /[1-9]/.test(text))
+            leaks.push(text);
+        }
+      }
+      expect(answers).toEqual(wanted);
+      expect(leaks, "a token limited to other pipelines saw this one").toEqual([]);
+    });
+  }
+});
