@@ -31,7 +31,7 @@ export interface ArchivedWork {
   pipeline: string;
   site: string;
   creation: number;
-  config: { archive: { products: string; plots: string } };
+  config?: { archive?: { products?: string; plots?: string } };
 }
 
 /**
@@ -40,6 +40,20 @@ export interface ArchivedWork {
  * throws: whatever fails is logged and listed in `archive.errors`, and the file stays where it was.
  */
 export async function archiveOutcome(
+  work: ArchivedWork,
+  outcome: Outcome,
+  context: ArchiveContext,
+): Promise<Outcome> {
+  try {
+    return await archiveAll(work, outcome, context);
+  } catch (error) {
+    // A bug here must not cost the work its outcome.
+    context.logger.error({ err: error }, "archiving failed; the work goes on");
+    return { ...outcome, archive: { errors: [`archiving failed: ${describe(error)}`] } };
+  }
+}
+
+async function archiveAll(
   work: ArchivedWork,
   outcome: Outcome,
   context: ArchiveContext,
@@ -59,7 +73,7 @@ export async function archiveOutcome(
     const allowed = context.workspace?.config?.archive?.[kind]?.methods;
     if (!paths?.length || !context.workspace || !allowed) continue;
     ran = true;
-    const method = work.config.archive[kind];
+    const method = work.config?.archive?.[kind] ?? "copy";
     if (!(allowed as string[]).includes(method)) {
       fail(
         kind,
