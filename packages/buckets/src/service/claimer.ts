@@ -1,4 +1,10 @@
-import { present, type Query, type WorkView } from "../store/index.js";
+import {
+  type ClaimOptions,
+  present,
+  type Query,
+  type WorkDoc,
+  type WorkView,
+} from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The most works one round trip claims; later requests wait for the next one. */
@@ -61,9 +67,11 @@ export function createClaimer(ctx: ServiceContext): Claimer {
       const options = { now: ctx.now(), lease };
       const [first] = slots;
       if (!first) return;
+      // The last round claims one work at a time: each findOneAndUpdate finds a work whenever one
+      // is queued, so a batch that keeps losing to other instances still ends with its works.
       const docs =
-        slots.length === 1
-          ? [await ctx.store.claim(query, first.worker, options)].filter((doc) => doc !== null)
+        slots.length === 1 || round === ROUNDS - 1
+          ? await claimEach(query, slots, options)
           : await ctx.store.claimMany(
               query,
               slots.map((slot) => slot.worker),
@@ -76,6 +84,16 @@ export function createClaimer(ctx: ServiceContext): Claimer {
       // to another instance, and there may be more.
       if (docs.length < slots.length || docs.every((doc) => doc !== null)) return;
     }
+  }
+
+  async function claimEach(query: Query, slots: Pending[], options: ClaimOptions) {
+    const docs: WorkDoc[] = [];
+    for (const slot of slots) {
+      const doc = await ctx.store.claim(query, slot.worker, options);
+      if (!doc) break;
+      docs.push(doc);
+    }
+    return docs;
   }
 
   return (query, { count, worker, lease }) => {

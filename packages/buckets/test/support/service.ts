@@ -29,6 +29,8 @@ export async function startTestService(
   file: string,
   env: Record<string, string> = {},
   label = "",
+  /** This machine's clock as the service sees it (ms): only tests skew it. */
+  localClock?: () => number,
 ): Promise<TestService> {
   const options = readOptions({
     PORT: "0",
@@ -38,7 +40,7 @@ export async function startTestService(
     LOG_LEVEL: "silent",
     ...env,
   });
-  const service = await startService(options);
+  const service = await startService(options, localClock ? { localClock } : {});
   const token = (user: string, scopes: Scope[], pipelines?: string[]) =>
     mintToken(service.keys, { user, scopes, ...(pipelines ? { pipelines } : {}) });
   const tokens = {
