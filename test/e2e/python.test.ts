@@ -182,6 +182,19 @@ describe("Python function works", () => {
     expect(pids.size).toBe(1);
   });
 
+  it("with concurrency 3, the warm processes number at most 3 and all end when the worker stops", {
+    timeout: 60_000,
+  }, async () => {
+    const works = await runAll(
+      Array.from({ length: 30 }, () => ({ function: "wfjobs.jobs.whoami" })),
+      3,
+    );
+    const pids = [...new Set(works.map((w) => w.results?.pid as number))];
+    expect(pids.length).toBeGreaterThanOrEqual(1);
+    expect(pids.length).toBeLessThanOrEqual(3);
+    await eventually(async () => (pids.some(alive) ? undefined : true), 10_000);
+  });
+
   it("works of different users never share a process", async () => {
     const works = await runAll([
       { function: "wfjobs.jobs.whoami", user: "admin" },

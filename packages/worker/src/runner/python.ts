@@ -50,8 +50,9 @@ function takeProcess(key: string, python: string, cwd: string): PythonProcess {
 
 function giveBack(key: string, proc: PythonProcess): void {
   proc.idle();
+  const list = idle.get(key) ?? [];
   idle.delete(key); // re-inserted last: the map's order is the order of use
-  idle.set(key, [...(idle.get(key) ?? []), proc]);
+  idle.set(key, [...list, proc]);
   idleCount++;
   while (idleCount > MAX_IDLE_PYTHON) {
     const [oldestKey, oldest] = idle.entries().next().value as [string, PythonProcess[]];
