@@ -79,11 +79,17 @@ it("three outcomes reported together go in one PUT; the zombie's is refused, the
   expect(byId.get(zombie.id)?.results).toBeUndefined();
 });
 
-/** Ends the work's attempt as if its lease lapsed, then claims it again as another worker. */
+/** Ends the work's attempt as if it ran past its timeout, then claims it again as another worker. */
 async function retake(id: string): Promise<StoredWork | null> {
   const works = db.collection("works");
   const past = Date.now() / 1000 - 60;
-  await works.updateOne({ _id: new ObjectId(id) }, { $set: { leaseUntil: past } });
+  const work = await works.findOne({ _id: new ObjectId(id) });
+  await works.updateOne(
+    { _id: new ObjectId(id) },
+    { $set: { leaseUntil: past, start: past - Number(work?.timeout ?? 0) } },
+  );
+  // The first audit ends the attempt (a failure with a retry to come), the second queues it again.
+  await admin.audit();
   await admin.audit();
   await works.updateOne({ _id: new ObjectId(id) }, { $set: { notBefore: past } });
   const other = stack.client({ user: "node2", scopes: ["work:withdraw"], workerId: "node/2/w" });

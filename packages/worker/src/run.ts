@@ -123,7 +123,7 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
         if (released || lost) return;
         lost = true;
         logger.warn(
-          { work: work.id, attempt: work.attempt, lease },
+          { lease },
           "the lease lapsed before a heartbeat could renew it; stopping the work, whose outcome is no longer ours",
         );
         stop("cancel");
@@ -134,28 +134,26 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
   renewed(Date.now());
 
   const timer = setInterval(async () => {
+    if (lost) return;
     const sent = Date.now();
     try {
       const { cancel } = await client.heartbeat(work.id, work.attempt);
       renewed(sent);
       if (cancel) {
-        logger.info({ work: work.id }, "cancelled by the service; stopping it");
+        logger.info("cancelled by the service; stopping it");
         stop("cancel");
       }
     } catch (error) {
       if (released) return;
       if (error instanceof BucketsError && (error.status === 409 || error.status === 404)) {
-        logger.warn(
-          { work: work.id, attempt: work.attempt },
-          "this attempt is no longer ours; stopping it",
-        );
+        logger.warn("this attempt is no longer ours; stopping it");
         lost = true;
         stop("cancel");
       } else if (error instanceof BucketsError && (error.status === 401 || error.status === 403)) {
         onRefused?.(error);
       } else {
         logger.warn(
-          { reason: error instanceof Error ? error.message : String(error), work: work.id },
+          { reason: error instanceof Error ? error.message : String(error) },
           "heartbeat failed; will try again",
         );
       }

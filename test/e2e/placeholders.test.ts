@@ -1,0 +1,146 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredWork } from "@workflow/work";
+import { createLogger, startWorker } from "@workflow/worker";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/**
+ * Placeholders in every command form, filled with values an attacker would write: each command
+ * prints what it got, and the files those values try to create never appear.
+ */
+
+let stack: Stack;
+let dir: string;
+const FINAL = ["success", "failure", "cancelled"];
+
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+  dir = mkdtempSync(join(tmpdir(), "placeholders-"));
+});
+
+afterAll(async () => {
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Each tries to create a file named after its kind, in the works' directory. */
+const HOSTILE: Record<string, string> = {
+  subst: "$(touch F-subst)",
+  tick: "`touch F-tick`",
+  semi: "x; touch F-semi",
+  single: "x'; touch F-single; echo '",
+  double: 'x"; touch F-double; echo "',
+  newline: "x\ntouch F-newline",
+  and: "x && touch F-and",
+};
+
+/** The forms, each printing the value (with a prefix where the form adds one) and then "|". */
+const FORMS: [string, string[], (value: string) => string][] = [
+  ["argv, whole item", ["printf", "%s|", "{{v}}"], (v) => v],
+  ["argv, inside an item", ["printf", "%s|", "--v={{v}}"], (v) => `--v=${v}`],
+  ["one string", ["printf '%s|' {{v}}"], (v) => v],
+  ["one string, in double quotes", ['printf "%s|" "--v={{v}}"'], (v) => `--v=${v}`],
+  ["bash -c", ["bash", "-c", "printf '%s|' {{v}}"], (v) => v],
+  ["sh -c, in double quotes", ["sh", "-c", 'printf "%s|" "--v={{v}}"'], (v) => `--v=${v}`],
+  [
+    "bash -lc with $0 and $1 of its own",
+    ["bash", "-lc", `printf '%s|' "$1" {{v}}`, "zero", "first"],
+    (v) => `first|${v}`,
+  ],
+  ["env ... sh -euc", ["env", "X=1", "sh", "-euc", "printf '%s|' {{v}}"], (v) => v],
+];
+
+/** Deposits the works, runs one worker until all are done, and answers them in order. */
+async function runAll(
+  works: { command: string[]; parameters?: Record<string, unknown> }[],
+): Promise<StoredWork[]> {
+  const client = stack.client();
+  const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
+  const ids = await client.deposit(
+    works.map((w) => ({ pipeline, site: "local", user: "admin", retries: 0, ...w })),
+    { returnIds: true },
+  );
+  const worker = startWorker({
+    pipelines: [pipeline],
+    client,
+    cwd: dir,
+    lives: ids.length,
+    concurrency: 4,
+    wait: 2,
+    sleep: 0.1,
+    logger: createLogger("silent"),
+  });
+  try {
+    await worker.done;
+  } finally {
+    await worker.stop();
+  }
+  const stored = await eventually(async () => {
+    const all = await client.view({ pipeline });
+    return all.length === ids.length && all.every((w) => FINAL.includes(w.status))
+      ? all
+      : undefined;
+  }, 10_000);
+  const byId = new Map(stored.map((w): [string, StoredWork] => [w.id, w]));
+  return ids.map((id) => byId.get(id) as StoredWork);
+}
+
+describe("a parameter is data in every command form", () => {
+  it("no value runs as code, and each arrives whole", { timeout: 60_000 }, async () => {
+    const cases = FORMS.flatMap(([form, command, expected]) =>
+      Object.entries(HOSTILE).map(([kind, value]) => ({ form, kind, command, value, expected })),
+    );
+    const works = await runAll(
+      cases.map((c) => ({ command: c.command, parameters: { v: c.value } })),
+    );
+    cases.forEach((c, i) => {
+      const work = works[i] as StoredWork;
+      expect({ form: c.form, kind: c.kind, status: work.status }).toEqual({
+        form: c.form,
+        kind: c.kind,
+        status: "success",
+      });
+      expect(work.results?.stdout, `${c.form} / ${c.kind}`).toBe(`${c.expected(c.value)}|`);
+    });
+    expect(readdirSync(dir).filter((name) => name.startsWith("F-"))).toEqual([]);
+  });
+});
+
+describe("forms that would splice a value into code are refused", () => {
+  it("a placeholder in single quotes of a shell script, or in python -c / node -e code, fails the work saying why", {
+    timeout: 30_000,
+  }, async () => {
+    const parameters = { v: "$(touch F-refused)" };
+    const works = await runAll([
+      { command: ["echo '{{v}}'"], parameters },
+      { command: ["bash", "-c", "echo '--v={{v}}'"], parameters },
+      { command: ["python3", "-c", "print('{{v}}')"], parameters },
+      { command: ["node", "-e", "console.log('{{v}}')"], parameters },
+    ]);
+    for (const work of works) expect(work.status).toBe("failure");
+    expect(works[0]?.results?.error).toMatch(/single quotes/);
+    expect(works[1]?.results?.error).toMatch(/single quotes/);
+    expect(works[2]?.results?.error).toMatch(/python3 -c/);
+    expect(works[3]?.results?.error).toMatch(/node -e/);
+    expect(readdirSync(dir).filter((name) => name.startsWith("F-"))).toEqual([]);
+  });
+});
+
+describe("only the parameters' own keys fill placeholders", () => {
+  it("{{toString}} and {{constructor}} are missing parameters, not Object.prototype's", {
+    timeout: 30_000,
+  }, async () => {
+    const works = await runAll([
+      { command: ["echo", "{{toString}}"], parameters: {} },
+      { command: ["echo {{constructor}}"], parameters: { other: 1 } },
+      { command: ["echo", "{{toString}}"], parameters: { toString: "own" } },
+    ]);
+    expect(works[0]).toMatchObject({ status: "failure" });
+    expect(works[0]?.results?.error).toMatch(/parameters has no "toString"/);
+    expect(works[1]).toMatchObject({ status: "failure" });
+    expect(works[1]?.results?.error).toMatch(/parameters has no "constructor"/);
+    expect(works[2]).toMatchObject({ status: "success", results: { stdout: "own\n" } });
+  });
+});

@@ -1,0 +1,81 @@
+import jwt from "jsonwebtoken";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { type Stack, startStack, TEST_SECRET } from "../support/stack.js";
+
+/**
+ * A worker whose token the service refuses says so in one line and exits 1, however many slots
+ * it has, rather than retrying for ever with a stack trace per slot.
+ */
+
+let stack: Stack;
+const owned: Owned[] = [];
+
+beforeAll(async () => {
+  stack = await startStack(import.meta.filename);
+});
+
+afterEach(async () => {
+  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function runWith(
+  token: string,
+  extra: string[] = [],
+): Promise<{ code: number | null; lines: string[] }> {
+  const worker = workerProcess(
+    ["auth", "--url", stack.url, "--concurrency", "4", "--sleep", "0.1", ...extra],
+    { WORKFLOW_TOKEN: token, LOG_LEVEL: "info" },
+  );
+  owned.push(worker);
+  const code = await worker.exited;
+  return { code, lines: worker.output().trim().split("\n") };
+}
+
+it.each([
+  [
+    "signed with another key",
+    () => jwt.sign({ sub: "cli", scopes: ["work:withdraw"] }, "not-the-service-secret-0123456789"),
+  ],
+  [
+    "expired",
+    () =>
+      jwt.sign(
+        { sub: "cli", scopes: ["work:withdraw"], exp: Math.floor(Date.now() / 1000) - 60 },
+        TEST_SECRET,
+      ),
+  ],
+  ["not a token at all", () => "garbage"],
+])("a token %s: one line naming the token, exit 1", { timeout: 30_000 }, async (_kind, token) => {
+  const { code, lines } = await runWith(token());
+  expect(code).toBe(1);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/refused this worker's token/);
+  expect(lines[0]).toMatch(/--token or WORKFLOW_HTTP_TOKEN/);
+  expect(lines[0]).not.toMatch(/at .*\.js:\d+/);
+});
+
+it("a token without the work:withdraw scope: one line naming the scope, exit 1", {
+  timeout: 30_000,
+}, async () => {
+  const { code, lines } = await runWith(stack.token("cli", ["work:deposit"]));
+  expect(code).toBe(1);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/may not serve pipelines auth/);
+  expect(lines[0]).toMatch(/work:withdraw/);
+});
+
+it("a token that is accepted keeps the worker running", { timeout: 30_000 }, async () => {
+  const worker = workerProcess(["auth", "--url", stack.url, "--lives", "1", "--sleep", "0.1"], {
+    WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]),
+  });
+  owned.push(worker);
+  await stack
+    .client()
+    .deposit([{ pipeline: "auth", site: "local", user: "admin", command: ["true"] }]);
+  expect(await worker.exited).toBe(0);
+});
