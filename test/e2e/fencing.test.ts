@@ -96,7 +96,7 @@ it("heartbeats refused past the lease: the work is stopped and its outcome is no
     lease: 2,
     wait: 1,
     sleep: 0.1,
-    logger: createLogger(process.env.DBG ? "debug" : "silent"),
+    logger: createLogger("silent"),
   });
   try {
     const pids = await eventually(async () => {
