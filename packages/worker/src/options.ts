@@ -22,9 +22,9 @@ export const WorkerOptionsSchema = z.object({
   grace: z.number().min(0).default(30),
   /**
    * Seconds a claim holds between heartbeats (`?lease`): a worker that dies loses its works after
-   * this long. @defaultValue 60
+   * this long. @defaultValue the service's BUCKETS_LEASE_SECONDS
    */
-  lease: z.number().min(1).max(86_400).default(60),
+  lease: z.number().min(1).max(86_400).optional(),
   /** Seconds each withdraw long-polls. @defaultValue 20 */
   wait: z.number().min(0).max(30).default(20),
   /** Where functions and commands run. @defaultValue process.cwd() */
