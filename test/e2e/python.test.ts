@@ -1,10 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, runWork, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT } from "../support/processes.js";
+import { ROOT, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Python function works (`pkg.module.func`) run by a real worker in warm python3 processes. */
@@ -193,6 +194,43 @@ describe("Python function works", () => {
     expect(pids.length).toBeGreaterThanOrEqual(1);
     expect(pids.length).toBeLessThanOrEqual(3);
     await eventually(async () => (pids.some(alive) ? undefined : true), 10_000);
+  });
+
+  it("kill -9 of the worker ends its Python process and what the function started", {
+    timeout: 60_000,
+  }, async () => {
+    const file = join(scratch, "orphan-pids");
+    const pipeline = pipelineName();
+    await stack
+      .client()
+      .deposit([
+        {
+          pipeline,
+          site: "local",
+          user: "admin",
+          function: "wfjobs.jobs.hang",
+          parameters: { file },
+        },
+      ]);
+    const python = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], {
+      encoding: "utf8",
+    }).trim();
+    const worker = workerProcess(
+      [pipeline, "--url", stack.url, "--sleep", "0.2"],
+      { WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]), WORKFLOW_PYTHON: python },
+      MODULES,
+    );
+    try {
+      const pids = await eventually(async () => {
+        const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+        return text.includes(" ") ? text.split(" ").map(Number) : undefined;
+      }, 30_000);
+      expect(pids.every(alive)).toBe(true);
+      await worker.stop("SIGKILL");
+      await eventually(async () => (pids.some(alive) ? undefined : true), 10_000);
+    } finally {
+      await worker.stop("SIGKILL");
+    }
   });
 
   it("works of different users never share a process", async () => {
