@@ -78,6 +78,13 @@ describe("POST /tokens mints nothing wider than the token asking", () => {
     });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("never");
+    const ages = await mint(t.tokens.admin, {
+      user: "eve",
+      scopes: ["work:read"],
+      expiresIn: "9999999999y",
+    });
+    expect(ages.status).toBe(400);
+    expect(JSON.stringify(ages.body)).toContain("100 years");
   });
 
   it("only admins mint, and they may grant the metrics scope", async () => {

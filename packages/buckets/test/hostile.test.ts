@@ -156,6 +156,44 @@ describe("no input answers 500", () => {
     expect(failures).toEqual([]);
   });
 
+  it("deeply nested bodies and queries", async () => {
+    const deep = (depth: number, leaf: string, wrap: (inner: string) => string) => {
+      let text = leaf;
+      for (let i = 0; i < depth; i++) text = wrap(text);
+      return text;
+    };
+    const failures: string[] = [];
+    for (const depth of [100, 5_000, 100_000]) {
+      const bodies: Array<[string, string]> = [
+        ["/view", deep(depth, "1", (inner) => `[${inner}]`)],
+        [
+          "/view",
+          `{"query":${deep(depth, '{"pipeline":"fit"}', (inner) => `{"$and":[${inner}]}`)}}`,
+        ],
+        ["/view", `{"query":{"parameters.x":${deep(depth, "1", (inner) => `{"$eq":${inner}}`)}}}`],
+        ["/view", `{"query":{"parameters.x":${deep(depth, "1", (inner) => `{"a":${inner}}`)}}}`],
+        ["/work", `[${deep(depth, "1", (inner) => `{"a":${inner}}`)}]`],
+        [
+          "/work",
+          `[{"pipeline":"fit","site":"local","user":"alice","command":["true"],"parameters":${deep(depth, "1", (inner) => `{"a":${inner}}`)}}]`,
+        ],
+        [
+          "/work/withdraw",
+          `{"pipeline":"fit","parameters.x":${deep(depth, "1", (inner) => `{"$in":[${inner}]}`)}}`,
+        ],
+      ];
+      for (const [path, body] of bodies) {
+        const got = await t.call("POST", path, { body });
+        if (got.status >= 500) {
+          failures.push(
+            `${path} depth ${depth} -> ${got.status} ${JSON.stringify(got.body).slice(0, 200)}`,
+          );
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it("bodies that are not JSON, or claim an encoding they do not have", async () => {
     const raw = async (headers: Record<string, string>, body: string | Uint8Array) =>
       (

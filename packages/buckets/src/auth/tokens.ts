@@ -27,12 +27,19 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_00
 export const LIFETIME_PATTERN = /^(?:never|[1-9]\d{0,9}[smhdwy]?)$/;
 export const LIFETIME_HELP = 'a lifetime looks like "30d", "12h", "3600" (seconds) or "never"';
 
+/** The longest lifetime with an end: past a century, say "never". */
+const MAX_LIFETIME_SECONDS = 100 * UNIT_SECONDS.y;
+
 /** Seconds, or null for "never". A bare number is seconds. */
 export function parseLifetime(text: string): number | null {
   if (!LIFETIME_PATTERN.test(text)) throw invalid(`${LIFETIME_HELP}, not "${text}"`);
   if (text === "never") return null;
   const unit = /[smhdwy]$/.test(text) ? (text.at(-1) as keyof typeof UNIT_SECONDS) : "s";
-  return Number.parseInt(text, 10) * UNIT_SECONDS[unit];
+  const seconds = Number.parseInt(text, 10) * UNIT_SECONDS[unit];
+  if (seconds > MAX_LIFETIME_SECONDS) {
+    throw invalid(`a lifetime of "${text}" is over 100 years: say "never" if that is meant`);
+  }
+  return seconds;
 }
 
 export interface MintOptions {
