@@ -201,17 +201,15 @@ describe("Python function works", () => {
   }, async () => {
     const file = join(scratch, "orphan-pids");
     const pipeline = pipelineName();
-    await stack
-      .client()
-      .deposit([
-        {
-          pipeline,
-          site: "local",
-          user: "admin",
-          function: "wfjobs.jobs.hang",
-          parameters: { file },
-        },
-      ]);
+    await stack.client().deposit([
+      {
+        pipeline,
+        site: "local",
+        user: "admin",
+        function: "wfjobs.jobs.hang",
+        parameters: { file },
+      },
+    ]);
     const python = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], {
       encoding: "utf8",
     }).trim();
@@ -231,6 +229,16 @@ describe("Python function works", () => {
     } finally {
       await worker.stop("SIGKILL");
     }
+  });
+
+  it("a function that closes its stdout and stderr does not stall its process", async () => {
+    const works = await runAll([
+      { function: "wfjobs.jobs.close_output", timeout: 20 },
+      { function: "wfjobs.jobs.whoami", timeout: 20 },
+      { function: "wfjobs.jobs.whoami", timeout: 20 },
+    ]);
+    expect(works.map((w) => w.status)).toEqual(["success", "success", "success"]);
+    expect(works[1]?.results?.pid).toBe(works[2]?.results?.pid);
   });
 
   it("works of different users never share a process", async () => {

@@ -33,7 +33,10 @@ export function registerRun(program: Command): void {
       "only works about this event (repeatable)",
       (v, prev: number[] = []) => [...prev, integer(v)],
     )
-    .option("--function <module#export>", "run this function for works that name none")
+    .option(
+      "--function <name>",
+      "run this function for works that name none: module#export (Node) or pkg.module.func (Python)",
+    )
     .option("--command <command>", "run this shell command for works that name none")
     .option(
       "--function-root <dir>",

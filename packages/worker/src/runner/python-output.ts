@@ -15,6 +15,7 @@ export class MarkedStream {
   readonly #decoder = new StringDecoder("utf8");
   #held = "";
   #marker: { text: string; seen: () => void } | undefined;
+  #ended = false;
 
   constructor(
     stream: OutputStream,
@@ -25,6 +26,8 @@ export class MarkedStream {
 
   /** Waits for this marker; `seen` is called once it has passed (or at `end`). */
   expect(marker: string, seen: () => void): void {
+    // A stream the function closed carries no marker any more.
+    if (this.#ended) return seen();
     this.#marker = { text: `\n${marker}\n`, seen };
     this.#scan();
   }
@@ -36,6 +39,8 @@ export class MarkedStream {
 
   /** The stream closed: nothing more will come, so nothing is held back. */
   end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
     this.#held += this.#decoder.end();
     this.#emit(this.#held);
     this.#held = "";

@@ -59,6 +59,9 @@ export class PythonProcess {
     const { stdout, stderr } = this.child;
     stdout?.on("data", (chunk: Buffer) => this.#stdout.push(chunk));
     stderr?.on("data", (chunk: Buffer) => this.#stderr.push(chunk));
+    // A function that closes fd 1 or 2 must not leave its work waiting for a marker.
+    stdout?.on("end", () => this.#stdout.end());
+    stderr?.on("end", () => this.#stderr.end());
     const replies = this.child.stdio[4] as Socket | undefined;
     if (replies) createInterface({ input: replies }).on("line", (line) => this.#onReply(line));
     this.#requests()?.on("error", () => {}); // a broken pipe shows as the process's exit
