@@ -171,7 +171,7 @@ describe("signals", () => {
     },
   );
 
-  it("past --grace, the work is killed and reported failed, so that it is retried", {
+  it("past --grace, the work is killed and released, so that it runs again without spending a retry", {
     timeout: 30_000,
   }, async () => {
     const pipeline = "impatient";
@@ -196,15 +196,16 @@ describe("signals", () => {
     expect(seconds).toBeLessThan(8);
     expect(pidsIn(file).filter(alive)).toEqual([]);
 
-    const failed = await view(id);
-    expect(failed).toMatchObject({ status: "queued", attempt: 1 });
-    expect(failed?.history?.[0]).toMatchObject({ attempt: 1, status: "failure" });
-    expect(failed?.history?.[0]?.error).toMatch(/shut down/);
+    const released = await view(id);
+    expect(released).toMatchObject({ status: "queued", attempt: 1 });
+    expect(released?.history?.[0]).toMatchObject({ attempt: 1, status: "released" });
+    expect(released?.results).toBeUndefined();
 
-    // Another worker takes the retry after its backoff.
+    // Another worker takes it at once: a released attempt waits for no backoff.
     await worker(pipeline, 1).done;
     const retried = await view(id);
     expect(retried).toMatchObject({ status: "success", attempt: 2 });
     expect(retried?.results?.stdout).toBe("retried\n");
+    expect(retried?.history?.map((h) => h.status)).toEqual(["released", "success"]);
   });
 });

@@ -87,6 +87,8 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
   const reporter = createReporter(client);
   const stopping = new AbortController();
   const running = new Set<Running>();
+  /** Works killed at the end of the grace period: given back to the queue, not reported. */
+  const shutDown = new WeakSet<Running>();
   /** Ended works whose Slack message and report are still on their way. */
   const finishing = new Set<Promise<void>>();
   let reserved = 0;
@@ -128,7 +130,8 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       const works = await client.withdraw(filterOf(options), {
         count,
         wait: options.wait,
-        lease: options.lease,
+        // Heartbeats follow the lease the service gave (see run.ts).
+        lease: options.lease ?? true,
         signal: stopping.signal,
       });
       reserved -= count - works.length;
@@ -183,6 +186,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     running.add(run);
     const outcome = await run.done.finally(() => running.delete(run));
     if (run.lost || refused) return run.release();
+    if (shutDown.has(run) && (await giveBack(work, log))) return run.release();
     // The slot takes its next work at once; outcomes that end meanwhile share one report.
     const tail = finish(work, outcome, began, run, log)
       .catch((error: unknown) => log.error({ err: error }, "could not finish the work"))
@@ -214,6 +218,24 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     log.info({ status: outcome.status, seconds }, "finished");
     const reply = await notifySlack({ work, outcome, seconds, host: hostname() }, slack, log);
     if (reply) await keepSlackReply(work, reply, log);
+  }
+
+  /**
+   * Returns a work killed by the shutdown to the queue without spending a retry: it did not fail,
+   * its worker left. False when the service would not take it back (then the failure is reported).
+   */
+  async function giveBack(work: StoredWork, log: Logger): Promise<boolean> {
+    try {
+      await client.release(work.id, work.attempt);
+      log.info("released: the worker stopped before the work finished; it will run again");
+      return true;
+    } catch (error) {
+      log.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        "could not release the work; reporting it failed",
+      );
+      return false;
+    }
   }
 
   /** Records Slack's reply in `notify.slack.reply`; the outcome stands without it. */
@@ -252,7 +274,10 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       stopped ??= (async () => {
         stopping.abort();
         const grace = setTimeout(() => {
-          for (const run of running) run.stop("shutdown");
+          for (const run of running) {
+            shutDown.add(run);
+            run.stop("shutdown");
+          }
         }, options.grace * 1000);
         await done.catch(() => {}).finally(() => clearTimeout(grace));
       })();
