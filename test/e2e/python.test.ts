@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
-import { createLogger, runWork, startWorker } from "@workflow/worker";
+import { createLogger, type Logger, runWork, startWorker } from "@workflow/worker";
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
@@ -28,7 +29,11 @@ afterAll(async () => {
 const pipelineName = () => `py-${Math.random().toString(36).slice(2, 10)}`;
 
 /** Deposits works, runs one worker in the fixtures' directory until it has done them all. */
-async function runAll(works: Partial<WorkInput>[], concurrency = 1): Promise<StoredWork[]> {
+async function runAll(
+  works: Partial<WorkInput>[],
+  concurrency = 1,
+  logger: Logger = createLogger("silent"),
+): Promise<StoredWork[]> {
   const client = stack.client();
   const pipeline = pipelineName();
   const ids = (await client.deposit(
@@ -43,7 +48,7 @@ async function runAll(works: Partial<WorkInput>[], concurrency = 1): Promise<Sto
     concurrency,
     wait: 2,
     sleep: 0.1,
-    logger: createLogger("silent"),
+    logger,
   });
   try {
     await worker.done;
@@ -59,7 +64,8 @@ async function runAll(works: Partial<WorkInput>[], concurrency = 1): Promise<Sto
   }, 30_000);
 }
 
-const runOne = async (work: Partial<WorkInput>) => (await runAll([work]))[0] as StoredWork;
+const runOne = async (work: Partial<WorkInput>, logger?: Logger) =>
+  (await runAll([work], 1, logger))[0] as StoredWork;
 
 const alive = (pid: number) => {
   try {
@@ -88,16 +94,23 @@ describe("Python function works", () => {
   });
 
   it("an exception fails the attempt with the traceback's last line in results.error", async () => {
-    const work = await runOne({
-      function: "wfjobs.jobs.broken",
-      parameters: { why: "the fit diverged" },
-      retries: 0,
-    });
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+    const work = await runOne(
+      { function: "wfjobs.jobs.broken", parameters: { why: "the fit diverged" }, retries: 0 },
+      logger,
+    );
     expect(work).toMatchObject({
       status: "failure",
       results: { error: "ValueError: the fit diverged" },
     });
     expect(work.history?.[0]).toMatchObject({ error: "ValueError: the fit diverged" });
+    // The whole traceback, from the user's frame on, goes to the worker's log.
+    const raised = lines.map((line) => JSON.parse(line)).find((l) => l.traceback);
+    expect(raised.traceback).toMatch(
+      /^Traceback \(most recent call last\):\n {2}File ".*wfjobs\/jobs\.py", line \d+, in broken\n/,
+    );
+    expect(raised.traceback).toMatch(/ValueError: the fit diverged\n$/);
   });
 
   it("parameters with quotes, newlines and code-like text arrive as data", async () => {
