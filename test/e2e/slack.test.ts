@@ -12,6 +12,8 @@ let stack: Stack;
 let slack: Server;
 let slackUrl: string;
 let calls: Call[] = [];
+/** Awaited before each answer: lets a test look at the service while Slack is being called. */
+let onCall: ((method: string) => Promise<void>) | undefined;
 let answer: (method: string) => { status: number; body: object; headers?: Record<string, string> } =
   () => ({ status: 200, body: { ok: true } });
 
@@ -35,6 +37,7 @@ beforeAll(async () => {
   slack = createServer(async (req, res) => {
     const method = (req.url ?? "").replace(/^\/api\//, "");
     calls.push({ method, body: await readBody(req) });
+    await onCall?.(method);
     const { status, body, headers } = answer(method);
     res.writeHead(status, { "content-type": "application/json", ...headers });
     res.end(JSON.stringify(body));
@@ -44,6 +47,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   calls = [];
+  onCall = undefined;
   answer = () => ({ status: 200, body: { ok: true } });
 });
 afterAll(async () => {
@@ -95,6 +99,43 @@ describe("Slack notifications", () => {
     expect(work).toMatchObject({
       status: "success",
       notify: { slack: { channel_id: "C1", reply: { ok: true, channel: "C1", ts: "123.456" } } },
+    });
+  });
+
+  it("posts only once the outcome is recorded, then keeps the reply with a worker's own token", async () => {
+    const admin = stack.client();
+    const pipeline = `slack${Math.random().toString(36).slice(2, 8)}`;
+    const [id] = await admin.deposit(
+      [
+        {
+          pipeline,
+          site: "chime",
+          user: "admin",
+          command: ["echo", "done"],
+          notify: { slack: { channel_id: "C2" } },
+        },
+      ],
+      { returnIds: true },
+    );
+    const seen: (string | undefined)[] = [];
+    onCall = async () => {
+      seen.push((await admin.view({ id }))[0]?.status);
+    };
+    answer = () => ({ status: 200, body: { ok: true, channel: "C2", ts: "7.8" } });
+    const worker = startWorker({
+      pipelines: [pipeline],
+      client: stack.client({ user: "node", scopes: ["work:withdraw"] }),
+      lives: 1,
+      wait: 2,
+      logger: createLogger("silent"),
+      env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slackUrl },
+    });
+    await worker.done;
+    expect(seen).toEqual(["success"]);
+    const [work] = await admin.view({ id });
+    expect(work).toMatchObject({
+      status: "success",
+      notify: { slack: { channel_id: "C2", reply: { ok: true, channel: "C2", ts: "7.8" } } },
     });
   });
 
