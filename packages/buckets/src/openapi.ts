@@ -91,8 +91,13 @@ export function openApiDocument(): JsonSchema {
       },
       "/metrics": {
         get: {
-          summary: "Prometheus metrics",
-          responses: { "200": { description: "text exposition format" } },
+          summary:
+            "Prometheus metrics; a token with the metrics or admin scope, not limited to pipelines (unless BUCKETS_METRICS_PUBLIC=true)",
+          responses: {
+            "200": { description: "text exposition format" },
+            "401": errors["401"],
+            "403": errors["403"],
+          },
         },
       },
       "/work": {

@@ -3,7 +3,7 @@ import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { printJson } from "./output.js";
 import { collect } from "./parse.js";
 
-const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin"];
+const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin", "metrics"];
 
 export function registerToken(program: Command): void {
   program
@@ -19,7 +19,10 @@ export function registerToken(program: Command): void {
       },
     )
     .option("--pipeline <name>", "limit the token to a pipeline (repeatable)", collect)
-    .option("--expires <duration>", "lifetime such as 30d or 12h")
+    .option(
+      "--expires <duration>",
+      'lifetime such as 30d, 12h or "never" (default: 30d, and never past your own token\'s)',
+    )
     .addHelpText(
       "after",
       "\nExample:\n  workflow token --user alice --scope work:deposit --scope work:read --expires 30d",
