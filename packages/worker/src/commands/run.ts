@@ -17,6 +17,7 @@ interface RunFlags extends ConnectionFlags {
   sleep: number;
   concurrency: number;
   grace: number;
+  lease: number;
   name: string;
 }
 
@@ -52,6 +53,12 @@ export function registerRun(program: Command): void {
       number,
       30,
     )
+    .option(
+      "--lease <seconds>",
+      "how long a claim holds between heartbeats: a dead worker's works run again after this",
+      number,
+      60,
+    )
     .option("--name <name>", "this worker's name in each attempt's history", "worker")
     .addHelpText(
       "after",
@@ -70,6 +77,7 @@ export function registerRun(program: Command): void {
         sleep: flags.sleep,
         concurrency: flags.concurrency,
         grace: flags.grace,
+        lease: flags.lease,
         name: flags.name,
         ...(flags.site ? { site: flags.site } : {}),
         ...(flags.tag ? { tags: flags.tag } : {}),

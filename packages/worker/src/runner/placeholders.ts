@@ -7,7 +7,7 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w-]*)\s*\}\}/g;
 const SHELLS = new Set(["sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "yash", "busybox"]);
 
 /** Shell options that take the next item as their argument (`-o pipefail`, `-O extglob`). */
-const SHELL_OPTIONS_WITH_ARGUMENT = new Set(["-o", "+o", "-O", "+O"]);
+const SHELL_OPTIONS_WITH_ARGUMENT = new Set(["-o", "+o", "-O", "+O", "--rcfile", "--init-file"]);
 
 /** Interpreters whose flag names inline code: a value put there would be that language's code. */
 const INLINE_CODE: [RegExp, Set<string>][] = [
