@@ -233,4 +233,35 @@ describe("the claim's query plan", () => {
       expect(names, JSON.stringify(query)).not.toContain("SORT");
     }
   });
+
+  it("stays an index scan in claim order for CHIME's --tag, --event, --parent and a user", async () => {
+    await depositAll(
+      Array.from({ length: 400 }, (_, i) =>
+        aWork({
+          pipeline: ["f", "g"][i % 2],
+          priority: (i % 5) + 1,
+          tags: [`t${i % 7}`, "all"],
+          event: [i % 11],
+          config: { parent: `parent-${i % 3}` },
+        }),
+      ),
+    );
+    const cases: [object, string][] = [
+      [{ pipeline: "f", tags: { $in: ["t3"] } }, "claim_tags"],
+      [{ pipeline: { $in: ["f", "g"] }, tags: { $in: ["t1", "t2"] } }, "claim_tags"],
+      [{ pipeline: "f", event: { $in: [4] } }, "claim_event"],
+      [{ pipeline: "g", user: "alice" }, "claim_user"],
+      [{ pipeline: "f", "config.parent": { $in: ["parent-1"] } }, "claim_config_parent"],
+    ];
+    for (const [query, index] of cases) {
+      const explained = (await t.service.ctx.store.explainClaim(query, Date.now() / 1000)) as {
+        queryPlanner: { winningPlan: unknown };
+      };
+      const plan = JSON.stringify(explained.queryPlanner.winningPlan);
+      const names = stages(explained.queryPlanner.winningPlan);
+      expect(names, JSON.stringify(query)).toContain("IXSCAN");
+      expect(names, JSON.stringify(query)).not.toContain("SORT");
+      expect(plan, JSON.stringify(query)).toContain(`"indexName":"${index}"`);
+    }
+  });
 });

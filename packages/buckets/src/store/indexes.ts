@@ -6,14 +6,29 @@ import type { WorkDoc } from "./documents.js";
  * then _id) after, so a claim is an index scan that stops at the first match whatever the queue
  * depth. `notBefore` rides at the end so delayed works are skipped on the index, without a fetch.
  */
+const CLAIM_ORDER = { priority: -1, received: 1, _id: 1, notBefore: 1 } as const;
+
+/**
+ * Claims filtered by one of CHIME's worker flags (`--tag`, `--event`, `--parent`, or a user):
+ * partial indexes over queued works only, so they stay small and a claim leaves them at once.
+ */
+const FILTERED_CLAIMS: IndexDescription[] = (
+  ["tags", "event", "user", "config.parent"] as const
+).map((field) => ({
+  name: `claim_${field.replace(".", "_")}`,
+  key: { pipeline: 1, [field]: 1, ...CLAIM_ORDER },
+  partialFilterExpression: { status: "queued" },
+}));
+
 export const INDEXES: IndexDescription[] = [
+  ...FILTERED_CLAIMS,
   {
     name: "claim_pipeline_site",
-    key: { status: 1, pipeline: 1, site: 1, priority: -1, received: 1, _id: 1, notBefore: 1 },
+    key: { status: 1, pipeline: 1, site: 1, ...CLAIM_ORDER },
   },
   {
     name: "claim_pipeline",
-    key: { status: 1, pipeline: 1, priority: -1, received: 1, _id: 1, notBefore: 1 },
+    key: { status: 1, pipeline: 1, ...CLAIM_ORDER },
   },
   { name: "pipeline_status", key: { pipeline: 1, status: 1 } },
   { name: "lease", key: { status: 1, leaseUntil: 1 } },
