@@ -8,7 +8,7 @@ import { eventually } from "../support/stack.js";
 let mongod: MongoMemoryServer;
 let service: RunningService;
 beforeAll(async () => {
-  mongod = await MongoMemoryServer.create();
+  mongod = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
   service = await startService(
     readOptions({
       PORT: "0",

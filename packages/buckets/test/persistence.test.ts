@@ -107,7 +107,7 @@ describe("/readyz and MongoDB going away", () => {
   it("answers 503 with Retry-After while mongod is down, and 200 again once it is back", {
     timeout: 120_000,
   }, async () => {
-    const server = await MongoMemoryServer.create();
+    const server = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
     servers.push(server);
     const service = await start(
       {
