@@ -1,5 +1,6 @@
+import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
 
 let t: TestService;
 beforeAll(async () => {
@@ -125,6 +126,17 @@ const QUERIES: Array<[string, string]> = [
   ["GET", "/audit/stale/1e400"],
   ["GET", "/audit/stale/-1"],
   ["GET", "/audit/stale/0x10"],
+  ["DELETE", "/work?ids=%E0%A4%A"],
+  ["POST", `/work/${"0".repeat(24)}/heartbeat?attempt=%`],
+  ["POST", "/work/withdraw?wait=%ZZ&count=%"],
+  ["POST", "/work/withdraw?lease=1e400"],
+  ["POST", "/work/withdraw?lease[]=1"],
+  ["POST", `/work/${"0".repeat(24)}/release?attempt=1`],
+  ["POST", "/work/%E0%A4%A/release?attempt=1"],
+  ["GET", "/audit/failed?details[]=true"],
+  ["GET", "/status/details/%E0%A4%A?x=%"],
+  ["OPTIONS", "/work"],
+  ["PATCH", "/work"],
 ];
 
 describe("no input answers 500", () => {
@@ -192,6 +204,41 @@ describe("no input answers 500", () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("tokens of every malformed shape are 401s", async () => {
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const signed = (header: object, payload: unknown) => {
+      const unsigned = `${b64(header)}.${b64(payload)}`;
+      const mac = createHmac("sha256", TEST_SECRET).update(unsigned).digest("base64url");
+      return `${unsigned}.${mac}`;
+    };
+    const admin = { sub: "root", scopes: ["admin"] };
+    const tokens = [
+      "a.b.c",
+      "....",
+      "x".repeat(12_000),
+      `${b64("not an object")}.${b64(admin)}.sig`,
+      signed({ alg: "HS256", kid: { $ne: 1 } }, admin),
+      signed({ alg: "HS256", kid: 7 }, admin),
+      signed({ alg: "HS256", kid: "x".repeat(8_000) }, admin),
+      signed({ alg: "RS256" }, admin),
+      signed({ alg: "HS512" }, admin),
+      signed({ alg: "HS256" }, [admin]),
+      signed({ alg: "HS256" }, "admin"),
+      signed({ alg: "HS256" }, { ...admin, exp: "tomorrow" }),
+      signed({ alg: "HS256" }, { ...admin, nbf: Date.now() }),
+      signed({ alg: "HS256" }, { ...admin, scopes: "admin" }),
+      signed({ alg: "HS256" }, { ...admin, scopes: ["root"] }),
+      signed({ alg: "HS256" }, { ...admin, sub: 7 }),
+      signed({ alg: "HS256" }, { ...admin, pipelines: "fit" }),
+    ];
+    const answers = [];
+    for (const token of tokens) {
+      answers.push((await t.call("GET", "/status", { token })).status);
+      answers.push((await t.call("GET", "/metrics", { token })).status);
+    }
+    expect(answers).toEqual(tokens.flatMap(() => [401, 401]));
   });
 
   it("bodies that are not JSON, or claim an encoding they do not have", async () => {
