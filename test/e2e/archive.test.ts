@@ -211,6 +211,32 @@ describe("archiving on posix", () => {
   });
 });
 
+describe("a directory as a product", () => {
+  it("is copied whole on posix, and uploaded file by file on S3", async () => {
+    const base = join(scratch, "posix-dir");
+    const onDisk = await runWrite(
+      workspaceWith({ posix: { local: base } }),
+      { products: "copy", plots: "copy" },
+      { function: "wfjobs.jobs.write_dir" },
+    );
+    const dir = join(base, folderOf(onDisk.work), "run");
+    expect(onDisk.work.products).toEqual([dir]);
+    expect(readFileSync(join(dir, "sub", "b.txt"), "utf8")).toBe("run/sub/b.txt");
+    expect(onDisk.work.archive).toEqual({ errors: [] });
+
+    const onS3 = await runWrite(
+      workspaceWith({ s3: { local: { url: s3.url, bucket: "archive-test" } } }),
+      { products: "move", plots: "copy" },
+      { function: "wfjobs.jobs.write_dir" },
+    );
+    const key = `${folderOf(onS3.work)}/run`;
+    expect(onS3.work.products).toEqual([`s3://archive-test/${key}`]);
+    expect(await s3.read("archive-test", `${key}/a.txt`)).toBe("run/a.txt");
+    expect(await s3.read("archive-test", `${key}/sub/b.txt`)).toBe("run/sub/b.txt");
+    expect(existsSync(join(onS3.made, "run"))).toBe(false);
+  });
+});
+
 describe("archiving on S3", () => {
   it("copy and move upload through the AWS SDK; the work points at s3://bucket/<subpath>/<YYYYMMDD>/<pipeline>/<id>/", async () => {
     const { work, made } = await runWrite(

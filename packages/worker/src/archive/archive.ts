@@ -91,7 +91,7 @@ async function archiveAll(
       }
       placement =
         destination.storage === "posix"
-          ? posixPlacement(destination.dir)
+          ? posixPlacement(resolve(context.cwd, destination.dir))
           : s3Placement(destination, context.settings);
     }
     const kept: string[] = [];
