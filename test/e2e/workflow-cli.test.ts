@@ -76,8 +76,10 @@ describe("workflow deposit", () => {
     expect(ids.every((id) => /^[0-9a-f]{24}$/.test(id))).toBe(true);
 
     const table = await workflow(["ls"]);
-    expect(table.stdout).toMatch(/PIPELINE\s+TOTAL\s+QUEUED\s+RUNNING\s+SUCCESS\s+FAILURE/);
-    expect(table.stdout).toMatch(/bulk\s+5000\s+5000\s+0\s+0\s+0/);
+    expect(table.stdout).toMatch(
+      /PIPELINE\s+TOTAL\s+CREATED\s+WAITING\s+QUEUED\s+RUNNING\s+SUCCESS\s+FAILURE\s+SKIPPED\s+CANCELLED/,
+    );
+    expect(table.stdout).toMatch(/bulk\s+5000\s+0\s+0\s+5000\s+0\s+0\s+0\s+0\s+0/);
     const json = JSON.parse((await workflow(["ls", "--json"])).stdout) as {
       pipeline: string;
       total: number;
@@ -99,28 +101,33 @@ describe("workflow deposit", () => {
   });
 
   it("deposits from flags, values given as JSON where they parse", async () => {
-    const ran = await workflow([
-      "deposit",
-      "--pipeline",
-      "flags",
-      "--site",
-      "s",
-      "--param",
-      "k=v",
-      "--param",
-      "n=3",
-      "--priority",
-      "5",
-      "--tag",
-      "a",
-      "--event",
-      "7",
-      "--slack-channel",
-      "C1",
-      "--command",
-      "echo",
-      "hi",
-    ]);
+    const ran = await workflow(
+      [
+        "deposit",
+        "--pipeline",
+        "flags",
+        "--site",
+        "s",
+        "--param",
+        "k=v",
+        "--param",
+        "n=3",
+        "--priority",
+        "5",
+        "--tag",
+        "a",
+        "--event",
+        "7",
+        "--slack-channel",
+        "C1",
+        "--url",
+        stack.url,
+        "--",
+        "echo",
+        "hi",
+      ],
+      { url: false },
+    );
     expect(ran.code, ran.stderr).toBe(0);
     const [work] = await stack.client().view({ id: ran.stdout.trim() });
     expect(work).toMatchObject({
@@ -275,12 +282,20 @@ describe("errors and help", () => {
     expect(ran.stderr.trim()).toBe("workflow: no token: set WORKFLOW_TOKEN or pass --token");
   });
 
-  it.each(["deposit", "ls", "ps", "rm", "cancel", "audit", "workspace set", "token", "run"])(
-    "%s --help shows an example",
-    async (command) => {
-      const ran = await workflow([...command.split(" "), "--help"], { url: false });
-      expect(ran.code).toBe(0);
-      expect(ran.stdout).toMatch(/Example/);
-    },
-  );
+  it.each([
+    "deposit",
+    "ls",
+    "ps",
+    "show",
+    "rm",
+    "cancel",
+    "audit",
+    "workspace set",
+    "token",
+    "run",
+  ])("%s --help shows an example", async (command) => {
+    const ran = await workflow([...command.split(" "), "--help"], { url: false });
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toMatch(/Example/);
+  });
 });

@@ -10,7 +10,14 @@ let a: RunningService;
 let b: RunningService;
 let mongo: MongoClient;
 beforeAll(async () => {
-  replSet = await MongoMemoryReplSet.create({ replSet: { count: 3 } });
+  // Ports come from the system; the launch timeout is long because three mongods start at once on
+  // a machine that may be busy (a running `npm start` and its mongod, other test files): with the
+  // default 10 s a slow member failed to start and the set refused connections.
+  const member = { launchTimeout: 120_000 };
+  replSet = await MongoMemoryReplSet.create({
+    replSet: { count: 3 },
+    instanceOpts: [member, member, member],
+  });
   await replSet.waitUntilRunning();
   const options = readOptions({
     PORT: "0",

@@ -27,7 +27,8 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     const dbPath = resolve(options.dataDir, "db");
     mkdirSync(dbPath, { recursive: true });
     embedded = await MongoMemoryServer.create({
-      instance: { dbPath, storageEngine: "wiredTiger" },
+      // A first start on a busy laptop can take longer than mongodb-memory-server's 10 s.
+      instance: { dbPath, storageEngine: "wiredTiger", launchTimeout: 60_000 },
     });
     uri = embedded.getUri();
   }

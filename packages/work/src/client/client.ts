@@ -143,8 +143,10 @@ export class BucketsClient {
     return this.#request("GET", "/status/pipelines");
   }
 
-  details(pipeline: string): Promise<StatusCounts> {
-    return this.#request("GET", `/status/details/${encodeURIComponent(pipeline)}`);
+  /** A pipeline's counts: total, queued, running, success and failure; `all` adds every status. */
+  details(pipeline: string, { all = false }: { all?: boolean } = {}): Promise<StatusCounts> {
+    const suffix = all ? "?all=true" : "";
+    return this.#request("GET", `/status/details/${encodeURIComponent(pipeline)}${suffix}`);
   }
 
   /** Runs the audits; `staleDays` adds the stale audit. */

@@ -89,7 +89,7 @@ export async function depositInBatches(
 async function storedAmong(client: BucketsClient, ids: string[]): Promise<Set<string>> {
   const found = await client.view(
     { id: { $in: ids } },
-    { projection: { pipeline: 1 }, limit: ids.length },
+    { projection: { id: 1 }, limit: ids.length },
   );
   return new Set(found.map((work) => work.id));
 }

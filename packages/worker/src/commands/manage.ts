@@ -53,7 +53,7 @@ export function registerManage(program: Command): void {
         let deleted = 0;
         while (deleted < count) {
           const ids = (
-            await client.view(query, { projection: { pipeline: 1 }, limit: DELETE_BATCH })
+            await client.view(query, { projection: { id: 1 }, limit: DELETE_BATCH })
           ).map((w) => w.id);
           if (ids.length === 0) break;
           await client.delete(ids);

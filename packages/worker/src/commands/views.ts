@@ -26,7 +26,7 @@ export function registerViews(program: Command): void {
       const flags = command.optsWithGlobals<ViewFlags>();
       const client = clientFrom(flags);
       const names = await client.pipelines();
-      const counts = await Promise.all(names.map((name) => client.details(name)));
+      const counts = await Promise.all(names.map((name) => client.details(name, { all: true })));
       if (outputOf(flags).json) {
         return printJson(names.map((pipeline, i) => ({ pipeline, ...counts[i] })));
       }
