@@ -155,6 +155,16 @@ describe("what Slack receives", () => {
     expect(blocks).toContain("exited with code 3");
   });
 
+  it("a failure with a retry ahead posts nothing: only the final failure is news", async () => {
+    const { work } = await run(
+      { channel_id: "C1" },
+      { command: ["sh", "-c", "exit 3"], retries: 1 },
+    );
+    expect(work).toMatchObject({ status: "failure", attempt: 1 });
+    expect(work.retryAt).toBeGreaterThan(0);
+    expect(posts()).toHaveLength(0);
+  });
+
   it("products, plots, the message and extra blocks appear when the work asks for them", async () => {
     const { work } = await run(
       {

@@ -19,7 +19,8 @@ export function viewRoutes(ctx: ServiceContext, { maxBytes }: { maxBytes: number
     res.json(await pipelines(ctx, principalOf(res)));
   });
   router.get("/status/details/:pipeline", async (req, res) => {
-    res.json(await details(ctx, principalOf(res), req.params.pipeline));
+    const all = String(req.query.all).toLowerCase() === "true";
+    res.json(await details(ctx, principalOf(res), req.params.pipeline, { all }));
   });
   return router;
 }

@@ -92,11 +92,14 @@ function toProjection(
   raw: Record<string, boolean | 0 | 1> | undefined,
 ): Record<string, 0 | 1> | undefined {
   if (!raw) return undefined;
-  const entries = Object.entries(raw).filter(([key]) => key !== "_id" && key !== "id");
+  // `_id` is MongoDB's; CHIME's client always sends `{"_id": false}`. A work's `id` is a field
+  // like the others.
+  const entries = Object.entries(raw).filter(([key]) => key !== "_id");
   if (entries.length === 0) return undefined;
+  const fields = entries.filter(([key]) => key !== "id");
   // Checking each key as a query field reuses the allow-list (and its messages).
   compileQuery(
-    Object.fromEntries(entries.map(([key]) => [key, { $exists: true }])),
+    Object.fromEntries(fields.map(([key]) => [key, { $exists: true }])),
     {
       fields: VIEW_FIELDS,
       openPrefixes: VIEW_OPEN_PREFIXES,
@@ -104,11 +107,20 @@ function toProjection(
     },
     "projection",
   );
-  const include = entries.map(([, v]) => Boolean(v));
+  const include = fields.map(([, v]) => Boolean(v));
   if (include.some((v) => v !== include[0])) {
     throw invalid("projection: include fields (1/true) or exclude them (0/false), not both");
   }
-  return Object.fromEntries(entries.map(([key, v]) => [key, v ? 1 : 0]));
+  const projection: Record<string, 0 | 1> = Object.fromEntries(
+    fields.map(([key, v]) => [key, v ? 1 : 0]),
+  );
+  const including = include[0] ?? Boolean(raw.id);
+  // Named, `id` decides. Else it comes as MongoDB's `_id` would: with an inclusion unless
+  // `_id: false`, and always with an exclusion.
+  const mongoId = raw._id === undefined ? true : Boolean(raw._id);
+  const keepId = raw.id === undefined ? !including || mongoId : Boolean(raw.id);
+  if (including || !keepId) projection._id = keepId ? 1 : 0;
+  return projection;
 }
 
 export async function status(ctx: ServiceContext, principal: Principal): Promise<StatusCounts> {
@@ -125,11 +137,16 @@ export async function details(
   ctx: ServiceContext,
   principal: Principal,
   pipeline: unknown,
-): Promise<StatusCounts> {
+  { all = false }: { all?: boolean } = {},
+): Promise<Partial<StatusCounts>> {
   requireScope(principal, "work:read");
   const name = parseWith(PipelineSchema, pipeline, "pipeline");
   requirePipeline(principal, name);
-  return withTotal(await ctx.store.countByStatus([name]));
+  const counts = withTotal(await ctx.store.countByStatus([name]));
+  if (all) return counts;
+  // Exactly these, in this order: CHIME's CLI fills its table's columns from them.
+  const { total, queued, running, success, failure } = counts;
+  return { total, queued, running, success, failure };
 }
 
 function withTotal(counts: Partial<Record<Status, number>>): StatusCounts {
