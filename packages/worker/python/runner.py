@@ -11,6 +11,7 @@ Reply:   {"id": n, "ok": true, "results": {...}, "products": [...]?, "plots": [.
 Parameters are data: they reach the function as keyword arguments, never as code.
 """
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -110,7 +111,12 @@ def under(path, roots):
 def check_origin(name):
     """Refuses the standard library and built-ins (os.system, subprocess.run, builtins.exec): a
     work may name only code that whoever runs the worker put there, as for Node functions."""
-    top = name.split(".", 1)[0]
+    check_package(name.split(".", 1)[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def check_package(top):
+    """Checks a top-level package once per process: where it lives does not change."""
     spec = importlib.util.find_spec(top)
     if spec is None:
         raise ModuleNotFoundError(f"No module named '{top}' ({WHERE})")
