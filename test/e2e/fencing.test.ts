@@ -1,11 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /**
@@ -14,48 +13,46 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  */
 
 let stack: Stack;
+let lapsing: Stack;
 let dir: string;
-let proxy: Server;
-let proxyUrl: string;
-/** While true, the proxy answers heartbeats 503 instead of passing them on. */
-let cutHeartbeats = false;
+let proxy: CuttingProxy;
+let lapsingProxy: CuttingProxy;
 
 beforeAll(async () => {
   // The reaper is slow, so that an outcome reported late would still be recorded.
   stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+  // Here the reaper ends a lapsed lease within a second.
+  lapsing = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" }, "lapsing");
   dir = mkdtempSync(join(tmpdir(), "fencing-"));
-  const target = new URL(stack.url);
-  proxy = createServer((req, res) => {
-    if (cutHeartbeats && /\/heartbeat/.test(req.url ?? "")) {
-      res.writeHead(503, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { code: "unavailable", message: "cut by the test" } }));
-      return;
-    }
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = await startCuttingProxy(stack.url);
+  lapsingProxy = await startCuttingProxy(lapsing.url);
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => proxy?.close(resolve));
+  await proxy?.close();
+  await lapsingProxy?.close();
   await stack?.close();
+  await lapsing?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A worker on `pipeline` that reaches the service through `through`, with 2 s leases. */
+function workerVia(through: CuttingProxy, on: Stack, pipeline: string) {
+  return startWorker({
+    pipelines: [pipeline],
+    client: new BucketsClient({
+      baseUrls: [through.url],
+      token: on.token("node", ["work:withdraw"]),
+      env: {},
+    }),
+    cwd: dir,
+    lives: 1,
+    lease: 2,
+    wait: 1,
+    sleep: 0.1,
+    logger: createLogger("silent"),
+  });
+}
 
 const alive = (pid: number) => {
   try {
@@ -65,6 +62,10 @@ const alive = (pid: number) => {
     return (error as NodeJS.ErrnoException).code !== "ESRCH";
   }
 };
+
+const isHeartbeat = (req: { url?: string | undefined }) => /\/heartbeat/.test(req.url ?? "");
+const isReport = (req: { method?: string | undefined; url?: string | undefined }) =>
+  req.method === "PUT" && /^\/work(\?|$)/.test(req.url ?? "");
 
 it("heartbeats refused past the lease: the work is stopped and its outcome is not reported", {
   timeout: 40_000,
@@ -82,33 +83,18 @@ it("heartbeats refused past the lease: the work is stopped and its outcome is no
     ],
     { returnIds: true },
   );
-  const client = new BucketsClient({
-    baseUrls: [proxyUrl],
-    token: stack.token("node", ["work:withdraw"]),
-    env: {},
-  });
-  const worker = startWorker({
-    pipelines: ["fenced"],
-    client,
-    cwd: dir,
-    lives: 1,
-    // Claims hold 2 s between heartbeats.
-    lease: 2,
-    wait: 1,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
+  const worker = workerVia(proxy, stack, "fenced");
   try {
     const pids = await eventually(async () => {
       const found = existsSync(file) ? readFileSync(file, "utf8").split(/\s+/).filter(Boolean) : [];
       return found.length === 2 ? found.map(Number) : undefined;
     }, 15_000);
-    cutHeartbeats = true;
+    proxy.cut = isHeartbeat;
     // Its lease lapses unrenewed: the worker stops the work (its processes end) and moves on.
     await worker.done;
     expect(pids.filter(alive)).toEqual([]);
   } finally {
-    cutHeartbeats = false;
+    proxy.cut = () => false;
     await worker.stop();
   }
   // No outcome from this worker: the service still has attempt 1 running, for its reaper to end.
@@ -126,23 +112,30 @@ it("heartbeats that get through keep the work, which reports as usual", {
     [{ pipeline: "kept", site: "local", user: "admin", command: ["sleep", "5"] }],
     { returnIds: true },
   );
-  const client = new BucketsClient({
-    baseUrls: [proxyUrl],
-    token: stack.token("node", ["work:withdraw"]),
-    env: {},
-  });
-  const worker = startWorker({
-    pipelines: ["kept"],
-    client,
-    cwd: dir,
-    lives: 1,
-    // Claims hold 2 s between heartbeats.
-    lease: 2,
-    wait: 1,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
-  await worker.done;
+  await workerVia(proxy, stack, "kept").done;
   const [work] = await admin.view({ id });
   expect(work).toMatchObject({ status: "success", attempt: 1 });
+});
+
+it("an outcome the service cannot take yet: heartbeats hold the lease until it lands", {
+  timeout: 60_000,
+}, async () => {
+  const admin = lapsing.client();
+  const [id] = await admin.deposit(
+    [{ pipeline: "held", site: "local", user: "admin", command: ["echo", "fitted"] }],
+    { returnIds: true },
+  );
+  // Every report is refused (503) until three leases have passed since the first.
+  lapsingProxy.cut = isReport;
+  const worker = workerVia(lapsingProxy, lapsing, "held");
+  await eventually(async () => {
+    const first = lapsingProxy.refused[0];
+    return first !== undefined && Date.now() - first > 6_000 ? true : undefined;
+  }, 30_000);
+  lapsingProxy.cut = () => false;
+  await worker.done;
+  // The reaper ends lapsed leases every second: only heartbeats kept attempt 1 this worker's.
+  const [work] = await admin.view({ id });
+  expect(work).toMatchObject({ status: "success", attempt: 1, results: { stdout: "fitted\n" } });
+  expect(work?.history?.map((h) => h.status)).toEqual(["success"]);
 });

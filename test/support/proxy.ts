@@ -1,0 +1,43 @@
+import { createServer, type IncomingMessage, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** An HTTP proxy in front of the service that answers 503 for the requests a test cuts. */
+export interface CuttingProxy {
+  url: string;
+  /** Requests for which this answers true get 503 instead of reaching the service. */
+  cut: (req: IncomingMessage) => boolean;
+  /** When each request was cut (ms since the epoch). */
+  readonly refused: number[];
+  close(): Promise<void>;
+}
+
+export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
+  const to = new URL(target);
+  const proxy: CuttingProxy = {
+    url: "",
+    cut: () => false,
+    refused: [],
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server = createServer((req, res) => {
+    if (proxy.cut(req)) {
+      proxy.refused.push(Date.now());
+      req.resume();
+      res.writeHead(503, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { code: "unavailable", message: "cut by the test" } }));
+      return;
+    }
+    const upstream = request(
+      { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return proxy;
+}
