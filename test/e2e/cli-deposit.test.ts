@@ -97,13 +97,17 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
   }, async () => {
     const file = worksFile("interrupted.jsonl", "interrupted", 20_000);
     let seen = "";
+    let interrupted = false;
     const ran = await runWorkflow(["--url", stack.url, "deposit", "--file", file], {
       env: env(),
       onSpawn: (child) => {
         child.stderr?.on("data", (chunk: Buffer) => {
           seen += chunk;
           // After the first batch, while more are to come: the ids are out already.
-          if (/stored 1000\/20000/.test(seen)) child.kill("SIGINT");
+          if (!interrupted && /stored 1000\/20000/.test(seen)) {
+            interrupted = true;
+            child.kill("SIGINT");
+          }
         });
       },
     });
