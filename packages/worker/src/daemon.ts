@@ -3,14 +3,16 @@ import { resolve } from "node:path";
 import {
   BucketsClient,
   type BucketsClientOptions,
-  BucketsError,
+  type BucketsError,
   formatIssues,
+  hasRetriesLeft,
   InvalidWorkError,
   type StoredWork,
   type Workspace,
 } from "@workflow/work";
 import { createLogger, type Logger } from "./logger.js";
 import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
+import { isRefusal, WorkerRefusedError } from "./refused.js";
 import { createReporter, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
 import { closeFunctionProcesses } from "./runner/function.js";
@@ -18,6 +20,8 @@ import { defaultFunctionRoots } from "./runner/function-roots.js";
 import type { Outcome } from "./runner/outcome.js";
 import { closePythonProcesses } from "./runner/python.js";
 import { notifySlack, resolveSlackSettings } from "./slack.js";
+
+export { WorkerRefusedError } from "./refused.js";
 
 export interface WorkerHandle {
   /** Stops withdrawing; running works get the grace period, then are killed and reported failed. */
@@ -38,23 +42,6 @@ export interface StartWorkerOptions extends WorkerOptions {
   /** Archives products and plots as its `archive` and `config.archive` say; without it, they stay put. */
   workspace?: Workspace | undefined;
 }
-
-/** The service refused the worker's token (401) or its scope (403); the message says which. */
-export class WorkerRefusedError extends Error {
-  readonly status: number;
-  constructor(error: BucketsError, pipelines: readonly string[]) {
-    super(
-      error.status === 401
-        ? `the service refused this worker's token (${error.message}): give a valid, unexpired token with --token or WORKFLOW_HTTP_TOKEN`
-        : `this worker's token may not serve pipelines ${pipelines.join(", ")} (${error.message}): mint one with the work:withdraw scope for them`,
-    );
-    this.name = "WorkerRefusedError";
-    this.status = error.status;
-  }
-}
-
-const isRefusal = (error: unknown): error is BucketsError =>
-  error instanceof BucketsError && (error.status === 401 || error.status === 403);
 
 /** The most works one withdraw may claim (the service's limit). */
 const MAX_CLAIM = 100;
@@ -216,6 +203,8 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     run.release();
     if (!recorded) return;
     log.info({ status: outcome.status, seconds }, "finished");
+    // Slack hears of successes and final failures; a failure with a retry ahead is not news yet.
+    if (outcome.status === "failure" && hasRetriesLeft(work)) return;
     const reply = await notifySlack({ work, outcome, seconds, host: hostname() }, slack, log);
     if (reply) await keepSlackReply(work, reply, log);
   }

@@ -1,4 +1,10 @@
-export { filterOf, type StartWorkerOptions, startWorker, type WorkerHandle } from "./daemon.js";
+export {
+  filterOf,
+  type StartWorkerOptions,
+  startWorker,
+  type WorkerHandle,
+  WorkerRefusedError,
+} from "./daemon.js";
 export { createLogger, type Logger } from "./logger.js";
 export { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
 export { createReporter, type Reporter, toUpdate } from "./report.js";
