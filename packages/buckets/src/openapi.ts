@@ -1,8 +1,7 @@
-import { WorkSchema } from "@workflow/work";
+import { CountRequestSchema, ViewRequestSchema, WorkSchema } from "@workflow/work";
 import { z } from "zod";
 import { ERROR_CODES } from "./errors.js";
 import { MintRequestSchema } from "./routes/tokens.js";
-import { CountRequestSchema, ViewRequestSchema } from "./service/views.js";
 import { VERSION } from "./version.js";
 
 type JsonSchema = Record<string, unknown>;

@@ -64,11 +64,15 @@ export const OutcomeSchema = z.object({
 });
 export type OutcomeInput = z.input<typeof OutcomeSchema>;
 
-/** POST /view. */
+/**
+ * POST /view. Works come in id order. Page with `after` (the last id of the previous page): a page
+ * never drifts while works arrive. `skip` stays for CHIME's client.
+ */
 export const ViewRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()).nullish(),
   projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),
   skip: z.int().min(0).max(1_000_000).nullish(),
+  after: ObjectIdSchema.nullish(),
   /** @defaultValue 100 */
   limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
 });

@@ -1,5 +1,10 @@
-import { PipelineSchema, STATUSES, type Status } from "@workflow/work";
-import { z } from "zod";
+import {
+  CountRequestSchema,
+  PipelineSchema,
+  STATUSES,
+  type Status,
+  ViewRequestSchema,
+} from "@workflow/work";
 import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid, tooLarge } from "../errors.js";
@@ -7,21 +12,6 @@ import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
 import { present, type Query, toObjectId } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
-
-export const MAX_VIEW_LIMIT = 10_000;
-
-export const ViewRequestSchema = z.strictObject({
-  query: z.record(z.string(), z.unknown()).nullish(),
-  projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),
-  skip: z.int().min(0).max(1_000_000).nullish(),
-  /** @defaultValue 100 */
-  limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
-});
-export type ViewRequest = z.input<typeof ViewRequestSchema>;
-
-export const CountRequestSchema = z.strictObject({
-  query: z.record(z.string(), z.unknown()).nullish(),
-});
 
 export type StatusCounts = Record<Status | "total", number>;
 
@@ -56,6 +46,7 @@ export async function view(
   let bytes = 2;
   for await (const doc of ctx.store.find(query, {
     ...(projection ? { projection } : {}),
+    ...(request.after ? { after: toObjectId(request.after) } : {}),
     skip,
     limit: request.limit ?? 100,
   })) {

@@ -5,6 +5,8 @@ export interface FindOptions {
   projection?: Record<string, 0 | 1>;
   skip?: number;
   limit?: number;
+  /** Only works after this id: pages that do not drift while works arrive. */
+  after?: ObjectId | undefined;
 }
 
 /**
@@ -15,9 +17,16 @@ export interface FindOptions {
 export function findWorks(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  { projection, skip = 0, limit = 100 }: FindOptions = {},
+  { projection, skip = 0, limit = 100, after }: FindOptions = {},
 ): AsyncIterable<Partial<WorkDoc>> {
-  return collection.find(filter, { ...(projection ? { projection } : {}), skip, limit });
+  // In id order, the index every collection has: paging is stable, with `after` or with `skip`.
+  const paged = after ? { $and: [filter, { _id: { $gt: after } }] } : filter;
+  return collection.find(paged, {
+    ...(projection ? { projection } : {}),
+    sort: { _id: 1 },
+    skip,
+    limit,
+  });
 }
 
 export async function countWorks(
