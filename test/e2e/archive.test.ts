@@ -254,6 +254,16 @@ describe("archiving on S3", () => {
     expect(existsSync(join(made, "plot.png"))).toBe(false);
   });
 
+  it("CHIME's form: without bucket, the url's first path segment names it", async () => {
+    const { work } = await runWrite(
+      workspaceWith({ s3: { local: { url: `${s3.url}/archive-test` } } }, ALL, "s3"),
+      { products: "copy", plots: "bypass" },
+    );
+    const key = `${folderOf(work)}/data.h5`;
+    expect(work.products).toEqual([`s3://archive-test/${key}`]);
+    expect(await s3.read("archive-test", key)).toMatch(/^content \d+$/);
+  });
+
   it("a bucket that does not exist: the files stay, the work succeeds, archive.errors says so", async () => {
     const { work, made } = await runWrite(
       workspaceWith({ s3: { local: { url: s3.url, bucket: "no-such-bucket" } } }),
