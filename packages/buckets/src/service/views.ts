@@ -44,6 +44,7 @@ export async function view(
   const skip = request.skip ?? 0;
   const parts: string[] = [];
   let bytes = 2;
+  let lastId: string | undefined;
   for await (const doc of ctx.store.find(query, {
     ...(projection ? { projection } : {}),
     ...(request.after ? { after: toObjectId(request.after) } : {}),
@@ -53,11 +54,13 @@ export async function view(
     const part = JSON.stringify(present(doc));
     bytes += Buffer.byteLength(part) + 1;
     if (bytes > maxBytes) {
+      const next = lastId ? `after=${lastId}` : `skip=${skip + parts.length}`;
       throw tooLarge(
-        `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page with skip (next: skip=${skip + parts.length})`,
+        `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page (next: ${next})`,
       );
     }
     parts.push(part);
+    lastId = doc._id?.toHexString();
   }
   return `[${parts.join(",")}]`;
 }
