@@ -62,6 +62,8 @@ function worker(pipeline: string, name: string, lives = -1): WorkerHandle {
     client: stack.client({ workerId: name }),
     cwd: dir,
     lives,
+    // Claims hold 2 s between heartbeats.
+    lease: 2,
     wait: 1,
     sleep: 0.1,
     logger: silent,
@@ -130,6 +132,8 @@ describe("leases", () => {
         stack.token("cli", ["work:withdraw"]),
         "--lives",
         "1",
+        "--lease",
+        "2",
       ],
       { LOG_LEVEL: "info" },
       dir,
