@@ -208,6 +208,9 @@ describe("archiving on posix", () => {
       "products: /data/frb-missing.h5: no such file",
       "plots: /plots/frb-missing.png: no such file",
     ]);
+    // Such works can be found: archive.errors is a field queries may name.
+    const found = await client.view({ pipeline, "archive.errors": { $exists: true, $ne: [] } });
+    expect(found.map((w) => w.id)).toEqual([id]);
   });
 });
 

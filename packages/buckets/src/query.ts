@@ -42,6 +42,8 @@ const NESTED_FIELDS = [
   "config.archive",
   ...under("config.archive", "results", "products", "plots", "logs"),
   ...under("config", "parent", "orgs", "teams", "metrics"),
+  // Works whose products or plots could not be archived: {"archive.errors": {"$ne": []}}.
+  "archive.errors",
   "notify.slack",
   ...under(
     "notify.slack",
