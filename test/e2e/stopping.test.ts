@@ -16,8 +16,8 @@ const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
 beforeAll(async () => {
-  // A 3 s lease: heartbeats every second, so a cancel is learned quickly.
-  stack = await startStack(import.meta.filename, { BUCKETS_LEASE_SECONDS: "3" });
+  // Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
+  stack = await startStack(import.meta.filename);
   dir = mkdtempSync(join(tmpdir(), "stopping-"));
 });
 
@@ -73,6 +73,7 @@ function worker(pipeline: string, lives = -1): WorkerHandle {
     client: stack.client(),
     cwd: dir,
     lives,
+    lease: 3,
     wait: 1,
     sleep: 0.1,
     logger: createLogger("silent"),
@@ -84,7 +85,7 @@ function worker(pipeline: string, lives = -1): WorkerHandle {
 function cli(pipeline: string, extra: string[] = []): Owned {
   const token = stack.token("cli", ["work:withdraw"]);
   const process = workerProcess(
-    [pipeline, "--url", stack.url, "--token", token, "--sleep", "0.2", ...extra],
+    [pipeline, "--url", stack.url, "--token", token, "--sleep", "0.2", "--lease", "3", ...extra],
     { LOG_LEVEL: "info" },
     dir,
   );
