@@ -77,6 +77,7 @@ describe("the field lists", () => {
         "retryAt",
         "uncounted",
         "archive",
+        "archive.errors",
         "config.archive",
         "config.archive.results",
         "config.archive.products",
