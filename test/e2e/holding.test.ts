@@ -27,10 +27,13 @@ const deposit = async (pipeline: string, extra: object = {}) =>
   )[0] as string;
 const statusOf = async (id: string) => (await client().view({ id }))[0];
 const cli = (pipeline: string, extra: string[] = []) => {
-  const worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", ...extra], {
-    WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]),
-    LOG_LEVEL: "info",
-  });
+  const worker = workerProcess(
+    [pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "2", ...extra],
+    {
+      WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]),
+      LOG_LEVEL: "info",
+    },
+  );
   owned.push(worker);
   return worker;
 };
@@ -44,6 +47,7 @@ describe("leases", () => {
       pipelines: ["long"],
       client: client(),
       lives: 1,
+      lease: 2,
       wait: 1,
       logger: silent,
     });
@@ -51,6 +55,7 @@ describe("leases", () => {
     const second = startWorker({
       pipelines: ["long"],
       client: client(),
+      lease: 2,
       wait: 1,
       sleep: 0.1,
       logger: silent,
@@ -91,6 +96,7 @@ describe("stopping", () => {
       pipelines: ["cancel"],
       client: client(),
       lives: 1,
+      lease: 2,
       wait: 1,
       logger: silent,
     });
@@ -115,7 +121,7 @@ describe("stopping", () => {
     expect((await statusOf(id))?.status).toBe("success");
   });
 
-  it("past --grace, the work is killed and reported failed, so that it is retried", {
+  it("past --grace, the work is killed and released, so that it runs again", {
     timeout: 30_000,
   }, async () => {
     const id = await deposit("impatient", { command: ["sleep", "60"] });
@@ -127,10 +133,7 @@ describe("stopping", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     const work = await statusOf(id);
     expect(work?.status).toBe("queued");
-    expect(work?.history?.[0]).toMatchObject({
-      status: "failure",
-      error: "the worker shut down before the work finished",
-    });
+    expect(work?.history?.[0]).toMatchObject({ attempt: 1, status: "released" });
   });
 });
 
