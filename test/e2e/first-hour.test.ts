@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -185,19 +185,36 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
     await expect(fetch(`${service.url}/livez`)).rejects.toThrow();
   });
 
-  it("a second npm start prints a new admin token; SIGINT to its pid stops it all", {
+  it("a second npm start prints a new admin token, takes --workspace, and stops on SIGINT", {
     timeout: 240_000,
   }, async () => {
+    // The same secret, a new database directory: under Wine, mongod's lock on the last one can
+    // outlive its process for a moment (a real mongod releases it as it exits).
+    const data = join(dir, "data-again");
+    mkdirSync(data);
+    copyFileSync(join(clone, ".buckets-data", "jwt-secret"), join(data, "jwt-secret"));
     const again = await npmStart(
       clone,
-      cleanEnv({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn" }),
+      cleanEnv({ PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", BUCKETS_DATA_DIR: data }),
+      ["--workspace", join(home, "chime.yml")],
     );
     started.push(again.child);
     expect(again.token).not.toBe(service.token);
-    const status = await fetch(`${again.url}/status`, {
-      headers: { authorization: `Bearer ${again.token}` },
+    // The first start's token still works: the secret is kept, and a token printed at each start.
+    const first = await fetch(`${again.url}/status`, {
+      headers: { authorization: `Bearer ${service.token}` },
     });
-    expect(status.status).toBe(200);
+    expect(first.status).toBe(200);
+    const deposit = (site: string) =>
+      fetch(`${again.url}/work`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${again.token}`, "content-type": "application/json" },
+        body: JSON.stringify([{ pipeline: "p", site, user: "admin", command: ["true"] }]),
+      });
+    expect((await deposit("chime")).status).toBe(200);
+    const refused = await deposit("gbo");
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("allowed sites: local, chime, kko");
     expect(await stopByPid(again.child, "SIGINT")).toBe(0);
   });
 

@@ -130,9 +130,14 @@ export function alive(pid: number): boolean {
 export async function npmStart(
   cwd: string,
   env: Record<string, string>,
+  args: string[] = [],
   ms = 180_000,
 ): Promise<{ child: ChildProcess; url: string; token: string; output: () => string }> {
-  const child = spawn("npm", ["start"], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("npm", ["start", ...(args.length > 0 ? ["--", ...args] : [])], {
+    cwd,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const started = new Promise<{ url: string; token: string }>((resolve, reject) => {
     const timer = setTimeout(
