@@ -18,9 +18,12 @@ export async function ensureRetention(
   collection: Collection<WorkDoc>,
   days: number | undefined,
 ): Promise<void> {
-  const existing = (await collection.listIndexes().toArray()).find(
-    (index) => index.name === RETENTION_INDEX,
-  );
+  // A collection that does not exist yet has no indexes (listIndexes refuses it).
+  const indexes = await collection
+    .listIndexes()
+    .toArray()
+    .catch(() => []);
+  const existing = indexes.find((index) => index.name === RETENTION_INDEX);
   if (!days) {
     if (existing) await collection.dropIndex(RETENTION_INDEX);
     return;
