@@ -1,7 +1,13 @@
-import { CountRequestSchema, ViewRequestSchema, WorkSchema } from "@workflow/work";
+import {
+  CountRequestSchema,
+  MintRequestSchema,
+  OutcomeSchema,
+  ViewRequestSchema,
+  WithdrawParamsSchema,
+  WorkSchema,
+} from "@workflow/work";
 import { z } from "zod";
 import { ERROR_CODES } from "./errors.js";
-import { MintRequestSchema } from "./routes/tokens.js";
 import { VERSION } from "./version.js";
 
 type JsonSchema = Record<string, unknown>;
@@ -42,6 +48,18 @@ const query = (name: string, description: string, s: JsonSchema) => ({
   schema: s,
 });
 
+/** Query parameters from a zod object: one per key, with its description. */
+const queryParameters = (zod: z.ZodObject) =>
+  Object.entries(zod.shape).map(([name, field]) =>
+    query(name, (field as z.ZodType).description ?? name, schema(field as z.ZodType)),
+  );
+
+/** The audits answer a number, or with ?details=true its parts. */
+const audited = {
+  oneOf: [{ type: "integer" }, { type: "object", additionalProperties: { type: "integer" } }],
+};
+const details = query("details", "answer the parts, not only the number", { type: "boolean" });
+
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
 export function openApiDocument(): JsonSchema {
   const counts = { type: "object", additionalProperties: { type: "integer" } };
@@ -65,6 +83,7 @@ export function openApiDocument(): JsonSchema {
         CountRequest: schema(CountRequestSchema),
         Error: schema(ErrorSchema),
         MintRequest: schema(MintRequestSchema),
+        Outcome: schema(OutcomeSchema),
       },
     },
     paths: {
@@ -109,9 +128,9 @@ export function openApiDocument(): JsonSchema {
           },
         ),
         put: op(
-          "Update works by id; a worker reports attempts' outcomes here. An outcome for an attempt that is no longer current is refused (409, its id in error.details.ids) while the others in the request are recorded",
+          "Record outcomes (a worker, for the attempt it holds) or changes (an owner or an admin), through the transition table. Items are independent: refused ones are named in error.details.refused, the others recorded",
           { const: true },
-          body(works),
+          body({ type: "array", items: { oneOf: [ref("Outcome"), ref("Work")] } }),
         ),
         delete: op(
           "Delete works",
@@ -142,18 +161,7 @@ export function openApiDocument(): JsonSchema {
               description:
                 "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}",
             }),
-            parameters: [
-              query("count", "claim up to N works (1-100) and answer an array", {
-                type: "integer",
-                minimum: 1,
-                maximum: 100,
-              }),
-              query("wait", "hold the request up to S seconds (0-30) until a work comes", {
-                type: "number",
-                minimum: 0,
-                maximum: 30,
-              }),
-            ],
+            parameters: queryParameters(WithdrawParamsSchema),
           },
         ),
       },
@@ -169,6 +177,18 @@ export function openApiDocument(): JsonSchema {
           },
         ),
       },
+      "/work/{id}/release": {
+        post: op(
+          "Give the attempt you hold back to the queue; it does not count against retries",
+          { const: true },
+          {
+            parameters: [
+              { name: "id", in: "path", required: true, schema: { type: "string" } },
+              query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+            ],
+          },
+        ),
+      },
       "/work/{id}/cancel": {
         post: op(
           "Cancel a queued or running work",
@@ -176,12 +196,27 @@ export function openApiDocument(): JsonSchema {
           { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] },
         ),
       },
-      "/audit/failed": { get: op("Re-queue failures that have retries left", counts) },
-      "/audit/expired": { get: op("End running attempts past their lease or timeout", counts) },
-      "/audit/stale/{days}": {
-        get: op("Fail unfinished works created more than {days} days ago", counts, {
-          parameters: [{ name: "days", in: "path", required: true, schema: { type: "number" } }],
+      "/audit/failed": {
+        get: op("Re-queue every failure that has retries left; answers how many", audited, {
+          parameters: [details],
         }),
+      },
+      "/audit/expired": {
+        get: op("Fail running works past start + timeout; answers how many", audited, {
+          parameters: [details],
+        }),
+      },
+      "/audit/stale/{days}": {
+        get: op(
+          "Fail unfinished works created more than {days} days ago; answers how many",
+          audited,
+          {
+            parameters: [
+              { name: "days", in: "path", required: true, schema: { type: "number" } },
+              details,
+            ],
+          },
+        ),
       },
       "/tokens": {
         post: op(

@@ -201,12 +201,12 @@ describe("buckets serve", () => {
     expect((await fetch(`${url}/status`)).status).toBe(401);
 
     // A long poll with nothing to claim, held when SIGTERM comes.
-    const slow = fetch(`${url}/work/withdraw?wait=3`, {
+    const slow = fetch(`${url}/work/withdraw?wait=10`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ pipeline: "nothing-queued-here" }),
     });
-    const waiting = Date.now() + 5_000;
+    const waiting = Date.now() + 10_000;
     let waiters = 0;
     while (waiters === 0 && Date.now() < waiting) {
       const metrics = await (await fetch(`${url}/metrics`, { headers: auth })).text();

@@ -25,15 +25,23 @@ export {
 } from "./errors.js";
 export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
+export * from "./pipeline/index.js";
 export {
   AttemptParamsSchema,
   CountRequestSchema,
+  LIFETIME_HELP,
+  LIFETIME_PATTERN,
   MAX_CLAIM_COUNT,
   MAX_LEASE_SECONDS,
   MAX_VIEW_LIMIT,
   MAX_WAIT_SECONDS,
+  type MintRequest,
+  MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  SCOPES,
+  type Scope,
+  ScopeSchema,
   type ViewRequest,
   ViewRequestSchema,
   type WithdrawFilter,

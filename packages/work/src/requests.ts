@@ -82,3 +82,25 @@ export type ViewRequest = z.input<typeof ViewRequestSchema>;
 export const CountRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()).nullish(),
 });
+
+/** What a token may do; `metrics` only reads /metrics (for Prometheus). */
+export const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin", "metrics"] as const;
+export const ScopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+/** A token's lifetime: a number of seconds, with a unit (s, m, h, d, w, y), or "never". */
+export const LIFETIME_PATTERN = /^(?:never|[1-9]\d{0,9}[smhdwy]?)$/;
+export const LIFETIME_HELP = 'a lifetime looks like "30d", "12h", "3600" (seconds) or "never"';
+
+/** POST /tokens: an admin mints a token no wider than its own. */
+export const MintRequestSchema = z.strictObject({
+  user: z.string().min(1),
+  scopes: z.array(ScopeSchema).min(1),
+  pipelines: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * A lifetime such as "30d", "12h", "3600" (seconds) or "never". @defaultValue "30d", or what is
+   * left of the caller's own token when that is less
+   */
+  expiresIn: z.string().regex(LIFETIME_PATTERN, { error: LIFETIME_HELP }).optional(),
+});
+export type MintRequest = z.input<typeof MintRequestSchema>;

@@ -1,12 +1,11 @@
+import { LIFETIME_HELP, LIFETIME_PATTERN, SCOPES, type Scope, ScopeSchema } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { invalid, unauthorized } from "../errors.js";
 import { type Keys, keysFor, type VerifyingKey } from "./keys.js";
 
-/** `metrics` lets Prometheus read /metrics and nothing else. */
-export const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin", "metrics"] as const;
-export const ScopeSchema = z.enum(SCOPES);
-export type Scope = z.infer<typeof ScopeSchema>;
+/** Scopes and lifetimes are the client's vocabulary too: they live in @workflow/work. */
+export { SCOPES, type Scope, ScopeSchema };
 
 /** What a token says about its bearer. */
 export const ClaimsSchema = z.object({
@@ -24,8 +23,8 @@ export const DEFAULT_LIFETIME = "30d";
 export const PRINTED_ADMIN_LIFETIME = "24h";
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const;
-export const LIFETIME_PATTERN = /^(?:never|[1-9]\d{0,9}[smhdwy]?)$/;
-export const LIFETIME_HELP = 'a lifetime looks like "30d", "12h", "3600" (seconds) or "never"';
+
+export { LIFETIME_HELP, LIFETIME_PATTERN };
 
 /** The longest lifetime with an end: past a century, say "never". */
 const MAX_LIFETIME_SECONDS = 100 * UNIT_SECONDS.y;

@@ -1,29 +1,11 @@
+import { MintRequestSchema } from "@workflow/work";
 import { Router } from "express";
-import { z } from "zod";
 import { requireNoWider, requireScope } from "../auth/access.js";
 import type { Keys } from "../auth/keys.js";
-import {
-  DEFAULT_LIFETIME,
-  LIFETIME_HELP,
-  LIFETIME_PATTERN,
-  mintToken,
-  parseLifetime,
-  ScopeSchema,
-} from "../auth/tokens.js";
+import { DEFAULT_LIFETIME, mintToken, parseLifetime } from "../auth/tokens.js";
 import { ServiceError } from "../errors.js";
 import { principalOf } from "../http/auth.js";
 import { parseWith } from "../service/validate.js";
-
-export const MintRequestSchema = z.strictObject({
-  user: z.string().min(1),
-  scopes: z.array(ScopeSchema).min(1),
-  pipelines: z.array(z.string().min(1)).min(1).optional(),
-  /**
-   * A lifetime such as "30d", "12h", "3600" (seconds) or "never". @defaultValue "30d", or what is
-   * left of the caller's own token when that is less
-   */
-  expiresIn: z.string().regex(LIFETIME_PATTERN, { error: LIFETIME_HELP }).optional(),
-});
 
 /**
  * Lets an admin mint tokens with the service's own key (`workflow token`), none wider than the

@@ -20,6 +20,7 @@ import {
 import { type Changes, changesOf } from "./changes.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { requireVisible } from "./lifecycle.js";
+import { releaseRuns, runsOf } from "./runs/release.js";
 import { requireSite } from "./sites.js";
 import { at, parseWith, requireArray, requireResultsWithinCap } from "./validate.js";
 
@@ -89,6 +90,9 @@ export async function update(
     }
   }
   const lost = await apply(ctx, items, now);
+  // A pipeline's dependents are released in the same request as their parents' outcomes.
+  const ended = items.filter((i) => !lost.has(i.id) && changesStatus(i.plan));
+  await releaseRuns(ctx, runsOf(ended.map((i) => stored.get(i.id))));
   for (const item of items.filter((i) => lost.has(i.id))) {
     refused.push({
       index: item.index,
@@ -122,6 +126,11 @@ async function apply(ctx: ServiceContext, items: Item[], now: number): Promise<S
   }
   return lost;
 }
+
+const changesStatus = (plan: Plan) =>
+  plan.kind === "outcome"
+    ? plan.outcome.transition === "succeed" || plan.outcome.transition === "fail"
+    : plan.kind !== "none";
 
 function planOf(
   ctx: ServiceContext,
@@ -189,6 +198,9 @@ function statusChange(
         return outcome(doc, merged, changes, "late", fenced);
       }
       if (isRetry(doc, fenced, merged)) return { kind: "none" };
+      if (attempt === undefined) {
+        throw forbidden(id, "status", `the work is ${doc.status}: no worker holds it`);
+      }
       throw conflict(
         `work ${id}: attempt ${fenced} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
         { id, attempt: fenced, current: doc.attempt, status: doc.status },

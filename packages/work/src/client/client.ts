@@ -2,7 +2,7 @@ import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axi
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
 import { toPayload } from "../payload.js";
-import type { OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
+import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
 import { BucketsError } from "./errors.js";
 import { type RetryOptions, withRetries } from "./retry.js";
@@ -171,12 +171,7 @@ export class BucketsClient {
   }
 
   /** Asks the service to mint a token with its key (needs an admin token). */
-  mintToken(request: {
-    user: string;
-    scopes: string[];
-    pipelines?: string[];
-    expiresIn?: string;
-  }): Promise<{ token: string }> {
+  mintToken(request: MintRequest): Promise<{ token: string }> {
     return this.#request("POST", "/tokens", request);
   }
 

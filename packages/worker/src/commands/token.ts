@@ -1,9 +1,8 @@
+import { SCOPES, type Scope, ScopeSchema } from "@workflow/work";
 import { type Command, InvalidArgumentError } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { printJson } from "./output.js";
 import { collect } from "./parse.js";
-
-const SCOPES = ["work:deposit", "work:withdraw", "work:read", "admin", "metrics"];
 
 export function registerToken(program: Command): void {
   program
@@ -13,9 +12,10 @@ export function registerToken(program: Command): void {
     .requiredOption(
       "--scope <scope>",
       `a scope, repeatable (${SCOPES.join(", ")})`,
-      (v: string, prev: string[] = []) => {
-        if (!SCOPES.includes(v)) throw new InvalidArgumentError(`choose from ${SCOPES.join(", ")}`);
-        return [...prev, v];
+      (v: string, prev: Scope[] = []) => {
+        const scope = ScopeSchema.safeParse(v);
+        if (!scope.success) throw new InvalidArgumentError(`choose from ${SCOPES.join(", ")}`);
+        return [...prev, scope.data];
       },
     )
     .option("--pipeline <name>", "limit the token to a pipeline (repeatable)", collect)
@@ -29,7 +29,7 @@ export function registerToken(program: Command): void {
     )
     .action(
       async (
-        opts: { user: string; scope: string[]; pipeline?: string[]; expires?: string },
+        opts: { user: string; scope: Scope[]; pipeline?: string[]; expires?: string },
         command: Command,
       ) => {
         const flags = command.optsWithGlobals<ConnectionFlags & { json?: boolean }>();
