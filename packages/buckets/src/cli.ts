@@ -53,13 +53,18 @@ program
         `\nbuckets is running at ${service.url}\nadmin token: ${token}\n(it expires in ${PRINTED_ADMIN_LIFETIME}; \`buckets token\` mints others)\n\n`,
       );
     }
+    // Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): the second
+    // must not kill a shutdown that is under way (it is bounded by BUCKETS_SHUTDOWN_SECONDS).
+    let stopping = false;
     const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       service.ctx.logger.info({ signal }, "shutting down");
       await service.close();
       process.exit(0);
     };
-    process.once("SIGTERM", () => void stop("SIGTERM"));
-    process.once("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
   });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
