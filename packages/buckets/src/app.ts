@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { auditRoutes } from "./routes/audit.js";
 import { opsRoutes } from "./routes/ops.js";
+import { runRoutes } from "./routes/runs.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
@@ -45,6 +46,7 @@ export function buildApp(
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(workRoutes(ctx, withdraw));
   app.use(auditRoutes(ctx));
+  app.use(runRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(notFoundHandler);

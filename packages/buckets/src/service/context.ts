@@ -16,6 +16,8 @@ export interface ServiceContext {
   workspace?: Workspace | undefined;
   /** Unix seconds on MongoDB's clock, which every instance shares (see clock.ts). */
   now: () => number;
+  /** Signs run callbacks (HMAC-SHA256); unset, callbacks go unsigned. */
+  callbackSecret?: string | undefined;
 }
 
 /** The most works one request may carry. */

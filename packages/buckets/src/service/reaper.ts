@@ -1,4 +1,6 @@
 import type { ServiceContext } from "./context.js";
+import { deliverCallbacks } from "./runs/callback.js";
+import { sweepRuns } from "./runs/release.js";
 
 /**
  * Ends lapsed attempts and re-queues due retries every `seconds`, inside the service. Safe with
@@ -35,5 +37,8 @@ export async function reap(ctx: ServiceContext): Promise<{ lapsed: number; reque
   const requeued = await ctx.store.retryDue(now);
   ctx.metrics.requeues.inc(requeued);
   if (requeued > 0) ctx.events.emit("work:queued");
+  // Pipelines: lapses and audits end works too, and a crash may have cut a release short.
+  await sweepRuns(ctx);
+  void deliverCallbacks(ctx);
   return { lapsed: lapsed.retrying + lapsed.final, requeued };
 }

@@ -22,6 +22,12 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
    * the same id and digest is a no-op.
    */
   digest?: string;
+  /** The run (see runs.ts) and step a pipeline's work belongs to, and its place in the matrix. */
+  run?: ObjectId;
+  step?: string;
+  index?: number;
+  /** The fields a release fills from the parents' results, as written in the config. */
+  template?: Record<string, unknown>;
 };
 
 /** A work as the API shows it: `id` a hex string, internal fields gone. */
@@ -51,6 +57,10 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     received: _r,
     lease: _l,
     finishedAt: _f,
+    run: _run,
+    step: _step,
+    index: _index,
+    template: _t,
     notBefore,
     ...rest
   } = doc;

@@ -11,6 +11,8 @@ import { heartbeat, release } from "./lease.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
+import { runWorkStore } from "./run-works.js";
+import { runStore } from "./runs.js";
 import { ensureRetention, stampFinished } from "./retention.js";
 import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
@@ -23,6 +25,16 @@ export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
 export type { Ended } from "./reap.js";
+export type { StepCounts, Unblock } from "./run-works.js";
+export type {
+  Callback,
+  RunDoc,
+  RunEvent,
+  RunFilter,
+  RunStatus,
+  RunStep,
+  StepOutcome,
+} from "./runs.js";
 export type { Replacement } from "./update.js";
 
 /** How long /readyz waits for MongoDB to answer a ping. */
@@ -35,8 +47,14 @@ export type Query = Record<string, unknown>;
 export function createStore(db: Db) {
   const collection = works(db);
   const filter = (query: Query) => query as Filter<WorkDoc>;
+  const runs = runStore(db);
   return {
-    ensureIndexes: () => ensureIndexes(collection),
+    ensureIndexes: async () => {
+      await ensureIndexes(collection);
+      await runs.ensureIndexes();
+    },
+    runs,
+    runWorks: runWorkStore(collection),
     ensureRetention: (days: number | undefined) => ensureRetention(db, collection, days),
     stampFinished: (now: number) => stampFinished(collection, now),
     ping: async () => {

@@ -36,6 +36,12 @@ export const INDEXES: IndexDescription[] = [
   { name: "stale", key: { status: 1, creation: 1 } },
   { name: "user", key: { user: 1, creation: 1 } },
   { name: "tags", key: { tags: 1 } },
+  // A run's works by step and status (counts, releases in matrix order): pipeline works only.
+  {
+    name: "run_step_status",
+    key: { run: 1, step: 1, status: 1, index: 1 },
+    partialFilterExpression: { run: { $exists: true } },
+  },
 ];
 
 /** Creates the indexes; one whose name is taken by older keys (an upgrade) is rebuilt. */

@@ -1,0 +1,34 @@
+import { Router } from "express";
+import { principalOf } from "../http/auth.js";
+import type { ServiceContext } from "../service/context.js";
+import { parseRunId } from "../service/runs/access.js";
+import { cancelRun, getRun, listRuns, rerunRun } from "../service/runs/control.js";
+import { createRun } from "../service/runs/create.js";
+
+/** Pipelines: runs of a config, their steps and events, cancel and rerun. */
+export function runRoutes(ctx: ServiceContext): Router {
+  const router = Router();
+
+  router.post("/runs", async (req, res) => {
+    const { id, works } = await createRun(ctx, principalOf(res), req.body);
+    res.status(201).json({ id, works });
+  });
+
+  router.get("/runs", async (req, res) => {
+    res.json(await listRuns(ctx, principalOf(res), req.query));
+  });
+
+  router.get("/runs/:id", async (req, res) => {
+    res.json(await getRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/cancel", async (req, res) => {
+    res.json(await cancelRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/rerun", async (req, res) => {
+    res.json(await rerunRun(ctx, principalOf(res), parseRunId(req.params.id), req.body));
+  });
+
+  return router;
+}

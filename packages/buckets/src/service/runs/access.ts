@@ -1,0 +1,46 @@
+import { ObjectIdSchema } from "@workflow/work";
+import { ObjectId } from "mongodb";
+import { isAdmin, requireScope } from "../../auth/access.js";
+import type { Principal } from "../../auth/tokens.js";
+import { forbidden, notFound } from "../../errors.js";
+import type { RunDoc } from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { canSee } from "../lifecycle.js";
+import { parseWith } from "../validate.js";
+
+/** A run is visible to a token whose pipelines hold all of the run's. */
+export function canSeeRun(principal: Principal, run: Pick<RunDoc, "pipelines">): boolean {
+  return run.pipelines.every((p) => canSee(principal, p));
+}
+
+export function parseRunId(raw: unknown): ObjectId {
+  return ObjectId.createFromHexString(parseWith(ObjectIdSchema, raw, "run id"));
+}
+
+/** The run, for a reader (work:read) within its pipelines; else it does not exist for them. */
+export async function readableRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunDoc> {
+  requireScope(principal, "work:read", "work:deposit");
+  const run = await ctx.store.runs.get(id);
+  if (!run || !canSeeRun(principal, run)) throw notFound(`no run with id ${id.toHexString()}`);
+  return run;
+}
+
+/** The run, for its owner (work:deposit) or an admin, within the token's pipelines. */
+export async function ownRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunDoc> {
+  requireScope(principal, "work:deposit");
+  const run = await readableRun(ctx, principal, id);
+  if (!isAdmin(principal) && run.user !== principal.sub) {
+    throw forbidden(
+      `run ${id.toHexString()} belongs to user "${run.user}", not "${principal.sub}"`,
+    );
+  }
+  return run;
+}

@@ -1,0 +1,146 @@
+import type { ObjectId } from "mongodb";
+import { z } from "zod";
+import { requireScope } from "../../auth/access.js";
+import type { Principal } from "../../auth/tokens.js";
+import { conflict, invalid } from "../../errors.js";
+import type { RunDoc, RunStatus } from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { parseWith } from "../validate.js";
+import { ownRun, readableRun } from "./access.js";
+import { endRun } from "./finish.js";
+import { releaseRuns } from "./release.js";
+import { summaryOf } from "./summary.js";
+
+/** GET /runs/:id: the run, each step's counts by status, and its events. */
+export async function getRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+  const run = await readableRun(ctx, principal, id);
+  return summaryOf(run, await ctx.store.runWorks.counts(id));
+}
+
+const ListSchema = z.strictObject({
+  name: z.string().max(128).optional(),
+  user: z.string().max(256).optional(),
+  status: z.enum(["running", "success", "failure", "cancelled"]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** GET /runs: newest first, filtered by name, user and status, within the token's pipelines. */
+export async function listRuns(ctx: ServiceContext, principal: Principal, query: unknown) {
+  requireScope(principal, "work:read", "work:deposit");
+  const q = parseWith(ListSchema, query, "query");
+  const runs = await ctx.store.runs.list(
+    {
+      name: q.name,
+      user: q.user,
+      status: q.status as RunStatus | undefined,
+      within: principal.pipelines,
+    },
+    q.limit,
+    q.skip,
+  );
+  return runs.map((run) => summaryOf({ ...run, events: undefined } as unknown as RunDoc));
+}
+
+/**
+ * POST /runs/:id/cancel: the run ends cancelled, nothing of it can be claimed any more, and its
+ * running works learn it at their next heartbeat.
+ */
+export async function cancelRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+  const run = await ownRun(ctx, principal, id);
+  const now = ctx.now();
+  if (!(await endRun(ctx, run, "cancelled", now))) {
+    throw conflict(
+      `run ${id.toHexString()} is ${(await ctx.store.runs.get(id))?.status}: only a running run can be cancelled`,
+    );
+  }
+  const cancelled = await ctx.store.runWorks.cancel(id, now);
+  return { id: id.toHexString(), cancelled };
+}
+
+export const RerunSchema = z.strictObject({
+  steps: z.array(z.string().min(1)).max(500).optional(),
+  work: z.string().optional(),
+  downstream: z.boolean().default(false),
+  failedOnly: z.boolean().default(false),
+});
+
+/** Steps that need any of `from`, transitively. */
+function downstreamOf(run: RunDoc, from: string[]): string[] {
+  const out = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const step of run.steps) {
+      if (out.has(step.name) || from.includes(step.name)) continue;
+      if (step.needs.some((n) => out.has(n) || from.includes(n))) {
+        out.add(step.name);
+        grew = true;
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
+ * POST /runs/:id/rerun: the chosen works (a work, some steps, or every step; only failures with
+ * `failedOnly`) and, with `downstream`, every work of the steps after them go back to waiting with
+ * fresh retries, and are released again as their needs allow (Gaia's expire, d6tflow's reset).
+ */
+export async function rerunRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+  body: unknown,
+) {
+  const run = await ownRun(ctx, principal, id);
+  const request = parseWith(RerunSchema, body ?? {}, "body");
+  if (run.status === "running") {
+    throw conflict(`run ${id.toHexString()} is still running: cancel it, or rerun once it ends`);
+  }
+  let steps = request.steps ?? [];
+  let ids: ObjectId[] | undefined;
+  if (request.work) {
+    const work = await ctx.store.findOne(request.work);
+    if (!work?.run?.equals(id))
+      throw invalid(`work ${request.work} is not part of run ${id.toHexString()}`);
+    steps = [work.step as string];
+    ids = [work._id];
+  }
+  for (const name of steps) {
+    if (!run.steps.some((s) => s.name === name)) {
+      throw invalid(
+        `run ${id.toHexString()} has no step "${name}"; its steps are ${run.steps.map((s) => s.name).join(", ")}`,
+      );
+    }
+  }
+  if (steps.length === 0) {
+    // Every step, or with failedOnly the steps that failed: their dependents follow them.
+    steps = run.steps
+      .filter((s) => !request.failedOnly || s.outcome === "failure")
+      .map((s) => s.name);
+  }
+  const downstream = request.downstream ? downstreamOf(run, steps) : [];
+  const now = ctx.now();
+  // Back to running first: an evaluation leaves a finished run alone.
+  const touched = new Set([...steps, ...downstream]);
+  const resetSteps = run.steps.map((s) => {
+    if (!touched.has(s.name)) return s;
+    const { outcome: _o, ...rest } = s;
+    return { ...rest, released: s.needs.length === 0 };
+  });
+  const reopened = await ctx.store.runs.setStatus(
+    id,
+    ["success", "failure", "cancelled"],
+    { status: "running", steps: resetSteps, checked: now },
+    [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
+    ["finished", "callback.due", "callback.delivered", "callback.error"],
+  );
+  if (!reopened) throw conflict(`run ${id.toHexString()} changed while being rerun; retry`);
+  const works = await ctx.store.runWorks.rerun(
+    id,
+    { steps, ...(ids ? { ids } : {}), failedOnly: request.failedOnly },
+    downstream,
+  );
+  await releaseRuns(ctx, [id]);
+  return { id: id.toHexString(), works, steps: [...touched] };
+}

@@ -1,0 +1,139 @@
+import {
+  FreeObjectSchema,
+  PipelineConfigError,
+  parseConfigText,
+  planRun,
+  type RunPlan,
+  withoutStrategy,
+} from "@workflow/work";
+import { ObjectId } from "mongodb";
+import { z } from "zod";
+import { requireOwner, requirePipeline, requireScope } from "../../auth/access.js";
+import type { Principal } from "../../auth/tokens.js";
+import { invalid } from "../../errors.js";
+import { TRANSITIONS } from "../../machine.js";
+import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { requireSite } from "../sites.js";
+import { parseWith } from "../validate.js";
+
+export const CreateRunSchema = z.strictObject({
+  config: z.union([z.string().max(1_000_000), FreeObjectSchema], {
+    error: "config must be the pipeline config, as YAML text or as an object",
+  }),
+  params: FreeObjectSchema.optional(),
+});
+
+/** Checks a config and expands it, with the caller as the default user. */
+export function plan(principal: Principal, config: unknown, params?: Record<string, unknown>) {
+  try {
+    const raw = typeof config === "string" ? parseConfigText(config) : config;
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new PipelineConfigError("config: must be a mapping with version, name and pipeline");
+    }
+    const given = raw as Record<string, unknown>;
+    const defaults = { user: principal.sub, ...(given.defaults as object | undefined) };
+    return planRun({ ...given, defaults }, params);
+  } catch (error) {
+    if (error instanceof PipelineConfigError) throw invalid(error.message, error.details);
+    throw error;
+  }
+}
+
+/**
+ * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
+ * `waiting`, which no claim matches; the first steps' works are queued (max-parallel at a time).
+ */
+export async function createRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  source: "runs" | "configs" = "runs",
+): Promise<{ id: string; works: string[]; run: RunDoc }> {
+  requireScope(principal, "work:deposit");
+  const { config, params } = parseWith(CreateRunSchema, body, "body");
+  const planned = plan(principal, config, params);
+  const now = ctx.now();
+  const runId = new ObjectId();
+  const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
+  const users = [...new Set(docs.map((d) => d.user))];
+  if (users.length > 1) {
+    throw invalid(
+      `a run belongs to one user; its works name ${users.join(", ")}: set defaults.user`,
+    );
+  }
+  const steps: RunStep[] = planned.steps.map((s) => ({
+    name: s.name,
+    needs: s.needs,
+    if: s.if,
+    ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
+    failFast: s.failFast,
+    matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
+    works: s.works.length,
+    released: s.needs.length === 0,
+  }));
+  const run: RunDoc = {
+    _id: runId,
+    name: planned.name,
+    user: users[0] as string,
+    pipelines: [...new Set(docs.map((d) => d.pipeline))].sort(),
+    status: "running",
+    created: now,
+    params: planned.params,
+    config: planned.config as unknown as Record<string, unknown>,
+    steps,
+    events: [
+      { at: now, kind: "submitted", ...(source === "configs" ? { detail: "configs API" } : {}) },
+      ...steps
+        .filter((s) => s.released)
+        .map((s) => ({ at: now, kind: "step started", step: s.name })),
+    ],
+    checked: now,
+  };
+  if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
+  await ctx.store.runs.insert(run);
+  try {
+    await ctx.store.deposit(docs);
+  } catch (error) {
+    // Nothing of a refused run stays: its works and the run go.
+    await ctx.store.runWorks.cancel(runId, now).catch(() => undefined);
+    await ctx.store.runs.remove(runId).catch(() => undefined);
+    throw error;
+  }
+  ctx.metrics.deposits.inc(docs.length);
+  ctx.events.emit("work:queued");
+  return { id: runId.toHexString(), works: docs.map((d) => d._id.toHexString()), run };
+}
+
+function worksOf(
+  ctx: ServiceContext,
+  principal: Principal,
+  step: RunPlan["steps"][number],
+  run: ObjectId,
+  received: number,
+): WorkDoc[] {
+  const waits = step.needs.length > 0;
+  return step.works.map((p) => {
+    const where = `step "${step.name}"`;
+    requireOwner(principal, p.work.user, `${where} (user "${p.work.user}")`);
+    requirePipeline(principal, p.work.pipeline);
+    requireSite(ctx, p.work.site, where);
+    // A root step with max-parallel queues only its first works; the rest wait their turn.
+    const queued = !waits && (step.maxParallel === undefined || p.index < step.maxParallel);
+    const { id: _id, config, notBefore, ...work } = p.work;
+    const doc: WorkDoc = {
+      ...work,
+      _id: new ObjectId(),
+      config: { ...withoutStrategy(config), parent: config.parent ?? run.toHexString() },
+      status: queued ? TRANSITIONS.deposit.to : "waiting",
+      attempt: 0,
+      notBefore: notBefore ?? 0,
+      received,
+      run,
+      step: step.name,
+      index: p.index,
+    };
+    if (p.template) doc.template = p.template;
+    return doc;
+  });
+}

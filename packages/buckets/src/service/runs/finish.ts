@@ -1,0 +1,27 @@
+import type { RunDoc, RunStatus } from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { deliverCallbacks } from "./callback.js";
+
+/** Ends a run whose steps all ended: its status, its event, and its callback falls due. */
+export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): Promise<void> {
+  const failed = run.steps.some((s) => s.outcome === "failure" || s.outcome === "cancelled");
+  const status: RunStatus = failed ? "failure" : "success";
+  await endRun(ctx, run, status, now);
+}
+
+/** Moves a running run to its end, once whoever calls; the callback is sent outside the request. */
+export async function endRun(
+  ctx: ServiceContext,
+  run: RunDoc,
+  status: Exclude<RunStatus, "running">,
+  now: number,
+): Promise<boolean> {
+  const kind = { success: "run succeeded", failure: "run failed", cancelled: "run cancelled" }[
+    status
+  ];
+  const set: Partial<RunDoc> = { status, finished: now };
+  if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
+  const ended = await ctx.store.runs.setStatus(run._id, ["running"], set, [{ at: now, kind }]);
+  if (ended && run.callback) deliverCallbacks(ctx);
+  return ended;
+}

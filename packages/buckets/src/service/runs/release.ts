@@ -1,0 +1,193 @@
+import { fill, readPath } from "@workflow/work";
+import type { ObjectId } from "mongodb";
+import type {
+  RunDoc,
+  RunEvent,
+  RunStep,
+  StepCounts,
+  StepOutcome,
+  Unblock,
+  WorkDoc,
+} from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { finishRun } from "./finish.js";
+
+/** Statuses a work has not finished in (a failure with a retry to come is counted apart). */
+const UNFINISHED = ["created", "waiting", "queued", "running"] as const;
+
+/**
+ * Re-evaluates the runs of works that just changed, in the same request: steps whose works all
+ * ended get their outcome, dependents whose needs are all met are released (or skipped), and a run
+ * whose steps all ended ends. Several instances may call it at once: an evaluation holds the run's
+ * lock, and one that finds it held marks the run so that the holder evaluates once more.
+ */
+export async function releaseRuns(ctx: ServiceContext, ids: Iterable<ObjectId>): Promise<void> {
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (seen.has(id.toHexString())) continue;
+    seen.add(id.toHexString());
+    await releaseRun(ctx, id);
+  }
+}
+
+/** The runs of some works (those that belong to one), for `releaseRuns`. */
+export function runsOf(docs: (Pick<WorkDoc, "run"> | null | undefined)[]): ObjectId[] {
+  return docs.flatMap((doc) => (doc?.run ? [doc.run] : []));
+}
+
+async function releaseRun(ctx: ServiceContext, id: ObjectId): Promise<void> {
+  const { runs } = ctx.store;
+  for (let tries = 0; tries < 2; tries++) {
+    const lockId = await runs.lock(id, ctx.now());
+    if (lockId) {
+      do await evaluate(ctx, id, lockId);
+      while (!(await runs.unlock(id, lockId)));
+      return;
+    }
+    // The holder may have read the run before our change: it evaluates again before unlocking.
+    await runs.markDirty(id);
+  }
+}
+
+/** Runs every running run nobody evaluated this pass: repairs a release a crash interrupted. */
+export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<number> {
+  const stale = await ctx.store.runs.stale(ctx.now(), limit);
+  await releaseRuns(ctx, stale);
+  return stale.length;
+}
+
+function outcomeOf(counts: StepCounts | undefined, works: number): StepOutcome | undefined {
+  const c = counts?.byStatus ?? {};
+  const unfinished = UNFINISHED.reduce((n, s) => n + (c[s] ?? 0), 0) + (counts?.retrying ?? 0);
+  if (unfinished > 0) return undefined;
+  if ((c.success ?? 0) === works) return "success";
+  if ((c.skipped ?? 0) === works) return "skipped";
+  return "failure";
+}
+
+/** Whether a step, or a step it needs (transitively), failed: what `failure()` asks. */
+function failedUpstream(step: RunStep, byName: Map<string, RunStep>): boolean {
+  return step.needs.some((name) => {
+    const need = byName.get(name) as RunStep;
+    return need.outcome === "failure" || failedUpstream(need, byName);
+  });
+}
+
+function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
+  if (step.if === "always()") return true;
+  if (step.if === "failure()") return failedUpstream(step, byName);
+  return step.needs.every((name) => byName.get(name)?.outcome === "success");
+}
+
+async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Promise<void> {
+  const run = await ctx.store.runs.get(id);
+  if (run?.status !== "running") return;
+  const now = ctx.now();
+  const counts = await ctx.store.runWorks.counts(id);
+  const steps = run.steps.map((s) => ({ ...s }));
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const events: RunEvent[] = [];
+  let released = 0;
+  for (const step of steps) {
+    if (!step.released || step.outcome) continue;
+    const c = counts.get(step.name);
+    if (step.failFast && (c?.byStatus.failure ?? 0) > (c?.retrying ?? 0)) {
+      await ctx.store.runWorks.cancel(id, now, step.name);
+      const fresh = await ctx.store.runWorks.counts(id);
+      const updated = fresh.get(step.name);
+      if (updated) counts.set(step.name, updated);
+    }
+    const outcome = outcomeOf(counts.get(step.name), step.works);
+    if (outcome) {
+      step.outcome = outcome;
+      events.push({
+        at: now,
+        kind: `step ${outcome === "success" ? "succeeded" : "failed"}`,
+        step: step.name,
+      });
+    }
+  }
+  // Each decision may settle another (a skip cascades), so go round until nothing changes.
+  const fresh = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const step of steps) {
+      if (step.released) continue;
+      if (!step.needs.every((name) => byName.get(name)?.outcome)) continue;
+      step.released = true;
+      changed = true;
+      if (holds(step, byName)) {
+        fresh.add(step.name);
+        events.push({ at: now, kind: "step started", step: step.name });
+      } else {
+        await ctx.store.runWorks.skip(id, step.name, now);
+        step.outcome = "skipped";
+        events.push({ at: now, kind: "step skipped", step: step.name });
+      }
+    }
+  }
+  for (const step of steps) {
+    if (!step.released || step.outcome) continue;
+    const c = counts.get(step.name)?.byStatus ?? {};
+    const active = fresh.has(step.name) ? 0 : (c.queued ?? 0) + (c.running ?? 0);
+    const room = step.maxParallel ? step.maxParallel - active : step.works;
+    if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
+      released += await unblock(ctx, run, step, byName, room);
+    }
+  }
+  const ended = steps.every((s) => s.outcome);
+  const saved = await ctx.store.runs.save(id, lockId, { steps, checked: now }, events);
+  if (released > 0) ctx.events.emit("work:queued");
+  if (saved && ended) await finishRun(ctx, { ...run, steps }, now);
+}
+
+/** Queues up to `room` waiting works of a step, in matrix order, filled from their needs. */
+async function unblock(
+  ctx: ServiceContext,
+  run: RunDoc,
+  step: RunStep,
+  byName: Map<string, RunStep>,
+  room: number,
+): Promise<number> {
+  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
+  if (waiting.length === 0) return 0;
+  const templated = waiting.some((w) => w.template);
+  const parents = templated ? await parentResults(ctx, run._id, step, byName) : new Map();
+  const releases: Unblock[] = waiting.map((work) => {
+    const set: Partial<WorkDoc> = {};
+    if (work.template) {
+      const filled = fill(work.template, (ref) => {
+        if (typeof ref === "string" || ref.kind !== "needs") return undefined;
+        const parent = parents.get(ref.step);
+        if (parent === undefined) return null;
+        const read = (results: unknown) => readPath(results, ref.path) ?? null;
+        return parent.matrix ? parent.results.map(read) : read(parent.results[0]);
+      }) as Record<string, unknown>;
+      if (filled.parameters !== undefined)
+        set.parameters = filled.parameters as WorkDoc["parameters"];
+      if (Array.isArray(filled.command)) {
+        // A command's items are strings: a filled number or list is written as JSON.
+        set.command = filled.command.map((item) =>
+          typeof item === "string" ? item : JSON.stringify(item),
+        );
+      }
+    }
+    return { _id: work._id, set };
+  });
+  return ctx.store.runWorks.unblock(releases);
+}
+
+async function parentResults(
+  ctx: ServiceContext,
+  run: ObjectId,
+  step: RunStep,
+  byName: Map<string, RunStep>,
+): Promise<Map<string, { matrix: boolean; results: unknown[] }>> {
+  const rows = await ctx.store.runWorks.results(run, step.needs);
+  const parents = new Map<string, { matrix: boolean; results: unknown[] }>();
+  for (const name of step.needs) {
+    parents.set(name, { matrix: byName.get(name)?.matrix ?? false, results: [] });
+  }
+  for (const row of rows) parents.get(row.step as string)?.results.push(row.results ?? null);
+  return parents;
+}

@@ -1,0 +1,35 @@
+import type { RunDoc, StepCounts } from "../../store/index.js";
+
+/** A run as the API (and its callback) shows it. */
+export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
+  return {
+    id: run._id.toHexString(),
+    name: run.name,
+    user: run.user,
+    pipelines: run.pipelines,
+    status: run.status,
+    created: run.created,
+    ...(run.finished === undefined ? {} : { finished: run.finished }),
+    params: run.params,
+    steps: run.steps.map((s) => ({
+      name: s.name,
+      needs: s.needs,
+      if: s.if,
+      works: s.works,
+      ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
+      state: s.outcome ?? (s.released ? "running" : "waiting"),
+      ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
+    })),
+    ...(run.events ? { events: run.events } : {}),
+    ...(run.callback
+      ? {
+          callback: {
+            url: run.callback.url,
+            attempts: run.callback.attempts,
+            ...(run.callback.delivered ? { delivered: run.callback.delivered } : {}),
+            ...(run.callback.error ? { error: run.callback.error } : {}),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,146 @@
+import type { Status } from "@workflow/work";
+import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
+import { TRANSITIONS } from "../machine.js";
+import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
+import type { WorkDoc } from "./documents.js";
+
+/** Counts of one step's works by status; `retrying` are failures with a retry to come. */
+export interface StepCounts {
+  byStatus: Partial<Record<Status, number>>;
+  retrying: number;
+}
+
+/** A waiting work released with its filled fields. */
+export interface Unblock {
+  _id: ObjectId;
+  set: Partial<WorkDoc>;
+}
+
+const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
+
+/** Works of runs: counted, released, skipped, cancelled and re-run by step. */
+export function runWorkStore(collection: Collection<WorkDoc>) {
+  return {
+    /** Counts by step and status, from the run's index alone. */
+    counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
+      const rows = await collection
+        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>([
+          { $match: { run } },
+          {
+            $group: {
+              _id: {
+                step: "$step",
+                status: "$status",
+                retrying: { $gt: ["$retryAt", null] },
+              },
+              n: { $sum: 1 },
+            },
+          },
+        ])
+        .toArray();
+      const counts = new Map<string, StepCounts>();
+      for (const { _id, n } of rows) {
+        const step = counts.get(_id.step) ?? { byStatus: {}, retrying: 0 };
+        step.byStatus[_id.status] = (step.byStatus[_id.status] ?? 0) + n;
+        if (_id.retrying) step.retrying += n;
+        counts.set(_id.step, step);
+      }
+      return counts;
+    },
+    /** The results of some steps' works, in matrix order. */
+    results: (run: ObjectId, steps: string[]) =>
+      collection
+        .find(
+          { run, step: { $in: steps } },
+          { projection: { step: 1, index: 1, results: 1 }, sort: { step: 1, index: 1 } },
+        )
+        .toArray(),
+    /** The next waiting works of a step, in matrix order. */
+    waiting: (run: ObjectId, step: string, limit: number) =>
+      collection
+        .find(
+          { run, step, status: "waiting" },
+          { projection: { _id: 1, template: 1, index: 1 }, sort: { index: 1 }, limit },
+        )
+        .toArray(),
+    /** waiting -> queued, each guarded by its status: a work is released once whoever tries. */
+    unblock: async (releases: Unblock[]): Promise<number> => {
+      if (releases.length === 0) return 0;
+      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, set }) => ({
+        updateOne: {
+          filter: { _id, status: { $in: [...TRANSITIONS.unblock.from] } },
+          update: { $set: { ...set, status: TRANSITIONS.unblock.to, notBefore: 0 } },
+        },
+      }));
+      const result = await collection.bulkWrite(ops, {
+        ordered: false,
+        writeConcern: { journal: true },
+      });
+      return result.modifiedCount;
+    },
+    /** waiting -> skipped for every work of a step. */
+    skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
+      const { modifiedCount } = await collection.updateMany(
+        { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
+        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+      );
+      return modifiedCount;
+    },
+    /** Cancels the unfinished works of a run (or of one step of it). */
+    cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
+      const { modifiedCount } = await collection.updateMany(
+        {
+          run,
+          ...(step === undefined ? {} : { step }),
+          $or: [
+            { status: { $in: unfinishedCancel } },
+            { status: "failure", retryAt: { $exists: true } },
+          ],
+        },
+        [
+          {
+            $set: {
+              status: TRANSITIONS.cancel.to,
+              stop: now,
+              history: closeCurrentEntry(now, "cancelled", undefined, {
+                $eq: ["$status", "running"],
+              }),
+            },
+          },
+          { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
+        ],
+      );
+      return modifiedCount;
+    },
+    /**
+     * Finished works of a run back to waiting, with fresh retries: the chosen steps' works
+     * (only failures when `failedOnly`), and every work of the `downstream` steps.
+     */
+    rerun: async (
+      run: ObjectId,
+      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean },
+      downstream: string[],
+    ): Promise<number> => {
+      const from = [...TRANSITIONS.rerun.from];
+      const own = chosen.failedOnly ? ["failure"] : from;
+      const or: object[] = [];
+      if (chosen.ids) or.push({ _id: { $in: chosen.ids }, status: { $in: own } });
+      else if (chosen.steps.length > 0)
+        or.push({ step: { $in: chosen.steps }, status: { $in: own } });
+      if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
+      if (or.length === 0) return 0;
+      const { modifiedCount } = await collection.updateMany({ run, $or: or }, [
+        {
+          $set: {
+            status: TRANSITIONS.rerun.to,
+            uncounted: "$attempt",
+          },
+        },
+        { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
+      ]);
+      return modifiedCount;
+    },
+  };
+}
+
+export type RunWorkStore = ReturnType<typeof runWorkStore>;

@@ -1,0 +1,197 @@
+import type { Condition } from "@workflow/work";
+import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
+
+export type RunStatus = "running" | "success" | "failure" | "cancelled";
+export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
+
+export interface RunStep {
+  name: string;
+  needs: string[];
+  if: Condition;
+  maxParallel?: number;
+  failFast: boolean;
+  /** Whether it has a matrix: then `needs.<it>.results` is a list, in matrix order. */
+  matrix: boolean;
+  /** How many works the step has. */
+  works: number;
+  /** Whether its needs were met (or it has none): its works may be queued. */
+  released: boolean;
+  /** Set once every work of the step has a final outcome. */
+  outcome?: StepOutcome;
+}
+
+export interface RunEvent {
+  at: number;
+  kind: string;
+  step?: string;
+  detail?: string;
+}
+
+export interface Callback {
+  url: string;
+  /** When the next attempt is due (unix seconds); absent once delivered or given up. */
+  due?: number;
+  attempts: number;
+  delivered?: number;
+  error?: string;
+}
+
+/** A run of a pipeline config: its steps' states and its events; its works live in `works`. */
+export interface RunDoc {
+  _id: ObjectId;
+  name: string;
+  user: string;
+  pipelines: string[];
+  status: RunStatus;
+  created: number;
+  finished?: number;
+  params: Record<string, unknown>;
+  /** The config as given, for reruns and for CHIME's configs API. */
+  config: Record<string, unknown>;
+  steps: RunStep[];
+  events: RunEvent[];
+  callback?: Callback;
+  /** Slack's channel for the one message of the run, when the config asks for it. */
+  slack?: Record<string, unknown>;
+  /** Held by the instance evaluating the run, until then (unix seconds). */
+  lockUntil?: number;
+  lockId?: ObjectId;
+  /** Set by a writer that found the run locked: the holder evaluates again before unlocking. */
+  dirty?: boolean;
+  /** When an evaluation last looked at the run. */
+  checked?: number;
+}
+
+export const RUNS = "runs";
+
+export const runs = (db: Db): Collection<RunDoc> => db.collection<RunDoc>(RUNS);
+
+/** Seconds an evaluation may hold a run before another instance takes over. */
+const LOCK_SECONDS = 30;
+
+export interface RunFilter {
+  user?: string | undefined;
+  name?: string | undefined;
+  status?: RunStatus | undefined;
+  /** Only runs all of whose pipelines are among these. */
+  within?: string[] | undefined;
+}
+
+function toFilter(f: RunFilter): Filter<RunDoc> {
+  const filter: Filter<RunDoc> = {};
+  if (f.user) filter.user = f.user;
+  if (f.name) filter.name = f.name;
+  if (f.status) filter.status = f.status;
+  if (f.within) filter.pipelines = { $not: { $elemMatch: { $nin: f.within } } };
+  return filter;
+}
+
+export function runStore(db: Db) {
+  const collection = runs(db);
+  return {
+    ensureIndexes: () =>
+      collection.createIndexes([
+        { name: "user_created", key: { user: 1, created: -1 } },
+        { name: "name_created", key: { name: 1, created: -1 } },
+        { name: "status", key: { status: 1, checked: 1 } },
+        { name: "callback_due", key: { "callback.due": 1 }, sparse: true },
+      ]),
+    insert: async (doc: RunDoc) => {
+      await collection.insertOne(doc, { writeConcern: { journal: true } });
+    },
+    remove: async (_id: ObjectId) => {
+      await collection.deleteOne({ _id });
+    },
+    get: (_id: ObjectId) => collection.findOne({ _id }),
+    list: (f: RunFilter, limit: number, skip: number) =>
+      collection
+        .find(toFilter(f), { projection: { config: 0, events: 0 } })
+        .sort({ created: -1, _id: -1 })
+        .skip(skip)
+        .limit(limit)
+        .toArray(),
+    count: (f: RunFilter) => collection.countDocuments(toFilter(f)),
+    /** Takes the run's evaluation lock; answers the lock id, or null when another holds it. */
+    lock: async (_id: ObjectId, now: number): Promise<ObjectId | null> => {
+      const lockId = new ObjectId();
+      const { matchedCount } = await collection.updateOne(
+        { _id, $or: [{ lockUntil: { $exists: false } }, { lockUntil: { $lt: now } }] },
+        { $set: { lockUntil: now + LOCK_SECONDS, lockId, dirty: false, checked: now } },
+      );
+      return matchedCount === 1 ? lockId : null;
+    },
+    markDirty: async (_id: ObjectId) => {
+      await collection.updateOne({ _id, lockUntil: { $exists: true } }, { $set: { dirty: true } });
+    },
+    /** Gives the lock back unless a writer marked the run dirty meanwhile; answers whether it did. */
+    unlock: async (_id: ObjectId, lockId: ObjectId): Promise<boolean> => {
+      const { matchedCount } = await collection.updateOne(
+        { _id, lockId, dirty: { $ne: true } },
+        { $unset: { lockUntil: "", lockId: "", dirty: "" } },
+      );
+      if (matchedCount === 1) return true;
+      await collection.updateOne({ _id, lockId }, { $set: { dirty: false } });
+      return false;
+    },
+    /** Writes what an evaluation decided, while it still holds the lock. */
+    save: async (
+      _id: ObjectId,
+      lockId: ObjectId | undefined,
+      set: Partial<RunDoc>,
+      events: RunEvent[],
+    ) => {
+      const { matchedCount } = await collection.updateOne(lockId ? { _id, lockId } : { _id }, {
+        $set: set,
+        ...(events.length > 0 ? { $push: { events: { $each: events } } } : {}),
+      });
+      return matchedCount === 1;
+    },
+    /** Moves a run from one status to another; answers whether it did. */
+    setStatus: async (
+      _id: ObjectId,
+      from: RunStatus[],
+      set: Partial<RunDoc>,
+      events: RunEvent[],
+      unset: string[] = [],
+    ) => {
+      const { matchedCount } = await collection.updateOne(
+        { _id, status: { $in: from } },
+        {
+          $set: set,
+          $push: { events: { $each: events } },
+          ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ""])) } : {}),
+        },
+      );
+      return matchedCount === 1;
+    },
+    /** Running runs no evaluation has looked at since `before`: the sweep's list. */
+    stale: (before: number, limit: number) =>
+      collection
+        .find(
+          {
+            status: "running",
+            $or: [{ checked: { $lt: before } }, { checked: { $exists: false } }],
+          },
+          { projection: { _id: 1 } },
+        )
+        .limit(limit)
+        .map((d) => d._id)
+        .toArray(),
+    /** Claims a due callback: pushes its next attempt out first, so one instance sends it. */
+    claimCallback: (now: number, retryAt: number) =>
+      collection.findOneAndUpdate(
+        { "callback.due": { $lte: now } },
+        { $set: { "callback.due": retryAt }, $inc: { "callback.attempts": 1 } },
+        { returnDocument: "after", projection: { config: 0 } },
+      ),
+    callbackDone: async (_id: ObjectId, set: Partial<Callback>, unsetDue: boolean) => {
+      const fields = Object.fromEntries(Object.entries(set).map(([k, v]) => [`callback.${k}`, v]));
+      await collection.updateOne(
+        { _id },
+        { $set: fields, ...(unsetDue ? { $unset: { "callback.due": "" } } : {}) },
+      );
+    },
+  };
+}
+
+export type RunStore = ReturnType<typeof runStore>;

@@ -1,0 +1,513 @@
+import type { Db, MongoClient } from "mongodb";
+import { ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { reap } from "../src/service/reaper.js";
+import { startTestService, type TestService } from "./support/service.js";
+
+type Claimed = {
+  id: string;
+  attempt: number;
+  parameters?: Record<string, unknown>;
+  command?: string[];
+  tags?: string[];
+};
+type Run = {
+  id: string;
+  status: string;
+  steps: { name: string; state: string; counts: Record<string, number> }[];
+  events: { kind: string; step?: string; at: number }[];
+};
+
+let t: TestService;
+let db: Db;
+let mongo: MongoClient;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
+});
+afterAll(async () => {
+  await mongo.close();
+  await t.close();
+});
+
+let serial = 0;
+const fresh = (base: string) => `${base}-${++serial}`;
+
+export const CHIME_EXAMPLE = `
+version: "2"
+name: example-pipeline
+defaults: {user: developer, site: local}
+pipeline:
+  steps:
+    - name: math
+      stage: 1
+      matrix: {alpha: [1, 2, 3], beta: [1, 2, 3]}
+      work:
+        function: workflow.examples.function.math
+        parameters: {a: "\${{ matrix.alpha }}", b: "\${{ matrix.beta }}"}
+`;
+
+const start = (config: unknown, params?: Record<string, unknown>, token = t.tokens.alice) =>
+  t.call("POST", "/runs", { token, body: { config, ...(params ? { params } : {}) } });
+
+async function started(config: unknown, params?: Record<string, unknown>) {
+  const answer = await start(config, params);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  return answer.body as { id: string; works: string[] };
+}
+
+const withdraw = async (pipeline: string): Promise<Claimed | null> => {
+  const answer = await t.call("POST", "/work/withdraw", {
+    token: t.tokens.worker,
+    body: { pipeline },
+  });
+  expect(answer.status).toBe(200);
+  return answer.body as Claimed | null;
+};
+
+const report = (work: Claimed, status: string, results?: Record<string, unknown>) =>
+  t.call("PUT", "/work", {
+    token: t.tokens.worker,
+    body: [{ id: work.id, attempt: work.attempt, status, ...(results ? { results } : {}) }],
+  });
+
+/** Claims and reports every claimable work of a pipeline until none is left; answers them in order. */
+async function drain(
+  pipeline: string,
+  handle: (w: Claimed) => { status?: string; results?: Record<string, unknown> },
+): Promise<Claimed[]> {
+  const done: Claimed[] = [];
+  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
+    const { status = "success", results } = handle(w);
+    expect((await report(w, status, results)).status).toBe(200);
+    done.push(w);
+  }
+  return done;
+}
+
+const getRun = async (id: string) => {
+  const answer = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
+  expect(answer.status).toBe(200);
+  return answer.body as Run;
+};
+const stepOf = (run: Run, name: string) => run.steps.find((s) => s.name === name);
+
+/** A + B -> ... config with the given steps, run as alice. */
+const config = (name: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
+  version: "2",
+  name,
+  defaults: { site: "local" },
+  pipeline: { steps },
+  ...extra,
+});
+const step = (
+  name: string,
+  more: Record<string, unknown> = {},
+  work: Record<string, unknown> = {},
+) => ({
+  name,
+  ...more,
+  work: {
+    command: ["true"],
+    ...work,
+    parameters: { step: name, ...(work.parameters as Record<string, unknown> | undefined) },
+  },
+});
+
+describe("the config", () => {
+  it("accepts CHIME's example as it is, with the caller's default user refused for another's", async () => {
+    const answer = await start(
+      CHIME_EXAMPLE,
+      undefined,
+      t.token("developer", ["work:deposit", "work:read"]),
+    );
+    expect(answer.status).toBe(201);
+    expect((answer.body as { works: string[] }).works).toHaveLength(9);
+    const refused = await start(CHIME_EXAMPLE);
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toContain('belongs to user \\"developer\\"');
+  });
+
+  it.each([
+    [
+      "a cycle",
+      [step("a", { needs: ["b"] }), step("b", { needs: ["a"] })],
+      /step "a" \(pipeline.steps\[0\]\): needs: a cycle among steps "a", "b"/,
+    ],
+    [
+      "an unknown need",
+      [step("a", { needs: ["nope"] })],
+      /step "a" .*needs: no step is named "nope"/,
+    ],
+    [
+      "a matrix key that does not exist",
+      [step("a", { matrix: { x: [1] } }, { parameters: { y: "${{ matrix.y }}" } })],
+      /step "a" .*work.parameters.y: matrix.y: the step's matrix has no key "y"/,
+    ],
+    [
+      "a param that does not exist",
+      [step("a", {}, { parameters: { y: "${{ params.nope }}" } })],
+      /step "a" .*work.parameters.y: params.nope: no such param/,
+    ],
+    [
+      "results of a step it does not need",
+      [step("a"), step("b", {}, { parameters: { y: "${{ needs.a.results.x }}" } })],
+      /step "b" .*work.parameters.y: needs.a: "b" does not need a step "a"/,
+    ],
+    [
+      "an expression that is not one",
+      [step("a", {}, { parameters: { y: "${{ process.exit() }}" } })],
+      /step "a" .*work.parameters.y: .*is not an expression/,
+    ],
+    ["a bad if", [step("a", { if: "sometimes()" })], /if must be/],
+    ["a work the schema refuses", [step("a", {}, { priority: 9 })], /step "a" .*priority/],
+  ])(
+    "refuses %s before storing anything, naming the step and the field",
+    async (_what, steps, message) => {
+      const name = fresh("refused");
+      const answer = await start(config(name, steps));
+      expect(answer.status).toBe(400);
+      expect((answer.body as { error: { message: string } }).error.message).toMatch(message);
+      expect(await db.collection("works").countDocuments({ pipeline: name })).toBe(0);
+      expect(await db.collection("runs").countDocuments({ name })).toBe(0);
+    },
+  );
+
+  it("refuses hostile bodies with 400", async () => {
+    for (const body of [
+      null,
+      [],
+      "x",
+      { config: 3 },
+      { config: "::: not yaml" },
+      { config: {}, extra: 1 },
+      { config: "a: *x" },
+    ]) {
+      const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body });
+      expect(answer.status, JSON.stringify(body)).toBe(400);
+    }
+    expect((await t.call("GET", "/runs/not-an-id", { token: t.tokens.alice })).status).toBe(400);
+    expect(
+      (await t.call("GET", `/runs/${new ObjectId().toHexString()}`, { token: t.tokens.alice }))
+        .status,
+    ).toBe(404);
+  });
+});
+
+describe("a run", () => {
+  it("runs CHIME's example, then a fan-in step that sums their results, in matrix order", async () => {
+    const yaml = `${CHIME_EXAMPLE.replace("defaults: {user: developer, site: local}", "defaults: {site: local}").replace("example-pipeline", "example-sum")}
+    - name: total
+      stage: 2
+      work:
+        function: workflow.examples.function.total
+        parameters: {sums: "\${{ needs.math.results.sum }}", label: "n=\${{ needs.math.results.sum }}"}
+`;
+    const { id, works } = await started(yaml);
+    expect(works).toHaveLength(10);
+    const stored = await db
+      .collection("works")
+      .find({ run: new ObjectId(id) })
+      .toArray();
+    expect(stored.filter((w) => w.status === "queued")).toHaveLength(9);
+    expect(stored.filter((w) => w.status === "waiting")).toHaveLength(1);
+    const math = await drain("example-sum", (w) => {
+      if (w.parameters?.sums) return {};
+      const { a, b } = w.parameters as { a: number; b: number };
+      return { results: { sum: a + b } };
+    });
+    expect(math).toHaveLength(10);
+    const fanIn = math.at(-1) as Claimed;
+    // Matrix order: alpha varies slowest; numbers stay numbers.
+    expect(fanIn.parameters?.sums).toEqual([2, 3, 4, 3, 4, 5, 4, 5, 6]);
+    expect(fanIn.parameters?.label).toBe("n=[2,3,4,3,4,5,4,5,6]");
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(stepOf(run, "math")?.counts).toEqual({ success: 9 });
+    expect(run.events.map((e) => e.kind)).toEqual([
+      "submitted",
+      "step started",
+      "step succeeded",
+      "step started",
+      "step succeeded",
+      "run succeeded",
+    ]);
+  });
+
+  it("a diamond: D sees both B's and C's results, with their types", async () => {
+    const name = fresh("diamond");
+    const { id } = await started(
+      config(name, [
+        step("a"),
+        step("b", { needs: ["a"] }, { parameters: { x: "${{ needs.a.results.n }}" } }),
+        step("c", { needs: "a" }, { parameters: { x: "${{ needs.a.results.n }}" } }),
+        step(
+          "d",
+          { needs: ["b", "c"] },
+          {
+            parameters: {
+              b: "${{ needs.b.results.v }}",
+              c: "${{ needs.c.results.v }}",
+              missing: "${{ needs.b.results.nothing }}",
+            },
+          },
+        ),
+      ]),
+    );
+    const seen: Claimed[] = await drain(name, (w) => {
+      const s = w.parameters?.step;
+      if (s === "a") return { results: { n: 20 } };
+      if (s === "b") return { results: { v: { deep: [(w.parameters?.x as number) + 1] } } };
+      if (s === "c") return { results: { v: true } };
+      return {};
+    });
+    expect(seen.map((w) => w.parameters?.step)).toEqual(["a", "b", "c", "d"]);
+    expect(seen[1]?.parameters?.x).toBe(20);
+    expect(seen[3]?.parameters).toEqual({ step: "d", b: { deep: [21] }, c: true, missing: null });
+    expect((await getRun(id)).status).toBe("success");
+  });
+
+  it("a failure in B skips D; if: always() runs anyway, if: failure() only then", async () => {
+    const build = (name: string) =>
+      config(name, [
+        step("a"),
+        step("b", { needs: ["a"] }, { retries: 0 }),
+        step("d", { needs: ["b"] }),
+        step("e", { needs: ["d"] }),
+        step("cleanup", { needs: ["e"], if: "always()" }),
+        step("alarm", { needs: ["e"], if: "${{ failure() }}" }),
+      ]);
+    const failing = fresh("failing");
+    const { id } = await started(build(failing));
+    const ran = await drain(failing, (w) => ({
+      status: w.parameters?.step === "b" ? "failure" : "success",
+    }));
+    const names = ran.map((w) => w.parameters?.step);
+    expect(names).toEqual(["a", "b", "cleanup", "alarm"]);
+    const run = await getRun(id);
+    expect(Object.fromEntries(run.steps.map((s) => [s.name, s.state]))).toMatchObject({
+      a: "success",
+      d: "skipped",
+      e: "skipped",
+      cleanup: "success",
+      alarm: "success",
+    });
+    expect(names).not.toContain("d");
+    expect(run.status).toBe("failure");
+
+    const passing = fresh("passing");
+    const ok = await started(build(passing));
+    const all = await drain(passing, () => ({}));
+    expect(all.map((w) => w.parameters?.step)).toEqual(["a", "b", "d", "e", "cleanup"]);
+    const after = await getRun(ok.id);
+    expect(stepOf(after, "alarm")?.state).toBe("skipped");
+    expect(after.status).toBe("success");
+  });
+});
+
+describe("matrix and max-parallel", () => {
+  it("expands include and exclude in matrix order, keeps types, and routes runs_on to tags", async () => {
+    const name = fresh("matrix");
+    const { works } = await started(
+      config(
+        name,
+        [
+          step(
+            "m",
+            {
+              runs_on: "gpu",
+              matrix: {
+                x: [1, 2],
+                y: ["a", "b"],
+                exclude: [{ x: 2, y: "a" }],
+                include: [
+                  { x: 1, extra: true },
+                  { x: 9, y: "z" },
+                ],
+              },
+            },
+            {
+              parameters: {
+                x: "${{ matrix.x }}",
+                y: "${{ matrix.y }}",
+                e: "${{ matrix.extra }}",
+                s: "${{ params.scale }}",
+              },
+            },
+          ),
+        ],
+        { params: { scale: 0.5 } },
+      ),
+    );
+    expect(works).toHaveLength(4);
+    const stored = await db
+      .collection("works")
+      .find({ pipeline: name }, { sort: { index: 1 } })
+      .toArray();
+    expect(stored.map((w) => w.parameters)).toEqual([
+      { step: "m", x: 1, y: "a", e: true, s: 0.5 },
+      { step: "m", x: 1, y: "b", e: true, s: 0.5 },
+      { step: "m", x: 2, y: "b", e: null, s: 0.5 },
+      { step: "m", x: 9, y: "z", e: null, s: 0.5 },
+    ]);
+    expect(stored.every((w) => w.tags.includes("gpu"))).toBe(true);
+  });
+
+  it("max-parallel: never more than K works of the step are running at once", async () => {
+    const name = fresh("parallel");
+    const { id } = await started(
+      config(name, [
+        step("root"),
+        step(
+          "fan",
+          { needs: ["root"], matrix: { i: [1, 2, 3, 4, 5, 6, 7], "max-parallel": 3 } },
+          {
+            parameters: { i: "${{ matrix.i }}" },
+          },
+        ),
+      ]),
+    );
+    await report((await withdraw(name)) as Claimed, "success");
+    // Hold everything claimable, and check the step's running works each time.
+    let most = 0;
+    let held: Claimed[] = [];
+    let finished = 0;
+    while (finished < 7) {
+      for (let w = await withdraw(name); w; w = await withdraw(name)) held.push(w);
+      const running = await db
+        .collection("works")
+        .countDocuments({ run: new ObjectId(id), step: "fan", status: "running" });
+      most = Math.max(most, running);
+      expect(running).toBeLessThanOrEqual(3);
+      expect(held.length).toBeGreaterThan(0);
+      const [first, ...rest] = held;
+      await report(first as Claimed, "success", { i: first?.parameters?.i });
+      held = rest;
+      finished++;
+    }
+    expect(most).toBe(3);
+    expect((await getRun(id)).status).toBe("success");
+  });
+});
+
+describe("rerun and cancel", () => {
+  const diamond = (name: string) =>
+    config(name, [
+      step("a"),
+      step(
+        "b",
+        { needs: ["a"], matrix: { k: [1, 2] } },
+        { retries: 0, parameters: { k: "${{ matrix.k }}" } },
+      ),
+      step("c", { needs: ["a"] }),
+      step("d", { needs: ["b", "c"] }, { parameters: { b: "${{ needs.b.results.v }}" } }),
+    ]);
+
+  it("rerun of B with downstream re-runs B and D, not A or C; failedOnly re-runs only failures", async () => {
+    const name = fresh("rerun");
+    const { id } = await started(diamond(name));
+    let round = 0;
+    const first = await drain(name, (w) => ({ results: { v: `${w.parameters?.step}${round}` } }));
+    expect(first.map((w) => w.parameters?.step)).toEqual(["a", "b", "b", "c", "d"]);
+    round = 1;
+    const rerun = await t.call("POST", `/runs/${id}/rerun`, {
+      token: t.tokens.alice,
+      body: { steps: ["b"], downstream: true },
+    });
+    expect(rerun.status, JSON.stringify(rerun.body)).toBe(200);
+    const again = await drain(name, (w) => ({ results: { v: `${w.parameters?.step}${round}` } }));
+    expect(again.map((w) => w.parameters?.step)).toEqual(["b", "b", "d"]);
+    expect(again[2]?.parameters?.b).toEqual(["b1", "b1"]);
+    const history = await db
+      .collection("works")
+      .find({ run: new ObjectId(id), step: "b" })
+      .toArray();
+    expect(history.every((w) => w.attempt === 2)).toBe(true);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.events.filter((e) => e.kind === "rerun")).toHaveLength(1);
+
+    // One of b's two works fails; d is skipped. --failed reruns that one only, then d runs.
+    const name2 = fresh("failed");
+    const second = await started(diamond(name2));
+    await drain(name2, (w) => ({
+      status: w.parameters?.k === 2 ? "failure" : "success",
+      results: { v: 1 },
+    }));
+    expect(stepOf(await getRun(second.id), "d")?.state).toBe("skipped");
+    const failed = await t.call("POST", `/runs/${second.id}/rerun`, {
+      token: t.tokens.alice,
+      body: { failedOnly: true, downstream: true },
+    });
+    expect(failed.status, JSON.stringify(failed.body)).toBe(200);
+    const retried = await drain(name2, () => ({ results: { v: 2 } }));
+    expect(retried.map((w) => [w.parameters?.step, w.parameters?.k])).toEqual([
+      ["b", 2],
+      ["d", undefined],
+    ]);
+    expect(retried[1]?.parameters?.b).toEqual([1, 2]);
+    expect((await getRun(second.id)).status).toBe("success");
+    // Someone else's run: bob may not rerun or cancel it.
+    const bob = await t.call("POST", `/runs/${second.id}/rerun`, { token: t.tokens.bob, body: {} });
+    expect(bob.status).toBe(403);
+  });
+
+  it("cancel: nothing of the run is claimable, and a running work learns it at its next heartbeat", async () => {
+    const name = fresh("cancel");
+    const { id } = await started(diamond(name));
+    const a = (await withdraw(name)) as Claimed;
+    expect((await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.bob })).status).toBe(403);
+    const cancelled = await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice });
+    expect(cancelled.status).toBe(200);
+    expect(await withdraw(name)).toBeNull();
+    const beat = await t.call("POST", `/work/${a.id}/heartbeat?attempt=${a.attempt}`, {
+      token: t.tokens.worker,
+    });
+    expect(beat.body).toEqual({ cancel: true });
+    // Its late report changes nothing of the run.
+    await report(a, "success", { v: 1 });
+    expect(await withdraw(name)).toBeNull();
+    const run = await getRun(id);
+    expect(run.status).toBe("cancelled");
+    expect(run.events.at(-1)?.kind).toBe("run cancelled");
+    const counts = await db
+      .collection("works")
+      .countDocuments({ run: new ObjectId(id), status: { $ne: "cancelled" } });
+    expect(counts).toBe(0);
+    expect((await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice })).status).toBe(
+      409,
+    );
+  });
+
+  it("lists runs within the token's pipelines, with filters", async () => {
+    const name = fresh("listed");
+    const { id } = await started(config(name, [step("a")]));
+    const mine = await t.call("GET", `/runs?name=${name}`, { token: t.tokens.alice });
+    expect((mine.body as { id: string }[]).map((r) => r.id)).toEqual([id]);
+    const elsewhere = t.token("alice", ["work:read"], ["other"]);
+    const hidden = await t.call("GET", `/runs?name=${name}`, { token: elsewhere });
+    expect(hidden.body).toEqual([]);
+    expect((await t.call("GET", `/runs/${id}`, { token: elsewhere })).status).toBe(404);
+    expect((await t.call("GET", "/runs?limit=0", { token: t.tokens.alice })).status).toBe(400);
+  });
+});
+
+describe("releases", () => {
+  it("a crash between an outcome and its release: the reaper's sweep releases it", async () => {
+    const name = fresh("crash");
+    const { id } = await started(config(name, [step("a"), step("b", { needs: ["a"] })]));
+    const a = (await withdraw(name)) as Claimed;
+    // The outcome is recorded, the release never happens (the instance died in between).
+    await t.service.ctx.store.recordOutcomes(
+      [{ _id: new ObjectId(a.id), attempt: a.attempt, transition: "succeed", results: { ok: 1 } }],
+      t.service.ctx.now(),
+    );
+    expect(await withdraw(name)).toBeNull();
+    await reap(t.service.ctx);
+    const b = (await withdraw(name)) as Claimed;
+    expect(b.parameters?.step).toBe("b");
+    await report(b, "success");
+    expect((await getRun(id)).status).toBe("success");
+  });
+});

@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { FreeObjectSchema } from "../free.js";
+import { SlackSchema } from "../schema.js";
+
+/** The most works one run may create, all steps and matrix entries together. */
+export const MAX_RUN_WORKS = 10_000;
+/** The most steps one config may hold. */
+export const MAX_STEPS = 500;
+
+/** A step's name: it appears in `needs` and in `${{ needs.<name>... }}`. */
+const StepNameSchema = z
+  .string({ error: "name must be a string" })
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "name must be 1 to 64 letters, digits, '_' or '-'" });
+
+const ConditionSchema = z
+  .string()
+  .transform((value) => value.replace(/^\$\{\{\s*(.*?)\s*\}\}$/, "$1").trim())
+  .pipe(
+    z.enum(["success()", "failure()", "always()"], {
+      error: 'if must be "success()", "failure()" or "always()"',
+    }),
+  );
+export type Condition = z.output<typeof ConditionSchema>;
+
+const MatrixValuesSchema = z
+  .array(z.unknown())
+  .min(1, { error: "a matrix list must not be empty" });
+
+/**
+ * GitHub Actions' matrix: lists whose cross product gives the works, plus `include` and `exclude`,
+ * `max-parallel` and `fail-fast`.
+ */
+export const MatrixSchema = z
+  .object({
+    include: z.array(FreeObjectSchema).optional(),
+    exclude: z.array(FreeObjectSchema).optional(),
+    "max-parallel": z.int().min(1, { error: "max-parallel must be at least 1" }).optional(),
+    "fail-fast": z.boolean().optional(),
+  })
+  .catchall(MatrixValuesSchema);
+export type Matrix = z.output<typeof MatrixSchema>;
+
+export const StepSchema = z.strictObject({
+  name: StepNameSchema,
+  stage: z.int().min(0, { error: "stage must be a whole number, 0 or more" }).optional(),
+  needs: z.union([StepNameSchema, z.array(StepNameSchema)]).optional(),
+  if: ConditionSchema.optional(),
+  matrix: MatrixSchema.optional(),
+  runs_on: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  /** A Work template: any work field, with `${{ }}` expressions in its strings. */
+  work: FreeObjectSchema,
+});
+export type Step = z.output<typeof StepSchema>;
+
+/** CHIME's pipeline config v2, extended with needs, if, matrix options, params and callbacks. */
+export const PipelineConfigSchema = z.strictObject({
+  version: z.union([z.literal("2"), z.literal(2)], { error: 'version must be "2"' }),
+  name: z
+    .string({ error: "name must be a string" })
+    .regex(/^[A-Za-z0-9-]{1,128}$/, { error: "name must be 1 to 128 letters, digits or '-'" }),
+  /** Work fields every step's works start from. */
+  defaults: FreeObjectSchema.optional(),
+  /** Defaults of `${{ params.x }}`; values given when the run starts win. */
+  params: FreeObjectSchema.optional(),
+  /** POSTed a signed JSON summary when the run ends. */
+  callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),
+  notify: z.strictObject({ slack: SlackSchema.optional() }).optional(),
+  /** CHIME's deployments (where its workers run); kept as given. */
+  deployments: z.array(z.unknown()).optional(),
+  pipeline: z.strictObject({
+    steps: z
+      .array(StepSchema)
+      .min(1, { error: "pipeline.steps must hold at least one step" })
+      .max(MAX_STEPS, { error: `at most ${MAX_STEPS} steps` }),
+  }),
+});
+export type PipelineConfig = z.output<typeof PipelineConfigSchema>;
