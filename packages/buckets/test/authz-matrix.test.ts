@@ -37,6 +37,8 @@ interface Fixture {
   pipeline: string;
   /** A work alice deposited in it, claimed by worker-1 (attempt 1) when the role is `worker`. */
   id: string;
+  /** A run alice started in it, for rows that ask for one (`makes: "run"`). */
+  run: string;
 }
 
 interface Row {
@@ -49,6 +51,8 @@ interface Row {
   expect?: Partial<Record<Case, number>>;
   /** With a token limited to other pipelines the route answers 200 but shows nothing of this one. */
   hidesOtherPipelines?: true;
+  /** The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled). */
+  makes?: "run" | "ended run";
 }
 
 const DEFAULTS: Record<Case, number> = {
@@ -182,6 +186,41 @@ const ROUTES: Record<string, Row> = {
     expect: ANY_USER,
     hidesOtherPipelines: true,
   },
+  "POST /runs": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/runs", body: { config: runConfig(f.pipeline) } }),
+    expect: { admin: 201, "rightful caller": 201 },
+  },
+  "GET /runs": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: () => ({ path: "/runs" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /runs/:id": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}` }),
+    expect: { ...ANY_USER, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/cancel": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/cancel` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/rerun": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "ended run",
+    request: (f) => ({ path: `/runs/${f.run}/rerun`, body: {} }),
+    expect: { "outside its pipelines": 404 },
+  },
   "GET /status/details/:pipeline": {
     scopes: ["work:read"],
     role: "caller",
@@ -189,6 +228,19 @@ const ROUTES: Record<string, Row> = {
     expect: ANY_USER,
   },
 };
+
+/** A one-step pipeline config: its works go to the pipeline named after the config. */
+const runConfig = (pipeline: string) =>
+  [
+    'version: "2"',
+    `name: ${pipeline}`,
+    "defaults: {user: alice, site: local}",
+    "pipeline:",
+    "  steps:",
+    "    - name: one",
+    "      stage: 1",
+    '      work: {command: ["true"]}',
+  ].join("\n");
 
 /** "METHOD /path" of every route the app serves, read from express's router. */
 function servedRoutes(): string[] {
@@ -259,6 +311,19 @@ async function fixture(row: Row): Promise<Fixture> {
     body: [aWork({ pipeline })],
   });
   const [id] = deposited.body as string[];
+  let run = "";
+  if (row.makes) {
+    const started = await t.call("POST", "/runs", {
+      token: t.tokens.alice,
+      body: { config: runConfig(pipeline) },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    run = (started.body as { id: string }).id;
+    if (row.makes === "ended run") {
+      const ended = await t.call("POST", `/runs/${run}/cancel`, { token: t.tokens.alice });
+      expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    }
+  }
   if (row.role === "worker") {
     const claimed = await t.call("POST", "/work/withdraw?lease=60", {
       token: t.token("worker-1", ["work:withdraw"]),
@@ -266,7 +331,7 @@ async function fixture(row: Row): Promise<Fixture> {
     });
     expect((claimed.body as { id?: string } | null)?.id, "the fixture's claim").toBe(id);
   }
-  return { pipeline, id: id as string };
+  return { pipeline, id: id as string, run };
 }
 
 describe("the authorization matrix", () => {
