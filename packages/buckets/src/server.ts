@@ -49,6 +49,7 @@ export async function startService(
     leaseSeconds: options.BUCKETS_LEASE_SECONDS,
     workspace,
     now: nowSeconds,
+    callbackSecret: options.BUCKETS_CALLBACK_SECRET,
     events: createEmitter(),
   };
   ctx.events.on("task:error", (task, error) =>

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+let t: TestService;
+beforeAll(async () => {
+  const { client } = await testDb(import.meta.filename); // starts from an empty database
+  await client.close();
+  t = await startTestService(import.meta.filename);
+});
+afterAll(() => t?.close());
+
+async function deposit(works: Record<string, unknown>[]): Promise<string[]> {
+  const answer = await t.call("POST", "/work?return_ids=true", {
+    token: t.tokens.alice,
+    body: works,
+  });
+  expect(answer.status).toBe(200);
+  return answer.body as string[];
+}
+
+async function withdraw(pipeline: string): Promise<{ id: string; attempt: number }> {
+  const got = await t.call("POST", "/work/withdraw", {
+    token: t.tokens.worker,
+    body: { pipeline },
+  });
+  expect(got.status).toBe(200);
+  return got.body as { id: string; attempt: number };
+}
+
+async function report(work: { id: string; attempt: number }, status: string): Promise<void> {
+  const answer = await t.call("PUT", "/work", {
+    token: t.tokens.worker,
+    body: [{ id: work.id, attempt: work.attempt, status }],
+  });
+  expect(answer.status).toBe(200);
+}
+
+const get = async (path: string, token = t.tokens.admin) =>
+  (await t.call("GET", path, { token })).body as Record<string, number>;
+
+/** The `buckets_works` gauge's samples, as `pipeline/status` -> value. */
+async function gauge(): Promise<Record<string, number>> {
+  const text = (await t.call("GET", "/metrics")).body as string;
+  const samples: Record<string, number> = {};
+  for (const [, labels, value] of text.matchAll(/^buckets_works\{([^}]*)\} (\d+)$/gm)) {
+    const pipeline = /pipeline="([^"]*)"/.exec(labels as string)?.[1];
+    const status = /status="([^"]*)"/.exec(labels as string)?.[1];
+    samples[`${pipeline}/${status}`] = Number(value);
+  }
+  return samples;
+}
+
+/** Every stage's name in a plan, however nested. */
+function stages(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(stages);
+  if (typeof node !== "object" || node === null) return [];
+  const own =
+    typeof (node as { stage?: unknown }).stage === "string"
+      ? [(node as { stage: string }).stage]
+      : [];
+  return [...own, ...Object.values(node).flatMap(stages)];
+}
+
+describe("counts", () => {
+  it("follow every change at once: /status, /status/details and /metrics agree", async () => {
+    await deposit(Array.from({ length: 5 }, () => aWork({ pipeline: "count-a" })));
+    await deposit(Array.from({ length: 3 }, () => aWork({ pipeline: "count-b" })));
+    const first = await withdraw("count-a");
+    const second = await withdraw("count-a");
+    await report(first, "success");
+    await report(second, "failure");
+    const [cancelled] = await deposit([aWork({ pipeline: "count-b" })]);
+    expect(
+      (await t.call("POST", `/work/${cancelled}/cancel`, { token: t.tokens.alice })).status,
+    ).toBe(200);
+
+    expect(await get("/status/details/count-a")).toEqual({
+      total: 5,
+      queued: 3,
+      running: 0,
+      success: 1,
+      failure: 1,
+    });
+    expect(await get("/status/details/count-b?all=true")).toMatchObject({
+      total: 4,
+      queued: 3,
+      cancelled: 1,
+      running: 0,
+    });
+    const status = await get("/status");
+    expect(status).toMatchObject({ total: 9, queued: 6, success: 1, failure: 1, cancelled: 1 });
+    expect(await gauge()).toMatchObject({
+      "count-a/queued": 3,
+      "count-a/success": 1,
+      "count-a/failure": 1,
+      "count-b/queued": 3,
+      "count-b/cancelled": 1,
+    });
+
+    // Removed works leave the counts at once too.
+    const [gone] = await deposit([aWork({ pipeline: "count-b" })]);
+    expect((await get("/status/details/count-b")).queued).toBe(4);
+    await t.call("DELETE", `/work?ids=${gone}`, { token: t.tokens.admin });
+    expect((await get("/status/details/count-b")).queued).toBe(3);
+  });
+
+  it("count only the pipelines a token may read", async () => {
+    const token = t.token("carol", ["work:read"], ["count-b"]);
+    expect(await get("/status", token)).toMatchObject({ total: 4, queued: 3, cancelled: 1 });
+    expect((await t.call("GET", "/status/details/count-a", { token })).status).toBe(403);
+  });
+
+  it("read no works: index scans only, no document examined", async () => {
+    const explained = (await t.service.ctx.store.explainCounts()) as {
+      executionStats: { totalDocsExamined: number; executionStages: unknown };
+      queryPlanner: { winningPlan: unknown };
+    }[];
+    // The pipelines, each one's statuses, one count per pipeline and status present.
+    expect(explained.length).toBeGreaterThanOrEqual(1 + 2 + 5);
+    for (const plan of explained) {
+      const names = stages(plan.executionStats.executionStages);
+      const where = JSON.stringify(plan.queryPlanner.winningPlan);
+      expect(plan.executionStats.totalDocsExamined, where).toBe(0);
+      expect(names, where).not.toContain("COLLSCAN");
+      expect(names, where).not.toContain("FETCH");
+      expect(
+        names.some((n) => n === "COUNT_SCAN" || n === "DISTINCT_SCAN"),
+        where,
+      ).toBe(true);
+    }
+  });
+});
