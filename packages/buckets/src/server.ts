@@ -49,7 +49,6 @@ export async function startService(
     leaseSeconds: options.BUCKETS_LEASE_SECONDS,
     workspace,
     now: nowSeconds,
-    callbackSecret: options.BUCKETS_CALLBACK_SECRET,
     events: createEmitter(),
   };
   ctx.events.on("task:error", (task, error) =>

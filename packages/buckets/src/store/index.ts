@@ -14,7 +14,7 @@ import { removeWorks } from "./remove.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
 import { ensureRetention, stampFinished } from "./retention.js";
-import { countByPipelineAndStatus, countByStatus, listPipelines } from "./status.js";
+import { listPipelines, workCounts } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
@@ -48,6 +48,7 @@ export function createStore(db: Db) {
   const collection = works(db);
   const filter = (query: Query) => query as Filter<WorkDoc>;
   const runs = runStore(db);
+  const counts = workCounts(db, collection);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
@@ -101,8 +102,10 @@ export function createStore(db: Db) {
     supportsChangeStreams: () => supportsChangeStreams(db),
     watchQueued: (onQueued: () => void, onError: (error: unknown) => void) =>
       watchQueued(collection, onQueued, onError),
-    countByStatus: (pipelines?: string[]) => countByStatus(collection, pipelines),
-    countByPipelineAndStatus: () => countByPipelineAndStatus(collection),
+    countByStatus: (pipelines?: string[]) => counts.byStatus(pipelines),
+    countByPipelineAndStatus: () => counts.byPipelineAndStatus(),
+    /** The plans behind the counts, for checking that they read no works. */
+    explainCounts: () => counts.explain(),
     listPipelines: (within?: string[]) => listPipelines(collection, within),
     /** The claim's query plan, for checking that it stays an index scan. */
     explainClaim: (query: Query, now: number) =>
