@@ -37,6 +37,11 @@ export const ServiceOptionsSchema = z.object({
    * a TTL index. Unset: kept for ever. @defaultValue unset
    */
   BUCKETS_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  /** Signs pipeline runs' callbacks (HMAC-SHA256 in X-Buckets-Signature); unset, they go unsigned. */
+  BUCKETS_CALLBACK_SECRET: z
+    .string()
+    .min(16, { error: "must be at least 16 characters" })
+    .optional(),
   /** Seconds a claim holds a work without a heartbeat. @defaultValue 60 */
   BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
   /** Seconds between reaper passes. @defaultValue 5 */

@@ -1,0 +1,152 @@
+import { createHmac } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Db, MongoClient } from "mongodb";
+import { ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { releaseRuns } from "../src/service/runs/release.js";
+import { startTestService, type TestService } from "./support/service.js";
+
+type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
+type Run = {
+  status: string;
+  events: { kind: string; step?: string }[];
+  callback?: { delivered?: number };
+};
+
+const SECRET = "callback-secret-0123456789";
+let a: TestService;
+let b: TestService;
+let db: Db;
+let mongo: MongoClient;
+beforeAll(async () => {
+  ({ client: mongo, db } = await testDb(import.meta.filename));
+  const env = { BUCKETS_REAP_SECONDS: "3600", BUCKETS_CALLBACK_SECRET: SECRET };
+  a = await startTestService(import.meta.filename, env);
+  b = await startTestService(import.meta.filename, env);
+});
+afterAll(async () => {
+  await mongo.close();
+  await Promise.all([a?.close(), b?.close()]);
+});
+
+const withdraw = async (t: TestService, pipeline: string) =>
+  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
+    .body as Claimed | null;
+const report = (t: TestService, w: Claimed, results: Record<string, unknown> = {}) =>
+  t.call("PUT", "/work", {
+    token: t.tokens.worker,
+    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
+  });
+
+/** Polls until `check` holds: no timing is asserted, only that it happens. */
+async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (check(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const steps = (callback?: string) => ({
+  version: "2",
+  name: `race-${new ObjectId().toHexString().slice(-6)}`,
+  defaults: { site: "local" },
+  ...(callback ? { callback } : {}),
+  pipeline: {
+    steps: [
+      {
+        name: "root",
+        matrix: { i: [...Array(20).keys()] },
+        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
+      },
+      {
+        name: "fan",
+        needs: ["root"],
+        matrix: { j: [1, 2, 3, 4, 5] },
+        work: { command: ["true"], parameters: { all: "${{ needs.root.results.i }}" } },
+      },
+      { name: "last", needs: ["fan"], work: { command: ["true"] } },
+    ],
+  },
+});
+
+describe("two instances", () => {
+  it("race releases: each dependent is released exactly once", async () => {
+    const config = steps();
+    const created = await a.call("POST", "/runs", { token: a.tokens.alice, body: { config } });
+    const { id } = created.body as { id: string };
+    const roots: Claimed[] = [];
+    for (let w = await withdraw(a, config.name); w; w = await withdraw(a, config.name))
+      roots.push(w);
+    expect(roots).toHaveLength(20);
+    // Outcomes through both instances at once, and both instances evaluating the run meanwhile.
+    await Promise.all([
+      ...roots.map((w, i) => report(i % 2 ? a : b, w, { i: w.parameters?.i })),
+      ...[...Array(10).keys()].map((i) =>
+        releaseRuns((i % 2 ? a : b).service.ctx, [new ObjectId(id)]),
+      ),
+    ]);
+    const fan: Claimed[] = [];
+    for (let w = await withdraw(b, config.name); w; w = await withdraw(b, config.name)) fan.push(w);
+    expect(fan).toHaveLength(5);
+    for (const w of fan) expect(w.parameters?.all).toEqual([...Array(20).keys()]);
+    await Promise.all(fan.map((w, i) => report(i % 2 ? a : b, w)));
+    const last = (await withdraw(a, config.name)) as Claimed;
+    expect(await withdraw(b, config.name)).toBeNull();
+    await report(b, last);
+    const works = await db
+      .collection("works")
+      .find({ run: new ObjectId(id) })
+      .toArray();
+    // One claim per work: never released (and claimed) twice.
+    for (const w of works) expect(w.history?.length ?? 0).toBe(1);
+    const run = (await a.call("GET", `/runs/${id}`, { token: a.tokens.alice })).body as Run;
+    const started = run.events.filter((e) => e.kind === "step started").map((e) => e.step);
+    expect(started.sort()).toEqual(["fan", "last", "root"]);
+    expect(run.events.filter((e) => e.kind.startsWith("run "))).toHaveLength(1);
+    expect(run.status).toBe("success");
+  });
+
+  it("the callback arrives signed, and is retried after a 500", async () => {
+    const received: { body: string; signature: string | undefined }[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk) => {
+        body += chunk;
+      });
+      req.on("end", () => {
+        received.push({
+          body,
+          signature: req.headers["x-buckets-signature"] as string | undefined,
+        });
+        res.statusCode = received.length === 1 ? 500 : 200;
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/done`;
+      const config = {
+        ...steps(url),
+        pipeline: { steps: [{ name: "only", work: { command: ["true"] } }] },
+      };
+      const { id } = (await a.call("POST", "/runs", { token: a.tokens.alice, body: { config } }))
+        .body as { id: string };
+      await report(a, (await withdraw(a, config.name)) as Claimed);
+      const run = await eventually(
+        async () => (await a.call("GET", `/runs/${id}`, { token: a.tokens.alice })).body as Run,
+        (r) => r.callback?.delivered !== undefined,
+      );
+      expect(received).toHaveLength(2);
+      for (const { body, signature } of received) {
+        expect(signature).toBe(`sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`);
+        expect(JSON.parse(body)).toMatchObject({ id, status: "success", name: config.name });
+      }
+      expect(run.status).toBe("success");
+    } finally {
+      server.close();
+    }
+  });
+});
