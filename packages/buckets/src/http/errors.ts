@@ -2,7 +2,7 @@ import { WorkflowError } from "@workflow/work";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
-import { fromDriverError } from "../store/index.js";
+import { type StoreFailure, toStoreError } from "../store/index.js";
 
 /** Seconds a caller should wait after a 503 before trying again. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -35,12 +35,26 @@ function toServiceError(error: unknown): ServiceError {
     return new ServiceError("invalid", error.message, { details: error.details });
   const parser = bodyParserError(error);
   if (parser) return parser;
+  const stored = toStoreError(error);
+  if (stored) {
+    return new ServiceError(CODE_OF_FAILURE[stored.failure], stored.message, {
+      details: stored.details,
+      cause: error,
+    });
+  }
   return (
-    fromDriverError(error) ??
     clientError(error) ??
     new ServiceError("internal", "internal error; the service logged it with this request's id")
   );
 }
+
+/** The store's failures, as the registry's codes. */
+const CODE_OF_FAILURE: Record<StoreFailure, ErrorCode> = {
+  unavailable: "unavailable",
+  too_large: "too_large",
+  refused: "invalid",
+  taken: "conflict",
+};
 
 const CODE_OF_STATUS = new Map(
   Object.entries(ERROR_CODES).map(([code, status]) => [status as number, code as ErrorCode]),

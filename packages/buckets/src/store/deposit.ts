@@ -1,6 +1,6 @@
 import { type Collection, MongoBulkWriteError } from "mongodb";
-import { conflict } from "../errors.js";
 import type { WorkDoc } from "./documents.js";
+import { StoreError } from "./errors.js";
 
 const DUPLICATE_KEY = 11000;
 
@@ -25,9 +25,10 @@ export async function depositWorks(
   if (failed) throw failed.reason;
   const clashing = results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
   if (clashing.length > 0) {
-    throw conflict(
+    throw new StoreError(
+      "taken",
       `ids already used by other works: ${clashing.join(", ")}; give new works new ids`,
-      { ids: clashing },
+      { details: { ids: clashing } },
     );
   }
 }

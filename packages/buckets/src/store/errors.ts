@@ -6,7 +6,29 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from "mongodb";
-import { ServiceError } from "../errors.js";
+
+/**
+ * What the store says went wrong, in its own words: `unavailable` (MongoDB cannot be reached, or
+ * has no primary), `too_large` (a document over MongoDB's limit), `refused` (MongoDB refused a
+ * query or projection as written), `taken` (ids already used by other works). The service's one
+ * error mapper (http/errors.ts) turns these into HTTP answers.
+ */
+export type StoreFailure = "unavailable" | "too_large" | "refused" | "taken";
+
+export class StoreError extends Error {
+  readonly failure: StoreFailure;
+  readonly details?: unknown;
+  constructor(
+    failure: StoreFailure,
+    message: string,
+    options: { details?: unknown; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "StoreError";
+    this.failure = failure;
+    this.details = options.details;
+  }
+}
 
 /** Codes MongoDB uses while a replica set has no primary or a node is shutting down. */
 const TRANSIENT_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
@@ -49,8 +71,9 @@ const REFUSED_REQUEST_CODES = new Set([
   31254, // exclusion in an inclusion projection
 ]);
 
-/** Turns a driver error into the service's error, or undefined when it is not the store's to name. */
-export function fromDriverError(error: unknown): ServiceError | undefined {
+/** Names a driver error as the store's, or undefined when it is not the store's to name. */
+export function toStoreError(error: unknown): StoreError | undefined {
+  if (error instanceof StoreError) return error;
   if (
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNetworkError ||
@@ -58,18 +81,16 @@ export function fromDriverError(error: unknown): ServiceError | undefined {
     error instanceof MongoTopologyClosedError ||
     (error instanceof MongoServerError && isTransient(error))
   ) {
-    return new ServiceError("unavailable", "MongoDB is unavailable; retry shortly", {
-      cause: error,
-    });
+    return new StoreError("unavailable", "MongoDB is unavailable; retry shortly", { cause: error });
   }
   if (error instanceof MongoServerError && tooLarge(error)) {
-    return new ServiceError("too_large", "a work is larger than MongoDB's 16 MB document limit", {
+    return new StoreError("too_large", "a work is larger than MongoDB's 16 MB document limit", {
       cause: error,
     });
   }
   if (error instanceof MongoServerError && REFUSED_REQUEST_CODES.has(Number(error.code))) {
-    return new ServiceError(
-      "invalid",
+    return new StoreError(
+      "refused",
       `MongoDB refused the request: ${error.errmsg ?? error.message}`,
       {
         cause: error,

@@ -1,26 +1,26 @@
 import type { Db, Filter } from "mongodb";
-import { ServiceError } from "../errors.js";
 import { cancel } from "./cancel.js";
 import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
 import { serverTime } from "./clock.js";
 import { depositWorks } from "./deposit.js";
 import { toObjectId, type WorkDoc, works } from "./documents.js";
+import { StoreError } from "./errors.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
 import { ensureIndexes } from "./indexes.js";
 import { heartbeat, release } from "./lease.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
+import { ensureRetention, stampFinished } from "./retention.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
-import { ensureRetention, stampFinished } from "./retention.js";
 import { listPipelines, workCounts } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
-export { fromDriverError } from "./errors.js";
+export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
@@ -65,7 +65,7 @@ export function createStore(db: Db) {
       const timer = setTimeout(
         () =>
           bound.abort(
-            new ServiceError("unavailable", "MongoDB did not answer within 2 s; retry shortly"),
+            new StoreError("unavailable", "MongoDB did not answer within 2 s; retry shortly"),
           ),
         PING_TIMEOUT_MS,
       );
