@@ -107,6 +107,7 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/view"],
   ["POST", "/view/count"],
   ["POST", "/tokens"],
+  ["POST", "/runs"],
 ];
 
 const QUERIES: Array<[string, string]> = [
@@ -136,6 +137,11 @@ const QUERIES: Array<[string, string]> = [
   ["GET", "/audit/failed?details[]=true"],
   ["GET", "/status/details/%E0%A4%A?x=%"],
   ["OPTIONS", "/work"],
+  ["GET", "/runs?limit=-1&status[]=x&after=zz"],
+  ["GET", "/runs?pipeline[$ne]=x"],
+  ["GET", "/runs/%ZZ"],
+  ["POST", `/runs/${"0".repeat(24)}/cancel`],
+  ["POST", `/runs/${"0".repeat(24)}/rerun`],
   ["PATCH", "/work"],
 ];
 
@@ -239,6 +245,47 @@ describe("no input answers 500", () => {
       answers.push((await t.call("GET", "/metrics", { token })).status);
     }
     expect(answers).toEqual(tokens.flatMap(() => [401, 401]));
+  });
+
+  it("pipeline configs that are bombs, cycles or nonsense", async () => {
+    const laughs = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const prev = i === 0 ? "a" : String.fromCharCode(98 + i - 1);
+        const name = String.fromCharCode(98 + i);
+        return `${name}: &${name} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`;
+      }),
+    ].join("\n");
+    const step = (extra: string) =>
+      `version: "2"\nname: bomb\ndefaults: {user: alice, site: local}\npipeline:\n  steps:\n    - name: one\n      stage: 1\n${extra}`;
+    const configs: unknown[] = [
+      laughs,
+      `${laughs}\n${step('      work: {command: ["true"]}')}`,
+      step(
+        `      matrix: {a: [${Array.from({ length: 200 }, (_, i) => i).join(",")}], b: [${Array.from({ length: 200 }, (_, i) => i).join(",")}]}\n      work: {command: ["true"]}`,
+      ),
+      step('      work: {command: !!js/function "function(){}"}'),
+      step('      work: {command: ["true"], parameters: {__proto__: {admin: true}}}'),
+      step('      needs: [one]\n      work: {command: ["true"]}'),
+      step(`      work: {command: ["echo", "\${{ matrix.nope.deeper }}"]}`),
+      step('      work: {command: ["\u0000"]}'),
+      "- just\n- a\n- list",
+      "key: [unclosed",
+      "\t\tbad indent: x",
+      { version: "2", name: "x", pipeline: { steps: "not a list" } },
+      { version: "2", name: "x", pipeline: { steps: [{ name: "one", stage: 1e300, work: {} }] } },
+      { version: "2", name: "x".repeat(10_000), pipeline: { steps: [] } },
+    ];
+    const failures: string[] = [];
+    for (const config of configs) {
+      const got = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+      if (got.status >= 500) {
+        failures.push(
+          `${JSON.stringify(config).slice(0, 80)} -> ${got.status} ${JSON.stringify(got.body).slice(0, 200)}`,
+        );
+      }
+    }
+    expect(failures).toEqual([]);
   });
 
   it("bodies that are not JSON, or claim an encoding they do not have", async () => {
