@@ -1,7 +1,9 @@
 export {
   BucketsClient,
   type BucketsClientOptions,
+  type DepositOptions,
   type Filter,
+  type RunSummary,
   type StatusCounts,
   type StoredWork,
   type ViewOptions,

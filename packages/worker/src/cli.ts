@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { registerDeposit } from "./commands/deposit.js";
 import { describeFailure } from "./commands/failure.js";
 import { registerManage } from "./commands/manage.js";
+import { registerPipeline } from "./commands/pipeline.js";
 import { registerRun } from "./commands/run.js";
 import { registerShow } from "./commands/show.js";
 import { registerToken } from "./commands/token.js";
@@ -43,6 +44,7 @@ registerManage(program);
 registerWorkspace(program);
 registerToken(program);
 registerRun(program);
+registerPipeline(program);
 
 try {
   await program.parseAsync();

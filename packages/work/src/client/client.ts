@@ -21,6 +21,11 @@ export interface BucketsClientOptions extends ClientSettingsInput {
 
 export type Filter = Record<string, unknown>;
 export type ViewOptions = Omit<ViewRequest, "query">;
+export interface DepositOptions {
+  returnIds?: boolean;
+  static?: boolean;
+}
+
 export interface WithdrawOptions {
   count?: number;
   wait?: number;
@@ -29,6 +34,29 @@ export interface WithdrawOptions {
   signal?: AbortSignal;
 }
 export type StatusCounts = Record<string, number>;
+
+/** A run as the service shows it (GET /runs/:id adds counts and events). */
+export interface RunSummary {
+  id: string;
+  name: string;
+  user: string;
+  pipelines: string[];
+  status: string;
+  created: number;
+  finished?: number;
+  params: Record<string, unknown>;
+  steps: {
+    name: string;
+    needs: string[];
+    if: string;
+    works: number;
+    maxParallel?: number;
+    state: string;
+    counts?: Record<string, number>;
+  }[];
+  events?: { at: number; kind: string; step?: string; detail?: string }[];
+  callback?: { url: string; attempts: number; delivered?: number; error?: string };
+}
 
 /** A work as the service shows it. */
 export type StoredWork = Work & { id: string };
@@ -68,13 +96,20 @@ export class BucketsClient {
     return this.#baseUrl;
   }
 
-  /** Deposits works, giving each an id first so that a retried request never stores a copy. */
-  async deposit(works: (WorkInput | Work)[], options: { returnIds: true }): Promise<string[]>;
+  /**
+   * Deposits works, giving each an id first so that a retried request never stores a copy.
+   * `static`: the workers supply what to run (`workflow run --function/--command`), so a work may
+   * name neither.
+   */
   async deposit(
     works: (WorkInput | Work)[],
-    options?: { returnIds?: boolean },
-  ): Promise<string[] | true>;
-  async deposit(works: (WorkInput | Work)[], { returnIds = false } = {}): Promise<string[] | true> {
+    options: DepositOptions & { returnIds: true },
+  ): Promise<string[]>;
+  async deposit(works: (WorkInput | Work)[], options?: DepositOptions): Promise<string[] | true>;
+  async deposit(
+    works: (WorkInput | Work)[],
+    { returnIds = false, static: supplied = false }: DepositOptions = {},
+  ): Promise<string[] | true> {
     const payloads = works.map((work, index) => {
       const parsed = WorkSchema.safeParse({ ...work, id: work.id ?? new ObjectId().toHexString() });
       if (!parsed.success) {
@@ -85,7 +120,8 @@ export class BucketsClient {
       }
       return toPayload(parsed.data);
     });
-    await withRetries(() => this.#request("POST", "/work", payloads), this.#retry);
+    const path = supplied ? "/work?static=true" : "/work";
+    await withRetries(() => this.#request("POST", path, payloads), this.#retry);
     return returnIds ? payloads.map((p) => p.id as string) : true;
   }
 
@@ -178,6 +214,43 @@ export class BucketsClient {
   async cancel(id: string): Promise<true> {
     await this.#request("POST", `/work/${encodeURIComponent(id)}/cancel`);
     return true;
+  }
+
+  /** Starts a run of a pipeline config (YAML text or an object): the run's id and its works' ids. */
+  startRun(
+    config: unknown,
+    params?: Record<string, unknown>,
+  ): Promise<{ id: string; works: string[] }> {
+    return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+  }
+
+  /** Runs, newest first. */
+  runs(
+    filter: { name?: string; user?: string; status?: string; limit?: number } = {},
+  ): Promise<RunSummary[]> {
+    const query = new URLSearchParams(
+      Object.entries(filter).flatMap(([k, v]): [string, string][] =>
+        v === undefined ? [] : [[k, String(v)]],
+      ),
+    );
+    return this.#request("GET", `/runs${query.size > 0 ? `?${query}` : ""}`);
+  }
+
+  /** A run with each step's counts by status, and its events. */
+  run(id: string): Promise<RunSummary> {
+    return this.#request("GET", `/runs/${encodeURIComponent(id)}`);
+  }
+
+  cancelRun(id: string): Promise<{ id: string; cancelled: number }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** Re-runs a run's works: some steps (or one work), only failures, and what depends on them. */
+  rerun(
+    id: string,
+    request: { steps?: string[]; work?: string; downstream?: boolean; failedOnly?: boolean } = {},
+  ): Promise<{ id: string; works: number; steps: string[] }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/rerun`, request);
   }
 
   async #discover(): Promise<string> {

@@ -1,0 +1,257 @@
+import { readFileSync } from "node:fs";
+import {
+  BucketsError,
+  PipelineConfigError,
+  parseConfigText,
+  planRun,
+  type RunPlan,
+  type RunSummary,
+} from "@workflow/work";
+import type { Command } from "commander";
+import { type ConnectionFlags, clientFrom } from "./connection.js";
+import { UsageError } from "./input.js";
+import { outputOf, printJson, printTable } from "./output.js";
+import { collect, integer } from "./parse.js";
+
+interface Flags extends ConnectionFlags {
+  json?: boolean;
+  quiet?: boolean;
+}
+
+/** `--param k=v`: the value as JSON when it is JSON (3, true, [1,2]), else as text. */
+function paramsOf(pairs: string[] = []): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at < 1) throw new UsageError(`--param ${pair}: write it as name=value`);
+    const raw = pair.slice(at + 1);
+    try {
+      params[pair.slice(0, at)] = JSON.parse(raw);
+    } catch {
+      params[pair.slice(0, at)] = raw;
+    }
+  }
+  return params;
+}
+
+function readConfig(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path === "-" ? 0 : path, "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  try {
+    const config = parseConfigText(text, path);
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+      throw new UsageError(
+        `${path}: a pipeline config is a mapping with version, name and pipeline`,
+      );
+    }
+    return config as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof PipelineConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Checks the config here first: its errors need no service, and a dry run needs nothing else. */
+function check(
+  path: string,
+  config: Record<string, unknown>,
+  params: Record<string, unknown>,
+): RunPlan {
+  const defaults = { user: "(you)", ...(config.defaults as object | undefined) };
+  try {
+    return planRun({ ...config, defaults }, params);
+  } catch (error) {
+    if (error instanceof PipelineConfigError) throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** d6tflow's preview: the DAG, then every work the run would create. */
+function printPlan(plan: RunPlan): void {
+  process.stdout.write(
+    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n\n`,
+  );
+  for (const step of plan.steps) {
+    const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
+    const cond = step.if === "success()" ? "" : ` if ${step.if}`;
+    const parallel = step.maxParallel ? `, ${step.maxParallel} at a time` : "";
+    process.stdout.write(`${step.name}${after}${cond}: ${step.works.length} works${parallel}\n`);
+    for (const planned of step.works) {
+      const { function: fn, command, parameters, pipeline, site, user, tags } = planned.work;
+      const what = fn ?? (command ? command.join(" ") : "");
+      const extra = tags?.length ? ` tags=${tags.join(",")}` : "";
+      process.stdout.write(
+        `  [${planned.index}] ${what} ${JSON.stringify(parameters ?? {})} (${pipeline}, ${site}, ${user}${extra})\n`,
+      );
+    }
+  }
+}
+
+function printRun(run: RunSummary): void {
+  process.stdout.write(`run ${run.id}  ${run.name}  ${run.status}  (user ${run.user})\n`);
+  const children = new Map<string, string[]>();
+  for (const step of run.steps)
+    for (const need of step.needs) children.set(need, [...(children.get(need) ?? []), step.name]);
+  const byName = new Map(run.steps.map((s) => [s.name, s]));
+  const shown = new Set<string>();
+  const line = (name: string, depth: number) => {
+    const step = byName.get(name);
+    if (!step) return;
+    const counts = Object.entries(step.counts ?? {})
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ");
+    const again = shown.has(name) ? " (above)" : "";
+    process.stdout.write(
+      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${again}\n`,
+    );
+    if (again) return;
+    shown.add(name);
+    for (const child of children.get(name) ?? []) line(child, depth + 1);
+  };
+  for (const step of run.steps.filter((s) => s.needs.length === 0)) line(step.name, 0);
+  for (const event of run.events ?? []) {
+    const when = new Date(event.at * 1000).toISOString();
+    process.stdout.write(
+      `${when}  ${event.kind}${event.step ? ` ${event.step}` : ""}${event.detail ? ` (${event.detail})` : ""}\n`,
+    );
+  }
+}
+
+export function registerPipeline(program: Command): void {
+  const pipeline = program
+    .command("pipeline")
+    .description("run pipeline configs: steps with needs, matrices and results passed on");
+
+  pipeline
+    .command("run")
+    .description("start a run of a pipeline config (YAML or JSON)")
+    .argument("<file>", "the config, or - for standard input")
+    .option("--param <name=value>", "a value for ${{ params.name }} (repeatable)", collect)
+    .option("--dry-run", "print the steps and every work the run would create; deposit nothing")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  workflow pipeline run pipeline.yaml --dry-run\n  workflow pipeline run pipeline.yaml --param threshold=0.5",
+    )
+    .action(
+      async (file: string, opts: { param?: string[]; dryRun?: boolean }, command: Command) => {
+        const flags = command.optsWithGlobals<Flags>();
+        const config = readConfig(file);
+        const params = paramsOf(opts.param);
+        const plan = check(file, config, params);
+        if (opts.dryRun) {
+          if (outputOf(flags).json) {
+            return printJson(
+              plan.steps.map((s) => ({
+                ...s,
+                works: s.works.map((w) => ({ index: w.index, matrix: w.matrix, work: w.work })),
+              })),
+            );
+          }
+          return printPlan(plan);
+        }
+        const { id, works } = await clientFrom(flags).startRun(config, params);
+        if (outputOf(flags).json) return printJson({ id, works });
+        if (flags.quiet) process.stdout.write(`${id}\n`);
+        else
+          process.stdout.write(
+            `started run ${id}: ${works.length} works\nfollow it: workflow pipeline ps ${id}\n`,
+          );
+      },
+    );
+
+  pipeline
+    .command("ls")
+    .description("list runs, newest first")
+    .option("--name <name>", "runs of this config")
+    .option("--status <status>", "running, success, failure or cancelled")
+    .option("--limit <n>", "at most this many", integer, 50)
+    .action(async (opts: { name?: string; status?: string; limit: number }, command: Command) => {
+      const flags = command.optsWithGlobals<Flags>();
+      const runs = await clientFrom(flags).runs(opts);
+      if (outputOf(flags).json) return printJson(runs);
+      printTable(
+        ["RUN", "NAME", "STATUS", "STEPS", "CREATED"],
+        runs.map((r) => [
+          r.id,
+          r.name,
+          r.status,
+          r.steps.length,
+          new Date(r.created * 1000).toISOString(),
+        ]),
+      );
+    });
+
+  pipeline
+    .command("ps")
+    .description("a run's steps as a tree, with their states and counts, then its events")
+    .argument("<run>", "the run's id")
+    .action(async (id: string, _opts: object, command: Command) => {
+      const flags = command.optsWithGlobals<Flags>();
+      const run = await clientFrom(flags).run(id);
+      if (outputOf(flags).json) return printJson(run);
+      printRun(run);
+    });
+
+  pipeline
+    .command("cancel")
+    .description("cancel a run: nothing of it runs any more")
+    .argument("<run>", "the run's id")
+    .action(async (id: string, _opts: object, command: Command) => {
+      const flags = command.optsWithGlobals<Flags>();
+      const answer = await clientFrom(flags).cancelRun(id);
+      if (outputOf(flags).json) return printJson(answer);
+      if (!flags.quiet) process.stdout.write(`cancelled run ${id} (${answer.cancelled} works)\n`);
+    });
+
+  program
+    .command("rerun")
+    .description(
+      "re-run a run's works (or one work) with fresh retries, and with --downstream all that depends on them",
+    )
+    .argument("<id>", "a run, or one work of a run")
+    .option("--step <name>", "only this step (repeatable)", collect)
+    .option("--downstream", "and every step after them")
+    .option("--failed", "only works that failed")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --step fit --downstream\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --failed",
+    )
+    .action(
+      async (
+        id: string,
+        opts: { step?: string[]; downstream?: boolean; failed?: boolean },
+        command: Command,
+      ) => {
+        const flags = command.optsWithGlobals<Flags>();
+        const client = clientFrom(flags);
+        let run = id;
+        let work: string | undefined;
+        try {
+          await client.run(id);
+        } catch (error) {
+          if (!(error instanceof BucketsError && error.status === 404)) throw error;
+          // Not a run: a work of one, which names its run as its parent.
+          const [found] = await client.view({ id });
+          if (!found?.config.parent)
+            throw new UsageError(`${id} is neither a run nor a work of one`);
+          run = found.config.parent;
+          work = id;
+        }
+        const answer = await client.rerun(run, {
+          ...(opts.step ? { steps: opts.step } : {}),
+          ...(work ? { work } : {}),
+          downstream: Boolean(opts.downstream),
+          failedOnly: Boolean(opts.failed),
+        });
+        if (outputOf(flags).json) return printJson(answer);
+        if (!flags.quiet)
+          process.stdout.write(
+            `rerun of run ${run}: ${answer.works} works (steps ${answer.steps.join(", ")})\n`,
+          );
+      },
+    );
+}
