@@ -154,6 +154,23 @@ describe("asymmetric keys", () => {
     expect(() =>
       resolveKeys({ BUCKETS_JWT_SECRET: NEW, BUCKETS_JWT_KEYS_DIR: dir, BUCKETS_DATA_DIR: dir }),
     ).toThrow(/BUCKETS_JWT_KEYS_DIR\/ed.pem: a ed25519 key/);
+    const broken = keysDir({
+      "broken.pem": "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----",
+    });
+    expect(() =>
+      resolveKeys({
+        BUCKETS_JWT_SECRET: NEW,
+        BUCKETS_JWT_KEYS_DIR: broken,
+        BUCKETS_DATA_DIR: broken,
+      }),
+    ).toThrow(/BUCKETS_JWT_KEYS_DIR\/broken.pem: not a PEM key/);
+    expect(() =>
+      resolveKeys({
+        BUCKETS_JWT_SECRET: NEW,
+        BUCKETS_JWT_KEYS_DIR: "/no/such/dir",
+        BUCKETS_DATA_DIR: "/tmp",
+      }),
+    ).toThrow(/BUCKETS_JWT_KEYS_DIR: cannot read \/no\/such\/dir/);
     const short = keysDir({ "short.secret": "tiny" });
     expect(() =>
       resolveKeys({

@@ -87,21 +87,33 @@ function mainKey(options: KeyOptions): Omit<Keys, "accepted"> {
  * Kubernetes mounts a secret's files next to its `..data` links.
  */
 function readKeysDir(dir: string): VerifyingKey[] {
-  return readdirSync(dir)
-    .filter((name) => !name.startsWith(".") && statSync(join(dir, name)).isFile())
-    .sort()
-    .map((name) => {
-      const source = `BUCKETS_JWT_KEYS_DIR/${name}`;
-      const text = readFileSync(join(dir, name), "utf8").trim();
-      if (text.startsWith("-----BEGIN")) {
-        const key = /PRIVATE KEY-----/.test(text)
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter(
+      (name) => !name.startsWith(".") && statSync(join(dir, name)).isFile(),
+    );
+  } catch (error) {
+    throw new Error(`BUCKETS_JWT_KEYS_DIR: cannot read ${dir}: ${(error as Error).message}`);
+  }
+  return names.sort().map((name) => {
+    const source = `BUCKETS_JWT_KEYS_DIR/${name}`;
+    const text = readFileSync(join(dir, name), "utf8").trim();
+    if (text.startsWith("-----BEGIN")) {
+      let key: KeyObject;
+      try {
+        key = /PRIVATE KEY-----/.test(text)
           ? createPublicKey(createPrivateKey(text))
           : createPublicKey(text);
-        return verifying(key, source);
+      } catch (error) {
+        throw new Error(
+          `${source}: not a PEM key this service can read (${(error as Error).message})`,
+        );
       }
-      if (text.length < 16) throw new Error(`${source}: a secret must be 16 characters or more`);
-      return verifying(createSecretKey(Buffer.from(text, "utf8")), source);
-    });
+      return verifying(key, source);
+    }
+    if (text.length < 16) throw new Error(`${source}: a secret must be 16 characters or more`);
+    return verifying(createSecretKey(Buffer.from(text, "utf8")), source);
+  });
 }
 
 const EC_ALGORITHMS: Record<string, Algorithm> = {
