@@ -14,8 +14,10 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   const router = Router();
 
   router.post("/work", async (req, res) => {
-    const ids = await deposit(ctx, principalOf(res), req.body);
-    res.json(wantsIds(req.query.return_ids) ? ids : true);
+    const ids = await deposit(ctx, principalOf(res), req.body, {
+      static: isTrue(req.query.static),
+    });
+    res.json(isTrue(req.query.return_ids) ? ids : true);
   });
 
   router.post("/work/withdraw", async (req, res) => {
@@ -60,8 +62,8 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   return router;
 }
 
-/** CHIME's client may repeat the parameter (`?return_ids=True&return_ids=True`); any true counts. */
-function wantsIds(raw: unknown): boolean {
+/** CHIME's client may repeat a parameter (`?return_ids=True&return_ids=True`); any true counts. */
+function isTrue(raw: unknown): boolean {
   return [raw].flat().some((value) => String(value).toLowerCase() === "true");
 }
 

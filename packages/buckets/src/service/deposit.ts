@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
-import { requireOwner, requirePipeline, requireScope } from "../auth/access.js";
+import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
+import { forbidden, invalid } from "../errors.js";
 import { TRANSITIONS } from "../machine.js";
 import { newId, toObjectId, type WorkDoc } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
@@ -23,20 +24,41 @@ const NOT_COPIED = new Set([
   "uncounted",
 ]);
 
+export interface DepositOptions {
+  /**
+   * The workers of these works supply what to run themselves (`workflow run --function` or
+   * `--command`, CHIME's static mode): a work may then name neither.
+   */
+  static?: boolean;
+}
+
 /** Stores new works as `queued` (claimable from `notBefore`, when given). Answers their ids in order. */
 export async function deposit(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
+  options: DepositOptions = {},
 ): Promise<string[]> {
   requireScope(principal, "work:deposit");
   const items = requireArray(body, "works", MAX_BATCH);
   const received = ctx.now();
-  const docs = items.map((item, index) => toDoc(ctx, principal, item, index, received));
+  const docs = items.map((item, index) => {
+    const doc = toDoc(ctx, principal, item, index, received);
+    if (!options.static) requireSomethingToRun(doc, at(index));
+    return doc;
+  });
   await ctx.store.deposit(docs);
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");
   return docs.map((doc) => doc._id.toHexString());
+}
+
+/** A work that names neither a function nor a command fails every attempt, unless workers supply one. */
+function requireSomethingToRun(doc: Pick<WorkDoc, "function" | "command">, where: string): void {
+  if (doc.function !== undefined || doc.command !== undefined) return;
+  throw invalid(
+    `${where} names neither a function nor a command, so nothing would run it: name one, or deposit with ?static=true (workflow deposit --static) when the workers of this pipeline supply their own (workflow run --function or --command)`,
+  );
 }
 
 function toDoc(
@@ -49,7 +71,7 @@ function toDoc(
   const where = at(index);
   requireResultsWithinCap(item, where);
   const work = parseWork(item, where);
-  requireOwner(principal, work.user, `${where} (user "${work.user}")`);
+  requireDepositor(principal, work.user, where);
   requirePipeline(principal, work.pipeline);
   requireSite(ctx, work.site, where);
   // Copied key by key: rest and spread would make a dictionary-mode object, which JSON.stringify
@@ -68,6 +90,14 @@ function toDoc(
     notBefore: work.notBefore ?? 0,
     received,
   });
+}
+
+/** A token deposits as its own user; only an admin deposits for others. */
+function requireDepositor(principal: Principal, user: string, where: string): void {
+  if (isAdmin(principal) || principal.sub === user) return;
+  throw forbidden(
+    `${where}.user: this token belongs to "${principal.sub}", who may deposit only as "${principal.sub}", not as "${user}"; set user to "${principal.sub}", or ask an admin to deposit for "${user}"`,
+  );
 }
 
 /** Same content, same digest: a retried deposit recognises itself. */
