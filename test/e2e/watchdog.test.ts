@@ -76,12 +76,12 @@ it.each([
   const pids = await eventually(async () => {
     const found = pidsIn(file);
     return found.length === 2 ? found : undefined;
-  }, 20_000);
+  }, 30_000);
   expect(pids.filter(alive)).toEqual(pids);
 
   await worker.stop("SIGKILL");
   expect(worker.child.signalCode).toBe("SIGKILL");
   // SIGTERM at once; SIGKILL five seconds later for what ignored it.
-  await eventually(async () => (pids.some(alive) ? undefined : true), 15_000);
+  await eventually(async () => (pids.some(alive) ? undefined : true), 20_000);
   expect(pids.filter(alive)).toEqual([]);
 });

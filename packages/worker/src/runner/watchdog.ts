@@ -1,53 +1,80 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { KILL_GRACE_SECONDS } from "./process-group.js";
 
 /**
- * Waits on a pipe from the worker. "done" means the group ended normally; end of file means the
- * worker died (kill -9, OOM) without a word: then the group gets SIGTERM, and SIGKILL after the
+ * Reads "+PGID" (a command started) and "-PGID" (it ended) from a pipe that only the worker writes
+ * to, keeping the list in shell variables (no process per line). End of file means the worker died
+ * (kill -9, OOM) without a word: then every group still listed gets SIGTERM, and SIGKILL after the
  * grace period, so that a work the service re-runs elsewhere is not also running here.
  */
-const SCRIPT = `IFS= read -r line
-[ "$line" = done ] && exit 0
-kill -TERM "-$1" 2>/dev/null || exit 0
+const SCRIPT = `groups=" "
+while IFS= read -r line; do
+  g=\${line#?}
+  case $line in
+    +*) groups="$groups$g " ;;
+    -*) case $groups in *" $g "*) groups="\${groups%% $g *} \${groups#* $g }" ;; esac ;;
+  esac
+done
+left=""
+for g in $groups; do kill -TERM "-$g" 2>/dev/null && left="$left $g"; done
 i=0
-while [ "$i" -lt "$2" ]; do
+while [ -n "$left" ] && [ "$i" -lt "$1" ]; do
   sleep 1
-  kill -0 "-$1" 2>/dev/null || exit 0
+  alive=""
+  for g in $left; do kill -0 "-$g" 2>/dev/null && alive="$alive $g"; done
+  left=$alive
   i=$((i + 1))
 done
-kill -KILL "-$1" 2>/dev/null
+for g in $left; do kill -KILL "-$g" 2>/dev/null; done
 exit 0`;
 
 export interface Watchdog {
-  /** The group ended while the worker watched it: the watchdog leaves without killing anything. */
+  /** The group ended while the worker watched it: the watchdog forgets it. */
   release(): void;
 }
 
+/** The worker's one watchdog, started with its first command; and the groups it watches. */
+let dog: ChildProcess | undefined;
+const watched = new Set<number>();
+
 /**
- * Starts a watchdog for the process group `pgid`: a small shell of its own group, holding the read
- * end of a pipe that only this worker writes to. The kernel closes the pipe when the worker dies,
- * however it dies; no signal or timer in the worker is needed.
+ * One small shell (in a process group of its own) per worker process, holding the read end of a
+ * pipe: the kernel closes the pipe when the worker dies, however it dies, and no signal or timer
+ * in the worker is needed. One process for all commands, so a command costs no extra spawn.
  */
-export function watchGroup(pgid: number): Watchdog {
-  let dog: ReturnType<typeof spawn> | undefined;
+function watchdog(): ChildProcess | undefined {
+  if (dog && dog.exitCode === null && dog.signalCode === null && dog.stdin?.writable) return dog;
   try {
-    dog = spawn("/bin/sh", ["-c", SCRIPT, "watchdog", String(pgid), String(KILL_GRACE_SECONDS)], {
+    const started = spawn("/bin/sh", ["-c", SCRIPT, "watchdog", String(KILL_GRACE_SECONDS)], {
       detached: true,
       stdio: ["pipe", "ignore", "ignore"],
     });
-    dog.on("error", () => {});
-    dog.stdin?.on("error", () => {});
-    dog.unref();
+    started.on("error", () => {});
+    started.stdin?.on("error", () => {});
+    started.unref();
     // The pipe must not keep the worker's event loop alive.
-    (dog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    (started.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    dog = started;
+    // A watchdog that died (killed by hand) is replaced, and told what the old one watched.
+    if (watched.size > 0) started.stdin?.write([...watched].map((g) => `+${g}\n`).join(""));
+    return started;
   } catch {
-    // Without a watchdog the command still runs; only a killed worker's cleanup is lost.
+    // Without a watchdog the commands still run; only a killed worker's cleanup is lost.
     dog = undefined;
+    return undefined;
   }
+}
+
+/** Watches the process group `pgid` until `release`: if the worker dies first, the group ends. */
+export function watchGroup(pgid: number): Watchdog {
+  // Started (or replaced) first: a new watchdog is told of the groups already watched, then this.
+  const current = watchdog();
+  watched.add(pgid);
+  current?.stdin?.write(`+${pgid}\n`);
   return {
     release() {
-      dog?.stdin?.end("done\n");
-      dog = undefined;
+      if (!watched.delete(pgid)) return;
+      dog?.stdin?.write(`-${pgid}\n`);
     },
   };
 }
