@@ -47,7 +47,13 @@ const call = async (service: RunningService, method: string, path: string, body?
   return { status: response.status, body: (await response.json()) as unknown };
 };
 const metric = async (service: RunningService, name: string) => {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
+  // /metrics needs a token; without one the page is a 401 and every count would read 0.
+  const token = mintToken(service.keys, { user: "admin", scopes: ["admin"] });
+  const response = await fetch(`${service.url}/metrics`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect(response.status).toBe(200);
+  const text = await response.text();
   return Number(new RegExp(`^${name} (\\d+)`, "m").exec(text)?.[1] ?? 0);
 };
 
