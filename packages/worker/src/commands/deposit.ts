@@ -7,6 +7,7 @@ import { contentIds, randomIds } from "./ids.js";
 import { parseParam, readWorks, UsageError } from "./input.js";
 import { outputOf } from "./output.js";
 import { collect, integer } from "./parse.js";
+import { parseAt, parseIn } from "./when.js";
 
 interface DepositFlags extends ConnectionFlags {
   file?: string;
@@ -28,6 +29,8 @@ interface DepositFlags extends ConnectionFlags {
   slackChannel?: string;
   slackMember?: string[];
   slackMessage?: string;
+  at?: number;
+  in?: number;
   json?: boolean;
   quiet?: boolean;
 }
@@ -59,6 +62,12 @@ export function registerDeposit(program: Command): void {
     .option("--slack-channel <id>", "Slack channel to tell when it ends")
     .option("--slack-member <id>", "Slack member to tell directly (repeatable)", collect)
     .option("--slack-message <text>", "a message for the Slack post")
+    .option(
+      "--at <time>",
+      "not run before this time (ISO 8601 with zone: 2026-12-01T02:00Z)",
+      parseAt,
+    )
+    .option("--in <duration>", "not run before this long from now (90s, 10m, 2h, 1d)", parseIn)
     .addHelpText(
       "after",
       `
@@ -72,6 +81,7 @@ Examples:
   workflow deposit --pipeline fit --site chime --event 7 --param snr=12.5 -- python fit.py --event 7
   workflow deposit --pipeline fit --site chime --command 'python fit.py > fit.log'
   workflow deposit --file works.jsonl
+  workflow deposit --pipeline fit --site chime --in 10m -- python fit.py
   seq 100 | jq -c '{pipeline:"fit",site:"chime",command:["fit",(.|tostring)]}' | workflow deposit -f -`,
     )
     .action(async (argv: string[], flags: DepositFlags, command: Command) => {
@@ -86,9 +96,17 @@ Examples:
       if (inputs.length > DEPOSIT_BATCH && !out.quiet) {
         process.stderr.write(`checking ${inputs.length} works before storing any\n`);
       }
+      if (all.at !== undefined && all.in !== undefined) {
+        throw new UsageError("give --at or --in, not both");
+      }
+      const notBefore = all.at ?? (all.in === undefined ? undefined : Date.now() / 1000 + all.in);
       const works = inputs.map((input, i): Work => {
         try {
-          const withUser = { user: fallbackUser, ...input } as WorkInput;
+          const withUser = {
+            user: fallbackUser,
+            ...input,
+            ...(notBefore === undefined ? {} : { notBefore }),
+          } as WorkInput;
           return createWork(withUser, {
             ...(workspace ? { workspace } : {}),
             onWarning: (m) => out.quiet || process.stderr.write(`warning: ${m}\n`),
