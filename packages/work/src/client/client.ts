@@ -193,7 +193,7 @@ export class BucketsClient {
       staleDays === undefined
         ? undefined
         : await this.#request<StatusCounts>("GET", `/audit/stale/${staleDays}`);
-    return { failed, expired, ...(stale ? { stale } : {}) };
+    return { failed, expired, ...(stale === undefined ? {} : { stale }) };
   }
 
   heartbeat(id: string, attempt: number): Promise<{ cancel: boolean }> {
