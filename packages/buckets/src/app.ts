@@ -4,6 +4,7 @@ import { authenticate } from "./http/auth.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { auditRoutes } from "./routes/audit.js";
+import { configRoutes } from "./routes/configs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { runRoutes } from "./routes/runs.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -47,6 +48,7 @@ export function buildApp(
   app.use(workRoutes(ctx, withdraw));
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
+  app.use(configRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(notFoundHandler);

@@ -112,6 +112,11 @@ export function runWorkStore(collection: Collection<WorkDoc>) {
       );
       return modifiedCount;
     },
+    /** Deletes a run's works. */
+    remove: async (run: ObjectId): Promise<number> => {
+      const { deletedCount } = await collection.deleteMany({ run });
+      return deletedCount;
+    },
     /**
      * Finished works of a run back to waiting, with fresh retries: the chosen steps' works
      * (only failures when `failedOnly`), and every work of the `downstream` steps.

@@ -1,0 +1,144 @@
+import { z } from "zod";
+import { requireScope } from "../../auth/access.js";
+import type { Principal } from "../../auth/tokens.js";
+import { conflict, invalid, notFound } from "../../errors.js";
+import type { RunDoc } from "../../store/index.js";
+import type { ServiceContext } from "../context.js";
+import { parseWith } from "../validate.js";
+import { ownRun, parseRunId } from "./access.js";
+import { cancelRun, rerunRun } from "./control.js";
+import { createRun } from "./create.js";
+
+/**
+ * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
+ * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
+ */
+
+/** POST /configs: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's CLI prints it. */
+export async function deployConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
+  const { id } = await createRun(ctx, principal, { config: body }, "configs");
+  return { config: id, pipelines: [id] };
+}
+
+/** CHIME's view of a run. */
+function asConfig(run: RunDoc) {
+  const id = run._id.toHexString();
+  return {
+    id,
+    name: run.name,
+    version: "2",
+    user: run.user,
+    status: run.status,
+    pipelines: [id],
+    creation: run.created,
+    // JSON is YAML: CHIME's CLI reads this with yaml.safe_load.
+    ...(run.config
+      ? { yaml: JSON.stringify(run.config, null, 2), deployments: run.config.deployments ?? [] }
+      : {}),
+  };
+}
+
+const JsonParam = (what: string) =>
+  z
+    .string()
+    .max(10_000)
+    .default("{}")
+    .transform((text, ctx) => {
+      try {
+        const value = JSON.parse(text) as unknown;
+        if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+          return value as Record<string, unknown>;
+        }
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({
+        code: "custom",
+        message: `${what} must be a JSON object, e.g. {"id": "..."}`,
+      });
+      return z.NEVER;
+    });
+
+const ListSchema = z.looseObject({
+  name: z.string().max(128).optional(),
+  query: JsonParam("query"),
+  projection: JsonParam("projection"),
+});
+
+/** GET /configs?name&query&projection: the runs as configs; `query` may name an `id`. */
+export async function listConfigs(ctx: ServiceContext, principal: Principal, params: unknown) {
+  requireScope(principal, "work:read", "work:deposit");
+  const { name, query, projection } = parseWith(ListSchema, params, "query");
+  let runs: RunDoc[];
+  if (typeof query.id === "string") {
+    const run = await ctx.store.runs.get(parseRunId(query.id)).catch(() => null);
+    runs = run && (!name || run.name === name) ? [run] : [];
+    runs = runs.filter((r) =>
+      r.pipelines.every((p) => !principal.pipelines || principal.pipelines.includes(p)),
+    );
+  } else {
+    runs = await ctx.store.runs.list({ name, within: principal.pipelines }, 100, 0);
+    const full = await Promise.all(runs.map((r) => ctx.store.runs.get(r._id)));
+    runs = full.filter((r): r is RunDoc => r !== null);
+  }
+  const hidden = Object.entries(projection)
+    .filter(([, v]) => v === 0 || v === false)
+    .map(([k]) => k);
+  const only = Object.entries(projection)
+    .filter(([, v]) => v === 1 || v === true)
+    .map(([k]) => k);
+  return runs.map((run) => {
+    const config: Record<string, unknown> = asConfig(run);
+    for (const key of hidden) delete config[key];
+    if (only.length > 0) {
+      for (const key of Object.keys(config))
+        if (key !== "id" && !only.includes(key)) delete config[key];
+    }
+    return config;
+  });
+}
+
+/** GET /configs/count: how many configs (runs) there are. */
+export async function countConfigs(ctx: ServiceContext, principal: Principal) {
+  requireScope(principal, "work:read", "work:deposit");
+  return { configs: await ctx.store.runs.count({ within: principal.pipelines }) };
+}
+
+function idOf(params: unknown): string {
+  const { query } = parseWith(z.looseObject({ query: JsonParam("query") }), params, "query");
+  if (typeof query.id !== "string") throw invalid('query must name the config: {"id": "..."}');
+  return query.id;
+}
+
+/** PUT /configs/cancel?name&query={"id"}: cancels the run; null when it had already ended (304). */
+export async function stopConfig(ctx: ServiceContext, principal: Principal, params: unknown) {
+  const id = parseRunId(idOf(params));
+  const run = await ownRun(ctx, principal, id);
+  if (run.status !== "running") return null;
+  try {
+    await cancelRun(ctx, principal, id);
+  } catch (error) {
+    if ((error as { code?: string }).code === "conflict") return null;
+    throw error;
+  }
+  return { stopped_config: id.toHexString(), stopped_pipelines: [id.toHexString()] };
+}
+
+/** DELETE /configs?name&query={"id"}: removes a run that has ended, with its works. */
+export async function removeConfig(ctx: ServiceContext, principal: Principal, params: unknown) {
+  const id = parseRunId(idOf(params));
+  const run = await ownRun(ctx, principal, id);
+  if (run.status === "running") {
+    throw conflict(`config ${id.toHexString()} is running: stop it first (workflow configs stop)`);
+  }
+  await ctx.store.runWorks.remove(id);
+  await ctx.store.runs.remove(id);
+}
+
+/** POST /configs/retry {id, name}: re-runs the run's failures and what depends on them. */
+export async function retryConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
+  const { id } = parseWith(z.looseObject({ id: z.string() }), body, "body");
+  const runId = parseRunId(id);
+  if (!(await ctx.store.runs.get(runId))) throw notFound(`no config with id ${id}`);
+  return rerunRun(ctx, principal, runId, { failedOnly: true, downstream: true });
+}
