@@ -17,7 +17,7 @@ interface RunFlags extends ConnectionFlags {
   sleep: number;
   concurrency: number;
   grace: number;
-  lease: number;
+  lease?: number;
   name: string;
 }
 
@@ -55,9 +55,8 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--lease <seconds>",
-      "how long a claim holds between heartbeats: a dead worker's works run again after this",
+      "how long a claim holds between heartbeats: a dead worker's works run again after this (default: the service's BUCKETS_LEASE_SECONDS)",
       number,
-      60,
     )
     .option("--name <name>", "this worker's name in each attempt's history", "worker")
     .addHelpText(
@@ -77,7 +76,7 @@ export function registerRun(program: Command): void {
         sleep: flags.sleep,
         concurrency: flags.concurrency,
         grace: flags.grace,
-        lease: flags.lease,
+        ...(flags.lease === undefined ? {} : { lease: flags.lease }),
         name: flags.name,
         ...(flags.site ? { site: flags.site } : {}),
         ...(flags.tag ? { tags: flags.tag } : {}),
