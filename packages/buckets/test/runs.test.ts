@@ -391,6 +391,34 @@ describe("matrix and max-parallel", () => {
   });
 });
 
+describe("fail-fast", () => {
+  it("the first final failure of a fail-fast step cancels the step's other works", async () => {
+    const name = fresh("failfast");
+    const { id } = await started(
+      config(name, [
+        step(
+          "m",
+          { matrix: { i: [1, 2, 3, 4], "fail-fast": true } },
+          { retries: 0, parameters: { i: "${{ matrix.i }}" } },
+        ),
+        step("after", { needs: ["m"] }),
+      ]),
+    );
+    const first = (await withdraw(name)) as Claimed;
+    const second = (await withdraw(name)) as Claimed;
+    await report(first, "failure", { error: "diverged" });
+    expect(await withdraw(name)).toBeNull();
+    const beat = await t.call("POST", `/work/${second.id}/heartbeat?attempt=${second.attempt}`, {
+      token: t.tokens.worker,
+    });
+    expect(beat.body).toEqual({ cancel: true });
+    const run = await getRun(id);
+    expect(stepOf(run, "m")?.counts).toEqual({ failure: 1, cancelled: 3 });
+    expect(stepOf(run, "after")?.state).toBe("skipped");
+    expect(run.status).toBe("failure");
+  });
+});
+
 describe("rerun and cancel", () => {
   const diamond = (name: string) =>
     config(name, [
