@@ -185,14 +185,14 @@ export class BucketsClient {
     return this.#request("GET", `/status/details/${encodeURIComponent(pipeline)}${suffix}`);
   }
 
-  /** Runs the audits; `staleDays` adds the stale audit. */
-  async audit({ staleDays }: { staleDays?: number } = {}): Promise<Record<string, StatusCounts>> {
-    const failed = await this.#request<StatusCounts>("GET", "/audit/failed");
-    const expired = await this.#request<StatusCounts>("GET", "/audit/expired");
+  /** Runs CHIME's audits; each answers how many works it moved. `staleDays` adds the stale audit. */
+  async audit({ staleDays }: { staleDays?: number } = {}): Promise<Record<string, number>> {
+    const failed = await this.#request<number>("GET", "/audit/failed");
+    const expired = await this.#request<number>("GET", "/audit/expired");
     const stale =
       staleDays === undefined
         ? undefined
-        : await this.#request<StatusCounts>("GET", `/audit/stale/${staleDays}`);
+        : await this.#request<number>("GET", `/audit/stale/${staleDays}`);
     return { failed, expired, ...(stale === undefined ? {} : { stale }) };
   }
 

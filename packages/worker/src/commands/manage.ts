@@ -96,16 +96,9 @@ export function registerManage(program: Command): void {
       if (!(days >= 0)) throw new UsageError("--stale takes a number of days");
       const counts = await clientFrom(flags).audit({ staleDays: days });
       if (outputOf(flags).json) return printJson(counts);
-      // The service answers how many works each audit changed (older ones, counts by outcome).
-      const told = (c: unknown) =>
-        typeof c === "object" && c !== null
-          ? Object.entries(c)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(" ")
-          : String(c);
       printTable(
         ["AUDIT", "WORKS"],
-        Object.entries(counts).map(([name, c]) => [name, told(c)]),
+        Object.entries(counts).map(([name, n]) => [name, String(n)]),
       );
     });
 }
