@@ -9,6 +9,7 @@ import { ROOT, startHarness } from "./harness.js";
 import { depositScenario } from "./scenarios/deposit.js";
 import { endToEndScenario } from "./scenarios/endtoend.js";
 import { depthScenario, dispatchScenario } from "./scenarios/latency.js";
+import { pipelinesScenario } from "./scenarios/pipelines.js";
 import { withdrawScenario } from "./scenarios/withdraw.js";
 import { log } from "./stats.js";
 
@@ -43,6 +44,7 @@ try {
     endToEnd: () => endToEndScenario(h, quick, runs),
     depth: () => depthScenario(h, quick),
     dispatch: () => dispatchScenario(h, quick),
+    pipelines: () => pipelinesScenario(h, quick, runs),
   };
   let scenarios = {};
   for (const [name, measure] of Object.entries(all)) {

@@ -1,0 +1,155 @@
+import { ObjectId } from "mongodb";
+import type { Harness } from "../harness.js";
+import { log, median, percentile, round } from "../stats.js";
+
+type Claimed = { id: string; attempt: number };
+
+const BATCH = 1_000;
+const CLAIM = 100;
+
+/** Claims and reports every work of a pipeline, 100 a request, 4 claimers at once. */
+async function drain(h: Harness, pipeline: string): Promise<number> {
+  let done = 0;
+  const claimer = async () => {
+    for (;;) {
+      const claimed = await h.http<Claimed[]>("POST", `/work/withdraw?count=${CLAIM}`, {
+        pipeline,
+      });
+      if (claimed.length === 0) return;
+      await h.http(
+        "PUT",
+        "/work",
+        claimed.map((w) => ({
+          id: w.id,
+          attempt: w.attempt,
+          status: "success",
+          results: { ok: 1 },
+        })),
+      );
+      done += claimed.length;
+    }
+  };
+  await Promise.all([claimer(), claimer(), claimer(), claimer()]);
+  return done;
+}
+
+/** Seconds to create `n` works as one run (a matrix step), then claim and report them all. */
+async function asRun(h: Harness, n: number, pipeline: string) {
+  const started = performance.now();
+  await h.http("POST", "/runs", {
+    config: {
+      version: "2",
+      name: pipeline,
+      defaults: { site: "local" },
+      pipeline: {
+        steps: [
+          {
+            name: "many",
+            matrix: { i: [...Array(n).keys()] },
+            work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
+          },
+          {
+            name: "fanin",
+            needs: ["many"],
+            work: { command: ["true"], parameters: { all: "${{ needs.many.results.ok }}" } },
+          },
+        ],
+      },
+    },
+  });
+  const created = performance.now();
+  await drain(h, pipeline);
+  return { create: (created - started) / 1000, total: (performance.now() - started) / 1000 };
+}
+
+/** The same `n` works as plain deposits of 1,000, then claimed and reported the same way. */
+async function asDeposits(h: Harness, n: number, pipeline: string) {
+  const started = performance.now();
+  for (let at = 0; at < n; at += BATCH) {
+    await h.http(
+      "POST",
+      "/work",
+      Array.from({ length: Math.min(BATCH, n - at) }, (_, i) => ({
+        id: new ObjectId().toHexString(),
+        pipeline,
+        site: "local",
+        user: "bench",
+        command: ["true"],
+        parameters: { i: at + i },
+      })),
+    );
+  }
+  const created = performance.now();
+  await drain(h, pipeline);
+  return { create: (created - started) / 1000, total: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Pipelines: a run of 10,000 works (`--quick`: 2,000) plus a fan-in step against the same works
+ * deposited plainly, as overhead per work (create, and create + claim + report); and the release
+ * latency, parent outcome sent to child claimed by a worker already long-polling, p50 and p99.
+ */
+export async function pipelinesScenario(h: Harness, quick: boolean, runs: number) {
+  const n = quick ? 2_000 : 10_000;
+  const ours: { create: number; total: number }[] = [];
+  const bare: { create: number; total: number }[] = [];
+  for (let run = 0; run < runs; run++) {
+    ours.push(await asRun(h, n, `bench-run-${run}`));
+    bare.push(await asDeposits(h, n, `bench-plain-${run}`));
+  }
+  const perWork = (k: "create" | "total") =>
+    round(((median(ours.map((o) => o[k])) - median(bare.map((b) => b[k]))) / n) * 1e6, 1);
+  const latencies: number[] = [];
+  const chains = quick ? 30 : 100;
+  const poller = h.client();
+  try {
+    for (let i = 0; i < chains; i++) {
+      const pipeline = `bench-release-${i}`;
+      await h.http("POST", "/runs", {
+        config: {
+          version: "2",
+          name: pipeline,
+          defaults: { site: "local" },
+          pipeline: {
+            steps: [
+              { name: "parent", work: { command: ["true"] } },
+              { name: "child", needs: ["parent"], work: { command: ["true"] } },
+            ],
+          },
+        },
+      });
+      const [parent] = await h.http<Claimed[]>("POST", "/work/withdraw?count=1", { pipeline });
+      // The worker waits first, as an idle worker does; the clock starts when the outcome is sent.
+      const child = poller.http<Claimed | null>("POST", "/work/withdraw?wait=10", { pipeline });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const sent = performance.now();
+      await h.http("PUT", "/work", [
+        { id: parent?.id, attempt: parent?.attempt, status: "success" },
+      ]);
+      if (!(await child)) throw new Error("the child was not released");
+      latencies.push(performance.now() - sent);
+    }
+  } finally {
+    poller.close();
+  }
+  const figures = {
+    pipelineOverhead: {
+      works: n,
+      createRunSeconds: round(median(ours.map((o) => o.create))),
+      createDepositSeconds: round(median(bare.map((b) => b.create))),
+      createOverheadMicrosPerWork: perWork("create"),
+      totalRunSeconds: round(median(ours.map((o) => o.total))),
+      totalDepositSeconds: round(median(bare.map((b) => b.total))),
+      totalOverheadMicrosPerWork: perWork("total"),
+      ratio: round(median(bare.map((b) => b.total)) / median(ours.map((o) => o.total))),
+    },
+    releaseLatency: {
+      p50: round(percentile(latencies, 50), 1),
+      p99: round(percentile(latencies, 99), 1),
+      unit: "ms",
+      chains,
+    },
+  };
+  log(`pipelines: ${JSON.stringify(figures)}`);
+  return figures;
+}
