@@ -208,3 +208,17 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
     }
   });
 });
+
+describe("workflow deposit: works with nothing to run", () => {
+  it("is refused with the flag to name, and taken with --static", async () => {
+    const refused = await deposit(["--pipeline", "static", "--site", "s"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/names neither a function nor a command/);
+    expect(refused.stderr).toContain("--static");
+    expect(await stack.client().count({ pipeline: "static" })).toBe(0);
+
+    const taken = await deposit(["--pipeline", "static", "--site", "s", "--static"]);
+    expect(taken.code, taken.stderr).toBe(0);
+    expect(await stack.client().count({ pipeline: "static" })).toBe(1);
+  });
+});

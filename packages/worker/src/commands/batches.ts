@@ -15,6 +15,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface BatchOptions extends Output {
   /** Ask the service which ids it holds already and send only the others (ids made from content). */
   skipStored: boolean;
+  /** The workers supply what to run (`workflow run --function/--command`): works may name neither. */
+  static?: boolean;
 }
 
 /**
@@ -66,7 +68,8 @@ export async function depositInBatches(
         ? await patiently(() => storedAmong(client, batchIds), tell)
         : new Set<string>();
       const fresh = batch.filter((work) => !present.has(work.id));
-      if (fresh.length > 0) await patiently(() => client.deposit(fresh), tell);
+      const supplied = { static: options.static ?? false };
+      if (fresh.length > 0) await patiently(() => client.deposit(fresh, supplied), tell);
       sending = 0;
       stored.push(...batchIds);
       skipped += present.size;

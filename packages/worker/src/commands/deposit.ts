@@ -33,6 +33,7 @@ interface DepositFlags extends ConnectionFlags {
   in?: number;
   json?: boolean;
   quiet?: boolean;
+  static?: boolean;
 }
 
 export function registerDeposit(program: Command): void {
@@ -47,6 +48,10 @@ export function registerDeposit(program: Command): void {
     .option("--user <user>", "who deposits (default: the token's user)")
     .option("--command <string>", "a command line run by a shell (or give argv after --)")
     .option("--function <module#export>", "the function to call instead of a command")
+    .option(
+      "--static",
+      "the works name no function or command: the workers supply one (workflow run --function/--command)",
+    )
     .option("--param <key=value>", "a parameter; the value may be JSON (repeatable)", parseParam)
     .option("--priority <1-5>", "5 runs first", integer)
     .option("--tag <tag>", "a tag (repeatable)", collect)
@@ -119,7 +124,11 @@ Examples:
       });
       const fromFile = all.file !== undefined && !all.again;
       const ids = fromFile ? contentIds(works) : randomIds(works);
-      await depositInBatches(client, works, ids, { ...out, skipStored: fromFile });
+      await depositInBatches(client, works, ids, {
+        ...out,
+        skipStored: fromFile,
+        static: all.static ?? false,
+      });
     });
 }
 
