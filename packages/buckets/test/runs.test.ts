@@ -522,6 +522,24 @@ describe("rerun and cancel", () => {
 });
 
 describe("releases", () => {
+  it("cancelling one work of a run decides its dependents in the same request", async () => {
+    const name = fresh("cancel-one");
+    const { id, works } = await started(
+      config(name, [
+        step("a"),
+        step("b", { needs: ["a"] }),
+        step("c", { needs: ["a"], if: "always()" }),
+      ]),
+    );
+    expect(
+      (await t.call("POST", `/work/${works[0]}/cancel`, { token: t.tokens.alice })).status,
+    ).toBe(200);
+    const run = await getRun(id);
+    expect(stepOf(run, "b")?.state).toBe("skipped");
+    expect(stepOf(run, "c")?.state).toBe("running");
+    expect(((await withdraw(name)) as Claimed).parameters?.step).toBe("c");
+  });
+
   it("a crash between an outcome and its release: the reaper's sweep releases it", async () => {
     const name = fresh("crash");
     const { id } = await started(config(name, [step("a"), step("b", { needs: ["a"] })]));

@@ -3,6 +3,7 @@ import type { Principal } from "../auth/tokens.js";
 import { conflict, notFound } from "../errors.js";
 import type { Missed, WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
+import { releaseRuns, runsOf } from "./runs/release.js";
 
 const DAY = 86_400;
 
@@ -67,6 +68,8 @@ export async function cancel(ctx: ServiceContext, principal: Principal, id: stri
       `work ${id} is ${now?.status ?? "gone"}: only unfinished works (or failures awaiting a retry) can be cancelled`,
     );
   }
+  // A pipeline's work: its dependents are decided now, not at the reaper's next pass.
+  await releaseRuns(ctx, runsOf([doc]));
 }
 
 export type AuditKind = "failed" | "expired" | "stale";

@@ -87,7 +87,6 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
   const events: RunEvent[] = [];
-  let released = 0;
   for (const step of steps) {
     if (!step.released || step.outcome) continue;
     const c = counts.get(step.name);
@@ -132,12 +131,11 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
     const active = fresh.has(step.name) ? 0 : (c.queued ?? 0) + (c.running ?? 0);
     const room = step.maxParallel ? step.maxParallel - active : step.works;
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
-      released += await unblock(ctx, run, step, byName, room);
+      await unblock(ctx, run, step, byName, room);
     }
   }
   const ended = steps.every((s) => s.outcome);
   const saved = await ctx.store.runs.save(id, lockId, { steps, checked: now }, events);
-  if (released > 0) ctx.events.emit("work:queued");
   if (saved && ended) await finishRun(ctx, { ...run, steps }, now);
 }
 
@@ -174,7 +172,10 @@ async function unblock(
     }
     return { _id: work._id, set };
   });
-  return ctx.store.runWorks.unblock(releases);
+  const released = await ctx.store.runWorks.unblock(releases);
+  // Waiting workers hear of them now, not after the run's bookkeeping.
+  if (released > 0) ctx.events.emit("work:queued");
+  return released;
 }
 
 async function parentResults(
