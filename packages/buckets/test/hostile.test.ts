@@ -288,6 +288,14 @@ describe("no input answers 500", () => {
     expect(failures).toEqual([]);
   });
 
+  it("a matrix of three lists of 1,000 is refused before it is built", async () => {
+    const list = `[${Array.from({ length: 1000 }, (_, i) => i).join(",")}]`;
+    const config = `version: "2"\nname: huge\ndefaults: {user: alice, site: local}\npipeline:\n  steps:\n    - name: one\n      matrix: {a: ${list}, b: ${list}, c: ${list}}\n      work: {command: ["true"]}`;
+    const got = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+    expect(got.status).toBe(400);
+    expect(JSON.stringify(got.body)).toContain("1000000000 combinations");
+  });
+
   it("bodies that are not JSON, or claim an encoding they do not have", async () => {
     const raw = async (headers: Record<string, string>, body: string | Uint8Array) =>
       (

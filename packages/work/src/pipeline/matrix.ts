@@ -13,6 +13,17 @@ const matches = (combo: Combination, pattern: Combination) =>
  * slowest), less `exclude`, then `include` as GitHub Actions applies it: an entry extends every
  * combination it matches on the original keys without overwriting them, else it is added at the end.
  */
+/**
+ * How many combinations the matrix's lists make before `exclude` and `include`: checked before
+ * expanding, so that a hostile matrix (three lists of 1,000) is refused without building it.
+ */
+export function matrixSize(matrix: Matrix | undefined): number {
+  if (!matrix) return 1;
+  return Object.entries(matrix)
+    .filter(([key]) => !OPTIONS.has(key))
+    .reduce((size, [, values]) => size * (Array.isArray(values) ? values.length : 1), 1);
+}
+
 export function expandMatrix(matrix: Matrix | undefined): Combination[] {
   if (!matrix) return [{}];
   const lists = Object.entries(matrix).filter(([key]) => !OPTIONS.has(key)) as [

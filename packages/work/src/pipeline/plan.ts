@@ -2,7 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
 import { type Work, WorkSchema } from "../schema.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
-import { type Combination, expandMatrix, matrixKeys } from "./matrix.js";
+import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
 import {
   type Condition,
   MAX_RUN_WORKS,
@@ -90,6 +90,12 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
   let total = 0;
   const planned = order.map((i) => {
     const step = steps[i] as Step;
+    // Excludes may remove many combinations, but never more than ten times the largest run.
+    if (matrixSize(step.matrix) > 10 * MAX_RUN_WORKS) {
+      throw new PipelineConfigError(
+        `${label(step, i)}: matrix: its lists make ${matrixSize(step.matrix)} combinations, over ${10 * MAX_RUN_WORKS}; split it into several runs`,
+      );
+    }
     const works = planWorks(config, step, i, needs[i] as string[], params);
     total += works.length;
     if (total > MAX_RUN_WORKS) {
