@@ -15,6 +15,11 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 const SECRET = "bench-secret-0123456789abcdef";
 
+export interface Client {
+  http<T>(method: string, path: string, body?: unknown): Promise<T>;
+  close(): void;
+}
+
 export interface Harness {
   mongod: MongoMemoryServer;
   mongo: MongoClient;
@@ -25,7 +30,13 @@ export interface Harness {
   works: Collection;
   /** POST/GET against the service with the admin token, JSON in and out. */
   http<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** The same on an agent of its own, with as many sockets as requests (long-polls). */
+  client(): Client;
+  /** A GET answered as text (/metrics). */
+  text(path: string): Promise<string>;
   serviceRss(): Promise<number>;
+  /** The service's resident memory and the CPU it has used, from its own /metrics. */
+  serviceUsage(): Promise<{ rss: number; cpuSeconds: number; waiters: number }>;
   stop(): Promise<void>;
 }
 
@@ -39,7 +50,8 @@ async function freePort(): Promise<number> {
 
 /** Its own mongod (the binary the tests use) and the service as a separate process. */
 export async function startHarness(): Promise<Harness> {
-  const mongod = await MongoMemoryServer.create();
+  // Other engineers share these cores: mongod may take longer than the default 10 s to start.
+  const mongod = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
   const uri = mongod.getUri("bench");
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -72,12 +84,22 @@ export async function startHarness(): Promise<Harness> {
   );
   const mongo = await MongoClient.connect(uri);
   const db = mongo.db("bench");
+  const jsonOver =
+    (agent: Agent) =>
+    async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const { status, text } = await request(agent, `${url}${path}`, method, token, body);
+      if (status >= 400) throw new Error(`${method} ${path}: ${status} ${text}`);
+      return JSON.parse(text) as T;
+    };
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const http = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const { status, text } = await request(agent, `${url}${path}`, method, token, body);
-    if (status >= 400) throw new Error(`${method} ${path}: ${status} ${text}`);
-    return JSON.parse(text) as T;
+  const http = jsonOver(agent);
+  const text = async (path: string) => {
+    const answer = await request(agent, `${url}${path}`, "GET", token, undefined);
+    if (answer.status >= 400) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
+    return answer.text;
   };
+  const gauge = (metrics: string, name: string) =>
+    Number(new RegExp(`^${name} ([0-9.e+]+)`, "m").exec(metrics)?.[1] ?? 0);
   return {
     mongod,
     mongo,
@@ -87,10 +109,21 @@ export async function startHarness(): Promise<Harness> {
     token,
     works: db.collection("works"),
     http,
+    client() {
+      const own = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+      return { http: jsonOver(own), close: () => own.destroy() };
+    },
+    text,
     async serviceRss() {
-      const headers = { authorization: `Bearer ${token}` };
-      const text = await (await fetch(`${url}/metrics`, { headers })).text();
-      return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0);
+      return gauge(await text("/metrics"), "process_resident_memory_bytes");
+    },
+    async serviceUsage() {
+      const metrics = await text("/metrics");
+      return {
+        rss: gauge(metrics, "process_resident_memory_bytes"),
+        cpuSeconds: gauge(metrics, "process_cpu_seconds_total"),
+        waiters: gauge(metrics, "buckets_longpoll_waiters"),
+      };
     },
     async stop() {
       service.kill("SIGTERM");
@@ -118,6 +151,7 @@ export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown
     config: { archive: { results: true, products: "copy", plots: "copy" } },
     notify: { slack: {} },
     notBefore: 0,
+    received: 1_000_000 + i,
     digest: "bench",
   };
 }

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { Agenda } from "agenda";
-import { type Harness, NODE_ARGS, ROOT } from "../harness.js";
+import { concurrently, type Harness, NODE_ARGS, queuedDoc, ROOT } from "../harness.js";
 import { log, medianOf, round } from "../stats.js";
 
 const PROCESSES = 4;
@@ -24,20 +24,12 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
   );
 }
 
-/** Works/s for `n` no-op function works through 4 worker processes at concurrency 8. */
+/**
+ * Works/s for `n` no-op function works through 4 worker processes at concurrency 8, timed from the
+ * first deposit, the workers already long-polling (as the bare pipeline's loops are polling).
+ */
 async function ours(h: Harness, n: number, cwd: string): Promise<number> {
   await h.works.deleteMany({});
-  for (let at = 0; at < n; at += 1_000) {
-    const batch = Array.from({ length: Math.min(1_000, n - at) }, (_, i) => ({
-      pipeline: "e2e",
-      site: "local",
-      user: "bench",
-      function: "./noop.mjs#noop",
-      creation: at + i,
-    }));
-    await h.http("POST", "/work", batch);
-  }
-  const started = performance.now();
   const workers = Array.from({ length: PROCESSES }, (_, i) =>
     spawn(
       process.execPath,
@@ -64,12 +56,76 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
       },
     ),
   );
+  await until(async () => (await h.serviceUsage()).waiters >= PROCESSES);
+  const started = performance.now();
+  for (let at = 0; at < n; at += 1_000) {
+    const batch = Array.from({ length: Math.min(1_000, n - at) }, (_, i) => ({
+      pipeline: "e2e",
+      site: "local",
+      user: "bench",
+      function: "./noop.mjs#noop",
+      creation: at + i,
+    }));
+    await h.http("POST", "/work", batch);
+  }
   await until(
     async () => (await h.works.countDocuments({ pipeline: "e2e", status: "success" })) >= n,
   );
   const seconds = (performance.now() - started) / 1000;
   await stopAll(workers);
   return n / seconds;
+}
+
+/**
+ * What the system must do per work at the least, with the bare driver and no HTTP: the works
+ * inserted in batches of 1,000 (journaled, as a deposit is), and 32 loops (4 processes at
+ * concurrency 8) each claiming by `findOneAndUpdate` in claim order and completing by a journaled
+ * `updateOne` (as an outcome is). Timed from the first insert, the loops already polling.
+ */
+async function bare(h: Harness, n: number): Promise<number> {
+  const collection = h.db.collection("bare-e2e");
+  await collection.drop().catch(() => {});
+  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
+  await collection.createIndexes(
+    indexes.map(({ key, name, partialFilterExpression }) => ({
+      key,
+      name,
+      ...(partialFilterExpression ? { partialFilterExpression } : {}),
+    })),
+  );
+  let done = 0;
+  let inserting = true;
+  const started = performance.now();
+  const loops = concurrently(PROCESSES * CONCURRENCY, async () => {
+    const now = Date.now() / 1000;
+    const work = await collection.findOneAndUpdate(
+      { status: "queued", pipeline: "e2e", notBefore: { $lte: now } },
+      { $set: { status: "running", start: now, leaseUntil: now + 60 }, $inc: { attempt: 1 } },
+      { sort: { priority: -1, received: 1, _id: 1 }, returnDocument: "after" },
+    );
+    if (!work) {
+      if (!inserting && done >= n) return false;
+      // The worker's --sleep 0.05 after an empty poll.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return true;
+    }
+    await collection.updateOne(
+      { _id: work._id, status: "running", attempt: work.attempt },
+      { $set: { status: "success", stop: Date.now() / 1000 }, $unset: { leaseUntil: "" } },
+      { writeConcern: { journal: true } },
+    );
+    done++;
+    return done < n;
+  });
+  for (let at = 0; at < n; at += 1_000) {
+    await collection.insertMany(
+      Array.from({ length: Math.min(1_000, n - at) }, (_, i) => queuedDoc(at + i, "e2e")),
+      { writeConcern: { journal: true } },
+    );
+  }
+  inserting = false;
+  await loops;
+  return n / ((performance.now() - started) / 1000);
 }
 
 /** The same with Agenda: 4 processes at concurrency 8, a no-op job, on the same MongoDB. */
@@ -110,16 +166,24 @@ export async function endToEndScenario(h: Harness, quick: boolean, runs: number)
     await ours(h, 100, cwd); // warm-up
     const o = await medianOf(runs, () => ours(h, n, cwd));
     const rss = await h.serviceRss();
+    const b = await medianOf(runs, () => bare(h, n));
     const a = await medianOf(runs, () => agenda(h, n));
     log(
-      `end to end: ours ${round(o)}/s, Agenda ${round(a)}/s; service RSS ${round(rss / 2 ** 20)} MiB`,
+      `end to end: ours ${round(o)}/s, bare driver ${round(b)}/s, Agenda ${round(a)}/s; service RSS ${round(rss / 2 ** 20)} MiB`,
     );
     return {
       endToEnd: {
         ours: round(o),
         baseline: round(a),
         ratio: round(o / a),
-        unit: "works/s",
+        unit: "works/s (baseline: Agenda)",
+        works: n,
+      },
+      endToEndBare: {
+        ours: round(o),
+        baseline: round(b),
+        ratio: round(o / b),
+        unit: "works/s (baseline: bare driver pipeline)",
         works: n,
       },
       memory: { ours: round(rss / 2 ** 20), unit: "MiB (service RSS after end to end)" },
