@@ -522,6 +522,24 @@ describe("rerun and cancel", () => {
 });
 
 describe("releases", () => {
+  it("a fan-in too large to store is skipped with an event that says why, not a failed request", async () => {
+    const name = fresh("huge");
+    const { id } = await started(
+      config(name, [
+        step("big", { matrix: { i: [1, 2, 3, 4] } }),
+        step("all", { needs: ["big"] }, { parameters: { blobs: "${{ needs.big.results.blob }}" } }),
+      ]),
+    );
+    const blob = "x".repeat(3_500_000);
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      expect((await report(w, "success", { blob })).status).toBe(200);
+    }
+    const run = await getRun(id);
+    expect(stepOf(run, "all")?.state).toBe("skipped");
+    expect(run.events.find((e) => e.kind === "works skipped")).toMatchObject({ step: "all" });
+    expect(run.status).toBe("failure");
+  });
+
   it("cancelling one work of a run decides its dependents in the same request", async () => {
     const name = fresh("cancel-one");
     const { id, works } = await started(

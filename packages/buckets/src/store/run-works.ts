@@ -86,6 +86,14 @@ export function runWorkStore(collection: Collection<WorkDoc>) {
       );
       return modifiedCount;
     },
+    /** waiting -> skipped for some works (filled templates too large to store). */
+    skipIds: async (ids: ObjectId[], now: number): Promise<number> => {
+      const { modifiedCount } = await collection.updateMany(
+        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
+        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+      );
+      return modifiedCount;
+    },
     /** Cancels the unfinished works of a run (or of one step of it). */
     cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(

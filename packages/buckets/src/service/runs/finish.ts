@@ -4,7 +4,12 @@ import { deliverCallbacks } from "./callback.js";
 
 /** Ends a run whose steps all ended: its status, its event, and its callback falls due. */
 export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): Promise<void> {
-  const failed = run.steps.some((s) => s.outcome === "failure" || s.outcome === "cancelled");
+  // Works skipped because their filled parameters were too large count as failed (since the
+  // last rerun): they could not run, and not by anyone's choice.
+  const since = run.events.map((e) => e.kind).lastIndexOf("rerun");
+  const tooLarge = run.events.slice(since + 1).some((e) => e.kind === "works skipped");
+  const failed =
+    tooLarge || run.steps.some((s) => s.outcome === "failure" || s.outcome === "cancelled");
   const status: RunStatus = failed ? "failure" : "success";
   await endRun(ctx, run, status, now);
 }

@@ -12,6 +12,9 @@ import type {
 import type { ServiceContext } from "../context.js";
 import { finishRun } from "./finish.js";
 
+/** The most a released work's filled fields may weigh, as JSON: MongoDB stores 16 MB a work. */
+const MAX_FILLED_BYTES = 12 * 1024 * 1024;
+
 /** Statuses a work has not finished in (a failure with a retry to come is counted apart). */
 const UNFINISHED = ["created", "waiting", "queued", "running"] as const;
 
@@ -26,7 +29,13 @@ export async function releaseRuns(ctx: ServiceContext, ids: Iterable<ObjectId>):
   for (const id of ids) {
     if (seen.has(id.toHexString())) continue;
     seen.add(id.toHexString());
-    await releaseRun(ctx, id);
+    try {
+      await releaseRun(ctx, id);
+    } catch (error) {
+      // The outcome that led here is recorded: a failed release must not fail its request. The
+      // run's lock lapses, and the reaper's sweep evaluates it again.
+      ctx.events.emit("task:error", "release", error);
+    }
   }
 }
 
@@ -131,9 +140,11 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
     const active = fresh.has(step.name) ? 0 : (c.queued ?? 0) + (c.running ?? 0);
     const room = step.maxParallel ? step.maxParallel - active : step.works;
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
-      await unblock(ctx, run, step, byName, room);
+      await unblock(ctx, run, step, byName, room, events);
     }
   }
+  // Works skipped here end their step: look again before letting go of the run.
+  if (events.some((e) => e.kind === "works skipped")) await ctx.store.runs.markDirty(id);
   const ended = steps.every((s) => s.outcome);
   const saved = await ctx.store.runs.save(id, lockId, { steps, checked: now }, events);
   if (saved && ended) await finishRun(ctx, { ...run, steps }, now);
@@ -146,6 +157,7 @@ async function unblock(
   step: RunStep,
   byName: Map<string, RunStep>,
   room: number,
+  events: RunEvent[],
 ): Promise<number> {
   const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
   if (waiting.length === 0) return 0;
@@ -172,7 +184,21 @@ async function unblock(
     }
     return { _id: work._id, set };
   });
-  const released = await ctx.store.runWorks.unblock(releases);
+  // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
+  const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
+  if (tooLarge.length > 0) {
+    await ctx.store.runWorks.skipIds(
+      tooLarge.map((r) => r._id),
+      ctx.now(),
+    );
+    events.push({
+      at: ctx.now(),
+      kind: "works skipped",
+      step: step.name,
+      detail: `${tooLarge.length} works: their parameters filled from the parents' results would exceed ${MAX_FILLED_BYTES / 1024 / 1024} MB; pass a smaller part of the results (a deeper path)`,
+    });
+  }
+  const released = await ctx.store.runWorks.unblock(releases.filter((r) => !tooLarge.includes(r)));
   // Waiting workers hear of them now, not after the run's bookkeeping.
   if (released > 0) ctx.events.emit("work:queued");
   return released;
