@@ -2,6 +2,7 @@ import {
   CountRequestSchema,
   MintRequestSchema,
   OutcomeSchema,
+  PipelineConfigSchema,
   ViewRequestSchema,
   WithdrawParamsSchema,
   WorkSchema,
@@ -26,6 +27,30 @@ const ErrorSchema = z.object({
 });
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const RUN_ID = { name: "id", in: "path", required: true, schema: { type: "string" } };
+/** A run as GET /runs/:id shows it (GET /runs leaves out events). */
+const RUN = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    name: { type: "string" },
+    user: { type: "string" },
+    pipelines: { type: "array", items: { type: "string" } },
+    status: { enum: ["running", "success", "failure", "cancelled"] },
+    created: { type: "number" },
+    finished: { type: "number" },
+    params: { type: "object" },
+    steps: { type: "array", items: { type: "object" } },
+    events: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { at: { type: "number" }, kind: { type: "string" }, step: { type: "string" } },
+      },
+    },
+    callback: { type: "object" },
+  },
+};
 const json = (s: unknown) => ({ "application/json": { schema: s } });
 const ok = (description: string, s: unknown) => ({ description, content: json(s) });
 const errors = Object.fromEntries(
@@ -84,6 +109,8 @@ export function openApiDocument(): JsonSchema {
         Error: schema(ErrorSchema),
         MintRequest: schema(MintRequestSchema),
         Outcome: schema(OutcomeSchema),
+        PipelineConfig: schema(PipelineConfigSchema),
+        Run: RUN,
       },
     },
     paths: {
@@ -189,6 +216,43 @@ export function openApiDocument(): JsonSchema {
           },
         ),
       },
+      "/work/{id}": {
+        get: op(
+          "One work with its history and the last log lines of its latest attempt",
+          { type: "object", description: "the work, and logs: {attempt, lines}" },
+          { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] },
+        ),
+      },
+      "/work/{id}/logs": {
+        get: op(
+          "An attempt's logs: text (the lines), JSON with ?format=json, or Server-Sent Events (line, then end) with ?follow=true until the attempt ends",
+          { type: "string" },
+          {
+            parameters: [
+              { name: "id", in: "path", required: true, schema: { type: "string" } },
+              query("attempt", "which attempt (default: the latest)", {
+                type: "integer",
+                minimum: 1,
+              }),
+              query("follow", "stream new lines until the attempt ends", { type: "boolean" }),
+              query("format", "json for {id, attempt, cut, lines}", {
+                type: "string",
+                enum: ["json"],
+              }),
+            ],
+          },
+        ),
+        post: op(
+          "Append lines ({lines: [{t, stream, text}]}) to the attempt you hold",
+          { const: true },
+          {
+            parameters: [
+              { name: "id", in: "path", required: true, schema: { type: "string" } },
+              query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+            ],
+          },
+        ),
+      },
       "/work/{id}/cancel": {
         post: op(
           "Cancel a queued or running work",
@@ -234,6 +298,74 @@ export function openApiDocument(): JsonSchema {
       },
       "/view/count": {
         post: op("How many works match a query", { type: "integer" }, body(ref("CountRequest"))),
+      },
+      "/runs": {
+        post: op(
+          "Start a run of a pipeline config (YAML text or an object): its id and its works' ids",
+          {
+            type: "object",
+            properties: {
+              id: { type: "string" },
+              works: { type: "array", items: { type: "string" } },
+            },
+          },
+          body({
+            type: "object",
+            required: ["config"],
+            properties: {
+              config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
+              params: { type: "object" },
+            },
+          }),
+        ),
+        get: op(
+          "Runs, newest first, within the token's pipelines",
+          { type: "array", items: ref("Run") },
+          {
+            parameters: ["name", "user", "status", "limit", "skip"].map((name) => ({
+              name,
+              in: "query",
+              schema: { type: ["limit", "skip"].includes(name) ? "integer" : "string" },
+            })),
+          },
+        ),
+      },
+      "/runs/{id}": {
+        get: op(
+          "A run: its status, each step's state and counts by status, its events",
+          ref("Run"),
+          {
+            parameters: [RUN_ID],
+          },
+        ),
+      },
+      "/runs/{id}/cancel": {
+        post: op(
+          "Cancel a run: its unfinished works are cancelled",
+          {
+            type: "object",
+            properties: { id: { type: "string" }, cancelled: { type: "integer" } },
+          },
+          { parameters: [RUN_ID] },
+        ),
+      },
+      "/runs/{id}/rerun": {
+        post: op(
+          "Re-run a finished run's works (some steps, one work, only failures) and with downstream all after them",
+          { type: "object" },
+          {
+            parameters: [RUN_ID],
+            ...body({
+              type: "object",
+              properties: {
+                steps: { type: "array", items: { type: "string" } },
+                work: { type: "string" },
+                downstream: { type: "boolean" },
+                failedOnly: { type: "boolean" },
+              },
+            }),
+          },
+        ),
       },
       "/status": { get: op("Counts by status", counts) },
       "/status/pipelines": {

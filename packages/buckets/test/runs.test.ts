@@ -174,6 +174,19 @@ describe("the config", () => {
     },
   );
 
+  it("is described in /openapi.json", async () => {
+    const doc = (await t.call("GET", "/openapi.json", { token: null })).body as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties?: object }> };
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/runs", "/runs/{id}", "/runs/{id}/cancel", "/runs/{id}/rerun"]),
+    );
+    expect(Object.keys(doc.components.schemas.PipelineConfig?.properties ?? {})).toEqual(
+      expect.arrayContaining(["version", "name", "pipeline", "params", "callback"]),
+    );
+  });
+
   it("refuses hostile bodies with 400", async () => {
     for (const body of [
       null,
