@@ -1,31 +1,14 @@
 import type { ServiceContext } from "./context.js";
+import { every, type Periodic } from "./periodic.js";
 import { deliverCallbacks } from "./runs/callback.js";
 import { sweepRuns } from "./runs/release.js";
 
 /**
  * Ends lapsed attempts and re-queues due retries every `seconds`, inside the service. Safe with
- * several instances: each is one conditional update that only one of them can win. Failures are
- * emitted, not thrown.
+ * several instances: each is one conditional update that only one of them can win.
  */
-export function startReaper(ctx: ServiceContext, seconds: number): { stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    running ??= reap(ctx)
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        ctx.events.emit("task:error", "reaper", error);
-      })
-      .finally(() => {
-        running = undefined;
-      });
-  }, seconds * 1000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startReaper(ctx: ServiceContext, seconds: number): Periodic {
+  return every(ctx, "reaper", seconds, () => reap(ctx));
 }
 
 /** One pass: fail what lapsed, re-queue what is due, and count it. */
