@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { auditRoutes } from "./routes/audit.js";
 import { configRoutes } from "./routes/configs.js";
+import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { runRoutes } from "./routes/runs.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -46,6 +47,7 @@ export function buildApp(
   app.use(auth);
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(workRoutes(ctx, withdraw));
+  app.use(logRoutes(ctx));
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));

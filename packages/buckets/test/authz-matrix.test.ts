@@ -130,6 +130,29 @@ const ROUTES: Record<string, Row> = {
     role: "owner",
     request: (f) => ({ path: `/work?ids=${f.id}` }),
   },
+  "GET /work/:id": {
+    scopes: ["work:read"],
+    role: "owner",
+    request: (f) => ({ path: `/work/${f.id}` }),
+    // Readers read any work within their pipelines; outside them it does not exist.
+    expect: { ...ANY_USER, "outside its pipelines": 404 },
+  },
+  "GET /work/:id/logs": {
+    scopes: ["work:read"],
+    role: "owner",
+    request: (f) => ({ path: `/work/${f.id}/logs` }),
+    expect: { ...ANY_USER, "outside its pipelines": 404 },
+  },
+  "POST /work/:id/logs": {
+    scopes: ["work:withdraw"],
+    role: "worker",
+    request: (f) => ({
+      path: `/work/${f.id}/logs?attempt=1`,
+      body: { lines: [{ t: 1, stream: "stdout", text: "hello" }] },
+    }),
+    // Fenced as heartbeats are: by the attempt, within the token's pipelines.
+    expect: { "outside its pipelines": 404, "another user": 200 },
+  },
   "GET /audit/failed": {
     scopes: ["admin"],
     role: "caller",

@@ -13,8 +13,10 @@ export { BucketsError } from "./client/errors.js";
 export { type RetryOptions, withRetries } from "./client/retry.js";
 export {
   type ClientSettings,
+  childEnv,
   DEFAULT_TIMEOUT_SECONDS,
   resolveClientSettings,
+  SECRET_VARIABLES,
   TOKEN_VARIABLES,
 } from "./client/settings.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
@@ -26,6 +28,18 @@ export {
   WorkspaceError,
 } from "./errors.js";
 export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
+export {
+  type AttemptLogs,
+  LOG_STREAMS,
+  LogAppendSchema,
+  type LogLine,
+  LogLineSchema,
+  type LogStream,
+  MAX_LOG_BATCH_CHARS,
+  MAX_LOG_BATCH_LINES,
+  MAX_LOG_BYTES_PER_ATTEMPT,
+  MAX_LOG_LINE_CHARS,
+} from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";
 export {

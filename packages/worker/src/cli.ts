@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { registerDeposit } from "./commands/deposit.js";
 import { describeFailure } from "./commands/failure.js";
+import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerRun } from "./commands/run.js";
@@ -40,6 +41,7 @@ const program = new Command("workflow")
 registerDeposit(program);
 registerViews(program);
 registerShow(program);
+registerLogs(program);
 registerManage(program);
 registerWorkspace(program);
 registerToken(program);

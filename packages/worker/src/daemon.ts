@@ -202,7 +202,11 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     );
     run.release();
     if (!recorded) return;
-    log.info({ status: outcome.status, seconds }, "finished");
+    const error = outcome.status === "failure" ? outcome.results?.error : undefined;
+    log.info(
+      { status: outcome.status, seconds, ...(error ? { error: String(error) } : {}) },
+      "finished",
+    );
     // Slack hears of successes and final failures; a failure with a retry ahead is not news yet.
     if (outcome.status === "failure" && hasRetriesLeft(work)) return;
     const reply = await notifySlack({ work, outcome, seconds, host: hostname() }, slack, log);
@@ -245,6 +249,14 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     }
   }
 
+  client.baseUrl().then(
+    (url) => logger.info({ url, pipelines: options.pipelines }, "connected to the service"),
+    (error: unknown) =>
+      logger.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        "cannot reach the service yet; will keep trying",
+      ),
+  );
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
     .then(() => Promise.all(finishing))
     .then(() => Promise.all([closeFunctionProcesses(), closePythonProcesses()]))

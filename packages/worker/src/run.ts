@@ -1,11 +1,12 @@
 import { type BucketsClient, BucketsError, type StoredWork, type Workspace } from "@workflow/work";
 import { archiveOutcome } from "./archive/archive.js";
 import type { Logger } from "./logger.js";
+import { LogShipper } from "./logs/shipper.js";
 import { runCommand } from "./runner/command.js";
 import { runFunction } from "./runner/function.js";
 import { functionKind } from "./runner/kind.js";
 import type { Outcome, StopReason } from "./runner/outcome.js";
-import { type OutputSink, runPython } from "./runner/python.js";
+import { type OutputSink, type OutputStream, runPython } from "./runner/python.js";
 
 export interface Running {
   done: Promise<Outcome>;
@@ -32,7 +33,7 @@ export interface RunOptions {
   onRefused?: (error: BucketsError) => void;
   /** Where products and plots are archived (its `archive` and `config.archive`); none: left as they are. */
   workspace?: Workspace | undefined;
-  /** Receives what a Python function prints; without it, the worker's own streams do. */
+  /** Also receives what the work prints (it always goes to the service, as the attempt's logs). */
   output?: OutputSink;
 }
 
@@ -42,7 +43,10 @@ const MIN_HEARTBEAT_SECONDS = 0.5;
 type Started = Pick<Running, "done" | "stop">;
 
 /** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
-function start(work: StoredWork, options: RunOptions): Started {
+/** Takes a work's output as it comes: text from functions, raw chunks from commands. */
+type Printed = (stream: OutputStream, chunk: string | Buffer) => void;
+
+function start(work: StoredWork, options: RunOptions, output: Printed): Started {
   const { cwd, functionRoots, fallback } = options;
   const fn = work.function ?? (work.command ? undefined : fallback?.function);
   const command = work.command ?? (work.function ? undefined : fallback?.command);
@@ -57,13 +61,14 @@ function start(work: StoredWork, options: RunOptions): Started {
     if (fn !== undefined && kind?.kind === "python")
       return runPython(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
-        { cwd, logger: options.logger, ...(options.output ? { output: options.output } : {}) },
+        { cwd, logger: options.logger, output },
       );
     if (fn !== undefined)
       return runFunction(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
         cwd,
         functionRoots,
+        output,
       );
     if (command !== undefined)
       return runCommand(
@@ -77,6 +82,7 @@ function start(work: StoredWork, options: RunOptions): Started {
             !work.history?.some((h) => h.attempt < work.attempt && h.status === "failure"),
         },
         cwd,
+        output,
       );
     return failed(
       "the work names neither a function nor a command, and the worker has no --function or --command",
@@ -93,7 +99,12 @@ function start(work: StoredWork, options: RunOptions): Started {
  */
 export function runWork(work: StoredWork, options: RunOptions): Running {
   const { client, logger, onRefused } = options;
-  const started = start(work, options);
+  // The work's output goes to the service while it runs; its last lines before the outcome.
+  const shipper = new LogShipper({ client, id: work.id, attempt: work.attempt, logger });
+  const started = start(work, options, (stream, text) => {
+    shipper.write(stream, text);
+    options.output?.(stream, String(text));
+  });
   let lost = false;
   let ended = false;
   let released = false;
@@ -102,6 +113,10 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
   };
   // Archived while heartbeats still hold the lease: an upload may take a while.
   const done = started.done
+    .then(async (outcome) => {
+      await shipper.close();
+      return outcome;
+    })
     .then((outcome) =>
       lost
         ? outcome

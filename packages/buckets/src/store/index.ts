@@ -8,6 +8,7 @@ import { StoreError } from "./errors.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
 import { ensureIndexes } from "./indexes.js";
 import { heartbeat, release } from "./lease.js";
+import { logStore } from "./logs.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
@@ -48,15 +49,21 @@ export function createStore(db: Db) {
   const collection = works(db);
   const filter = (query: Query) => query as Filter<WorkDoc>;
   const runs = runStore(db);
+  const logs = logStore(db);
   const counts = workCounts(db, collection);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
       await runs.ensureIndexes();
+      await logs.ensureIndexes();
     },
     runs,
+    logs,
     runWorks: runWorkStore(collection),
-    ensureRetention: (days: number | undefined) => ensureRetention(db, collection, days),
+    ensureRetention: async (days: number | undefined) => {
+      await ensureRetention(db, collection, days);
+      await logs.ensureRetention(days);
+    },
     stampFinished: (now: number) => stampFinished(collection, now),
     ping: async () => {
       // The driver ignores `timeoutMS` (deprecated, no effect): a signal bounds the probe, and its
@@ -85,7 +92,12 @@ export function createStore(db: Db) {
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
     update: (changes: Replacement[]) => updateWorks(collection, changes),
     recordOutcomes: (outcomes: Outcome[], now: number) => recordOutcomes(collection, outcomes, now),
-    remove: (ids: string[]) => removeWorks(collection, ids.map(toObjectId)),
+    remove: async (ids: string[]) => {
+      const removed = await removeWorks(collection, ids.map(toObjectId));
+      // A removed work's logs go with it.
+      await logs.removeFor(ids);
+      return removed;
+    },
     heartbeat: (id: string, attempt: number, now: number) =>
       heartbeat(collection, toObjectId(id), attempt, now),
     release: (id: string, attempt: number, now: number) =>

@@ -1,10 +1,12 @@
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
+import type { AttemptLogs, LogLine } from "../logs.js";
 import { toPayload } from "../payload.js";
 import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
 import { BucketsError } from "./errors.js";
+import { readEvents } from "./events.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import {
   type ClientSettings,
@@ -216,6 +218,68 @@ export class BucketsClient {
     return true;
   }
 
+  /** Appends a batch of output to the attempt the worker holds. */
+  async appendLogs(id: string, attempt: number, lines: LogLine[]): Promise<true> {
+    await this.#request("POST", `/work/${encodeURIComponent(id)}/logs?attempt=${attempt}`, {
+      lines,
+    });
+    return true;
+  }
+
+  /** An attempt's logs (the latest attempt unless one is named). */
+  logs(id: string, attempt?: number): Promise<AttemptLogs> {
+    const query = new URLSearchParams({ format: "json" });
+    if (attempt !== undefined) query.set("attempt", String(attempt));
+    return this.#request("GET", `/work/${encodeURIComponent(id)}/logs?${query}`);
+  }
+
+  /**
+   * Follows an attempt's logs as the service streams them (Server-Sent Events), calling `onLine`
+   * for each line, until the attempt ends; answers which attempt it followed and how much of its
+   * older output was cut.
+   */
+  async followLogs(
+    id: string,
+    onLine: (line: LogLine) => void,
+    { attempt, signal }: { attempt?: number | undefined; signal?: AbortSignal } = {},
+  ): Promise<{ attempt: number; cut: number; ended: boolean }> {
+    const query = new URLSearchParams({ follow: "true" });
+    if (attempt !== undefined) query.set("attempt", String(attempt));
+    const path = `/work/${encodeURIComponent(id)}/logs?${query}`;
+    const response = await fetch(`${await this.baseUrl()}${path}`, {
+      headers: this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {},
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok || !response.body) {
+      const body = (await response.json().catch(() => undefined)) as
+        | { error?: { code?: string; message?: string } }
+        | undefined;
+      throw new BucketsError(
+        response.status,
+        body?.error?.code ?? "http_error",
+        `GET ${path}: ${response.status} ${body?.error?.message ?? response.statusText}`,
+      );
+    }
+    const seen = { attempt: attempt ?? 0, cut: 0, ended: false };
+    for await (const { event, data } of readEvents(response.body)) {
+      if (event === "start") Object.assign(seen, pick(data, ["attempt", "cut"]));
+      else if (event === "line") onLine(data as LogLine);
+      else if (event === "end") return { ...seen, ended: true };
+      else if (event === "error")
+        throw new BucketsError(
+          503,
+          "unavailable",
+          `GET ${path}: ${String(pick(data, ["message"]).message)}`,
+        );
+    }
+    return seen;
+  }
+
+  /** One work with its history and the last lines of its latest attempt's logs. */
+  show(id: string): Promise<StoredWork & { logs: { attempt: number; lines: LogLine[] } }> {
+    return this.#request("GET", `/work/${encodeURIComponent(id)}`);
+  }
+
   /** Starts a run of a pipeline config (YAML text or an object): the run's id and its works' ids. */
   startRun(
     config: unknown,
@@ -325,4 +389,12 @@ export class BucketsClient {
       },
     );
   }
+}
+
+/** The named fields of an event's data, when it is an object. */
+function pick(data: unknown, keys: string[]): Record<string, unknown> {
+  if (typeof data !== "object" || data === null) return {};
+  return Object.fromEntries(
+    keys.filter((k) => k in data).map((k) => [k, (data as Record<string, unknown>)[k]]),
+  );
 }

@@ -10,6 +10,23 @@ export const TOKEN_VARIABLES = [
   "GITHUB_PAT",
 ] as const;
 
+/**
+ * Secrets of the worker that the code it runs must never see: every child it starts gets its
+ * environment without them (see `childEnv`).
+ */
+export const SECRET_VARIABLES = [
+  ...TOKEN_VARIABLES,
+  "WORKFLOW_NOTIFY_SLACK_TOKEN",
+  "SLACK_BOT_TOKEN",
+] as const;
+
+/** The environment for a child the worker starts: its own, less SECRET_VARIABLES. */
+export function childEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of SECRET_VARIABLES) delete copy[name];
+  return copy;
+}
+
 /** @defaultValue 15 */
 export const DEFAULT_TIMEOUT_SECONDS = 15;
 

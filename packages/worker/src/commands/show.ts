@@ -2,20 +2,33 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { duration } from "./describe.js";
+import { formatLine } from "./logs.js";
 import { printJson } from "./output.js";
 
 export function registerShow(program: Command): void {
   program
     .command("show")
-    .description("show one work in full: its command, parameters, outcome and history")
+    .description(
+      "show one work in full: its command, parameters, outcome, history, archive errors and last log lines",
+    )
     .argument("<id>", "the work's id (from deposit or ps)")
     .addHelpText("after", "\nExample:\n  workflow show 6650f0c1e4b0a1b2c3d4e5f6 --json")
     .action(async (id: string, _opts: object, command: Command) => {
       const flags = command.optsWithGlobals<ConnectionFlags & { json?: boolean }>();
-      const [work] = await clientFrom(flags).view({ id }, { limit: 1 });
-      if (!work) throw new Error(`no work ${id} (or not one this token may read)`);
-      if (flags.json) return printJson(work);
+      const { logs, ...work } = await clientFrom(flags).show(id);
+      if (flags.json) return printJson({ ...work, logs });
       const took = duration(work);
       process.stdout.write(stringify(took ? { ...work, duration: took } : work));
+      // Said apart from the rest: a failed archive does not fail the work, so it is easy to miss.
+      const errors = work.archive?.errors ?? [];
+      if (errors.length > 0)
+        process.stdout.write(
+          `\narchive errors (products or plots may not be where the work says):\n${errors.map((e) => `  - ${e}\n`).join("")}`,
+        );
+      process.stdout.write(
+        logs.lines.length === 0
+          ? `\nno log lines for attempt ${logs.attempt}\n`
+          : `\nlast log lines of attempt ${logs.attempt} (workflow logs ${id} for all):\n${logs.lines.map((line) => `  ${formatLine(line)}\n`).join("")}`,
+      );
     });
 }

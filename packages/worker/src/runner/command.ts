@@ -1,8 +1,10 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
+import { childEnv } from "@workflow/work";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
 import { toArgv } from "./placeholders.js";
 import { groupAlive, killGroup } from "./process-group.js";
+import type { OutputStream } from "./python-output.js";
 import { Tail } from "./tail.js";
 import { watchGroup } from "./watchdog.js";
 
@@ -23,6 +25,8 @@ export interface CommandWork {
 export function runCommand(
   work: CommandWork,
   cwd: string,
+  /** Receives the command's output as it comes (the worker ships it to the service). */
+  output?: (stream: OutputStream, chunk: Buffer) => void,
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   let stopped: StopReason | undefined;
   let child: ChildProcessByStdio<null, Readable, Readable>;
@@ -38,6 +42,7 @@ export function runCommand(
     child = spawn(argv[0] as string, argv.slice(1), {
       cwd,
       detached: true,
+      env: childEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
   } catch (error) {
@@ -53,8 +58,14 @@ export function runCommand(
   const watchdog = child.pid === undefined ? undefined : watchGroup(child.pid);
   const stdout = new Tail(TAIL_BYTES);
   const stderr = new Tail(TAIL_BYTES);
-  child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout.push(chunk);
+    output?.("stdout", chunk);
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr.push(chunk);
+    output?.("stderr", chunk);
+  });
   let killing: Promise<void> | undefined;
   let exited = false;
   const stop = (reason: StopReason) => {

@@ -21,6 +21,20 @@ process.on("disconnect", () => {
   }
 });
 
+// What the function prints goes to its work's logs, over IPC: on the same channel as the reply,
+// so that nothing it printed can arrive after the work has ended.
+for (const stream of ["stdout", "stderr"] as const) {
+  const write = (chunk: unknown, encoding?: unknown, done?: unknown): boolean => {
+    const text =
+      typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
+    process.send?.({ output: { stream, text } });
+    const callback = typeof encoding === "function" ? encoding : done;
+    if (typeof callback === "function") queueMicrotask(() => callback());
+    return true;
+  };
+  process[stream].write = write as typeof process.stdout.write;
+}
+
 process.on("message", async ({ file, name, parameters }: Request) => {
   try {
     const exports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;

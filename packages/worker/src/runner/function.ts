@@ -1,8 +1,10 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { childEnv } from "@workflow/work";
 import { resolveFunction } from "./function-roots.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
 import { killGroup } from "./process-group.js";
+import type { OutputSink } from "./python-output.js";
 
 const CHILD = fileURLToPath(new URL("./function-child.js", import.meta.url));
 
@@ -15,6 +17,8 @@ export interface FunctionWork {
 }
 
 type Reply = { ok: true; value: unknown } | { ok: false; error: string };
+/** What the function printed, sent on the same channel as its reply so that none comes after it. */
+type Printed = { output: { stream: "stdout" | "stderr"; text: string } };
 
 /**
  * Warm processes waiting for their next function work, by user and working directory: a work can
@@ -28,6 +32,7 @@ function takeProcess(key: string, cwd: string): ChildProcess {
   const child = fork(CHILD, [], {
     cwd,
     detached: true,
+    env: childEnv(),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   // Errors are taken up by the work that uses the process; an unheard one would end the worker.
@@ -58,6 +63,7 @@ export function runFunction(
   work: FunctionWork,
   cwd: string,
   roots: readonly string[],
+  output: OutputSink = (stream, text) => process[stream].write(text),
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   const key = JSON.stringify([work.user, cwd]);
   let target: { file: string; name: string };
@@ -91,7 +97,8 @@ export function runFunction(
       child.off("error", onError);
       resolve(outcome);
     };
-    const onReply = (reply: Reply) => {
+    const onReply = (reply: Reply | Printed) => {
+      if ("output" in reply) return output(reply.output.stream, String(reply.output.text));
       if (stopped) return; // the exit handler reports it
       finish(
         reply.ok ? fromReturn(reply.value) : { status: "failure", results: { error: reply.error } },

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { childEnv } from "@workflow/work";
 import { MarkedStream, type OutputSink } from "./python-output.js";
 
 /** The Python side of the protocol, shipped in this package. */
@@ -51,6 +52,7 @@ export class PythonProcess {
     this.child = spawn(python, ["-u", RUNNER_SCRIPT], {
       cwd,
       detached: true,
+      env: childEnv(),
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
     });
     const sink = () => this.#call?.output ?? toWorkerStreams;

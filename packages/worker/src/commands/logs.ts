@@ -1,0 +1,62 @@
+import type { LogLine } from "@workflow/work";
+import type { Command } from "commander";
+import { type ConnectionFlags, clientFrom } from "./connection.js";
+
+interface LogsFlags extends ConnectionFlags {
+  attempt?: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** A line as people read it: stderr marked, stdout as it was printed. */
+export function formatLine(line: LogLine): string {
+  return line.stream === "stderr" ? `[stderr] ${line.text}` : line.text;
+}
+
+function cutMarker(cut: number): string {
+  return `[... ${cut} bytes of earlier output were cut: the service keeps the last part of each attempt]\n`;
+}
+
+export function registerLogs(program: Command): void {
+  program
+    .command("logs")
+    .description("print a work's logs: what its command or function printed, attempt by attempt")
+    .argument("<id>", "the work's id (from deposit or ps)")
+    .option("--attempt <n>", "which attempt (default: the latest)")
+    .option("-f, --follow", "keep printing new lines until the attempt ends")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6 --attempt 1\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6 --follow",
+    )
+    .action(async (id: string, _opts: object, command: Command) => {
+      const flags = command.optsWithGlobals<LogsFlags>();
+      const attempt = flags.attempt === undefined ? undefined : Number(flags.attempt);
+      if (attempt !== undefined && (!Number.isInteger(attempt) || attempt < 1))
+        throw new Error(`--attempt takes a whole number from 1, not "${flags.attempt}"`);
+      const client = clientFrom(flags);
+      const print = (line: LogLine) =>
+        process.stdout.write(flags.json ? `${JSON.stringify(line)}\n` : `${formatLine(line)}\n`);
+      if (!flags.follow) {
+        const logs = await client.logs(id, attempt);
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(logs)}\n`);
+        if (logs.cut > 0) process.stdout.write(cutMarker(logs.cut));
+        for (const line of logs.lines) print(line);
+        return;
+      }
+      const stop = new AbortController();
+      process.once("SIGINT", () => stop.abort());
+      let started = false;
+      await client
+        .followLogs(id, print, {
+          attempt,
+          signal: stop.signal,
+        })
+        .then((seen) => {
+          started = true;
+          if (!flags.json) process.stderr.write(`attempt ${seen.attempt} ended\n`);
+        })
+        .catch((error: unknown) => {
+          if (!stop.signal.aborted || started) throw error;
+        });
+    });
+}

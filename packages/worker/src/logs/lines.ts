@@ -1,0 +1,40 @@
+import { StringDecoder } from "node:string_decoder";
+import { type LogLine, type LogStream, MAX_LOG_LINE_CHARS } from "@workflow/work";
+
+/**
+ * Cuts one stream's output into lines, each stamped with the time its end arrived. A line longer
+ * than the service keeps whole arrives as several; a last line without its newline comes at `end`.
+ */
+export class LineSplitter {
+  readonly #decoder = new StringDecoder("utf8");
+  #held = "";
+
+  constructor(
+    private readonly stream: LogStream,
+    private readonly emit: (line: LogLine) => void,
+  ) {}
+
+  push(chunk: string | Buffer): void {
+    const text = this.#held + (typeof chunk === "string" ? chunk : this.#decoder.write(chunk));
+    const parts = text.split("\n");
+    this.#held = parts.pop() ?? "";
+    for (const part of parts) this.#line(part);
+    while (this.#held.length > MAX_LOG_LINE_CHARS) {
+      this.#line(this.#held.slice(0, MAX_LOG_LINE_CHARS));
+      this.#held = this.#held.slice(MAX_LOG_LINE_CHARS);
+    }
+  }
+
+  end(): void {
+    const rest = this.#held + this.#decoder.end();
+    this.#held = "";
+    if (rest !== "") this.push(`${rest}\n`);
+  }
+
+  #line(text: string): void {
+    const t = Date.now();
+    const clean = text.endsWith("\r") ? text.slice(0, -1) : text;
+    for (let at = 0; at === 0 || at < clean.length; at += MAX_LOG_LINE_CHARS)
+      this.emit({ t, stream: this.stream, text: clean.slice(at, at + MAX_LOG_LINE_CHARS) });
+  }
+}

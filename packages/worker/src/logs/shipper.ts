@@ -1,0 +1,168 @@
+import {
+  type BucketsClient,
+  BucketsError,
+  type LogLine,
+  type LogStream,
+  MAX_LOG_BATCH_CHARS,
+  MAX_LOG_BATCH_LINES,
+} from "@workflow/work";
+import type { Logger } from "../logger.js";
+import { LineSplitter } from "./lines.js";
+
+/** How often output goes to the service, in ms: a worker killed with -9 loses at most this much. */
+export const SHIP_EVERY_MS = 1_000;
+/** Output waiting past this many characters is sent at once rather than at the next tick. */
+export const SHIP_BATCH_CHARS = 64 * 1024;
+/** The most output held while the service cannot be reached; the oldest goes first, with a marker. */
+export const SHIP_BUFFER_CHARS = 4 * 1024 * 1024;
+/** How long the end of an attempt waits for its last lines to reach the service, in ms. */
+export const SHIP_CLOSE_MS = 5_000;
+
+export interface ShipperOptions {
+  client: BucketsClient;
+  id: string;
+  attempt: number;
+  logger: Logger;
+}
+
+const charsOf = (line: LogLine) => line.text.length;
+
+/**
+ * Sends an attempt's output to the service in batches, about once a second or every 64 KB. It
+ * never blocks nor fails the work: sends run beside it, and while the service cannot be reached
+ * the output waits in a bounded buffer whose oldest lines are dropped (and said to be).
+ */
+export class LogShipper {
+  readonly #options: ShipperOptions;
+  readonly #streams: Record<LogStream, LineSplitter>;
+  #pending: LogLine[] = [];
+  #pendingChars = 0;
+  #dropped = 0;
+  #sending: Promise<void> | undefined;
+  #closed = false;
+  /** The service will take no more: the attempt is not ours, or the token is refused. */
+  #stopped = false;
+  #failing = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(options: ShipperOptions) {
+    this.#options = options;
+    const add = (line: LogLine) => this.#add(line);
+    this.#streams = {
+      stdout: new LineSplitter("stdout", add),
+      stderr: new LineSplitter("stderr", add),
+    };
+    this.#timer = setInterval(() => this.#ship(), SHIP_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  /** Takes what the work wrote on one of its streams. */
+  write = (stream: LogStream, chunk: string | Buffer): void => {
+    if (this.#closed || this.#stopped) return;
+    this.#streams[stream].push(chunk);
+  };
+
+  /** Sends what is left (waiting at most SHIP_CLOSE_MS) and stops; never throws. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#streams.stdout.end();
+    this.#streams.stderr.end();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SHIP_CLOSE_MS);
+    });
+    const drain = (async () => {
+      while (!this.#stopped && (this.#pending.length > 0 || this.#sending)) {
+        const before = this.#pending.length;
+        await (this.#sending ?? this.#ship());
+        if (this.#failing && this.#pending.length >= before) return;
+      }
+    })();
+    await Promise.race([drain, deadline]);
+    clearTimeout(timer);
+  }
+
+  #add(line: LogLine): void {
+    this.#pending.push(line);
+    this.#pendingChars += charsOf(line);
+    while (this.#pendingChars > SHIP_BUFFER_CHARS && this.#pending.length > 0) {
+      this.#pendingChars -= charsOf(this.#pending.shift() as LogLine);
+      this.#dropped++;
+    }
+    if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#closed) void this.#ship();
+  }
+
+  /** Sends one batch unless one is on its way; another follows at once while much is waiting. */
+  #ship(): Promise<void> {
+    if (this.#sending || this.#stopped || this.#pending.length === 0)
+      return this.#sending ?? Promise.resolve();
+    const dropped = this.#dropped;
+    const batch = this.#takeBatch(dropped);
+    this.#sending = this.#send(batch, dropped).finally(() => {
+      this.#sending = undefined;
+      if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#failing && !this.#closed)
+        void this.#ship();
+    });
+    return this.#sending;
+  }
+
+  /** The next batch, led by a marker when lines were dropped (they stay counted until it is sent). */
+  #takeBatch(dropped: number): LogLine[] {
+    const batch: LogLine[] = [];
+    if (dropped > 0)
+      batch.push({
+        t: Date.now(),
+        stream: "stderr",
+        text: `[workflow: ${dropped} lines of output were dropped: the service could not be reached]`,
+      });
+    let chars = 0;
+    while (this.#pending.length > 0 && batch.length < MAX_LOG_BATCH_LINES) {
+      const line = this.#pending[0] as LogLine;
+      if (batch.length > 0 && chars + charsOf(line) > MAX_LOG_BATCH_CHARS / 4) break;
+      batch.push(line);
+      chars += charsOf(line);
+      this.#pending.shift();
+    }
+    this.#pendingChars -= chars;
+    return batch;
+  }
+
+  async #send(batch: LogLine[], dropped: number): Promise<void> {
+    const { client, id, attempt, logger } = this.#options;
+    try {
+      await client.appendLogs(id, attempt, batch);
+      this.#dropped -= dropped;
+      if (this.#failing) logger.info("the service takes the work's output again");
+      this.#failing = false;
+    } catch (error) {
+      const status = error instanceof BucketsError ? error.status : 0;
+      if ([401, 403, 404, 409].includes(status)) {
+        // Not ours to write any more; the heartbeat tells the worker what to do about it.
+        this.#stopped = true;
+        this.#pending = [];
+        this.#pendingChars = 0;
+        return;
+      }
+      if (status === 400 || status === 413) {
+        logger.warn(
+          { reason: (error as Error).message },
+          "the service refused a batch of output; it is dropped",
+        );
+        this.#dropped += batch.length - (dropped > 0 ? 1 : 0);
+        return;
+      }
+      // Put back, to go with the next try; the buffer's bound drops the oldest if this goes on.
+      const lines = dropped > 0 ? batch.slice(1) : batch;
+      this.#pending.unshift(...lines);
+      this.#pendingChars += lines.reduce((n, line) => n + charsOf(line), 0);
+      if (!this.#failing)
+        logger.warn(
+          { reason: error instanceof Error ? error.message : String(error) },
+          "could not send the work's output; holding it and trying again",
+        );
+      this.#failing = true;
+    }
+  }
+}
