@@ -1,0 +1,250 @@
+import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy } from "@workflow/work";
+import { hasScope, isAdmin } from "../auth/access.js";
+import type { Principal } from "../auth/tokens.js";
+import { conflict, ServiceError } from "../errors.js";
+import { DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
+import {
+  DEADLINE_GRACE_SECONDS,
+  type Outcome,
+  present,
+  type Replacement,
+  type WorkDoc,
+} from "../store/index.js";
+import { type Changes, changesOf } from "./changes.js";
+import type { ServiceContext } from "./context.js";
+import { requireSite } from "./sites.js";
+import { at, parseWith, requireResultsWithinCap } from "./validate.js";
+
+/** What a worker may write, besides Slack's reply. */
+const REPORTED = new Set<string>(OUTCOME_FIELDS);
+const DEFINITION = new Set<string>(DEFINITION_FIELDS);
+const NEVER = new Set(["pipeline", "user"]);
+/** What an admin may move on a running work: its deadline follows. */
+const RESCHEDULE = new Set(["start", "timeout"]);
+
+export type Plan =
+  | { kind: "outcome"; outcome: Outcome; final: boolean }
+  | { kind: "replace"; change: Replacement }
+  | { kind: "cancel" }
+  | { kind: "none" };
+
+/**
+ * One item of PUT /work: which transition it asks for, and whether its sender may cause it. The
+ * answer is a plan; nothing is written here. Refusals are thrown as the service's errors.
+ */
+export function planOf(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  item: unknown,
+  attempt: number | undefined,
+  index: number,
+  now: number,
+): Plan {
+  const where = at(index);
+  const id = doc._id.toHexString();
+  requireResultsWithinCap(item, where);
+  const { id: _id, ...current } = present(doc);
+  const sent = Object.entries(item as Record<string, unknown>)
+    .filter(([, value]) => value !== null)
+    .map(([key]) => key);
+  const merged = parseWith(WorkSchema, { ...current, ...(item as object) }, where);
+  const before = parseWith(WorkSchema, current, `work ${id} as stored`);
+  const changes = changesOf(sent, merged, before);
+  const never = changes.fields.find((f) => NEVER.has(f));
+  if (never) throw forbidden(id, never, `${never} never changes; deposit a new work instead`);
+  if (changes.fields.includes("status")) {
+    return statusChange(ctx, principal, doc, merged, changes, attempt, now);
+  }
+  const reported = changes.fields.every((f) => REPORTED.has(f));
+  if (reported && hasScope(principal, "work:withdraw") && holds(doc, attempt)) {
+    if (changes.fields.length === 0 && !changes.reply) return { kind: "none" };
+    return outcome(doc, merged, changes, "progress", attempt);
+  }
+  if (changes.fields.length === 0) {
+    const replied = changes.reply && hasScope(principal, "work:withdraw");
+    if (replied && (attempt ?? doc.attempt) === doc.attempt && fromAllows("reply", doc.status)) {
+      return outcome(doc, merged, changes, "reply", attempt);
+    }
+    return { kind: "none" };
+  }
+  return definitionChange(ctx, principal, doc, merged, changes, now);
+}
+
+function statusChange(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  attempt: number | undefined,
+  now: number,
+): Plan {
+  const id = doc._id.toHexString();
+  const target = merged.status;
+  switch (target) {
+    case "success":
+    case "failure": {
+      if (!hasScope(principal, "work:withdraw")) {
+        throw forbidden(id, "status", "an outcome is reported by the worker holding the work");
+      }
+      const other = changes.contradicted.find((f) => !REPORTED.has(f));
+      if (other) throw forbidden(id, other, `a worker reports only ${OUTCOME_FIELDS.join(", ")}`);
+      const fenced = attempt ?? doc.attempt;
+      if (fenced === doc.attempt && doc.status === "running") {
+        return outcome(doc, merged, changes, target === "success" ? "succeed" : "fail", fenced);
+      }
+      if (fenced === doc.attempt && doc.status === "cancelled") {
+        return outcome(doc, merged, changes, "late", fenced);
+      }
+      if (isRetry(doc, fenced, merged)) return { kind: "none" };
+      if (attempt === undefined) {
+        throw forbidden(id, "status", `the work is ${doc.status}: no worker holds it`);
+      }
+      throw conflict(
+        `work ${id}: attempt ${fenced} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
+        { id, attempt: fenced, current: doc.attempt, status: doc.status },
+      );
+    }
+    case "queued": {
+      requireOwnerOrAdmin(principal, doc, "status");
+      if (!fromAllows("requeue", doc.status)) {
+        throw conflict(
+          `work ${id} is ${doc.status}: only finished works (${TRANSITIONS.requeue.from.join(", ")}) go back to the queue`,
+        );
+      }
+      const change = definitionChange(ctx, principal, doc, merged, withoutStatus(changes), now);
+      const set = change.kind === "replace" ? change.change.set : {};
+      return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
+        "retryAt",
+      ]);
+    }
+    case "cancelled": {
+      requireOwnerOrAdmin(principal, doc, "status");
+      const other = changes.fields.find((f) => f !== "status");
+      if (other) throw forbidden(id, other, "cancel a work on its own, then change it");
+      return { kind: "cancel" };
+    }
+    default:
+      throw conflict(
+        target === "running"
+          ? `work ${id}: only a claim (POST /work/withdraw) makes a work running, never a PUT`
+          : `work ${id}: status ${target} is set by the service, never by a PUT`,
+      );
+  }
+}
+
+function definitionChange(
+  ctx: ServiceContext,
+  principal: Principal,
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  now: number,
+): Plan {
+  const id = doc._id.toHexString();
+  const [first] = changes.fields;
+  if (first === undefined) return { kind: "none" };
+  requireOwnerOrAdmin(principal, doc, first);
+  const running = doc.status === "running";
+  if (running && isAdmin(principal) && changes.fields.every((f) => RESCHEDULE.has(f))) {
+    return reschedule(doc, merged, now);
+  }
+  const outside = changes.fields.find((f) => !DEFINITION.has(f));
+  if (outside) {
+    throw forbidden(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
+  }
+  if (running) {
+    throw conflict(
+      `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
+    );
+  }
+  if (changes.fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
+  const set: Partial<WorkDoc> = {};
+  for (const field of changes.fields) Object.assign(set, { [field]: merged[field as keyof Work] });
+  if (set.config) set.config = withoutStrategy(merged.config);
+  return replace(doc, set, []);
+}
+
+/** An admin moves a running work's start or timeout: its deadline (and lease) follow. */
+function reschedule(doc: WorkDoc, merged: Work, now: number): Plan {
+  const start = merged.start ?? now;
+  const deadline = start + merged.timeout + DEADLINE_GRACE_SECONDS;
+  const leaseUntil = doc.lease ? Math.min(now + doc.lease, deadline) : deadline;
+  return replace(doc, { start, timeout: merged.timeout, deadline, leaseUntil }, []);
+}
+
+function outcome(
+  doc: WorkDoc,
+  merged: Work,
+  changes: Changes,
+  transition: Outcome["transition"],
+  attempt: number | undefined,
+): Plan {
+  const wrote = (field: string) => changes.fields.includes(field);
+  const error = merged.results?.error;
+  return {
+    kind: "outcome",
+    final: transition === "fail" && !hasRetriesLeft(doc),
+    outcome: {
+      _id: doc._id,
+      attempt: attempt ?? doc.attempt,
+      transition,
+      stop: wrote("stop") ? merged.stop : undefined,
+      results: wrote("results") ? merged.results : undefined,
+      products: wrote("products") ? merged.products : undefined,
+      plots: wrote("plots") ? merged.plots : undefined,
+      archive: wrote("archive") ? merged.archive : undefined,
+      reply: changes.reply,
+      error:
+        error === undefined || error === null
+          ? undefined
+          : (typeof error === "string" ? error : JSON.stringify(error)).slice(0, 1000),
+    },
+  };
+}
+
+function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
+  return {
+    kind: "replace",
+    change: { _id: doc._id, attempt: doc.attempt, status: doc.status, set, unset },
+  };
+}
+
+/** A worker holds a work while it runs at the attempt the worker names. */
+const holds = (doc: WorkDoc, attempt: number | undefined) =>
+  doc.status === "running" && (attempt ?? doc.attempt) === doc.attempt;
+
+const fromAllows = (name: keyof typeof TRANSITIONS, status: WorkDoc["status"]) =>
+  (TRANSITIONS[name].from as readonly string[]).includes(status);
+
+const withoutStatus = (changes: Changes): Changes => ({
+  ...changes,
+  fields: changes.fields.filter((f) => f !== "status"),
+});
+
+/**
+ * A worker that lost the answer to its report sends it again: the attempt's history entry already
+ * ends with this very outcome (same status, same stop), so there is nothing to do.
+ */
+function isRetry(doc: WorkDoc, attempt: number, merged: Work): boolean {
+  const entry = doc.history?.find((h) => h.attempt === attempt);
+  return entry?.stop !== undefined && entry.status === merged.status && entry.stop === merged.stop;
+}
+
+function requireOwnerOrAdmin(principal: Principal, doc: WorkDoc, field: string): void {
+  if (isAdmin(principal)) return;
+  if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
+  const id = doc._id.toHexString();
+  throw forbidden(
+    id,
+    field,
+    `only its owner ("${doc.user}") or an admin may change it; this token is "${principal.sub}" with ${principal.scopes.join(", ")}`,
+  );
+}
+
+function forbidden(id: string, field: string, why: string): ServiceError {
+  return new ServiceError("forbidden", `work ${id}: field "${field}": ${why}`, {
+    details: { id, field },
+  });
+}
