@@ -8,6 +8,7 @@ import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { runRoutes } from "./routes/runs.js";
+import { scheduleRoutes } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
@@ -51,6 +52,7 @@ export function buildApp(
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));
+  app.use(scheduleRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(notFoundHandler);

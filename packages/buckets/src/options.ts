@@ -46,6 +46,8 @@ export const ServiceOptionsSchema = z.object({
   BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
   /** Seconds between reaper passes. @defaultValue 5 */
   BUCKETS_REAP_SECONDS: seconds(5, 3600),
+  /** Seconds between evaluations of due schedules, on every instance. @defaultValue 5 */
+  BUCKETS_SCHEDULE_SECONDS: seconds(5, 3600),
   /** Seconds in-flight requests get to finish on shutdown. @defaultValue 10 */
   BUCKETS_SHUTDOWN_SECONDS: seconds(10, 600),
   /** pino level. @defaultValue "info" */

@@ -11,6 +11,7 @@ import { Dispatcher } from "./service/dispatch.js";
 import { createEmitter } from "./service/events.js";
 import { startReaper } from "./service/reaper.js";
 import { startRetention } from "./service/retention.js";
+import { startTicker, type Ticker } from "./service/schedules/ticker.js";
 import { connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
 
@@ -21,6 +22,8 @@ export interface RunningService {
   ctx: ServiceContext;
   dispatcher: Dispatcher;
   database: Database;
+  /** Fires due schedules; tests call `evaluate()` after moving the clock. */
+  ticker: Ticker;
   /** Stops accepting, lets in-flight requests finish (bounded), then closes MongoDB. */
   close(): Promise<void>;
 }
@@ -28,7 +31,14 @@ export interface RunningService {
 /** Wires the parts together and listens. */
 export async function startService(
   options: ServiceOptions,
-  { logger = createLogger(options.LOG_LEVEL) }: { logger?: Logger } = {},
+  {
+    logger = createLogger(options.LOG_LEVEL),
+    now = nowSeconds,
+  }: {
+    logger?: Logger;
+    /** Unix seconds as the whole service reads them: tests of schedules move it instead of waiting. */
+    now?: () => number;
+  } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
     ? loadWorkspace(options.BUCKETS_WORKSPACE)
@@ -48,7 +58,7 @@ export async function startService(
     logger,
     leaseSeconds: options.BUCKETS_LEASE_SECONDS,
     workspace,
-    now: nowSeconds,
+    now,
     events: createEmitter(),
   };
   ctx.events.on("task:error", (task, error) =>
@@ -69,6 +79,7 @@ export async function startService(
     options.BUCKETS_RETENTION_DAYS,
     options.BUCKETS_REAP_SECONDS,
   );
+  const ticker = startTicker(ctx, options.BUCKETS_SCHEDULE_SECONDS);
   const app = buildApp(
     ctx,
     keys,
@@ -91,6 +102,7 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await ticker.stop();
       await reaper.stop();
       await retention.stop();
       await dispatcher.close();
@@ -108,5 +120,5 @@ export async function startService(
     })();
     return closing;
   };
-  return { url, port, keys, ctx, dispatcher, database, close };
+  return { url, port, keys, ctx, dispatcher, database, ticker, close };
 }

@@ -39,6 +39,8 @@ interface Fixture {
   id: string;
   /** A run alice started in it, for rows that ask for one (`makes: "run"`). */
   run: string;
+  /** A schedule of alice's depositing to it, for rows that ask for one (`makes: "schedule"`). */
+  schedule: string;
 }
 
 interface Row {
@@ -52,7 +54,7 @@ interface Row {
   /** With a token limited to other pipelines the route answers 200 but shows nothing of this one. */
   hidesOtherPipelines?: true;
   /** The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled). */
-  makes?: "run" | "ended run";
+  makes?: "run" | "ended run" | "schedule";
 }
 
 const DEFAULTS: Record<Case, number> = {
@@ -244,6 +246,49 @@ const ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/runs/${f.run}/rerun`, body: {} }),
     expect: { "outside its pipelines": 404 },
   },
+  "POST /schedules": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/schedules", body: scheduleOf(f.pipeline) }),
+    expect: { admin: 201, "rightful caller": 201 },
+  },
+  "GET /schedules": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "schedule",
+    request: () => ({ path: "/schedules" }),
+    // Another user is answered their own schedules: none.
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /schedules/:id": {
+    scopes: ["work:read"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/schedules/${f.schedule}` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "POST /schedules/:id/pause": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/schedules/${f.schedule}/pause` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "POST /schedules/:id/resume": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/schedules/${f.schedule}/resume` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "DELETE /schedules/:id": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/schedules/${f.schedule}` }),
+    expect: { "outside its pipelines": 404 },
+  },
   "GET /status/details/:pipeline": {
     scopes: ["work:read"],
     role: "caller",
@@ -264,6 +309,13 @@ const runConfig = (pipeline: string) =>
     "      stage: 1",
     '      work: {command: ["true"]}',
   ].join("\n");
+
+/** A nightly schedule of one work in the cell's pipeline, named after it. */
+const scheduleOf = (pipeline: string) => ({
+  name: pipeline,
+  cron: "0 2 * * *",
+  target: { works: [aWork({ pipeline })] },
+});
 
 /** "METHOD /path" of every route the app serves, read from express's router. */
 function servedRoutes(): string[] {
@@ -335,7 +387,15 @@ async function fixture(row: Row): Promise<Fixture> {
   });
   const [id] = deposited.body as string[];
   let run = "";
-  if (row.makes) {
+  let schedule = "";
+  if (row.makes === "schedule") {
+    const added = await t.call("POST", "/schedules", {
+      token: t.tokens.alice,
+      body: scheduleOf(pipeline),
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    schedule = (added.body as { id: string }).id;
+  } else if (row.makes) {
     const started = await t.call("POST", "/runs", {
       token: t.tokens.alice,
       body: { config: runConfig(pipeline) },
@@ -354,7 +414,7 @@ async function fixture(row: Row): Promise<Fixture> {
     });
     expect((claimed.body as { id?: string } | null)?.id, "the fixture's claim").toBe(id);
   }
-  return { pipeline, id: id as string, run };
+  return { pipeline, id: id as string, run, schedule };
 }
 
 describe("the authorization matrix", () => {

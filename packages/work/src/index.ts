@@ -42,6 +42,7 @@ export {
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";
+export * from "./schedule.js";
 export {
   AttemptParamsSchema,
   CountRequestSchema,

@@ -30,6 +30,8 @@ export interface DepositOptions {
    * `--command`, CHIME's static mode): a work may then name neither.
    */
   static?: boolean;
+  /** Check every rule and answer the ids, storing nothing (a schedule's target, when it is added). */
+  dryRun?: boolean;
 }
 
 /** Stores new works as `queued` (claimable from `notBefore`, when given). Answers their ids in order. */
@@ -47,6 +49,7 @@ export async function deposit(
     if (!options.static) requireSomethingToRun(doc, at(index));
     return doc;
   });
+  if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
   await ctx.store.deposit(docs);
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");

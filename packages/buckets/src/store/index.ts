@@ -15,6 +15,7 @@ import { removeWorks } from "./remove.js";
 import { ensureRetention, stampFinished } from "./retention.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
+import { scheduleStore } from "./schedules.js";
 import { listPipelines, workCounts } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
@@ -36,6 +37,7 @@ export type {
   RunStep,
   StepOutcome,
 } from "./runs.js";
+export type { ScheduleDoc, ScheduleOwner, TickDoc } from "./schedules.js";
 export type { Replacement } from "./update.js";
 
 /** How long /readyz waits for MongoDB to answer a ping. */
@@ -50,15 +52,18 @@ export function createStore(db: Db) {
   const filter = (query: Query) => query as Filter<WorkDoc>;
   const runs = runStore(db);
   const logs = logStore(db);
+  const schedules = scheduleStore(db);
   const counts = workCounts(db, collection);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
       await runs.ensureIndexes();
       await logs.ensureIndexes();
+      await schedules.ensureIndexes();
     },
     runs,
     logs,
+    schedules,
     runWorks: runWorkStore(collection),
     ensureRetention: async (days: number | undefined) => {
       await ensureRetention(db, collection, days);

@@ -1,0 +1,44 @@
+import { Router } from "express";
+import { principalOf } from "../http/auth.js";
+import type { ServiceContext } from "../service/context.js";
+import {
+  addSchedule,
+  getSchedule,
+  listSchedules,
+  parseScheduleId,
+  removeSchedule,
+  setEnabled,
+} from "../service/schedules/manage.js";
+
+/** Schedules: cron runs of works and pipelines, fired once across instances. */
+export function scheduleRoutes(ctx: ServiceContext): Router {
+  const router = Router();
+
+  router.post("/schedules", async (req, res) => {
+    const dryRun = req.query.dry_run === "true";
+    const detail = await addSchedule(ctx, principalOf(res), req.body, dryRun);
+    res.status(dryRun ? 200 : 201).json(detail);
+  });
+
+  router.get("/schedules", async (_req, res) => {
+    res.json(await listSchedules(ctx, principalOf(res)));
+  });
+
+  router.get("/schedules/:id", async (req, res) => {
+    res.json(await getSchedule(ctx, principalOf(res), parseScheduleId(req.params.id)));
+  });
+
+  router.post("/schedules/:id/pause", async (req, res) => {
+    res.json(await setEnabled(ctx, principalOf(res), parseScheduleId(req.params.id), false));
+  });
+
+  router.post("/schedules/:id/resume", async (req, res) => {
+    res.json(await setEnabled(ctx, principalOf(res), parseScheduleId(req.params.id), true));
+  });
+
+  router.delete("/schedules/:id", async (req, res) => {
+    res.json(await removeSchedule(ctx, principalOf(res), parseScheduleId(req.params.id)));
+  });
+
+  return router;
+}
