@@ -154,6 +154,45 @@ describe("firing", () => {
   });
 });
 
+describe("a pipeline target", () => {
+  it("starts a run of the config at each tick, linked to the tick by the run's id", async () => {
+    const pipeline = `sched-${++names}`;
+    const config = [
+      'version: "2"',
+      `name: ${pipeline}`,
+      "defaults: {user: alice, site: local}",
+      "pipeline:",
+      "  steps:",
+      "    - name: one",
+      "      stage: 1",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own placeholder
+      '      work: {command: ["echo", "${{ params.word }}"]}',
+    ].join("\n");
+    const added = await call(a, "POST", "/schedules", alice(a), {
+      name: pipeline,
+      cron: "0 * * * *",
+      target: { config, params: { word: "hello" } },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect(added.body.pipelines).toEqual([pipeline]);
+    for (const hour of [1, 2]) {
+      clock = START + hour * HOUR + 1;
+      await Promise.all([a.ticker.evaluate(), b.ticker.evaluate()]);
+    }
+    const { ticks } = await detail(added.body.id);
+    expect(ticks).toHaveLength(2);
+    const runs = await db.collection("runs").find({ name: pipeline }).toArray();
+    expect(runs.map((r) => r._id.toHexString()).sort()).toEqual(
+      ticks.map((t: { run: string }) => t.run).sort(),
+    );
+    const works = await db.collection("works").find({ pipeline }).toArray();
+    expect(works.map((w) => w.command)).toEqual([
+      ["echo", "hello"],
+      ["echo", "hello"],
+    ]);
+  });
+});
+
 describe("daylight saving time in America/Toronto", () => {
   /** Moves the clock half an hour at a time through `hours` and answers when the schedule fired (UTC). */
   async function firesThrough(cron: string, from: string, hours: number) {

@@ -7,6 +7,7 @@ import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerRun } from "./commands/run.js";
+import { registerSchedule } from "./commands/schedule.js";
 import { registerShow } from "./commands/show.js";
 import { registerToken } from "./commands/token.js";
 import { registerViews } from "./commands/views.js";
@@ -47,6 +48,7 @@ registerWorkspace(program);
 registerToken(program);
 registerRun(program);
 registerPipeline(program);
+registerSchedule(program);
 
 try {
   await program.parseAsync();

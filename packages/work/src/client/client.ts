@@ -4,6 +4,7 @@ import { formatIssues, InvalidWorkError } from "../errors.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
 import { toPayload } from "../payload.js";
 import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
+import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
@@ -315,6 +316,32 @@ export class BucketsClient {
     request: { steps?: string[]; work?: string; downstream?: boolean; failedOnly?: boolean } = {},
   ): Promise<{ id: string; works: number; steps: string[] }> {
     return this.#request("POST", `/runs/${encodeURIComponent(id)}/rerun`, request);
+  }
+
+  /** Adds a schedule; with `dryRun` the service checks it and answers its next fire times only. */
+  addSchedule(spec: ScheduleInput, { dryRun = false } = {}): Promise<ScheduleDetail> {
+    return this.#request("POST", `/schedules${dryRun ? "?dry_run=true" : ""}`, spec);
+  }
+
+  schedules(): Promise<ScheduleView[]> {
+    return this.#request("GET", "/schedules");
+  }
+
+  /** A schedule with its next 5 fire times and its last 20 ticks. */
+  schedule(id: string): Promise<ScheduleDetail> {
+    return this.#request("GET", `/schedules/${encodeURIComponent(id)}`);
+  }
+
+  pauseSchedule(id: string): Promise<ScheduleDetail> {
+    return this.#request("POST", `/schedules/${encodeURIComponent(id)}/pause`);
+  }
+
+  resumeSchedule(id: string): Promise<ScheduleDetail> {
+    return this.#request("POST", `/schedules/${encodeURIComponent(id)}/resume`);
+  }
+
+  removeSchedule(id: string): Promise<{ id: string; removed: true }> {
+    return this.#request("DELETE", `/schedules/${encodeURIComponent(id)}`);
   }
 
   async #discover(): Promise<string> {
