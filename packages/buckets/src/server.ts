@@ -6,7 +6,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ServiceOptions } from "./options.js";
 import { createClaimer } from "./service/claimer.js";
-import { nowSeconds, type ServiceContext } from "./service/context.js";
+import { startClock } from "./service/clock.js";
+import type { ServiceContext } from "./service/context.js";
 import { Dispatcher } from "./service/dispatch.js";
 import { createEmitter } from "./service/events.js";
 import { startReaper } from "./service/reaper.js";
@@ -33,9 +34,12 @@ export async function startService(
   options: ServiceOptions,
   {
     logger = createLogger(options.LOG_LEVEL),
-    now = nowSeconds,
+    localClock,
+    now,
   }: {
     logger?: Logger;
+    /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
+    localClock?: () => number;
     /** Unix seconds as the whole service reads them: tests of schedules move it instead of waiting. */
     now?: () => number;
   } = {},
@@ -52,13 +56,17 @@ export async function startService(
   const store = createStore(database.db);
   await store.ensureIndexes();
   await store.ensureRetention(options.BUCKETS_RETENTION_DAYS);
+  const clock = await startClock(store.serverTime, localClock, (error) =>
+    logger.warn({ err: error }, "could not read MongoDB's clock; keeping the last offset"),
+  );
   const ctx: ServiceContext = {
     store,
     metrics: createMetrics(store),
     logger,
     leaseSeconds: options.BUCKETS_LEASE_SECONDS,
     workspace,
-    now,
+    now: now ?? clock.now,
+    callbackSecret: options.BUCKETS_CALLBACK_SECRET,
     events: createEmitter(),
   };
   ctx.events.on("task:error", (task, error) =>
@@ -67,8 +75,8 @@ export async function startService(
   const claimer = createClaimer(ctx);
   const dispatcher = new Dispatcher(
     ctx,
-    async (query, worker) => {
-      const [work] = await claimer(query, { count: 1, worker });
+    async (query, claimant) => {
+      const [work] = await claimer(query, { ...claimant, count: 1 });
       return work ?? null;
     },
     { maxWaiters: options.BUCKETS_MAX_WAITERS },
@@ -105,6 +113,7 @@ export async function startService(
       await ticker.stop();
       await reaper.stop();
       await retention.stop();
+      clock.stop();
       await dispatcher.close();
       const bound = setTimeout(
         () => server.closeAllConnections(),

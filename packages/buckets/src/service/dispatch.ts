@@ -1,5 +1,6 @@
 import { ServiceError } from "../errors.js";
 import type { Query, WorkView } from "../store/index.js";
+import type { ClaimRequest } from "./claimer.js";
 import type { ServiceContext } from "./context.js";
 
 /** Long-poll withdraws held at once by default (BUCKETS_MAX_WAITERS). */
@@ -8,13 +9,16 @@ export const MAX_WAITERS = 10_000;
 /** How often waiting withdraws look again without a signal: for backoffs ending, other instances. */
 export const RECHECK_MS = 1_000;
 
-type Claim = (query: Query, worker: string) => Promise<WorkView | null>;
+/** Who claims, and on which terms. */
+export type Claimant = Omit<ClaimRequest, "count">;
+
+type Claim = (query: Query, claimant: Claimant) => Promise<WorkView | null>;
 
 interface Waiter {
   /** Waiters with equal keys want the same works: one empty claim answers for all of them. */
   key: string;
   query: Query;
-  worker: string;
+  claimant: Claimant;
   resolve: (work: WorkView | null) => void;
   timer: NodeJS.Timeout;
   claiming: boolean;
@@ -73,7 +77,7 @@ export class Dispatcher {
    */
   wait(
     query: Query,
-    worker: string,
+    claimant: Claimant,
     seconds: number,
     since: number,
     signal?: AbortSignal,
@@ -89,9 +93,9 @@ export class Dispatcher {
     }
     return new Promise((resolve) => {
       const waiter: Waiter = {
-        key: JSON.stringify(query),
+        key: `${claimant.lease ?? ""}|${JSON.stringify(query)}`,
         query,
-        worker,
+        claimant,
         resolve,
         claiming: false,
         expired: false,
@@ -149,7 +153,7 @@ export class Dispatcher {
         for (const waiter of [...this.#waiters]) {
           if (empty.has(waiter.key) || !this.#waiters.includes(waiter)) continue;
           waiter.claiming = true;
-          const work = await this.#claim(waiter.query, waiter.worker).finally(() => {
+          const work = await this.#claim(waiter.query, waiter.claimant).finally(() => {
             waiter.claiming = false;
           });
           if (work) this.#finish(waiter, work);
