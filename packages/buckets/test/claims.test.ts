@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import type { Query } from "../src/store/index.js";
 import { aWork, startTestService, type TestService } from "./support/service.js";
 
 let t: TestService;
@@ -246,7 +247,7 @@ describe("the claim's query plan", () => {
         }),
       ),
     );
-    const cases: [object, string][] = [
+    const cases: [Query, string][] = [
       [{ pipeline: "f", tags: { $in: ["t3"] } }, "claim_tags"],
       [{ pipeline: { $in: ["f", "g"] }, tags: { $in: ["t1", "t2"] } }, "claim_tags"],
       [{ pipeline: "f", event: { $in: [4] } }, "claim_event"],

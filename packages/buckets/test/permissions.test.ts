@@ -45,18 +45,6 @@ const CHANGES: Record<string, unknown> = {
   products: ["/data/p.h5"],
   plots: ["/data/p.png"],
 };
-const DEFINITION = [
-  "command",
-  "parameters",
-  "priority",
-  "tags",
-  "event",
-  "timeout",
-  "retries",
-  "site",
-  "config",
-  "notify",
-];
 const REPORTED = ["results", "products", "plots"];
 
 /** The answer the state machine gives: the documented matrix. */
@@ -194,6 +182,15 @@ describe("who may write which field", () => {
 describe("the transition table", () => {
   it("is the one the README shows", () => {
     const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
-    expect(readme).toContain(renderTransitions());
+    // Compared cell by cell: the formatter pads the README's table.
+    const rows = (text: string) =>
+      text
+        .split("\n")
+        .filter((line) => line.startsWith("|") && !/^\|[\s|-]+\|$/.test(line))
+        .map((line) => line.split("|").map((cell) => cell.trim()));
+    const table = rows(renderTransitions());
+    const shown = rows(readme);
+    const start = shown.findIndex((row) => row.join("|") === table[0]?.join("|"));
+    expect(shown.slice(start, start + table.length)).toEqual(table);
   });
 });

@@ -42,7 +42,6 @@ export {
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";
-export * from "./schedule.js";
 export {
   AttemptParamsSchema,
   CountRequestSchema,
@@ -67,6 +66,7 @@ export {
   WithdrawParamsSchema,
 } from "./requests.js";
 export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,
   ArchiveMethodSchema,

@@ -27,7 +27,10 @@ export class MarkedStream {
   /** Waits for this marker; `seen` is called once it has passed (or at `end`). */
   expect(marker: string, seen: () => void): void {
     // A stream the function closed carries no marker any more.
-    if (this.#ended) return seen();
+    if (this.#ended) {
+      seen();
+      return;
+    }
     this.#marker = { text: `\n${marker}\n`, seen };
     this.#scan();
   }
