@@ -279,6 +279,21 @@ describe("lifecycle", () => {
     expect((await call(a, "GET", `/schedules/${id}`, alice(a))).status).toBe(404);
   });
 
+  it("pauses a stored schedule it can no longer read, and fires the others", async () => {
+    const broken = await add();
+    const fine = await add();
+    // As if the runtime's zone database lost the zone it was added with.
+    await db
+      .collection("schedules")
+      .updateOne({ name: broken.pipeline }, { $set: { timezone: "Mars/Olympus" } });
+    clock = START + HOUR + 1;
+    await a.ticker.evaluate();
+    expect(await deposited(fine.pipeline)).toBe(1);
+    const view = await detail(broken.id);
+    expect(view.enabled).toBe(false);
+    expect(view.pausedReason).toMatch(/could not evaluate it/);
+  });
+
   it("pauses a schedule whose owner's token expired, and says why", async () => {
     const pipeline = `sched-${++names}`;
     // Tokens expire on the real clock: this test's clock starts at the real time.

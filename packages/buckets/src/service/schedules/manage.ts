@@ -87,17 +87,23 @@ export async function addSchedule(
   return detailOf(ctx, doc, dryRun ? [] : undefined);
 }
 
+/** Its next fire times; none for one the service can no longer read (it is paused, saying why). */
+function nextOf(doc: ScheduleDoc): number[] {
+  const shown = doc.lives === -1 ? SCHEDULE_NEXT_SHOWN : Math.min(doc.lives, SCHEDULE_NEXT_SHOWN);
+  if (doc.nextRun === null || shown === 0) return [];
+  try {
+    return [doc.nextRun, ...fireTimes(parseCron(doc.cron, doc.timezone), doc.nextRun, shown - 1)];
+  } catch {
+    return [];
+  }
+}
+
 async function detailOf(
   ctx: ServiceContext,
   doc: ScheduleDoc,
   ticks?: ScheduleDetail["ticks"],
 ): Promise<ScheduleDetail> {
-  const cron = parseCron(doc.cron, doc.timezone);
-  const shown = doc.lives === -1 ? SCHEDULE_NEXT_SHOWN : Math.min(doc.lives, SCHEDULE_NEXT_SHOWN);
-  const next =
-    doc.nextRun === null || shown === 0
-      ? []
-      : [doc.nextRun, ...fireTimes(cron, doc.nextRun, shown - 1)];
+  const next = nextOf(doc);
   const recent =
     ticks ??
     (await ctx.store.schedules.ticksOf(doc._id, SCHEDULE_TICKS_SHOWN)).map(

@@ -59,7 +59,17 @@ async function evaluateOnce(ctx: ServiceContext, grace: number): Promise<number>
   const now = ctx.now();
   const due = await ctx.store.schedules.due(now, BATCH);
   let fired = 0;
-  for (const schedule of due) fired += await fireDue(ctx, schedule, now, grace);
+  for (const schedule of due) {
+    try {
+      fired += await fireDue(ctx, schedule, now, grace);
+    } catch (error) {
+      // One schedule the service cannot read (its zone gone from this runtime, say) pauses, saying
+      // why, rather than stop every other schedule at each evaluation.
+      const reason = `the service could not evaluate it: ${error instanceof Error ? error.message : String(error)}`;
+      await ctx.store.schedules.pauseFor(schedule._id, reason).catch(() => undefined);
+      ctx.events.emit("task:error", "schedules", error);
+    }
+  }
   return fired;
 }
 
