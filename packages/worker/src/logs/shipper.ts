@@ -15,8 +15,14 @@ export const SHIP_EVERY_MS = 1_000;
 export const SHIP_BATCH_CHARS = 64 * 1024;
 /** The most output held while the service cannot be reached; the oldest goes first, with a marker. */
 export const SHIP_BUFFER_CHARS = 4 * 1024 * 1024;
-/** How long the end of an attempt waits for its last lines to reach the service, in ms. */
+/**
+ * How long the end of an attempt waits for what is left to reach the service, in ms. Past it, what
+ * still waits is cut to one last batch (with a marker), given as long again: the last lines, a
+ * traceback say, are the ones that matter.
+ */
 export const SHIP_CLOSE_MS = 5_000;
+/** The characters of one batch: a quarter of what the service takes, so a batch is quick to store. */
+const BATCH_CHARS = MAX_LOG_BATCH_CHARS / 4;
 
 export interface ShipperOptions {
   client: BucketsClient;
@@ -26,6 +32,19 @@ export interface ShipperOptions {
 }
 
 const charsOf = (line: LogLine) => line.text.length;
+
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Sends an attempt's output to the service in batches, about once a second or every 64 KB. It
@@ -69,10 +88,6 @@ export class LogShipper {
     this.#streams.stderr.end();
     this.#closed = true;
     clearInterval(this.#timer);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SHIP_CLOSE_MS);
-    });
     const drain = (async () => {
       while (!this.#stopped && (this.#pending.length > 0 || this.#sending)) {
         const before = this.#pending.length;
@@ -80,18 +95,24 @@ export class LogShipper {
         if (this.#failing && this.#pending.length >= before) return;
       }
     })();
-    await Promise.race([drain, deadline]);
-    clearTimeout(timer);
+    if (await within(drain, SHIP_CLOSE_MS)) return;
+    this.#trim(BATCH_CHARS);
+    await within(drain, SHIP_CLOSE_MS);
   }
 
   #add(line: LogLine): void {
     this.#pending.push(line);
     this.#pendingChars += charsOf(line);
-    while (this.#pendingChars > SHIP_BUFFER_CHARS && this.#pending.length > 0) {
+    this.#trim(SHIP_BUFFER_CHARS);
+    if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#closed) void this.#ship();
+  }
+
+  /** Drops the oldest lines waiting past `chars`; the next batch says how many. */
+  #trim(chars: number): void {
+    while (this.#pendingChars > chars && this.#pending.length > 0) {
       this.#pendingChars -= charsOf(this.#pending.shift() as LogLine);
       this.#dropped++;
     }
-    if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#closed) void this.#ship();
   }
 
   /** Sends one batch unless one is on its way; another follows at once while much is waiting. */
@@ -120,7 +141,7 @@ export class LogShipper {
     let chars = 0;
     while (this.#pending.length > 0 && batch.length < MAX_LOG_BATCH_LINES) {
       const line = this.#pending[0] as LogLine;
-      if (batch.length > 0 && chars + charsOf(line) > MAX_LOG_BATCH_CHARS / 4) break;
+      if (batch.length > 0 && chars + charsOf(line) > BATCH_CHARS) break;
       batch.push(line);
       chars += charsOf(line);
       this.#pending.shift();
