@@ -1,7 +1,7 @@
 # The buckets service. Build from the repository root:
 #   docker build -f docker/buckets.Dockerfile -t buckets .
 
-# --- build: every dependency, then tsc ---------------------------------------------------------
+# --- build: every dependency, then tsc and the dashboard ------------------------------------------
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json turbo.json tsconfig.base.json ./
@@ -11,7 +11,9 @@ COPY packages/worker/package.json packages/worker/
 RUN npm ci --ignore-scripts
 COPY packages/work packages/work
 COPY packages/buckets packages/buckets
-RUN npx tsc -p packages/work/tsconfig.json && npx tsc -p packages/buckets/tsconfig.json
+# The service, and the dashboard's bundle (esbuild) into packages/buckets/dist/ui.
+RUN npx tsc -p packages/work/tsconfig.json && npx tsc -p packages/buckets/tsconfig.json \
+  && node packages/buckets/scripts/build-ui.mjs
 
 # --- run: production dependencies only, as a non-root user ------------------------------------
 FROM node:20-slim AS run

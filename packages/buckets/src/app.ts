@@ -3,6 +3,7 @@ import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
+import { activityRoutes } from "./routes/activity.js";
 import { auditRoutes } from "./routes/audit.js";
 import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
@@ -10,6 +11,7 @@ import { opsRoutes } from "./routes/ops.js";
 import { runRoutes } from "./routes/runs.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { uiRoutes } from "./routes/ui.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
@@ -45,6 +47,8 @@ export function buildApp(
   // One verifier for every route, so a token verified once is remembered everywhere.
   const auth = authenticate(keys);
   app.use(opsRoutes(ctx, ctx.metrics, { authenticate: auth, metricsPublic }));
+  // The dashboard's files are public; the data it shows comes from the API below, with a token.
+  app.use(uiRoutes());
   app.use(auth);
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
   app.use(workRoutes(ctx, withdraw));
@@ -55,6 +59,7 @@ export function buildApp(
   app.use(scheduleRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
+  app.use(activityRoutes(ctx));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

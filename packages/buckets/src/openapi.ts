@@ -1,4 +1,5 @@
 import {
+  BulkRequestSchema,
   CountRequestSchema,
   MintRequestSchema,
   OutcomeSchema,
@@ -106,6 +107,7 @@ export function openApiDocument(): JsonSchema {
         StoredWork: schema(WorkSchema, "output"),
         ViewRequest: schema(ViewRequestSchema),
         CountRequest: schema(CountRequestSchema),
+        BulkRequest: schema(BulkRequestSchema),
         Error: schema(ErrorSchema),
         MintRequest: schema(MintRequestSchema),
         Outcome: schema(OutcomeSchema),
@@ -114,6 +116,24 @@ export function openApiDocument(): JsonSchema {
       },
     },
     paths: {
+      "/": {
+        get: {
+          summary: "Redirects to the dashboard, /ui",
+          responses: { "302": { description: "to /ui" } },
+        },
+      },
+      "/ui": {
+        get: {
+          summary: "The dashboard: an HTML page whose data calls send the token pasted into it",
+          responses: { "200": { description: "the page", content: { "text/html": {} } } },
+        },
+      },
+      "/docs": {
+        get: {
+          summary: "This document as a page",
+          responses: { "200": { description: "the page", content: { "text/html": {} } } },
+        },
+      },
       "/version": {
         get: {
           summary: "The service's version",
@@ -366,6 +386,60 @@ export function openApiDocument(): JsonSchema {
             }),
           },
         ),
+      },
+      "/work/bulk": {
+        post: op(
+          "Retry, cancel or delete the works a query matches (at most the count confirmed, and 5,000): each through its one-work request's transition and checks; refused works are counted and the first reasons given",
+          {
+            type: "object",
+            properties: {
+              matched: { type: "integer" },
+              done: { type: "integer" },
+              refused: { type: "integer" },
+              reasons: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: { id: { type: "string" }, message: { type: "string" } },
+                },
+              },
+            },
+          },
+          body(ref("BulkRequest")),
+        ),
+      },
+      "/activity/counts": {
+        get: op("Counts by pipeline and status (the dashboard's overview)", {
+          type: "array",
+          items: {
+            type: "object",
+            properties: { pipeline: { type: "string" }, counts: counts },
+          },
+        }),
+      },
+      "/activity/minutes": {
+        get: op("Works that ended in success or failure per minute over the last hour", {
+          type: "object",
+          properties: {
+            minutes: { type: "array", items: { type: "integer" } },
+            success: { type: "array", items: { type: "integer" } },
+            failure: { type: "array", items: { type: "integer" } },
+          },
+        }),
+      },
+      "/activity/workers": {
+        get: op("Workers running works now or that stopped one in the last 10 minutes", {
+          type: "array",
+          items: {
+            type: "object",
+            properties: {
+              worker: { type: "string" },
+              running: { type: "integer" },
+              lastSeen: { type: "number" },
+              pipelines: { type: "array", items: { type: "string" } },
+            },
+          },
+        }),
       },
       "/status": { get: op("Counts by status", counts) },
       "/status/pipelines": {

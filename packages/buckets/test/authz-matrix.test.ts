@@ -83,6 +83,41 @@ const ROUTES: Record<string, Row> = {
   "GET /livez": publicRow("/livez"),
   "GET /readyz": publicRow("/readyz"),
   "GET /openapi.json": publicRow("/openapi.json"),
+  // The dashboard's files and the API's page; their data calls send a token like any other.
+  "GET /": publicRow("/"),
+  "GET /ui": publicRow("/ui"),
+  "GET /docs": publicRow("/docs"),
+  "GET /activity/counts": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: () => ({ path: "/activity/counts" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /activity/minutes": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: () => ({ path: "/activity/minutes" }),
+    // Always 60 minutes (with their times); outside its pipelines every count is 0 (dashboard-api).
+    expect: { ...ANY_USER, "outside its pipelines": 200 },
+  },
+  "GET /activity/workers": {
+    scopes: ["work:read"],
+    role: "caller",
+    request: () => ({ path: "/activity/workers" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "POST /work/bulk": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({
+      path: "/work/bulk",
+      body: { query: { pipeline: f.pipeline }, action: "cancel", confirmed: 1 },
+    }),
+    // Outside its pipelines the query matches nothing; another user's work is refused (403).
+    hidesOtherPipelines: true,
+  },
   "GET /metrics": {
     scopes: ["metrics"],
     role: "caller",

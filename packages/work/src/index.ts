@@ -44,9 +44,14 @@ export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";
 export {
   AttemptParamsSchema,
+  BULK_ACTIONS,
+  type BulkRequest,
+  BulkRequestSchema,
+  type BulkResult,
   CountRequestSchema,
   LIFETIME_HELP,
   LIFETIME_PATTERN,
+  MAX_BULK_WORKS,
   MAX_CLAIM_COUNT,
   MAX_LEASE_SECONDS,
   MAX_VIEW_LIMIT,

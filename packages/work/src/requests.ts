@@ -104,3 +104,27 @@ export const MintRequestSchema = z.strictObject({
   expiresIn: z.string().regex(LIFETIME_PATTERN, { error: LIFETIME_HELP }).optional(),
 });
 export type MintRequest = z.input<typeof MintRequestSchema>;
+
+/** The most works one bulk action (POST /work/bulk) may touch. */
+export const MAX_BULK_WORKS = 5_000;
+export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
+
+/**
+ * POST /work/bulk: one action on the works a query matches, each through the same transition and
+ * authorization as its one-work request. `confirmed` is the count the caller was shown (POST
+ * /view/count): when more works match by now, nothing is done.
+ */
+export const BulkRequestSchema = z.strictObject({
+  query: z.record(z.string(), z.unknown()),
+  action: z.enum(BULK_ACTIONS),
+  confirmed: z.int().min(0).max(MAX_BULK_WORKS),
+});
+export type BulkRequest = z.input<typeof BulkRequestSchema>;
+
+/** What a bulk action did: `done` of `matched`, the others refused (the first few said why). */
+export interface BulkResult {
+  matched: number;
+  done: number;
+  refused: number;
+  reasons: { id?: string | undefined; message: string }[];
+}

@@ -1,4 +1,5 @@
 import type { Db, Filter } from "mongodb";
+import { activityStore } from "./activity.js";
 import { cancel } from "./cancel.js";
 import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
 import { serverTime } from "./clock.js";
@@ -20,6 +21,7 @@ import { listPipelines, workCounts } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
+export type { MinuteRow, Sighting } from "./activity.js";
 export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
 export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
@@ -30,6 +32,8 @@ export type { Ended } from "./reap.js";
 export type { StepCounts, Unblock } from "./run-works.js";
 export type {
   Callback,
+  Delivery,
+  DeliveryKind,
   RunDoc,
   RunEvent,
   RunFilter,
@@ -65,6 +69,7 @@ export function createStore(db: Db) {
     logs,
     schedules,
     runWorks: runWorkStore(collection),
+    activity: activityStore(collection),
     ensureRetention: async (days: number | undefined) => {
       await ensureRetention(db, collection, days);
       await logs.ensureRetention(days);

@@ -36,6 +36,8 @@ export const INDEXES: IndexDescription[] = [
   { name: "stale", key: { status: 1, creation: 1 } },
   { name: "user", key: { user: 1, creation: 1 } },
   { name: "tags", key: { tags: 1 } },
+  // The dashboard's last hour (store/activity.ts): covered counts of works by when they stopped.
+  { name: "stop_status_pipeline", key: { stop: 1, status: 1, pipeline: 1 } },
   // A run's works by step and status (counts, releases in matrix order): pipeline works only.
   {
     name: "run_step_status",

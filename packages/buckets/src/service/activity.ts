@@ -1,0 +1,103 @@
+import { STATUSES, type Status } from "@workflow/work";
+import { requireScope } from "../auth/access.js";
+import type { Principal } from "../auth/tokens.js";
+import type { ServiceContext } from "./context.js";
+
+/** The dashboard's window: the last hour, by the minute. */
+export const ACTIVITY_MINUTES = 60;
+/** Workers seen within this many seconds (running now, or stopped since). */
+export const WORKERS_WINDOW_SECONDS = 600;
+/** The most running works, and the most recently stopped ones, read to name the workers. */
+export const WORKERS_READ_LIMIT = 2_000;
+
+export interface PipelineCounts {
+  pipeline: string;
+  counts: Record<Status | "total", number>;
+}
+
+/** Pipelines x statuses, from the same index counts as /status (shared, never a scan). */
+export async function countTable(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<PipelineCounts[]> {
+  requireScope(principal, "work:read");
+  const table = new Map<string, Record<Status | "total", number>>();
+  for (const { pipeline, status, n } of await ctx.store.countByPipelineAndStatus()) {
+    if (principal.pipelines && !principal.pipelines.includes(pipeline)) continue;
+    let counts = table.get(pipeline);
+    if (!counts) {
+      counts = Object.fromEntries(["total", ...STATUSES].map((s) => [s, 0])) as Record<
+        Status | "total",
+        number
+      >;
+      table.set(pipeline, counts);
+    }
+    counts[status] += n;
+    counts.total += n;
+  }
+  return [...table.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([pipeline, counts]) => ({ pipeline, counts }));
+}
+
+export interface Minutes {
+  /** Each minute's start (unix seconds), oldest first; the last is the current minute. */
+  minutes: number[];
+  success: number[];
+  failure: number[];
+}
+
+/** Works that ended in success or failure, per minute of the last hour, by their stop time. */
+export async function minutes(ctx: ServiceContext, principal: Principal): Promise<Minutes> {
+  requireScope(principal, "work:read");
+  const current = Math.floor(ctx.now() / 60) * 60;
+  const first = current - (ACTIVITY_MINUTES - 1) * 60;
+  const rows = await ctx.store.activity.endedPerMinute(first, principal.pipelines);
+  const result: Minutes = {
+    minutes: Array.from({ length: ACTIVITY_MINUTES }, (_, i) => first + i * 60),
+    success: new Array(ACTIVITY_MINUTES).fill(0),
+    failure: new Array(ACTIVITY_MINUTES).fill(0),
+  };
+  for (const row of rows) {
+    const at = Math.floor((row.minute - first) / 60);
+    if (at >= 0 && at < ACTIVITY_MINUTES)
+      result[row.status][at] = (result[row.status][at] ?? 0) + row.n;
+  }
+  return result;
+}
+
+export interface WorkerSeen {
+  worker: string;
+  /** Works it runs now. */
+  running: number;
+  /** When it last started or stopped an attempt (unix seconds). */
+  lastSeen: number;
+  pipelines: string[];
+}
+
+/** Workers running works now or that stopped one in the last WORKERS_WINDOW_SECONDS. */
+export async function workersSeen(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<WorkerSeen[]> {
+  requireScope(principal, "work:read");
+  const since = ctx.now() - WORKERS_WINDOW_SECONDS;
+  const seen = new Map<string, WorkerSeen>();
+  for (const s of await ctx.store.activity.sightings(
+    since,
+    WORKERS_READ_LIMIT,
+    principal.pipelines,
+  )) {
+    const worker = seen.get(s.worker) ?? {
+      worker: s.worker,
+      running: 0,
+      lastSeen: 0,
+      pipelines: [],
+    };
+    if (s.status === "running") worker.running += 1;
+    worker.lastSeen = Math.max(worker.lastSeen, s.at);
+    if (!worker.pipelines.includes(s.pipeline)) worker.pipelines.push(s.pipeline);
+    seen.set(s.worker, worker);
+  }
+  return [...seen.values()].sort((a, b) => b.lastSeen - a.lastSeen);
+}

@@ -1,0 +1,153 @@
+import { html } from "htm/preact";
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { type ApiError, get, storedToken, storeToken, whenUnauthorized } from "./api.js";
+import { Overview } from "./pages/overview.js";
+import { RunPage, Runs } from "./pages/runs.js";
+import { Schedules } from "./pages/schedules.js";
+import { WorkPage } from "./pages/work.js";
+import { Works } from "./pages/works.js";
+import { href, useRoute } from "./router.js";
+import { type Claims, canAct, claimsOf, expired } from "./token.js";
+import { messageOf, when } from "./util.js";
+
+export interface Session {
+  claims: Claims;
+  /** Whether the token may act (owner or admin): action buttons are shown only then. */
+  acts: boolean;
+}
+
+function Login({ problem, onIn }: { problem: string | undefined; onIn: (token: string) => void }) {
+  const [token, setToken] = useState("");
+  const [error, setError] = useState(problem);
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setError(problem), [problem]);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const pasted = token.trim();
+    const claims = claimsOf(pasted);
+    if (!claims) {
+      setError(
+        "This is not a buckets token: paste the whole token (three parts separated by dots).",
+      );
+      return;
+    }
+    if (expired(claims)) {
+      setError(`This token expired at ${when(claims.exp)}: ask an admin for a new one.`);
+      return;
+    }
+    setBusy(true);
+    storeToken(pasted);
+    try {
+      // The service decides: a token it does not accept never gets past the login.
+      await get("/status");
+      onIn(pasted);
+    } catch (e) {
+      storeToken(null);
+      setError(`The service refused this token: ${messageOf(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<main class="login">
+    <h1>buckets</h1>
+    <form onSubmit=${submit}>
+      <label for="token">Token</label>
+      <textarea
+        id="token"
+        name="token"
+        rows="4"
+        placeholder="Paste a token (workflow token, or BUCKETS_TOKEN)"
+        value=${token}
+        onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}
+      ></textarea>
+      <p class="hint">
+        Kept in this tab only (sessionStorage) and sent as a bearer token; no cookies.
+      </p>
+      ${error ? html`<p class="error" role="alert" data-test="login-error">${error}</p>` : null}
+      <button type="submit" disabled=${busy}>Sign in</button>
+    </form>
+  </main>`;
+}
+
+function Nav({ session, onOut }: { session: Session; onOut: () => void }) {
+  const route = useRoute();
+  const at = route.path[0] ?? "overview";
+  const link = (path: string, label: string) =>
+    html`<a href=${href(path)} class=${at === path ? "active" : ""}>${label}</a>`;
+  const { claims } = session;
+  return html`<header>
+    <strong class="brand">buckets</strong>
+    <nav>
+      ${link("overview", "Overview")} ${link("works", "Works")} ${link("runs", "Runs")}
+      ${link("schedules", "Schedules")} <a href="/docs">API</a>
+    </nav>
+    <span class="who" data-test="who">
+      ${claims.sub} · ${claims.scopes.join(", ")}
+      ${claims.pipelines ? ` · pipelines ${claims.pipelines.join(", ")}` : ""}
+      ${session.acts ? "" : html` · <em data-test="read-only">read only</em>`}
+      ${claims.exp ? ` · until ${when(claims.exp)}` : ""}
+    </span>
+    <button class="link" onClick=${onOut}>Sign out</button>
+  </header>`;
+}
+
+function Page({ session }: { session: Session }) {
+  const { path, params } = useRoute();
+  const [page = "overview", id] = path;
+  switch (page) {
+    case "works":
+      return html`<${Works} session=${session} params=${params} />`;
+    case "work":
+      return html`<${WorkPage} session=${session} id=${id ?? ""} />`;
+    case "runs":
+      return id
+        ? html`<${RunPage} session=${session} id=${id} />`
+        : html`<${Runs} params=${params} />`;
+    case "schedules":
+      return html`<${Schedules} session=${session} />`;
+    default:
+      return html`<${Overview} />`;
+  }
+}
+
+function App() {
+  const [token, setToken] = useState(storedToken);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    whenUnauthorized((error: ApiError) => {
+      storeToken(null);
+      setToken(null);
+      setProblem(`Signed out: the service refused the token (${error.message}).`);
+    });
+  }, []);
+  const claims = token ? claimsOf(token) : null;
+  if (!token || !claims || expired(claims)) {
+    const why =
+      problem ??
+      (claims && expired(claims) ? `The token expired at ${when(claims.exp)}.` : undefined);
+    return html`<${Login}
+      problem=${why}
+      onIn=${(t: string) => {
+        setProblem(undefined);
+        setToken(t);
+      }}
+    />`;
+  }
+  const session: Session = { claims, acts: canAct(claims) };
+  return html`<${Nav}
+      session=${session}
+      onOut=${() => {
+        storeToken(null);
+        setToken(null);
+        setProblem(undefined);
+      }}
+    />
+    <main><${Page} session=${session} /></main>`;
+}
+
+const root = document.getElementById("app");
+if (root) {
+  root.textContent = "";
+  render(html`<${App} />`, root);
+}

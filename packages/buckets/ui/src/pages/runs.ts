@@ -1,0 +1,138 @@
+import { html } from "htm/preact";
+import { useState } from "preact/hooks";
+import { get, post } from "../api.js";
+import { RunGraph, type Step } from "../graph.js";
+import type { Session } from "../main.js";
+import { href } from "../router.js";
+import { messageOf, Problem, StatusBadge, usePoll, when } from "../util.js";
+
+interface Run {
+  id: string;
+  name: string;
+  user: string;
+  pipelines: string[];
+  status: string;
+  created: number;
+  finished?: number;
+  steps: Step[];
+  events?: { at: number; kind: string; step?: string; detail?: string }[];
+}
+
+const EVERY_MS = 2_000;
+
+export function Runs({ params }: { params: URLSearchParams }) {
+  const status = params.get("status") ?? "";
+  const runs = usePoll(
+    () => get<Run[]>(`/runs?limit=100${status ? `&status=${encodeURIComponent(status)}` : ""}`),
+    EVERY_MS,
+    status,
+  );
+  return html`<section>
+    <h2>Runs</h2>
+    <p class="filters">
+      ${["", "running", "success", "failure", "cancelled"].map(
+        (s) =>
+          html`<a href=${href("runs", s ? { status: s } : {})} class=${s === status ? "active" : ""}
+            >${s || "all"}</a
+          > `,
+      )}
+    </p>
+    <${Problem} error=${runs.error} />
+    <table data-test="runs">
+      <thead>
+        <tr><th>run</th><th>name</th><th>status</th><th>user</th><th>pipelines</th><th>created</th><th>finished</th></tr>
+      </thead>
+      <tbody>
+        ${(runs.data ?? []).map(
+          (r) => html`<tr data-id=${r.id}>
+            <td><a class="mono" href=${href(`runs/${r.id}`)}>${r.id}</a></td>
+            <td>${r.name}</td>
+            <td><${StatusBadge} status=${r.status} /></td>
+            <td>${r.user}</td>
+            <td>${r.pipelines.join(", ")}</td>
+            <td>${when(r.created)}</td>
+            <td>${when(r.finished)}</td>
+          </tr>`,
+        )}
+        ${runs.data?.length === 0 ? html`<tr><td colspan="7" class="empty">No runs.</td></tr>` : null}
+      </tbody>
+    </table>
+  </section>`;
+}
+
+export function RunPage({ session, id }: { session: Session; id: string }) {
+  const run = usePoll(() => get<Run>(`/runs/${id}`), EVERY_MS, id);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [said, setSaid] = useState<string | undefined>(undefined);
+  const act = async (path: string, body: unknown, what: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const answer = await post<Record<string, unknown>>(path, body);
+      setSaid(`${what}: ${JSON.stringify(answer)}`);
+      run.reload();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const r = run.data;
+  if (!r) return html`<section><${Problem} error=${run.error} /><p>Loading…</p></section>`;
+  return html`<section data-test="run" data-status=${r.status}>
+    <h2>Run ${r.name} <${StatusBadge} status=${r.status} /></h2>
+    <p>
+      <span class="mono">${r.id}</span> · ${r.user} · ${r.pipelines.join(", ")} · created
+      ${when(r.created)}${r.finished ? ` · finished ${when(r.finished)}` : ""}
+    </p>
+    ${
+      session.acts
+        ? html`<div class="actions" data-test="actions">
+            ${
+              r.status === "running"
+                ? html`<button
+                    class="danger"
+                    data-action="cancel-run"
+                    disabled=${busy}
+                    onClick=${() => act(`/runs/${id}/cancel`, {}, "cancelled")}
+                  >
+                    Cancel run
+                  </button>`
+                : html`<button
+                      data-action="rerun"
+                      disabled=${busy}
+                      onClick=${() => act(`/runs/${id}/rerun`, {}, "rerun")}
+                    >
+                      Rerun
+                    </button>
+                    <button
+                      data-action="rerun-failed"
+                      disabled=${busy}
+                      onClick=${() => act(`/runs/${id}/rerun`, { failedOnly: true }, "rerun")}
+                    >
+                      Rerun failures
+                    </button>`
+            }
+          </div>`
+        : null
+    }
+    <${Problem} error=${error ?? run.error} />
+    ${said ? html`<p class="done">${said}</p>` : null}
+    <div class="graph-box"><${RunGraph} steps=${r.steps} /></div>
+    <h3>Events</h3>
+    <table data-test="events">
+      <thead><tr><th>at</th><th>event</th><th>step</th><th>detail</th></tr></thead>
+      <tbody>
+        ${(r.events ?? []).map(
+          (e) => html`<tr>
+            <td>${when(e.at)}</td>
+            <td>${e.kind}</td>
+            <td>${e.step ?? ""}</td>
+            <td>${e.detail ?? ""}</td>
+          </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
+}

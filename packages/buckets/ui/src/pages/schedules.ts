@@ -1,0 +1,85 @@
+import { html } from "htm/preact";
+import { useState } from "preact/hooks";
+import { get, post } from "../api.js";
+import type { Session } from "../main.js";
+import { messageOf, Problem, usePoll, when } from "../util.js";
+
+interface Schedule {
+  id: string;
+  name: string;
+  user: string;
+  cron: string;
+  timezone?: string;
+  enabled: boolean;
+  nextRun: number | null;
+  fired?: number;
+  done?: boolean;
+  pausedReason?: string;
+  pipelines?: string[];
+}
+
+const EVERY_MS = 5_000;
+
+function NextTimes({ id }: { id: string }) {
+  const detail = usePoll(() => get<{ next: number[] }>(`/schedules/${id}`), 0, id);
+  if (detail.error) return html`<${Problem} error=${detail.error} />`;
+  if (!detail.data) return html`<span>…</span>`;
+  return detail.data.next.length
+    ? html`<ol class="next" data-test="next">${detail.data.next.map((t) => html`<li>${when(t)}</li>`)}</ol>`
+    : html`<span class="empty">none</span>`;
+}
+
+export function Schedules({ session }: { session: Session }) {
+  const list = usePoll(() => get<Schedule[]>("/schedules"), EVERY_MS, "schedules");
+  const [open, setOpen] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const toggle = async (s: Schedule) => {
+    setError(undefined);
+    try {
+      await post(`/schedules/${s.id}/${s.enabled ? "pause" : "resume"}`);
+      list.reload();
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  };
+  return html`<section>
+    <h2>Schedules</h2>
+    <${Problem} error=${error ?? list.error} />
+    <table data-test="schedules">
+      <thead>
+        <tr><th>name</th><th>cron</th><th>user</th><th>state</th><th>next</th><th>fired</th><th></th></tr>
+      </thead>
+      <tbody>
+        ${(list.data ?? []).map(
+          (s) => html`<tr data-id=${s.id} data-name=${s.name}>
+              <td>${s.name}</td>
+              <td class="mono">${s.cron}${s.timezone ? ` (${s.timezone})` : ""}</td>
+              <td>${s.user}</td>
+              <td data-test="state">
+                ${s.done ? "done" : s.enabled ? "active" : "paused"}
+                ${s.pausedReason ? html`<br /><small>${s.pausedReason}</small>` : null}
+              </td>
+              <td>
+                ${when(s.nextRun)}
+                <button class="link" onClick=${() => setOpen(open === s.id ? null : s.id)}>
+                  ${open === s.id ? "hide" : "next times"}
+                </button>
+                ${open === s.id ? html`<${NextTimes} id=${s.id} />` : null}
+              </td>
+              <td class="num">${s.fired ?? 0}</td>
+              <td>
+                ${
+                  session.acts && !s.done
+                    ? html`<button data-action=${s.enabled ? "pause" : "resume"} onClick=${() => toggle(s)}>
+                        ${s.enabled ? "Pause" : "Resume"}
+                      </button>`
+                    : null
+                }
+              </td>
+            </tr>`,
+        )}
+        ${list.data?.length === 0 ? html`<tr><td colspan="7" class="empty">No schedules.</td></tr>` : null}
+      </tbody>
+    </table>
+  </section>`;
+}

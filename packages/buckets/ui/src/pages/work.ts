@@ -1,0 +1,256 @@
+import { html } from "htm/preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, follow, get, post } from "../api.js";
+import { JsonTree } from "../json.js";
+import type { Session } from "../main.js";
+import { href } from "../router.js";
+import { duration, messageOf, Problem, StatusBadge, usePoll, when } from "../util.js";
+
+interface Attempt {
+  attempt: number;
+  worker?: string;
+  start?: number;
+  stop?: number;
+  status: string;
+  error?: string;
+}
+interface LogLine {
+  t: number;
+  stream: string;
+  text: string;
+}
+interface Work {
+  id: string;
+  pipeline: string;
+  status: string;
+  user: string;
+  site: string;
+  attempt?: number;
+  retries?: number;
+  priority?: number;
+  tags?: string[];
+  event?: string;
+  function?: string;
+  command?: string[];
+  parameters?: Record<string, unknown>;
+  creation?: number;
+  start?: number;
+  stop?: number;
+  timeout?: number;
+  results?: Record<string, unknown>;
+  products?: string[];
+  plots?: string[];
+  history?: Attempt[];
+  logs: { attempt: number; lines: LogLine[] };
+}
+
+const UNFINISHED = ["created", "waiting", "queued", "running"];
+const FINISHED = ["success", "failure", "skipped", "cancelled"];
+const EVERY_MS = 2_000;
+
+/** A product or plot is a link when it is one (a URL); a path is shown as it is. */
+function Link({ target }: { target: string }) {
+  return /^(https?|s3):\/\//.test(target)
+    ? html`<a href=${target} target="_blank" rel="noopener noreferrer">${target}</a>`
+    : html`<span class="mono">${target}</span>`;
+}
+
+/** The attempts on one time axis: each a bar from its start to its stop (or now). */
+function Timeline({ history, now }: { history: Attempt[]; now: number }) {
+  const starts = history.map((h) => h.start ?? now);
+  const from = Math.min(...starts);
+  const to = Math.max(from + 1, ...history.map((h) => h.stop ?? now));
+  const span = to - from;
+  return html`<table class="attempts" data-test="attempts">
+    <thead>
+      <tr><th>#</th><th>worker</th><th>start</th><th>stop</th><th>outcome</th><th class="bar"></th><th>error</th></tr>
+    </thead>
+    <tbody>
+      ${history.map((h) => {
+        const left = (((h.start ?? now) - from) / span) * 100;
+        const width = Math.max(1, (((h.stop ?? now) - (h.start ?? now)) / span) * 100);
+        return html`<tr data-attempt=${h.attempt}>
+          <td class="num">${h.attempt}</td>
+          <td>${h.worker ?? ""}</td>
+          <td>${when(h.start)}</td>
+          <td>${when(h.stop)}${h.start && h.stop ? ` (${duration(h.stop - h.start)})` : ""}</td>
+          <td><${StatusBadge} status=${h.status} /></td>
+          <td class="bar">
+            <span class=${`span s-${h.status}`} style=${`left:${left}%;width:${width}%`}></span>
+          </td>
+          <td class="error-text">${h.error ?? ""}</td>
+        </tr>`;
+      })}
+    </tbody>
+  </table>`;
+}
+
+/** The attempt's output: its last lines, then what follows as it comes (SSE over fetch). */
+function Logs({
+  id,
+  attempt,
+  initial,
+  live,
+}: {
+  id: string;
+  attempt: number;
+  initial: LogLine[];
+  live: boolean;
+}) {
+  const [lines, setLines] = useState<LogLine[]>(initial);
+  const [state, setState] = useState(live ? "following" : "ended");
+  const [error, setError] = useState<string | undefined>(undefined);
+  const box = useRef<HTMLPreElement>(null);
+  useEffect(() => {
+    const stop = new AbortController();
+    const got: LogLine[] = [];
+    setLines([]);
+    setState("following");
+    follow(
+      `/work/${id}/logs?follow=true&attempt=${attempt}`,
+      (event, data) => {
+        if (event === "line") {
+          got.push(data as LogLine);
+          setLines([...got]);
+        } else if (event === "end") setState("ended");
+        else if (event === "error") setError((data as { message: string }).message);
+      },
+      stop.signal,
+    )
+      .then(() => setState((s) => (s === "following" ? "ended" : s)))
+      .catch((e) => setError(messageOf(e)));
+    return () => stop.abort();
+  }, [id, attempt]);
+  useEffect(() => {
+    if (box.current) box.current.scrollTop = box.current.scrollHeight;
+  }, [lines]);
+  return html`<div class="logs">
+    <p>
+      Attempt ${attempt} ·
+      <span data-test="log-state">${state === "following" ? "following…" : "ended"}</span>
+    </p>
+    <${Problem} error=${error} />
+    <pre ref=${box} data-test="logs">${lines.map(
+      (l) => html`<span class=${`line ${l.stream}`}>${l.text}\n</span>`,
+    )}</pre>
+  </div>`;
+}
+
+export function WorkPage({ session, id }: { session: Session; id: string }) {
+  const work = usePoll(() => get<Work>(`/work/${id}`), EVERY_MS, id);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [gone, setGone] = useState(false);
+  const w = work.data;
+  const act = async (what: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await what();
+      work.reload();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (gone)
+    return html`<section><p>Work ${id} was deleted. <a href=${href("works")}>Works</a></p></section>`;
+  if (!w) return html`<section><${Problem} error=${work.error} /><p>Loading…</p></section>`;
+  const now = Date.now() / 1000;
+  const attempt = Math.max(1, w.attempt ?? 1);
+  const fields: [string, unknown][] = [
+    ["pipeline", w.pipeline],
+    ["user", w.user],
+    ["site", w.site],
+    ["attempt", `${w.attempt ?? 0} of ${1 + (w.retries ?? 0)}`],
+    ["priority", w.priority],
+    ["tags", w.tags?.join(", ")],
+    ["event", w.event],
+    ["function", w.function],
+    ["command", w.command?.join(" ")],
+    ["created", when(w.creation)],
+    ["start", when(w.start)],
+    ["stop", when(w.stop)],
+    ["timeout", w.timeout === undefined ? undefined : duration(w.timeout)],
+  ];
+  return html`<section data-test="work" data-status=${w.status}>
+    <h2>Work <span class="mono">${w.id}</span> <${StatusBadge} status=${w.status} /></h2>
+    ${
+      session.acts
+        ? html`<div class="actions" data-test="actions">
+            ${
+              FINISHED.includes(w.status)
+                ? html`<button
+                    data-action="retry"
+                    disabled=${busy}
+                    onClick=${() => act(() => api("PUT", "/work", [{ id, status: "queued" }]))}
+                  >
+                    Retry
+                  </button>`
+                : null
+            }
+            ${
+              [...UNFINISHED, "failure"].includes(w.status)
+                ? html`<button
+                    data-action="cancel"
+                    disabled=${busy}
+                    onClick=${() => act(() => post(`/work/${id}/cancel`))}
+                  >
+                    Cancel
+                  </button>`
+                : null
+            }
+            <button
+              class="danger"
+              data-action="delete"
+              disabled=${busy}
+              onClick=${() =>
+                act(async () => {
+                  if (!confirm(`Delete work ${id}?`)) return;
+                  await api("DELETE", `/work?ids=${id}`);
+                  setGone(true);
+                })}
+            >
+              Delete
+            </button>
+          </div>`
+        : null
+    }
+    <${Problem} error=${error ?? work.error} />
+    <dl class="fields">
+      ${fields
+        .filter(([, v]) => v !== undefined && v !== "")
+        .map(([k, v]) => html`<dt>${k}</dt><dd>${String(v)}</dd>`)}
+    </dl>
+    ${w.parameters ? html`<h3>Parameters</h3><${JsonTree} value=${w.parameters} />` : null}
+    <h3>Attempts</h3>
+    ${
+      w.history?.length
+        ? html`<${Timeline} history=${w.history} now=${now} />`
+        : html`<p class="empty">Not run yet.</p>`
+    }
+    <h3>Results</h3>
+    ${w.results ? html`<div data-test="results"><${JsonTree} value=${w.results} /></div>` : html`<p class="empty">None.</p>`}
+    ${
+      w.products?.length || w.plots?.length
+        ? html`<h3>Products and plots</h3>
+            <ul class="products">
+              ${[...(w.products ?? []), ...(w.plots ?? [])].map((p) => html`<li><${Link} target=${p} /></li>`)}
+            </ul>`
+        : null
+    }
+    <h3>Logs</h3>
+    ${
+      w.history?.length
+        ? html`<${Logs}
+            key=${`${id}-${attempt}`}
+            id=${id}
+            attempt=${attempt}
+            initial=${w.logs.lines}
+            live=${w.status === "running"}
+          />`
+        : html`<p class="empty">No attempt yet.</p>`
+    }
+  </section>`;
+}

@@ -1,0 +1,261 @@
+import { html } from "htm/preact";
+import { useState } from "preact/hooks";
+import { post } from "../api.js";
+import type { Session } from "../main.js";
+import { href, navigate } from "../router.js";
+import { messageOf, Problem, STATUSES, StatusBadge, usePoll, when } from "../util.js";
+
+const PAGE = 50;
+/** Refreshes the page in view; its cursor (`after`) stays, so rows never shift under the reader. */
+const EVERY_MS = 5_000;
+const FILTERS = ["pipeline", "status", "site", "tag", "user", "event"] as const;
+const PROJECTION = {
+  pipeline: 1,
+  status: 1,
+  user: 1,
+  site: 1,
+  tags: 1,
+  function: 1,
+  command: 1,
+  creation: 1,
+  attempt: 1,
+  parameters: 1,
+};
+
+interface Row {
+  id: string;
+  pipeline: string;
+  status: string;
+  user: string;
+  site: string;
+  tags?: string[];
+  function?: string;
+  command?: string[];
+  creation?: number;
+  attempt?: number;
+  parameters?: Record<string, unknown>;
+}
+
+interface BulkResult {
+  matched: number;
+  done: number;
+  refused: number;
+  reasons: { id?: string; message: string }[];
+}
+
+/** `parameters.<key>=<value>` lines: a value that reads as JSON (a number, true) is that value. */
+function parameterFilters(text: string): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  for (const line of text.split(/\n|;/)) {
+    const at = line.indexOf("=");
+    if (at <= 0) continue;
+    const key = line
+      .slice(0, at)
+      .trim()
+      .replace(/^parameters\./, "");
+    const raw = line.slice(at + 1).trim();
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    if (key) query[`parameters.${key}`] = value;
+  }
+  return query;
+}
+
+/** The query POST /view understands, from the filters in the URL. */
+export function queryOf(params: URLSearchParams): Record<string, unknown> {
+  const query: Record<string, unknown> = {};
+  for (const name of FILTERS) {
+    const value = params.get(name);
+    if (!value) continue;
+    query[name === "tag" ? "tags" : name] = value;
+  }
+  return { ...query, ...parameterFilters(params.get("params") ?? "") };
+}
+
+const ACTIONS = {
+  retry: "Retry",
+  cancel: "Cancel",
+  delete: "Delete",
+} as const;
+type Action = keyof typeof ACTIONS;
+
+function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () => void }) {
+  const [asking, setAsking] = useState<{ action: Action; count: number } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [result, setResult] = useState<(BulkResult & { action: Action }) | null>(null);
+  const ask = async (action: Action) => {
+    setError(undefined);
+    setResult(null);
+    try {
+      setAsking({ action, count: await post<number>("/view/count", { query }) });
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  };
+  const confirm = async () => {
+    if (!asking) return;
+    setBusy(true);
+    try {
+      const done = await post<BulkResult>("/work/bulk", {
+        query,
+        action: asking.action,
+        confirmed: asking.count,
+      });
+      setResult({ ...done, action: asking.action });
+      setAsking(null);
+      onDone();
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<div class="bulk" data-test="bulk">
+    <span>All works matching the filter:</span>
+    ${(Object.keys(ACTIONS) as Action[]).map(
+      (a) => html`<button data-action=${a} onClick=${() => ask(a)}>${ACTIONS[a]}…</button>`,
+    )}
+    ${
+      asking
+        ? html`<div class="confirm" role="dialog" data-test="confirm">
+            <p>
+              ${ACTIONS[asking.action]} <strong data-test="count">${asking.count}</strong>
+              ${asking.count === 1 ? " work" : " works"} matching this filter? Each goes through
+              the same checks as the CLI (owner or admin).
+            </p>
+            <button class="danger" disabled=${busy || asking.count === 0} onClick=${confirm}>
+              ${ACTIONS[asking.action]} ${asking.count}
+            </button>
+            <button onClick=${() => setAsking(null)}>Back</button>
+          </div>`
+        : null
+    }
+    ${
+      result
+        ? html`<p class="done" data-test="bulk-result">
+            ${result.action}: ${result.done} of ${result.matched} done${
+              result.refused ? `, ${result.refused} refused` : ""
+            }
+            ${result.reasons.map((r) => html`<br /><small>${r.message}</small>`)}
+          </p>`
+        : null
+    }
+    <${Problem} error=${error} />
+  </div>`;
+}
+
+export function Works({ session, params }: { session: Session; params: URLSearchParams }) {
+  const query = queryOf(params);
+  const after = params.get("after");
+  const key = params.toString();
+  const page = usePoll(
+    () =>
+      post<Row[]>("/view", {
+        query,
+        projection: PROJECTION,
+        limit: PAGE,
+        ...(after ? { after } : {}),
+      }),
+    EVERY_MS,
+    key,
+  );
+  const [form, setForm] = useState<Record<string, string>>({});
+  const value = (name: string) => form[name] ?? params.get(name) ?? "";
+  const set = (name: string) => (e: Event) =>
+    setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
+  const apply = (e: Event) => {
+    e.preventDefault();
+    const next = new URLSearchParams();
+    for (const name of [...FILTERS, "params"]) {
+      const v = value(name).trim();
+      if (v) next.set(name, v);
+    }
+    setForm({});
+    navigate("works", next);
+  };
+  const rows = page.data ?? [];
+  const last = rows.at(-1);
+  const nextPage = new URLSearchParams(params);
+  if (last) nextPage.set("after", last.id);
+  const first = new URLSearchParams(params);
+  first.delete("after");
+  const input = (name: string, label: string) =>
+    html`<label>${label}<input name=${name} value=${value(name)} onInput=${set(name)} /></label>`;
+  return html`<section>
+    <h2>Works</h2>
+    <form class="filters" onSubmit=${apply} data-test="filters">
+      ${input("pipeline", "pipeline")}
+      <label
+        >status
+        <select name="status" value=${value("status")} onChange=${set("status")}>
+          <option value="">any</option>
+          ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
+        </select>
+      </label>
+      ${input("site", "site")} ${input("tag", "tag")} ${input("user", "user")}
+      ${input("event", "event")}
+      <label class="wide"
+        >parameters
+        <input
+          name="params"
+          placeholder="key=value; other=3"
+          value=${value("params")}
+          onInput=${set("params")}
+        />
+      </label>
+      <button type="submit">Filter</button>
+      <a href=${href("works")}>clear</a>
+    </form>
+    ${session.acts ? html`<${Bulk} query=${query} onDone=${page.reload} />` : null}
+    <${Problem} error=${page.error} />
+    <table class="works" data-test="works">
+      <thead>
+        <tr>
+          <th>id</th><th>pipeline</th><th>status</th><th>user</th><th>site</th><th>tags</th>
+          <th>what</th><th>parameters</th><th>created</th><th class="num">attempt</th>
+        </tr>
+      </thead>
+      <tbody>
+        ${rows.map(
+          (w) => html`<tr data-id=${w.id}>
+            <td><a href=${href(`work/${w.id}`)} class="mono">${w.id}</a></td>
+            <td>${w.pipeline}</td>
+            <td><${StatusBadge} status=${w.status} /></td>
+            <td>${w.user}</td>
+            <td>${w.site}</td>
+            <td>${(w.tags ?? []).join(", ")}</td>
+            <td class="mono">${w.function ?? w.command?.join(" ") ?? ""}</td>
+            <td class="mono params">${w.parameters ? JSON.stringify(w.parameters) : ""}</td>
+            <td>${when(w.creation)}</td>
+            <td class="num">${w.attempt ?? 0}</td>
+          </tr>`,
+        )}
+        ${
+          page.data && rows.length === 0
+            ? html`<tr><td colspan="10" class="empty">No works match.</td></tr>`
+            : null
+        }
+      </tbody>
+    </table>
+    <nav class="pager">
+      ${after ? html`<a href=${href("works", first)} data-test="first">« first</a>` : null}
+      ${
+        after
+          ? html`<button class="link" onClick=${() => history.back()} data-test="previous">
+              ‹ previous
+            </button>`
+          : null
+      }
+      ${
+        rows.length === PAGE
+          ? html`<a href=${href("works", nextPage)} data-test="next">next ›</a>`
+          : null
+      }
+    </nav>
+  </section>`;
+}
