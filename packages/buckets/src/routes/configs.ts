@@ -1,6 +1,7 @@
 import { Router } from "express";
 import { invalid } from "../errors.js";
 import { principalOf } from "../http/auth.js";
+import { chimeErrors } from "../http/chime.js";
 import type { ServiceContext } from "../service/context.js";
 import {
   countConfigs,
@@ -14,16 +15,10 @@ import {
 /** CHIME's configs API (client v1.12) on runs; its CLI reads errors from `error_description`. */
 export function configRoutes(ctx: ServiceContext): Router {
   const router = Router();
-  router.use("/configs", (_req, res, next) => {
-    const json = res.json.bind(res);
-    res.json = (body: unknown) => {
-      const error = (body as { error?: { message?: string } } | undefined)?.error;
-      return json(
-        error ? { ...(body as object), error_description: [{ msg: error.message }] } : body,
-      );
-    };
-    next();
-  });
+  router.use(
+    "/configs",
+    chimeErrors((message) => ({ error_description: [{ msg: message }] })),
+  );
 
   router.post("/configs", async (req, res) => {
     res.json(await deployConfig(ctx, principalOf(res), req.body));

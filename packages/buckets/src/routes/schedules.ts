@@ -1,6 +1,13 @@
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
+import { chimeErrors } from "../http/chime.js";
 import type { ServiceContext } from "../service/context.js";
+import {
+  countChimeSchedules,
+  deployChimeSchedule,
+  listChimeSchedules,
+  removeChimeSchedule,
+} from "../service/schedules/chime.js";
 import {
   addSchedule,
   getSchedule,
@@ -38,6 +45,24 @@ export function scheduleRoutes(ctx: ServiceContext): Router {
 
   router.delete("/schedules/:id", async (req, res) => {
     res.json(await removeSchedule(ctx, principalOf(res), parseScheduleId(req.params.id)));
+  });
+
+  // CHIME's schedules API, as its client v1.12 calls it (its base URL is this service's root).
+  router.use(
+    "/v2/schedule",
+    chimeErrors((message) => ({ message })),
+  );
+  router.post("/v2/schedule", async (req, res) => {
+    res.status(201).json(await deployChimeSchedule(ctx, principalOf(res), req.body));
+  });
+  router.get("/v2/schedule", async (req, res) => {
+    res.json(await listChimeSchedules(ctx, principalOf(res), req.query));
+  });
+  router.get("/v2/schedule/count", async (req, res) => {
+    res.json(await countChimeSchedules(ctx, principalOf(res), req.query));
+  });
+  router.delete("/v2/schedule", async (req, res) => {
+    res.json(await removeChimeSchedule(ctx, principalOf(res), req.query));
   });
 
   return router;

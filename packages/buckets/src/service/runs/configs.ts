@@ -3,6 +3,7 @@ import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { conflict, invalid, notFound } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
+import { JsonParam, project } from "../chime-query.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { ownRun, parseRunId } from "./access.js";
@@ -38,27 +39,6 @@ function asConfig(run: RunDoc) {
   };
 }
 
-const JsonParam = (what: string) =>
-  z
-    .string()
-    .max(10_000)
-    .default("{}")
-    .transform((text, ctx) => {
-      try {
-        const value = JSON.parse(text) as unknown;
-        if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-          return value as Record<string, unknown>;
-        }
-      } catch {
-        // reported below
-      }
-      ctx.addIssue({
-        code: "custom",
-        message: `${what} must be a JSON object, e.g. {"id": "..."}`,
-      });
-      return z.NEVER;
-    });
-
 const ListSchema = z.looseObject({
   name: z.string().max(128).optional(),
   query: JsonParam("query"),
@@ -81,21 +61,7 @@ export async function listConfigs(ctx: ServiceContext, principal: Principal, par
     const full = await Promise.all(runs.map((r) => ctx.store.runs.get(r._id)));
     runs = full.filter((r): r is RunDoc => r !== null);
   }
-  const hidden = Object.entries(projection)
-    .filter(([, v]) => v === 0 || v === false)
-    .map(([k]) => k);
-  const only = Object.entries(projection)
-    .filter(([, v]) => v === 1 || v === true)
-    .map(([k]) => k);
-  return runs.map((run) => {
-    const config: Record<string, unknown> = asConfig(run);
-    for (const key of hidden) delete config[key];
-    if (only.length > 0) {
-      for (const key of Object.keys(config))
-        if (key !== "id" && !only.includes(key)) delete config[key];
-    }
-    return config;
-  });
+  return runs.map((run) => project(asConfig(run), projection));
 }
 
 /** GET /configs/count: how many configs (runs) there are. */
