@@ -324,6 +324,92 @@ const ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/schedules/${f.schedule}` }),
     expect: { "outside its pipelines": 404 },
   },
+  "POST /configs": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/configs", body: configOf(f.pipeline) }),
+  },
+  "GET /configs": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: () => ({ path: "/configs" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /configs/count": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: () => ({ path: "/configs/count" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "PUT /configs/cancel": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/configs/cancel?query=${byId(f.run)}` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "DELETE /configs": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "ended run",
+    request: (f) => ({ path: `/configs?query=${byId(f.run)}` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "POST /configs/retry": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "ended run",
+    request: (f) => ({ path: "/configs/retry", body: { id: f.run } }),
+    expect: { "outside its pipelines": 404 },
+  },
+  // v1 configs are never migrated: any caller with a token hears why.
+  "POST /configs/migrate": {
+    scopes: ["work:deposit"],
+    role: "caller",
+    request: () => ({ path: "/configs/migrate", body: {} }),
+    expect: {
+      "wrong scope": 400,
+      "another user": 400,
+      "outside its pipelines": 400,
+      admin: 400,
+      "rightful caller": 400,
+    },
+  },
+  "POST /v2/schedule": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({
+      path: "/v2/schedule",
+      body: { ...configOf(f.pipeline), schedule: { cronspec: "0 2 * * *" } },
+    }),
+    expect: { admin: 201, "rightful caller": 201 },
+  },
+  "GET /v2/schedule": {
+    scopes: ["work:read"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/v2/schedule?query=${byId(f.schedule)}` }),
+    expect: { "outside its pipelines": 404 },
+  },
+  "GET /v2/schedule/count": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "schedule",
+    request: () => ({ path: "/v2/schedule/count" }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "DELETE /v2/schedule": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "schedule",
+    request: (f) => ({ path: `/v2/schedule?query=${byId(f.schedule)}` }),
+    expect: { "outside its pipelines": 404 },
+  },
   "GET /status/details/:pipeline": {
     scopes: ["work:read"],
     role: "caller",
@@ -344,6 +430,17 @@ const runConfig = (pipeline: string) =>
     "      stage: 1",
     '      work: {command: ["true"]}',
   ].join("\n");
+
+/** The same config as CHIME's CLI sends it: the YAML read into a mapping. */
+const configOf = (pipeline: string) => ({
+  version: "2",
+  name: pipeline,
+  defaults: { user: "alice", site: "local" },
+  pipeline: { steps: [{ name: "one", stage: 1, work: { command: ["true"] } }] },
+});
+
+/** CHIME's `?query=` naming one object. */
+const byId = (id: string) => encodeURIComponent(JSON.stringify({ id }));
 
 /** A nightly schedule of one work in the cell's pipeline, named after it. */
 const scheduleOf = (pipeline: string) => ({
