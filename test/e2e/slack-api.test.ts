@@ -1,49 +1,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
+import { type FakeSlack, startFakeSlack } from "../support/slack.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Slack notifications from a real worker, with a local HTTP server playing Slack's Web API. */
 
-interface Call {
-  method: string;
-  authorization: string | undefined;
-  body: Record<string, unknown>;
-}
-type Answer = { status: number; body: object; headers?: Record<string, string> };
-
 let stack: Stack;
 let dir: string;
-let slack: Server;
-let slackUrl: string;
-let calls: Call[] = [];
-const healthy = (method: string): Answer =>
-  method === "conversations.open"
-    ? { status: 200, body: { ok: true, channel: { id: "D1" } } }
-    : { status: 200, body: { ok: true, channel: "C1", ts: "123.456" } };
-let answer: (method: string) => Answer = healthy;
-
-/** The Web API client posts forms whose structured fields (blocks) are JSON strings; or JSON. */
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = "";
-  for await (const chunk of req) text += chunk;
-  if ((req.headers["content-type"] ?? "").includes("json"))
-    return JSON.parse(text || "{}") as Record<string, unknown>;
-  return Object.fromEntries(
-    [...new URLSearchParams(text)].map(([k, v]) => {
-      try {
-        return [k, v.startsWith("[") || v.startsWith("{") ? JSON.parse(v) : v];
-      } catch {
-        return [k, v];
-      }
-    }),
-  );
-}
+let slack: FakeSlack;
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
@@ -52,26 +21,15 @@ beforeAll(async () => {
     join(dir, "jobs.mjs"),
     `export const image = ({ name }) => ({ results: { name }, products: ["/data/" + name + ".h5"], plots: ["/plots/" + name + ".png"] });`,
   );
-  slack = createServer(async (req, res) => {
-    const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0] as string;
-    const body = req.method === "POST" ? await readBody(req) : {};
-    calls.push({ method, authorization: req.headers.authorization, body });
-    const { status, body: reply, headers } = answer(method);
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(reply));
-  });
-  await new Promise<void>((resolve) => slack.listen(0, "127.0.0.1", resolve));
-  slackUrl = `http://127.0.0.1:${(slack.address() as { port: number }).port}/api/`;
+  slack = await startFakeSlack();
 });
 
 afterEach(() => {
-  calls = [];
-  answer = healthy;
+  slack.reset();
 });
 
 afterAll(async () => {
-  slack?.closeAllConnections();
-  if (slack) await new Promise((resolve) => slack.close(resolve));
+  await slack?.close();
   await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -82,7 +40,7 @@ async function run(
   extra: Partial<WorkInput> = {},
   env: Record<string, string> = {
     WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test",
-    WORKFLOW_NOTIFY_SLACK_API_URL: slackUrl,
+    WORKFLOW_NOTIFY_SLACK_API_URL: slack.url,
   },
 ): Promise<{ id: string; pipeline: string; work: StoredWork }> {
   const client = stack.client();
@@ -121,7 +79,7 @@ async function run(
   return { id: id as string, pipeline, work };
 }
 
-const posts = () => calls.filter((c) => c.method === "chat.postMessage");
+const posts = () => slack.calls.filter((c) => c.method === "chat.postMessage");
 
 describe("what Slack receives", () => {
   it("chat.postMessage to the channel, with the pipeline, the id and the status", async () => {
@@ -186,7 +144,7 @@ describe("what Slack receives", () => {
 
   it("member_ids get direct messages: conversations.open, then a post to the DM channel", async () => {
     const { id, work } = await run({ member_ids: ["U1", "U2"] });
-    expect(calls.map((c) => [c.method, c.body.users ?? c.body.channel])).toEqual([
+    expect(slack.calls.map((c) => [c.method, c.body.users ?? c.body.channel])).toEqual([
       ["conversations.open", "U1"],
       ["chat.postMessage", "D1"],
       ["conversations.open", "U2"],
@@ -200,7 +158,7 @@ describe("what Slack receives", () => {
     await run(
       { channel_id: "C1" },
       {},
-      { SLACK_BOT_TOKEN: "xoxb-bot", WORKFLOW_NOTIFY_SLACK_API_URL: slackUrl },
+      { SLACK_BOT_TOKEN: "xoxb-bot", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
     );
     expect(posts()[0]?.authorization).toBe("Bearer xoxb-bot");
   });
@@ -208,7 +166,7 @@ describe("what Slack receives", () => {
   it("a work that does not ask for Slack sends nothing", async () => {
     const { work } = await run({});
     expect(work.status).toBe("success");
-    expect(calls).toEqual([]);
+    expect(slack.calls).toEqual([]);
   });
 });
 
@@ -216,11 +174,11 @@ describe("Slack failing never fails the work", () => {
   it("Slack answering 500: the work ends success, soon, without a reply", {
     timeout: 30_000,
   }, async () => {
-    answer = () => ({ status: 500, body: { ok: false, error: "internal_error" } });
+    slack.answer = () => ({ status: 500, body: { ok: false, error: "internal_error" } });
     const started = Date.now();
     const { work } = await run({ channel_id: "C1" });
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(calls.length).toBeGreaterThan(0);
+    expect(slack.calls.length).toBeGreaterThan(0);
     expect(work.status).toBe("success");
     expect(work.results).toMatchObject({ exitCode: 0 });
     expect(work.notify?.slack?.reply).toBeUndefined();
@@ -229,7 +187,7 @@ describe("Slack failing never fails the work", () => {
   it("Slack rate-limiting with Retry-After: the work ends success without waiting it out", {
     timeout: 30_000,
   }, async () => {
-    answer = () => ({
+    slack.answer = () => ({
       status: 429,
       body: { ok: false, error: "ratelimited" },
       headers: { "retry-after": "60" },
@@ -243,7 +201,7 @@ describe("Slack failing never fails the work", () => {
   });
 
   it("Slack answering ok: false (channel_not_found) leaves the work a success", async () => {
-    answer = () => ({ status: 200, body: { ok: false, error: "channel_not_found" } });
+    slack.answer = () => ({ status: 200, body: { ok: false, error: "channel_not_found" } });
     const { work } = await run({ channel_id: "C404" });
     expect(work.status).toBe("success");
     expect(work.notify?.slack?.reply).toBeUndefined();

@@ -1,58 +1,23 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type FakeSlack, startFakeSlack } from "../support/slack.js";
 import { type Stack, startStack } from "../support/stack.js";
 
-/** A local stand-in for Slack's Web API: records calls, answers as told. */
-interface Call {
-  method: string;
-  body: Record<string, unknown>;
-}
 let stack: Stack;
-let slack: Server;
-let slackUrl: string;
-let calls: Call[] = [];
-/** Awaited before each answer: lets a test look at the service while Slack is being called. */
-let onCall: ((method: string) => Promise<void>) | undefined;
-let answer: (method: string) => { status: number; body: object; headers?: Record<string, string> } =
-  () => ({ status: 200, body: { ok: true } });
-
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  let text = "";
-  for await (const chunk of req) text += chunk;
-  if ((req.headers["content-type"] ?? "").includes("json"))
-    return JSON.parse(text) as Record<string, unknown>;
-  const form = Object.fromEntries(new URLSearchParams(text));
-  // The Web API client sends structured arguments (blocks) as JSON strings in a form.
-  return Object.fromEntries(
-    Object.entries(form).map(([k, v]) => [
-      k,
-      v.startsWith("[") || v.startsWith("{") ? JSON.parse(v) : v,
-    ]),
-  );
-}
+let slack: FakeSlack;
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  slack = createServer(async (req, res) => {
-    const method = (req.url ?? "").replace(/^\/api\//, "");
-    calls.push({ method, body: await readBody(req) });
-    await onCall?.(method);
-    const { status, body, headers } = answer(method);
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(JSON.stringify(body));
-  });
-  await new Promise<void>((resolve) => slack.listen(0, "127.0.0.1", resolve));
-  slackUrl = `http://127.0.0.1:${(slack.address() as { port: number }).port}/api/`;
+  slack = await startFakeSlack();
+  slack.answer = () => ({ status: 200, body: { ok: true } });
 });
 afterEach(() => {
-  calls = [];
-  onCall = undefined;
-  answer = () => ({ status: 200, body: { ok: true } });
+  slack.reset();
+  slack.answer = () => ({ status: 200, body: { ok: true } });
 });
 afterAll(async () => {
-  await new Promise((resolve) => slack.close(resolve));
-  await stack.close();
+  await slack?.close();
+  await stack?.close();
 });
 
 async function run(slackNotify: object, extra: object = {}) {
@@ -77,7 +42,7 @@ async function run(slackNotify: object, extra: object = {}) {
     lives: 1,
     wait: 2,
     logger: createLogger("silent"),
-    env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slackUrl },
+    env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
   });
   await worker.done;
   const [work] = await client.view({ id });
@@ -86,9 +51,9 @@ async function run(slackNotify: object, extra: object = {}) {
 
 describe("Slack notifications", () => {
   it("posts to the channel what ran, its id and status, and keeps Slack's reply", async () => {
-    answer = () => ({ status: 200, body: { ok: true, channel: "C1", ts: "123.456" } });
+    slack.answer = () => ({ status: 200, body: { ok: true, channel: "C1", ts: "123.456" } });
     const { id, pipeline, work } = await run({ channel_id: "C1", results: true });
-    const post = calls.find((c) => c.method === "chat.postMessage");
+    const post = slack.calls.find((c) => c.method === "chat.postMessage");
     expect(post?.body.channel).toBe("C1");
     for (const text of [JSON.stringify(post?.body.text), JSON.stringify(post?.body.blocks)]) {
       expect(text).toContain(pipeline);
@@ -118,17 +83,17 @@ describe("Slack notifications", () => {
       { returnIds: true },
     );
     const seen: (string | undefined)[] = [];
-    onCall = async () => {
+    slack.onCall = async () => {
       seen.push((await admin.view({ id }))[0]?.status);
     };
-    answer = () => ({ status: 200, body: { ok: true, channel: "C2", ts: "7.8" } });
+    slack.answer = () => ({ status: 200, body: { ok: true, channel: "C2", ts: "7.8" } });
     const worker = startWorker({
       pipelines: [pipeline],
       client: stack.client({ user: "node", scopes: ["work:withdraw"] }),
       lives: 1,
       wait: 2,
       logger: createLogger("silent"),
-      env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slackUrl },
+      env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
     });
     await worker.done;
     expect(seen).toEqual(["success"]);
@@ -140,18 +105,18 @@ describe("Slack notifications", () => {
   });
 
   it("sends direct messages to member_ids: conversations.open, then a post", async () => {
-    answer = (method) =>
+    slack.answer = (method) =>
       method === "conversations.open"
         ? { status: 200, body: { ok: true, channel: { id: "D9" } } }
         : { status: 200, body: { ok: true, channel: "D9", ts: "1.2" } };
     await run({ member_ids: ["U1"] });
-    expect(calls.map((c) => c.method)).toEqual(["conversations.open", "chat.postMessage"]);
-    expect(calls[0]?.body.users).toBe("U1");
-    expect(calls[1]?.body.channel).toBe("D9");
+    expect(slack.calls.map((c) => c.method)).toEqual(["conversations.open", "chat.postMessage"]);
+    expect(slack.calls[0]?.body.users).toBe("U1");
+    expect(slack.calls[1]?.body.channel).toBe("D9");
   });
 
   it("Slack answering 500 does not fail the work", { timeout: 30_000 }, async () => {
-    answer = () => ({ status: 500, body: { ok: false } });
+    slack.answer = () => ({ status: 500, body: { ok: false } });
     const started = Date.now();
     const { work } = await run({ channel_id: "C1" });
     expect(work?.status).toBe("success");
@@ -160,7 +125,7 @@ describe("Slack notifications", () => {
   });
 
   it("Slack rate-limiting does not fail the work, nor hold it", { timeout: 30_000 }, async () => {
-    answer = () => ({
+    slack.answer = () => ({
       status: 429,
       body: { ok: false, error: "ratelimited" },
       headers: { "retry-after": "30" },
@@ -168,12 +133,12 @@ describe("Slack notifications", () => {
     const started = Date.now();
     const { work } = await run({ channel_id: "C1" });
     expect(work?.status).toBe("success");
-    expect(calls.length).toBeGreaterThan(0);
+    expect(slack.calls.length).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it("a work that does not ask for Slack sends nothing", async () => {
     await run({});
-    expect(calls).toEqual([]);
+    expect(slack.calls).toEqual([]);
   });
 });

@@ -42,6 +42,10 @@ export const ServiceOptionsSchema = z.object({
     .string()
     .min(16, { error: "must be at least 16 characters" })
     .optional(),
+  /** Slack bot token that posts pipeline runs' messages (a run's notify.slack); unset, none are posted. */
+  BUCKETS_SLACK_TOKEN: z.string().min(1).optional(),
+  /** Slack's Web API; tests point it at a local stand-in. @defaultValue "https://slack.com/api/" */
+  BUCKETS_SLACK_API_URL: z.url().default("https://slack.com/api/"),
   /** Seconds a claim holds a work without a heartbeat. @defaultValue 60 */
   BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
   /** Seconds between reaper passes. @defaultValue 5 */

@@ -67,6 +67,9 @@ export async function startService(
     workspace,
     now: now ?? clock.now,
     callbackSecret: options.BUCKETS_CALLBACK_SECRET,
+    slack: options.BUCKETS_SLACK_TOKEN
+      ? { token: options.BUCKETS_SLACK_TOKEN, apiUrl: options.BUCKETS_SLACK_API_URL }
+      : undefined,
     events: createEmitter(),
   };
   ctx.events.on("task:error", (task, error) =>

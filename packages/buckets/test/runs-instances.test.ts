@@ -5,6 +5,7 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { type FakeSlack, healthySlack, startFakeSlack } from "../../../test/support/slack.js";
 import { releaseRuns } from "../src/service/runs/release.js";
 import { startTestService, type TestService } from "./support/service.js";
 
@@ -13,22 +14,30 @@ type Run = {
   status: string;
   events: { kind: string; step?: string }[];
   callback?: { delivered?: number };
+  slack?: { delivered?: number; attempts: number };
 };
 
 const SECRET = "callback-secret-0123456789";
 let a: TestService;
 let b: TestService;
+let slack: FakeSlack;
 let db: Db;
 let mongo: MongoClient;
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
-  const env = { BUCKETS_REAP_SECONDS: "3600", BUCKETS_CALLBACK_SECRET: SECRET };
+  slack = await startFakeSlack();
+  const env = {
+    BUCKETS_REAP_SECONDS: "3600",
+    BUCKETS_CALLBACK_SECRET: SECRET,
+    BUCKETS_SLACK_TOKEN: "xoxb-service",
+    BUCKETS_SLACK_API_URL: slack.url,
+  };
   a = await startTestService(import.meta.filename, env);
   b = await startTestService(import.meta.filename, env);
 });
 afterAll(async () => {
   await mongo.close();
-  await Promise.all([a?.close(), b?.close()]);
+  await Promise.all([a?.close(), b?.close(), slack?.close()]);
 });
 
 const withdraw = async (t: TestService, pipeline: string) =>
@@ -147,6 +156,85 @@ describe("two instances", () => {
       expect(run.status).toBe("success");
     } finally {
       server.close();
+    }
+  });
+
+  it("Slack gets one message per run, from one of the instances, retried after Slack fails", async () => {
+    let failures = 1;
+    slack.answer = (method) =>
+      method === "chat.postMessage" && failures-- > 0
+        ? { status: 200, body: { ok: false, error: "internal_error" } }
+        : healthySlack(method);
+    const config = {
+      ...steps(),
+      notify: { slack: { channel_id: "C9", message: "the nightly fit", member_ids: ["U7"] } },
+      pipeline: {
+        steps: [
+          { name: "fit", matrix: { i: [1, 2, 3] }, work: { command: ["true"] } },
+          { name: "sum", needs: ["fit"], work: { command: ["true"] } },
+        ],
+      },
+    };
+    const created = await a.call("POST", "/runs", { token: a.tokens.alice, body: { config } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { id } = created.body as { id: string };
+    // Claimed from one instance, reported through the other, until the run has ended.
+    await eventually(
+      async () => {
+        const w = await withdraw(a, config.name);
+        if (w) await report(b, w);
+        return (await a.call("GET", `/runs/${id}`, { token: a.tokens.alice })).body as Run;
+      },
+      (r) => r.status !== "running",
+    );
+    const run = await eventually(
+      async () => (await b.call("GET", `/runs/${id}`, { token: b.tokens.alice })).body as Run,
+      (r) => r.slack?.delivered !== undefined,
+    );
+    expect(run.status).toBe("success");
+    // The failed post, then the channel and the member once each: one message, never one per work.
+    const posts = slack.calls.filter((c) => c.method === "chat.postMessage");
+    expect(posts.map((c) => c.body.channel)).toEqual(["C9", "C9", "D1"]);
+    expect(slack.calls.filter((c) => c.method === "conversations.open")).toHaveLength(1);
+    for (const post of posts) {
+      expect(post.authorization).toBe("Bearer xoxb-service");
+      expect(post.body.text).toBe(`:white_check_mark: run ${config.name} ${id}: success`);
+      const shown = JSON.stringify(post.body.blocks);
+      expect(shown).toContain("the nightly fit");
+      expect(shown).toContain("success 4");
+      expect(shown).toContain("fit: success (3)");
+    }
+    expect(run.slack?.attempts).toBe(2);
+    slack.reset();
+  });
+
+  it("a step's work naming Slack is refused, as is a run asking for Slack where no token is set", async () => {
+    const perWork = {
+      ...steps(),
+      pipeline: {
+        steps: [
+          { name: "one", work: { command: ["true"], notify: { slack: { channel_id: "C1" } } } },
+        ],
+      },
+    };
+    const refused = await a.call("POST", "/runs", {
+      token: a.tokens.alice,
+      body: { config: perWork },
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.body)).toMatch(/one Slack message.*at the top of the config/);
+
+    const plain = await startTestService(import.meta.filename, {}, "no-slack");
+    try {
+      const config = { ...steps(), notify: { slack: { channel_id: "C1" } } };
+      const answer = await plain.call("POST", "/runs", {
+        token: plain.tokens.alice,
+        body: { config },
+      });
+      expect(answer.status).toBe(400);
+      expect(JSON.stringify(answer.body)).toMatch(/BUCKETS_SLACK_TOKEN/);
+    } finally {
+      await plain.close();
     }
   });
 });

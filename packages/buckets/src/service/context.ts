@@ -18,6 +18,8 @@ export interface ServiceContext {
   now: () => number;
   /** Signs run callbacks (HMAC-SHA256); unset, callbacks go unsigned. */
   callbackSecret?: string | undefined;
+  /** Posts runs' Slack messages; unset, a config that asks for Slack is refused. */
+  slack?: { token: string; apiUrl: string } | undefined;
 }
 
 /** The most works one request may carry. */

@@ -1,6 +1,6 @@
 import type { ServiceContext } from "./context.js";
 import { every, type Periodic } from "./periodic.js";
-import { deliverCallbacks } from "./runs/callback.js";
+import { deliverRunEnds } from "./runs/deliver.js";
 import { sweepRuns } from "./runs/release.js";
 
 /**
@@ -22,6 +22,6 @@ export async function reap(ctx: ServiceContext): Promise<{ lapsed: number; reque
   if (requeued > 0) ctx.events.emit("work:queued");
   // Pipelines: lapses and audits end works too, and a crash may have cut a release short.
   await sweepRuns(ctx);
-  void deliverCallbacks(ctx);
+  void deliverRunEnds(ctx);
   return { lapsed: lapsed.retrying + lapsed.final, requeued };
 }

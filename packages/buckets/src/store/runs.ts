@@ -1,4 +1,4 @@
-import type { Condition } from "@workflow/work";
+import type { Condition, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 
 export type RunStatus = "running" | "success" | "failure" | "cancelled";
@@ -27,14 +27,25 @@ export interface RunEvent {
   detail?: string;
 }
 
-export interface Callback {
-  url: string;
+/** What a run sends once it ends (its callback, its Slack message), retried until sent or given up. */
+export interface Delivery {
   /** When the next attempt is due (unix seconds); absent once delivered or given up. */
   due?: number;
   attempts: number;
   delivered?: number;
   error?: string;
 }
+
+export interface Callback extends Delivery {
+  url: string;
+}
+
+/** The run's one Slack message: where it goes and what it shows (the config's notify.slack). */
+export interface SlackDelivery extends Delivery {
+  target: Slack;
+}
+
+export type DeliveryKind = "callback" | "slack";
 
 /** A run of a pipeline config: its steps' states and its events; its works live in `works`. */
 export interface RunDoc {
@@ -51,8 +62,8 @@ export interface RunDoc {
   steps: RunStep[];
   events: RunEvent[];
   callback?: Callback;
-  /** Slack's channel for the one message of the run, when the config asks for it. */
-  slack?: Record<string, unknown>;
+  /** The one Slack message of the run, when the config asks for it. */
+  slack?: SlackDelivery;
   /** Held by the instance evaluating the run, until then (unix seconds). */
   lockUntil?: number;
   lockId?: ObjectId;
@@ -95,6 +106,7 @@ export function runStore(db: Db) {
         { name: "name_created", key: { name: 1, created: -1 } },
         { name: "status", key: { status: 1, checked: 1 } },
         { name: "callback_due", key: { "callback.due": 1 }, sparse: true },
+        { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });
@@ -177,18 +189,23 @@ export function runStore(db: Db) {
         .limit(limit)
         .map((d) => d._id)
         .toArray(),
-    /** Claims a due callback: pushes its next attempt out first, so one instance sends it. */
-    claimCallback: (now: number, retryAt: number) =>
+    /** Claims a due delivery: pushes its next attempt out first, so one instance sends it. */
+    claimDelivery: (kind: DeliveryKind, now: number, retryAt: number) =>
       collection.findOneAndUpdate(
-        { "callback.due": { $lte: now } },
-        { $set: { "callback.due": retryAt }, $inc: { "callback.attempts": 1 } },
+        { [`${kind}.due`]: { $lte: now } },
+        { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
         { returnDocument: "after", projection: { config: 0 } },
       ),
-    callbackDone: async (_id: ObjectId, set: Partial<Callback>, unsetDue: boolean) => {
-      const fields = Object.fromEntries(Object.entries(set).map(([k, v]) => [`callback.${k}`, v]));
+    deliveryDone: async (
+      kind: DeliveryKind,
+      _id: ObjectId,
+      set: Partial<Delivery>,
+      unsetDue: boolean,
+    ) => {
+      const fields = Object.fromEntries(Object.entries(set).map(([k, v]) => [`${kind}.${k}`, v]));
       await collection.updateOne(
         { _id },
-        { $set: fields, ...(unsetDue ? { $unset: { "callback.due": "" } } : {}) },
+        { $set: fields, ...(unsetDue ? { $unset: { [`${kind}.due`]: "" } } : {}) },
       );
     },
   };

@@ -238,6 +238,12 @@ function planWorks(
         work.error.issues,
       );
     }
+    const slack = work.data.notify.slack;
+    if (slack.channel_id || slack.member_ids?.length) {
+      throw new PipelineConfigError(
+        `${where}: work.notify.slack: a run posts one Slack message, when it ends; set notify.slack at the top of the config instead`,
+      );
+    }
     const data = { ...work.data, ...(filled as Partial<Work>) } as Work;
     // Defaults of the schema, with the templated fields kept as written.
     const planned: PlannedWork = {

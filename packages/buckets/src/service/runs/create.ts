@@ -4,6 +4,7 @@ import {
   parseConfigText,
   planRun,
   type RunPlan,
+  type Slack,
   withoutStrategy,
 } from "@workflow/work";
 import { ObjectId } from "mongodb";
@@ -91,6 +92,8 @@ export async function createRun(
     checked: now,
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
+  const slack = slackOf(ctx, planned.config);
+  if (slack) run.slack = { target: slack, attempts: 0 };
   await ctx.store.runs.insert(run);
   try {
     await ctx.store.deposit(docs);
@@ -103,6 +106,18 @@ export async function createRun(
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");
   return { id: runId.toHexString(), works: docs.map((d) => d._id.toHexString()), run };
+}
+
+/** Where the run's one Slack message goes, if anywhere; refused when this service cannot post. */
+export function slackOf(ctx: ServiceContext, config: RunPlan["config"]): Slack | undefined {
+  const slack = config.notify?.slack;
+  if (!slack?.channel_id && !slack?.member_ids?.length) return undefined;
+  if (!ctx.slack) {
+    throw invalid(
+      "notify.slack: this service cannot post to Slack (its operator has not set BUCKETS_SLACK_TOKEN); remove notify.slack or ask them to set it",
+    );
+  }
+  return slack;
 }
 
 function worksOf(

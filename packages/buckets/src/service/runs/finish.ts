@@ -1,6 +1,6 @@
 import type { RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
-import { deliverCallbacks } from "./callback.js";
+import { deliverRunEnds } from "./deliver.js";
 
 /** Ends a run whose steps all ended: its status, its event, and its callback falls due. */
 export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): Promise<void> {
@@ -14,7 +14,7 @@ export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): 
   await endRun(ctx, run, status, now);
 }
 
-/** Moves a running run to its end, once whoever calls; the callback is sent outside the request. */
+/** Moves a running run to its end, once whoever calls; its callback and Slack message are sent outside the request. */
 export async function endRun(
   ctx: ServiceContext,
   run: RunDoc,
@@ -26,7 +26,8 @@ export async function endRun(
   ];
   const set: Partial<RunDoc> = { status, finished: now };
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
+  if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
   const ended = await ctx.store.runs.setStatus(run._id, ["running"], set, [{ at: now, kind }]);
-  if (ended && run.callback) deliverCallbacks(ctx);
+  if (ended && (run.callback || run.slack)) void deliverRunEnds(ctx);
   return ended;
 }

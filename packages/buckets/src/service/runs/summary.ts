@@ -1,4 +1,11 @@
-import type { RunDoc, StepCounts } from "../../store/index.js";
+import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
+
+/** Where a delivery stands: its attempts, and when it was delivered or why it last failed. */
+const stateOf = ({ attempts, delivered, error }: Delivery) => ({
+  attempts,
+  ...(delivered ? { delivered } : {}),
+  ...(error ? { error } : {}),
+});
 
 /** A run as the API (and its callback) shows it. */
 export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
@@ -21,15 +28,7 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
     })),
     ...(run.events ? { events: run.events } : {}),
-    ...(run.callback
-      ? {
-          callback: {
-            url: run.callback.url,
-            attempts: run.callback.attempts,
-            ...(run.callback.delivered ? { delivered: run.callback.delivered } : {}),
-            ...(run.callback.error ? { error: run.callback.error } : {}),
-          },
-        }
-      : {}),
+    ...(run.callback ? { callback: { url: run.callback.url, ...stateOf(run.callback) } } : {}),
+    ...(run.slack ? { slack: stateOf(run.slack) } : {}),
   };
 }

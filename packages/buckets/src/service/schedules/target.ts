@@ -4,7 +4,7 @@ import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { deposit } from "../deposit.js";
-import { createRun, plan } from "../runs/create.js";
+import { createRun, plan, slackOf } from "../runs/create.js";
 import { requireSite } from "../sites.js";
 
 /** What one tick deposited: the works' ids, and the run's id for a pipeline target. */
@@ -37,6 +37,7 @@ export async function checkTarget(
     return [...new Set(pipelines)].sort();
   }
   const planned = plan(principal, target.config, target.params);
+  slackOf(ctx, planned.config);
   const pipelines = new Set<string>();
   for (const step of planned.steps) {
     for (const { work } of step.works) {
