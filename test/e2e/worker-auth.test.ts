@@ -69,13 +69,19 @@ it("a token without the work:withdraw scope: one line naming the scope, exit 1",
   expect(lines[0]).toMatch(/work:withdraw/);
 });
 
-it("a token that is accepted keeps the worker running", { timeout: 30_000 }, async () => {
+it("a token that is accepted keeps the worker running, and it says it connected", {
+  timeout: 30_000,
+}, async () => {
   const worker = workerProcess(["auth", "--url", stack.url, "--lives", "1", "--sleep", "0.1"], {
     WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]),
+    LOG_LEVEL: "info",
   });
   owned.push(worker);
   await stack
     .client()
     .deposit([{ pipeline: "auth", site: "local", user: "admin", command: ["true"] }]);
   expect(await worker.exited).toBe(0);
+  const said = worker.output();
+  expect(said).toContain("connected to the service");
+  expect(said).toContain(stack.url);
 });

@@ -95,6 +95,8 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
   /** Slots waiting for a work; one request claims for all of them at once. */
   const takers: ((got: StoredWork | Error | null) => void)[] = [];
   let fetching = false;
+  /** Set once the service has taken the worker's token. */
+  let connected = false;
 
   function take(): Promise<StoredWork | Error | null> {
     return new Promise((resolve) => {
@@ -116,12 +118,18 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     try {
       const works = await client.withdraw(filterOf(options), {
         count,
-        wait: options.wait,
+        // The first claim does not wait: it says at once whether the service takes the token.
+        wait: connected ? options.wait : 0,
         // Heartbeats follow the lease the service gave (see run.ts).
         lease: options.lease ?? true,
         signal: stopping.signal,
       });
       reserved -= count - works.length;
+      if (!connected) {
+        connected = true;
+        const url = await client.baseUrl();
+        logger.info({ url, pipelines: options.pipelines }, "connected to the service");
+      }
       for (const work of works) takers.shift()?.(work);
       if (works.length === 0) for (const resolve of takers.splice(0)) resolve(null);
     } catch (error) {
@@ -249,13 +257,11 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     }
   }
 
-  client.baseUrl().then(
-    (url) => logger.info({ url, pipelines: options.pipelines }, "connected to the service"),
-    (error: unknown) =>
-      logger.warn(
-        { reason: error instanceof Error ? error.message : String(error) },
-        "cannot reach the service yet; will keep trying",
-      ),
+  client.baseUrl().catch((error: unknown) =>
+    logger.warn(
+      { reason: error instanceof Error ? error.message : String(error) },
+      "cannot reach the service yet; will keep trying",
+    ),
   );
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
     .then(() => Promise.all(finishing))
