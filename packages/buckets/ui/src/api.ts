@@ -63,6 +63,15 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return (await response.json()) as T;
 }
 
+/**
+ * Asks the service whether it accepts `token` (GET /status with it): the refusal, or null. The
+ * login's own check, so a refusal here is the login's message, not a sign-out.
+ */
+export async function verify(token: string): Promise<ApiError | null> {
+  const response = await fetch("/status", { headers: { authorization: `Bearer ${token}` } });
+  return response.ok ? null : refusal(response);
+}
+
 export const get = <T>(path: string) => api<T>("GET", path);
 export const post = <T>(path: string, body?: unknown) => api<T>("POST", path, body ?? {});
 

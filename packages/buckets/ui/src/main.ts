@@ -1,7 +1,7 @@
 import { html } from "htm/preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { type ApiError, get, storedToken, storeToken, whenUnauthorized } from "./api.js";
+import { type ApiError, storedToken, storeToken, verify, whenUnauthorized } from "./api.js";
 import { Overview } from "./pages/overview.js";
 import { RunPage, Runs } from "./pages/runs.js";
 import { Schedules } from "./pages/schedules.js";
@@ -37,14 +37,17 @@ function Login({ problem, onIn }: { problem: string | undefined; onIn: (token: s
       return;
     }
     setBusy(true);
-    storeToken(pasted);
     try {
       // The service decides: a token it does not accept never gets past the login.
-      await get("/status");
+      const refused = await verify(pasted);
+      if (refused) {
+        setError(`The service refused this token: ${messageOf(refused)}`);
+        return;
+      }
+      storeToken(pasted);
       onIn(pasted);
     } catch (e) {
-      storeToken(null);
-      setError(`The service refused this token: ${messageOf(e)}`);
+      setError(`The service could not be reached: ${messageOf(e)}`);
     } finally {
       setBusy(false);
     }

@@ -60,6 +60,17 @@ export function Runs({ params }: { params: URLSearchParams }) {
   </section>`;
 }
 
+/**
+ * The steps as the graph colours them: a cancelled run's steps that had not ended are cancelled
+ * with it (the service records an outcome only for steps that ended on their own).
+ */
+function shown(run: Run): Step[] {
+  if (run.status !== "cancelled") return run.steps;
+  return run.steps.map((s) =>
+    s.state === "running" || s.state === "waiting" ? { ...s, state: "cancelled" } : s,
+  );
+}
+
 export function RunPage({ session, id }: { session: Session; id: string }) {
   const run = usePoll(() => get<Run>(`/runs/${id}`), EVERY_MS, id);
   const [busy, setBusy] = useState(false);
@@ -83,8 +94,8 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
   return html`<section data-test="run" data-status=${r.status}>
     <h2>Run ${r.name} <${StatusBadge} status=${r.status} /></h2>
     <p>
-      <span class="mono">${r.id}</span> · ${r.user} · ${r.pipelines.join(", ")} · created
-      ${when(r.created)}${r.finished ? ` · finished ${when(r.finished)}` : ""}
+      <span class="mono">${r.id}</span> · ${r.user} · ${r.pipelines.join(", ")} ·
+      ${`created ${when(r.created)}`}${r.finished ? ` · finished ${when(r.finished)}` : ""}
     </p>
     ${
       session.acts
@@ -119,7 +130,7 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     }
     <${Problem} error=${error ?? run.error} />
     ${said ? html`<p class="done">${said}</p>` : null}
-    <div class="graph-box"><${RunGraph} steps=${r.steps} /></div>
+    <div class="graph-box"><${RunGraph} steps=${shown(r)} /></div>
     <h3>Events</h3>
     <table data-test="events">
       <thead><tr><th>at</th><th>event</th><th>step</th><th>detail</th></tr></thead>

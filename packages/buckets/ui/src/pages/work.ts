@@ -131,7 +131,7 @@ function Logs({
     </p>
     <${Problem} error=${error} />
     <pre ref=${box} data-test="logs">${lines.map(
-      (l) => html`<span class=${`line ${l.stream}`}>${l.text}\n</span>`,
+      (l) => html`<span class=${`line ${l.stream}`}>${`${l.text}\n`}</span>`,
     )}</pre>
   </div>`;
 }
@@ -163,7 +163,8 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
     ["pipeline", w.pipeline],
     ["user", w.user],
     ["site", w.site],
-    ["attempt", `${w.attempt ?? 0} of ${1 + (w.retries ?? 0)}`],
+    ["attempt", w.attempt ?? 0],
+    ["retries", w.retries],
     ["priority", w.priority],
     ["tags", w.tags?.join(", ")],
     ["event", w.event],
