@@ -3,7 +3,7 @@ import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
 import { reap } from "../src/service/reaper.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { aWork, startTestService, type TestService } from "./support/service.js";
 
 type Claimed = {
   id: string;
@@ -586,5 +586,30 @@ describe("releases", () => {
     expect(b.parameters?.step).toBe("b");
     await report(b, "success");
     expect((await getRun(id)).status).toBe("success");
+  });
+
+  it("a run whose works are still being stored is not evaluated; one a crash cut short is cancelled, saying why", async () => {
+    const name = fresh("creating");
+    const { id } = await started(config(name, [step("a"), step("b", { needs: ["a"] })]));
+    const runs = db.collection("runs");
+    const works = db.collection("works");
+    const run = new ObjectId(id);
+    // As if the instance were still storing the works, or had died doing it: none of a's is stored.
+    await works.deleteMany({ run });
+    await runs.updateOne({ _id: run }, { $set: { creating: true } });
+    await reap(t.service.ctx);
+    expect((await getRun(id)).status).toBe("running");
+    await works.insertOne({ ...aWork({ pipeline: name }), status: "queued", run, step: "b" });
+    // Ten minutes later it is taken for abandoned: cancelled, with an event that says why.
+    await runs.updateOne({ _id: run }, { $inc: { created: -601 } });
+    await reap(t.service.ctx);
+    const ended = await getRun(id);
+    expect(ended.status).toBe("cancelled");
+    expect(ended.events.at(-1)).toMatchObject({
+      kind: "run cancelled",
+      detail: expect.stringMatching(/stopped while creating this run/),
+    });
+    expect(await withdraw(name)).toBeNull();
+    expect((await works.findOne({ run }))?.status).toBe("cancelled");
   });
 });

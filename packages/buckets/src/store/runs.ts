@@ -64,6 +64,11 @@ export interface RunDoc {
   callback?: Callback;
   /** The one Slack message of the run, when the config asks for it. */
   slack?: SlackDelivery;
+  /**
+   * Set while its works are being stored: it is not evaluated until they all are. A run still
+   * creating long after it began was cut short by a crash (its request was never answered).
+   */
+  creating?: boolean;
   /** Held by the instance evaluating the run, until then (unix seconds). */
   lockUntil?: number;
   lockId?: ObjectId;
@@ -107,6 +112,7 @@ export function runStore(db: Db) {
         { name: "status", key: { status: 1, checked: 1 } },
         { name: "callback_due", key: { "callback.due": 1 }, sparse: true },
         { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
+        { name: "creating", key: { creating: 1, created: 1 }, sparse: true },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });
@@ -176,12 +182,23 @@ export function runStore(db: Db) {
       );
       return matchedCount === 1;
     },
+    /** Its works are all stored: it may be evaluated from now on. */
+    created: async (_id: ObjectId) => {
+      await collection.updateOne({ _id }, { $unset: { creating: "" } });
+    },
+    /** Runs whose creation began before `before` and never finished. */
+    abandoned: (before: number, limit: number) =>
+      collection
+        .find({ creating: true, created: { $lt: before } }, { projection: { config: 0 } })
+        .limit(limit)
+        .toArray(),
     /** Running runs no evaluation has looked at since `before`: the sweep's list. */
     stale: (before: number, limit: number) =>
       collection
         .find(
           {
             status: "running",
+            creating: { $ne: true },
             $or: [{ checked: { $lt: before } }, { checked: { $exists: false } }],
           },
           { projection: { _id: 1 } },

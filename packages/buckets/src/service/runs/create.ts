@@ -17,6 +17,7 @@ import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
+import { releaseRuns } from "./release.js";
 
 export const CreateRunSchema = z.strictObject({
   config: z.union([z.string().max(1_000_000), FreeObjectSchema], {
@@ -90,6 +91,7 @@ export async function createRun(
         .map((s) => ({ at: now, kind: "step started", step: s.name })),
     ],
     checked: now,
+    creating: true,
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
   const slack = slackOf(ctx, planned.config);
@@ -103,8 +105,11 @@ export async function createRun(
     await ctx.store.runs.remove(runId).catch(() => undefined);
     throw error;
   }
+  await ctx.store.runs.created(runId);
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");
+  // Works that ended while the others were stored were not evaluated: their run is, now.
+  await releaseRuns(ctx, [runId]);
   return { id: runId.toHexString(), works: docs.map((d) => d._id.toHexString()), run };
 }
 

@@ -20,6 +20,7 @@ export async function endRun(
   run: RunDoc,
   status: Exclude<RunStatus, "running">,
   now: number,
+  detail?: string,
 ): Promise<boolean> {
   const kind = { success: "run succeeded", failure: "run failed", cancelled: "run cancelled" }[
     status
@@ -27,7 +28,8 @@ export async function endRun(
   const set: Partial<RunDoc> = { status, finished: now };
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
   if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
-  const ended = await ctx.store.runs.setStatus(run._id, ["running"], set, [{ at: now, kind }]);
+  const event = { at: now, kind, ...(detail ? { detail } : {}) };
+  const ended = await ctx.store.runs.setStatus(run._id, ["running"], set, [event], ["creating"]);
   if (ended && (run.callback || run.slack)) void deliverRunEnds(ctx);
   return ended;
 }

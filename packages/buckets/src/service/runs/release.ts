@@ -10,10 +10,15 @@ import type {
   WorkDoc,
 } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
-import { finishRun } from "./finish.js";
+import { endRun, finishRun } from "./finish.js";
 
 /** The most a released work's filled fields may weigh, as JSON: MongoDB stores 16 MB a work. */
 const MAX_FILLED_BYTES = 12 * 1024 * 1024;
+
+/** A run still being created this long after it began was cut short by a crash. */
+export const ABANDONED_SECONDS = 600;
+const ABANDONED =
+  "the service stopped while creating this run (its request was never answered): its works are cancelled";
 
 /** Statuses a work has not finished in (a failure with a retry to come is counted apart). */
 const UNFINISHED = ["created", "waiting", "queued", "running"] as const;
@@ -60,7 +65,13 @@ async function releaseRun(ctx: ServiceContext, id: ObjectId): Promise<void> {
 
 /** Runs every running run nobody evaluated this pass: repairs a release a crash interrupted. */
 export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<number> {
-  const stale = await ctx.store.runs.stale(ctx.now(), limit);
+  const now = ctx.now();
+  for (const run of await ctx.store.runs.abandoned(now - ABANDONED_SECONDS, limit)) {
+    if (await endRun(ctx, run, "cancelled", now, ABANDONED)) {
+      await ctx.store.runWorks.cancel(run._id, now);
+    }
+  }
+  const stale = await ctx.store.runs.stale(now, limit);
   await releaseRuns(ctx, stale);
   return stale.length;
 }
@@ -90,7 +101,8 @@ function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
 
 async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Promise<void> {
   const run = await ctx.store.runs.get(id);
-  if (run?.status !== "running") return;
+  // A run whose works are still being stored would see steps without works as failed.
+  if (run?.status !== "running" || run.creating) return;
   const now = ctx.now();
   const counts = await ctx.store.runWorks.counts(id);
   const steps = run.steps.map((s) => ({ ...s }));
