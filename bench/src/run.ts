@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { ROOT, startHarness } from "./harness.js";
+import { dashboardScenario } from "./scenarios/dashboard.js";
 import { depositScenario } from "./scenarios/deposit.js";
 import { endToEndScenario } from "./scenarios/endtoend.js";
 import { depthScenario, dispatchScenario } from "./scenarios/latency.js";
@@ -45,6 +46,17 @@ const TARGETS: Record<string, { target: string; met: (s: Figures) => boolean | u
       return ["status", "details", "metrics"].every((k) => (c[k]?.p50 ?? Infinity) <= 20);
     },
   },
+  dashboard: {
+    target:
+      "p50 < 300 ms for the overview's poll (its three calls at once) and each works page's call at 1,000,000 works",
+    met: (s) => {
+      const d = s.dashboard as Record<string, { p50: number }> | undefined;
+      if (!d) return undefined;
+      return ["overview", "worksFirst", "worksAfter", "worksFiltered", "worksParameter"].every(
+        (k) => (d[k]?.p50 ?? Infinity) < 300,
+      );
+    },
+  },
   dispatch: {
     target: "p50 <= 50 ms among 1,000 idle long-polling workers",
     met: (s) => {
@@ -66,7 +78,7 @@ const version = (pkg: string) =>
   ).version;
 
 const quick = process.argv.includes("--quick");
-/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch). */
+/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, dashboard). */
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const runs = 3;
@@ -81,6 +93,7 @@ try {
     depth: () => depthScenario(h, quick),
     dispatch: () => dispatchScenario(h, quick),
     pipelines: () => pipelinesScenario(h, quick, runs),
+    dashboard: () => dashboardScenario(h, quick),
   };
   let scenarios: Figures = {};
   for (const [name, measure] of Object.entries(all)) {

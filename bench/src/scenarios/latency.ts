@@ -6,7 +6,7 @@ const TAGS = 10;
 const TAGGED = { pipeline: "deep", tags: { $in: ["t3"] } };
 
 /** Empties the works (a drop: deleting a million works one by one takes a minute), indexes kept. */
-async function empty(h: Harness): Promise<void> {
+export async function empty(h: Harness): Promise<void> {
   const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
   await h.works.drop();
   await h.works.createIndexes(
