@@ -176,6 +176,63 @@ describe("the dashboard in a browser", () => {
     await expect.poll(() => rows.count()).toBe(1);
   });
 
+  it("pages works by cursor: a page keeps its rows while works arrive", async () => {
+    const pipeline = pipelineName("pages");
+    const ids = await deposit(
+      Array.from({ length: 60 }, (_, n) => ({ pipeline, command: ["true"], parameters: { n } })),
+    );
+    await login(admin());
+    await page.goto(`${stack.url}/ui#/works?pipeline=${pipeline}`);
+    const rows = page.locator("[data-test=works] tbody tr[data-id]");
+    const shown = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-id")));
+    await expect.poll(shown).toEqual(ids.slice(0, 50));
+    await page.locator("[data-test=next]").click();
+    await expect.poll(shown).toEqual(ids.slice(50));
+    // Works arriving meanwhile go after the last page; the page in view stays as it was.
+    const later = await deposit(Array.from({ length: 5 }, () => ({ pipeline, command: ["true"] })));
+    await page.reload();
+    await expect.poll(shown).toEqual([...ids.slice(50), ...later]);
+    await page.locator("[data-test=previous]").click();
+    await expect.poll(shown).toEqual(ids.slice(0, 50));
+  });
+
+  it("shows a schedule's next fire times, and pauses and resumes it", async () => {
+    const pipeline = pipelineName("sched");
+    const added = await call("POST", "/schedules", admin(), {
+      name: pipeline,
+      cron: "0 2 * * *",
+      timezone: "UTC",
+      target: { works: [{ pipeline, site: "local", user: "admin", command: ["true"] }] },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    await login(admin());
+    await page.locator("header nav").getByRole("link", { name: "Schedules" }).click();
+    const row = page.locator(`[data-test=schedules] tr[data-name="${pipeline}"]`);
+    await expect(row.locator("[data-test=state]").textContent()).resolves.toContain("active");
+    await row.getByRole("button", { name: "next times" }).click();
+    const next = row.locator("[data-test=next] li");
+    await expect.poll(() => next.count()).toBeGreaterThanOrEqual(3);
+    // Each a 02:00 UTC, a day apart, shown in the browser's zone.
+    const times = await next.allTextContents();
+    const dates = times.map((t) => new Date(t.replace(" ", "T")).getTime());
+    expect(Number(dates[1]) - Number(dates[0])).toBe(86_400_000);
+    await row.locator("[data-action=pause]").click();
+    await expect.poll(() => row.locator("[data-test=state]").textContent()).toContain("paused");
+    const paused = await call("GET", `/schedules/${(added.body as { id: string }).id}`, admin());
+    expect((paused.body as { enabled: boolean }).enabled).toBe(false);
+    await row.locator("[data-action=resume]").click();
+    await expect.poll(() => row.locator("[data-test=state]").textContent()).toContain("active");
+  });
+
+  it("serves the API's documentation page at /docs, from /openapi.json", async () => {
+    await page.goto(`${stack.url}/docs`);
+    await page.getByRole("heading", { name: /^buckets / }).waitFor();
+    const text = (await page.locator("#docs").textContent()) ?? "";
+    expect(text).toContain("/work/withdraw");
+    expect(text).toContain("/work/bulk");
+    expect(text).toContain("/activity/minutes");
+  });
+
   it("opens a work and follows its logs as they are written", async () => {
     const pipeline = pipelineName("logs");
     const [id] = await deposit([
