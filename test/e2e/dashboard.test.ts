@@ -263,6 +263,10 @@ describe("the dashboard in a browser", () => {
       .toBe("ended");
     const attempt = page.locator("[data-test=attempts] tr[data-attempt='1']");
     await expect(attempt.textContent()).resolves.toContain("success");
+    // The results fold as JSON: the command's exit code and output are there.
+    const results = page.locator("[data-test=results]");
+    await expect.poll(() => results.textContent(), { timeout: SEEN_MS }).toContain("exitCode");
+    expect(await results.locator("details").count()).toBeGreaterThanOrEqual(1);
   });
 
   it("retries a failed work, which runs again", async () => {

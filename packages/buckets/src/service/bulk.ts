@@ -2,13 +2,12 @@ import { BulkRequestSchema, type BulkResult, MAX_BULK_WORKS } from "@workflow/wo
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, type ErrorCode, ServiceError, tooLarge } from "../errors.js";
-import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
-import { type Query, toObjectId } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { cancel } from "./lifecycle.js";
 import { remove } from "./remove.js";
 import { update } from "./update.js";
 import { parseWith } from "./validate.js";
+import { scopedQuery } from "./views.js";
 
 /** Reasons kept in the answer: enough to see what went wrong, never a wall of them. */
 const REASONS_SHOWN = 20;
@@ -108,14 +107,7 @@ async function matching(
   principal: Principal,
   raw: unknown,
 ): Promise<string[]> {
-  const compiled = compileQuery(raw ?? {}, {
-    fields: VIEW_FIELDS,
-    openPrefixes: VIEW_OPEN_PREFIXES,
-    toId: toObjectId,
-  });
-  const query: Query = principal.pipelines
-    ? { $and: [compiled, { pipeline: { $in: principal.pipelines } }] }
-    : compiled;
+  const query = scopedQuery(principal, raw);
   const ids: string[] = [];
   for await (const doc of ctx.store.find(query, {
     projection: { _id: 1 },

@@ -15,9 +15,13 @@ import { parseWith } from "./validate.js";
 
 export type StatusCounts = Record<Status | "total", number>;
 
-/** Compiles a client's query, limited to the token's pipelines when it has that claim. */
 function viewQuery(principal: Principal, raw: unknown): Query {
   requireScope(principal, "work:read");
+  return scopedQuery(principal, raw);
+}
+
+/** Compiles a client's query, limited to the token's pipelines when it has that claim. */
+export function scopedQuery(principal: Principal, raw: unknown): Query {
   const query = compileQuery(raw ?? {}, {
     fields: VIEW_FIELDS,
     openPrefixes: VIEW_OPEN_PREFIXES,
