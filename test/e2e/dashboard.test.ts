@@ -294,7 +294,7 @@ describe("the dashboard in a browser", () => {
     expect(stored?.history?.map((h) => h.status)).toEqual(["failure", "failure"]);
   });
 
-  it("cancels a run from its graph", async () => {
+  it("cancels a run from its graph, and reruns it", async () => {
     const pipeline = pipelineName("run");
     const config = [
       'version: "2"',
@@ -304,7 +304,7 @@ describe("the dashboard in a browser", () => {
       "  steps:",
       "    - name: prepare",
       "      stage: 1",
-      '      work: {command: ["sh", "-c", "sleep 60"]}',
+      '      work: {command: ["sh", "-c", "sleep 20"]}',
       "    - name: fit",
       "      stage: 2",
       "      needs: [prepare]",
@@ -337,8 +337,22 @@ describe("the dashboard in a browser", () => {
       page.locator('[data-test=graph] [data-step="fit"]').getAttribute("data-state"),
     ).resolves.toBe("cancelled");
     await expect(page.locator("[data-test=events]").textContent()).resolves.toContain("cancel");
-    // Once over, the run offers a rerun instead.
-    await page.locator("[data-action=rerun]").waitFor();
+    // Once over, the run offers a rerun: its first step's work is queued again, and the graph
+    // follows (the worker is still ending the cancelled attempt: it learns of it at a heartbeat).
+    await page.locator("[data-action=rerun]").click();
+    await expect
+      .poll(() => page.locator("[data-test=run]").getAttribute("data-status"), { timeout: SEEN_MS })
+      .toBe("running");
+    await expect
+      .poll(() => prepare.getAttribute("data-state"), { timeout: SEEN_MS })
+      .toBe("running");
+    await expect
+      .poll(() => prepare.textContent(), { timeout: SEEN_MS })
+      .toMatch(/1 (queued|running)/);
+    await page.locator("[data-action=cancel-run]").click();
+    await expect
+      .poll(() => page.locator("[data-test=run]").getAttribute("data-status"), { timeout: SEEN_MS })
+      .toBe("cancelled");
   });
 
   it("bulk-cancels a filtered set after a confirmation that shows the count", async () => {
