@@ -257,12 +257,14 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     }
   }
 
-  client.baseUrl().catch((error: unknown) =>
-    logger.warn(
-      { reason: error instanceof Error ? error.message : String(error) },
-      "cannot reach the service yet; will keep trying",
-    ),
-  );
+  client
+    .baseUrl()
+    .catch((error: unknown) =>
+      logger.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        "cannot reach the service yet; will keep trying",
+      ),
+    );
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
     .then(() => Promise.all(finishing))
     .then(() => Promise.all([closeFunctionProcesses(), closePythonProcesses()]))
