@@ -6,7 +6,7 @@ import { summaryOf } from "./summary.js";
 /** How long one POST may take. */
 const POST_TIMEOUT_MS = 10_000;
 /** The header that carries `sha256=<hex>`, the HMAC-SHA256 of the body with the callback secret. */
-export const SIGNATURE_HEADER = "x-buckets-signature";
+const SIGNATURE_HEADER = "x-buckets-signature";
 
 /** Signs a body with the service's callback secret: what a receiver recomputes to trust it. */
 export function sign(secret: string, body: string): string {

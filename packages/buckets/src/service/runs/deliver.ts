@@ -4,7 +4,7 @@ import { sendCallback } from "./callback.js";
 import { sendSlack } from "./slack.js";
 
 /** What a run sends once it ends is retried for this long after the end, then given up. */
-export const DELIVERY_GIVE_UP_SECONDS = 3600;
+const DELIVERY_GIVE_UP_SECONDS = 3600;
 /** The longest wait between two attempts. */
 const BACKOFF_CAP_SECONDS = 300;
 

@@ -16,7 +16,7 @@ import { endRun, finishRun } from "./finish.js";
 const MAX_FILLED_BYTES = 12 * 1024 * 1024;
 
 /** A run still being created this long after it began was cut short by a crash. */
-export const ABANDONED_SECONDS = 600;
+const ABANDONED_SECONDS = 600;
 const ABANDONED =
   "the service stopped while creating this run (its request was never answered): its works are cancelled";
 

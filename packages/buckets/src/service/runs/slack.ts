@@ -17,7 +17,7 @@ const ICONS = {
 const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 
 /** The run's one message: how it ended, its works by status, and each step's state. */
-export function runMessage(
+function runMessage(
   run: RunDoc,
   byStatus: Record<string, number>,
 ): { text: string; blocks: (Block | KnownBlock)[] } {
