@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
@@ -103,7 +103,10 @@ function requireDepositor(principal: Principal, user: string, where: string): vo
   );
 }
 
-/** Same content, same digest: a retried deposit recognises itself. */
+/**
+ * Same content, same digest: a retried deposit recognises itself. The one-shot `hash` gives the
+ * same digest as a Hash object per work, with less to allocate.
+ */
 function digestOf(content: object): string {
-  return createHash("sha256").update(JSON.stringify(content)).digest("base64url");
+  return hash("sha256", JSON.stringify(content), "base64url");
 }
