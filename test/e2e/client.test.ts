@@ -1,5 +1,6 @@
 import { createServer, request, type Server } from "node:http";
 import { BucketsClient, BucketsError } from "@workflow/work";
+import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
@@ -74,6 +75,64 @@ describe("deposit is safe to retry", () => {
     expect(again).toBeInstanceOf(BucketsError);
     expect(again).toMatchObject({ status: 409, code: "conflict" });
     expect((again as Error).message).toContain(id);
+  });
+});
+
+describe("depositMany", () => {
+  const many = (pipeline: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ ...work(i), pipeline }));
+
+  it("stores every work once, in requests of 1,000, telling each batch in order; a lost response is retried", async () => {
+    const client = new BucketsClient({ baseUrls: [proxyUrl], token: token(), env: {} });
+    const told: string[][] = [];
+    dropped = 0;
+    dropNextDeposit = true;
+    const ids = await client.depositMany(many("client-many", 2_500), {
+      onStored: (batch) => told.push(batch),
+    });
+    expect(dropped).toBe(1);
+    expect(told.map((batch) => batch.length)).toEqual([1_000, 1_000, 500]);
+    expect(told.flat()).toEqual(ids);
+    expect(await stack.client().count({ pipeline: "client-many" })).toBe(2_500);
+  });
+
+  it("checks every work before it sends any", async () => {
+    const works: Record<string, unknown>[] = many("client-many-invalid", 1_500);
+    works[1_200] = { ...works[1_200], priority: 9 };
+    const error = await stack
+      .client()
+      .depositMany(works as never)
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/works\[1200\]: .*priority/);
+    expect(await stack.client().count({ pipeline: "client-many-invalid" })).toBe(0);
+  });
+
+  it("a refused batch stops the rest: the batches told are stored, those not started are not", async () => {
+    const client = stack.client();
+    const [taken] = await client.deposit([{ ...work(0), pipeline: "client-many-taken" }], {
+      returnIds: true,
+    });
+    const ids = Array.from({ length: 4_000 }, (_, i) =>
+      // The second batch reuses a stored id with other content: a 409.
+      i === 1_500 ? (taken as string) : new ObjectId().toHexString(),
+    );
+    const works = many("client-many-refused", 4_000).map((w, i) => ({ ...w, id: ids[i] }));
+    const told: string[] = [];
+    const error = await client
+      .depositMany(works, { onStored: (batch) => told.push(...batch) })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 409, code: "conflict" });
+    expect(told.slice(0, 1_000)).toEqual(ids.slice(0, 1_000));
+    const stored = await client.view(
+      { pipeline: "client-many-refused" },
+      { projection: { id: 1 }, limit: 5_000 },
+    );
+    // Outside the refused request, a work is stored exactly when it was told.
+    const storedIds = new Set(stored.map((w) => w.id));
+    const toldIds = new Set(told);
+    const outside = ids.filter((_, i) => i < 1_000 || i >= 2_000);
+    expect(outside.filter((id) => storedIds.has(id) !== toldIds.has(id))).toEqual([]);
+    expect(told.filter((id) => ids.indexOf(id) >= 1_000 && ids.indexOf(id) < 2_000)).toEqual([]);
   });
 });
 

@@ -1,6 +1,13 @@
 export {
+  type BatchOptions,
+  DEPOSIT_BATCH,
+  DEPOSITS_IN_FLIGHT,
+  inBatches,
+} from "./client/batches.js";
+export {
   BucketsClient,
   type BucketsClientOptions,
+  type DepositManyOptions,
   type DepositOptions,
   type Filter,
   type RunSummary,

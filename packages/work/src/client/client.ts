@@ -2,10 +2,11 @@ import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axi
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
-import { toPayload } from "../payload.js";
+import { type WorkPayload, withoutStrategy } from "../payload.js";
 import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
+import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
 import { type RetryOptions, withRetries } from "./retry.js";
@@ -27,6 +28,11 @@ export type ViewOptions = Omit<ViewRequest, "query">;
 export interface DepositOptions {
   returnIds?: boolean;
   static?: boolean;
+}
+export interface DepositManyOptions {
+  static?: boolean;
+  /** Each batch's ids once the service has stored it, in the order of the works. */
+  onStored?: (ids: string[]) => void;
 }
 
 export interface WithdrawOptions {
@@ -102,7 +108,7 @@ export class BucketsClient {
   /**
    * Deposits works, giving each an id first so that a retried request never stores a copy.
    * `static`: the workers supply what to run (`workflow run --function/--command`), so a work may
-   * name neither.
+   * name neither. One request: all of the works are stored, or none.
    */
   async deposit(
     works: (WorkInput | Work)[],
@@ -113,19 +119,35 @@ export class BucketsClient {
     works: (WorkInput | Work)[],
     { returnIds = false, static: supplied = false }: DepositOptions = {},
   ): Promise<string[] | true> {
-    const payloads = works.map((work, index) => {
-      const parsed = WorkSchema.safeParse({ ...work, id: work.id ?? new ObjectId().toHexString() });
-      if (!parsed.success) {
-        throw new InvalidWorkError(
-          `works[${index}]: ${formatIssues(parsed.error.issues)}`,
-          parsed.error.issues,
-        );
-      }
-      return toPayload(parsed.data);
-    });
+    const payloads = toPayloads(works);
+    await this.#send(payloads, supplied);
+    return returnIds ? payloads.map((p) => p.id as string) : true;
+  }
+
+  /**
+   * Deposits any number of works as requests of DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT at once, so that
+   * the service checks one request while it stores another. Every work is checked before any is
+   * sent. Each request is all or nothing, the whole is not: `onStored` hears of each batch once it
+   * is stored, in order, and after a failure no batch is started (those in flight finish, and are
+   * told to `onStored` if stored) before the failure is thrown. Answers the ids, in order.
+   */
+  async depositMany(
+    works: (WorkInput | Work)[],
+    { static: supplied = false, onStored }: DepositManyOptions = {},
+  ): Promise<string[]> {
+    const payloads = toPayloads(works);
+    await inBatches(
+      payloads,
+      { size: DEPOSIT_BATCH, inFlight: DEPOSITS_IN_FLIGHT },
+      (batch) => this.#send(batch, supplied),
+      (_, batch) => onStored?.(batch.map((p) => p.id as string)),
+    );
+    return payloads.map((p) => p.id as string);
+  }
+
+  async #send(payloads: WorkPayload[], supplied: boolean): Promise<void> {
     const path = supplied ? "/work?static=true" : "/work";
     await withRetries(() => this.#request("POST", path, payloads), this.#retry);
-    return returnIds ? payloads.map((p) => p.id as string) : true;
   }
 
   /**
@@ -416,6 +438,24 @@ export class BucketsClient {
       },
     );
   }
+}
+
+/**
+ * Checks each work and gives it an id. Not `toPayload`'s JSON round trip: the request body is
+ * JSON.stringify'd anyway, which drops undefined fields, and the copy cost the client more than
+ * the check.
+ */
+function toPayloads(works: (WorkInput | Work)[]): WorkPayload[] {
+  return works.map((work, index) => {
+    const parsed = WorkSchema.safeParse({ ...work, id: work.id ?? new ObjectId().toHexString() });
+    if (!parsed.success) {
+      throw new InvalidWorkError(
+        `works[${index}]: ${formatIssues(parsed.error.issues)}`,
+        parsed.error.issues,
+      );
+    }
+    return { ...parsed.data, config: withoutStrategy(parsed.data.config) };
+  });
 }
 
 /** The named fields of an event's data, when it is an object. */

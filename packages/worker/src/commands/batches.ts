@@ -1,11 +1,15 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BucketsClient, BucketsError, type Work } from "@workflow/work";
+import {
+  type BucketsClient,
+  BucketsError,
+  DEPOSIT_BATCH,
+  DEPOSITS_IN_FLIGHT,
+  inBatches,
+  type Work,
+} from "@workflow/work";
 import { type Output, printJson } from "./output.js";
-
-/** Works per request. */
-export const DEPOSIT_BATCH = 1_000;
 
 /** How long a deposit keeps trying through an outage once it has reached the service. */
 const GIVE_UP_MS = 30_000;
@@ -20,9 +24,11 @@ interface BatchOptions extends Output {
 }
 
 /**
- * Deposits works in batches. Each batch's ids go to standard output once the service has stored
- * it, so that a pipe or a file holds exactly what is stored; progress and outages are told on
- * standard error. On Ctrl-C or a failure, says how many are stored and where their ids are.
+ * Deposits works in batches, DEPOSITS_IN_FLIGHT at once (the service checks one while it stores
+ * another). Each batch's ids go to standard output once the service has stored it and those
+ * before it, so that a pipe or a file holds exactly what is stored, in order; progress and outages
+ * are told on standard error. On Ctrl-C or a failure, says how many are stored and where their
+ * ids are.
  */
 export async function depositInBatches(
   client: BucketsClient,
@@ -58,24 +64,43 @@ export async function depositInBatches(
   try {
     // Fails at once, with the URLs it tried, when the service cannot be reached at all.
     await client.baseUrl();
-    for (let at = 0; at < total; at += DEPOSIT_BATCH) {
-      const batch = works
-        .slice(at, at + DEPOSIT_BATCH)
-        .map((work, i) => ({ ...work, id: ids[at + i] as string }));
-      const batchIds = batch.map((work) => work.id);
-      sending = batch.length;
-      const present = options.skipStored
-        ? await patiently(() => storedAmong(client, batchIds), tell)
-        : new Set<string>();
-      const fresh = batch.filter((work) => !present.has(work.id));
-      const supplied = { static: options.static ?? false };
-      if (fresh.length > 0) await patiently(() => client.deposit(fresh, supplied), tell);
-      sending = 0;
-      stored.push(...batchIds);
-      skipped += present.size;
-      if (!options.json) process.stdout.write(batchIds.map((id) => `${id}\n`).join(""));
-      if (total > DEPOSIT_BATCH) progress(`stored ${stored.length}/${total}`);
-    }
+    const supplied = { static: options.static ?? false };
+    const withIds = works.map((work, i) => ({ ...work, id: ids[i] as string }));
+    await inBatches(
+      withIds,
+      { size: DEPOSIT_BATCH, inFlight: DEPOSITS_IN_FLIGHT },
+      async (batch) => {
+        // Counted as being sent until told below (or failed): a stored batch may wait there for
+        // the one before it.
+        sending += batch.length;
+        try {
+          const present = options.skipStored
+            ? await patiently(
+                () =>
+                  storedAmong(
+                    client,
+                    batch.map((work) => work.id),
+                  ),
+                tell,
+              )
+            : new Set<string>();
+          const fresh = batch.filter((work) => !present.has(work.id));
+          if (fresh.length > 0) await patiently(() => client.deposit(fresh, supplied), tell);
+          return present.size;
+        } catch (error) {
+          sending -= batch.length;
+          throw error;
+        }
+      },
+      (present, batch) => {
+        const batchIds = batch.map((work) => work.id);
+        sending -= batch.length;
+        stored.push(...batchIds);
+        skipped += present;
+        if (!options.json) process.stdout.write(batchIds.map((id) => `${id}\n`).join(""));
+        if (total > DEPOSIT_BATCH) progress(`stored ${stored.length}/${total}`);
+      },
+    );
     if (total > DEPOSIT_BATCH && tty && !options.quiet) process.stderr.write("\n");
   } catch (error) {
     if (stored.length > 0) summary("stopped");

@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
-import { createWork, type Work, type WorkInput } from "@workflow/work";
+import { createWork, DEPOSIT_BATCH, type Work, type WorkInput } from "@workflow/work";
 import type { Command } from "commander";
-import { DEPOSIT_BATCH, depositInBatches } from "./batches.js";
+import { depositInBatches } from "./batches.js";
 import { type ConnectionFlags, clientFrom, workspaceFrom } from "./connection.js";
 import { contentIds, randomIds } from "./ids.js";
 import { parseParam, readWorks, UsageError } from "./input.js";
