@@ -135,7 +135,13 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-/** A queued work in the shape the service stores (what a deposit writes). */
+const DIGEST = "bench".padEnd(43, "-");
+
+/**
+ * A queued work in the shape the service stores (what a deposit writes), the same size: `received`
+ * a double (unix seconds with a fraction) and `digest` as long as the service's (sha256,
+ * base64url), which it stores for every work deposited with its own id.
+ */
 export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown> {
   return {
     pipeline,
@@ -151,8 +157,8 @@ export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown
     config: { archive: { results: true, products: "copy", plots: "copy" } },
     notify: { slack: {} },
     notBefore: 0,
-    received: 1_000_000 + i,
-    digest: "bench",
+    received: 1_000_000.5 + i,
+    digest: DIGEST,
   };
 }
 

@@ -1,3 +1,4 @@
+import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { concurrently, type Harness, queuedDoc } from "../harness.js";
 import { log, median, round } from "../stats.js";
@@ -16,11 +17,11 @@ const work = (i: number) => ({
   priority: (i % 5) + 1,
 });
 
-/** Works/s for `n` works in batches of 1,000, `clients` batches in flight at once. */
-async function rate(n: number, clients: number, send: (at: number) => Promise<unknown>) {
+/** Works/s for `n` works in batches of 1,000, `inFlight` batches at once. */
+async function rate(n: number, inFlight: number, send: (at: number) => Promise<unknown>) {
   let next = 0;
   const started = performance.now();
-  await concurrently(clients, async () => {
+  await concurrently(inFlight, async () => {
     const at = next;
     next += BATCH;
     if (at >= n) return false;
@@ -30,13 +31,49 @@ async function rate(n: number, clients: number, send: (at: number) => Promise<un
   return n / ((performance.now() - started) / 1000);
 }
 
+type Figure = { ours: number; baseline: number; ratio: number; unit: string };
+
+/** Each side `runs` times, alternated so that a slow spell of the machine weighs on both. */
+async function compare(
+  h: Harness,
+  runs: number,
+  ours: () => Promise<number>,
+  baseline: () => Promise<number>,
+  clear: () => Promise<unknown>,
+): Promise<Figure> {
+  const o: number[] = [];
+  const b: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    o.push(await ours());
+    b.push(await baseline());
+    await h.works.deleteMany({ pipeline: "deposit" });
+    await clear();
+  }
+  const [mo, mb] = [median(o), median(b)];
+  return { ours: round(mo), baseline: round(mb), ratio: round(mo / mb), unit: "works/s" };
+}
+
 /**
  * The service against bare `insertMany` of the same batches with the service's write concern
- * (journaled: an acknowledged deposit survives a crash of mongod), one client and 4 at once.
+ * (journaled: an acknowledged deposit survives a crash of mongod), with the same requests in
+ * flight on both sides:
+ * - `deposit`: one client as a user deposits many works, `BucketsClient.depositMany` (batches of
+ *   1,000, DEPOSITS_IN_FLIGHT at once, as `workflow deposit` sends them), against a bare inserter
+ *   with as many batches in flight;
+ * - `depositSerial`: one request at a time on both sides (the service's HTTP client in the bench,
+ *   as a client that waits for each deposit before the next would); no target;
+ * - `deposit4`: 4 clients at once, one request each, against 4 bare inserters.
  */
 export async function depositScenario(h: Harness, quick: boolean, runs: number) {
   const n = quick ? 10_000 : 50_000;
   const bare = h.db.collection("bare-deposit");
+  const client = new BucketsClient({ baseUrls: h.url, token: h.token, timeout: 120 });
+  const many = async () => {
+    const works = Array.from({ length: n }, (_, i) => work(i));
+    const started = performance.now();
+    await client.depositMany(works);
+    return n / ((performance.now() - started) / 1000);
+  };
   const ours = (clients: number) => () =>
     rate(n, clients, (at) =>
       h.http(
@@ -45,8 +82,8 @@ export async function depositScenario(h: Harness, quick: boolean, runs: number) 
         Array.from({ length: BATCH }, (_, i) => work(at + i)),
       ),
     );
-  const baseline = (clients: number) => () =>
-    rate(n, clients, (at) =>
+  const baseline = (inFlight: number) => () =>
+    rate(n, inFlight, (at) =>
       bare.insertMany(
         Array.from({ length: BATCH }, (_, i) => queuedDoc(at + i, "deposit")),
         { writeConcern: { journal: true } },
@@ -60,28 +97,24 @@ export async function depositScenario(h: Harness, quick: boolean, runs: number) 
       ...(partialFilterExpression ? { partialFilterExpression } : {}),
     })),
   );
+  const clear = () => bare.deleteMany({});
+  // Warm-up.
+  await many();
   await ours(1)();
-  await baseline(1)(); // warm-up
-  const figures: Record<string, { ours: number; baseline: number; ratio: number; unit: string }> =
-    {};
-  for (const clients of [1, CLIENTS]) {
-    // Alternated, so that a slow spell of the machine weighs on both sides.
-    const o: number[] = [];
-    const b: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      o.push(await ours(clients)());
-      b.push(await baseline(clients)());
-      await h.works.deleteMany({ pipeline: "deposit" });
-      await bare.deleteMany({});
-    }
-    const [mo, mb] = [median(o), median(b)];
-    log(`deposit (${clients} at once): service ${round(mo)}/s, bare journaled ${round(mb)}/s`);
-    figures[clients === 1 ? "deposit" : "deposit4"] = {
-      ours: round(mo),
-      baseline: round(mb),
-      ratio: round(mo / mb),
-      unit: "works/s",
-    };
-  }
-  return figures;
+  await baseline(1)();
+  await h.works.deleteMany({ pipeline: "deposit" });
+  await clear();
+  const deposit = await compare(h, runs, many, baseline(DEPOSITS_IN_FLIGHT), clear);
+  log(
+    `deposit (one client, ${DEPOSITS_IN_FLIGHT} batches in flight): service ${deposit.ours}/s, bare journaled ${deposit.baseline}/s`,
+  );
+  const depositSerial = await compare(h, runs, ours(1), baseline(1), clear);
+  log(
+    `deposit (one request at a time): service ${depositSerial.ours}/s, bare journaled ${depositSerial.baseline}/s`,
+  );
+  const deposit4 = await compare(h, runs, ours(CLIENTS), baseline(CLIENTS), clear);
+  log(
+    `deposit (${CLIENTS} clients at once): service ${deposit4.ours}/s, bare journaled ${deposit4.baseline}/s`,
+  );
+  return { deposit, depositSerial, deposit4 };
 }
