@@ -1,6 +1,7 @@
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildApp, type Scope } from "../src/index.js";
+import type { Scope } from "../src/index.js";
+import { servedRoutes } from "./support/routes.js";
 import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
 
 /**
@@ -449,25 +450,6 @@ const scheduleOf = (pipeline: string) => ({
   target: { works: [aWork({ pipeline })] },
 });
 
-/** "METHOD /path" of every route the app serves, read from express's router. */
-function servedRoutes(): string[] {
-  const app = buildApp(t.service.ctx, t.service.keys, {
-    claimer: () => Promise.reject(new Error("only walked, never served")),
-    dispatcher: t.service.dispatcher,
-  });
-  interface Layer {
-    route?: { path: string; methods: Record<string, boolean> };
-    handle?: { stack?: Layer[] };
-  }
-  const walk = (stack: Layer[]): string[] =>
-    stack.flatMap((layer) =>
-      layer.route
-        ? Object.keys(layer.route.methods).map((m) => `${m.toUpperCase()} ${layer.route?.path}`)
-        : walk(layer.handle?.stack ?? []),
-    );
-  return walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-}
-
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
 /** The token each case sends: forged ones claim admin, to show that claims alone open nothing. */
@@ -551,7 +533,7 @@ async function fixture(row: Row): Promise<Fixture> {
 
 describe("the authorization matrix", () => {
   it("has a row for every route the service serves, and no row for a route it does not", () => {
-    expect(servedRoutes().sort()).toEqual(Object.keys(ROUTES).sort());
+    expect(servedRoutes(t).sort()).toEqual(Object.keys(ROUTES).sort());
   });
 
   for (const [route, row] of Object.entries(ROUTES)) {

@@ -3,7 +3,7 @@ import { requireScope } from "../auth/access.js";
 import { forbidden } from "../errors.js";
 import { principalOf } from "../http/auth.js";
 import type { Metrics } from "../metrics.js";
-import { openApiDocument } from "../openapi.js";
+import { openApiDocument } from "../openapi/index.js";
 import type { ServiceContext } from "../service/context.js";
 import { VERSION } from "../version.js";
 

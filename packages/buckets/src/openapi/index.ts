@@ -1,0 +1,50 @@
+import {
+  BulkRequestSchema,
+  CountRequestSchema,
+  MintRequestSchema,
+  OutcomeSchema,
+  PipelineConfigSchema,
+  ScheduleSpecSchema,
+  ViewRequestSchema,
+  WorkSchema,
+} from "@workflow/work";
+import { VERSION } from "../version.js";
+import { ErrorSchema, type JsonSchema, schema } from "./build.js";
+import { opsPaths } from "./ops.js";
+import { pipelinePaths, RUN } from "./pipelines.js";
+import { workPaths } from "./work.js";
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. A test
+ * checks that it describes every route the service serves, and no other.
+ */
+export function openApiDocument(): JsonSchema {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "buckets",
+      version: VERSION,
+      description: "A work queue for scientific pipelines.",
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        accessToken: { type: "apiKey", in: "header", name: "x-access-token" },
+      },
+      schemas: {
+        Work: schema(WorkSchema),
+        StoredWork: schema(WorkSchema, "output"),
+        ViewRequest: schema(ViewRequestSchema),
+        CountRequest: schema(CountRequestSchema),
+        BulkRequest: schema(BulkRequestSchema),
+        Error: schema(ErrorSchema),
+        MintRequest: schema(MintRequestSchema),
+        Outcome: schema(OutcomeSchema),
+        PipelineConfig: schema(PipelineConfigSchema),
+        ScheduleSpec: schema(ScheduleSpecSchema),
+        Run: RUN,
+      },
+    },
+    paths: { ...opsPaths, ...workPaths, ...pipelinePaths },
+  };
+}

@@ -1,0 +1,230 @@
+import { body, op, type Paths, pathParam, query, ref, strings } from "./build.js";
+
+/** A run as GET /runs/:id shows it (GET /runs leaves out events). */
+export const RUN = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    name: { type: "string" },
+    user: { type: "string" },
+    pipelines: strings,
+    status: { enum: ["running", "success", "failure", "cancelled"] },
+    created: { type: "number" },
+    finished: { type: "number" },
+    params: { type: "object" },
+    steps: { type: "array", items: { type: "object" } },
+    events: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          at: { type: "number" },
+          kind: { type: "string" },
+          step: { type: "string" },
+          detail: { type: "string" },
+        },
+      },
+    },
+    callback: { type: "object" },
+    slack: { type: "object" },
+  },
+};
+
+/** A schedule as the service answers it, with its next fire times and last ticks when one is asked for. */
+const SCHEDULE = {
+  allOf: [
+    ref("ScheduleSpec"),
+    {
+      type: "object",
+      properties: {
+        id: { type: "string" },
+        user: { type: "string" },
+        pipelines: strings,
+        nextRun: { type: ["number", "null"] },
+        fired: { type: "integer" },
+        done: { type: "boolean" },
+        pausedReason: { type: "string" },
+        next: { type: "array", items: { type: "number" } },
+        ticks: { type: "array", items: { type: "object" } },
+      },
+    },
+  ],
+};
+
+/** CHIME's `?query=` and `?projection=`: JSON objects as text. */
+const chimeQuery = [
+  query("query", 'a JSON object, e.g. {"id": "..."}', { type: "string" }),
+  query("projection", "a JSON object of fields to keep (1) or leave out (0)", { type: "string" }),
+];
+const chimeId = [query("query", 'a JSON object naming the id: {"id": "..."}', { type: "string" })];
+
+/** Pipelines: runs, CHIME's configs API on runs, schedules and CHIME's schedules API. */
+export const pipelinePaths: Paths = {
+  "/runs": {
+    post: op(
+      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids",
+      {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          works: { type: "array", items: { type: "string" } },
+        },
+      },
+      body({
+        type: "object",
+        required: ["config"],
+        properties: {
+          config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
+          params: { type: "object" },
+        },
+      }),
+    ),
+    get: op(
+      "Runs, newest first, within the token's pipelines",
+      { type: "array", items: ref("Run") },
+      {
+        parameters: ["name", "user", "status", "limit", "skip"].map((name) => ({
+          name,
+          in: "query",
+          schema: { type: ["limit", "skip"].includes(name) ? "integer" : "string" },
+        })),
+      },
+    ),
+  },
+  "/runs/{id}": {
+    get: op("A run: its status, each step's state and counts by status, its events", ref("Run"), {
+      parameters: [pathParam("id")],
+    }),
+  },
+  "/runs/{id}/cancel": {
+    post: op(
+      "Cancel a run: its unfinished works are cancelled",
+      {
+        type: "object",
+        properties: { id: { type: "string" }, cancelled: { type: "integer" } },
+      },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/runs/{id}/rerun": {
+    post: op(
+      "Re-run a finished run's works (some steps, one work, only failures) and with downstream all after them",
+      { type: "object" },
+      {
+        parameters: [pathParam("id")],
+        ...body({
+          type: "object",
+          properties: {
+            steps: { type: "array", items: { type: "string" } },
+            work: { type: "string" },
+            downstream: { type: "boolean" },
+            failedOnly: { type: "boolean" },
+          },
+        }),
+      },
+    ),
+  },
+  "/configs": {
+    post: op(
+      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}",
+      { type: "object" },
+      body(ref("PipelineConfig")),
+    ),
+    get: op(
+      "CHIME's configs API: runs as configs",
+      { type: "array", items: { type: "object" } },
+      {
+        parameters: [query("name", "a config's name", { type: "string" }), ...chimeQuery],
+      },
+    ),
+    delete: op(
+      "CHIME's configs API: remove a run that ended, with its works",
+      { const: true },
+      {
+        parameters: chimeId,
+      },
+    ),
+  },
+  "/configs/count": {
+    get: op("CHIME's configs API: how many configs (runs)", { type: "object" }),
+  },
+  "/configs/cancel": {
+    put: op(
+      "CHIME's configs API: cancel a run (304 once it has ended)",
+      { type: "object" },
+      {
+        parameters: chimeId,
+      },
+    ),
+  },
+  "/configs/retry": {
+    post: op(
+      "CHIME's configs API: re-run a run's failures and what depends on them",
+      { type: "object" },
+      body({ type: "object", properties: { id: { type: "string" }, name: { type: "string" } } }),
+    ),
+  },
+  "/configs/migrate": {
+    post: op("CHIME's configs API: v1 configs are not migrated here (always 400)", {
+      type: "object",
+    }),
+  },
+  "/schedules": {
+    post: op("Add a schedule (?dry_run=true checks it and answers its next fire times)", SCHEDULE, {
+      ...body(ref("ScheduleSpec")),
+      parameters: [query("dry_run", "check only; store nothing", { type: "boolean" })],
+    }),
+    get: op("Your schedules (an admin's: all), within the token's pipelines", {
+      type: "array",
+      items: SCHEDULE,
+    }),
+  },
+  "/schedules/{id}": {
+    get: op("A schedule with its next 5 fire times and its last 20 ticks", SCHEDULE, {
+      parameters: [pathParam("id")],
+    }),
+    delete: op("Remove a schedule", { type: "object" }, { parameters: [pathParam("id")] }),
+  },
+  "/schedules/{id}/pause": {
+    post: op("Pause a schedule: it fires nothing until resumed", SCHEDULE, {
+      parameters: [pathParam("id")],
+    }),
+  },
+  "/schedules/{id}/resume": {
+    post: op("Resume a schedule from its next tick (what passed is skipped)", SCHEDULE, {
+      parameters: [pathParam("id")],
+    }),
+  },
+  "/v2/schedule": {
+    post: op(
+      "CHIME's schedules API: schedule a run of a config with a schedule section (cronspec, count or lives); answers [id]",
+      strings,
+      body({ type: "object", required: ["name", "schedule"] }),
+    ),
+    get: op(
+      "CHIME's schedules API: schedules as its CLI shows them",
+      {
+        type: "array",
+        items: { type: "object" },
+      },
+      { parameters: chimeQuery },
+    ),
+    delete: op(
+      "CHIME's schedules API: remove a schedule",
+      { type: "object" },
+      {
+        parameters: chimeId,
+      },
+    ),
+  },
+  "/v2/schedule/count": {
+    get: op(
+      "CHIME's schedules API: how many schedules each name has",
+      {
+        type: "object",
+        additionalProperties: { type: "integer" },
+      },
+      { parameters: [chimeId[0]] },
+    ),
+  },
+};

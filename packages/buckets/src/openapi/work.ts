@@ -1,0 +1,215 @@
+import { WithdrawParamsSchema } from "@workflow/work";
+import { body, counts, op, type Paths, pathParam, query, queryParameters, ref } from "./build.js";
+
+/** The audits answer a number, or with ?details=true its parts. */
+const audited = {
+  oneOf: [{ type: "integer" }, { type: "object", additionalProperties: { type: "integer" } }],
+};
+const details = query("details", "answer the parts, not only the number", { type: "boolean" });
+const works = { type: "array", items: ref("Work") };
+
+/** Works: deposit, claim, report, watch, audit, count; and the dashboard's data. */
+export const workPaths: Paths = {
+  "/work": {
+    post: op(
+      "Deposit works; answers their ids (return_ids=true) or true",
+      { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] },
+      {
+        ...body(works),
+        parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
+      },
+    ),
+    put: op(
+      "Record outcomes (a worker, for the attempt it holds) or changes (an owner or an admin), through the transition table. Items are independent: refused ones are named in error.details.refused, the others recorded",
+      { const: true },
+      body({ type: "array", items: { oneOf: [ref("Outcome"), ref("Work")] } }),
+    ),
+    delete: op(
+      "Delete works",
+      { const: true },
+      {
+        parameters: [
+          query("ids", "ids, repeated or comma-separated", {
+            type: "array",
+            items: { type: "string" },
+          }),
+        ],
+      },
+    ),
+  },
+  "/work/withdraw": {
+    post: op(
+      "Claim the next work(s) in priority order",
+      {
+        oneOf: [ref("StoredWork"), { type: "null" }, { type: "array", items: ref("StoredWork") }],
+      },
+      {
+        ...body({
+          type: "object",
+          description:
+            "filter: pipeline (name or {$in}), site, priority, user, event {$in}, tags {$in}, config.parent {$in}",
+        }),
+        parameters: queryParameters(WithdrawParamsSchema),
+      },
+    ),
+  },
+  "/work/{id}/heartbeat": {
+    post: op(
+      "Extend the lease of the attempt you hold; answers {cancel: true} once cancelled",
+      { type: "object", properties: { cancel: { type: "boolean" } } },
+      {
+        parameters: [
+          pathParam("id"),
+          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+        ],
+      },
+    ),
+  },
+  "/work/{id}/release": {
+    post: op(
+      "Give the attempt you hold back to the queue; it does not count against retries",
+      { const: true },
+      {
+        parameters: [
+          pathParam("id"),
+          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+        ],
+      },
+    ),
+  },
+  "/work/{id}": {
+    get: op(
+      "One work with its history and the last log lines of its latest attempt",
+      { type: "object", description: "the work, and logs: {attempt, lines}" },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/work/{id}/logs": {
+    get: op(
+      "An attempt's logs: text (the lines), JSON with ?format=json, or Server-Sent Events (line, then end) with ?follow=true until the attempt ends",
+      { type: "string" },
+      {
+        parameters: [
+          pathParam("id"),
+          query("attempt", "which attempt (default: the latest)", {
+            type: "integer",
+            minimum: 1,
+          }),
+          query("follow", "stream new lines until the attempt ends", { type: "boolean" }),
+          query("format", "json for {id, attempt, cut, lines}", {
+            type: "string",
+            enum: ["json"],
+          }),
+        ],
+      },
+    ),
+    post: op(
+      "Append lines ({lines: [{t, stream, text}]}) to the attempt you hold",
+      { const: true },
+      {
+        parameters: [
+          pathParam("id"),
+          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+        ],
+      },
+    ),
+  },
+  "/work/{id}/cancel": {
+    post: op("Cancel a queued or running work", { const: true }, { parameters: [pathParam("id")] }),
+  },
+  "/audit/failed": {
+    get: op("Re-queue every failure that has retries left; answers how many", audited, {
+      parameters: [details],
+    }),
+  },
+  "/audit/expired": {
+    get: op("Fail running works past start + timeout; answers how many", audited, {
+      parameters: [details],
+    }),
+  },
+  "/audit/stale/{days}": {
+    get: op("Fail unfinished works created more than {days} days ago; answers how many", audited, {
+      parameters: [pathParam("days", "number"), details],
+    }),
+  },
+  "/tokens": {
+    post: op(
+      "Mint a token with the service's key (admin)",
+      { type: "object", properties: { token: { type: "string" } } },
+      body(ref("MintRequest")),
+    ),
+  },
+  "/view": {
+    post: op(
+      "Works matching a query",
+      { type: "array", items: ref("StoredWork") },
+      body(ref("ViewRequest")),
+    ),
+  },
+  "/view/count": {
+    post: op("How many works match a query", { type: "integer" }, body(ref("CountRequest"))),
+  },
+  "/work/bulk": {
+    post: op(
+      "Retry, cancel or delete the works a query matches (at most the count confirmed, and 5,000): each through its one-work request's transition and checks; refused works are counted and the first reasons given",
+      {
+        type: "object",
+        properties: {
+          matched: { type: "integer" },
+          done: { type: "integer" },
+          refused: { type: "integer" },
+          reasons: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: { id: { type: "string" }, message: { type: "string" } },
+            },
+          },
+        },
+      },
+      body(ref("BulkRequest")),
+    ),
+  },
+  "/activity/counts": {
+    get: op("Counts by pipeline and status (the dashboard's overview)", {
+      type: "array",
+      items: {
+        type: "object",
+        properties: { pipeline: { type: "string" }, counts: counts },
+      },
+    }),
+  },
+  "/activity/minutes": {
+    get: op("Works that ended in success or failure per minute over the last hour", {
+      type: "object",
+      properties: {
+        minutes: { type: "array", items: { type: "integer" } },
+        success: { type: "array", items: { type: "integer" } },
+        failure: { type: "array", items: { type: "integer" } },
+      },
+    }),
+  },
+  "/activity/workers": {
+    get: op("Workers running works now or that stopped one in the last 10 minutes", {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          worker: { type: "string" },
+          running: { type: "integer" },
+          lastSeen: { type: "number" },
+          pipelines: { type: "array", items: { type: "string" } },
+        },
+      },
+    }),
+  },
+  "/status": { get: op("Counts by status", counts) },
+  "/status/pipelines": {
+    get: op("Pipeline names", { type: "array", items: { type: "string" } }),
+  },
+  "/status/details/{pipeline}": {
+    get: op("Counts by status for one pipeline", counts, {
+      parameters: [{ name: "pipeline", in: "path", required: true, schema: { type: "string" } }],
+    }),
+  },
+};
