@@ -1,13 +1,12 @@
-import { readFileSync } from "node:fs";
 import {
   BucketsError,
   PipelineConfigError,
-  parseConfigText,
   planRun,
   type RunPlan,
   type RunSummary,
 } from "@workflow/work";
 import type { Command } from "commander";
+import { paramsOf, readConfigFile } from "./config-file.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
@@ -18,41 +17,12 @@ interface Flags extends ConnectionFlags {
   quiet?: boolean;
 }
 
-/** `--param k=v`: the value as JSON when it is JSON (3, true, [1,2]), else as text. */
-function paramsOf(pairs: string[] = []): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new UsageError(`--param ${pair}: write it as name=value`);
-    const raw = pair.slice(at + 1);
-    try {
-      params[pair.slice(0, at)] = JSON.parse(raw);
-    } catch {
-      params[pair.slice(0, at)] = raw;
-    }
-  }
-  return params;
-}
-
 function readConfig(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path === "-" ? 0 : path, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  const { parsed } = readConfigFile(path);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UsageError(`${path}: a pipeline config is a mapping with version, name and pipeline`);
   }
-  try {
-    const config = parseConfigText(text, path);
-    if (config === null || typeof config !== "object" || Array.isArray(config)) {
-      throw new UsageError(
-        `${path}: a pipeline config is a mapping with version, name and pipeline`,
-      );
-    }
-    return config as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof PipelineConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  return parsed as Record<string, unknown>;
 }
 
 /** Checks the config here first: its errors need no service, and a dry run needs nothing else. */

@@ -1,13 +1,7 @@
-import { readFileSync } from "node:fs";
 import { basename, extname } from "node:path";
-import {
-  MissedSchema,
-  PipelineConfigError,
-  parseConfigText,
-  type ScheduleDetail,
-  type ScheduleTarget,
-} from "@workflow/work";
+import { MissedSchema, type ScheduleDetail, type ScheduleTarget } from "@workflow/work";
 import type { Command } from "commander";
+import { paramsOf, readConfigFile } from "./config-file.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
@@ -32,41 +26,12 @@ interface AddOptions {
 const when = (seconds: number | null) =>
   seconds === null ? "-" : new Date(seconds * 1000).toISOString();
 
-/** `--param k=v`: the value as JSON when it is JSON (3, true, [1,2]), else as text. */
-function paramsOf(pairs: string[] = []): Record<string, unknown> | undefined {
-  if (pairs.length === 0) return undefined;
-  const params: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf("=");
-    if (at < 1) throw new UsageError(`--param ${pair}: write it as name=value`);
-    const raw = pair.slice(at + 1);
-    try {
-      params[pair.slice(0, at)] = JSON.parse(raw);
-    } catch {
-      params[pair.slice(0, at)] = raw;
-    }
-  }
-  return params;
-}
-
 /**
  * A target file: a list of works, a mapping with `works:`, or a pipeline config (`pipeline:`),
  * sent as its text so the service reads it exactly as `workflow pipeline run` would.
  */
 function readTarget(path: string, params?: Record<string, unknown>): ScheduleTarget {
-  let text: string;
-  try {
-    text = readFileSync(path === "-" ? 0 : path, "utf8");
-  } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseConfigText(text, path);
-  } catch (error) {
-    if (error instanceof PipelineConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  const { text, parsed } = readConfigFile(path);
   if (Array.isArray(parsed)) return { works: parsed };
   if (parsed !== null && typeof parsed === "object") {
     if ("works" in parsed && Array.isArray(parsed.works)) return { works: parsed.works };
@@ -134,7 +99,7 @@ export function registerSchedule(program: Command): void {
           name,
           cron: opts.cron,
           ...(opts.tz ? { timezone: opts.tz } : {}),
-          target: readTarget(file, paramsOf(opts.param)),
+          target: readTarget(file, opts.param?.length ? paramsOf(opts.param) : undefined),
           lives: opts.lives,
           missed: missed.data,
           enabled: !opts.disabled,
