@@ -6,6 +6,8 @@ export default defineConfig({
     globalSetup: ["./test/support/mongo.global.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Stopping the run's mongod (under Wine on the team's machines) may outlast vitest's 10 s.
+    teardownTimeout: 60_000,
     projects: [
       { extends: true, test: { name: "work", include: ["packages/work/test/**/*.test.ts"] } },
       { extends: true, test: { name: "buckets", include: ["packages/buckets/test/**/*.test.ts"] } },
