@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
@@ -165,5 +165,44 @@ describe("function works", () => {
     const pid = Number(readFileSync(file, "utf8"));
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
+  });
+
+  it("a free slot takes the next work while another slot still runs a long one", {
+    timeout: 60_000,
+  }, async () => {
+    const client = stack.client();
+    const pipeline = `fn-slots-${Math.random().toString(36).slice(2, 10)}`;
+    const file = join(dir, `${pipeline}-pid`);
+    const work = { pipeline, site: "local", user: "admin" };
+    const [long] = await client.deposit(
+      [{ ...work, function: "./jobs.mjs#hang", parameters: { file }, timeout: 600 }],
+      { returnIds: true },
+    );
+    const worker = startWorker({
+      pipelines: [pipeline],
+      client,
+      cwd: dir,
+      concurrency: 2,
+      wait: 2,
+      sleep: 0.1,
+      grace: 0,
+      logger: createLogger("silent"),
+    });
+    try {
+      await eventually(async () => existsSync(file) || undefined, 20_000);
+      const [short] = await client.deposit(
+        [{ ...work, function: "./jobs.mjs#fit", parameters: { a: 1, b: 2 } }],
+        { returnIds: true },
+      );
+      const done = await eventually(async () => {
+        const [stored] = await client.view({ id: short });
+        return stored?.status === "success" ? stored : undefined;
+      }, 20_000);
+      expect(done.results).toMatchObject({ sum: 3 });
+      const [still] = await client.view({ id: long });
+      expect(still?.status).toBe("running");
+    } finally {
+      await worker.stop();
+    }
   });
 });

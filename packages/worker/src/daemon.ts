@@ -46,6 +46,14 @@ export interface StartWorkerOptions extends WorkerOptions {
 /** The most works one withdraw may claim (the service's limit). */
 const MAX_CLAIM = 100;
 
+/**
+ * How long a claim waits for more slots while works are still running here, counted from when
+ * the first slot began to wait or the last claim came back, whichever is later. The slots of
+ * short works free up one after another: claiming at once for the first would send a request for
+ * one work while the others wait for its answer, then one for the rest, and so on in turn.
+ */
+const CLAIM_LINGER_MS = 20;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -92,17 +100,31 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
 
   const hasLife = () => options.lives < 0 || reserved < options.lives;
 
-  /** Slots waiting for a work; one request claims for all of them at once. */
+  /** Slots waiting for a work, and since when; one request claims for all of them at once. */
   const takers: ((got: StoredWork | Error | null) => void)[] = [];
+  const waitingSince: number[] = [];
+  /** Slots running a work: they may join the next claim soon. */
+  let executing = 0;
+  let lingering: NodeJS.Timeout | undefined;
   let fetching = false;
+  let fetched = 0;
   /** Set once the service has taken the worker's token. */
   let connected = false;
 
   function take(): Promise<StoredWork | Error | null> {
     return new Promise((resolve) => {
       takers.push(resolve);
+      waitingSince.push(Date.now());
       void pump();
     });
+  }
+
+  /** Hands the first waiting slot what it gets; a slot given a work runs it from now on. */
+  function give(got: StoredWork | Error | null): void {
+    waitingSince.shift();
+    const taker = takers.shift();
+    if (taker && got && !(got instanceof Error)) executing++;
+    taker?.(got);
   }
 
   async function pump(): Promise<void> {
@@ -110,9 +132,24 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     const left = options.lives < 0 ? Number.POSITIVE_INFINITY : options.lives - reserved;
     const count = Math.min(takers.length, MAX_CLAIM, left);
     if (count <= 0) {
-      for (const resolve of takers.splice(0)) resolve(null);
+      while (takers.length > 0) give(null);
       return;
     }
+    const wait = Math.max(waitingSince[0] ?? 0, fetched) + CLAIM_LINGER_MS - Date.now();
+    if (
+      executing > 0 &&
+      count < Math.min(MAX_CLAIM, left) &&
+      wait > 0 &&
+      !stopping.signal.aborted
+    ) {
+      lingering ??= setTimeout(() => {
+        lingering = undefined;
+        void pump();
+      }, wait);
+      return;
+    }
+    clearTimeout(lingering);
+    lingering = undefined;
     fetching = true;
     reserved += count;
     try {
@@ -130,13 +167,14 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
         const url = await client.baseUrl();
         logger.info({ url, pipelines: options.pipelines }, "connected to the service");
       }
-      for (const work of works) takers.shift()?.(work);
-      if (works.length === 0) for (const resolve of takers.splice(0)) resolve(null);
+      for (const work of works) give(work);
+      if (works.length === 0) while (takers.length > 0) give(null);
     } catch (error) {
       reserved -= count;
-      for (const resolve of takers.splice(0)) resolve(error as Error);
+      while (takers.length > 0) give(error as Error);
     } finally {
       fetching = false;
+      fetched = Date.now();
     }
     void pump();
   }
@@ -158,9 +196,11 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
         await sleep(options.sleep * 1000, stopping.signal);
         continue;
       }
-      await execute(work).catch((error: unknown) =>
-        logger.error({ err: error, work: work.id }, "could not run the work"),
-      );
+      await execute(work)
+        .catch((error: unknown) =>
+          logger.error({ err: error, work: work.id }, "could not run the work"),
+        )
+        .finally(() => executing--);
       completed++;
     }
   }
