@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from "node:http";
-import { BucketsClient, BucketsError } from "@workflow/work";
+import { BucketsClient, BucketsError, createWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
@@ -64,6 +64,17 @@ describe("deposit is safe to retry", () => {
     const admin = stack.client();
     expect(await admin.count({ id: { $in: ids } })).toBe(3);
     expect(await admin.count({ pipeline: "client", event: { $in: [1, 2, 3] } })).toBe(3);
+  });
+
+  it("sends what the caller gave; the same work with every default spelled out is the same deposit", async () => {
+    const client = stack.client();
+    const [id] = await client.deposit([work(8)], { returnIds: true });
+    const [stored] = await client.view({ id });
+    expect(stored).toMatchObject({ status: "queued", timeout: 3600, retries: 2, priority: 3 });
+    const spelled = createWork({ ...work(8), id, creation: stored?.creation }, { env: {} }).work;
+    expect(spelled.timeout).toBe(3600);
+    await expect(client.deposit([spelled])).resolves.toBe(true);
+    expect(await client.count({ pipeline: "client", event: 8 })).toBe(1);
   });
 
   it("the same id with other content is a 409, reaching the caller as a BucketsError", async () => {

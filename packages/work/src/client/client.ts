@@ -121,7 +121,7 @@ export class BucketsClient {
   ): Promise<string[] | true> {
     const payloads = toPayloads(works);
     await this.#send(payloads, supplied);
-    return returnIds ? payloads.map((p) => p.id as string) : true;
+    return returnIds ? payloads.map((p) => p.id) : true;
   }
 
   /**
@@ -140,12 +140,12 @@ export class BucketsClient {
       payloads,
       { size: DEPOSIT_BATCH, inFlight: DEPOSITS_IN_FLIGHT },
       (batch) => this.#send(batch, supplied),
-      (_, batch) => onStored?.(batch.map((p) => p.id as string)),
+      (_, batch) => onStored?.(batch.map((p) => p.id)),
     );
-    return payloads.map((p) => p.id as string);
+    return payloads.map((p) => p.id);
   }
 
-  async #send(payloads: WorkPayload[], supplied: boolean): Promise<void> {
+  async #send(payloads: DepositPayload[], supplied: boolean): Promise<void> {
     const path = supplied ? "/work?static=true" : "/work";
     await withRetries(() => this.#request("POST", path, payloads), this.#retry);
   }
@@ -440,12 +440,21 @@ export class BucketsClient {
   }
 }
 
+/** A work as a deposit sends it: what the caller gave, checked, with its id and creation time. */
+type DepositPayload = Omit<WorkInput, "config"> & {
+  id: string;
+  creation: number;
+  config?: WorkPayload["config"];
+};
+
 /**
- * Checks each work and gives it an id. Not `toPayload`'s JSON round trip: the request body is
- * JSON.stringify'd anyway, which drops undefined fields, and the copy cost the client more than
- * the check.
+ * Checks each work and gives it an id. What goes is what the caller gave: the service fills in
+ * the same defaults from the same schema, so they need not travel (a work of a few fields would
+ * otherwise double in size, and the service would check every default it sent back). Only the id
+ * and `creation` (by default the time now) are fixed here, so that a retried request says the same
+ * and is recognised.
  */
-function toPayloads(works: (WorkInput | Work)[]): WorkPayload[] {
+function toPayloads(works: (WorkInput | Work)[]): DepositPayload[] {
   return works.map((work, index) => {
     const parsed = WorkSchema.safeParse({ ...work, id: work.id ?? new ObjectId().toHexString() });
     if (!parsed.success) {
@@ -454,7 +463,13 @@ function toPayloads(works: (WorkInput | Work)[]): WorkPayload[] {
         parsed.error.issues,
       );
     }
-    return { ...parsed.data, config: withoutStrategy(parsed.data.config) };
+    const payload: Record<string, unknown> = {};
+    for (const key in work) if (key !== "config") payload[key] = work[key as keyof typeof work];
+    payload.id = parsed.data.id;
+    payload.creation = parsed.data.creation;
+    // `config.strategy` stays on the client.
+    if (work.config != null) payload.config = withoutStrategy(parsed.data.config);
+    return payload as DepositPayload;
   });
 }
 
