@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { Agenda } from "agenda";
 import { concurrently, type Harness, NODE_ARGS, queuedDoc, ROOT } from "../harness.js";
-import { log, medianOf, round } from "../stats.js";
+import { log, median, round } from "../stats.js";
 
 const PROCESSES = 4;
 const CONCURRENCY = 8;
@@ -164,10 +164,18 @@ export async function endToEndScenario(h: Harness, quick: boolean, runs: number)
   writeFileSync(join(cwd, "noop.mjs"), "export const noop = () => ({});\n");
   try {
     await ours(h, 100, cwd); // warm-up
-    const o = await medianOf(runs, () => ours(h, n, cwd));
-    const rss = await h.serviceRss();
-    const b = await medianOf(runs, () => bare(h, n));
-    const a = await medianOf(runs, () => agenda(h, n));
+    // Alternated, so that a slow spell of the machine weighs on every side.
+    const os: number[] = [];
+    const bs: number[] = [];
+    const as: number[] = [];
+    let rss = 0;
+    for (let run = 0; run < runs; run++) {
+      os.push(await ours(h, n, cwd));
+      rss = await h.serviceRss();
+      bs.push(await bare(h, n));
+      as.push(await agenda(h, n));
+    }
+    const [o, b, a] = [median(os), median(bs), median(as)];
     log(
       `end to end: ours ${round(o)}/s, bare driver ${round(b)}/s, Agenda ${round(a)}/s; service RSS ${round(rss / 2 ** 20)} MiB`,
     );
