@@ -3,8 +3,8 @@ export const DEPOSIT_BATCH = 1_000;
 
 /**
  * Deposit requests a client keeps in flight. The service checks a whole request before it stores
- * any of it (a request is all or nothing); with a second request in flight it checks that one
- * while MongoDB stores the first, instead of the two taking turns.
+ * any of it; with a second request in flight it checks that one while MongoDB stores the first,
+ * instead of the two taking turns.
  */
 export const DEPOSITS_IN_FLIGHT = 2;
 

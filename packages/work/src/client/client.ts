@@ -127,9 +127,10 @@ export class BucketsClient {
   /**
    * Deposits any number of works as requests of DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT at once, so that
    * the service checks one request while it stores another. Every work is checked before any is
-   * sent. Each request is all or nothing, the whole is not: `onStored` hears of each batch once it
-   * is stored, in order, and after a failure no batch is started (those in flight finish, and are
-   * told to `onStored` if stored) before the failure is thrown. Answers the ids, in order.
+   * sent. The service checks each request whole before it stores any of it; the whole deposit is
+   * not one request: `onStored` hears of each batch once it is stored, in order, and after a
+   * failure no batch is started (those in flight finish, and are told to `onStored` if stored)
+   * before the failure is thrown. Answers the ids, in order.
    */
   async depositMany(
     works: (WorkInput | Work)[],
