@@ -27,4 +27,21 @@ export async function medianOf(
   return median(values);
 }
 
+/** Milliseconds per call, one call at a time. */
+export async function latencies(samples: number, call: () => Promise<unknown>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const started = performance.now();
+    await call();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+/** The p50 and p99 of some latencies, rounded. */
+export const p50p99 = (values: number[]) => ({
+  p50: round(percentile(values, 50)),
+  p99: round(percentile(values, 99)),
+});
+
 export const log = (message: string) => process.stderr.write(`bench: ${message}\n`);

@@ -1,5 +1,5 @@
 import { type Harness, queuedDoc } from "../harness.js";
-import { log, percentile, round } from "../stats.js";
+import { latencies, log, p50p99 } from "../stats.js";
 import { empty } from "./latency.js";
 
 const PIPELINES = 5;
@@ -66,22 +66,11 @@ async function fill(h: Harness, total: number): Promise<void> {
   }
 }
 
-/** Milliseconds per call, one call at a time, after a warm-up. */
-async function latencies(call: () => Promise<unknown>): Promise<number[]> {
-  for (let i = 0; i < 10; i++) await call();
-  const times: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const started = performance.now();
-    await call();
-    times.push(performance.now() - started);
-  }
-  return times;
+/** Milliseconds per call, one call at a time, after a warm-up of 10. */
+async function warmLatencies(call: () => Promise<unknown>): Promise<number[]> {
+  await latencies(10, call);
+  return latencies(SAMPLES, call);
 }
-
-const p = (values: number[]) => ({
-  p50: round(percentile(values, 50)),
-  p99: round(percentile(values, 99)),
-});
 
 /**
  * The dashboard's calls with `total` works stored: the overview's three (one poll is the three at
@@ -122,7 +111,8 @@ export async function dashboardScenario(h: Harness, quick: boolean) {
     worksParameter: page({ "parameters.band": "L" }, middle?._id.toHexString()),
   };
   const figures: Record<string, { p50: number; p99: number }> = {};
-  for (const [name, call] of Object.entries(calls)) figures[name] = p(await latencies(call));
+  for (const [name, call] of Object.entries(calls))
+    figures[name] = p50p99(await warmLatencies(call));
   await empty(h);
   log(`dashboard at ${total}: ${JSON.stringify(figures)}`);
   return { dashboard: { works: total, ...figures, unit: "ms" } };

@@ -1,5 +1,5 @@
 import { concurrently, type Harness, queuedDoc } from "../harness.js";
-import { log, percentile, round } from "../stats.js";
+import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";
 
 const TAGS = 10;
 /** CHIME's `workflow run --tag t3` sends this filter. */
@@ -31,22 +31,6 @@ async function fill(h: Harness, depth: number): Promise<void> {
     );
   }
 }
-
-/** Milliseconds per call, one call at a time. */
-async function latencies(samples: number, call: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const started = performance.now();
-    await call();
-    times.push(performance.now() - started);
-  }
-  return times;
-}
-
-const p = (values: number[]) => ({
-  p50: round(percentile(values, 50)),
-  p99: round(percentile(values, 99)),
-});
 
 /** One claim, unfiltered or tag-filtered, measured after a warm-up. */
 async function claims(h: Harness, filter: object): Promise<number[]> {
