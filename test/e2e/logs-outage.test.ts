@@ -75,14 +75,6 @@ describe("logs while the service cannot take them", () => {
     }, 30_000);
     expect(done.status).toBe("success");
     const { lines } = await stack.client().logs(id);
-    console.log(
-      "DEBUG",
-      lines.length,
-      lines.at(-1)?.text,
-      lines.filter((l) => l.text.startsWith("[workflow")).map((l) => l.text),
-      done.start,
-      done.stop,
-    );
     expect(lines.at(-1)?.text).toBe("after");
     // Not all 6 MB: the worker holds a bounded buffer, and what it dropped is said.
     const kept = lines.filter((line) => line.text.startsWith("0123")).length;

@@ -2,13 +2,16 @@ import { mintToken, type RunningService, readOptions, startService } from "@work
 import { BucketsClient } from "@workflow/work";
 import { MongoMemoryServer } from "mongodb-memory-server";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { mongodPort } from "../support/mongod-port.js";
 import { eventually } from "../support/stack.js";
 
 // A mongod of this test's own, so that stopping it disturbs no other test.
 let mongod: MongoMemoryServer;
 let service: RunningService;
 beforeAll(async () => {
-  mongod = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
+  mongod = await MongoMemoryServer.create({
+    instance: { port: mongodPort(), launchTimeout: 60_000 },
+  });
   service = await startService(
     readOptions({
       PORT: "0",

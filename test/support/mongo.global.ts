@@ -1,5 +1,6 @@
 import { MongoMemoryReplSet } from "mongodb-memory-server";
 import type { TestProject } from "vitest/node";
+import { mongodPort } from "./mongod-port.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -14,7 +15,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Generous: on a loaded machine mongod may take longer than the library's 10 s to start.
   const server = await MongoMemoryReplSet.create({
     replSet: { count: 1 },
-    instanceOpts: [{ launchTimeout: 60_000 }],
+    instanceOpts: [{ port: mongodPort(), launchTimeout: 60_000 }],
   });
   await server.waitUntilRunning();
   project.provide("mongoUri", server.getUri());

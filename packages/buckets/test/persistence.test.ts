@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoMemoryServer } from "mongodb-memory-server";
 import { afterAll, describe, expect, it } from "vitest";
+import { mongodPort } from "../../../test/support/mongod-port.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { aWork } from "./support/service.js";
 
@@ -107,7 +108,9 @@ describe("/readyz and MongoDB going away", () => {
   it("answers 503 with Retry-After while mongod is down, and 200 again once it is back", {
     timeout: 120_000,
   }, async () => {
-    const server = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
+    const server = await MongoMemoryServer.create({
+      instance: { port: mongodPort(), launchTimeout: 60_000 },
+    });
     servers.push(server);
     const service = await start(
       {

@@ -1,6 +1,7 @@
 import { MongoClient } from "mongodb";
 import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mongodPort } from "../../../test/support/mongod-port.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { aWork } from "./support/service.js";
 
@@ -9,16 +10,39 @@ let replSet: MongoMemoryReplSet;
 let a: RunningService;
 let b: RunningService;
 let mongo: MongoClient;
+/**
+ * Three mongods started at once on a busy machine now and then fail to start (see test/support/mongod-port.ts)
+ * or to initiate the set. That is the harness, not the service, so a fresh set is started then, up
+ * to three times; a set counts as started once it takes a majority write.
+ */
+async function startReplSet(): Promise<{ replSet: MongoMemoryReplSet; mongo: MongoClient }> {
+  for (let attempt = 1; ; attempt++) {
+    // The launch timeout is long for the same reason: with the default 10 s a slow member failed.
+    const first = mongodPort();
+    const set = new MongoMemoryReplSet({
+      replSet: { count: 3 },
+      instanceOpts: [0, 1, 2].map((i) => ({ port: first + i, launchTimeout: 120_000 })),
+    });
+    let client: MongoClient | undefined;
+    try {
+      await set.start();
+      await set.waitUntilRunning();
+      client = await MongoClient.connect(set.getUri("buckets"));
+      await client
+        .db("buckets")
+        .collection("probe")
+        .insertOne({ started: attempt }, { writeConcern: { w: "majority" } });
+      return { replSet: set, mongo: client };
+    } catch (error) {
+      await client?.close().catch(() => undefined);
+      await set.stop().catch(() => undefined);
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
 beforeAll(async () => {
-  // Ports come from the system; the launch timeout is long because three mongods start at once on
-  // a machine that may be busy (a running `npm start` and its mongod, other test files): with the
-  // default 10 s a slow member failed to start and the set refused connections.
-  const member = { launchTimeout: 120_000 };
-  replSet = await MongoMemoryReplSet.create({
-    replSet: { count: 3 },
-    instanceOpts: [member, member, member],
-  });
-  await replSet.waitUntilRunning();
+  ({ replSet, mongo } = await startReplSet());
   const options = readOptions({
     PORT: "0",
     HOST: "127.0.0.1",
@@ -28,8 +52,7 @@ beforeAll(async () => {
     LOG_LEVEL: "silent",
   });
   [a, b] = await Promise.all([startService(options), startService(options)]);
-  mongo = await MongoClient.connect(replSet.getUri("buckets"));
-}, 180_000);
+}, 400_000);
 afterAll(async () => {
   await mongo?.close();
   await a?.close();
