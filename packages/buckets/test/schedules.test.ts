@@ -165,7 +165,6 @@ describe("a pipeline target", () => {
       "  steps:",
       "    - name: one",
       "      stage: 1",
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own placeholder
       '      work: {command: ["echo", "${{ params.word }}"]}',
     ].join("\n");
     const added = await call(a, "POST", "/schedules", alice(a), {
