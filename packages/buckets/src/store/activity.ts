@@ -42,7 +42,11 @@ export function activityStore(collection: Collection<WorkDoc>) {
       const projection = { _id: 0, pipeline: 1, status: 1, history: { $slice: -1 } };
       const [running, stopped] = await Promise.all([
         collection
-          .find({ status: "running", ...within }, { projection, hint: "lease", limit })
+          // Every running work has a lease (the claim sets it): the partial index holds them all.
+          .find(
+            { status: "running", leaseUntil: { $exists: true }, ...within },
+            { projection, hint: "lease", limit },
+          )
           .toArray(),
         collection
           .find(
