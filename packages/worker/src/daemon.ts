@@ -10,6 +10,7 @@ import {
   type StoredWork,
   type Workspace,
 } from "@workflow/work";
+import { createClaims } from "./claims.js";
 import { createLogger, type Logger } from "./logger.js";
 import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } from "./options.js";
 import { isRefusal, WorkerRefusedError } from "./refused.js";
@@ -43,24 +44,16 @@ export interface StartWorkerOptions extends WorkerOptions {
   workspace?: Workspace | undefined;
 }
 
-/** The most works one withdraw may claim (the service's limit). */
-const MAX_CLAIM = 100;
-
-/**
- * How long a claim waits for more slots while works are still running here, counted from when
- * the first slot began to wait or the last claim came back, whichever is later. The slots of
- * short works free up one after another: claiming at once for the first would send a request for
- * one work while the others wait for its answer, then one for the rest, and so on in turn.
- */
-const CLAIM_LINGER_MS = 20;
-
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Waits `ms`, or less if `signal` aborts meanwhile; the listener goes with the wait. */
+const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    const done = () => {
       clearTimeout(timer);
+      signal.removeEventListener("abort", done);
       resolve();
-    });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
   });
 
 /** Starts the loop: withdraw (long-poll), run, report, repeat, with up to `concurrency` at once. */
@@ -86,7 +79,6 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
   const shutDown = new WeakSet<Running>();
   /** Ended works whose Slack message and report are still on their way. */
   const finishing = new Set<Promise<void>>();
-  let reserved = 0;
   let completed = 0;
   let refused: WorkerRefusedError | undefined;
 
@@ -98,114 +90,49 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     for (const run of running) run.stop("shutdown");
   }
 
-  const hasLife = () => options.lives < 0 || reserved < options.lives;
-
-  /** Slots waiting for a work, and since when; one request claims for all of them at once. */
-  const takers: ((got: StoredWork | Error | null) => void)[] = [];
-  const waitingSince: number[] = [];
-  /** Slots running a work: they may join the next claim soon. */
-  let executing = 0;
-  let lingering: NodeJS.Timeout | undefined;
-  let fetching = false;
-  let fetched = 0;
-  /** Set once the service has taken the worker's token. */
-  let connected = false;
-
-  function take(): Promise<StoredWork | Error | null> {
-    return new Promise((resolve) => {
-      takers.push(resolve);
-      waitingSince.push(Date.now());
-      void pump();
-    });
-  }
-
-  /** Hands the first waiting slot what it gets; a slot given a work runs it from now on. */
-  function give(got: StoredWork | Error | null): void {
-    waitingSince.shift();
-    const taker = takers.shift();
-    if (taker && got && !(got instanceof Error)) executing++;
-    taker?.(got);
-  }
-
-  async function pump(): Promise<void> {
-    if (fetching || takers.length === 0) return;
-    const left = options.lives < 0 ? Number.POSITIVE_INFINITY : options.lives - reserved;
-    const count = Math.min(takers.length, MAX_CLAIM, left);
-    if (count <= 0) {
-      while (takers.length > 0) give(null);
-      return;
-    }
-    const wait = Math.max(waitingSince[0] ?? 0, fetched) + CLAIM_LINGER_MS - Date.now();
-    if (
-      executing > 0 &&
-      count < Math.min(MAX_CLAIM, left) &&
-      wait > 0 &&
-      !stopping.signal.aborted
-    ) {
-      lingering ??= setTimeout(() => {
-        lingering = undefined;
-        void pump();
-      }, wait);
-      return;
-    }
-    clearTimeout(lingering);
-    lingering = undefined;
-    fetching = true;
-    reserved += count;
-    try {
-      const works = await client.withdraw(filterOf(options), {
-        count,
-        // The first claim does not wait: it says at once whether the service takes the token.
-        wait: connected ? options.wait : 0,
-        // Heartbeats follow the lease the service gave (see run.ts).
-        lease: options.lease ?? true,
-        signal: stopping.signal,
-      });
-      reserved -= count - works.length;
-      if (!connected) {
-        connected = true;
-        const url = await client.baseUrl();
-        logger.info({ url, pipelines: options.pipelines }, "connected to the service");
-      }
-      for (const work of works) give(work);
-      if (works.length === 0) while (takers.length > 0) give(null);
-    } catch (error) {
-      reserved -= count;
-      while (takers.length > 0) give(error as Error);
-    } finally {
-      fetching = false;
-      fetched = Date.now();
-    }
-    void pump();
-  }
+  const claims = createClaims({
+    client,
+    filter: filterOf(options),
+    wait: options.wait,
+    // Heartbeats follow the lease the service gave (see run.ts).
+    lease: options.lease ?? true,
+    lives: options.lives,
+    signal: stopping.signal,
+    logger,
+    onConnected: async () => {
+      const url = await client.baseUrl();
+      logger.info({ url, pipelines: options.pipelines }, "connected to the service");
+    },
+  });
 
   async function slot(): Promise<void> {
     let failures = 0;
-    while (!stopping.signal.aborted && hasLife()) {
-      const work = await take();
-      if (stopping.signal.aborted && !(work && !(work instanceof Error))) return;
-      if (isRefusal(work)) return refuse(work);
-      if (work instanceof Error) {
+    while (!stopping.signal.aborted && claims.open) {
+      const got = await claims.take();
+      if (stopping.signal.aborted && !(got && !(got instanceof Error))) return;
+      if (isRefusal(got)) return refuse(got);
+      if (got instanceof Error) {
         failures++;
-        logger.warn({ reason: work.message }, "withdraw failed; retrying");
+        logger.warn({ reason: got.message }, "withdraw failed; retrying");
         await sleep(Math.min(30_000, 500 * 2 ** failures), stopping.signal);
         continue;
       }
       failures = 0;
-      if (!work) {
+      if (!got) {
         await sleep(options.sleep * 1000, stopping.signal);
         continue;
       }
-      await execute(work)
+      const began = Date.now();
+      await execute(got.work, got.claimedAt)
         .catch((error: unknown) =>
-          logger.error({ err: error, work: work.id }, "could not run the work"),
+          logger.error({ err: error, work: got.work.id }, "could not run the work"),
         )
-        .finally(() => executing--);
+        .finally(() => claims.finished(Date.now() - began));
       completed++;
     }
   }
 
-  async function execute(work: StoredWork): Promise<void> {
+  async function execute(work: StoredWork, claimedAt: number): Promise<void> {
     const log = logger.child({ work: work.id, pipeline: work.pipeline, attempt: work.attempt });
     log.info("running");
     const began = Date.now();
@@ -217,6 +144,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       fallback: { function: options.function, command: options.command },
       workspace,
       onRefused: refuse,
+      claimedAt,
     });
     running.add(run);
     const outcome = await run.done.finally(() => running.delete(run));
@@ -306,7 +234,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       ),
     );
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
-    .then(() => Promise.all(finishing))
+    .then(() => Promise.all([claims.close(), ...finishing]))
     .then(() => Promise.all([closeFunctionProcesses(), closePythonProcesses()]))
     .then(() => {
       if (refused) throw refused;

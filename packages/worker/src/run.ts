@@ -35,6 +35,8 @@ export interface RunOptions {
   workspace?: Workspace | undefined;
   /** Also receives what the work prints (it always goes to the service, as the attempt's logs). */
   output?: OutputSink;
+  /** When the claim came back (Date.now()), if the work was claimed before it started. */
+  claimedAt?: number;
 }
 
 /** The shortest pause between heartbeats, in seconds. */
@@ -42,10 +44,10 @@ const MIN_HEARTBEAT_SECONDS = 0.5;
 
 type Started = Pick<Running, "done" | "stop">;
 
-/** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
 /** Takes a work's output as it comes: text from functions, raw chunks from commands. */
 type Printed = (stream: OutputStream, chunk: string | Buffer) => void;
 
+/** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
 function start(work: StoredWork, options: RunOptions, output: Printed): Started {
   const { cwd, functionRoots, fallback } = options;
   const fn = work.function ?? (work.command ? undefined : fallback?.function);
@@ -146,7 +148,7 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
       at + lease * 1000 - Date.now(),
     );
   };
-  renewed(Date.now());
+  renewed(options.claimedAt ?? Date.now());
 
   const timer = setInterval(async () => {
     if (lost) return;
