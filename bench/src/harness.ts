@@ -3,7 +3,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { mintToken, resolveKeys } from "@workflow/buckets";
-import { type Collection, type Db, MongoClient } from "mongodb";
+import { type Collection, type Db, type IndexDescription, MongoClient } from "mongodb";
 import { MongoMemoryServer } from "mongodb-memory-server";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -160,6 +160,16 @@ export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown
     received: 1_000_000.5 + i,
     digest: DIGEST,
   };
+}
+
+/** The indexes the service made for its works (keys, names, partial filters), to make elsewhere. */
+export async function workIndexes(h: Harness): Promise<IndexDescription[]> {
+  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
+  return indexes.map(({ key, name, partialFilterExpression }) => ({
+    key,
+    name,
+    ...(partialFilterExpression ? { partialFilterExpression } : {}),
+  }));
 }
 
 /** Runs `n` loops at once until each says it is done. */

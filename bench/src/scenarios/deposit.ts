@@ -1,6 +1,6 @@
 import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
-import { concurrently, type Harness, queuedDoc } from "../harness.js";
+import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
 import { log, median, round } from "../stats.js";
 
 const BATCH = 1_000;
@@ -89,14 +89,7 @@ export async function depositScenario(h: Harness, quick: boolean, runs: number) 
         { writeConcern: { journal: true } },
       ),
     );
-  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
-  await bare.createIndexes(
-    indexes.map(({ key, name, partialFilterExpression }) => ({
-      key,
-      name,
-      ...(partialFilterExpression ? { partialFilterExpression } : {}),
-    })),
-  );
+  await bare.createIndexes(await workIndexes(h));
   const clear = () => bare.deleteMany({});
   // Warm-up.
   await many();

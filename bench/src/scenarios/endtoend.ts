@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { Agenda } from "agenda";
-import { concurrently, type Harness, NODE_ARGS, queuedDoc, ROOT } from "../harness.js";
+import { concurrently, type Harness, NODE_ARGS, queuedDoc, ROOT, workIndexes } from "../harness.js";
 import { log, median, round } from "../stats.js";
 
 const PROCESSES = 4;
@@ -85,14 +85,7 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
 async function bare(h: Harness, n: number): Promise<number> {
   const collection = h.db.collection("bare-e2e");
   await collection.drop().catch(() => {});
-  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
-  await collection.createIndexes(
-    indexes.map(({ key, name, partialFilterExpression }) => ({
-      key,
-      name,
-      ...(partialFilterExpression ? { partialFilterExpression } : {}),
-    })),
-  );
+  await collection.createIndexes(await workIndexes(h));
   let done = 0;
   let inserting = true;
   const started = performance.now();

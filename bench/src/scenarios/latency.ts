@@ -1,4 +1,4 @@
-import { concurrently, type Harness, queuedDoc } from "../harness.js";
+import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
 import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";
 
 const TAGS = 10;
@@ -7,15 +7,9 @@ const TAGGED = { pipeline: "deep", tags: { $in: ["t3"] } };
 
 /** Empties the works (a drop: deleting a million works one by one takes a minute), indexes kept. */
 export async function empty(h: Harness): Promise<void> {
-  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
+  const indexes = await workIndexes(h);
   await h.works.drop();
-  await h.works.createIndexes(
-    indexes.map(({ key, name, partialFilterExpression }) => ({
-      key,
-      name,
-      ...(partialFilterExpression ? { partialFilterExpression } : {}),
-    })),
-  );
+  await h.works.createIndexes(indexes);
 }
 
 /** Fills the queue to `depth` works, all claimable, each with one of ten tags. */

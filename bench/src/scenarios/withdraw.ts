@@ -1,4 +1,4 @@
-import { concurrently, type Harness, queuedDoc } from "../harness.js";
+import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
 import { log, medianOf, round } from "../stats.js";
 
 const CONCURRENCY = 16;
@@ -35,7 +35,8 @@ async function bare(h: Harness, n: number): Promise<number> {
     const claimed = await collection.findOneAndUpdate(
       { status: "queued", pipeline: "bench", notBefore: { $lte: now } },
       { $set: { status: "running", start: now, leaseUntil: now + 60 }, $inc: { attempt: 1 } },
-      { sort: { priority: -1, creation: 1 } },
+      // The service's claim order, which its claim indexes serve.
+      { sort: { priority: -1, received: 1, _id: 1 } },
     );
     return claimed !== null;
   });
@@ -44,9 +45,7 @@ async function bare(h: Harness, n: number): Promise<number> {
 
 export async function withdrawScenario(h: Harness, quick: boolean, runs: number) {
   const n = quick ? 1_500 : 8_000;
-  // Same indexes on the bare collection as the service made for its own.
-  const indexes = (await h.works.listIndexes().toArray()).filter((ix) => ix.name !== "_id_");
-  await h.db.collection("bare").createIndexes(indexes.map(({ key, name }) => ({ key, name })));
+  await h.db.collection("bare").createIndexes(await workIndexes(h));
   await service(h, 300); // warm-up
   await bare(h, 300);
   const ours = await medianOf(runs, () => service(h, n));

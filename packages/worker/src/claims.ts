@@ -102,9 +102,18 @@ export function createClaims(options: ClaimsOptions): Claims {
     return Date.now() - claimedAt > most;
   }
 
+  /** Works being given back: close() waits for them, so that none is left to its lease. */
+  const givingBack = new Set<Promise<void>>();
+
   /** Releases a work claimed ahead: it did not run, so the attempt does not count. */
-  async function giveBack(work: StoredWork): Promise<void> {
+  function giveBack(work: StoredWork): void {
     reserved--;
+    const released = release(work);
+    givingBack.add(released);
+    void released.finally(() => givingBack.delete(released));
+  }
+
+  async function release(work: StoredWork): Promise<void> {
     try {
       await client.release(work.id, work.attempt);
     } catch (error) {
@@ -213,7 +222,7 @@ export function createClaims(options: ClaimsOptions): Claims {
     take() {
       for (let next = ready.shift(); next; next = ready.shift()) {
         if (tooOld(next) || signal.aborted) {
-          void giveBack(next.work);
+          giveBack(next.work);
           continue;
         }
         executing++;
@@ -236,7 +245,8 @@ export function createClaims(options: ClaimsOptions): Claims {
     async close() {
       clearTimeout(lingering);
       await fetching;
-      await Promise.all(ready.splice(0).map(({ work }) => giveBack(work)));
+      for (const { work } of ready.splice(0)) giveBack(work);
+      await Promise.all(givingBack);
     },
   };
 }
