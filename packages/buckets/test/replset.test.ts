@@ -10,12 +10,23 @@ let replSet: MongoMemoryReplSet;
 let a: RunningService;
 let b: RunningService;
 let mongo: MongoClient;
+const options = (uri: string) =>
+  readOptions({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MONGODB_URI: uri,
+    BUCKETS_JWT_SECRET: "replset-secret-0123456789",
+    BUCKETS_REAP_SECONDS: "1",
+    LOG_LEVEL: "silent",
+  });
+
 /**
- * Three mongods started at once on a busy machine now and then fail to start (see test/support/mongod-port.ts)
- * or to initiate the set. That is the harness, not the service, so a fresh set is started then, up
- * to three times; a set counts as started once it takes a majority write.
+ * Three mongods started at once on a busy machine now and then fail to start (see
+ * test/support/mongod-port.ts), or one stops answering for a while just after. That is the
+ * harness, not the service, so a fresh set and fresh services are started then, up to three
+ * times. A set counts as started once every member has taken a write and both services are up.
  */
-async function startReplSet(): Promise<{ replSet: MongoMemoryReplSet; mongo: MongoClient }> {
+async function startAll(): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     // The launch timeout is long for the same reason: with the default 10 s a slow member failed.
     const first = mongodPort();
@@ -23,6 +34,7 @@ async function startReplSet(): Promise<{ replSet: MongoMemoryReplSet; mongo: Mon
       replSet: { count: 3 },
       instanceOpts: [0, 1, 2].map((i) => ({ port: first + i, launchTimeout: 120_000 })),
     });
+    const started: RunningService[] = [];
     let client: MongoClient | undefined;
     try {
       await set.start();
@@ -31,9 +43,19 @@ async function startReplSet(): Promise<{ replSet: MongoMemoryReplSet; mongo: Mon
       await client
         .db("buckets")
         .collection("probe")
-        .insertOne({ started: attempt }, { writeConcern: { w: "majority" } });
-      return { replSet: set, mongo: client };
+        .insertOne({ started: attempt }, { writeConcern: { w: 3, wtimeoutMS: 30_000 } });
+      const services = await Promise.allSettled([
+        startService(options(set.getUri("buckets"))),
+        startService(options(set.getUri("buckets"))),
+      ]);
+      for (const service of services)
+        if (service.status === "fulfilled") started.push(service.value);
+      for (const service of services) if (service.status === "rejected") throw service.reason;
+      [a, b] = started as [RunningService, RunningService];
+      [replSet, mongo] = [set, client];
+      return;
     } catch (error) {
+      await Promise.all(started.map((service) => service.close().catch(() => undefined)));
       await client?.close().catch(() => undefined);
       await set.stop().catch(() => undefined);
       if (attempt === 3) throw error;
@@ -41,18 +63,7 @@ async function startReplSet(): Promise<{ replSet: MongoMemoryReplSet; mongo: Mon
   }
 }
 
-beforeAll(async () => {
-  ({ replSet, mongo } = await startReplSet());
-  const options = readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: replSet.getUri("buckets"),
-    BUCKETS_JWT_SECRET: "replset-secret-0123456789",
-    BUCKETS_REAP_SECONDS: "1",
-    LOG_LEVEL: "silent",
-  });
-  [a, b] = await Promise.all([startService(options), startService(options)]);
-}, 400_000);
+beforeAll(startAll, 600_000);
 afterAll(async () => {
   await mongo?.close();
   await a?.close();
