@@ -18,49 +18,65 @@ export interface Outcome {
   error?: string | undefined;
 }
 
-/** The worker's own data, written as given: `$literal` keeps strings like "$x" from being paths. */
+/** The worker's own data, by the field it is written to. */
 function reported(outcome: Outcome): Document {
-  const set: Document = {};
+  const fields: Document = {};
   for (const key of ["results", "products", "plots", "archive"] as const) {
-    if (outcome[key] !== undefined) set[key] = { $literal: outcome[key] };
+    if (outcome[key] !== undefined) fields[key] = outcome[key];
   }
-  if (outcome.reply !== undefined) {
-    set.notify = {
-      $mergeObjects: [
-        "$notify",
-        {
-          slack: {
-            $mergeObjects: [
-              { $ifNull: ["$notify.slack", {}] },
-              { reply: { $literal: outcome.reply } },
-            ],
-          },
-        },
-      ],
-    };
-  }
-  return set;
+  if (outcome.reply !== undefined) fields["notify.slack.reply"] = outcome.reply;
+  return fields;
 }
 
-function write(outcome: Outcome, now: number): Document[] {
+/** One outcome's update, and the array filter naming the attempt's history entry. */
+interface Write {
+  update: Document | Document[];
+  arrayFilters?: Document[];
+}
+
+/**
+ * Update operators wherever the outcome alone says what to write: mongod applies them at less
+ * cost than a pipeline, and an outcome is the write a work's life makes most often. A failure's
+ * retry time derives from the document (its counted attempts), so it is a pipeline.
+ */
+function write(outcome: Outcome, now: number): Write {
   const set = reported(outcome);
   const stop = outcome.stop ?? now;
-  if (outcome.transition === "progress" || outcome.transition === "reply") return [{ $set: set }];
-  if (outcome.transition === "late") return [{ $set: { ...set, stop } }];
-  const failed = outcome.transition === "fail";
-  const status = TRANSITIONS[outcome.transition].to;
-  return [
-    {
-      $set: {
-        ...set,
-        status,
-        stop,
-        history: closeCurrentEntry(stop, status, failed ? outcome.error : undefined),
-        retryAt: failed ? retryAtAfter(now) : "$$REMOVE",
+  const { transition } = outcome;
+  if (transition === "progress" || transition === "reply") return { update: { $set: set } };
+  if (transition === "late") return { update: { $set: { ...set, stop } } };
+  const status = TRANSITIONS[transition].to;
+  if (transition === "succeed") {
+    return {
+      update: {
+        $set: {
+          ...set,
+          status,
+          stop,
+          "history.$[current].stop": stop,
+          "history.$[current].status": status,
+        },
+        $unset: Object.fromEntries([...ATTEMPT_FIELDS, "retryAt"].map((field) => [field, ""])),
       },
-    },
-    { $unset: [...ATTEMPT_FIELDS] },
-  ];
+      arrayFilters: [{ "current.attempt": outcome.attempt }],
+    };
+  }
+  // `$literal` keeps the worker's strings, like "$x", from being read as paths.
+  const literal = Object.fromEntries(Object.entries(set).map(([k, v]) => [k, { $literal: v }]));
+  return {
+    update: [
+      {
+        $set: {
+          ...literal,
+          status,
+          stop,
+          history: closeCurrentEntry(stop, status, outcome.error),
+          retryAt: retryAtAfter(now),
+        },
+      },
+      { $unset: [...ATTEMPT_FIELDS] },
+    ],
+  };
 }
 
 /**
@@ -80,8 +96,10 @@ export async function recordOutcomes(
           _id: outcome._id,
           attempt: outcome.attempt,
           status: { $in: [...TRANSITIONS[outcome.transition].from] },
+          // Every claim writes its attempt's entry; an array filter on a work without one fails.
+          "history.attempt": outcome.attempt,
         },
-        update: write(outcome, now),
+        ...write(outcome, now),
       },
     })),
     // Journaled: a reported outcome survives a crash of mongod.
