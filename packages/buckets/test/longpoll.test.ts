@@ -40,7 +40,9 @@ describe("long-poll withdraw, single node", () => {
         commands.push(event.commandName);
     };
     const client = t.service.database.client;
-    const waiting = Array.from({ length: 50 }, () => longPoll("quiet", 4));
+    // A wait well past the 3.5 s watched: on a loaded machine the deposit below may come late, and
+    // a wait that lapsed first would answer null.
+    const waiting = Array.from({ length: 50 }, () => longPoll("quiet", 20));
     await new Promise((resolve) => setTimeout(resolve, 500)); // each made its one first claim
     client.on("commandStarted", count);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
