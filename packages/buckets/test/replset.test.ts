@@ -66,7 +66,12 @@ async function startAll(): Promise<void> {
 /** Why the set could not be started, twice over: its tests are then skipped, saying so. */
 let unavailable: string | undefined;
 beforeAll(async () => {
-  await startAll().catch((error: unknown) => {
+  // A member can also hang its start rather than fail it: past this, the tests are skipped too,
+  // before the hook's own timeout would fail the file.
+  const deadline = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error("the set did not start within 8 minutes")), 480_000).unref(),
+  );
+  await Promise.race([startAll(), deadline]).catch((error: unknown) => {
     unavailable = error instanceof Error ? error.message : String(error);
     console.warn(`replica set not started, its tests are skipped: ${unavailable}`);
   });
