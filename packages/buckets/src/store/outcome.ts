@@ -28,6 +28,11 @@ function reported(outcome: Outcome): Document {
   return fields;
 }
 
+/** What a success leaves behind: the running attempt's fields, and any retry time. */
+const SUCCEEDED_UNSET = Object.fromEntries(
+  [...ATTEMPT_FIELDS, "retryAt"].map((field) => [field, ""]),
+);
+
 /** One outcome's update, and the array filter naming the attempt's history entry. */
 interface Write {
   update: Document | Document[];
@@ -56,7 +61,7 @@ function write(outcome: Outcome, now: number): Write {
           "history.$[current].stop": stop,
           "history.$[current].status": status,
         },
-        $unset: Object.fromEntries([...ATTEMPT_FIELDS, "retryAt"].map((field) => [field, ""])),
+        $unset: SUCCEEDED_UNSET,
       },
       arrayFilters: [{ "current.attempt": outcome.attempt }],
     };
