@@ -20,14 +20,10 @@ export interface Client {
   close(): void;
 }
 
-export interface Harness {
-  mongod: MongoMemoryServer;
-  mongo: MongoClient;
-  db: Db;
+/** The service as a separate process, on one database of the bench's mongod. */
+export interface Service {
   url: string;
-  service: ChildProcess;
-  token: string;
-  works: Collection;
+  process: ChildProcess;
   /** POST/GET against the service with the admin token, JSON in and out. */
   http<T>(method: string, path: string, body?: unknown): Promise<T>;
   /** The same on an agent of its own, with as many sockets as requests (long-polls). */
@@ -40,6 +36,17 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+export interface Harness extends Service {
+  mongod: MongoMemoryServer;
+  mongo: MongoClient;
+  db: Db;
+  token: string;
+  works: Collection;
+  /** Another service on database `name` of the same mongod (its works in `h.mongo.db(name)`). */
+  startService(name: string): Promise<Service>;
+  stop(): Promise<void>;
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -48,11 +55,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Its own mongod (the binary the tests use) and the service as a separate process. */
-export async function startHarness(): Promise<Harness> {
-  // Other engineers share these cores: mongod may take longer than the default 10 s to start.
-  const mongod = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
-  const uri = mongod.getUri("bench");
+const token = mintToken(
+  resolveKeys({ BUCKETS_JWT_SECRET: SECRET, BUCKETS_DATA_DIR: "/nonexistent" }),
+  { user: "bench", scopes: ["admin"] },
+);
+
+async function startService(uri: string): Promise<Service> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const service = spawn(
@@ -78,12 +86,6 @@ export async function startHarness(): Promise<Harness> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const token = mintToken(
-    resolveKeys({ BUCKETS_JWT_SECRET: SECRET, BUCKETS_DATA_DIR: "/nonexistent" }),
-    { user: "bench", scopes: ["admin"] },
-  );
-  const mongo = await MongoClient.connect(uri);
-  const db = mongo.db("bench");
   const jsonOver =
     (agent: Agent) =>
     async <T>(method: string, path: string, body?: unknown): Promise<T> => {
@@ -92,7 +94,6 @@ export async function startHarness(): Promise<Harness> {
       return JSON.parse(text) as T;
     };
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const http = jsonOver(agent);
   const text = async (path: string) => {
     const answer = await request(agent, `${url}${path}`, "GET", token, undefined);
     if (answer.status >= 400) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
@@ -101,14 +102,9 @@ export async function startHarness(): Promise<Harness> {
   const gauge = (metrics: string, name: string) =>
     Number(new RegExp(`^${name} ([0-9.e+]+)`, "m").exec(metrics)?.[1] ?? 0);
   return {
-    mongod,
-    mongo,
-    db,
     url,
-    service,
-    token,
-    works: db.collection("works"),
-    http,
+    process: service,
+    http: jsonOver(agent),
     client() {
       const own = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
       return { http: jsonOver(own), close: () => own.destroy() };
@@ -126,9 +122,31 @@ export async function startHarness(): Promise<Harness> {
       };
     },
     async stop() {
+      const exited = new Promise((resolve) => service.once("exit", resolve));
       service.kill("SIGTERM");
-      await new Promise((resolve) => service.once("exit", resolve));
+      await exited;
       agent.destroy();
+    },
+  };
+}
+
+/** Its own mongod (the binary the tests use) and the service on its database `bench`. */
+export async function startHarness(): Promise<Harness> {
+  // Other engineers share these cores: mongod may take longer than the default 10 s to start.
+  const mongod = await MongoMemoryServer.create({ instance: { launchTimeout: 60_000 } });
+  const service = await startService(mongod.getUri("bench"));
+  const mongo = await MongoClient.connect(mongod.getUri("bench"));
+  const db = mongo.db("bench");
+  return {
+    ...service,
+    mongod,
+    mongo,
+    db,
+    token,
+    works: db.collection("works"),
+    startService: (name) => startService(mongod.getUri(name)),
+    async stop() {
+      await service.stop();
       await mongo.close();
       await mongod.stop();
     },

@@ -1,9 +1,12 @@
-import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
+import { type Collection, ObjectId } from "mongodb";
+import { concurrently, type Harness, queuedDoc, type Service, workIndexes } from "../harness.js";
 import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";
 
 const TAGS = 10;
 /** CHIME's `workflow run --tag t3` sends this filter. */
 const TAGGED = { pipeline: "deep", tags: { $in: ["t3"] } };
+/** Claims measured on each queue between two refills. */
+const BLOCK = 25;
 
 /** Empties the works (a drop: deleting a million works one by one takes a minute), indexes kept. */
 export async function empty(h: Harness): Promise<void> {
@@ -12,32 +15,57 @@ export async function empty(h: Harness): Promise<void> {
   await h.works.createIndexes(indexes);
 }
 
-/**
- * Fills the queue to `depth` works, all claimable, each with one of ten tags. Then a checkpoint
- * (`fsync`): otherwise the claims measured next share mongod with writing out a million fresh
- * works, which is the cost of the fill, not of claiming from a deep queue.
- */
-async function fill(h: Harness, depth: number): Promise<void> {
-  await empty(h);
-  for (let at = 0; at < depth; at += 10_000) {
-    await h.works.insertMany(
-      Array.from({ length: Math.min(10_000, depth - at) }, (_, i) => ({
-        ...queuedDoc(at + i, "deep"),
-        tags: [`t${(at + i) % TAGS}`],
-      })),
+const deepDoc = (i: number, tag = i % TAGS) => ({ ...queuedDoc(i, "deep"), tags: [`t${tag}`] });
+
+/** A queue held at its depth: a service, the works it claims from, and the next work's number. */
+interface Queue {
+  service: Service;
+  works: Collection;
+  next: number;
+}
+
+/** Fills the queue to `depth` works, all claimable, each with one of ten tags. */
+async function fill(q: Queue, depth: number): Promise<void> {
+  for (; q.next < depth; q.next += 10_000) {
+    const length = Math.min(10_000, depth - q.next);
+    await q.works.insertMany(
+      Array.from({ length }, (_, i) => deepDoc(q.next + i)),
       { ordered: false },
     );
   }
-  await h.mongo.db("admin").command({ fsync: 1 });
+  q.next = depth;
 }
 
-/** One claim, unfiltered or tag-filtered, measured after a warm-up. */
-async function claims(h: Harness, filter: object): Promise<number[]> {
-  const claim = () => h.http("POST", "/work/withdraw", filter);
-  await latencies(50, claim);
-  return latencies(300, claim);
+/** Claims `n` works on each queue, one on each in turn, so that both meet the same machine. */
+async function interleaved(queues: Queue[], filter: object, n: number): Promise<number[][]> {
+  const times = queues.map(() => [] as number[]);
+  const taken = queues.map(() => [] as ObjectId[]);
+  for (let i = 0; i < n; i++) {
+    for (const [k, q] of queues.entries()) {
+      const started = performance.now();
+      const work = await q.service.http<{ id: string } | null>("POST", "/work/withdraw", filter);
+      times[k]?.push(performance.now() - started);
+      if (!work) throw new Error("bench depth: a claim found the queue empty");
+      taken[k]?.push(new ObjectId(work.id));
+    }
+    if ((i + 1) % BLOCK === 0) await refill(queues, taken, filter === TAGGED ? 3 : undefined);
+  }
+  await refill(queues, taken, filter === TAGGED ? 3 : undefined);
+  return times;
 }
 
+/**
+ * Puts back a queued work for each one claimed (with the claimed one's tag when the claims were
+ * filtered by it), so that each queue stays at its depth and a filtered claim always finds one.
+ */
+async function refill(queues: Queue[], taken: ObjectId[][], tag?: number): Promise<void> {
+  for (const [k, q] of queues.entries()) {
+    const ids = taken[k]?.splice(0) ?? [];
+    if (ids.length === 0) continue;
+    await q.works.deleteMany({ _id: { $in: ids } });
+    await q.works.insertMany(ids.map(() => deepDoc(q.next++, tag)));
+  }
+}
 /**
  * /status, /status/details and /metrics with `depth` works stored, 200 calls each one after the
  * other. The first call after the fill counts afresh (`cold`); the calls after it share one count
@@ -57,37 +85,59 @@ async function counts(h: Harness, depth: number) {
   return { cold: round(cold), ...figures };
 }
 
+/**
+ * Claims with 1,000 and with `deep` works queued, measured interleaved on two services, each on its
+ * own database of the same mongod: measured one after the other, minutes apart, the ratio of two
+ * p50s of a few milliseconds moved by a third with the machine's load between them. After the fill
+ * a checkpoint (`fsync`): otherwise the claims share mongod with writing out a million fresh works,
+ * which is the cost of the fill, not of claiming from a deep queue.
+ */
 export async function depthScenario(h: Harness, quick: boolean) {
   const deep = quick ? 100_000 : 1_000_000;
-  await fill(h, 1_000);
-  const shallow = await claims(h, { pipeline: "deep" });
-  await fill(h, 1_000);
-  const shallowTagged = await claims(h, TAGGED);
-  log(`depth: filling ${deep} works`);
-  await fill(h, deep);
-  const deepTimes = await claims(h, { pipeline: "deep" });
-  const deepTagged = await claims(h, TAGGED);
-  const countFigures = await counts(h, deep);
-  await empty(h);
-  log(
-    `depth: 1000 queued p50 ${p(shallow).p50} ms (tagged ${p(shallowTagged).p50}), ${deep} queued p50 ${p(deepTimes).p50} ms (tagged ${p(deepTagged).p50})`,
-  );
-  const ratio = (a: number[], b: number[]) => round(percentile(a, 50) / percentile(b, 50));
-  return {
-    depth: {
-      ours: { depth: deep, ...p(deepTimes) },
-      baseline: { depth: 1_000, ...p(shallow) },
-      ratio: ratio(deepTimes, shallow),
-      unit: "ms",
-    },
-    depthTagged: {
-      ours: { depth: deep, ...p(deepTagged) },
-      baseline: { depth: 1_000, ...p(shallowTagged) },
-      ratio: ratio(deepTagged, shallowTagged),
-      unit: "ms (claims filtered by tags: {$in: [one of ten]})",
-    },
-    counts: { works: deep, ...countFigures, unit: "ms" },
-  };
+  const second = await h.startService("bench-shallow");
+  try {
+    const shallowQueue: Queue = {
+      service: second,
+      works: h.mongo.db("bench-shallow").collection("works"),
+      next: 0,
+    };
+    const deepQueue: Queue = { service: h, works: h.works, next: 0 };
+    await shallowQueue.works.deleteMany({});
+    await empty(h);
+    log(`depth: filling ${deep} works`);
+    await fill(shallowQueue, 1_000);
+    await fill(deepQueue, deep);
+    await h.mongo.db("admin").command({ fsync: 1 });
+    const queues = [shallowQueue, deepQueue];
+    await interleaved(queues, { pipeline: "deep" }, 50);
+    const [shallow = [], deepTimes = []] = await interleaved(queues, { pipeline: "deep" }, 300);
+    await interleaved(queues, TAGGED, 50);
+    const [shallowTagged = [], deepTagged = []] = await interleaved(queues, TAGGED, 300);
+    const countFigures = await counts(h, deep);
+    await empty(h);
+    await shallowQueue.works.drop();
+    log(
+      `depth: 1000 queued p50 ${p(shallow).p50} ms (tagged ${p(shallowTagged).p50}), ${deep} queued p50 ${p(deepTimes).p50} ms (tagged ${p(deepTagged).p50})`,
+    );
+    const ratio = (a: number[], b: number[]) => round(percentile(a, 50) / percentile(b, 50));
+    return {
+      depth: {
+        ours: { depth: deep, ...p(deepTimes) },
+        baseline: { depth: 1_000, ...p(shallow) },
+        ratio: ratio(deepTimes, shallow),
+        unit: "ms",
+      },
+      depthTagged: {
+        ours: { depth: deep, ...p(deepTagged) },
+        baseline: { depth: 1_000, ...p(shallowTagged) },
+        ratio: ratio(deepTagged, shallowTagged),
+        unit: "ms (claims filtered by tags: {$in: [one of ten]})",
+      },
+      counts: { works: deep, ...countFigures, unit: "ms" },
+    };
+  } finally {
+    await second.stop();
+  }
 }
 
 /**
