@@ -32,5 +32,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/livez`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form: node is PID 1 and gets SIGTERM itself; the service shuts down gracefully on it.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "packages/buckets/dist/cli.js"]
+# The node flags of packages/buckets/bin/buckets.js (why: there).
+ENTRYPOINT ["node", "--max-semi-space-size=32", "packages/buckets/dist/cli.js"]
 CMD ["serve"]

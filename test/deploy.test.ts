@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv2019 } from "ajv/dist/2019.js";
@@ -95,6 +96,32 @@ describe("the Dockerfiles", () => {
       .getInstructions()
       .find((i) => i.getKeyword() === "HEALTHCHECK");
     expect(health?.getArgumentsContent()).toContain("/livez");
+  });
+});
+
+describe("the service's node flags", () => {
+  const bin = join(ROOT, "packages/buckets/bin/buckets.js");
+  const flags = read("packages/buckets/bin/buckets.js").split("\n", 1)[0]?.split(/\s+/).slice(3);
+
+  it("the bin runs through its shebang, and node takes its flags", () => {
+    expect(flags).toContain("--max-semi-space-size=32");
+    expect(execFileSync(bin, ["--help"], { encoding: "utf8" })).toContain("Usage: buckets");
+    expect(() =>
+      execFileSync(process.execPath, [...(flags ?? []), "-e", "0"], { stdio: "pipe" }),
+    ).not.toThrow();
+  });
+
+  it("the Dockerfile and npm start pass the bin's flags", () => {
+    const entrypoint = DockerfileParser.parse(read("docker/buckets.Dockerfile"))
+      .getInstructions()
+      .find((i) => i.getKeyword() === "ENTRYPOINT");
+    expect(JSON.parse(entrypoint?.getArgumentsContent() ?? "[]")).toEqual([
+      "node",
+      ...(flags ?? []),
+      "packages/buckets/dist/cli.js",
+    ]);
+    const { scripts } = JSON.parse(read("package.json")) as { scripts: Record<string, string> };
+    expect(scripts.start).toBe(["exec node", ...(flags ?? []), "scripts/start.mjs"].join(" "));
   });
 });
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -14,6 +15,12 @@ export const ROOT = join(import.meta.dirname, "..", "..");
  */
 export const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 const SECRET = "bench-secret-0123456789abcdef";
+/** The node flags of the service's bin (its `#!/usr/bin/env -S node ...` line), as users run it. */
+const SERVICE_FLAGS =
+  readFileSync(join(ROOT, "packages/buckets/bin/buckets.js"), "utf8")
+    .split("\n", 1)[0]
+    ?.split(/\s+/)
+    .slice(3) ?? [];
 
 export interface Client {
   http<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -65,7 +72,7 @@ async function startService(uri: string): Promise<Service> {
   const url = `http://127.0.0.1:${port}`;
   const service = spawn(
     process.execPath,
-    [...NODE_ARGS, join(ROOT, "packages/buckets/dist/cli.js"), "serve"],
+    [...SERVICE_FLAGS, ...NODE_ARGS, join(ROOT, "packages/buckets/dist/cli.js"), "serve"],
     {
       env: {
         PATH: process.env.PATH ?? "",

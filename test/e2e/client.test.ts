@@ -77,6 +77,33 @@ describe("deposit is safe to retry", () => {
     expect(await client.count({ pipeline: "client", event: 8 })).toBe(1);
   });
 
+  it("a work that names its id and creation is stored as given; an id in capitals is stored in lowercase, and the caller's works are left as they were", async () => {
+    const client = stack.client();
+    const hex = new ObjectId().toHexString();
+    const asGiven = { ...work(10), id: new ObjectId().toHexString(), creation: 1_234.5 };
+    const capitals = { ...work(11), id: hex.toUpperCase(), creation: 1_234.5 };
+    const withConfig = {
+      ...work(12),
+      id: new ObjectId().toHexString(),
+      creation: 1_234.5,
+      config: { strategy: "relaxed" as const, parent: "p" },
+    };
+    const sent = structuredClone([asGiven, capitals, withConfig]);
+    const ids = await client.depositMany([asGiven, capitals, withConfig]);
+    expect(ids).toEqual([asGiven.id, hex, withConfig.id]);
+    expect([asGiven, capitals, withConfig]).toEqual(sent);
+    const stored = (await client.view({ id: { $in: ids } })).sort(
+      (a, b) => (a.event?.[0] ?? 0) - (b.event?.[0] ?? 0),
+    );
+    expect(stored.map((w) => [w.id, w.creation, w.event])).toEqual([
+      [asGiven.id, 1_234.5, [10]],
+      [hex, 1_234.5, [11]],
+      [withConfig.id, 1_234.5, [12]],
+    ]);
+    expect(stored[2]?.config).toMatchObject({ parent: "p" });
+    expect(stored[2]?.config).not.toHaveProperty("strategy");
+  });
+
   it("the same id with other content is a 409, reaching the caller as a BucketsError", async () => {
     const client = stack.client();
     const [id] = await client.deposit([{ ...work(7), parameters: { v: 1 } }], { returnIds: true });
