@@ -6,9 +6,15 @@ function nullMeansAbsent<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => {
     if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
     // Copied only when there is a null to drop: most works have none.
-    if (!Object.values(value).includes(null)) return value;
+    if (!hasNull(value)) return value;
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null));
   }, schema);
+}
+
+/** Without `Object.values`: it builds an array for every object parsed, nulls or not. */
+function hasNull(value: object): boolean {
+  for (const key in value) if ((value as Record<string, unknown>)[key] === null) return true;
+  return false;
 }
 
 function boundedInt(field: string, min: number, max: number) {
