@@ -67,8 +67,7 @@ export interface Claims {
 export function createClaims(options: ClaimsOptions): Claims {
   const { client, signal, logger } = options;
   /** Slots waiting for a work, and since when; one request claims for all of them at once. */
-  const takers: ((got: Taken) => void)[] = [];
-  const waitingSince: number[] = [];
+  const takers: { give: (got: Taken) => void; since: number }[] = [];
   /** Works claimed ahead, oldest first. */
   const ready: { work: StoredWork; claimedAt: number }[] = [];
   /** Slots running a work: they may join the next claim soon. */
@@ -90,10 +89,9 @@ export function createClaims(options: ClaimsOptions): Claims {
 
   /** Hands the first waiting slot what it gets; a slot given a work runs it from now on. */
   function give(got: Taken): void {
-    waitingSince.shift();
     const taker = takers.shift();
     if (taker && got && !(got instanceof Error)) executing++;
-    taker?.(got);
+    taker?.give(got);
   }
 
   function tooOld({ work, claimedAt }: (typeof ready)[number]): boolean {
@@ -166,7 +164,7 @@ export function createClaims(options: ClaimsOptions): Claims {
       while (takers.length > 0) give(null);
       return false;
     }
-    const wait = Math.max(waitingSince[0] ?? 0, fetched) + CLAIM_LINGER_MS - Date.now();
+    const wait = Math.max(takers[0]?.since ?? 0, fetched) + CLAIM_LINGER_MS - Date.now();
     if (
       !ahead &&
       executing > 0 &&
@@ -230,8 +228,7 @@ export function createClaims(options: ClaimsOptions): Claims {
         return Promise.resolve(next);
       }
       return new Promise((resolve) => {
-        takers.push(resolve);
-        waitingSince.push(Date.now());
+        takers.push({ give: resolve, since: Date.now() });
         void pump();
       });
     },
