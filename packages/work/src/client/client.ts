@@ -1,20 +1,18 @@
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
-import { ObjectId } from "bson";
-import { formatIssues, InvalidWorkError } from "../errors.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
-import { type WorkPayload, withoutStrategy } from "../payload.js";
 import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
-import { type Work, type WorkInput, WorkSchema } from "../schema.js";
+import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
+import { type DepositPayload, toPayloads } from "./payloads.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import {
   type ClientSettings,
   type ClientSettingsInput,
   resolveClientSettings,
 } from "./settings.js";
+import { type RequestOptions, Transport } from "./transport.js";
 
 export interface BucketsClientOptions extends ClientSettingsInput {
   /** Sent as X-Worker-Id on withdraw: who holds a claim (host, pid, name). */
@@ -73,36 +71,22 @@ export type StoredWork = Work & { id: string };
 /** The buckets service over HTTP. Every call has a timeout; deposits, updates and deletes retry. */
 export class BucketsClient {
   readonly settings: Readonly<ClientSettings>;
-  readonly #http: AxiosInstance;
+  readonly #transport: Transport;
   readonly #retry: RetryOptions;
-  #baseUrl: Promise<string> | undefined;
 
   constructor(options: BucketsClientOptions = {}) {
     this.settings = Object.freeze(resolveClientSettings(options));
     this.#retry = options.retry ?? {};
-    this.#http = axios.create({
-      timeout: this.settings.timeout * 1000,
-      headers: {
-        ...(this.settings.token ? { authorization: `Bearer ${this.settings.token}` } : {}),
-        ...(options.workerId ? { "x-worker-id": options.workerId } : {}),
-      },
-      // Errors are ours to shape; axios must not throw on a status.
-      validateStatus: () => true,
-      maxBodyLength: Number.POSITIVE_INFINITY,
-      maxContentLength: Number.POSITIVE_INFINITY,
-      // The API never redirects; without redirects axios skips follow-redirects, a tenth of a
-      // worker's CPU per request.
-      maxRedirects: 0,
-    });
+    this.#transport = new Transport(this.settings, options.workerId);
   }
 
   /** The first base URL that answers GET /version; the choice is kept for later calls. */
   baseUrl(): Promise<string> {
-    this.#baseUrl ??= this.#discover().catch((error: unknown) => {
-      this.#baseUrl = undefined;
-      throw error;
-    });
-    return this.#baseUrl;
+    return this.#transport.baseUrl();
+  }
+
+  #request<T>(method: string, path: string, data?: unknown, options?: RequestOptions): Promise<T> {
+    return this.#transport.request<T>(method, path, data, options);
   }
 
   /**
@@ -366,120 +350,6 @@ export class BucketsClient {
   removeSchedule(id: string): Promise<{ id: string; removed: true }> {
     return this.#request("DELETE", `/schedules/${encodeURIComponent(id)}`);
   }
-
-  async #discover(): Promise<string> {
-    const { baseUrls } = this.settings;
-    if (baseUrls.length === 0) {
-      throw new BucketsError(
-        0,
-        "no_url",
-        "no service URL: set http.baseurls.buckets in the workspace, WORKFLOW_HTTP_BASEURLS, or pass --url",
-      );
-    }
-    const failures: string[] = [];
-    for (const url of baseUrls) {
-      try {
-        const response = await this.#http.get(`${url}/version`, {
-          timeout: Math.min(5_000, this.settings.timeout * 1000),
-        });
-        if (response.status === 200) return url;
-        failures.push(`${url}: HTTP ${response.status}`);
-      } catch (error) {
-        failures.push(`${url}: ${(error as Error).message}`);
-      }
-    }
-    throw new BucketsError(
-      0,
-      "unreachable",
-      `cannot reach the buckets service (${failures.join("; ")})`,
-    );
-  }
-
-  async #request<T>(
-    method: string,
-    path: string,
-    data?: unknown,
-    {
-      extraTimeoutSeconds = 0,
-      signal,
-    }: { extraTimeoutSeconds?: number; signal?: AbortSignal } = {},
-  ): Promise<T> {
-    const base = await this.baseUrl();
-    let response: AxiosResponse;
-    try {
-      response = await this.#http.request({
-        method,
-        url: `${base}${path}`,
-        ...(data === undefined ? {} : { data }),
-        timeout: (this.settings.timeout + extraTimeoutSeconds) * 1000,
-        ...(signal ? { signal } : {}),
-      });
-    } catch (error) {
-      if (signal?.aborted)
-        throw new BucketsError(0, "aborted", `${method} ${path}: aborted`, { cause: error });
-      // The service may have moved: look for a URL that answers again next time.
-      this.#baseUrl = undefined;
-      const reason = isAxiosError(error) ? (error.code ?? error.message) : String(error);
-      throw new BucketsError(0, "unreachable", `${method} ${base}${path}: ${reason}`, {
-        cause: error,
-      });
-    }
-    if (response.status >= 200 && response.status < 300) return response.data as T;
-    const body = response.data as
-      | { error?: { code?: string; message?: string; details?: unknown } }
-      | undefined;
-    const retryAfter = Number(response.headers["retry-after"]);
-    throw new BucketsError(
-      response.status,
-      body?.error?.code ?? "http_error",
-      `${method} ${path}: ${response.status} ${body?.error?.message ?? response.statusText}`,
-      {
-        details: body?.error?.details,
-        ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
-      },
-    );
-  }
-}
-
-/** A work as a deposit sends it: what the caller gave, checked, with its id and creation time. */
-type DepositPayload = Omit<WorkInput, "config"> & {
-  id: string;
-  creation: number;
-  config?: WorkPayload["config"];
-};
-
-/**
- * Checks each work and gives it an id. What goes is what the caller gave: the service fills in
- * the same defaults from the same schema, so they need not travel (a work of a few fields would
- * otherwise double in size, and the service would check every default it sent back). Only the id
- * and `creation` (by default the time now) are fixed here, so that a retried request says the same
- * and is recognised. A work that already says both, and has no `config` to strip of its strategy,
- * goes as it is: every work is checked before any is sent, so on a large deposit copying them all
- * is time in which nothing is sent.
- */
-function toPayloads(works: (WorkInput | Work)[]): DepositPayload[] {
-  return works.map((work, index) => {
-    const parsed = WorkSchema.safeParse(
-      work.id === undefined ? { ...work, id: new ObjectId().toHexString() } : work,
-    );
-    if (!parsed.success) {
-      throw new InvalidWorkError(
-        `works[${index}]: ${formatIssues(parsed.error.issues)}`,
-        parsed.error.issues,
-      );
-    }
-    const { id, creation, config } = parsed.data;
-    if (work.id === id && work.creation === creation && work.config == null) {
-      return work as DepositPayload;
-    }
-    const payload: Record<string, unknown> = {};
-    for (const key in work) if (key !== "config") payload[key] = work[key as keyof typeof work];
-    payload.id = id;
-    payload.creation = creation;
-    // `config.strategy` stays on the client.
-    if (work.config != null) payload.config = withoutStrategy(config);
-    return payload as DepositPayload;
-  });
 }
 
 /** The named fields of an event's data, when it is an object. */
