@@ -51,7 +51,6 @@ export interface Harness extends Service {
   works: Collection;
   /** Another service on database `name` of the same mongod (its works in `h.mongo.db(name)`). */
   startService(name: string): Promise<Service>;
-  stop(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {

@@ -3,8 +3,9 @@ import { concurrently, type Harness, queuedDoc, type Service, workIndexes } from
 import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";
 
 const TAGS = 10;
+const TAG = 3;
 /** CHIME's `workflow run --tag t3` sends this filter. */
-const TAGGED = { pipeline: "deep", tags: { $in: ["t3"] } };
+const TAGGED = { pipeline: "deep", tags: { $in: [`t${TAG}`] } };
 /** Claims measured on each queue between two refills. */
 const BLOCK = 25;
 
@@ -36,8 +37,16 @@ async function fill(q: Queue, depth: number): Promise<void> {
   q.next = depth;
 }
 
-/** Claims `n` works on each queue, one on each in turn, so that both meet the same machine. */
-async function interleaved(queues: Queue[], filter: object, n: number): Promise<number[][]> {
+/**
+ * Claims `n` works on each queue, one on each in turn, so that both meet the same machine; works
+ * put back carry `tag` when the claims are filtered by it.
+ */
+async function interleaved(
+  queues: Queue[],
+  filter: object,
+  n: number,
+  tag?: number,
+): Promise<number[][]> {
   const times = queues.map(() => [] as number[]);
   const taken = queues.map(() => [] as ObjectId[]);
   for (let i = 0; i < n; i++) {
@@ -48,9 +57,9 @@ async function interleaved(queues: Queue[], filter: object, n: number): Promise<
       if (!work) throw new Error("bench depth: a claim found the queue empty");
       taken[k]?.push(new ObjectId(work.id));
     }
-    if ((i + 1) % BLOCK === 0) await refill(queues, taken, filter === TAGGED ? 3 : undefined);
+    if ((i + 1) % BLOCK === 0) await refill(queues, taken, tag);
   }
-  await refill(queues, taken, filter === TAGGED ? 3 : undefined);
+  await refill(queues, taken, tag);
   return times;
 }
 
@@ -66,6 +75,7 @@ async function refill(queues: Queue[], taken: ObjectId[][], tag?: number): Promi
     await q.works.insertMany(ids.map(() => deepDoc(q.next++, tag)));
   }
 }
+
 /**
  * /status, /status/details and /metrics with `depth` works stored, 200 calls each one after the
  * other. The first call after the fill counts afresh (`cold`); the calls after it share one count
@@ -111,8 +121,8 @@ export async function depthScenario(h: Harness, quick: boolean) {
     const queues = [shallowQueue, deepQueue];
     await interleaved(queues, { pipeline: "deep" }, 50);
     const [shallow = [], deepTimes = []] = await interleaved(queues, { pipeline: "deep" }, 300);
-    await interleaved(queues, TAGGED, 50);
-    const [shallowTagged = [], deepTagged = []] = await interleaved(queues, TAGGED, 300);
+    await interleaved(queues, TAGGED, 50, TAG);
+    const [shallowTagged = [], deepTagged = []] = await interleaved(queues, TAGGED, 300, TAG);
     const countFigures = await counts(h, deep);
     await empty(h);
     await shallowQueue.works.drop();
