@@ -37,7 +37,6 @@ export interface Service {
   client(): Client;
   /** A GET answered as text (/metrics). */
   text(path: string): Promise<string>;
-  serviceRss(): Promise<number>;
   /** The service's resident memory and the CPU it has used, from its own /metrics. */
   serviceUsage(): Promise<{ rss: number; cpuSeconds: number; waiters: number }>;
   stop(): Promise<void>;
@@ -116,9 +115,6 @@ async function startService(uri: string): Promise<Service> {
       return { http: jsonOver(own), close: () => own.destroy() };
     },
     text,
-    async serviceRss() {
-      return gauge(await text("/metrics"), "process_resident_memory_bytes");
-    },
     async serviceUsage() {
       const metrics = await text("/metrics");
       return {

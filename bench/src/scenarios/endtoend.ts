@@ -164,7 +164,7 @@ export async function endToEndScenario(h: Harness, quick: boolean, runs: number)
     let rss = 0;
     for (let run = 0; run < runs; run++) {
       os.push(await ours(h, n, cwd));
-      rss = await h.serviceRss();
+      rss = (await h.serviceUsage()).rss;
       bs.push(await bare(h, n));
       as.push(await agenda(h, n));
     }
