@@ -152,6 +152,26 @@ describe("deposit is safe to retry", () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]?.parameters).toEqual({ v: 1 });
   });
+
+  it("a 409 says the request's other works are stored, and sending it again with a new id for the clash stores each once", async () => {
+    const taken = new ObjectId().toHexString();
+    const fresh = new ObjectId().toHexString();
+    const work = one("partly-taken");
+    const creation = Date.now() / 1000;
+    await admin().deposit([{ ...work, id: taken, creation, parameters: { v: 1 } }]);
+    const kept = { ...work, id: fresh, creation, parameters: { v: 0 } };
+    const clash = { ...work, id: taken, creation, parameters: { v: 2 } };
+    const error = await admin()
+      .deposit([kept, clash])
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 409 });
+    expect((error as Error).message).toContain("other works are stored");
+    expect(await admin().count({ pipeline: "partly-taken" })).toBe(2);
+    const renamed = new ObjectId().toHexString();
+    await admin().deposit([kept, { ...clash, id: renamed }]);
+    expect(await admin().count({ pipeline: "partly-taken" })).toBe(3);
+    expect((await admin().view({ id: fresh }))[0]?.parameters).toEqual({ v: 0 });
+  });
 });
 
 describe("the list of base URLs", () => {

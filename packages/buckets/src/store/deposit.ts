@@ -21,7 +21,7 @@ export async function depositWorks(
   if (clashing.length > 0) {
     throw new StoreError(
       "taken",
-      `ids already used by other works: ${clashing.join(", ")}; give new works new ids`,
+      `ids already used by other works: ${clashing.join(", ")}; give those works new ids. The request's other works are stored: sending them again with the same ids and content is harmless`,
       { details: { ids: clashing } },
     );
   }
