@@ -1,4 +1,4 @@
-import type { Status } from "@workflow/work";
+import { type Status, UNFINISHED_STATUSES } from "@workflow/work";
 
 /**
  * Who causes a transition. `worker`: a token with work:withdraw holding the attempt; `owner`: a
@@ -45,7 +45,6 @@ export const DEFINITION_FIELDS = [
 ] as const;
 
 const ATTEMPT_ENDS = ["stop", "history", "leaseUntil", "deadline", "lease"] as const;
-const UNFINISHED: readonly Status[] = ["created", "waiting", "queued", "running"];
 
 /**
  * Every way a work's status can change, and who may change it. Each row is one conditional update
@@ -159,7 +158,7 @@ export const TRANSITIONS = {
     why: "GET /audit/expired: running works past start + timeout",
   },
   auditStale: {
-    from: [...UNFINISHED, "failure"],
+    from: [...UNFINISHED_STATUSES, "failure"],
     fenced: false,
     who: ["admin"],
     to: "failure",
@@ -167,7 +166,7 @@ export const TRANSITIONS = {
     why: "GET /audit/stale/:days: unfinished works created before then; final, no retry",
   },
   cancel: {
-    from: [...UNFINISHED, "failure"],
+    from: [...UNFINISHED_STATUSES, "failure"],
     fenced: false,
     who: ["owner", "admin", "service"],
     to: "cancelled",

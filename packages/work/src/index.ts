@@ -96,7 +96,6 @@ export {
   PipelineSchema,
   type Slack,
   SlackSchema,
-  STATUSES,
   type Status,
   StatusSchema,
   type Work,
@@ -105,6 +104,7 @@ export {
   WorkSchema,
 } from "./schema.js";
 export { DEFAULT_SECRETS_DIR, Settings, type SettingsOptions } from "./settings.js";
+export { FINISHED_STATUSES, STATUSES, UNFINISHED_STATUSES } from "./statuses.js";
 export {
   DEFAULT_WORKSPACE_PATH,
   loadWorkspace,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FreeArraySchema, FreeObjectSchema } from "./free.js";
+import { STATUSES } from "./statuses.js";
 
 /** CHIME's Python client sends every unset optional field as null; null means absent here. */
 function nullMeansAbsent<T extends z.ZodType>(schema: T) {
@@ -28,17 +29,6 @@ function boundedInt(field: string, min: number, max: number) {
 const nonEmpty = (field: string) =>
   z.string({ error: `${field} must be a string` }).min(1, { error: `${field} must not be empty` });
 
-/** `waiting` and `skipped` belong to pipeline steps: a step waits for its needs, or is skipped. */
-export const STATUSES = [
-  "created",
-  "waiting",
-  "queued",
-  "running",
-  "success",
-  "failure",
-  "skipped",
-  "cancelled",
-] as const;
 export const StatusSchema = z.enum(STATUSES);
 export type Status = z.infer<typeof StatusSchema>;
 

@@ -1,8 +1,6 @@
+import { FINISHED_STATUSES } from "@workflow/work";
 import type { Collection, Db, Document } from "mongodb";
 import type { WorkDoc } from "./documents.js";
-
-/** Statuses a work can end in; a failure is finished only once it has no retry ahead (no retryAt). */
-export const FINISHED_STATUSES = ["success", "failure", "cancelled", "skipped"] as const;
 
 export const RETENTION_INDEX = "retention";
 

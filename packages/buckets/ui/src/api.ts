@@ -1,4 +1,5 @@
 /** The one door to the service: every call sends the pasted token as a bearer token. */
+import { readEvents } from "@workflow/work/events";
 
 const KEY = "buckets.token";
 
@@ -90,27 +91,8 @@ export async function follow(
     if (response.status === 401) onUnauthorized(error);
     throw error;
   }
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        end = buffer.indexOf("\n\n");
-        let event = "message";
-        const data: string[] = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith("event: ")) event = line.slice(7);
-          else if (line.startsWith("data: ")) data.push(line.slice(6));
-        }
-        if (data.length > 0) onEvent(event, JSON.parse(data.join("\n")));
-      }
-    }
+    for await (const { event, data } of readEvents(response.body)) onEvent(event, data);
   } catch (error) {
     if (signal.aborted) return;
     throw error;

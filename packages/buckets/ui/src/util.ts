@@ -2,16 +2,7 @@ import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api.js";
 
-export const STATUSES = [
-  "created",
-  "waiting",
-  "queued",
-  "running",
-  "success",
-  "failure",
-  "skipped",
-  "cancelled",
-] as const;
+export { STATUSES } from "@workflow/work/statuses";
 
 /** Unix seconds as local date and time, to the second. */
 export function when(seconds: number | undefined | null): string {

@@ -1,4 +1,4 @@
-import { fill, readPath } from "@workflow/work";
+import { fill, readPath, UNFINISHED_STATUSES } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type {
   RunDoc,
@@ -19,9 +19,6 @@ const MAX_FILLED_BYTES = 12 * 1024 * 1024;
 const ABANDONED_SECONDS = 600;
 const ABANDONED =
   "the service stopped while creating this run (its request was never answered): its works are cancelled";
-
-/** Statuses a work has not finished in (a failure with a retry to come is counted apart). */
-const UNFINISHED = ["created", "waiting", "queued", "running"] as const;
 
 /**
  * Re-evaluates the runs of works that just changed, in the same request: steps whose works all
@@ -78,7 +75,9 @@ export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<numbe
 
 function outcomeOf(counts: StepCounts | undefined, works: number): StepOutcome | undefined {
   const c = counts?.byStatus ?? {};
-  const unfinished = UNFINISHED.reduce((n, s) => n + (c[s] ?? 0), 0) + (counts?.retrying ?? 0);
+  // A failure with a retry to come is counted apart, in `retrying`.
+  const unfinished =
+    UNFINISHED_STATUSES.reduce((n, s) => n + (c[s] ?? 0), 0) + (counts?.retrying ?? 0);
   if (unfinished > 0) return undefined;
   if ((c.success ?? 0) === works) return "success";
   if ((c.skipped ?? 0) === works) return "skipped";

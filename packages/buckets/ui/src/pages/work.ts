@@ -1,3 +1,4 @@
+import { FINISHED_STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, follow, get, post } from "../api.js";
@@ -44,8 +45,6 @@ interface Work {
   logs: { attempt: number; lines: LogLine[] };
 }
 
-const UNFINISHED = ["created", "waiting", "queued", "running"];
-const FINISHED = ["success", "failure", "skipped", "cancelled"];
 const EVERY_MS = 2_000;
 
 /** A product or plot is a link when it is one (a URL); a path is shown as it is. */
@@ -181,7 +180,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
       session.acts
         ? html`<div class="actions" data-test="actions">
             ${
-              FINISHED.includes(w.status)
+              (FINISHED_STATUSES as readonly string[]).includes(w.status)
                 ? html`<button
                     data-action="retry"
                     disabled=${busy}
@@ -192,7 +191,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 : null
             }
             ${
-              [...UNFINISHED, "failure"].includes(w.status)
+              [...UNFINISHED_STATUSES, "failure"].includes(w.status)
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}

@@ -1,0 +1,23 @@
+/**
+ * A work's statuses. Imports nothing, so that the dashboard's bundle can share them without zod.
+ * `waiting` and `skipped` belong to pipeline steps: a step waits for its needs, or is skipped.
+ */
+export const STATUSES = [
+  "created",
+  "waiting",
+  "queued",
+  "running",
+  "success",
+  "failure",
+  "skipped",
+  "cancelled",
+] as const;
+
+/** The statuses a work has not finished in. */
+export const UNFINISHED_STATUSES = ["created", "waiting", "queued", "running"] as const;
+
+/**
+ * The statuses a work can end in; a failure is over only once no retry is ahead of it. In this
+ * order because the retention index's filter lists them so.
+ */
+export const FINISHED_STATUSES = ["success", "failure", "cancelled", "skipped"] as const;
