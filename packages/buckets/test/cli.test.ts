@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import jwt from "jsonwebtoken";
 import { afterAll, describe, expect, it } from "vitest";
 import { databaseName, uriFor } from "../../../test/support/db.js";
+import { freePort } from "../../../test/support/processes.js";
 
 // The built command, as `npm install` puts it on a PATH (tests run after `turbo run build`).
 const CLI = join(import.meta.dirname, "..", "dist", "cli.js");
@@ -228,5 +229,26 @@ describe("buckets serve", () => {
     expect(messages).toContain("shutting down");
     expect(messages).toContain("buckets stopped");
     expect(err).toBe("");
+  });
+});
+
+describe("buckets serve", () => {
+  it("without a reachable MongoDB exits 1, naming the hosts and what to check, never the password", async () => {
+    const port = await freePort();
+    const failure = await run(process.execPath, [CLI, "serve"], {
+      env: {
+        ...baseEnv,
+        BUCKETS_JWT_SECRET: SECRET,
+        MONGODB_URI: `mongodb://alice:s3cret-pw@127.0.0.1:${port}/db?authSource=admin`,
+        PORT: "0",
+      },
+      timeout: 30_000,
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1 });
+    const { stderr } = failure as { stderr: string };
+    expect(stderr).toContain(`cannot reach MongoDB at mongodb://127.0.0.1:${port} within 5 s`);
+    expect(stderr).toContain("check MONGODB_URI");
+    expect(stderr).not.toContain("s3cret-pw");
+    expect(stderr).not.toContain("alice");
   });
 });

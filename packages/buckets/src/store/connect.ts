@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Db, MongoClient } from "mongodb";
+import { type Db, MongoClient, MongoServerSelectionError } from "mongodb";
 import type { MongoMemoryServer } from "mongodb-memory-server";
 
 export interface Database {
@@ -16,6 +16,9 @@ export interface ConnectOptions {
   dataDir: string;
   dbName: string;
 }
+
+/** How long a request waits for a reachable MongoDB member, at boot as later. */
+const SELECTION_SECONDS = 5;
 
 /** Connects to MONGODB_URI, or starts an embedded mongod whose data lives in the data directory. */
 export async function connect(options: ConnectOptions): Promise<Database> {
@@ -33,10 +36,19 @@ export async function connect(options: ConnectOptions): Promise<Database> {
     uri = embedded.getUri();
   }
   const client = new MongoClient(uri, {
-    serverSelectionTimeoutMS: 5_000,
+    serverSelectionTimeoutMS: SELECTION_SECONDS * 1000,
     appName: "buckets",
   });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    if (!(error instanceof MongoServerSelectionError)) throw error;
+    throw new Error(
+      `cannot reach MongoDB at ${withoutSecrets(uri)} within ${SELECTION_SECONDS} s (${error.message}): check MONGODB_URI, and that mongod runs and accepts connections from this machine`,
+    );
+  }
   const db = client.db(databaseIn(uri) || options.dbName);
   return {
     client,
@@ -47,6 +59,13 @@ export async function connect(options: ConnectOptions): Promise<Database> {
       await embedded?.stop({ doCleanup: true, force: false });
     },
   };
+}
+
+/** Scheme and hosts only: a URI may carry a password, in its user part or in its options. */
+function withoutSecrets(uri: string): string {
+  return (
+    /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]*)/.exec(uri)?.slice(1).join("") ?? "the URI given"
+  );
 }
 
 /** The database a MongoDB URI names, if any (`mongodb://h1,h2/db?opts` gives `db`). */
