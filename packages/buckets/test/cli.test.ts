@@ -230,9 +230,7 @@ describe("buckets serve", () => {
     expect(messages).toContain("buckets stopped");
     expect(err).toBe("");
   });
-});
 
-describe("buckets serve", () => {
   it("without a reachable MongoDB exits 1, naming the hosts and what to check, never the password", async () => {
     const port = await freePort();
     const failure = await run(process.execPath, [CLI, "serve"], {
