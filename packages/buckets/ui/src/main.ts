@@ -2,6 +2,7 @@ import { html } from "htm/preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { type ApiError, storedToken, storeToken, verify, whenUnauthorized } from "./api.js";
+import { messageOf, when } from "./format.js";
 import { Overview } from "./pages/overview.js";
 import { RunPage, Runs } from "./pages/runs.js";
 import { Schedules } from "./pages/schedules.js";
@@ -9,7 +10,6 @@ import { WorkPage } from "./pages/work.js";
 import { Works } from "./pages/works.js";
 import { href, useRoute } from "./router.js";
 import { type Claims, canAct, claimsOf, expired } from "./token.js";
-import { messageOf, when } from "./util.js";
 
 export interface Session {
   claims: Claims;

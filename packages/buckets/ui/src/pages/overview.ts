@@ -1,8 +1,11 @@
+import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { get } from "../api.js";
 import { MinuteChart } from "../chart.js";
+import { when } from "../format.js";
+import { usePoll } from "../poll.js";
 import { href } from "../router.js";
-import { Problem, STATUSES, usePoll, when } from "../util.js";
+import { Problem } from "../widgets.js";
 
 interface Row {
   pipeline: string;

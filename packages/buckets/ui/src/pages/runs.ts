@@ -1,10 +1,12 @@
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
+import { messageOf, when } from "../format.js";
 import { RunGraph, type Step } from "../graph.js";
 import type { Session } from "../main.js";
+import { usePoll } from "../poll.js";
 import { href } from "../router.js";
-import { messageOf, Problem, StatusBadge, usePoll, when } from "../util.js";
+import { Problem, StatusBadge } from "../widgets.js";
 
 interface Run {
   id: string;

@@ -1,8 +1,10 @@
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
+import { messageOf, when } from "../format.js";
 import type { Session } from "../main.js";
-import { messageOf, Problem, usePoll, when } from "../util.js";
+import { usePoll } from "../poll.js";
+import { Problem } from "../widgets.js";
 
 interface Schedule {
   id: string;

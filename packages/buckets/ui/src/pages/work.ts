@@ -2,10 +2,12 @@ import { FINISHED_STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses"
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, follow, get, post } from "../api.js";
+import { duration, messageOf, when } from "../format.js";
 import { JsonTree } from "../json.js";
 import type { Session } from "../main.js";
+import { usePoll } from "../poll.js";
 import { href } from "../router.js";
-import { duration, messageOf, Problem, StatusBadge, usePoll, when } from "../util.js";
+import { Problem, StatusBadge } from "../widgets.js";
 
 interface Attempt {
   attempt: number;

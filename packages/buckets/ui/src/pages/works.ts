@@ -1,9 +1,12 @@
+import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { post } from "../api.js";
+import { messageOf, when } from "../format.js";
 import type { Session } from "../main.js";
+import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
-import { messageOf, Problem, STATUSES, StatusBadge, usePoll, when } from "../util.js";
+import { Problem, StatusBadge } from "../widgets.js";
 
 const PAGE = 50;
 /** Refreshes the page in view; its cursor (`after`) stays, so rows never shift under the reader. */
