@@ -3,9 +3,8 @@ import { concurrently, type Harness, queuedDoc, type Service, workIndexes } from
 import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";
 
 const TAGS = 10;
+/** The tag of the filtered claims: CHIME's `workflow run --tag t3`. */
 const TAG = 3;
-/** CHIME's `workflow run --tag t3` sends this filter. */
-const TAGGED = { pipeline: "deep", tags: { $in: [`t${TAG}`] } };
 /** Claims measured on each queue between two refills. */
 const BLOCK = 25;
 
@@ -38,15 +37,12 @@ async function fill(q: Queue, depth: number): Promise<void> {
 }
 
 /**
- * Claims `n` works on each queue, one on each in turn, so that both meet the same machine; works
- * put back carry `tag` when the claims are filtered by it.
+ * Claims `n` works on each queue, one on each in turn, so that both meet the same machine; with a
+ * `tag`, the claims are filtered by it as CHIME's worker sends it, and the works put back carry it.
  */
-async function interleaved(
-  queues: Queue[],
-  filter: object,
-  n: number,
-  tag?: number,
-): Promise<number[][]> {
+async function interleaved(queues: Queue[], n: number, tag?: number): Promise<number[][]> {
+  const filter =
+    tag === undefined ? { pipeline: "deep" } : { pipeline: "deep", tags: { $in: [`t${tag}`] } };
   const times = queues.map(() => [] as number[]);
   const taken = queues.map(() => [] as ObjectId[]);
   for (let i = 0; i < n; i++) {
@@ -119,10 +115,10 @@ export async function depthScenario(h: Harness, quick: boolean) {
     await fill(deepQueue, deep);
     await h.mongo.db("admin").command({ fsync: 1 });
     const queues = [shallowQueue, deepQueue];
-    await interleaved(queues, { pipeline: "deep" }, 50);
-    const [shallow = [], deepTimes = []] = await interleaved(queues, { pipeline: "deep" }, 300);
-    await interleaved(queues, TAGGED, 50, TAG);
-    const [shallowTagged = [], deepTagged = []] = await interleaved(queues, TAGGED, 300, TAG);
+    await interleaved(queues, 50);
+    const [shallow = [], deepTimes = []] = await interleaved(queues, 300);
+    await interleaved(queues, 50, TAG);
+    const [shallowTagged = [], deepTagged = []] = await interleaved(queues, 300, TAG);
     const countFigures = await counts(h, deep);
     await empty(h);
     await shallowQueue.works.drop();

@@ -1,4 +1,6 @@
-import { type Status, UNFINISHED_STATUSES } from "@workflow/work";
+import type { Status } from "@workflow/work";
+// The statuses alone, not the package's index: the dashboard's bundle imports this table too.
+import { UNFINISHED_STATUSES } from "@workflow/work/statuses";
 
 /**
  * Who causes a transition. `worker`: a token with work:withdraw holding the attempt; `owner`: a
@@ -224,6 +226,10 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, Transition>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Whether a work in `status` may take transition `name`, as far as its status goes. */
+export const allows = (name: TransitionName, status: string): boolean =>
+  (TRANSITIONS[name].from as readonly string[]).includes(status);
 
 /** The table as Markdown, for the README. */
 export function renderTransitions(): string {

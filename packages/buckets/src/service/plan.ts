@@ -2,7 +2,7 @@ import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy } from "@workflo
 import { hasScope, isAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, ServiceError } from "../errors.js";
-import { DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
+import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
 import {
   DEADLINE_GRACE_SECONDS,
   type Outcome,
@@ -63,7 +63,7 @@ export function planOf(
   }
   if (changes.fields.length === 0) {
     const replied = changes.reply && hasScope(principal, "work:withdraw");
-    if (replied && (attempt ?? doc.attempt) === doc.attempt && fromAllows("reply", doc.status)) {
+    if (replied && (attempt ?? doc.attempt) === doc.attempt && allows("reply", doc.status)) {
       return outcome(doc, merged, changes, "reply", attempt);
     }
     return { kind: "none" };
@@ -108,7 +108,7 @@ function statusChange(
     }
     case "queued": {
       requireOwnerOrAdmin(principal, doc, "status");
-      if (!fromAllows("requeue", doc.status)) {
+      if (!allows("requeue", doc.status)) {
         throw conflict(
           `work ${id} is ${doc.status}: only finished works (${TRANSITIONS.requeue.from.join(", ")}) go back to the queue`,
         );
@@ -214,9 +214,6 @@ function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
 /** A worker holds a work while it runs at the attempt the worker names. */
 const holds = (doc: WorkDoc, attempt: number | undefined) =>
   doc.status === "running" && (attempt ?? doc.attempt) === doc.attempt;
-
-const fromAllows = (name: keyof typeof TRANSITIONS, status: WorkDoc["status"]) =>
-  (TRANSITIONS[name].from as readonly string[]).includes(status);
 
 const withoutStatus = (changes: Changes): Changes => ({
   ...changes,

@@ -1,6 +1,6 @@
-import { FINISHED_STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { allows } from "../../../src/machine.js";
 import { api, follow, get, post } from "../api.js";
 import { duration, messageOf, when } from "../format.js";
 import { JsonTree } from "../json.js";
@@ -182,7 +182,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
       session.acts
         ? html`<div class="actions" data-test="actions">
             ${
-              (FINISHED_STATUSES as readonly string[]).includes(w.status)
+              allows("requeue", w.status)
                 ? html`<button
                     data-action="retry"
                     disabled=${busy}
@@ -193,7 +193,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 : null
             }
             ${
-              [...UNFINISHED_STATUSES, "failure"].includes(w.status)
+              allows("cancel", w.status)
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
