@@ -6,7 +6,7 @@ import { toArgv } from "./placeholders.js";
 import { groupAlive, killGroup } from "./process-group.js";
 import type { OutputStream } from "./python-output.js";
 import { Tail } from "./tail.js";
-import { watchGroup } from "./watchdog.js";
+import { startWatchdog, watchGroup } from "./watchdog.js";
 
 export { toArgv } from "./placeholders.js";
 
@@ -38,6 +38,8 @@ export function runCommand(
       throw new Error(
         `${nul === 0 ? "the program" : `argument ${nul}`} holds a NUL byte, which no program can receive: remove it from the command or its parameters`,
       );
+    // A command outlives a worker killed with -9 unless something outside the worker ends it.
+    startWatchdog();
     // Spawning throws on input it cannot pass (before any process exists): the attempt fails.
     child = spawn(argv[0] as string, argv.slice(1), {
       cwd,
@@ -54,7 +56,6 @@ export function runCommand(
       stop() {},
     };
   }
-  // A command outlives a worker killed with -9 unless something outside the worker ends it.
   const watchdog = child.pid === undefined ? undefined : watchGroup(child.pid);
   const stdout = new Tail(TAIL_BYTES);
   const stderr = new Tail(TAIL_BYTES);

@@ -41,8 +41,12 @@ const watched = new Set<number>();
  * One small shell (in a process group of its own) per worker process, holding the read end of a
  * pipe: the kernel closes the pipe when the worker dies, however it dies, and no signal or timer
  * in the worker is needed. One process for all commands, so a command costs no extra spawn.
+ *
+ * Called before a command is spawned: the watchdog's own fork and exec then lie outside the gap
+ * between the command starting and `watchGroup` telling of it, which is left a pipe write wide.
+ * (A worker killed inside that gap used to leave the command running.)
  */
-function watchdog(): ChildProcess | undefined {
+export function startWatchdog(): ChildProcess | undefined {
   if (dog && dog.exitCode === null && dog.signalCode === null && dog.stdin?.writable) return dog;
   try {
     const started = spawn("/bin/sh", ["-c", SCRIPT, "watchdog", String(KILL_GRACE_SECONDS)], {
@@ -68,7 +72,7 @@ function watchdog(): ChildProcess | undefined {
 /** Watches the process group `pgid` until `release`: if the worker dies first, the group ends. */
 export function watchGroup(pgid: number): Watchdog {
   // Started (or replaced) first: a new watchdog is told of the groups already watched, then this.
-  const current = watchdog();
+  const current = startWatchdog();
   watched.add(pgid);
   current?.stdin?.write(`+${pgid}\n`);
   return {
