@@ -96,7 +96,7 @@ try {
   log(`started mongod and the service at ${h.url}${quick ? " (quick)" : ""}`);
   const all = {
     withdraw: () => withdrawScenario(h, quick, runs),
-    deposit: () => depositScenario(h, quick, runs),
+    deposit: () => depositScenario(h, quick),
     endToEnd: () => endToEndScenario(h, quick, runs),
     depth: () => depthScenario(h, quick),
     dispatch: () => dispatchScenario(h, quick),
