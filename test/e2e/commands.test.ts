@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive, pidsIn } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Command works run by a real worker: exit codes, output tails, timeouts, and no injection. */
@@ -58,21 +59,6 @@ async function runOne(work: Partial<WorkInput>, lives = 1): Promise<StoredWork> 
     const [stored] = await client.view({ id });
     return stored && FINAL.includes(stored.status) ? stored : undefined;
   }, 10_000);
-}
-
-function pidsIn(file: string): number[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
-/** True unless the kernel says there is no such process (ESRCH). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
 }
 
 describe("exit codes and output", () => {

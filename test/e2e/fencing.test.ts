@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { alive } from "../support/processes.js";
 import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
@@ -53,15 +54,6 @@ function workerVia(through: CuttingProxy, on: Stack, pipeline: string) {
     logger: createLogger("silent"),
   });
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-};
 
 const isHeartbeat = (req: { url?: string | undefined }) => /\/heartbeat/.test(req.url ?? "");
 const isReport = (req: { method?: string | undefined; url?: string | undefined }) =>

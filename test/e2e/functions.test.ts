@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Function works run by a real worker, in child processes, from modules in its working directory. */
@@ -78,15 +79,6 @@ async function runOne(work: Partial<WorkInput>, lives = 1): Promise<StoredWork> 
     return stored && FINAL.includes(stored.status) ? stored : undefined;
   }, 10_000);
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-};
 
 describe("function works", () => {
   it("an object returned becomes results; the parameters arrive as one object", async () => {

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
+import { alive, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
@@ -161,20 +161,10 @@ export const slow = () => {
     );
     owned.push(worker);
     try {
-      await eventually(async () =>
-        existsSync(pids) && readFileSync(pids, "utf8").split("\n").length > 2 ? true : undefined,
-      );
+      await eventually(async () => (pidsIn(pids).length >= 2 ? true : undefined));
       expect((await statusOf(id))?.status).toBe("running");
       await worker.stop("SIGKILL");
-      const alive = (pid: number) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      const started = readFileSync(pids, "utf8").trim().split("\n").map(Number);
+      const started = pidsIn(pids);
       await eventually(async () => (started.every((pid) => !alive(pid)) ? true : undefined), 5_000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, type Logger, runWork, startWorker } from "@workflow/worker";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, workerProcess } from "../support/processes.js";
+import { alive, ROOT, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Python function works (`pkg.module.func`) run by a real worker in warm python3 processes. */
@@ -66,15 +66,6 @@ async function runAll(
 
 const runOne = async (work: Partial<WorkInput>, logger?: Logger) =>
   (await runAll([work], 1, logger))[0] as StoredWork;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-};
 
 describe("Python function works", () => {
   it("func(**parameters): a dict returned becomes results", async () => {

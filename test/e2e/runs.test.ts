@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive, pidsIn } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
@@ -156,19 +157,8 @@ describe("command works", () => {
     });
     expect(work.status).toBe("failure");
     expect(work.results?.error).toBe("timed out after 2 s");
-    const alive = readFileSync(pids, "utf8")
-      .trim()
-      .split("\n")
-      .map(Number)
-      .filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
-        }
-      });
-    expect(alive).toEqual([]);
+    const left = pidsIn(pids).filter(alive);
+    expect(left).toEqual([]);
   });
 
   it.each([

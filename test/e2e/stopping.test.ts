@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork } from "@workflow/work";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
+import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Stopping works and workers: a cancel from the service, SIGTERM/SIGINT, and --grace. */
@@ -24,32 +24,13 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
   await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  for (const file of pidFiles.splice(0))
-    for (const pid of pidsIn(file)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
+  killRecorded(pidFiles.splice(0));
 });
 
 afterAll(async () => {
   await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const pidsIn = (file: string): number[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number) : [];
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-};
 
 /** A command that records its pid and its child's pid in `file`, then waits `seconds`. */
 const recorded = (file: string, seconds: number) => {

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
+import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /**
@@ -23,33 +23,13 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  // Whatever a failed test left running.
-  for (const pid of pidFiles.splice(0).flatMap(pidsIn)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  killRecorded(pidFiles.splice(0));
 });
 
 afterAll(async () => {
   await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-const pidsIn = (file: string): number[] =>
-  existsSync(file) ? readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number) : [];
-
-/** True unless the kernel says there is no such process (ESRCH). */
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
-  }
-};
 
 it.each([
   [

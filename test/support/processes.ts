@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -87,4 +88,31 @@ export async function waitForHttp(url: string, ms = 30_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer within ${ms} ms`);
+}
+
+/** True unless the kernel says there is no such process (ESRCH). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/** The pids a test's command wrote to `file`, one a line; none before it wrote. */
+export function pidsIn(file: string): number[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** SIGKILL to what the commands recorded in these files: whatever a failed test left running. */
+export function killRecorded(files: string[]): void {
+  for (const pid of files.flatMap(pidsIn)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
 }
