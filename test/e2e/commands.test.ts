@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { alive, pidsIn } from "../support/processes.js";
+import { alive, killRecorded, pidsIn } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Command works run by a real worker: exit codes, output tails, timeouts, and no injection. */
@@ -20,16 +20,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Whatever a failed test may have left running.
-  for (const name of existsSync(dir ?? "") ? readdirSync(dir) : []) {
-    if (!name.endsWith(".pids")) continue;
-    for (const pid of pidsIn(join(dir, name))) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  }
+  const files = existsSync(dir ?? "") ? readdirSync(dir) : [];
+  killRecorded(files.filter((name) => name.endsWith(".pids")).map((name) => join(dir, name)));
   await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

@@ -157,8 +157,7 @@ describe("command works", () => {
     });
     expect(work.status).toBe("failure");
     expect(work.results?.error).toBe("timed out after 2 s");
-    const left = pidsIn(pids).filter(alive);
-    expect(left).toEqual([]);
+    expect(pidsIn(pids).filter(alive)).toEqual([]);
   });
 
   it.each([
