@@ -115,6 +115,28 @@ describe("cancel", () => {
     expect(await view(id)).toMatchObject({ status: "cancelled", attempt: 1 });
   });
 
+  it("the worker of a work cancelled under it reports what it had, and says the work ends there", {
+    timeout: 30_000,
+  }, async () => {
+    const pipeline = "cancel-late";
+    const id = await deposit(pipeline, ["sh", "-c", "echo partial-output; sleep 60"]);
+    const process = cli(pipeline, ["--lives", "1"]);
+    await runningIn(process, id);
+    await eventually(async () => {
+      const logs = await stack.client().logs(id);
+      return logs.lines.some((l) => l.text === "partial-output") ? true : undefined;
+    });
+    await stack.client().cancel(id);
+    const late = await eventually(async () => {
+      const work = await view(id);
+      return work?.results?.error === "cancelled" ? work : undefined;
+    }, 15_000);
+    expect(late).toMatchObject({ status: "cancelled", attempt: 1 });
+    expect(JSON.stringify(late.results)).toContain("partial-output");
+    await process.exited;
+    expect(process.output()).not.toMatch(/re-run|refused the outcome|could not report/);
+  });
+
   it("a cancelled queued work is never run", { timeout: 15_000 }, async () => {
     const pipeline = "cancel-queued";
     const id = await deposit(pipeline, ["true"]);

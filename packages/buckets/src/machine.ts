@@ -3,7 +3,8 @@ import type { Status } from "@workflow/work";
 import { UNFINISHED_STATUSES } from "@workflow/work/statuses";
 
 /**
- * Who causes a transition. `worker`: a token with work:withdraw holding the attempt; `owner`: a
+ * Who causes a transition. `worker`: the attempt's claimer (the work:withdraw token that claimed
+ * it, with the claim secret it was answered when it sends one); `owner`: a
  * token with work:deposit whose subject is the work's user; `admin`: an admin token (within its
  * pipelines); `service`: the service itself (the reaper).
  */
@@ -68,7 +69,7 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["worker"],
     to: "running",
-    writes: ["attempt", "start", "leaseUntil", "deadline", "lease", "history"],
+    writes: ["attempt", "start", "leaseUntil", "deadline", "lease", "history", "claim"],
     why: "POST /work/withdraw, once notBefore has passed; a lease only with ?lease=S",
   },
   heartbeat: {
@@ -108,8 +109,8 @@ export const TRANSITIONS = {
     fenced: true,
     who: ["worker"],
     to: "from",
-    writes: ["results", "products", "plots", "archive", "stop", "notify.slack.reply"],
-    why: "PUT /work from the worker that held a work cancelled under it",
+    writes: ["results", "products", "plots", "archive", "stop", "notify.slack.reply", "claim.late"],
+    why: "PUT /work from the worker that held a work cancelled under it (status cancelled, success or failure); once",
   },
   reply: {
     from: ["success", "failure", "cancelled"],

@@ -78,6 +78,8 @@ const publicRow = (path: string): Row => ({
 
 /** Reads and admin actions are not per user: another user with the same scopes is answered too. */
 const ANY_USER = { "another user": 200 } as const;
+/** What only the claimer of an attempt may do: anyone else within the pipelines gets 403. */
+const CLAIMER_ONLY = { "outside its pipelines": 404, "another user": 403, admin: 403 } as const;
 
 const ROUTES: Record<string, Row> = {
   "GET /version": publicRow("/version"),
@@ -141,15 +143,15 @@ const ROUTES: Record<string, Row> = {
     scopes: ["work:withdraw"],
     role: "worker",
     request: (f) => ({ path: `/work/${f.id}/heartbeat?attempt=1` }),
-    // Outside its pipelines a work does not exist for the caller. The attempt number is the fence:
-    // workers are not told apart by token (a job array shares one), so another worker's is heard.
-    expect: { "outside its pipelines": 404, "another user": 200 },
+    // Outside its pipelines a work does not exist for the caller. Inside them, a claim belongs to
+    // its claimer: another worker token, or an admin's, is refused.
+    expect: CLAIMER_ONLY,
   },
   "POST /work/:id/release": {
     scopes: ["work:withdraw"],
     role: "worker",
     request: (f) => ({ path: `/work/${f.id}/release?attempt=1` }),
-    expect: { "outside its pipelines": 404, "another user": 200 },
+    expect: CLAIMER_ONLY,
   },
   "POST /work/:id/cancel": {
     scopes: ["work:deposit"],
@@ -188,8 +190,8 @@ const ROUTES: Record<string, Row> = {
       path: `/work/${f.id}/logs?attempt=1`,
       body: { lines: [{ t: 1, stream: "stdout", text: "hello" }] },
     }),
-    // Fenced as heartbeats are: by the attempt, within the token's pipelines.
-    expect: { "outside its pipelines": 404, "another user": 200 },
+    // Fenced as heartbeats are: by the attempt and its claimer, within the token's pipelines.
+    expect: CLAIMER_ONLY,
   },
   "GET /audit/failed": {
     scopes: ["admin"],

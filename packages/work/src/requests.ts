@@ -40,6 +40,18 @@ export type WithdrawParams = z.output<typeof WithdrawParamsSchema>;
 export const WithdrawFilterSchema = z.record(z.string(), z.unknown());
 export type WithdrawFilter = z.input<typeof WithdrawFilterSchema>;
 
+/**
+ * A withdraw answers each claimed work with a `claim`: a secret that only its claimer knows. The
+ * worker sends it back with everything it does for that attempt (as this header on heartbeats,
+ * releases and log appends, as the `claim` field of its PUT /work items), and the service refuses
+ * a secret that is not the attempt's. A client that sends none (CHIME's) is bound to its token's
+ * subject instead.
+ */
+export const CLAIM_HEADER = "x-workflow-claim";
+export const ClaimSecretSchema = z
+  .string()
+  .regex(/^[0-9a-f]{32}$/, { error: "a claim secret is the 32 hex digits withdraw answered" });
+
 /** `?attempt=N` on heartbeat and release: the attempt the caller holds. */
 export const AttemptParamsSchema = z.object({
   attempt: z.coerce
@@ -55,7 +67,10 @@ export const AttemptParamsSchema = z.object({
 export const OutcomeSchema = z.object({
   id: ObjectIdSchema,
   attempt: z.int().min(1),
-  status: z.enum(["success", "failure"]).optional(),
+  /** The claim secret withdraw answered for this attempt. */
+  claim: ClaimSecretSchema.optional(),
+  /** `cancelled`: the worker stopped a work cancelled under it, and reports what it had. */
+  status: z.enum(["success", "failure", "cancelled"]).optional(),
   stop: z.number().nonnegative().optional(),
   results: FreeObjectSchema.optional(),
   products: z.array(z.string()).optional(),

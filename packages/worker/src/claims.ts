@@ -113,7 +113,7 @@ export function createClaims(options: ClaimsOptions): Claims {
 
   async function release(work: StoredWork): Promise<void> {
     try {
-      await client.release(work.id, work.attempt);
+      await client.release(work);
     } catch (error) {
       // Its lease ends the claim all the same, after which the work runs again.
       logger.warn(

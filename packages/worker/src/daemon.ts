@@ -195,7 +195,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
    */
   async function giveBack(work: StoredWork, log: Logger): Promise<boolean> {
     try {
-      await client.release(work.id, work.attempt);
+      await client.release(work);
       log.info("released: the worker stopped before the work finished; it will run again");
       return true;
     } catch (error) {
@@ -214,6 +214,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
         {
           id: work.id,
           attempt: work.attempt,
+          ...(work.claim ? { claim: work.claim } : {}),
           notify: { ...work.notify, slack: { ...work.notify?.slack, reply } },
         },
       ]);

@@ -34,6 +34,7 @@ export function toUpdate(
   return {
     id: work.id,
     attempt: work.attempt,
+    ...(work.claim ? { claim: work.claim } : {}),
     status: outcome.status,
     stop: Date.now() / 1000,
     ...(results ? { results } : {}),
@@ -71,6 +72,7 @@ type Update = ReturnType<typeof toUpdate>;
 interface Refusal {
   id: string;
   attempt: number;
+  claim?: string;
   status: "failure";
   stop: number;
   results: { error: string };
@@ -131,7 +133,9 @@ export function createReporter(client: BucketsClient) {
           else {
             p.log.error(
               { reason: error.message, status: error.status },
-              "could not report the outcome; the service will re-run the work after its lease",
+              error.retryable
+                ? "could not report the outcome; the service will re-run the work after its lease"
+                : "the service refused the outcome; it is not recorded",
             );
             p.settle(false);
           }
@@ -176,6 +180,7 @@ export function createReporter(client: BucketsClient) {
     p.update = {
       id: p.update.id,
       attempt: p.update.attempt,
+      ...(p.work.claim ? { claim: p.work.claim } : {}),
       status: "failure",
       stop: p.update.stop,
       results: { error: `the service refused this work's outcome: ${reason}` },

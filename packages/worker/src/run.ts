@@ -102,7 +102,7 @@ function start(work: StoredWork, options: RunOptions, output: Printed): Started 
 export function runWork(work: StoredWork, options: RunOptions): Running {
   const { client, logger, onRefused } = options;
   // The work's output goes to the service while it runs; its last lines before the outcome.
-  const shipper = new LogShipper({ client, id: work.id, attempt: work.attempt, logger });
+  const shipper = new LogShipper({ client, held: work, logger });
   const started = start(work, options, (stream, text) => {
     shipper.write(stream, text);
     options.output?.(stream, String(text));
@@ -154,7 +154,7 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
     if (lost) return;
     const sent = Date.now();
     try {
-      const { cancel } = await client.heartbeat(work.id, work.attempt);
+      const { cancel } = await client.heartbeat(work);
       renewed(sent);
       if (cancel) {
         logger.info("cancelled by the service; stopping it");

@@ -1,7 +1,9 @@
-import type { RequestHandler, Response } from "express";
+import { CLAIM_HEADER } from "@workflow/work";
+import type { Request, RequestHandler, Response } from "express";
 import type { Keys } from "../auth/keys.js";
 import { createVerifier, type Principal } from "../auth/tokens.js";
 import { unauthorized } from "../errors.js";
+import { type Holder, holderFor } from "../service/claimant.js";
 
 /** Reads the bearer token (`Authorization: Bearer T` or `x-access-token: T`) into res.locals. */
 export function authenticate(keys: Keys): RequestHandler {
@@ -21,4 +23,9 @@ export function authenticate(keys: Keys): RequestHandler {
 
 export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
+}
+
+/** Who acts for an attempt: the token, and the claim secret it sent in the claim header. */
+export function holderOf(req: Request, res: Response): Holder {
+  return holderFor(principalOf(res), req.get(CLAIM_HEADER), `header ${CLAIM_HEADER}`);
 }

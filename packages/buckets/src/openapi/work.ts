@@ -1,5 +1,15 @@
-import { WithdrawParamsSchema } from "@workflow/work";
-import { body, counts, op, type Paths, pathParam, query, queryParameters, ref } from "./build.js";
+import { CLAIM_HEADER, ClaimSecretSchema, WithdrawParamsSchema } from "@workflow/work";
+import {
+  body,
+  counts,
+  op,
+  type Paths,
+  pathParam,
+  query,
+  queryParameters,
+  ref,
+  schema,
+} from "./build.js";
 
 /** The audits answer a number, or with ?details=true its parts. */
 const audited = {
@@ -7,6 +17,19 @@ const audited = {
 };
 const details = query("details", "answer the parts, not only the number", { type: "boolean" });
 const works = { type: "array", items: ref("Work") };
+
+/** Who acts for an attempt: its number, and the claim secret withdraw answered (when sent). */
+const held = [
+  pathParam("id"),
+  query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+  {
+    name: CLAIM_HEADER,
+    in: "header",
+    description:
+      "the `claim` withdraw answered with the work; without it, the token that claimed the attempt is enough",
+    schema: schema(ClaimSecretSchema),
+  },
+];
 
 /** Works: deposit, claim, report, watch, audit, count; and the dashboard's data. */
 export const workPaths: Paths = {
@@ -39,7 +62,7 @@ export const workPaths: Paths = {
   },
   "/work/withdraw": {
     post: op(
-      "Claim the next work(s) in priority order",
+      "Claim the next work(s) in priority order; each comes with `claim`, the secret that its claimer sends back with what it does for the attempt",
       {
         oneOf: [ref("StoredWork"), { type: "null" }, { type: "array", items: ref("StoredWork") }],
       },
@@ -58,10 +81,7 @@ export const workPaths: Paths = {
       "Extend the lease of the attempt you hold; answers {cancel: true} once cancelled",
       { type: "object", properties: { cancel: { type: "boolean" } } },
       {
-        parameters: [
-          pathParam("id"),
-          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
-        ],
+        parameters: held,
       },
     ),
   },
@@ -70,10 +90,7 @@ export const workPaths: Paths = {
       "Give the attempt you hold back to the queue; it does not count against retries",
       { const: true },
       {
-        parameters: [
-          pathParam("id"),
-          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
-        ],
+        parameters: held,
       },
     ),
   },
@@ -107,10 +124,7 @@ export const workPaths: Paths = {
       "Append lines ({lines: [{t, stream, text}]}) to the attempt you hold",
       { const: true },
       {
-        parameters: [
-          pathParam("id"),
-          query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
-        ],
+        parameters: held,
       },
     ),
   },

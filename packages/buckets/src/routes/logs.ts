@@ -1,6 +1,6 @@
 import { AttemptParamsSchema } from "@workflow/work";
 import { Router } from "express";
-import { principalOf } from "../http/auth.js";
+import { holderOf, principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { appendLogs, followLogs, logText, readLogs, showWork } from "../service/logs.js";
 import { parseId } from "../service/remove.js";
@@ -21,7 +21,8 @@ export function logRoutes(ctx: ServiceContext): Router {
 
   router.post("/work/:id/logs", async (req, res) => {
     const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
-    await appendLogs(ctx, principalOf(res), parseId(req.params.id), attempt, req.body);
+    const id = parseId(req.params.id);
+    await appendLogs(ctx, principalOf(res), id, attempt, holderOf(req, res), req.body);
     res.json(true);
   });
 

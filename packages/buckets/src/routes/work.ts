@@ -1,6 +1,6 @@
 import { AttemptParamsSchema } from "@workflow/work";
 import { Router } from "express";
-import { principalOf } from "../http/auth.js";
+import { holderOf, principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
 import { cancel, heartbeat, release } from "../service/lifecycle.js";
@@ -35,12 +35,13 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
 
   router.post("/work/:id/heartbeat", async (req, res) => {
     const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
-    res.json(await heartbeat(ctx, principalOf(res), parseId(req.params.id), attempt));
+    const id = parseId(req.params.id);
+    res.json(await heartbeat(ctx, principalOf(res), id, attempt, holderOf(req, res)));
   });
 
   router.post("/work/:id/release", async (req, res) => {
     const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
-    await release(ctx, principalOf(res), parseId(req.params.id), attempt);
+    await release(ctx, principalOf(res), parseId(req.params.id), attempt, holderOf(req, res));
     res.json(true);
   });
 

@@ -1,10 +1,12 @@
 import {
+  type Claimant,
   type ClaimOptions,
   present,
   type Query,
   type WorkDoc,
   type WorkView,
 } from "../store/index.js";
+import { newClaim } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
 
 /** The most works one round trip claims; later requests wait for the next one. */
@@ -18,11 +20,16 @@ export interface ClaimRequest {
   count: number;
   /** Who claims, from the X-Worker-Id header. */
   worker: string;
+  /** The claiming token's subject: only it may act for the attempts it claims. */
+  sub: string;
   /** Seconds the claim holds without a heartbeat; none for workers that never heartbeat. */
   lease?: number | undefined;
 }
 
 interface Pending extends ClaimRequest {
+  claimant: Claimant;
+  /** The claim secret its works are answered with (the store keeps its digest). */
+  secret: string;
   got: WorkView[];
   done: (works: WorkView[]) => void;
   fail: (error: unknown) => void;
@@ -74,11 +81,12 @@ export function createClaimer(ctx: ServiceContext): Claimer {
           ? await claimEach(query, slots, options)
           : await ctx.store.claimMany(
               query,
-              slots.map((slot) => slot.worker),
+              slots.map((slot) => slot.claimant),
               options,
             );
       docs.forEach((doc, i) => {
-        if (doc) slots[i]?.got.push(present(doc));
+        const slot = slots[i];
+        if (doc && slot) slot.got.push({ ...present(doc), claim: slot.secret });
       });
       // Fewer candidates than slots: the queue ran dry. All claimed: done. Else some were lost
       // to another instance, and there may be more.
@@ -89,19 +97,23 @@ export function createClaimer(ctx: ServiceContext): Claimer {
   async function claimEach(query: Query, slots: Pending[], options: ClaimOptions) {
     const docs: WorkDoc[] = [];
     for (const slot of slots) {
-      const doc = await ctx.store.claim(query, slot.worker, options);
+      const doc = await ctx.store.claim(query, slot.claimant, options);
       if (!doc) break;
       docs.push(doc);
     }
     return docs;
   }
 
-  return (query, { count, worker, lease }) => {
+  return (query, { count, worker, sub, lease }) => {
     const stop = ctx.metrics.claimDuration.startTimer();
+    const { secret, claim } = newClaim(sub);
     return new Promise<WorkView[]>((resolve, reject) => {
       const pending: Pending = {
         count,
         worker,
+        sub,
+        claimant: { worker, claim },
+        secret,
         got: [],
         done: (works) => {
           stop();

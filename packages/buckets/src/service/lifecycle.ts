@@ -1,7 +1,8 @@
 import { requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, notFound } from "../errors.js";
-import type { Missed, WorkDoc } from "../store/index.js";
+import type { Holder, Missed, WorkDoc } from "../store/index.js";
+import { foreignClaim } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
 import { releaseRuns, runsOf } from "./runs/release.js";
 
@@ -21,6 +22,7 @@ export function requireVisible(principal: Principal, id: string, doc: { pipeline
 function missed(principal: Principal, id: string, attempt: number, what: Missed): never {
   requireVisible(principal, id, what.kind === "missing" ? null : what);
   if (what.kind === "missing") throw notFound(`no work with id ${id}`);
+  if (what.kind === "foreign") throw foreignClaim(id, attempt);
   throw conflict(
     `work ${id}: attempt ${attempt} is no longer running (the work is ${what.status} at attempt ${what.attempt}); stop it`,
     { id, attempt, current: what.attempt, status: what.status },
@@ -33,10 +35,11 @@ export async function heartbeat(
   principal: Principal,
   id: string,
   attempt: number,
+  holder: Holder,
 ): Promise<{ cancel: boolean }> {
   requireScope(principal, "work:withdraw");
   if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
-  const result = await ctx.store.heartbeat(id, attempt, ctx.now());
+  const result = await ctx.store.heartbeat(id, attempt, ctx.now(), holder);
   if (result.kind === "extended") return { cancel: false };
   if (result.kind === "cancelled") return { cancel: true };
   return missed(principal, id, attempt, result);
@@ -48,10 +51,11 @@ export async function release(
   principal: Principal,
   id: string,
   attempt: number,
+  holder: Holder,
 ): Promise<void> {
   requireScope(principal, "work:withdraw");
   if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
-  const result = await ctx.store.release(id, attempt, ctx.now());
+  const result = await ctx.store.release(id, attempt, ctx.now(), holder);
   if (result) missed(principal, id, attempt, result);
   ctx.events.emit("work:queued");
 }

@@ -8,7 +8,8 @@ import type { ObjectId } from "mongodb";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, forbidden, invalid } from "../errors.js";
-import { present, type WorkDoc, type WorkView } from "../store/index.js";
+import { type Holder, present, type WorkDoc, type WorkView } from "../store/index.js";
+import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
 import { requireVisible } from "./lifecycle.js";
 import { parseWith } from "./validate.js";
@@ -18,13 +19,15 @@ export const SHOWN_LOG_LINES = 50;
 
 /**
  * Appends a batch of output to an attempt's logs: only for the attempt that is running, fenced as
- * heartbeats are, so a worker that lost its attempt cannot write into another's.
+ * heartbeats are, and only from its claimer: a worker that lost its attempt cannot write into
+ * another's.
  */
 export async function appendLogs(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
   attempt: number,
+  holder: Holder,
   body: unknown,
 ): Promise<void> {
   requireScope(principal, "work:withdraw");
@@ -37,6 +40,7 @@ export async function appendLogs(
       `work ${id}: attempt ${attempt} is no longer running (the work is ${work.status} at attempt ${work.attempt}); its logs are closed`,
       { id, attempt, current: work.attempt, status: work.status },
     );
+  requireClaimer(work.claim, holder, id, attempt);
   await ctx.store.logs.append(id, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
 }
 

@@ -57,7 +57,12 @@ export function planOf(
     return statusChange(ctx, principal, doc, merged, changes, attempt, now);
   }
   const reported = changes.fields.every((f) => REPORTED.has(f));
-  if (reported && hasScope(principal, "work:withdraw") && holds(doc, attempt)) {
+  const fromWorker = reported && hasScope(principal, "work:withdraw");
+  if (fromWorker && changes.fields.length > 0 && heldWhenCancelled(doc, attempt)) {
+    // Its worker stopped it and reports what it had (as `cancelled`).
+    return late(doc, merged, changes);
+  }
+  if (fromWorker && holds(doc, attempt)) {
     if (changes.fields.length === 0 && !changes.reply) return { kind: "none" };
     return outcome(doc, merged, changes, "progress", attempt);
   }
@@ -94,9 +99,7 @@ function statusChange(
       if (fenced === doc.attempt && doc.status === "running") {
         return outcome(doc, merged, changes, target === "success" ? "succeed" : "fail", fenced);
       }
-      if (fenced === doc.attempt && doc.status === "cancelled") {
-        return outcome(doc, merged, changes, "late", fenced);
-      }
+      if (heldWhenCancelled(doc, fenced)) return late(doc, merged, changes);
       if (isRetry(doc, fenced, merged)) return { kind: "none" };
       if (attempt === undefined) {
         throw forbidden(id, "status", `the work is ${doc.status}: no worker holds it`);
@@ -204,6 +207,21 @@ function outcome(
   };
 }
 
+/**
+ * The outcome that the worker of a work cancelled under it reports: one only. The same one sent
+ * again (its answer was lost) is no change; another is refused.
+ */
+function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
+  const reported = doc.claim?.late;
+  if (reported === undefined) return outcome(doc, merged, changes, "late", doc.attempt);
+  if (reported === merged.stop) return { kind: "none" };
+  const id = doc._id.toHexString();
+  throw conflict(
+    `work ${id}: the late outcome of attempt ${doc.attempt} was already reported; it is recorded once`,
+    { id, attempt: doc.attempt, status: doc.status },
+  );
+}
+
 function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
   return {
     kind: "replace",
@@ -214,6 +232,15 @@ function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
 /** A worker holds a work while it runs at the attempt the worker names. */
 const holds = (doc: WorkDoc, attempt: number | undefined) =>
   doc.status === "running" && (attempt ?? doc.attempt) === doc.attempt;
+
+/**
+ * The attempt named was running when the work was cancelled (the cancel closed its history entry
+ * as cancelled): its worker may still report what it had.
+ */
+const heldWhenCancelled = (doc: WorkDoc, attempt: number | undefined) =>
+  doc.status === "cancelled" &&
+  (attempt ?? doc.attempt) === doc.attempt &&
+  doc.history?.find((h) => h.attempt === doc.attempt)?.status === "cancelled";
 
 const withoutStatus = (changes: Changes): Changes => ({
   ...changes,

@@ -1,17 +1,25 @@
-import { ObjectIdSchema } from "@workflow/work";
+import { ClaimSecretSchema, ObjectIdSchema } from "@workflow/work";
 import { z } from "zod";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, ServiceError } from "../errors.js";
 import type { WorkDoc } from "../store/index.js";
+import { holderFor, requireClaimer } from "./claimant.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { requireVisible } from "./lifecycle.js";
 import { type Plan, planOf } from "./plan.js";
 import { releaseRuns, runsOf } from "./runs/release.js";
 import { at, parseWith, requireArray } from "./validate.js";
 
-/** An update names its work and, from a worker, the attempt it reports on. */
-const HeadSchema = z.looseObject({ id: ObjectIdSchema, attempt: z.int().min(0).nullish() });
+/**
+ * An update names its work and, from a worker, the attempt it reports on and the claim secret
+ * withdraw answered for it. The claim is the sender's, not the work's: it is no field to change.
+ */
+const HeadSchema = z.looseObject({
+  id: ObjectIdSchema,
+  attempt: z.int().min(0).nullish(),
+  claim: ClaimSecretSchema.nullish(),
+});
 
 interface Item {
   index: number;
@@ -38,9 +46,11 @@ export async function update(
   requireScope(principal, "work:deposit", "work:withdraw");
   const raw = requireArray(body, "works", MAX_BATCH);
   const refused: Refusal[] = [];
-  const heads = raw.flatMap((item, index) => {
+  const heads = raw.flatMap((sent, index) => {
     try {
-      return [{ index, item, ...parseWith(HeadSchema, item, at(index)) }];
+      const { claim, ...item } = parseWith(HeadSchema, sent, at(index));
+      const holder = holderFor(principal, claim, `${at(index)}.claim`);
+      return [{ index, item, holder, id: item.id, attempt: item.attempt }];
     } catch (error) {
       refused.push({ index, id: undefined, error: error as ServiceError });
       return [];
@@ -51,11 +61,15 @@ export async function update(
   );
   const now = ctx.now();
   const items: Item[] = [];
-  for (const { index, item, id, attempt } of heads) {
+  for (const { index, item, holder, id, attempt } of heads) {
     try {
       const doc = stored.get(id) ?? null;
       requireVisible(principal, id, doc);
-      const plan = planOf(ctx, principal, doc as WorkDoc, item, attempt ?? undefined, index, now);
+      const work = doc as WorkDoc;
+      const plan = planOf(ctx, principal, work, item, attempt ?? undefined, index, now);
+      // Whatever acts for an attempt comes from its claimer; the attempt fence in the store makes
+      // this read of the claim safe (a new claim is a new attempt).
+      if (plan.kind === "outcome") requireClaimer(work.claim, holder, id, plan.outcome.attempt);
       items.push({ index, id, plan });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;

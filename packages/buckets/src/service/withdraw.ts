@@ -66,7 +66,7 @@ export async function withdraw(
   const params = parseWith(WithdrawParamsSchema, request.params, "query");
   const query = withdrawQuery(principal, request.filter);
   const lease = params.lease === true ? ctx.leaseSeconds : params.lease;
-  const options = { worker: request.worker, lease };
+  const options = { worker: request.worker, sub: principal.sub, lease };
   // Read before the claim: a deposit between an empty claim and the wait is not missed.
   const since = dispatcher.generation;
   let claimed = await claimer(query, { ...options, count: params.count ?? 1 });

@@ -1,6 +1,12 @@
 import { type Collection, type Document, type Filter, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
-import type { WorkDoc } from "./documents.js";
+import type { HeldBy, WorkDoc } from "./documents.js";
+
+/** Who claims: the worker's self-description (for the attempt's history) and its claim. */
+export interface Claimant {
+  worker: string;
+  claim: HeldBy;
+}
 
 export interface ClaimOptions {
   /** Unix seconds. */
@@ -33,9 +39,14 @@ export function claimable(filter: Filter<WorkDoc>, now: number): Filter<WorkDoc>
 
 /**
  * The claim itself, as a pipeline update: attempt, lease and history derive from the document.
- * `worker` is an expression: who claims is recorded in the attempt's history entry.
+ * `worker` and `claim` are expressions: who claims is recorded in the attempt's history entry, and
+ * the claim decides who may act for the attempt.
  */
-function claimUpdate({ now, lease }: ClaimOptions, worker: Document, token?: ObjectId): Document[] {
+function claimUpdate(
+  { now, lease }: ClaimOptions,
+  { worker, claim }: { worker: Document; claim: Document },
+  token?: ObjectId,
+): Document[] {
   const attempt = { $add: ["$attempt", 1] };
   const deadline = { $add: [now + DEADLINE_GRACE_SECONDS, "$timeout"] };
   return [
@@ -58,6 +69,7 @@ function claimUpdate({ now, lease }: ClaimOptions, worker: Document, token?: Obj
             -HISTORY_LIMIT,
           ],
         },
+        claim,
         ...(token ? { claimToken: token } : {}),
       },
     },
@@ -70,18 +82,18 @@ function claimUpdate({ now, lease }: ClaimOptions, worker: Document, token?: Obj
 export async function claimOne(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  worker: string,
+  { worker, claim }: Claimant,
   options: ClaimOptions,
 ): Promise<WorkDoc | null> {
   return collection.findOneAndUpdate(
     claimable(filter, options.now),
-    claimUpdate(options, { $literal: worker }),
+    claimUpdate(options, { worker: { $literal: worker }, claim: { $literal: claim } }),
     { sort: CLAIM_SORT, returnDocument: "after" },
   );
 }
 
 /**
- * Claims a work for each slot (`workers[i]` claims slot i) in three round trips: read the first
+ * Claims a work for each slot (`claimants[i]` claims slot i) in three round trips: read the first
  * candidates in claim order, claim those still queued with one updateMany (each document's update
  * is atomic, so a candidate another instance took meanwhile is skipped), then read back what this
  * call claimed. Answers one entry per candidate, in claim order: the work, or null when another
@@ -90,14 +102,14 @@ export async function claimOne(
 export async function claimMany(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  workers: string[],
+  claimants: Claimant[],
   options: ClaimOptions,
 ): Promise<(WorkDoc | null)[]> {
   const candidates = await collection
     .find(claimable(filter, options.now), {
       projection: { _id: 1 },
       sort: CLAIM_SORT,
-      limit: workers.length,
+      limit: claimants.length,
     })
     .toArray();
   if (candidates.length === 0) return [];
@@ -105,20 +117,33 @@ export async function claimMany(
   const token = new ObjectId();
   await collection.updateMany(
     claimable({ _id: { $in: ids } }, options.now),
-    claimUpdate(options, workerOfSlot(ids, workers), token),
+    claimUpdate(
+      options,
+      {
+        worker: ofSlot(
+          ids,
+          claimants.map((c) => c.worker),
+        ),
+        claim: ofSlot(
+          ids,
+          claimants.map((c) => c.claim),
+        ),
+      },
+      token,
+    ),
   );
   const claimed = await collection.find({ _id: { $in: ids }, claimToken: token }).toArray();
   const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
   return ids.map((id) => byId.get(id.toHexString()) ?? null);
 }
 
-/** Candidate i goes to `workers[i]`: one expression names each document's claimer. */
-function workerOfSlot(ids: ObjectId[], workers: string[]): Document {
-  const first = workers[0];
-  if (workers.every((worker) => worker === first)) return { $literal: first };
+/** Candidate i gets `values[i]`: one expression names each document's own. */
+function ofSlot(ids: ObjectId[], values: unknown[]): Document {
+  const first = values[0];
+  if (values.every((value) => value === first)) return { $literal: first };
   return {
     $arrayElemAt: [
-      { $literal: workers.slice(0, ids.length) },
+      { $literal: values.slice(0, ids.length) },
       { $indexOfArray: [{ $literal: ids }, "$_id"] },
     ],
   };

@@ -15,6 +15,8 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   lease?: number;
   /** Marks the works one batch claim took, to read them back. */
   claimToken?: ObjectId;
+  /** Who holds the current attempt (written by each claim): see Holder. */
+  claim?: HeldBy;
   /** When a finished work stopped, as a date: the retention TTL index counts from it. */
   finishedAt?: Date;
   /**
@@ -30,8 +32,49 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   template?: Record<string, unknown>;
 };
 
+/**
+ * The claimer of a work's current attempt: its token's subject, and the digest of the claim secret
+ * withdraw answered it. `late` is the stop time of the late outcome its worker reported after the
+ * work was cancelled under it: there is only one.
+ */
+export interface HeldBy {
+  sub: string;
+  secret: string;
+  late?: number;
+}
+
+/**
+ * Who asks to act on an attempt: a token's subject, and the digest of the claim secret it sent (none
+ * from a client that sends none, as CHIME's).
+ */
+export interface Holder {
+  sub: string;
+  secret?: string | undefined;
+}
+
+/**
+ * Whether `holder` holds what `held` records. A work claimed before claims were recorded has no
+ * claimer: any worker token may act for it, as then.
+ */
+export function isHeldBy(held: HeldBy | undefined, holder: Holder): boolean {
+  if (held?.sub === undefined) return true;
+  return held.sub === holder.sub && (holder.secret === undefined || holder.secret === held.secret);
+}
+
+/** The same test inside a filter: the store's fenced writes match only the attempt's claimer. */
+export function heldByFilter(holder: Holder): Record<string, unknown> {
+  return {
+    "claim.sub": { $in: [holder.sub, null] },
+    ...(holder.secret === undefined ? {} : { "claim.secret": { $in: [holder.secret, null] } }),
+  };
+}
+
 /** A work as the API shows it: `id` a hex string, internal fields gone. */
-export type WorkView = Partial<Work> & { id: string };
+export type WorkView = Partial<Work> & {
+  id: string;
+  /** Only in withdraw's answer: the claim secret of the attempt it claimed. */
+  claim?: string;
+};
 
 export const COLLECTION = "works";
 
@@ -54,6 +97,7 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     deadline: _d,
     digest: _g,
     claimToken: _c,
+    claim: _claim,
     received: _r,
     lease: _l,
     finishedAt: _f,

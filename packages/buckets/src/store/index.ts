@@ -1,10 +1,17 @@
 import type { Db, Filter } from "mongodb";
 import { activityStore } from "./activity.js";
 import { cancel } from "./cancel.js";
-import { CLAIM_SORT, type ClaimOptions, claimable, claimMany, claimOne } from "./claim.js";
+import {
+  CLAIM_SORT,
+  type Claimant,
+  type ClaimOptions,
+  claimable,
+  claimMany,
+  claimOne,
+} from "./claim.js";
 import { serverTime } from "./clock.js";
 import { depositWorks } from "./deposit.js";
-import { toObjectId, type WorkDoc, works } from "./documents.js";
+import { type Holder, toObjectId, type WorkDoc, works } from "./documents.js";
 import { StoreError } from "./errors.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
 import { ensureIndexes } from "./indexes.js";
@@ -22,8 +29,22 @@ import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export type { MinuteRow, Sighting } from "./activity.js";
-export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
-export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
+export {
+  type Claimant,
+  type ClaimOptions,
+  DEADLINE_GRACE_SECONDS,
+  HISTORY_LIMIT,
+} from "./claim.js";
+export {
+  type HeldBy,
+  type Holder,
+  isHeldBy,
+  newId,
+  present,
+  toObjectId,
+  type WorkDoc,
+  type WorkView,
+} from "./documents.js";
 export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
@@ -93,10 +114,10 @@ export function createStore(db: Db) {
       }
     },
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
-    claim: (query: Query, worker: string, options: ClaimOptions) =>
-      claimOne(collection, filter(query), worker, options),
-    claimMany: (query: Query, workers: string[], options: ClaimOptions) =>
-      claimMany(collection, filter(query), workers, options),
+    claim: (query: Query, claimant: Claimant, options: ClaimOptions) =>
+      claimOne(collection, filter(query), claimant, options),
+    claimMany: (query: Query, claimants: Claimant[], options: ClaimOptions) =>
+      claimMany(collection, filter(query), claimants, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
     findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
@@ -108,10 +129,10 @@ export function createStore(db: Db) {
       await logs.removeFor(ids);
       return removed;
     },
-    heartbeat: (id: string, attempt: number, now: number) =>
-      heartbeat(collection, toObjectId(id), attempt, now),
-    release: (id: string, attempt: number, now: number) =>
-      release(collection, toObjectId(id), attempt, now),
+    heartbeat: (id: string, attempt: number, now: number, holder: Holder) =>
+      heartbeat(collection, toObjectId(id), attempt, now, holder),
+    release: (id: string, attempt: number, now: number, holder: Holder) =>
+      release(collection, toObjectId(id), attempt, now, holder),
     cancel: (id: string, now: number) => cancel(collection, toObjectId(id), now),
     findOne: (id: string) => collection.findOne({ _id: toObjectId(id) }),
     lapse: (now: number) => lapse(collection, now),

@@ -1,23 +1,38 @@
 import type { Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
-import type { WorkDoc } from "./documents.js";
+import { type Holder, heldByFilter, isHeldBy, type WorkDoc } from "./documents.js";
 
-/** Why a fenced write found nothing to change: the work as it is now, or nothing. */
+/**
+ * Why a fenced write found nothing to change: the work as it is now, or nothing. `foreign`: the
+ * attempt is current, but someone else claimed it.
+ */
 export type Missed =
   | { kind: "missing" }
-  | { kind: "moved"; attempt: number; status: WorkDoc["status"]; pipeline: string };
+  | {
+      kind: "moved" | "foreign";
+      attempt: number;
+      status: WorkDoc["status"];
+      pipeline: string;
+    };
 
 export type HeartbeatResult = { kind: "extended" } | { kind: "cancelled" } | Missed;
 
-/** What the work is now, after a fenced write missed it. */
-export async function whyMissed(collection: Collection<WorkDoc>, _id: ObjectId): Promise<Missed> {
+/** What the work is now, after a write fenced by `attempt` and `holder` missed it. */
+export async function whyMissed(
+  collection: Collection<WorkDoc>,
+  _id: ObjectId,
+  attempt: number,
+  holder: Holder,
+): Promise<Missed> {
   const doc = await collection.findOne(
     { _id },
-    { projection: { attempt: 1, status: 1, pipeline: 1 } },
+    { projection: { attempt: 1, status: 1, pipeline: 1, claim: 1 } },
   );
   if (!doc) return { kind: "missing" };
-  return { kind: "moved", attempt: doc.attempt, status: doc.status, pipeline: doc.pipeline };
+  const foreign = doc.attempt === attempt && !isHeldBy(doc.claim, holder);
+  const kind = foreign ? "foreign" : "moved";
+  return { kind, attempt: doc.attempt, status: doc.status, pipeline: doc.pipeline };
 }
 
 /**
@@ -29,9 +44,10 @@ export async function heartbeat(
   _id: ObjectId,
   attempt: number,
   now: number,
+  holder: Holder,
 ): Promise<HeartbeatResult> {
   const extended = await collection.updateOne(
-    { _id, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] } },
+    { _id, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] }, ...heldByFilter(holder) },
     [
       {
         $set: {
@@ -47,7 +63,7 @@ export async function heartbeat(
     ],
   );
   if (extended.matchedCount === 1) return { kind: "extended" };
-  const missed = await whyMissed(collection, _id);
+  const missed = await whyMissed(collection, _id, attempt, holder);
   if (missed.kind === "moved" && missed.attempt === attempt && missed.status === "cancelled") {
     return { kind: "cancelled" };
   }
@@ -60,9 +76,10 @@ export async function release(
   _id: ObjectId,
   attempt: number,
   now: number,
+  holder: Holder,
 ): Promise<Missed | undefined> {
   const released = await collection.updateOne(
-    { _id, attempt, status: { $in: [...TRANSITIONS.release.from] } },
+    { _id, attempt, status: { $in: [...TRANSITIONS.release.from] }, ...heldByFilter(holder) },
     [
       {
         $set: {
@@ -76,5 +93,5 @@ export async function release(
       { $unset: [...ATTEMPT_FIELDS] },
     ],
   );
-  return released.matchedCount === 1 ? undefined : whyMissed(collection, _id);
+  return released.matchedCount === 1 ? undefined : whyMissed(collection, _id, attempt, holder);
 }

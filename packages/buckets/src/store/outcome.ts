@@ -49,7 +49,8 @@ function write(outcome: Outcome, now: number): Write {
   const stop = outcome.stop ?? now;
   const { transition } = outcome;
   if (transition === "progress" || transition === "reply") return { update: { $set: set } };
-  if (transition === "late") return { update: { $set: { ...set, stop } } };
+  // The claim keeps the late outcome's stop: a second one is refused, the same one sent again is not.
+  if (transition === "late") return { update: { $set: { ...set, stop, "claim.late": stop } } };
   const status = TRANSITIONS[transition].to;
   if (transition === "succeed") {
     return {
@@ -103,6 +104,7 @@ export async function recordOutcomes(
           status: { $in: [...TRANSITIONS[outcome.transition].from] },
           // Every claim writes its attempt's entry; an array filter on a work without one fails.
           "history.attempt": outcome.attempt,
+          ...(outcome.transition === "late" ? { "claim.late": { $exists: false } } : {}),
         },
         ...write(outcome, now),
       },
@@ -116,7 +118,7 @@ export async function recordOutcomes(
   const docs = await collection
     .find(
       { _id: { $in: outcomes.map((o) => o._id) } },
-      { projection: { attempt: 1, status: 1, history: 1, stop: 1 } },
+      { projection: { attempt: 1, status: 1, history: 1, stop: 1, "claim.late": 1 } },
     )
     .toArray();
   const byId = new Map(docs.map((d) => [d._id.toHexString(), d]));
@@ -125,14 +127,14 @@ export async function recordOutcomes(
     const id = outcome._id.toHexString();
     const doc = byId.get(id);
     const entry = doc?.history?.find((h) => h.attempt === outcome.attempt);
+    const stop = outcome.stop ?? now;
     const ours =
       doc?.attempt === outcome.attempt &&
-      (outcome.transition === "late" ||
-      outcome.transition === "progress" ||
-      outcome.transition === "reply"
-        ? true
-        : entry?.status === TRANSITIONS[outcome.transition].to &&
-          entry.stop === (outcome.stop ?? now));
+      (outcome.transition === "late"
+        ? doc.claim?.late === stop
+        : outcome.transition === "progress" || outcome.transition === "reply"
+          ? true
+          : entry?.status === TRANSITIONS[outcome.transition].to && entry.stop === stop);
     if (!ours) missed.add(id);
   }
   return missed;

@@ -1,5 +1,11 @@
 import type { AttemptLogs, LogLine } from "../logs.js";
-import type { MintRequest, OutcomeInput, ViewRequest, WithdrawFilter } from "../requests.js";
+import {
+  CLAIM_HEADER,
+  type MintRequest,
+  type OutcomeInput,
+  type ViewRequest,
+  type WithdrawFilter,
+} from "../requests.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
@@ -65,8 +71,18 @@ export interface RunSummary {
   callback?: { url: string; attempts: number; delivered?: number; error?: string };
 }
 
-/** A work as the service shows it. */
-export type StoredWork = Work & { id: string };
+/**
+ * A work as the service shows it. `claim` only on a work that withdraw answered: the claim secret
+ * that the worker sends back with everything it does for that attempt.
+ */
+export type StoredWork = Work & { id: string; claim?: string };
+
+/** The attempt a worker holds, as withdraw answered it. */
+export type Held = Pick<StoredWork, "id" | "attempt" | "claim">;
+
+const claimHeaders = ({ claim }: Held) => (claim ? { headers: { [CLAIM_HEADER]: claim } } : {});
+const attemptPath = ({ id, attempt }: Held, action: string) =>
+  `/work/${encodeURIComponent(id)}/${action}?attempt=${attempt}`;
 
 /** The buckets service over HTTP. Every call has a timeout; deposits, updates and deletes retry. */
 export class BucketsClient {
@@ -206,13 +222,14 @@ export class BucketsClient {
     return { failed, expired, ...(stale === undefined ? {} : { stale }) };
   }
 
-  heartbeat(id: string, attempt: number): Promise<{ cancel: boolean }> {
-    return this.#request("POST", `/work/${encodeURIComponent(id)}/heartbeat?attempt=${attempt}`);
+  /** Renews the lease of the attempt a worker holds; `cancel` tells it to stop. */
+  heartbeat(held: Held): Promise<{ cancel: boolean }> {
+    return this.#request("POST", attemptPath(held, "heartbeat"), undefined, claimHeaders(held));
   }
 
   /** Gives a claimed attempt back to the queue; it does not count against the work's retries. */
-  async release(id: string, attempt: number): Promise<true> {
-    await this.#request("POST", `/work/${encodeURIComponent(id)}/release?attempt=${attempt}`);
+  async release(held: Held): Promise<true> {
+    await this.#request("POST", attemptPath(held, "release"), undefined, claimHeaders(held));
     return true;
   }
 
@@ -227,10 +244,8 @@ export class BucketsClient {
   }
 
   /** Appends a batch of output to the attempt the worker holds. */
-  async appendLogs(id: string, attempt: number, lines: LogLine[]): Promise<true> {
-    await this.#request("POST", `/work/${encodeURIComponent(id)}/logs?attempt=${attempt}`, {
-      lines,
-    });
+  async appendLogs(held: Held, lines: LogLine[]): Promise<true> {
+    await this.#request("POST", attemptPath(held, "logs"), { lines }, claimHeaders(held));
     return true;
   }
 

@@ -6,6 +6,7 @@ import type { ClientSettings } from "./settings.js";
 export interface RequestOptions {
   extraTimeoutSeconds?: number;
   signal?: AbortSignal;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -77,7 +78,7 @@ export class Transport {
     method: string,
     path: string,
     data?: unknown,
-    { extraTimeoutSeconds = 0, signal }: RequestOptions = {},
+    { extraTimeoutSeconds = 0, signal, headers }: RequestOptions = {},
   ): Promise<T> {
     const base = await this.baseUrl();
     let response: AxiosResponse;
@@ -88,6 +89,7 @@ export class Transport {
         ...(data === undefined ? {} : { data }),
         timeout: (this.#settings.timeout + extraTimeoutSeconds) * 1000,
         ...(signal ? { signal } : {}),
+        ...(headers ? { headers } : {}),
       });
     } catch (error) {
       if (signal?.aborted)

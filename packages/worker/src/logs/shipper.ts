@@ -1,6 +1,7 @@
 import {
   type BucketsClient,
   BucketsError,
+  type Held,
   type LogLine,
   type LogStream,
   MAX_LOG_BATCH_CHARS,
@@ -26,8 +27,8 @@ const BATCH_CHARS = MAX_LOG_BATCH_CHARS / 4;
 
 export interface ShipperOptions {
   client: BucketsClient;
-  id: string;
-  attempt: number;
+  /** The attempt whose output this is: only its claimer may append to its logs. */
+  held: Held;
   logger: Logger;
 }
 
@@ -151,9 +152,9 @@ export class LogShipper {
   }
 
   async #send(batch: LogLine[], dropped: number): Promise<void> {
-    const { client, id, attempt, logger } = this.#options;
+    const { client, held, logger } = this.#options;
     try {
-      await client.appendLogs(id, attempt, batch);
+      await client.appendLogs(held, batch);
       this.#dropped -= dropped;
       if (this.#failing) logger.info("the service takes the work's output again");
       this.#failing = false;
