@@ -14,9 +14,8 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   const router = Router();
 
   router.post("/work", async (req, res) => {
-    const ids = await deposit(ctx, principalOf(res), req.body, {
-      static: isTrue(req.query.static),
-    });
+    // `?static=true`, which this project's client once sent, changes nothing: any work is taken.
+    const ids = await deposit(ctx, principalOf(res), req.body);
     res.json(isTrue(req.query.return_ids) ? ids : true);
   });
 

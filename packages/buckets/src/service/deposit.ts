@@ -24,12 +24,12 @@ const NOT_COPIED = new Set([
   "uncounted",
 ]);
 
+/**
+ * A work may name neither a function nor a command: CHIME's workers run in static mode (`workflow
+ * run --function` or `--command`) and supply what to run. This project's client is where a work
+ * with nothing to run is caught, unless its caller says the workers supply it.
+ */
 export interface DepositOptions {
-  /**
-   * The workers of these works supply what to run themselves (`workflow run --function` or
-   * `--command`, CHIME's static mode): a work may then name neither.
-   */
-  static?: boolean;
   /** Check every rule and answer the ids, storing nothing (a schedule's target, when it is added). */
   dryRun?: boolean;
 }
@@ -44,24 +44,12 @@ export async function deposit(
   requireScope(principal, "work:deposit");
   const items = requireArray(body, "works", MAX_BATCH);
   const received = ctx.now();
-  const docs = items.map((item, index) => {
-    const doc = toDoc(ctx, principal, item, index, received);
-    if (!options.static) requireSomethingToRun(doc, at(index));
-    return doc;
-  });
+  const docs = items.map((item, index) => toDoc(ctx, principal, item, index, received));
   if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
   await ctx.store.deposit(docs);
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");
   return docs.map((doc) => doc._id.toHexString());
-}
-
-/** A work that names neither a function nor a command fails every attempt, unless workers supply one. */
-function requireSomethingToRun(doc: Pick<WorkDoc, "function" | "command">, where: string): void {
-  if (doc.function !== undefined || doc.command !== undefined) return;
-  throw invalid(
-    `${where} names neither a function nor a command, so nothing would run it: name one, or deposit with ?static=true (workflow deposit --static) when the workers of this pipeline supply their own (workflow run --function or --command)`,
-  );
 }
 
 function toDoc(

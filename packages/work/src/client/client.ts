@@ -119,8 +119,8 @@ export class BucketsClient {
     works: (WorkInput | Work)[],
     { returnIds = false, static: supplied = false }: DepositOptions = {},
   ): Promise<string[] | true> {
-    const payloads = toPayloads(works);
-    await this.#send(payloads, supplied);
+    const payloads = toPayloads(works, { supplied });
+    await this.#send(payloads);
     return returnIds ? payloads.map((p) => p.id) : true;
   }
 
@@ -136,19 +136,18 @@ export class BucketsClient {
     works: (WorkInput | Work)[],
     { static: supplied = false, onStored }: DepositManyOptions = {},
   ): Promise<string[]> {
-    const payloads = toPayloads(works);
+    const payloads = toPayloads(works, { supplied });
     await inBatches(
       payloads,
       { size: DEPOSIT_BATCH, inFlight: DEPOSITS_IN_FLIGHT },
-      (batch) => this.#send(batch, supplied),
+      (batch) => this.#send(batch),
       (_, batch) => onStored?.(batch.map((p) => p.id)),
     );
     return payloads.map((p) => p.id);
   }
 
-  async #send(payloads: DepositPayload[], supplied: boolean): Promise<void> {
-    const path = supplied ? "/work?static=true" : "/work";
-    await withRetries(() => this.#request("POST", path, payloads), this.#retry);
+  async #send(payloads: DepositPayload[]): Promise<void> {
+    await withRetries(() => this.#request("POST", "/work", payloads), this.#retry);
   }
 
   /**

@@ -17,9 +17,13 @@ export type DepositPayload = Omit<WorkInput, "config"> & {
  * and `creation` (by default the time now) are fixed here, so that a retried request says the same
  * and is recognised. A work that already says both, and has no `config` to strip of its strategy,
  * goes as it is: every work is checked before any is sent, so on a large deposit copying them all
- * is time in which nothing is sent.
+ * is time in which nothing is sent. A work with nothing to run is refused here, unless `supplied`
+ * says its workers supply it: the service takes any (CHIME's client deposits such works).
  */
-export function toPayloads(works: (WorkInput | Work)[]): DepositPayload[] {
+export function toPayloads(
+  works: (WorkInput | Work)[],
+  { supplied = false }: { supplied?: boolean } = {},
+): DepositPayload[] {
   return works.map((work, index) => {
     const parsed = WorkSchema.safeParse(
       work.id === undefined ? { ...work, id: new ObjectId().toHexString() } : work,
@@ -31,6 +35,12 @@ export function toPayloads(works: (WorkInput | Work)[]): DepositPayload[] {
       );
     }
     const { id, creation, config } = parsed.data;
+    if (!supplied && parsed.data.function === undefined && parsed.data.command === undefined) {
+      throw new InvalidWorkError(
+        `works[${index}] names neither a function nor a command, so nothing would run it: name one, or deposit it as static (workflow deposit --static, client.deposit(works, {static: true})) when the workers of its pipeline supply their own (workflow run --function or --command)`,
+        [],
+      );
+    }
     if (work.id === id && work.creation === creation && work.config == null) {
       return work as DepositPayload;
     }
