@@ -1,6 +1,6 @@
 import type { Status } from "@workflow/work";
 // The statuses alone, not the package's index: the dashboard's bundle imports this table too.
-import { UNFINISHED_STATUSES } from "@workflow/work/statuses";
+import { STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses";
 
 /**
  * Who causes a transition. `worker`: the attempt's claimer (the work:withdraw token that claimed
@@ -215,6 +215,14 @@ export const TRANSITIONS = {
     to: "from",
     writes: DEFINITION_FIELDS,
     why: "PUT /work; never pipeline or user; site checked against the workspace",
+  },
+  backdate: {
+    from: [...STATUSES],
+    fenced: false,
+    who: ["admin"],
+    to: "from",
+    writes: ["creation"],
+    why: "PUT /work by an admin: creation decides only /audit/stale (CHIME backdates works to test it)",
   },
   reschedule: {
     from: ["running"],

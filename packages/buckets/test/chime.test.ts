@@ -118,6 +118,23 @@ describe("CHIME's semantics", () => {
     expect(await get(id)).toMatchObject({ status: "failure" });
   });
 
+  it("3b. an admin backdates a withdrawn work's creation, as CHIME's stale audit test does; nobody else may", async () => {
+    const id = await deposit({ pipeline: "c-backdate" });
+    const claimed = await withdraw("c-backdate");
+    const creation = Date.now() / 1000 - 60 * 86_400;
+    const refused = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ ...claimed, creation }],
+    });
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toContain('field \\"creation\\"');
+    const backdated = await t.call("PUT", "/work", { body: [{ ...claimed, creation }] });
+    expect(backdated.status).toBe(200);
+    expect(await get(id)).toMatchObject({ status: "running", creation });
+    expect((await t.call("GET", "/audit/stale/30")).body).toBe(1);
+    expect(await get(id)).toMatchObject({ status: "failure" });
+  });
+
   it("4. return_ids may be repeated, in any case", async () => {
     for (const query of [
       "?return_ids=True&return_ids=True",

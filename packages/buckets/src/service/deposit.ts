@@ -2,7 +2,7 @@ import { hash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { forbidden, invalid } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { TRANSITIONS } from "../machine.js";
 import { newId, toObjectId, type WorkDoc } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";

@@ -21,6 +21,11 @@ const DEFINITION = new Set<string>(DEFINITION_FIELDS);
 const NEVER = new Set(["pipeline", "user"]);
 /** What an admin may move on a running work: its deadline follows. */
 const RESCHEDULE = new Set(["start", "timeout"]);
+/**
+ * What an admin may set whatever the work's status: `creation` decides nothing but staleness (the
+ * queue orders by the service's own arrival time), and CHIME backdates works to test its audits.
+ */
+const BACKDATE = new Set(["creation"]);
 
 export type Plan =
   | { kind: "outcome"; outcome: Outcome; final: boolean }
@@ -150,10 +155,15 @@ function definitionChange(
   if (first === undefined) return { kind: "none" };
   requireOwnerOrAdmin(principal, doc, first);
   const running = doc.status === "running";
-  if (running && isAdmin(principal) && changes.fields.every((f) => RESCHEDULE.has(f))) {
-    return reschedule(doc, merged, now);
+  const admin = isAdmin(principal);
+  const backdated =
+    admin && changes.fields.includes("creation") ? { creation: merged.creation } : {};
+  const fields = admin ? changes.fields.filter((f) => !BACKDATE.has(f)) : changes.fields;
+  if (running && admin && fields.every((f) => RESCHEDULE.has(f))) {
+    if (fields.length === 0) return replace(doc, backdated, []);
+    return reschedule(doc, merged, now, backdated);
   }
-  const outside = changes.fields.find((f) => !DEFINITION.has(f));
+  const outside = fields.find((f) => !DEFINITION.has(f));
   if (outside) {
     throw forbidden(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
   }
@@ -162,19 +172,19 @@ function definitionChange(
       `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
     );
   }
-  if (changes.fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
-  const set: Partial<WorkDoc> = {};
-  for (const field of changes.fields) Object.assign(set, { [field]: merged[field as keyof Work] });
+  if (fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
+  const set: Partial<WorkDoc> = { ...backdated };
+  for (const field of fields) Object.assign(set, { [field]: merged[field as keyof Work] });
   if (set.config) set.config = withoutStrategy(merged.config);
   return replace(doc, set, []);
 }
 
 /** An admin moves a running work's start or timeout: its deadline (and lease) follow. */
-function reschedule(doc: WorkDoc, merged: Work, now: number): Plan {
+function reschedule(doc: WorkDoc, merged: Work, now: number, also: Partial<WorkDoc>): Plan {
   const start = merged.start ?? now;
   const deadline = start + merged.timeout + DEADLINE_GRACE_SECONDS;
   const leaseUntil = doc.lease ? Math.min(now + doc.lease, deadline) : deadline;
-  return replace(doc, { start, timeout: merged.timeout, deadline, leaseUntil }, []);
+  return replace(doc, { ...also, start, timeout: merged.timeout, deadline, leaseUntil }, []);
 }
 
 function outcome(
