@@ -1,16 +1,15 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import { childEnv } from "@workflow/work";
+import { childEnv, toArgv } from "@workflow/work";
 import { killTagged, newTag, TAG_VARIABLE } from "./leftovers.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
-import { toArgv } from "./placeholders.js";
 import { groupAlive, killGroup } from "./process-group.js";
 import type { OutputStream } from "./python-output.js";
 import { settledWithin } from "./settled.js";
 import { Tail } from "./tail.js";
 import { startWatchdog, watchGroup } from "./watchdog.js";
 
-export { toArgv } from "./placeholders.js";
+export { toArgv } from "@workflow/work";
 
 /** Bytes of stdout and of stderr kept for `results`. */
 export const TAIL_BYTES = 64 * 1024;
