@@ -71,9 +71,7 @@ describe("a command's placeholders", () => {
       body: [{ id, command: ["sh", "-c", 'perl -le "print {{x}}"'] }],
     });
     expect(answer.status).toBe(400);
-    expect(message(answer)).toMatch(
-      /works\[0\]\.command\[2\]: \{\{x\}\} is part of a larger word/,
-    );
+    expect(message(answer)).toMatch(/works\[0\]\.command\[2\]: \{\{x\}\} is part of a larger word/);
   });
 
   it("in a pipeline config's work refuse the config", async () => {
