@@ -178,12 +178,20 @@ describe("parameters are data, never code", () => {
     expect(existsSync(join(dir, "pwned-quote"))).toBe(false);
   });
 
-  it("a placeholder inside an argv item is filled in place", async () => {
-    const work = await runOne({
-      command: ["echo", "--name={{name}}"],
-      parameters: { name: "$(id) && true" },
+  it("a placeholder inside an argv item is refused at deposit, naming the item (a program may read it as code)", async () => {
+    const deposit = stack.client().deposit([
+      {
+        pipeline: "cmd-refused",
+        site: "local",
+        user: "admin",
+        command: ["echo", "--name={{name}}"],
+        parameters: { name: "$(id) && true" },
+      },
+    ]);
+    await expect(deposit).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("works[0].command[1]"),
     });
-    expect(work.results?.stdout).toBe("--name=$(id) && true\n");
   });
 
   it("a placeholder without a parameter fails the work and names it", async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StoredWork } from "@workflow/work";
+import { BucketsError, type StoredWork } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
@@ -39,11 +39,12 @@ const HOSTILE: Record<string, string> = {
 /** The forms, each printing the value (with a prefix where the form adds one) and then "|". */
 const FORMS: [string, string[], (value: string) => string][] = [
   ["argv, whole item", ["printf", "%s|", "{{v}}"], (v) => v],
-  ["argv, inside an item", ["printf", "%s|", "--v={{v}}"], (v) => `--v=${v}`],
+  ["argv, after an option of its own", ["printf", "--", "%s|", "{{v}}"], (v) => v],
   ["one string", ["printf '%s|' {{v}}"], (v) => v],
-  ["one string, in double quotes", ['printf "%s|" "--v={{v}}"'], (v) => `--v=${v}`],
+  ["one string, in double quotes", ['printf "%s|" "{{v}}"'], (v) => v],
+  ["one string, next to shell operators", ["printf '%s|' {{v}}&&true"], (v) => v],
   ["bash -c", ["bash", "-c", "printf '%s|' {{v}}"], (v) => v],
-  ["sh -c, in double quotes", ["sh", "-c", 'printf "%s|" "--v={{v}}"'], (v) => `--v=${v}`],
+  ["sh -c, in double quotes", ["sh", "-c", 'printf "%s|" "{{v}}"'], (v) => v],
   [
     "bash -lc with $0 and $1 of its own",
     ["bash", "-lc", `printf '%s|' "$1" {{v}}`, "zero", "first"],
@@ -108,22 +109,90 @@ describe("a parameter is data in every command form", () => {
   });
 });
 
-describe("forms that would splice a value into code are refused", () => {
-  it("a placeholder in single quotes of a shell script, or in python -c / node -e code, fails the work saying why", {
-    timeout: 30_000,
+/**
+ * Commands that splice a value into a larger string, which some program reads and may run as
+ * code. Each value creates a file F-... if it runs as code in the language it lands in.
+ */
+const PY = "open('F-python','w')";
+const SPLICED: { command: string[]; item: number; v: string }[] = [
+  { command: ["python3", "-uc", "print({{v}})"], item: 2, v: PY },
+  { command: ["python3", "-Ic", "print({{v}})"], item: 2, v: PY },
+  {
+    command: ["node", "-pe", "String({{v}})"],
+    item: 2,
+    v: "require('fs').writeFileSync('F-node','')",
+  },
+  { command: ["perl", "-le", "print {{v}}"], item: 2, v: "system('touch F-perl')" },
+  { command: ["csh", "-c", "echo {{v}}"], item: 2, v: "`touch F-csh`" },
+  { command: ["fish", "-c", "echo {{v}}"], item: 2, v: "(touch F-fish)" },
+  { command: ['python3 -c "print({{v}})"'], item: 0, v: PY },
+  { command: ["bash", "-c", 'python3 -c "print({{v}})"'], item: 2, v: PY },
+  { command: ["bash", "-c", "echo --v={{v}}"], item: 2, v: "$(touch F-bash)" },
+  { command: ["echo", "--v={{v}}"], item: 1, v: "x" },
+  { command: ["env", "X={{v}}", "sh", "-c", 'echo "$X"'], item: 1, v: "x" },
+  { command: ["echo '{{v}}'"], item: 0, v: "x" },
+  { command: ["bash", "-c", "echo '--v={{v}}'"], item: 2, v: "x" },
+];
+
+describe("a placeholder inside a larger string is refused, whatever the program", () => {
+  it("at deposit: a 400 that names the command item", { timeout: 30_000 }, async () => {
+    const client = stack.client();
+    for (const { command, item, v } of SPLICED) {
+      const error = await client
+        .deposit([
+          {
+            pipeline: "ph-refused",
+            site: "local",
+            user: "admin",
+            command,
+            parameters: { v },
+          },
+        ])
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error, JSON.stringify(command)).toBeInstanceOf(BucketsError);
+      expect((error as BucketsError).status).toBe(400);
+      expect((error as BucketsError).message, JSON.stringify(command)).toContain(
+        `works[0].command[${item}]`,
+      );
+    }
+    expect(await client.view({ pipeline: "ph-refused" })).toEqual([]);
+  });
+
+  it("and by the worker, for a command it supplies itself (--command): the work fails and no value runs", {
+    timeout: 60_000,
   }, async () => {
-    const parameters = { v: "$(touch F-refused)" };
-    const works = await runAll([
-      { command: ["echo '{{v}}'"], parameters },
-      { command: ["bash", "-c", "echo '--v={{v}}'"], parameters },
-      { command: ["python3", "-c", "print('{{v}}')"], parameters },
-      { command: ["node", "-e", "console.log('{{v}}')"], parameters },
-    ]);
-    for (const work of works) expect(work.status).toBe("failure");
-    expect(works[0]?.results?.error).toMatch(/single quotes/);
-    expect(works[1]?.results?.error).toMatch(/single quotes/);
-    expect(works[2]?.results?.error).toMatch(/python3 -c/);
-    expect(works[3]?.results?.error).toMatch(/node -e/);
+    const client = stack.client();
+    const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
+    for (const { command, item, v } of SPLICED) {
+      const [id] = await client.deposit(
+        [{ pipeline, site: "local", user: "admin", retries: 0, parameters: { v } }],
+        { returnIds: true, static: true },
+      );
+      const worker = startWorker({
+        pipelines: [pipeline],
+        client,
+        cwd: dir,
+        lives: 1,
+        wait: 2,
+        sleep: 0.1,
+        command,
+        logger: createLogger("silent"),
+      });
+      try {
+        await worker.done;
+      } finally {
+        await worker.stop();
+      }
+      const [work] = await eventually(async () => {
+        const found = await client.view({ id: id as string });
+        return FINAL.includes(found[0]?.status ?? "") ? found : undefined;
+      });
+      expect(work?.status, JSON.stringify(command)).toBe("failure");
+      expect(work?.results?.error, JSON.stringify(command)).toContain(`command[${item}]`);
+    }
     expect(readdirSync(dir).filter((name) => name.startsWith("F-"))).toEqual([]);
   });
 });

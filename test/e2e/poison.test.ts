@@ -38,9 +38,9 @@ it("works with a NUL byte in a parameter fail one by one; the same worker proces
   const pipeline = "poison";
   const poisons: Partial<WorkInput>[] = [
     { command: ["echo", "{{text}}"], parameters: { text: NUL } },
-    { command: ["echo --text={{text}}"], parameters: { text: NUL } },
+    { command: ["echo --text {{text}}"], parameters: { text: NUL } },
     { command: ["bash", "-c", "echo {{text}}"], parameters: { text: NUL } },
-    { command: ["echo", "--text={{text}}"], parameters: { text: NUL } },
+    { command: ["echo", "--text", "{{text}}"], parameters: { text: NUL } },
   ];
   const good: Partial<WorkInput> = { command: ["echo", "still here"] };
   const client = stack.client();

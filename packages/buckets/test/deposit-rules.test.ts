@@ -51,3 +51,53 @@ describe("a deposit", () => {
     expect(message).toContain('may deposit only as "alice", not as "bob"');
   });
 });
+
+describe("a command's placeholders", () => {
+  const message = (answer: { body: unknown }) =>
+    (answer.body as { error: { message: string } }).error.message;
+
+  it("inside a larger string (interpreter code, an --opt=) refuse the deposit, naming the item; nothing is stored", async () => {
+    const answer = await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [
+        { ...bare, pipeline: "spliced", command: ["echo", "{{x}}"], parameters: { x: 1 } },
+        { ...bare, pipeline: "spliced", command: ["python3", "-uc", "print({{x}})"] },
+      ],
+    });
+    expect(answer.status).toBe(400);
+    expect(message(answer)).toMatch(
+      /^works\[1\]\.command\[2\] \("print\(\{\{x\}\}\)"\) puts \{\{x\}\} inside a larger string/,
+    );
+    const count = await t.call("POST", "/view/count", { body: { query: { pipeline: "spliced" } } });
+    expect(count.body).toBe(0);
+  });
+
+  it("are checked again when an update changes the command", async () => {
+    const created = await t.call("POST", "/work?return_ids=true", {
+      token: t.tokens.alice,
+      body: [{ ...bare, pipeline: "respliced", command: ["echo", "{{x}}"], parameters: { x: 1 } }],
+    });
+    expect(created.status).toBe(200);
+    const [id] = created.body as string[];
+    const answer = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id, command: ["sh", "-c", 'perl -le "print {{x}}"'] }],
+    });
+    expect(answer.status).toBe(400);
+    expect(message(answer)).toMatch(/works\[0\]\.command\[2\]: \{\{x\}\} is part of a larger word/);
+  });
+
+  it("in a pipeline config's work refuse the config", async () => {
+    const config = {
+      version: "2",
+      name: "spliced-run",
+      defaults: { user: "alice", site: "local" },
+      pipeline: {
+        steps: [{ name: "fit", stage: 1, work: { command: ["node", "-pe", "{{x}} + 1"] } }],
+      },
+    };
+    const answer = await t.call("POST", "/configs", { token: t.tokens.alice, body: config });
+    expect(answer.status).toBe(400);
+    expect(JSON.stringify(answer.body)).toContain("work.command[2]");
+  });
+});

@@ -50,6 +50,7 @@ export {
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";
+export { PlaceholderError, placeholderProblem, toArgv } from "./placeholders.js";
 export {
   AttemptParamsSchema,
   BULK_ACTIONS,

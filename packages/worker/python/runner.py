@@ -4,11 +4,13 @@ The worker sends one JSON request a line on fd 3 and reads one JSON reply a line
 function's own prints (fd 1 and 2) never mix with the protocol. After each work, a marker line
 goes to fd 1 and fd 2: the worker knows that what came before it belongs to that work.
 
-Request: {"id": n, "function": "pkg.module.func", "parameters": {...}, "marker": "..."}
+Request: {"id": n, "function": "pkg.module.func", "parameters": {...}, "roots": [...], "marker": "..."}
 Reply:   {"id": n, "ok": true, "results": {...}, "products": [...]?, "plots": [...]?}
       or {"id": n, "ok": false, "error": "<last line of the traceback>", "traceback": "..."}
 
-Parameters are data: they reach the function as keyword arguments, never as code.
+Parameters are data: they reach the function as keyword arguments, never as code. Functions load
+only from the worker's function roots ("roots"), as Node functions do; never from the standard
+library, even through a package that re-exports it.
 """
 
 import functools
@@ -97,50 +99,73 @@ def shape(value):
     return reply
 
 
-WHERE = "name a function of a module in the worker's directory, PYTHONPATH or installed packages"
+WHERE = "name a function of a module under one of this worker's function roots"
 
 
 def real_roots(paths):
-    return [os.path.realpath(p) for p in paths if p]
+    return tuple(os.path.realpath(p) for p in paths if p)
 
 
 def under(path, roots):
     return any(path == root or path.startswith(root + os.sep) for root in roots)
 
 
-def check_origin(name):
-    """Refuses the standard library and built-ins (os.system, subprocess.run, builtins.exec): a
-    work may name only code that whoever runs the worker put there, as for Node functions."""
-    check_package(name.split(".", 1)[0])
+@functools.lru_cache(maxsize=1)
+def site_directories():
+    paths = sysconfig.get_paths()
+    found = [paths.get("purelib"), paths.get("platlib"), *site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    return real_roots(found)
+
+
+def in_stdlib(real):
+    """Python's own library (installed packages often live inside it, and are not part of it)."""
+    paths = sysconfig.get_paths()
+    stdlib = real_roots([paths.get("stdlib"), paths.get("platstdlib")])
+    return under(real, stdlib) and not under(real, site_directories())
+
+
+def refuse_location(what, real, roots):
+    if in_stdlib(real):
+        raise PermissionError(f"refused: {what} is part of Python's standard library; {WHERE}")
+    if not under(real, roots):
+        raise PermissionError(
+            f"refused: {what} lies outside this worker's function roots ({', '.join(roots)}); "
+            "start the worker with --function-root to allow its directory"
+        )
 
 
 @functools.lru_cache(maxsize=1024)
-def check_package(top):
-    """Checks a top-level package once per process: where it lives does not change."""
+def check_package(top, roots):
+    """Before anything is imported: the top-level package must lie under a function root (its
+    import runs its code), and never be built in or of the standard library (os, subprocess)."""
     spec = importlib.util.find_spec(top)
     if spec is None:
         raise ModuleNotFoundError(f"No module named '{top}' ({WHERE})")
     if top in sys.builtin_module_names or spec.origin in ("built-in", "frozen"):
         raise PermissionError(f"refused: '{top}' is built into Python; {WHERE}")
-    paths = sysconfig.get_paths()
-    packages = [paths.get("purelib"), paths.get("platlib"), *site.getsitepackages()]
-    if site.ENABLE_USER_SITE:
-        packages.append(site.getusersitepackages())
-    packages = real_roots(packages)
-    stdlib = real_roots([paths.get("stdlib"), paths.get("platstdlib")])
-    own = real_roots([os.getcwd(), *os.environ.get("PYTHONPATH", "").split(os.pathsep)])
-    for location in list(spec.submodule_search_locations or []) or [spec.origin or ""]:
-        real = os.path.realpath(location)
-        if under(real, packages) or (not under(real, stdlib) and under(real, own)):
-            return
-    if under(real, stdlib):
-        raise PermissionError(f"refused: '{top}' is part of Python's standard library; {WHERE}")
-    raise PermissionError(f"refused: '{top}' lies outside the allowed directories; {WHERE}")
+    locations = list(spec.submodule_search_locations or []) or [spec.origin or ""]
+    reals = [os.path.realpath(location) for location in locations]
+    if any(under(real, roots) and not in_stdlib(real) for real in reals):
+        return
+    refuse_location(f"'{top}'", reals[0], roots)
 
 
-def resolve(name):
+def check_defined(name, function, roots):
+    """The function itself must be defined in a module under a root: a package there may import
+    (re-export) anything, `from subprocess import check_output` say, and that must not run."""
+    module_name = getattr(function, "__module__", None)
+    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        raise PermissionError(f"refused: {name} is defined in '{module_name}', which has no file; {WHERE}")
+    refuse_location(f"{name} (defined in '{module_name}')", os.path.realpath(origin), roots)
+
+
+def resolve(name, roots):
     module_name, _, attribute = name.rpartition(".")
-    check_origin(module_name)
+    check_package(module_name.split(".", 1)[0], roots)
     module = importlib.import_module(module_name)
     function = getattr(module, attribute, None)
     if function is None:
@@ -148,8 +173,8 @@ def resolve(name):
     return function
 
 
-def call(name, parameters):
-    function = resolve(name)
+def call(name, parameters, roots):
+    function = resolve(name, roots)
     # A click command (as CHIME's pipelines write them): call its callback, with its defaults.
     callback = getattr(function, "callback", None)
     if callable(callback) and isinstance(getattr(function, "params", None), list):
@@ -161,12 +186,14 @@ def call(name, parameters):
         function, parameters = callback, {**defaults, **parameters}
     if not callable(function):
         raise TypeError(f"{name} is not callable")
+    check_defined(name, function, roots)
     return function(**parameters)
 
 
 def run(request):
     try:
-        value = call(request["function"], request.get("parameters") or {})
+        roots = real_roots(request.get("roots") or [])
+        value = call(request["function"], request.get("parameters") or {}, roots)
         return {"ok": True, **shape(value)}
     except BaseException as error:  # noqa: BLE001 - SystemExit too: the process serves on
         lines = traceback.format_exception_only(type(error), error)

@@ -17,7 +17,7 @@ import { isRefusal, WorkerRefusedError } from "./refused.js";
 import { createReporter, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
 import { closeFunctionProcesses } from "./runner/function.js";
-import { defaultFunctionRoots } from "./runner/function-roots.js";
+import { defaultFunctionRoots, pythonFunctionRoots } from "./runner/function-roots.js";
 import type { Outcome } from "./runner/outcome.js";
 import { closePythonProcesses } from "./runner/python.js";
 import { notifySlack, resolveSlackSettings } from "./slack.js";
@@ -70,6 +70,11 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       : new BucketsClient({ ...clientInput, workerId, ...(env ? { env } : {}) });
   const functionRoots = (options.functionRoots ?? defaultFunctionRoots(options.cwd)).map((root) =>
     resolve(options.cwd, root),
+  );
+  const pythonRoots = pythonFunctionRoots(
+    functionRoots,
+    options.functionRoots !== undefined,
+    options.cwd,
   );
   const slack = resolveSlackSettings(env ? { env } : {});
   const reporter = createReporter(client);
@@ -141,6 +146,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       logger: log,
       cwd: options.cwd,
       functionRoots,
+      pythonRoots,
       fallback: { function: options.function, command: options.command },
       workspace,
       onRefused: refuse,

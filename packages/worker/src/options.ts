@@ -31,7 +31,8 @@ export const WorkerOptionsSchema = z.object({
   cwd: z.string().default(() => process.cwd()),
   /**
    * Directories that function works may load modules from (relative ones from `cwd`); a function
-   * resolving anywhere else, or to a Node built-in, is refused. @defaultValue [cwd, cwd/node_modules]
+   * resolving anywhere else, or to a Node built-in or Python's standard library, is refused.
+   * @defaultValue [cwd, cwd/node_modules], and for Python functions also each PYTHONPATH entry
    */
   functionRoots: z.array(z.string().min(1)).min(1).optional(),
   /** A name for this worker, recorded in each attempt's history with host and pid. */

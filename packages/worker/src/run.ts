@@ -27,6 +27,8 @@ export interface RunOptions {
   cwd: string;
   /** Directories that function works may load modules from. */
   functionRoots: readonly string[];
+  /** The same for Python functions. @defaultValue functionRoots */
+  pythonRoots?: readonly string[];
   /** Used for works that name neither a function nor a command. */
   fallback?: { function?: string | undefined; command?: string[] | undefined };
   /** Called when the service refuses the worker's token (401, 403): the worker cannot go on. */
@@ -63,7 +65,7 @@ function start(work: StoredWork, options: RunOptions, output: Printed): Started 
     if (fn !== undefined && kind?.kind === "python")
       return runPython(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
-        { cwd, logger: options.logger, output },
+        { cwd, roots: options.pythonRoots ?? functionRoots, logger: options.logger, output },
       );
     if (fn !== undefined)
       return runFunction(

@@ -1,4 +1,4 @@
-import { checkResultsSize, formatIssues, WorkSchema } from "@workflow/work";
+import { checkResultsSize, formatIssues, placeholderProblem, WorkSchema } from "@workflow/work";
 import type { z } from "zod";
 import { invalid, tooLarge } from "../errors.js";
 
@@ -18,6 +18,22 @@ export function requireResultsWithinCap(item: unknown, where: string): void {
   if (typeof item !== "object" || item === null || !("results" in item)) return;
   const size = checkResultsSize(item.results);
   if (!size.ok) throw tooLarge(`${where}: ${size.message}`);
+}
+
+/**
+ * Refuses a command whose placeholders a program could read as code (the rule is @workflow/work's,
+ * which the worker applies again): the 400 names the item.
+ */
+export function requireDataPlaceholders(
+  command: readonly string[] | undefined,
+  where: string,
+): void {
+  if (command === undefined) return;
+  const problem = placeholderProblem(command);
+  if (!problem) return;
+  throw invalid(`${where}.${problem.message}`, [
+    { path: [where, "command", problem.item], message: problem.message },
+  ]);
 }
 
 export function parseWork(item: unknown, where: string) {

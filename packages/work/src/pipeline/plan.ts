@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
+import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
 import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
@@ -238,6 +239,11 @@ function planWorks(
         work.error.issues,
       );
     }
+    const problem = work.data.command && placeholderProblem(work.data.command);
+    if (problem)
+      throw new PipelineConfigError(`${where}: work.${problem.message}`, [
+        { path: ["command", problem.item], message: problem.message },
+      ]);
     const slack = work.data.notify.slack;
     if (slack.channel_id || slack.member_ids?.length) {
       throw new PipelineConfigError(

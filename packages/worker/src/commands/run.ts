@@ -41,7 +41,7 @@ export function registerRun(program: Command): void {
     .option("--command <command>", "run this shell command for works that name none")
     .option(
       "--function-root <dir>",
-      "a directory function works may load modules from (repeatable; default: the working directory)",
+      "a directory function works (Node and Python) may load modules from (repeatable; default: the working directory, and PYTHONPATH for Python)",
       collect,
     )
     .option("--lives <n>", "works to do before exiting; -1 for ever", integer, -1)

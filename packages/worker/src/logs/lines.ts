@@ -18,9 +18,11 @@ export class LineSplitter {
     const text = this.#held + (typeof chunk === "string" ? chunk : this.#decoder.write(chunk));
     const parts = text.split("\n");
     this.#held = parts.pop() ?? "";
-    for (const part of parts) this.#line(part);
+    // One clock reading a chunk: a chunk of one-letter lines holds tens of thousands.
+    const t = Date.now();
+    for (const part of parts) this.#line(part, t);
     while (this.#held.length > MAX_LOG_LINE_CHARS) {
-      this.#line(this.#held.slice(0, MAX_LOG_LINE_CHARS));
+      this.#line(this.#held.slice(0, MAX_LOG_LINE_CHARS), t);
       this.#held = this.#held.slice(MAX_LOG_LINE_CHARS);
     }
   }
@@ -31,8 +33,7 @@ export class LineSplitter {
     if (rest !== "") this.push(`${rest}\n`);
   }
 
-  #line(text: string): void {
-    const t = Date.now();
+  #line(text: string, t: number): void {
     const clean = text.endsWith("\r") ? text.slice(0, -1) : text;
     for (let at = 0; at === 0 || at < clean.length; at += MAX_LOG_LINE_CHARS)
       this.emit({ t, stream: this.stream, text: clean.slice(at, at + MAX_LOG_LINE_CHARS) });

@@ -8,6 +8,7 @@ import {
   MAX_LOG_BATCH_LINES,
 } from "@workflow/work";
 import type { Logger } from "../logger.js";
+import { settledWithin } from "../runner/settled.js";
 import { LineSplitter } from "./lines.js";
 
 /** How often output goes to the service, in ms: a worker killed with -9 loses at most this much. */
@@ -22,6 +23,13 @@ export const SHIP_BUFFER_CHARS = 4 * 1024 * 1024;
  * traceback say, are the ones that matter.
  */
 export const SHIP_CLOSE_MS = 5_000;
+/**
+ * What a line costs in the buffer's bound beyond its text: a flood of one-letter lines (`yes`)
+ * must not fill it with millions of objects.
+ */
+const LINE_COST = 64;
+/** Past its bound, the buffer drops to this share of it at once, so that it trims rarely. */
+const TRIM_TO = 0.75;
 /** The characters of one batch: a quarter of what the service takes, so a batch is quick to store. */
 const BATCH_CHARS = MAX_LOG_BATCH_CHARS / 4;
 
@@ -33,19 +41,7 @@ export interface ShipperOptions {
 }
 
 const charsOf = (line: LogLine) => line.text.length;
-
-/** Whether `promise` settled within `ms`. */
-async function within(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const costOf = (line: LogLine) => line.text.length + LINE_COST;
 
 /**
  * Sends an attempt's output to the service in batches, about once a second or every 64 KB. It
@@ -57,6 +53,8 @@ export class LogShipper {
   readonly #streams: Record<LogStream, LineSplitter>;
   #pending: LogLine[] = [];
   #pendingChars = 0;
+  /** What the pending lines cost against SHIP_BUFFER_CHARS (their text and LINE_COST each). */
+  #pendingCost = 0;
   #dropped = 0;
   #sending: Promise<void> | undefined;
   #closed = false;
@@ -96,24 +94,31 @@ export class LogShipper {
         if (this.#failing && this.#pending.length >= before) return;
       }
     })();
-    if (await within(drain, SHIP_CLOSE_MS)) return;
+    if (await settledWithin(drain, SHIP_CLOSE_MS)) return;
     this.#trim(BATCH_CHARS);
-    await within(drain, SHIP_CLOSE_MS);
+    await settledWithin(drain, SHIP_CLOSE_MS);
   }
 
   #add(line: LogLine): void {
     this.#pending.push(line);
     this.#pendingChars += charsOf(line);
-    this.#trim(SHIP_BUFFER_CHARS);
+    this.#pendingCost += costOf(line);
+    if (this.#pendingCost > SHIP_BUFFER_CHARS) this.#trim(SHIP_BUFFER_CHARS * TRIM_TO);
     if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#closed) void this.#ship();
   }
 
-  /** Drops the oldest lines waiting past `chars`; the next batch says how many. */
-  #trim(chars: number): void {
-    while (this.#pendingChars > chars && this.#pending.length > 0) {
-      this.#pendingChars -= charsOf(this.#pending.shift() as LogLine);
-      this.#dropped++;
+  /** Drops the oldest lines until what waits costs at most `cost`; the next batch says how many. */
+  #trim(cost: number): void {
+    let count = 0;
+    while (this.#pendingCost > cost && count < this.#pending.length) {
+      const line = this.#pending[count] as LogLine;
+      this.#pendingCost -= costOf(line);
+      this.#pendingChars -= charsOf(line);
+      count++;
     }
+    // One splice, not a shift a line: shifting a long array moves all of it each time.
+    this.#pending.splice(0, count);
+    this.#dropped += count;
   }
 
   /** Sends one batch unless one is on its way; another follows at once while much is waiting. */
@@ -140,14 +145,19 @@ export class LogShipper {
         text: `[workflow: ${dropped} lines of output were dropped: the service could not be reached]`,
       });
     let chars = 0;
-    while (this.#pending.length > 0 && batch.length < MAX_LOG_BATCH_LINES) {
-      const line = this.#pending[0] as LogLine;
+    let cost = 0;
+    let taken = 0;
+    while (taken < this.#pending.length && batch.length < MAX_LOG_BATCH_LINES) {
+      const line = this.#pending[taken] as LogLine;
       if (batch.length > 0 && chars + charsOf(line) > BATCH_CHARS) break;
       batch.push(line);
       chars += charsOf(line);
-      this.#pending.shift();
+      cost += costOf(line);
+      taken++;
     }
+    this.#pending.splice(0, taken);
     this.#pendingChars -= chars;
+    this.#pendingCost -= cost;
     return batch;
   }
 
@@ -165,6 +175,7 @@ export class LogShipper {
         this.#stopped = true;
         this.#pending = [];
         this.#pendingChars = 0;
+        this.#pendingCost = 0;
         return;
       }
       if (status === 400 || status === 413) {
@@ -177,8 +188,9 @@ export class LogShipper {
       }
       // Put back, to go with the next try; the buffer's bound drops the oldest if this goes on.
       const lines = dropped > 0 ? batch.slice(1) : batch;
-      this.#pending.unshift(...lines);
+      this.#pending = lines.concat(this.#pending);
       this.#pendingChars += lines.reduce((n, line) => n + charsOf(line), 0);
+      this.#pendingCost += lines.reduce((n, line) => n + costOf(line), 0);
       if (!this.#failing)
         logger.warn(
           { reason: error instanceof Error ? error.message : String(error) },

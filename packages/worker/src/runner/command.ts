@@ -1,17 +1,21 @@
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
-import { childEnv } from "@workflow/work";
+import { childEnv, toArgv } from "@workflow/work";
+import { killTagged, newTag, TAG_VARIABLE } from "./leftovers.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
-import { toArgv } from "./placeholders.js";
 import { groupAlive, killGroup } from "./process-group.js";
 import type { OutputStream } from "./python-output.js";
+import { settledWithin } from "./settled.js";
 import { Tail } from "./tail.js";
 import { startWatchdog, watchGroup } from "./watchdog.js";
 
-export { toArgv } from "./placeholders.js";
+export { toArgv } from "@workflow/work";
 
 /** Bytes of stdout and of stderr kept for `results`. */
 export const TAIL_BYTES = 64 * 1024;
+
+/** How long output is still read once the command's process group is gone, in ms. */
+export const DRAIN_MS = 1_000;
 
 export interface CommandWork {
   command: string[];
@@ -31,6 +35,7 @@ export function runCommand(
   let stopped: StopReason | undefined;
   let child: ChildProcessByStdio<null, Readable, Readable>;
   let argv: string[];
+  const tag = newTag();
   try {
     argv = toArgv(work.command, work.parameters);
     const nul = argv.findIndex((item) => item.includes("\0"));
@@ -44,7 +49,7 @@ export function runCommand(
     child = spawn(argv[0] as string, argv.slice(1), {
       cwd,
       detached: true,
-      env: childEnv(),
+      env: { ...childEnv(), [TAG_VARIABLE]: tag },
       stdio: ["ignore", "pipe", "pipe"],
     });
   } catch (error) {
@@ -59,14 +64,17 @@ export function runCommand(
   const watchdog = child.pid === undefined ? undefined : watchGroup(child.pid);
   const stdout = new Tail(TAIL_BYTES);
   const stderr = new Tail(TAIL_BYTES);
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout.push(chunk);
-    output?.("stdout", chunk);
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr.push(chunk);
-    output?.("stderr", chunk);
-  });
+  const take = (name: OutputStream, tail: Tail, source: Readable) =>
+    source.on("data", (chunk: Buffer) => {
+      tail.push(chunk);
+      output?.(name, chunk);
+      // One chunk a turn of the event loop: a flood of output must leave heartbeats (and the
+      // works beside it) their turn, and it waits in the pipe, not in the worker's memory.
+      source.pause();
+      setImmediate(() => source.resume());
+    });
+  take("stdout", stdout, child.stdout);
+  take("stderr", stderr, child.stderr);
   let killing: Promise<void> | undefined;
   let exited = false;
   const stop = (reason: StopReason) => {
@@ -90,7 +98,17 @@ export function runCommand(
       await (killing ?? (groupAlive(child.pid as number) ? killGroup(child) : undefined));
       exited = true;
       watchdog?.release();
-      await Promise.all([closed(child.stdout), closed(child.stderr)]);
+      // A descendant that left the group (setsid, a daemon) may hold the pipes open for ever:
+      // what it wrote by now is read, and then it goes, like the rest of the command.
+      const drained = await settledWithin(
+        Promise.all([closed(child.stdout), closed(child.stderr)]),
+        DRAIN_MS,
+      );
+      if (!drained) {
+        killTagged(tag);
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }
       const output = {
         exitCode: code,
         ...(signal ? { signal } : {}),

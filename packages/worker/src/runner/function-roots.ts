@@ -1,6 +1,6 @@
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { isAbsolute, join, resolve, sep } from "node:path";
+import { delimiter, isAbsolute, join, resolve, sep } from "node:path";
 
 /** A function specifier the worker will not load; the message says which and why. */
 export class FunctionRefusedError extends Error {}
@@ -8,6 +8,23 @@ export class FunctionRefusedError extends Error {}
 /** The directories a worker loads functions from: `--function-root`, or its directory. */
 export function defaultFunctionRoots(cwd: string): string[] {
   return [cwd, join(cwd, "node_modules")];
+}
+
+/**
+ * The directories Python functions load from: the worker's function roots, and when none was
+ * given (`--function-root`), also each directory on PYTHONPATH, which only whoever runs the
+ * worker sets. Installed packages (site-packages) are not roots unless named: a pipeline installed
+ * there (CHIME's `pkg.module.func`) needs `--function-root` with its directory.
+ */
+export function pythonFunctionRoots(
+  roots: readonly string[],
+  given: boolean,
+  cwd: string,
+  env: Record<string, string | undefined> = process.env,
+): string[] {
+  if (given) return [...roots];
+  const path = (env.PYTHONPATH ?? "").split(delimiter).filter((entry) => entry !== "");
+  return [...roots, ...path.map((entry) => resolve(cwd, entry))];
 }
 
 /**

@@ -81,10 +81,11 @@ export class PythonProcess {
     return this.#ended === undefined && this.child.exitCode === null && !this.child.signalCode;
   }
 
-  /** Runs `function(**parameters)`; what it prints goes to `output` (else the worker's streams). */
+  /** Runs `function(**parameters)`, refused unless defined under `roots`; what it prints goes to `output` (else the worker's streams). */
   call(
     fn: string,
     parameters: Record<string, unknown>,
+    roots: readonly string[],
     output?: OutputSink,
   ): Promise<PythonAnswer> {
     if (this.#call) throw new Error("a Python process runs one work at a time");
@@ -98,7 +99,9 @@ export class PythonProcess {
       const seen = () => this.#progress(call);
       this.#stdout.expect(marker, seen);
       this.#stderr.expect(marker, seen);
-      this.#requests()?.write(`${JSON.stringify({ id, function: fn, parameters, marker })}\n`);
+      this.#requests()?.write(
+        `${JSON.stringify({ id, function: fn, parameters, roots, marker })}\n`,
+      );
     });
   }
 

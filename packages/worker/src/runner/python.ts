@@ -16,8 +16,10 @@ export interface PythonWork {
 }
 
 export interface PythonRunOptions {
-  /** The worker's directory: modules resolve from it, then from PYTHONPATH. */
+  /** The worker's directory: modules resolve from it, then from PYTHONPATH and installed packages. */
   cwd: string;
+  /** Only functions defined in modules under these directories run (see pythonFunctionRoots). */
+  roots: readonly string[];
   /** Receives what the function prints; without it, the worker's own stdout and stderr do. */
   output?: OutputSink;
   /** Where a raised exception's whole traceback is logged. */
@@ -94,7 +96,12 @@ export function runPython(
   const timer = setTimeout(() => stop("timeout"), work.timeout * 1000);
 
   const done = (async (): Promise<Outcome> => {
-    const answer = await proc.call(work.function, work.parameters ?? {}, options.output);
+    const answer = await proc.call(
+      work.function,
+      work.parameters ?? {},
+      options.roots,
+      options.output,
+    );
     finished = true;
     clearTimeout(timer);
     await killing;
