@@ -147,6 +147,18 @@ describe("a deposit-only token and other users' runs", () => {
     const unknown = await t.call("GET", `/runs/${UNKNOWN}`, { token: eve() });
     expect(shape(foreign, run)).toEqual(shape(unknown, UNKNOWN));
     expect(foreign.status).toBe(404);
+    for (const [method, path, body] of [
+      ["POST", (id: string) => `/runs/${id}/cancel`, undefined],
+      ["POST", (id: string) => `/runs/${id}/rerun`, () => ({})],
+      ["POST", () => "/configs/retry", (id: string) => ({ id })],
+      ["PUT", (id: string) => `/configs/cancel?query=${encodeURIComponent(`{"id":"${id}"}`)}`],
+    ] as const) {
+      const send = (id: string) =>
+        t.call(method, path(id), { token: eve(), ...(body ? { body: body(id) } : {}) });
+      const [a, b] = [await send(run), await send(UNKNOWN)];
+      expect(shape(a, run), path(run)).toEqual(shape(b, UNKNOWN));
+      expect(a.status).toBe(404);
+    }
     const own = await t.call("GET", `/runs/${run}`, { token: t.token("bob", ["work:deposit"]) });
     expect(own.status).toBe(200);
     expect(own.body).toMatchObject({ id: run, user: "bob" });

@@ -55,7 +55,7 @@ export async function listConfigs(ctx: ServiceContext, principal: Principal, par
   let runs: RunDoc[];
   if (typeof query.id === "string") {
     const run = await readableRun(ctx, principal, parseRunId(query.id)).catch((error: unknown) => {
-      if (error instanceof ServiceError && error.code === "not_found") return null;
+      if (isNotFound(error)) return null;
       throw error;
     });
     runs = run && (!name || run.name === name) ? [run] : [];
@@ -74,6 +74,8 @@ export async function countConfigs(ctx: ServiceContext, principal: Principal) {
   const user = listedUser(principal, undefined) ?? undefined;
   return { configs: await ctx.store.runs.count({ user, within: principal.pipelines }) };
 }
+
+const isNotFound = (error: unknown) => error instanceof ServiceError && error.code === "not_found";
 
 function idOf(params: unknown): string {
   const { query } = parseWith(z.looseObject({ query: JsonParam("query") }), params, "query");
@@ -110,6 +112,9 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
 export async function retryConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
   const { id } = parseWith(z.looseObject({ id: z.string() }), body, "body");
   const runId = parseRunId(id);
-  if (!(await ctx.store.runs.get(runId))) throw notFound(`no config with id ${id}`);
+  // A run the caller may not read is answered as an unknown one.
+  await readableRun(ctx, principal, runId).catch((error: unknown) => {
+    throw isNotFound(error) ? notFound(`no config with id ${id}`) : error;
+  });
   return rerunRun(ctx, principal, runId, { failedOnly: true, downstream: true });
 }
