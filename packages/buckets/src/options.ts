@@ -1,6 +1,6 @@
 import { Settings } from "@workflow/work";
 import { z } from "zod";
-import { parseAllowEntry } from "./service/runs/callback-target.js";
+import { checkAllowEntry } from "./service/runs/callback-target.js";
 
 const seconds = (fallback: number, max: number) =>
   z.coerce.number().positive().max(max).default(fallback);
@@ -54,7 +54,7 @@ export const ServiceOptionsSchema = z.object({
     .transform((raw) => raw.split(/[\s,]+/).filter((entry) => entry !== ""))
     .superRefine((entries, check) => {
       for (const entry of entries) {
-        const problem = parseAllowEntry(entry);
+        const problem = checkAllowEntry(entry);
         if (problem) check.addIssue({ code: "custom", message: problem });
       }
     }),

@@ -42,28 +42,28 @@ const SPECIAL: [string, number, "ipv4" | "ipv6"][] = [
 const special = new BlockList();
 for (const [network, prefix, family] of SPECIAL) special.addSubnet(network, prefix, family);
 
-/** What BUCKETS_CALLBACK_ALLOW may list: a host name, an address, or a range (CIDR). */
-export function parseAllowEntry(entry: string): string | undefined {
-  const [address, prefix, ...rest] = entry.split("/");
-  if (rest.length > 0 || address === undefined) return `"${entry}" is not a host, address or CIDR`;
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+/**
+ * What BUCKETS_CALLBACK_ALLOW may list: a host name, an address, or a range (CIDR). Answers what
+ * is wrong with an entry, or nothing.
+ */
+export function checkAllowEntry(entry: string): string | undefined {
+  const [address = "", prefix, ...rest] = entry.split("/");
   const family = isIP(address);
+  if (rest.length > 0) return `"${entry}" is not a host, address or CIDR`;
   if (prefix !== undefined) {
-    const bits = Number(prefix);
     const max = family === 4 ? 32 : 128;
-    if (family === 0 || !/^\d{1,3}$/.test(prefix) || bits > max) {
-      return `"${entry}" is not a CIDR (an address, "/", and a prefix length up to ${family === 4 ? 32 : 128})`;
+    if (family === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > max) {
+      return `"${entry}" is not a CIDR (an address, "/", and a prefix length up to ${max})`;
     }
     return undefined;
   }
-  if (
-    family !== 0 ||
-    /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(address)
-  )
-    return undefined;
+  if (family !== 0 || HOST_NAME.test(address)) return undefined;
   return `"${entry}" is not a host, address or CIDR`;
 }
 
-/** The policy of the entries BUCKETS_CALLBACK_ALLOW lists (checked by parseAllowEntry). */
+/** The policy of the entries BUCKETS_CALLBACK_ALLOW lists (checked by checkAllowEntry). */
 export function callbackPolicy(allow: readonly string[] = []): CallbackPolicy {
   const hosts = new Set<string>();
   const addresses = new BlockList();
