@@ -1,5 +1,6 @@
 import { Settings } from "@workflow/work";
 import { z } from "zod";
+import { checkAllowEntry } from "./service/runs/callback-target.js";
 
 const seconds = (fallback: number, max: number) =>
   z.coerce.number().positive().max(max).default(fallback);
@@ -42,6 +43,21 @@ export const ServiceOptionsSchema = z.object({
     .string()
     .min(16, { error: "must be at least 16 characters" })
     .optional(),
+  /**
+   * Hosts, addresses and CIDRs that runs' callbacks may reach although they are loopback,
+   * link-local or private (comma- or space-separated: `127.0.0.1,10.1.0.0/16,hooks.internal`).
+   * @defaultValue none
+   */
+  BUCKETS_CALLBACK_ALLOW: z
+    .string()
+    .default("")
+    .transform((raw) => raw.split(/[\s,]+/).filter((entry) => entry !== ""))
+    .superRefine((entries, check) => {
+      for (const entry of entries) {
+        const problem = checkAllowEntry(entry);
+        if (problem) check.addIssue({ code: "custom", message: problem });
+      }
+    }),
   /** Slack bot token that posts pipeline runs' messages (a run's notify.slack); unset, none are posted. */
   BUCKETS_SLACK_TOKEN: z.string().min(1).optional(),
   /** Slack's Web API; tests point it at a local stand-in. @defaultValue "https://slack.com/api/" */

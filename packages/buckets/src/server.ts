@@ -12,6 +12,7 @@ import { Dispatcher } from "./service/dispatch.js";
 import { createEmitter } from "./service/events.js";
 import { startReaper } from "./service/reaper.js";
 import { startRetention } from "./service/retention.js";
+import { callbackPolicy } from "./service/runs/callback-target.js";
 import { startTicker, type Ticker } from "./service/schedules/ticker.js";
 import { connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
@@ -67,6 +68,7 @@ export async function startService(
     workspace,
     now: now ?? clock.now,
     callbackSecret: options.BUCKETS_CALLBACK_SECRET,
+    callbackPolicy: callbackPolicy(options.BUCKETS_CALLBACK_ALLOW),
     slack: options.BUCKETS_SLACK_TOKEN
       ? { token: options.BUCKETS_SLACK_TOKEN, apiUrl: options.BUCKETS_SLACK_API_URL }
       : undefined,

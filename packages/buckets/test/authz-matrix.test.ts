@@ -24,6 +24,7 @@ const CASES = [
   "alg none",
   "wrong scope",
   "another user",
+  "another depositor",
   "outside its pipelines",
   "admin",
   "rightful caller",
@@ -54,6 +55,10 @@ interface Row {
   expect?: Partial<Record<Case, number>>;
   /** With a token limited to other pipelines the route answers 200 but shows nothing of this one. */
   hidesOtherPipelines?: true;
+  /** Another user's deposit-only token is answered 200 but shown (and counted) nothing of alice's. */
+  hidesFromDepositors?: true;
+  /** The fixture's work is still there after every caller but the rightful one and admin. */
+  keepsWork?: true;
   /** The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled). */
   makes?: "run" | "ended run" | "schedule";
 }
@@ -65,6 +70,7 @@ const DEFAULTS: Record<Case, number> = {
   "alg none": 401,
   "wrong scope": 403,
   "another user": 403,
+  "another depositor": 403,
   "outside its pipelines": 403,
   admin: 200,
   "rightful caller": 200,
@@ -80,6 +86,15 @@ const publicRow = (path: string): Row => ({
 const ANY_USER = { "another user": 200 } as const;
 /** What only the claimer of an attempt may do: anyone else within the pipelines gets 403. */
 const CLAIMER_ONLY = { "outside its pipelines": 404, "another user": 403, admin: 403 } as const;
+
+/**
+ * Another user's work, run or schedule that the caller may not read does not exist for it: the
+ * same 404 as an unknown id, never a 403 that confirms it and names its owner.
+ */
+const NOT_THEIRS = { "another user": 404, "another depositor": 404 } as const;
+
+/** Listings accept a deposit-only token and answer its own things only: here, none. */
+const OWN_ONLY = { "another depositor": 200 } as const;
 
 const ROUTES: Record<string, Row> = {
   "GET /version": publicRow("/version"),
@@ -118,8 +133,12 @@ const ROUTES: Record<string, Row> = {
       path: "/work/bulk",
       body: { query: { pipeline: f.pipeline }, action: "cancel", confirmed: 1 },
     }),
-    // Outside its pipelines the query matches nothing; another user's work is refused (403).
+    // Outside its pipelines, or for another user who may not read alice's works, the query matches
+    // nothing: no count tells of works the caller may not read.
+    expect: { "another user": 200, "another depositor": 200 },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
+    keepsWork: true,
   },
   "GET /metrics": {
     scopes: ["metrics"],
@@ -157,31 +176,34 @@ const ROUTES: Record<string, Row> = {
     scopes: ["work:deposit"],
     role: "owner",
     request: (f) => ({ path: `/work/${f.id}/cancel` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "PUT /work": {
     scopes: ["work:deposit"],
     role: "owner",
     request: (f) => ({ path: "/work", body: [{ id: f.id, priority: 5 }] }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "DELETE /work": {
     scopes: ["work:deposit"],
     role: "owner",
     request: (f) => ({ path: `/work?ids=${f.id}` }),
+    // Unknown ids are ignored (a retried delete succeeds), and so are ids the caller may not read.
+    expect: { "another user": 200, "another depositor": 200, "outside its pipelines": 200 },
+    keepsWork: true,
   },
   "GET /work/:id": {
     scopes: ["work:read"],
     role: "owner",
     request: (f) => ({ path: `/work/${f.id}` }),
     // Readers read any work within their pipelines; outside them it does not exist.
-    expect: { ...ANY_USER, "outside its pipelines": 404 },
+    expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
   },
   "GET /work/:id/logs": {
     scopes: ["work:read"],
     role: "owner",
     request: (f) => ({ path: `/work/${f.id}/logs` }),
-    expect: { ...ANY_USER, "outside its pipelines": 404 },
+    expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
   },
   "POST /work/:id/logs": {
     scopes: ["work:withdraw"],
@@ -260,29 +282,30 @@ const ROUTES: Record<string, Row> = {
     role: "caller",
     makes: "run",
     request: () => ({ path: "/runs" }),
-    expect: ANY_USER,
+    expect: { ...ANY_USER, ...OWN_ONLY },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
   },
   "GET /runs/:id": {
     scopes: ["work:read"],
     role: "caller",
     makes: "run",
     request: (f) => ({ path: `/runs/${f.run}` }),
-    expect: { ...ANY_USER, "outside its pipelines": 404 },
+    expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
   },
   "POST /runs/:id/cancel": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "run",
     request: (f) => ({ path: `/runs/${f.run}/cancel` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /runs/:id/rerun": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "ended run",
     request: (f) => ({ path: `/runs/${f.run}/rerun`, body: {} }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /schedules": {
     scopes: ["work:deposit"],
@@ -296,36 +319,37 @@ const ROUTES: Record<string, Row> = {
     makes: "schedule",
     request: () => ({ path: "/schedules" }),
     // Another user is answered their own schedules: none.
-    expect: ANY_USER,
+    expect: { ...ANY_USER, ...OWN_ONLY },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
   },
   "GET /schedules/:id": {
     scopes: ["work:read"],
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/schedules/${f.schedule}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /schedules/:id/pause": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/schedules/${f.schedule}/pause` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /schedules/:id/resume": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/schedules/${f.schedule}/resume` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "DELETE /schedules/:id": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/schedules/${f.schedule}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /configs": {
     scopes: ["work:deposit"],
@@ -337,37 +361,39 @@ const ROUTES: Record<string, Row> = {
     role: "caller",
     makes: "run",
     request: () => ({ path: "/configs" }),
-    expect: ANY_USER,
+    expect: { ...ANY_USER, ...OWN_ONLY },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
   },
   "GET /configs/count": {
     scopes: ["work:read"],
     role: "caller",
     makes: "run",
     request: () => ({ path: "/configs/count" }),
-    expect: ANY_USER,
+    expect: { ...ANY_USER, ...OWN_ONLY },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
   },
   "PUT /configs/cancel": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "run",
     request: (f) => ({ path: `/configs/cancel?query=${byId(f.run)}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "DELETE /configs": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "ended run",
     request: (f) => ({ path: `/configs?query=${byId(f.run)}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /configs/retry": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "ended run",
     request: (f) => ({ path: "/configs/retry", body: { id: f.run } }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   // v1 configs are never migrated: any caller with a token hears why.
   "POST /configs/migrate": {
@@ -377,6 +403,7 @@ const ROUTES: Record<string, Row> = {
     expect: {
       "wrong scope": 400,
       "another user": 400,
+      "another depositor": 400,
       "outside its pipelines": 400,
       admin: 400,
       "rightful caller": 400,
@@ -396,22 +423,23 @@ const ROUTES: Record<string, Row> = {
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/v2/schedule?query=${byId(f.schedule)}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "GET /v2/schedule/count": {
     scopes: ["work:read"],
     role: "caller",
     makes: "schedule",
     request: () => ({ path: "/v2/schedule/count" }),
-    expect: ANY_USER,
+    expect: { ...ANY_USER, ...OWN_ONLY },
     hidesOtherPipelines: true,
+    hidesFromDepositors: true,
   },
   "DELETE /v2/schedule": {
     scopes: ["work:deposit"],
     role: "owner",
     makes: "schedule",
     request: (f) => ({ path: `/v2/schedule?query=${byId(f.schedule)}` }),
-    expect: { "outside its pipelines": 404 },
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "GET /status/details/:pipeline": {
     scopes: ["work:read"],
@@ -475,6 +503,8 @@ function tokenFor(row: Row, kase: Case): string | null {
       );
     case "another user":
       return t.token(row.role === "worker" ? "worker-2" : "bob", scopes);
+    case "another depositor":
+      return t.token(row.role === "worker" ? "worker-2" : "bob", ["work:deposit"]);
     case "outside its pipelines":
       return t.token(user, scopes, ["elsewhere"]);
     case "admin":
@@ -553,14 +583,22 @@ describe("the authorization matrix", () => {
         });
         answers[kase] = got.status;
         wanted[kase] = expected(row, kase);
-        if (kase === "outside its pipelines" && row.hidesOtherPipelines && got.status === 200) {
+        const hides =
+          (kase === "outside its pipelines" && row.hidesOtherPipelines) ||
+          (kase === "another depositor" && row.hidesFromDepositors);
+        if (hides && got.status === 200) {
           const text = JSON.stringify(got.body);
-          if (text.includes(f.pipeline) || text.includes(f.id) || /[1-9]/.test(text))
-            leaks.push(text);
+          const named = [f.pipeline, f.id, f.run].filter((s) => s !== "");
+          if (named.some((s) => text.includes(s)) || /[1-9]/.test(text))
+            leaks.push(`${kase}: ${text}`);
+        }
+        if (row.keepsWork && kase !== "admin" && kase !== "rightful caller") {
+          const kept = await t.call("GET", `/work/${f.id}`, { token: t.tokens.admin });
+          if (kept.status !== 200) leaks.push(`${kase} removed the work (${kept.status})`);
         }
       }
       expect(answers).toEqual(wanted);
-      expect(leaks, "a token limited to other pipelines saw this one").toEqual([]);
+      expect(leaks, "a caller saw, counted or removed what it may not read").toEqual([]);
     });
   }
 });

@@ -29,6 +29,8 @@ beforeAll(async () => {
   const env = {
     BUCKETS_REAP_SECONDS: "3600",
     BUCKETS_CALLBACK_SECRET: SECRET,
+    // The callbacks of these tests go to servers on this machine.
+    BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
     BUCKETS_SLACK_TOKEN: "xoxb-service",
     BUCKETS_SLACK_API_URL: slack.url,
   };

@@ -18,6 +18,15 @@ export function requireScope(principal: Principal, ...anyOf: Scope[]): void {
   }
 }
 
+/**
+ * Whether the principal may read what `owner` owns: readers (work:read) and admins read anyone's,
+ * others only their own. What a principal may not read does not exist for it: it is answered as an
+ * unknown id would be, and never counted.
+ */
+export function mayRead(principal: Principal, owner: string): boolean {
+  return hasScope(principal, "work:read") || principal.sub === owner;
+}
+
 /** Refuses pipelines outside the token's `pipelines` claim. */
 export function requirePipeline(principal: Principal, pipeline: string): void {
   if (principal.pipelines && !principal.pipelines.includes(pipeline)) {

@@ -1,5 +1,5 @@
 import { BulkRequestSchema, type BulkResult, MAX_BULK_WORKS } from "@workflow/work";
-import { requireScope } from "../auth/access.js";
+import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, type ErrorCode, ServiceError, tooLarge } from "../errors.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
@@ -101,13 +101,20 @@ export async function bulk(
   return result;
 }
 
-/** The ids a query matches within the token's pipelines, in id order, one past the bound at most. */
+/**
+ * The ids a query matches within what the token may read (its pipelines; others' works only with
+ * work:read), in id order, one past the bound at most.
+ */
 async function matching(
   ctx: ServiceContext,
   principal: Principal,
   raw: unknown,
 ): Promise<string[]> {
-  const query = scopedQuery(principal, raw);
+  const scoped = scopedQuery(principal, raw);
+  // Without work:read only the caller's own works match: the count never tells of others'.
+  const query = hasScope(principal, "work:read")
+    ? scoped
+    : { $and: [scoped, { user: principal.sub }] };
   const ids: string[] = [];
   for await (const doc of ctx.store.find(query, {
     projection: { _id: 1 },

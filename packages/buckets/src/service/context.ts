@@ -3,6 +3,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
 import type { ServiceEmitter } from "./events.js";
+import type { CallbackPolicy } from "./runs/callback-target.js";
 
 /** What the service logic needs; built once at start and shared by every request. */
 export interface ServiceContext {
@@ -18,6 +19,8 @@ export interface ServiceContext {
   now: () => number;
   /** Signs run callbacks (HMAC-SHA256); unset, callbacks go unsigned. */
   callbackSecret?: string | undefined;
+  /** Where runs' callbacks may point (BUCKETS_CALLBACK_ALLOW); unset, no special address. */
+  callbackPolicy?: CallbackPolicy | undefined;
   /** Posts runs' Slack messages; unset, a config that asks for Slack is refused. */
   slack?: { token: string; apiUrl: string } | undefined;
 }

@@ -1,4 +1,4 @@
-import { requireOwner, requireScope } from "../auth/access.js";
+import { mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, notFound } from "../errors.js";
 import type { Holder, Missed, WorkDoc } from "../store/index.js";
@@ -16,6 +16,20 @@ export function canSee(principal: Principal, pipeline: string): boolean {
 /** Works outside a token's pipelines do not exist for it: no status or attempt leaks out. */
 export function requireVisible(principal: Principal, id: string, doc: { pipeline: string } | null) {
   if (!doc || !canSee(principal, doc.pipeline)) throw notFound(`no work with id ${id}`);
+}
+
+/**
+ * Works outside a token's pipelines, and other users' works for a token that may not read them,
+ * do not exist for it: the same 404 as an unknown id, so no id is confirmed to exist.
+ */
+export function requireReadable(
+  principal: Principal,
+  id: string,
+  doc: { pipeline: string; user: string } | null,
+): asserts doc is WorkDoc {
+  if (!doc || !canSee(principal, doc.pipeline) || !mayRead(principal, doc.user)) {
+    throw notFound(`no work with id ${id}`);
+  }
 }
 
 /** A fenced write missed: the work is gone, outside the token's pipelines, or moved on. */
@@ -64,8 +78,8 @@ export async function release(
 export async function cancel(ctx: ServiceContext, principal: Principal, id: string): Promise<void> {
   requireScope(principal, "work:deposit");
   const doc = await ctx.store.findOne(id);
-  requireVisible(principal, id, doc);
-  requireOwner(principal, (doc as WorkDoc).user, `work ${id}`);
+  requireReadable(principal, id, doc);
+  requireOwner(principal, doc.user, `work ${id}`);
   if (!(await ctx.store.cancel(id, ctx.now()))) {
     const now = await ctx.store.findOne(id);
     throw conflict(

@@ -5,13 +5,13 @@ import {
   MAX_LOG_BYTES_PER_ATTEMPT,
 } from "@workflow/work";
 import type { ObjectId } from "mongodb";
-import { hasScope, requireScope } from "../auth/access.js";
+import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, forbidden, invalid } from "../errors.js";
+import { conflict, invalid } from "../errors.js";
 import { type Holder, present, type WorkDoc, type WorkView } from "../store/index.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
-import { requireVisible } from "./lifecycle.js";
+import { requireReadable, requireVisible } from "./lifecycle.js";
 import { parseWith } from "./validate.js";
 
 /** Lines of the last attempt that `GET /work/:id` shows. */
@@ -51,13 +51,8 @@ export async function appendLogs(
 async function readable(ctx: ServiceContext, principal: Principal, id: string): Promise<WorkDoc> {
   requireScope(principal, "work:read", "work:deposit");
   const doc = await ctx.store.findOne(id);
-  requireVisible(principal, id, doc);
-  const work = doc as WorkDoc;
-  if (work.user !== principal.sub && !hasScope(principal, "work:read"))
-    throw forbidden(
-      `work ${id} belongs to user "${work.user}": reading its logs needs the work:read scope`,
-    );
-  return work;
+  requireReadable(principal, id, doc);
+  return doc;
 }
 
 function attemptOf(work: WorkDoc, id: string, raw: unknown): number {

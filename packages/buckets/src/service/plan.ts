@@ -1,5 +1,5 @@
 import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy } from "@workflow/work";
-import { hasScope, isAdmin } from "../auth/access.js";
+import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, ServiceError } from "../errors.js";
 import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
@@ -271,10 +271,12 @@ function requireOwnerOrAdmin(principal: Principal, doc: WorkDoc, field: string):
   if (isAdmin(principal)) return;
   if (doc.user === principal.sub && hasScope(principal, "work:deposit")) return;
   const id = doc._id.toHexString();
+  // A token that may not read the work is not told whose it is.
+  const owner = mayRead(principal, doc.user) ? ` ("${doc.user}")` : "";
   throw forbidden(
     id,
     field,
-    `only its owner ("${doc.user}") or an admin may change it; this token is "${principal.sub}" with ${principal.scopes.join(", ")}`,
+    `only its owner${owner} or an admin may change it; this token is "${principal.sub}" with ${principal.scopes.join(", ")}`,
   );
 }
 

@@ -1,9 +1,10 @@
 import { ObjectIdSchema } from "@workflow/work";
-import { isAdmin, requireOwner, requirePipeline, requireScope } from "../auth/access.js";
+import { isAdmin, mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
 import type { ServiceContext } from "./context.js";
 import { MAX_BATCH } from "./context.js";
+import { canSee } from "./lifecycle.js";
 
 /** `?ids=a&ids=b` and `?ids=a,b` alike. */
 export function parseIds(raw: unknown): string[] {
@@ -25,8 +26,9 @@ export function parseId(raw: unknown): string {
 }
 
 /**
- * Deletes works. Ids that do not exist are ignored, so that a retried delete succeeds; a non-admin
- * may delete only its own works.
+ * Deletes works. Ids that do not exist are ignored, so that a retried delete succeeds; so are the
+ * ids of works the token may not read (outside its pipelines, or another user's without
+ * work:read), which do not exist for it. A non-admin may delete only its own works.
  */
 export async function remove(
   ctx: ServiceContext,
@@ -34,11 +36,13 @@ export async function remove(
   ids: string[],
 ): Promise<void> {
   requireScope(principal, "work:deposit");
-  if (!isAdmin(principal) || principal.pipelines) {
-    for (const doc of await ctx.store.findByIds(ids)) {
-      requireOwner(principal, doc.user, `work ${doc._id.toHexString()}`);
-      requirePipeline(principal, doc.pipeline);
-    }
+  if (isAdmin(principal) && !principal.pipelines) {
+    await ctx.store.remove(ids);
+    return;
   }
-  await ctx.store.remove(ids);
+  const readable = (await ctx.store.findByIds(ids)).filter(
+    (doc) => canSee(principal, doc.pipeline) && mayRead(principal, doc.user),
+  );
+  for (const doc of readable) requireOwner(principal, doc.user, `work ${doc._id.toHexString()}`);
+  await ctx.store.remove(readable.map((doc) => doc._id.toHexString()));
 }

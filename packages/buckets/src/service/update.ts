@@ -1,12 +1,12 @@
 import { ClaimSecretSchema, ObjectIdSchema } from "@workflow/work";
 import { z } from "zod";
-import { requireScope } from "../auth/access.js";
+import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, ServiceError } from "../errors.js";
 import type { WorkDoc } from "../store/index.js";
 import { holderFor, requireClaimer } from "./claimant.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
-import { requireVisible } from "./lifecycle.js";
+import { requireReadable, requireVisible } from "./lifecycle.js";
 import { type Plan, planOf } from "./plan.js";
 import { releaseRuns, runsOf } from "./runs/release.js";
 import { at, parseWith, requireArray } from "./validate.js";
@@ -64,7 +64,10 @@ export async function update(
   for (const { index, item, holder, id, attempt } of heads) {
     try {
       const doc = stored.get(id) ?? null;
-      requireVisible(principal, id, doc);
+      // A worker reports on any work it claimed, whoever deposited it; anyone else changes only
+      // what they may read (their own works, or any with work:read).
+      if (hasScope(principal, "work:withdraw")) requireVisible(principal, id, doc);
+      else requireReadable(principal, id, doc);
       const work = doc as WorkDoc;
       const plan = planOf(ctx, principal, work, item, attempt ?? undefined, index, now);
       // Whatever acts for an attempt comes from its claimer; the attempt fence in the store makes

@@ -213,6 +213,13 @@ export function runStore(db: Db) {
         { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
         { returnDocument: "after", projection: { config: 0 } },
       ),
+    /** Puts a claimed delivery back, due at `due`, as if it had not been attempted. */
+    deferDelivery: async (kind: DeliveryKind, _id: ObjectId, due: number) => {
+      await collection.updateOne(
+        { _id },
+        { $set: { [`${kind}.due`]: due }, $inc: { [`${kind}.attempts`]: -1 } },
+      );
+    },
     deliveryDone: async (
       kind: DeliveryKind,
       _id: ObjectId,

@@ -1,6 +1,6 @@
 import { ObjectIdSchema } from "@workflow/work";
 import { ObjectId } from "mongodb";
-import { isAdmin, requireScope } from "../../auth/access.js";
+import { hasScope, isAdmin, mayRead, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { forbidden, notFound } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
@@ -17,7 +17,10 @@ export function parseRunId(raw: unknown): ObjectId {
   return ObjectId.createFromHexString(parseWith(ObjectIdSchema, raw, "run id"));
 }
 
-/** The run, for a reader (work:read) within its pipelines; else it does not exist for them. */
+/**
+ * The run, for a reader (work:read) or its owner within its pipelines; else it does not exist for
+ * them (the same 404 as an unknown id).
+ */
 export async function readableRun(
   ctx: ServiceContext,
   principal: Principal,
@@ -25,7 +28,8 @@ export async function readableRun(
 ): Promise<RunDoc> {
   requireScope(principal, "work:read", "work:deposit");
   const run = await ctx.store.runs.get(id);
-  if (!run || !canSeeRun(principal, run)) throw notFound(`no run with id ${id.toHexString()}`);
+  if (!run || !canSeeRun(principal, run) || !mayRead(principal, run.user))
+    throw notFound(`no run with id ${id.toHexString()}`);
   return run;
 }
 
@@ -43,4 +47,16 @@ export async function ownRun(
     );
   }
   return run;
+}
+
+/**
+ * The user whose runs a listing may hold: a token that may not read others' runs lists only its
+ * own, and nothing (null) when it asked for another user's.
+ */
+export function listedUser(
+  principal: Principal,
+  asked: string | undefined,
+): string | undefined | null {
+  if (hasScope(principal, "work:read")) return asked;
+  return asked === undefined || asked === principal.sub ? principal.sub : null;
 }

@@ -1,6 +1,14 @@
 import { createHmac } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
+import {
+  type CallbackPolicy,
+  CallbackRefused,
+  guardedLookup,
+  policyOf,
+} from "./callback-target.js";
 import { summaryOf } from "./summary.js";
 
 /** How long one POST may take. */
@@ -27,17 +35,46 @@ export async function sendCallback(
   };
   if (ctx.callbackSecret) headers[SIGNATURE_HEADER] = sign(ctx.callbackSecret, body);
   try {
-    const response = await fetch(callback.url, {
-      method: "POST",
-      headers,
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(POST_TIMEOUT_MS),
-    });
-    await response.body?.cancel();
-    if (response.status < 200 || response.status >= 300) return `HTTP ${response.status}`;
+    const status = await post(new URL(callback.url), headers, body, policyOf(ctx));
+    if (status < 200 || status >= 300) return `HTTP ${status}`;
     return undefined;
   } catch (failure) {
-    return (failure as Error).name === "TimeoutError" ? "timed out" : (failure as Error).message;
+    const error = failure as Error;
+    return error instanceof CallbackRefused ? `refused: ${error.message}` : error.message;
   }
+}
+
+/**
+ * One POST, never following a redirect, within POST_TIMEOUT_MS; answers the status. Through
+ * node:http rather than fetch, for the lookup: the address it connects to is the one checked.
+ */
+function post(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  policy: CallbackPolicy,
+): Promise<number> {
+  const lookup = guardedLookup(policy, url);
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(
+      url,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        ...(lookup ? { lookup } : {}),
+      },
+      (response) => {
+        clearTimeout(timer);
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    const timer = setTimeout(() => request.destroy(new Error("timed out")), POST_TIMEOUT_MS);
+    request.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    request.end(body);
+  });
 }

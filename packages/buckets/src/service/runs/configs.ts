@@ -1,12 +1,12 @@
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid, notFound } from "../../errors.js";
+import { conflict, invalid, notFound, ServiceError } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
 import { JsonParam, project } from "../chime-query.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
-import { ownRun, parseRunId } from "./access.js";
+import { listedUser, ownRun, parseRunId, readableRun } from "./access.js";
 import { cancelRun, rerunRun } from "./control.js";
 import { createRun } from "./create.js";
 
@@ -45,30 +45,37 @@ const ListSchema = z.looseObject({
   projection: JsonParam("projection"),
 });
 
-/** GET /configs?name&query&projection: the runs as configs; `query` may name an `id`. */
+/**
+ * GET /configs?name&query&projection: the runs as configs; `query` may name an `id`. Without
+ * work:read, only the caller's own.
+ */
 export async function listConfigs(ctx: ServiceContext, principal: Principal, params: unknown) {
   requireScope(principal, "work:read", "work:deposit");
   const { name, query, projection } = parseWith(ListSchema, params, "query");
   let runs: RunDoc[];
   if (typeof query.id === "string") {
-    const run = await ctx.store.runs.get(parseRunId(query.id)).catch(() => null);
+    const run = await readableRun(ctx, principal, parseRunId(query.id)).catch((error: unknown) => {
+      if (isNotFound(error)) return null;
+      throw error;
+    });
     runs = run && (!name || run.name === name) ? [run] : [];
-    runs = runs.filter((r) =>
-      r.pipelines.every((p) => !principal.pipelines || principal.pipelines.includes(p)),
-    );
   } else {
-    runs = await ctx.store.runs.list({ name, within: principal.pipelines }, 100, 0);
+    const user = listedUser(principal, undefined) ?? undefined;
+    runs = await ctx.store.runs.list({ name, user, within: principal.pipelines }, 100, 0);
     const full = await Promise.all(runs.map((r) => ctx.store.runs.get(r._id)));
     runs = full.filter((r): r is RunDoc => r !== null);
   }
   return runs.map((run) => project(asConfig(run), projection));
 }
 
-/** GET /configs/count: how many configs (runs) there are. */
+/** GET /configs/count: how many configs (runs) there are; without work:read, of the caller's. */
 export async function countConfigs(ctx: ServiceContext, principal: Principal) {
   requireScope(principal, "work:read", "work:deposit");
-  return { configs: await ctx.store.runs.count({ within: principal.pipelines }) };
+  const user = listedUser(principal, undefined) ?? undefined;
+  return { configs: await ctx.store.runs.count({ user, within: principal.pipelines }) };
 }
+
+const isNotFound = (error: unknown) => error instanceof ServiceError && error.code === "not_found";
 
 function idOf(params: unknown): string {
   const { query } = parseWith(z.looseObject({ query: JsonParam("query") }), params, "query");
@@ -105,6 +112,9 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
 export async function retryConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
   const { id } = parseWith(z.looseObject({ id: z.string() }), body, "body");
   const runId = parseRunId(id);
-  if (!(await ctx.store.runs.get(runId))) throw notFound(`no config with id ${id}`);
+  // A run the caller may not read is answered as an unknown one.
+  await readableRun(ctx, principal, runId).catch((error: unknown) => {
+    throw isNotFound(error) ? notFound(`no config with id ${id}`) : error;
+  });
   return rerunRun(ctx, principal, runId, { failedOnly: true, downstream: true });
 }

@@ -6,7 +6,7 @@ import { conflict, invalid } from "../../errors.js";
 import type { RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
-import { ownRun, readableRun } from "./access.js";
+import { listedUser, ownRun, readableRun } from "./access.js";
 import { endRun } from "./finish.js";
 import { releaseRuns } from "./release.js";
 import { summaryOf } from "./summary.js";
@@ -25,14 +25,19 @@ const ListSchema = z.strictObject({
   skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
 
-/** GET /runs: newest first, filtered by name, user and status, within the token's pipelines. */
+/**
+ * GET /runs: newest first, filtered by name, user and status, within the token's pipelines; only
+ * the caller's own without work:read.
+ */
 export async function listRuns(ctx: ServiceContext, principal: Principal, query: unknown) {
   requireScope(principal, "work:read", "work:deposit");
   const q = parseWith(ListSchema, query, "query");
+  const user = listedUser(principal, q.user);
+  if (user === null) return [];
   const runs = await ctx.store.runs.list(
     {
       name: q.name,
-      user: q.user,
+      user,
       status: q.status as RunStatus | undefined,
       within: principal.pipelines,
     },

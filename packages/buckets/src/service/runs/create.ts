@@ -17,6 +17,7 @@ import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
+import { policyOf, requireCallbackTarget } from "./callback-target.js";
 import { releaseRuns } from "./release.js";
 
 export const CreateRunSchema = z.strictObject({
@@ -63,6 +64,9 @@ export async function createRun(
     throw invalid(
       `a run belongs to one user; its works name ${users.join(", ")}: set defaults.user`,
     );
+  }
+  if (planned.config.callback) {
+    await requireCallbackTarget(policyOf(ctx), planned.config.callback);
   }
   const steps: RunStep[] = planned.steps.map((s) => ({
     name: s.name,

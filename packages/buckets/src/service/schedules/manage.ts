@@ -9,7 +9,7 @@ import {
 import { ObjectId } from "mongodb";
 import { isAdmin, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, forbidden, notFound } from "../../errors.js";
+import { conflict, notFound } from "../../errors.js";
 import type { ScheduleDoc, ScheduleOwner } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
@@ -122,18 +122,12 @@ const visible = (principal: Principal, doc: ScheduleDoc) =>
   doc.pipelines.every((p) => canSee(principal, p)) &&
   (isAdmin(principal) || doc.user === principal.sub);
 
-/** A schedule its reader may see (work:read, its owner or an admin, within the token's pipelines). */
+/** A schedule its owner or an admin may see, within the token's pipelines. */
 async function readable(ctx: ServiceContext, principal: Principal, id: ObjectId) {
   requireScope(principal, "work:read", "work:deposit");
   const doc = await ctx.store.schedules.get(id);
-  if (!doc?.pipelines.every((p) => canSee(principal, p))) {
-    throw notFound(`no schedule with id ${id.toHexString()}`);
-  }
-  if (!isAdmin(principal) && doc.user !== principal.sub) {
-    throw forbidden(
-      `schedule ${id.toHexString()} belongs to user "${doc.user}", not "${principal.sub}"`,
-    );
-  }
+  // Another user's schedule does not exist for the caller: the same 404 as an unknown id.
+  if (!doc || !visible(principal, doc)) throw notFound(`no schedule with id ${id.toHexString()}`);
   return doc;
 }
 

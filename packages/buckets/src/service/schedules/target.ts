@@ -4,6 +4,7 @@ import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { deposit } from "../deposit.js";
+import { policyOf, requireCallbackTarget } from "../runs/callback-target.js";
 import { createRun, plan, slackOf } from "../runs/create.js";
 import { requireSite } from "../sites.js";
 
@@ -38,6 +39,9 @@ export async function checkTarget(
   }
   const planned = plan(principal, target.config, target.params);
   slackOf(ctx, planned.config);
+  if (planned.config.callback) {
+    await requireCallbackTarget(policyOf(ctx), planned.config.callback);
+  }
   const pipelines = new Set<string>();
   for (const step of planned.steps) {
     for (const { work } of step.works) {
