@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -33,6 +35,7 @@ afterAll(async () => {
 
 const services: RunningService[] = [];
 beforeEach((context) => {
+  skew = 0;
   database = `t${context.task.id.replace(/[^a-zA-Z0-9]/g, "")}`.slice(0, 40);
 });
 afterEach(async () => {
@@ -174,7 +177,8 @@ describe("an evaluation that outlives its run's lock", () => {
   });
 
   it("never stops its instance's reaper", async () => {
-    const a = await instance({ BUCKETS_REAP_SECONDS: "1" });
+    // Only A reaps: B's reaper waits an hour.
+    await instance({ BUCKETS_REAP_SECONDS: "1" });
     const b = await instance();
     const run = await aRun(b, 1);
     const work = await withdraw(b, run.pipeline);
@@ -208,5 +212,49 @@ describe("an evaluation that outlives its run's lock", () => {
     await bounded(a.close(), "close() never finished");
     expect(Date.now() - started).toBeLessThan(2000 + 3000);
     await creating;
+  });
+
+  it("lets `buckets serve` exit 0 on SIGTERM within BUCKETS_SHUTDOWN_SECONDS", async () => {
+    const a = await instance();
+    await aRun(a, 1);
+    await a.close();
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, "..", "dist", "cli.js"), "serve"],
+      {
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: process.env.HOME ?? "",
+          PORT: "0",
+          HOST: "127.0.0.1",
+          LOG_LEVEL: "info",
+          MONGODB_URI: set.getUri(database),
+          BUCKETS_JWT_SECRET: SECRET,
+          BUCKETS_REAP_SECONDS: "1",
+          BUCKETS_SHUTDOWN_SECONDS: "2",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      let out = "";
+      const listening = new Promise<void>((resolve) => {
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes("buckets listening")) resolve();
+        });
+      });
+      await bounded(listening, "buckets serve never listened");
+      // Its reaper's sweep of the run, held far longer than the bound.
+      await (await hold("aggregate", 10_000))();
+      const signalled = Date.now();
+      child.kill("SIGTERM");
+      expect(await bounded(exited, "buckets serve never exited")).toBe(0);
+      expect(Date.now() - signalled).toBeLessThan(2000 + 3000);
+      expect(out).toContain("buckets stopped");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });

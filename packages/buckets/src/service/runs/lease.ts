@@ -75,10 +75,15 @@ export class RunLease {
     let timer: NodeJS.Timeout | undefined;
     const left = EVALUATION_SECONDS * 1000 - (performance.now() - this.#startedMs);
     const timeUp = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.#abandoned = true;
-        reject(new LeaseLost(this.#why(`was still waiting on MongoDB after ${EVALUATION_SECONDS} s`)));
-      }, Math.max(0, left));
+      timer = setTimeout(
+        () => {
+          this.#abandoned = true;
+          reject(
+            new LeaseLost(this.#why(`was still waiting on MongoDB after ${EVALUATION_SECONDS} s`)),
+          );
+        },
+        Math.max(0, left),
+      );
     });
     evaluation.catch(() => undefined);
     try {
