@@ -5,6 +5,8 @@ import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mongodPort } from "../../../test/support/mongod-port.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
+import { reap } from "../src/service/reaper.js";
+import { EVALUATION_SECONDS } from "../src/service/runs/lease.js";
 
 // A run's evaluation that outlives its 30 s lock (a failover, a GC pause, a large fan-in) while
 // another instance takes the lock over. MongoDB's failCommand failpoint holds an evaluation's
@@ -21,8 +23,8 @@ const SECRET = "slow-evaluation-secret-0123456789";
 
 beforeAll(async () => {
   set = await MongoMemoryReplSet.create({
-    replSet: { count: 1, args: ["--setParameter", "enableTestCommands=1"] },
-    instanceOpts: [{ port: mongodPort(), ip: "127.0.0.1", launchTimeout: 60_000 }],
+    replSet: { count: 1, ip: "127.0.0.1", args: ["--setParameter", "enableTestCommands=1"] },
+    instanceOpts: [{ port: mongodPort(), launchTimeout: 60_000 }],
   });
   await set.waitUntilRunning();
   // Its own appName: the failpoint holds only the service's commands, never the test's.
@@ -174,6 +176,31 @@ describe("an evaluation that outlives its run's lock", () => {
     const last = await withdraw(b, run.pipeline);
     expect((await succeed(b, last)).status).toBe(200);
     expect((await call(b, "GET", `/runs/${run.id}`)).body.status).toBe("success");
+  });
+
+  it(`stops waiting on MongoDB after ${EVALUATION_SECONDS} s: its PUT answers, and the sweep takes the run over once the lock lapses`, {
+    timeout: 60_000,
+  }, async () => {
+    const a = await instance();
+    const run = await aRun(a, 1);
+    const work = await withdraw(a, run.pipeline);
+    const held = await hold("aggregate", (EVALUATION_SECONDS + 10) * 1000);
+    const put = succeed(a, work);
+    await held();
+    const answer = await bounded(put, "the PUT never answered", (EVALUATION_SECONDS + 5) * 1000);
+    expect(answer.status).toBe(200);
+    // Answered while MongoDB still holds the evaluation's command.
+    const { inprog } = await mongo
+      .db("admin")
+      .command({ currentOp: true, "command.aggregate": "works", appName: "buckets" });
+    expect(inprog).toHaveLength(1);
+    skew += 60;
+    await reap(a.ctx);
+    const after = await getRun(a, run.id);
+    expect(after.steps.map((s) => [s.name, s.state])).toEqual([
+      ["a", "success"],
+      ["b", "running"],
+    ]);
   });
 
   it("never stops its instance's reaper", async () => {
