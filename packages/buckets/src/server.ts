@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { loadWorkspace } from "@workflow/work";
 import { buildApp } from "./app.js";
 import { type Keys, resolveKeys } from "./auth/keys.js";
@@ -26,7 +27,10 @@ export interface RunningService {
   database: Database;
   /** Fires due schedules; tests call `evaluate()` after moving the clock. */
   ticker: Ticker;
-  /** Stops accepting, lets in-flight requests finish (bounded), then closes MongoDB. */
+  /**
+   * Stops the background tasks and accepting, lets passes and requests in flight finish within
+   * BUCKETS_SHUTDOWN_SECONDS (then cuts them off), then closes MongoDB.
+   */
   close(): Promise<void>;
 }
 
@@ -115,24 +119,37 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      await ticker.stop();
-      await reaper.stop();
-      await retention.stop();
+      const deadline = performance.now() + options.BUCKETS_SHUTDOWN_SECONDS * 1000;
+      const left = () => Math.max(0, deadline - performance.now());
       clock.stop();
-      await dispatcher.close();
-      const bound = setTimeout(
-        () => server.closeAllConnections(),
-        options.BUCKETS_SHUTDOWN_SECONDS * 1000,
+      // A pass held up by a slow MongoDB (a reaper's sweep) gets no longer than a request.
+      await within(
+        Promise.all([ticker.stop(), reaper.stop(), retention.stop(), dispatcher.close()]),
+        left(),
       );
+      const bound = setTimeout(() => server.closeAllConnections(), left());
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
       clearTimeout(bound);
+      // The driver closes its connections in use first: a command MongoDB still holds ends here.
       await database.close();
       logger.info("buckets stopped");
     })();
     return closing;
   };
   return { url, port, keys, ctx, dispatcher, database, ticker, close };
+}
+
+/** Waits for `promise` to settle, or `ms` at most; what it settles with is dropped. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

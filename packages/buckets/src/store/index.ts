@@ -61,7 +61,9 @@ export type {
   RunStatus,
   RunStep,
   StepOutcome,
+  Unlocked,
 } from "./runs.js";
+export { LOCK_SECONDS } from "./runs.js";
 export type { ScheduleDoc, ScheduleOwner, TickDoc } from "./schedules.js";
 export type { Replacement } from "./update.js";
 

@@ -83,7 +83,10 @@ export const RUNS = "runs";
 export const runs = (db: Db): Collection<RunDoc> => db.collection<RunDoc>(RUNS);
 
 /** Seconds an evaluation may hold a run before another instance takes over. */
-const LOCK_SECONDS = 30;
+export const LOCK_SECONDS = 30;
+
+/** What `unlock` found: given back, kept for one more evaluation (marked dirty), or taken over. */
+export type Unlocked = "unlocked" | "dirty" | "lost";
 
 export interface RunFilter {
   user?: string | undefined;
@@ -141,15 +144,25 @@ export function runStore(db: Db) {
     markDirty: async (_id: ObjectId) => {
       await collection.updateOne({ _id, lockUntil: { $exists: true } }, { $set: { dirty: true } });
     },
-    /** Gives the lock back unless a writer marked the run dirty meanwhile; answers whether it did. */
-    unlock: async (_id: ObjectId, lockId: ObjectId): Promise<boolean> => {
+    /** Whether this lock still holds the run: another evaluation takes it over once it lapses. */
+    holds: async (_id: ObjectId, lockId: ObjectId): Promise<boolean> =>
+      (await collection.countDocuments({ _id, lockId }, { limit: 1 })) === 1,
+    /**
+     * Gives the lock back unless a writer marked the run dirty meanwhile (then it is kept for one
+     * more evaluation); `lost` once another evaluation has taken it over.
+     */
+    unlock: async (_id: ObjectId, lockId: ObjectId): Promise<Unlocked> => {
       const { matchedCount } = await collection.updateOne(
         { _id, lockId, dirty: { $ne: true } },
         { $unset: { lockUntil: "", lockId: "", dirty: "" } },
       );
-      if (matchedCount === 1) return true;
-      await collection.updateOne({ _id, lockId }, { $set: { dirty: false } });
-      return false;
+      if (matchedCount === 1) return "unlocked";
+      const kept = await collection.updateOne({ _id, lockId }, { $set: { dirty: false } });
+      return kept.matchedCount === 1 ? "dirty" : "lost";
+    },
+    /** Gives the lock back as it is, dirty or not: the sweep evaluates the run again. */
+    letGo: async (_id: ObjectId, lockId: ObjectId) => {
+      await collection.updateOne({ _id, lockId }, { $unset: { lockUntil: "", lockId: "" } });
     },
     /** Writes what an evaluation decided, while it still holds the lock. */
     save: async (

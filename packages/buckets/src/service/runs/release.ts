@@ -11,6 +11,7 @@ import type {
 } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { endRun, finishRun } from "./finish.js";
+import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
 
 /** The most a released work's filled fields may weigh, as JSON: MongoDB stores 16 MB a work. */
 const MAX_FILLED_BYTES = 12 * 1024 * 1024;
@@ -24,11 +25,17 @@ const ABANDONED =
  * Re-evaluates the runs of works that just changed, in the same request: steps whose works all
  * ended get their outcome, dependents whose needs are all met are released (or skipped), and a run
  * whose steps all ended ends. Several instances may call it at once: an evaluation holds the run's
- * lock, and one that finds it held marks the run so that the holder evaluates once more.
+ * lock, and one that finds it held marks the run so that the holder evaluates once more. Each
+ * evaluation is bounded (see ./lease.ts); none is started past `until` (unix seconds).
  */
-export async function releaseRuns(ctx: ServiceContext, ids: Iterable<ObjectId>): Promise<void> {
+export async function releaseRuns(
+  ctx: ServiceContext,
+  ids: Iterable<ObjectId>,
+  until = Number.POSITIVE_INFINITY,
+): Promise<void> {
   const seen = new Set<string>();
   for (const id of ids) {
+    if (ctx.now() > until) return;
     if (seen.has(id.toHexString())) continue;
     seen.add(id.toHexString());
     try {
@@ -51,12 +58,37 @@ async function releaseRun(ctx: ServiceContext, id: ObjectId): Promise<void> {
   for (let tries = 0; tries < 2; tries++) {
     const lockId = await runs.lock(id, ctx.now());
     if (lockId) {
-      do await evaluate(ctx, id, lockId);
-      while (!(await runs.unlock(id, lockId)));
+      await holding(ctx, new RunLease(ctx, id, lockId));
       return;
     }
     // The holder may have read the run before our change: it evaluates again before unlocking.
     await runs.markDirty(id);
+  }
+}
+
+/** Evaluates a run while its lease lasts: again while writers mark it dirty, a few times at most. */
+async function holding(ctx: ServiceContext, lease: RunLease): Promise<void> {
+  const { runs } = ctx.store;
+  const rounds = async () => {
+    for (let round = 1; ; round++) {
+      await evaluate(ctx, lease);
+      const left = await runs.unlock(lease.run, lease.lockId);
+      if (left === "unlocked") return;
+      if (left === "lost") throw lease.lost();
+      if (round === MAX_ROUNDS || lease.expired) {
+        // Left dirty: the sweep evaluates the run again.
+        await runs.letGo(lease.run, lease.lockId);
+        return;
+      }
+    }
+  };
+  try {
+    await lease.bound(rounds());
+  } catch (error) {
+    if (!(error instanceof LeaseLost)) throw error;
+    ctx.logger.warn({ run: lease.run.toHexString() }, error.message);
+    // Stopped between two writes, not in the middle of one: the lock may go now, if still ours.
+    if (!lease.abandoned) await runs.letGo(lease.run, lease.lockId);
   }
 }
 
@@ -69,7 +101,8 @@ export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<numbe
     }
   }
   const stale = await ctx.store.runs.stale(now, limit);
-  await releaseRuns(ctx, stale);
+  // A slow MongoDB makes each evaluation slow: the reaper's other work must not wait on 100.
+  await releaseRuns(ctx, stale, now + EVALUATION_SECONDS);
   return stale.length;
 }
 
@@ -98,7 +131,8 @@ function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
   return step.needs.every((name) => byName.get(name)?.outcome === "success");
 }
 
-async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Promise<void> {
+async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
+  const id = lease.run;
   const run = await ctx.store.runs.get(id);
   // A run whose works are still being stored would see steps without works as failed.
   if (run?.status !== "running" || run.creating) return;
@@ -111,6 +145,7 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
     if (!step.released || step.outcome) continue;
     const c = counts.get(step.name);
     if (step.failFast && (c?.byStatus.failure ?? 0) > (c?.retrying ?? 0)) {
+      await lease.check();
       await ctx.store.runWorks.cancel(id, now, step.name);
       const fresh = await ctx.store.runWorks.counts(id);
       const updated = fresh.get(step.name);
@@ -139,6 +174,7 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
         fresh.add(step.name);
         events.push({ at: now, kind: "step started", step: step.name });
       } else {
+        await lease.check();
         await ctx.store.runWorks.skip(id, step.name, now);
         step.outcome = "skipped";
         events.push({ at: now, kind: "step skipped", step: step.name });
@@ -151,19 +187,21 @@ async function evaluate(ctx: ServiceContext, id: ObjectId, lockId: ObjectId): Pr
     const active = fresh.has(step.name) ? 0 : (c.queued ?? 0) + (c.running ?? 0);
     const room = step.maxParallel ? step.maxParallel - active : step.works;
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
-      await unblock(ctx, run, step, byName, room, events);
+      await unblock(ctx, lease, run, step, byName, room, events);
     }
   }
   // Works skipped here end their step: look again before letting go of the run.
   if (events.some((e) => e.kind === "works skipped")) await ctx.store.runs.markDirty(id);
   const ended = steps.every((s) => s.outcome);
-  const saved = await ctx.store.runs.save(id, lockId, { steps, checked: now }, events);
+  // Fenced by the lock token: an evaluation that lost its lock saves nothing.
+  const saved = await ctx.store.runs.save(id, lease.lockId, { steps, checked: now }, events);
   if (saved && ended) await finishRun(ctx, { ...run, steps }, now);
 }
 
 /** Queues up to `room` waiting works of a step, in matrix order, filled from their needs. */
 async function unblock(
   ctx: ServiceContext,
+  lease: RunLease,
   run: RunDoc,
   step: RunStep,
   byName: Map<string, RunStep>,
@@ -197,6 +235,7 @@ async function unblock(
   });
   // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
   const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
+  await lease.check();
   if (tooLarge.length > 0) {
     await ctx.store.runWorks.skipIds(
       tooLarge.map((r) => r._id),
@@ -209,6 +248,7 @@ async function unblock(
       detail: `${tooLarge.length} works: their parameters filled from the parents' results would exceed ${MAX_FILLED_BYTES / 1024 / 1024} MB; pass a smaller part of the results (a deeper path)`,
     });
   }
+  if (tooLarge.length > 0) await lease.check();
   const released = await ctx.store.runWorks.unblock(releases.filter((r) => !tooLarge.includes(r)));
   // Waiting workers hear of them now, not after the run's bookkeeping.
   if (released > 0) ctx.events.emit("work:queued");
