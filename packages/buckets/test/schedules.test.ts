@@ -325,11 +325,6 @@ describe("refusals", () => {
     ["a date that never comes", { cron: "0 0 30 2 *" }, /never/],
     ["an unknown timezone", { timezone: "Mars/Olympus" }, /IANA/],
     ["a work without a user-owned shape", { target: { works: [{ pipeline: "p" }] } }, /works\[0\]/],
-    [
-      "a work nothing would run",
-      { target: { works: [aWork({ command: undefined })] } },
-      /neither a function nor a command/,
-    ],
     ["another user's works", { target: { works: [aWork({ user: "bob" })] } }, /not as .*bob/],
     ["an invalid pipeline config", { target: { config: "version: 2\nname: x\n" } }, /pipeline/],
     ["works with ids", { target: { works: [aWork({ id: "0123456789abcdef01234567" })] } }, /id/],
@@ -345,6 +340,15 @@ describe("refusals", () => {
     expect(refused.status, JSON.stringify(refused.body)).toBeGreaterThanOrEqual(400);
     expect(refused.status).toBeLessThan(500);
     expect(JSON.stringify(refused.body)).toMatch(message);
+  });
+
+  it("takes a work that names neither a function nor a command: its workers supply one", async () => {
+    const added = await call(a, "POST", "/schedules", alice(a), {
+      name: `static-${++names}`,
+      cron: "0 * * * *",
+      target: { works: [aWork({ command: undefined })] },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
   });
 
   it("refuses a second schedule of the same name, but not another user's", async () => {
