@@ -37,7 +37,7 @@ export async function appendLogs(
       `work ${id}: attempt ${attempt} is no longer running (the work is ${work.status} at attempt ${work.attempt}); its logs are closed`,
       { id, attempt, current: work.attempt, status: work.status },
     );
-  await ctx.store.logs.append(id, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
+  await ctx.store.logs.append(work, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
 }
 
 /**
@@ -75,7 +75,7 @@ export async function readLogs(
 ): Promise<AttemptLogs> {
   const work = await readable(ctx, principal, id);
   const attempt = attemptOf(work, id, rawAttempt);
-  const { cut, lines } = await ctx.store.logs.read(id, attempt);
+  const { cut, lines } = await ctx.store.logs.read(work, attempt);
   return { id, attempt, cut, lines };
 }
 
@@ -107,7 +107,7 @@ export async function followLogs(
 ): Promise<Following> {
   const work = await readable(ctx, principal, id);
   const attempt = attemptOf(work, id, rawAttempt);
-  const first = await ctx.store.logs.read(id, attempt);
+  const first = await ctx.store.logs.read(work, attempt);
   let last: ObjectId | undefined = first.last;
   let pending: LogLine[] | undefined = first.lines;
   return {
@@ -117,7 +117,7 @@ export async function followLogs(
       // Whether it ended is read before the lines: a line appended before the end is not missed.
       const now = await ctx.store.findOne(id);
       const ended = now?.status !== "running" || now.attempt !== attempt;
-      const read = await ctx.store.logs.read(id, attempt, last);
+      const read = await ctx.store.logs.read(work, attempt, last);
       last = read.last;
       const lines = [...(pending ?? []), ...read.lines];
       pending = undefined;
@@ -134,6 +134,6 @@ export async function showWork(
 ): Promise<WorkView & { logs: { attempt: number; lines: LogLine[] } }> {
   const work = await readable(ctx, principal, id);
   const attempt = Math.max(1, work.attempt ?? 1);
-  const lines = await ctx.store.logs.tail(id, attempt, SHOWN_LOG_LINES);
+  const lines = await ctx.store.logs.tail(work, attempt, SHOWN_LOG_LINES);
   return { ...present(work), logs: { attempt, lines } };
 }

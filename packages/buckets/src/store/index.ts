@@ -23,6 +23,7 @@ import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export type { MinuteRow, Sighting } from "./activity.js";
 export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
+export { type Oversized, oversizedMessage } from "./deposit.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
 export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
@@ -34,6 +35,7 @@ export type {
   Callback,
   Delivery,
   DeliveryKind,
+  Rerun,
   RunDoc,
   RunEvent,
   RunFilter,
@@ -68,7 +70,7 @@ export function createStore(db: Db) {
     runs,
     logs,
     schedules,
-    runWorks: runWorkStore(collection),
+    runWorks: runWorkStore(collection, logs),
     activity: activityStore(collection),
     ensureRetention: async (days: number | undefined) => {
       await ensureRetention(db, collection, days);
@@ -103,9 +105,11 @@ export function createStore(db: Db) {
     update: (changes: Replacement[]) => updateWorks(collection, changes),
     recordOutcomes: (outcomes: Outcome[], now: number) => recordOutcomes(collection, outcomes, now),
     remove: async (ids: string[]) => {
-      const removed = await removeWorks(collection, ids.map(toObjectId));
-      // A removed work's logs go with it.
-      await logs.removeFor(ids);
+      const objectIds = ids.map(toObjectId);
+      const removed = await removeWorks(collection, objectIds);
+      // A removed work's logs go with it (and would be hidden from a work deposited again with its
+      // id, if a crash kept them: they belong to its incarnation).
+      await logs.removeFor(objectIds);
       return removed;
     },
     heartbeat: (id: string, attempt: number, now: number) =>
