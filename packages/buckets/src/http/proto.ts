@@ -20,9 +20,11 @@ export function notePossibleProtoKey(req: IncomingMessage, _res: unknown, raw: B
  * query of it matches everything.
  */
 export function refuseProtoKeys(req: Request, _res: Response, next: NextFunction): void {
-  if (!suspect.has(req)) return next();
-  const path = protoKeyAt(req.body);
-  if (!path) return next();
+  const path = suspect.has(req) ? protoKeyAt(req.body) : undefined;
+  if (!path) {
+    next();
+    return;
+  }
   next(
     invalid(
       `${pathText(["body", ...path])}: "__proto__" may not be a key (JavaScript takes it for the object's prototype, so it would be dropped); rename it`,
