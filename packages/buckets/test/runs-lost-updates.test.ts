@@ -175,4 +175,21 @@ describe("a rerun", () => {
     expect((await runOf(run)).status).toBe("success");
     expect(await countOf(run, "a", ["success"])).toBe(1);
   });
+
+  it("cut short, then cancelled: the sweep leaves it cancelled, nothing of it waiting", async () => {
+    const { run } = await finishedRun();
+    once(t.service.ctx.store.runWorks, "rerun", () => async () => {
+      throw new Error("injected: the instance died here");
+    });
+    expect((await rerun(run)).status).toBe(500);
+    const cancelled = await t.call("POST", `/runs/${run}/cancel`, { token: t.tokens.alice });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    await db
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(run) }, { $inc: { "rerunning.at": -61 } });
+    await reap(t.service.ctx);
+    expect((await runOf(run)).status).toBe("cancelled");
+    expect(await countOf(run, "a", ["waiting", "queued"])).toBe(0);
+    expect(await countOf(run, "b", ["waiting", "queued"])).toBe(0);
+  });
 });

@@ -206,10 +206,13 @@ export function runStore(db: Db) {
     rerunDone: async (_id: ObjectId, at: number) => {
       await collection.updateOne({ _id, "rerunning.at": at }, { $unset: { rerunning: "" } });
     },
-    /** Runs whose rerun began before `before` and never finished. */
+    /** Running runs whose rerun began before `before` and never finished (not those cancelled since). */
     abandonedReruns: (before: number, limit: number) =>
       collection
-        .find({ "rerunning.at": { $lt: before } }, { projection: { rerunning: 1 } })
+        .find(
+          { "rerunning.at": { $lt: before }, status: "running" },
+          { projection: { rerunning: 1 } },
+        )
         .limit(limit)
         .toArray(),
     /** Runs whose creation began before `before` and never finished. */
