@@ -129,6 +129,13 @@ describe("__proto__ keys", () => {
       body: `[${workText(pipeline, `,"parameters":{"list":[1,{"__proto__":2}]}`)}]`,
     });
     refused(inList, "body[0].parameters.list[1].__proto__");
+    // At the bottom of a body nested 100,000 deep: found without recursion, named in short.
+    const deep = await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: `[${'{"a":'.repeat(100_000)}{"__proto__":1}${"}".repeat(100_000)}]`,
+    });
+    refused(deep, "a.a...(99963 more levels).__proto__");
+    expect(JSON.stringify(deep.body).length).toBeLessThan(1_000);
     expect(await stored(pipeline)).toBe(0);
   });
 

@@ -41,11 +41,20 @@ export const FreeArraySchema = z.array(z.unknown()).superRefine(checkFree);
 /** A place in parsed JSON: the keys and indexes from the top. */
 export type JsonPath = (string | number)[];
 
-/** `a[0].b`, as messages name places. */
+/** Segments of a path a message shows: a body may nest 100,000 deep. */
+const PATH_SHOWN = 40;
+
+/** `a[0].b`, as messages name places; a very long path keeps its start and its last key. */
 export function pathText(path: JsonPath): string {
-  return path
-    .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? key : `.${key}`))
-    .join("");
+  const text = (keys: JsonPath) =>
+    keys
+      .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? key : `.${key}`))
+      .join("");
+  if (path.length <= PATH_SHOWN) return text(path);
+  const last = path.at(-1) as string | number;
+  const skipped = path.length - PATH_SHOWN;
+  const end = typeof last === "number" ? `[${last}]` : `.${last}`;
+  return `${text(path.slice(0, PATH_SHOWN - 1))}...(${skipped} more levels)${end}`;
 }
 
 interface Visit {

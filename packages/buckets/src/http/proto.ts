@@ -25,10 +25,11 @@ export function refuseProtoKeys(req: Request, _res: Response, next: NextFunction
     next();
     return;
   }
+  const where = pathText(["body", ...path]);
   next(
     invalid(
-      `${pathText(["body", ...path])}: "__proto__" may not be a key (JavaScript takes it for the object's prototype, so it would be dropped); rename it`,
-      { path: ["body", ...path] },
+      `${where}: "__proto__" may not be a key (JavaScript takes it for the object's prototype, so it would be dropped); rename it`,
+      { path: where },
     ),
   );
 }
