@@ -77,6 +77,33 @@ describe("a work over MongoDB's 16 MB", () => {
     expect(message).toContain("16 MB limit for one work");
     expect(await stored(pipeline)).toBe(0);
   });
+
+  it("reported as a worker's results (under their 4 MB of JSON) is a 413 naming it; the work is left running", async () => {
+    const pipeline = fresh("huge-report");
+    await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork({ pipeline })] });
+    const claimed = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline },
+    });
+    const { id, attempt } = claimed.body as { id: string; attempt: number };
+    const zeros = new Array(1_900_000).fill(0);
+    const got = await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id, attempt, status: "success", results: { zeros } }],
+    });
+    expect(got.status, JSON.stringify(got.body).slice(0, 500)).toBe(413);
+    expect((got.body as { error: { message: string } }).error.message).toMatch(
+      new RegExp(`^work ${id} takes 2\\d\\.\\d MB in MongoDB, over its 16 MB limit`),
+    );
+    expect((await t.call("GET", `/work/${id}`, { token: t.tokens.alice })).body).toMatchObject({
+      status: "running",
+    });
+    const plain = await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id, attempt, status: "success" }],
+    });
+    expect(plain.status).toBe(200);
+  });
 });
 
 describe("a rerun of a work that is not an id", () => {

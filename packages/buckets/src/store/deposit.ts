@@ -1,18 +1,9 @@
-import { BSON, type Collection, MongoBulkWriteError, MongoServerError } from "mongodb";
+import { type Collection, MongoBulkWriteError } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { StoreError } from "./errors.js";
+import { oversizedError } from "./oversize.js";
 
 const DUPLICATE_KEY = 11000;
-
-/** MongoDB's limit on one document, in bytes of BSON. */
-export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
-
-/** The works MongoDB cannot store: their place in the request and their size as BSON. */
-export interface Oversized {
-  index: number;
-  id: string;
-  bytes: number;
-}
 
 /**
  * Inserts works. A work whose id is already stored with the same digest was deposited before (a
@@ -63,30 +54,4 @@ async function insert(collection: Collection<WorkDoc>, docs: WorkDoc[]): Promise
       .filter((d) => digests.get(d._id.toHexString()) !== d.digest)
       .map((d) => d._id.toHexString());
   }
-}
-
-/**
- * The driver refuses a document over MongoDB's limit while it builds the batches, before it writes
- * any (its error names neither the document nor its size): these are measured only then.
- */
-function oversizedError(docs: WorkDoc[], error: unknown): StoreError | undefined {
-  if (error instanceof MongoServerError) return undefined;
-  const oversized: Oversized[] = [];
-  docs.forEach((doc, index) => {
-    const bytes = BSON.calculateObjectSize(doc);
-    if (bytes >= MAX_DOCUMENT_BYTES) oversized.push({ index, id: doc._id.toHexString(), bytes });
-  });
-  if (oversized.length === 0) return undefined;
-  return new StoreError(
-    "too_large",
-    oversizedMessage(oversized.map((o) => ({ ...o, name: `work ${o.id}` }))),
-    { details: { oversized }, cause: error },
-  );
-}
-
-/** Says which works MongoDB cannot store, and how large they are there. */
-export function oversizedMessage(oversized: (Oversized & { name: string })[]): string {
-  const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-  const sizes = oversized.map((o) => `${o.name} takes ${mb(o.bytes)} MB`).join(", ");
-  return `${sizes} in MongoDB, over its ${MAX_DOCUMENT_BYTES / 1024 / 1024} MB limit for one work (a list of many small numbers weighs several times its JSON there): nothing was stored; make it smaller`;
 }

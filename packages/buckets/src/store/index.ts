@@ -23,12 +23,12 @@ import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export type { MinuteRow, Sighting } from "./activity.js";
 export { type ClaimOptions, DEADLINE_GRACE_SECONDS, HISTORY_LIMIT } from "./claim.js";
-export { type Oversized, oversizedMessage } from "./deposit.js";
 export { newId, present, toObjectId, type WorkDoc, type WorkView } from "./documents.js";
 export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
+export { type Oversized, oversizedMessage } from "./oversize.js";
 export type { Ended } from "./reap.js";
 export type { StepCounts, Unblock } from "./run-works.js";
 export type {
