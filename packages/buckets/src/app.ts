@@ -3,6 +3,7 @@ import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
+import { notePossibleProtoKey, refuseProtoKeys } from "./http/proto.js";
 import { activityRoutes } from "./routes/activity.js";
 import { auditRoutes } from "./routes/audit.js";
 import { configRoutes } from "./routes/configs.js";
@@ -50,7 +51,8 @@ export function buildApp(
   // The dashboard's files are public; the data it shows comes from the API below, with a token.
   app.use(uiRoutes());
   app.use(auth);
-  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(express.json({ limit: BODY_LIMIT, strict: false, verify: notePossibleProtoKey }));
+  app.use(refuseProtoKeys);
   app.use(workRoutes(ctx, withdraw));
   app.use(logRoutes(ctx));
   app.use(auditRoutes(ctx));

@@ -37,3 +37,71 @@ export const FreeObjectSchema = z.record(z.string(), z.unknown()).superRefine(ch
 
 /** A list of JSON values of the user's own shape (Slack blocks). */
 export const FreeArraySchema = z.array(z.unknown()).superRefine(checkFree);
+
+/** A place in parsed JSON: the keys and indexes from the top. */
+export type JsonPath = (string | number)[];
+
+/** Segments of a path a message shows: a body may nest 100,000 deep. */
+const PATH_SHOWN = 40;
+
+/** `a[0].b`, as messages name places; a very long path keeps its start and its last key. */
+export function pathText(path: JsonPath): string {
+  const text = (keys: JsonPath) =>
+    keys
+      .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? key : `.${key}`))
+      .join("");
+  if (path.length <= PATH_SHOWN) return text(path);
+  const last = path.at(-1) as string | number;
+  const skipped = path.length - PATH_SHOWN;
+  const end = typeof last === "number" ? `[${last}]` : `.${last}`;
+  return `${text(path.slice(0, PATH_SHOWN - 1))}...(${skipped} more levels)${end}`;
+}
+
+interface Visit {
+  node: unknown;
+  depth: number;
+  parent: Visit | undefined;
+  key: string | number | undefined;
+}
+
+function pathOf(visit: Visit): JsonPath {
+  const path: JsonPath = [];
+  for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) path.push(at.key);
+  return path.reverse();
+}
+
+/**
+ * Walks parsed JSON without recursion (bodies nested 100,000 deep exist), depth first, and answers
+ * the path of the first node for which `stop` holds.
+ */
+function findIn(
+  value: unknown,
+  stop: (key: string | number | undefined, depth: number) => boolean,
+): JsonPath | undefined {
+  const stack: Visit[] = [{ node: value, depth: 0, parent: undefined, key: undefined }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    if (stop(visit.key, visit.depth)) return pathOf(visit);
+    const { node, depth } = visit;
+    if (node === null || typeof node !== "object") continue;
+    const entries: [string | number, unknown][] = Array.isArray(node)
+      ? node.map((item, i) => [i, item])
+      : Object.entries(node);
+    for (const [key, item] of entries)
+      stack.push({ node: item, depth: depth + 1, parent: visit, key });
+  }
+  return undefined;
+}
+
+/** The path of the first value nested deeper than MAX_DEPTH levels, if any. */
+export function tooDeepAt(value: unknown): JsonPath | undefined {
+  return findIn(value, (_key, depth) => depth > MAX_DEPTH);
+}
+
+/**
+ * JSON.parse keeps a `__proto__` key as data, but copying it into an object (zod's records,
+ * spreads) sets the copy's prototype instead: the key and its value vanish without a word, and a
+ * query of it matches everything. The path of the first one, if any.
+ */
+export function protoKeyAt(value: unknown): JsonPath | undefined {
+  return findIn(value, (key) => key === "__proto__");
+}

@@ -35,7 +35,15 @@ export {
   WorkflowError,
   WorkspaceError,
 } from "./errors.js";
-export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
+export {
+  FreeArraySchema,
+  FreeObjectSchema,
+  type JsonPath,
+  MAX_DEPTH,
+  pathText,
+  protoKeyAt,
+  tooDeepAt,
+} from "./free.js";
 export {
   type AttemptLogs,
   LOG_STREAMS,

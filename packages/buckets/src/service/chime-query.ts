@@ -1,3 +1,4 @@
+import { protoKeyAt } from "@workflow/work";
 import { z } from "zod";
 
 /**
@@ -14,6 +15,15 @@ export const JsonParam = (what: string) =>
     .transform((text, ctx) => {
       try {
         const value = JSON.parse(text) as unknown;
+        const proto = protoKeyAt(value);
+        if (proto) {
+          ctx.addIssue({
+            code: "custom",
+            path: proto,
+            message: `"__proto__" may not be a key (JavaScript takes it for the object's prototype, so it would be dropped); rename it`,
+          });
+          return z.NEVER;
+        }
         if (value !== null && typeof value === "object" && !Array.isArray(value)) {
           return value as Record<string, unknown>;
         }

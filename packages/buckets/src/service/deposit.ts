@@ -1,10 +1,18 @@
 import { hash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
+import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { forbidden } from "../errors.js";
+import { forbidden, ServiceError } from "../errors.js";
 import { TRANSITIONS } from "../machine.js";
-import { newId, toObjectId, type WorkDoc } from "../store/index.js";
+import {
+  newId,
+  type Oversized,
+  oversizedMessage,
+  StoreError,
+  toObjectId,
+  type WorkDoc,
+} from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { requireSite } from "./sites.js";
 import {
@@ -49,13 +57,24 @@ export async function deposit(
 ): Promise<string[]> {
   requireScope(principal, "work:deposit");
   const items = requireArray(body, "works", MAX_BATCH);
-  const received = ctx.now();
-  const docs = items.map((item, index) => toDoc(ctx, principal, item, index, received));
+  const stamp = { received: ctx.now(), incarnation: new ObjectId() };
+  const docs = items.map((item, index) => toDoc(ctx, principal, item, index, stamp));
   if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
-  await ctx.store.deposit(docs);
+  await ctx.store.deposit(docs).catch((error: unknown) => {
+    throw placed(error) ?? error;
+  });
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued");
   return docs.map((doc) => doc._id.toHexString());
+}
+
+/** The store's refusal of works too large for MongoDB, naming them as the request does. */
+function placed(error: unknown): ServiceError | undefined {
+  if (!(error instanceof StoreError) || error.failure !== "too_large") return undefined;
+  const { oversized } = (error.details ?? {}) as { oversized?: Oversized[] };
+  if (!oversized?.length) return undefined;
+  const named = oversized.map((o) => ({ ...o, name: `${at(o.index)} (id ${o.id})` }));
+  return new ServiceError("too_large", oversizedMessage(named), { details: { oversized } });
 }
 
 function toDoc(
@@ -63,7 +82,7 @@ function toDoc(
   principal: Principal,
   item: unknown,
   index: number,
-  received: number,
+  stamp: Pick<WorkDoc, "received" | "incarnation">,
 ): WorkDoc {
   const where = at(index);
   requireResultsWithinCap(item, where);
@@ -80,13 +99,14 @@ function toDoc(
   content.status = TRANSITIONS.deposit.to;
   content.attempt = 0;
   const doc = content as Omit<WorkDoc, "_id" | "notBefore">;
-  // Only a depositor's own id can come back in a retried request; the time it was received is
-  // not part of what it says.
+  // Only a depositor's own id can come back in a retried request; when and by which deposit it
+  // was received is not part of what it says.
   if (work.id !== undefined) doc.digest = digestOf(doc);
   return Object.assign(doc, {
     _id: toObjectId(work.id ?? newId()),
     notBefore: work.notBefore ?? 0,
-    received,
+    received: stamp.received,
+    incarnation: stamp.incarnation,
   });
 }
 

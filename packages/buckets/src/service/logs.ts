@@ -41,7 +41,7 @@ export async function appendLogs(
       { id, attempt, current: work.attempt, status: work.status },
     );
   requireClaimer(work.claim, holder, id, attempt);
-  await ctx.store.logs.append(id, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
+  await ctx.store.logs.append(work, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
 }
 
 /**
@@ -74,7 +74,7 @@ export async function readLogs(
 ): Promise<AttemptLogs> {
   const work = await readable(ctx, principal, id);
   const attempt = attemptOf(work, id, rawAttempt);
-  const { cut, lines } = await ctx.store.logs.read(id, attempt);
+  const { cut, lines } = await ctx.store.logs.read(work, attempt);
   return { id, attempt, cut, lines };
 }
 
@@ -106,7 +106,7 @@ export async function followLogs(
 ): Promise<Following> {
   const work = await readable(ctx, principal, id);
   const attempt = attemptOf(work, id, rawAttempt);
-  const first = await ctx.store.logs.read(id, attempt);
+  const first = await ctx.store.logs.read(work, attempt);
   let last: ObjectId | undefined = first.last;
   let pending: LogLine[] | undefined = first.lines;
   return {
@@ -116,7 +116,7 @@ export async function followLogs(
       // Whether it ended is read before the lines: a line appended before the end is not missed.
       const now = await ctx.store.findOne(id);
       const ended = now?.status !== "running" || now.attempt !== attempt;
-      const read = await ctx.store.logs.read(id, attempt, last);
+      const read = await ctx.store.logs.read(work, attempt, last);
       last = read.last;
       const lines = [...(pending ?? []), ...read.lines];
       pending = undefined;
@@ -133,6 +133,6 @@ export async function showWork(
 ): Promise<WorkView & { logs: { attempt: number; lines: LogLine[] } }> {
   const work = await readable(ctx, principal, id);
   const attempt = Math.max(1, work.attempt ?? 1);
-  const lines = await ctx.store.logs.tail(id, attempt, SHOWN_LOG_LINES);
+  const lines = await ctx.store.logs.tail(work, attempt, SHOWN_LOG_LINES);
   return { ...present(work), logs: { attempt, lines } };
 }

@@ -1,5 +1,6 @@
 import type { ServiceContext } from "./context.js";
 import { every, type Periodic } from "./periodic.js";
+import { sweepReruns } from "./runs/control.js";
 import { deliverRunEnds } from "./runs/deliver.js";
 import { sweepRuns } from "./runs/release.js";
 
@@ -21,6 +22,7 @@ export async function reap(ctx: ServiceContext): Promise<{ lapsed: number; reque
   ctx.metrics.requeues.inc(requeued);
   if (requeued > 0) ctx.events.emit("work:queued");
   // Pipelines: lapses and audits end works too, and a crash may have cut a release short.
+  await sweepReruns(ctx);
   await sweepRuns(ctx);
   void deliverRunEnds(ctx);
   return { lapsed: lapsed.retrying + lapsed.final, requeued };

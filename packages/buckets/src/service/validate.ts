@@ -1,4 +1,12 @@
-import { checkResultsSize, formatIssues, placeholderProblem, WorkSchema } from "@workflow/work";
+import {
+  checkResultsSize,
+  formatIssues,
+  MAX_DEPTH,
+  pathText,
+  placeholderProblem,
+  tooDeepAt,
+  WorkSchema,
+} from "@workflow/work";
 import type { z } from "zod";
 import { invalid, tooLarge } from "../errors.js";
 
@@ -13,9 +21,19 @@ export function requireArray(body: unknown, what: string, max: number): unknown[
   return body;
 }
 
-/** Refuses results over the cap with the size, before anything else is checked. */
+/**
+ * Refuses results over the cap with the size, before anything else is checked; and before that,
+ * results too deep to measure (JSON.stringify runs out of stack long before the body parser does).
+ */
 export function requireResultsWithinCap(item: unknown, where: string): void {
   if (typeof item !== "object" || item === null || !("results" in item)) return;
+  const deep = tooDeepAt(item.results);
+  if (deep) {
+    throw invalid(
+      `${where}.${pathText(["results", ...deep])}: results nest deeper than ${MAX_DEPTH} levels, the most a work's data may; flatten them`,
+      [{ path: [where, "results", ...deep], message: `nested deeper than ${MAX_DEPTH} levels` }],
+    );
+  }
   const size = checkResultsSize(item.results);
   if (!size.ok) throw tooLarge(`${where}: ${size.message}`);
 }

@@ -1,6 +1,7 @@
 import { type Collection, MongoBulkWriteError } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { StoreError } from "./errors.js";
+import { oversizedError } from "./oversize.js";
 
 const DUPLICATE_KEY = 11000;
 
@@ -17,7 +18,9 @@ export async function depositWorks(
   docs: WorkDoc[],
 ): Promise<void> {
   if (docs.length === 0) return;
-  const clashing = await insert(collection, docs);
+  const clashing = await insert(collection, docs).catch((error: unknown) => {
+    throw oversizedError(docs, error) ?? error;
+  });
   if (clashing.length > 0) {
     throw new StoreError(
       "taken",

@@ -9,6 +9,11 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   notBefore: number;
   /** When the service received the work (its clock): the claim order after priority. */
   received?: number;
+  /**
+   * The deposit that stored the work. Its logs are kept under it: an id its depositor chose may
+   * be deleted and deposited again, and the new work must never show the old one's logs.
+   */
+  incarnation?: ObjectId;
   /** start + timeout + grace of the running attempt: the lease never reaches past it. */
   deadline?: number;
   /** Seconds a heartbeat extends the running attempt's lease; absent for claims without a lease. */
@@ -99,6 +104,7 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     claimToken: _c,
     claim: _claim,
     received: _r,
+    incarnation: _inc,
     lease: _l,
     finishedAt: _f,
     run: _run,

@@ -49,12 +49,14 @@ export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
+export { type Oversized, oversizedMessage } from "./oversize.js";
 export type { Ended } from "./reap.js";
 export type { StepCounts, Unblock } from "./run-works.js";
 export type {
   Callback,
   Delivery,
   DeliveryKind,
+  Rerun,
   RunDoc,
   RunEvent,
   RunFilter,
@@ -91,7 +93,7 @@ export function createStore(db: Db) {
     runs,
     logs,
     schedules,
-    runWorks: runWorkStore(collection),
+    runWorks: runWorkStore(collection, logs),
     activity: activityStore(collection),
     ensureRetention: async (days: number | undefined) => {
       await ensureRetention(db, collection, days);
@@ -126,9 +128,11 @@ export function createStore(db: Db) {
     update: (changes: Replacement[]) => updateWorks(collection, changes),
     recordOutcomes: (outcomes: Outcome[], now: number) => recordOutcomes(collection, outcomes, now),
     remove: async (ids: string[]) => {
-      const removed = await removeWorks(collection, ids.map(toObjectId));
-      // A removed work's logs go with it.
-      await logs.removeFor(ids);
+      const objectIds = ids.map(toObjectId);
+      const removed = await removeWorks(collection, objectIds);
+      // A removed work's logs go with it (and would be hidden from a work deposited again with its
+      // id, if a crash kept them: they belong to its incarnation).
+      await logs.removeFor(objectIds);
       return removed;
     },
     heartbeat: (id: string, attempt: number, now: number, holder: Holder) =>

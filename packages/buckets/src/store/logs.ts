@@ -1,14 +1,19 @@
 import type { LogLine } from "@workflow/work";
-import { type Collection, type Db, ObjectId } from "mongodb";
+import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
+import type { WorkDoc } from "./documents.js";
 
 export const LOGS_COLLECTION = "logs";
 export const LOGS_RETENTION_INDEX = "logs_retention";
 const SECONDS_PER_DAY = 86_400;
+/** Works whose logs one delete removes: a run's works may be many more than one request's. */
+const REMOVE_BATCH = 10_000;
 
 /** One batch of an attempt's output, as a worker sent it. */
 export interface LogDoc {
   _id: ObjectId;
   work: ObjectId;
+  /** The work's incarnation (see WorkDoc): absent for works stored before it was kept. */
+  incarnation?: ObjectId;
   attempt: number;
   lines: LogLine[];
   /** Bytes of text in `lines`. */
@@ -26,13 +31,21 @@ export interface StoredLogs {
   last: ObjectId | undefined;
 }
 
+/** Whose logs: the work, as deposited that time. */
+export type LogOwner = Pick<WorkDoc, "_id" | "incarnation">;
+
 const bytesOf = (lines: LogLine[]) =>
   lines.reduce((n, line) => n + Buffer.byteLength(line.text, "utf8") + 1, 0);
 
 /** An attempt's logs, in their own collection: one document per batch, oldest cut past a bound. */
 export function logStore(db: Db) {
   const logs: Collection<LogDoc> = db.collection<LogDoc>(LOGS_COLLECTION);
-  const of = (work: string, attempt: number) => ({ work: new ObjectId(work), attempt });
+  // Works stored before incarnations were kept have logs without one.
+  const of = (owner: LogOwner, attempt: number): Filter<LogDoc> => ({
+    work: owner._id,
+    incarnation: owner.incarnation ?? { $exists: false },
+    attempt,
+  });
   return {
     ensureIndexes: async () => {
       await logs.createIndex({ work: 1, attempt: 1, _id: 1 }, { name: "logs_attempt" });
@@ -62,16 +75,18 @@ export function logStore(db: Db) {
      * Appends a batch, then drops the oldest batches past `maxBytes` for the attempt; the oldest
      * batch left counts what was dropped before it, which readers show as a marker.
      */
-    append: async (work: string, attempt: number, lines: LogLine[], maxBytes: number) => {
+    append: async (owner: LogOwner, attempt: number, lines: LogLine[], maxBytes: number) => {
       await logs.insertOne({
         _id: new ObjectId(),
-        ...of(work, attempt),
+        work: owner._id,
+        ...(owner.incarnation ? { incarnation: owner.incarnation } : {}),
+        attempt,
         lines,
         bytes: bytesOf(lines),
         at: new Date(),
       });
       const batches = await logs
-        .find(of(work, attempt), { projection: { bytes: 1, cut: 1 } })
+        .find(of(owner, attempt), { projection: { bytes: 1, cut: 1 } })
         .sort({ _id: -1 })
         .toArray();
       let kept = 0;
@@ -90,9 +105,9 @@ export function logStore(db: Db) {
     },
 
     /** The attempt's lines in order (only those after `after`, when given). */
-    read: async (work: string, attempt: number, after?: ObjectId): Promise<StoredLogs> => {
+    read: async (owner: LogOwner, attempt: number, after?: ObjectId): Promise<StoredLogs> => {
       const batches = await logs
-        .find({ ...of(work, attempt), ...(after ? { _id: { $gt: after } } : {}) })
+        .find({ ...of(owner, attempt), ...(after ? { _id: { $gt: after } } : {}) })
         .sort({ _id: 1 })
         .toArray();
       return {
@@ -103,9 +118,9 @@ export function logStore(db: Db) {
     },
 
     /** The attempt's last `count` lines, reading the newest batches only. */
-    tail: async (work: string, attempt: number, count: number): Promise<LogLine[]> => {
+    tail: async (owner: LogOwner, attempt: number, count: number): Promise<LogLine[]> => {
       const lines: LogLine[] = [];
-      const cursor = logs.find(of(work, attempt)).sort({ _id: -1 });
+      const cursor = logs.find(of(owner, attempt)).sort({ _id: -1 });
       for await (const batch of cursor) {
         lines.unshift(...batch.lines);
         if (lines.length >= count) break;
@@ -114,9 +129,11 @@ export function logStore(db: Db) {
       return lines.slice(-count);
     },
 
-    /** Removes the logs of removed works. */
-    removeFor: async (works: string[]) => {
-      await logs.deleteMany({ work: { $in: works.map((id) => new ObjectId(id)) } });
+    /** Removes the logs of removed works, whatever their incarnation. */
+    removeFor: async (works: ObjectId[]) => {
+      for (let at = 0; at < works.length; at += REMOVE_BATCH) {
+        await logs.deleteMany({ work: { $in: works.slice(at, at + REMOVE_BATCH) } });
+      }
     },
   };
 }

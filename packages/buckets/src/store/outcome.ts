@@ -2,6 +2,7 @@ import type { Collection, Document, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry, retryAtAfter } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
+import { oversizedError } from "./oversize.js";
 
 /** What a worker reports for one attempt. */
 export interface Outcome {
@@ -95,23 +96,29 @@ export async function recordOutcomes(
   now: number,
 ): Promise<Set<string>> {
   if (outcomes.length === 0) return new Set();
-  const result = await collection.bulkWrite(
-    outcomes.map((outcome) => ({
-      updateOne: {
-        filter: {
-          _id: outcome._id,
-          attempt: outcome.attempt,
-          status: { $in: [...TRANSITIONS[outcome.transition].from] },
-          // Every claim writes its attempt's entry; an array filter on a work without one fails.
-          "history.attempt": outcome.attempt,
-          ...(outcome.transition === "late" ? { "claim.late": { $exists: false } } : {}),
+  const writes = outcomes.map((outcome) => write(outcome, now));
+  const result = await collection
+    .bulkWrite(
+      outcomes.map((outcome, i) => ({
+        updateOne: {
+          filter: {
+            _id: outcome._id,
+            attempt: outcome.attempt,
+            status: { $in: [...TRANSITIONS[outcome.transition].from] },
+            // Every claim writes its attempt's entry; an array filter on a work without one fails.
+            "history.attempt": outcome.attempt,
+            ...(outcome.transition === "late" ? { "claim.late": { $exists: false } } : {}),
+          },
+          ...(writes[i] as Write),
         },
-        ...write(outcome, now),
-      },
-    })),
-    // Journaled: a reported outcome survives a crash of mongod.
-    { ordered: false, writeConcern: { journal: true } },
-  );
+      })),
+      // Journaled: a reported outcome survives a crash of mongod.
+      { ordered: false, writeConcern: { journal: true } },
+    )
+    .catch((error: unknown) => {
+      const measured = writes.map((w, i) => ({ _id: (outcomes[i] as Outcome)._id, ...w }));
+      throw oversizedError(measured, error) ?? error;
+    });
   if (result.matchedCount === outcomes.length) return new Set();
   // Rare: another writer moved some between our read and write. Those that show our own stop in
   // their attempt's history were ours.

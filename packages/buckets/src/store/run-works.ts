@@ -3,6 +3,7 @@ import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
+import type { LogStore } from "./logs.js";
 
 /** Counts of one step's works by status; `retrying` are failures with a retry to come. */
 export interface StepCounts {
@@ -19,7 +20,7 @@ export interface Unblock {
 const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
-export function runWorkStore(collection: Collection<WorkDoc>) {
+export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
   return {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
@@ -120,9 +121,14 @@ export function runWorkStore(collection: Collection<WorkDoc>) {
       );
       return modifiedCount;
     },
-    /** Deletes a run's works. */
+    /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
+      const ids = await collection
+        .find({ run }, { projection: { _id: 1 } })
+        .map((doc) => doc._id)
+        .toArray();
       const { deletedCount } = await collection.deleteMany({ run });
+      await logs.removeFor(ids);
       return deletedCount;
     },
     /**

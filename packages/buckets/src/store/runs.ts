@@ -69,6 +69,12 @@ export interface RunDoc {
    * creating long after it began was cut short by a crash (its request was never answered).
    */
   creating?: boolean;
+  /**
+   * Set, with what it reruns, while a rerun puts the run's works back to waiting: the run is not
+   * evaluated until they all are (it would see their old outcomes and end again). A rerun still
+   * pending long after it began was cut short by a crash: the sweep finishes it.
+   */
+  rerunning?: Rerun;
   /** Held by the instance evaluating the run, until then (unix seconds). */
   lockUntil?: number;
   lockId?: ObjectId;
@@ -76,6 +82,15 @@ export interface RunDoc {
   dirty?: boolean;
   /** When an evaluation last looked at the run. */
   checked?: number;
+}
+
+/** What a rerun sends back to waiting (see RunWorkStore.rerun), and when it began. */
+export interface Rerun {
+  at: number;
+  steps: string[];
+  ids?: ObjectId[];
+  failedOnly: boolean;
+  downstream: string[];
 }
 
 export const RUNS = "runs";
@@ -116,6 +131,7 @@ export function runStore(db: Db) {
         { name: "callback_due", key: { "callback.due": 1 }, sparse: true },
         { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
         { name: "creating", key: { creating: 1, created: 1 }, sparse: true },
+        { name: "rerunning", key: { "rerunning.at": 1 }, sparse: true },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });
@@ -199,6 +215,19 @@ export function runStore(db: Db) {
     created: async (_id: ObjectId) => {
       await collection.updateOne({ _id }, { $unset: { creating: "" } });
     },
+    /** Its rerun's works are all back to waiting: it may be evaluated again. */
+    rerunDone: async (_id: ObjectId, at: number) => {
+      await collection.updateOne({ _id, "rerunning.at": at }, { $unset: { rerunning: "" } });
+    },
+    /** Running runs whose rerun began before `before` and never finished (not those cancelled since). */
+    abandonedReruns: (before: number, limit: number) =>
+      collection
+        .find(
+          { "rerunning.at": { $lt: before }, status: "running" },
+          { projection: { rerunning: 1 } },
+        )
+        .limit(limit)
+        .toArray(),
     /** Runs whose creation began before `before` and never finished. */
     abandoned: (before: number, limit: number) =>
       collection

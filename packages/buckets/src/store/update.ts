@@ -1,5 +1,6 @@
 import type { Collection, ObjectId, UpdateFilter } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { oversizedError } from "./oversize.js";
 
 export interface Replacement {
   _id: ObjectId;
@@ -16,15 +17,24 @@ export async function updateWorks(
   changes: Replacement[],
 ): Promise<string[]> {
   if (changes.length === 0) return [];
-  const result = await collection.bulkWrite(
-    changes.map(({ _id, attempt, status, set, unset }) => {
-      const update: UpdateFilter<WorkDoc> = { $set: set };
-      if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, ""]));
-      return { updateOne: { filter: { _id, attempt, status }, update } };
-    }),
-    // Journaled: a reported outcome survives a crash of mongod.
-    { ordered: false, writeConcern: { journal: true } },
-  );
+  const result = await collection
+    .bulkWrite(
+      changes.map(({ _id, attempt, status, set, unset }) => {
+        const update: UpdateFilter<WorkDoc> = { $set: set };
+        if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, ""]));
+        return { updateOne: { filter: { _id, attempt, status }, update } };
+      }),
+      // Journaled: a reported outcome survives a crash of mongod.
+      { ordered: false, writeConcern: { journal: true } },
+    )
+    .catch((error: unknown) => {
+      throw (
+        oversizedError(
+          changes.map(({ _id, set }) => ({ _id, set })),
+          error,
+        ) ?? error
+      );
+    });
   if (result.matchedCount === changes.length) return [];
   // Rare: someone else moved a work between our read and write. Find which, to name them.
   const current = await collection

@@ -1,15 +1,19 @@
+import { ObjectIdSchema } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { conflict, invalid } from "../../errors.js";
-import type { RunDoc, RunStatus } from "../../store/index.js";
+import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { listedUser, ownRun, readableRun } from "./access.js";
 import { endRun } from "./finish.js";
 import { releaseRuns } from "./release.js";
 import { summaryOf } from "./summary.js";
+
+/** A rerun still pending this long after it began was cut short by a crash. */
+const ABANDONED_RERUN_SECONDS = 60;
 
 /** GET /runs/:id: the run, each step's counts by status, and its events. */
 export async function getRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
@@ -65,7 +69,7 @@ export async function cancelRun(ctx: ServiceContext, principal: Principal, id: O
 
 export const RerunSchema = z.strictObject({
   steps: z.array(z.string().min(1)).max(500).optional(),
-  work: z.string().optional(),
+  work: ObjectIdSchema.optional(),
   downstream: z.boolean().default(false),
   failedOnly: z.boolean().default(false),
 });
@@ -126,7 +130,16 @@ export async function rerunRun(
   }
   const downstream = request.downstream ? downstreamOf(run, steps) : [];
   const now = ctx.now();
-  // Back to running first: an evaluation leaves a finished run alone.
+  const rerun: Rerun = {
+    at: now,
+    steps,
+    ...(ids ? { ids } : {}),
+    failedOnly: request.failedOnly,
+    downstream,
+  };
+  // Back to running first (an evaluation leaves a finished run alone), marked as rerunning so that
+  // no evaluation sees the works' old outcomes before they are back to waiting, and with what it
+  // reruns so that the sweep can finish the rerun if this instance dies in between.
   const touched = new Set([...steps, ...downstream]);
   const resetSteps = run.steps.map((s) => {
     if (!touched.has(s.name)) return s;
@@ -136,16 +149,33 @@ export async function rerunRun(
   const reopened = await ctx.store.runs.setStatus(
     id,
     ["success", "failure", "cancelled"],
-    { status: "running", steps: resetSteps, checked: now },
+    { status: "running", steps: resetSteps, checked: now, rerunning: rerun },
     [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
     ["finished", "callback.due", "callback.delivered", "callback.error"],
   );
   if (!reopened) throw conflict(`run ${id.toHexString()} changed while being rerun; retry`);
-  const works = await ctx.store.runWorks.rerun(
-    id,
-    { steps, ...(ids ? { ids } : {}), failedOnly: request.failedOnly },
-    downstream,
-  );
-  await releaseRuns(ctx, [id]);
+  const works = await finishRerun(ctx, id, rerun);
   return { id: id.toHexString(), works, steps: [...touched] };
+}
+
+/** Its works back to waiting, then the run may be evaluated again. Repeating it changes nothing. */
+async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Promise<number> {
+  const { at: _at, downstream, ...chosen } = rerun;
+  const works = await ctx.store.runWorks.rerun(id, chosen, downstream);
+  await ctx.store.runs.rerunDone(id, rerun.at);
+  await releaseRuns(ctx, [id]);
+  return works;
+}
+
+/**
+ * Finishes the reruns an instance began and never finished (it died between the run's write and
+ * its works'). Only those older than a request takes, so that a rerun still under way is not
+ * finished twice (its works could have run again in between).
+ */
+export async function sweepReruns(ctx: ServiceContext, limit = 100): Promise<number> {
+  const pending = await ctx.store.runs.abandonedReruns(ctx.now() - ABANDONED_RERUN_SECONDS, limit);
+  for (const run of pending) {
+    if (run.rerunning) await finishRerun(ctx, run._id, run.rerunning);
+  }
+  return pending.length;
 }

@@ -134,8 +134,9 @@ function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
 async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   const id = lease.run;
   const run = await ctx.store.runs.get(id);
-  // A run whose works are still being stored would see steps without works as failed.
-  if (run?.status !== "running" || run.creating) return;
+  // A run whose works are still being stored would see steps without works as failed; one being
+  // rerun would see its works' old outcomes and end again at once.
+  if (run?.status !== "running" || run.creating || run.rerunning) return;
   const now = ctx.now();
   const counts = await ctx.store.runWorks.counts(id);
   const steps = run.steps.map((s) => ({ ...s }));
@@ -184,7 +185,9 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   for (const step of steps) {
     if (!step.released || step.outcome) continue;
     const c = counts.get(step.name)?.byStatus ?? {};
-    const active = fresh.has(step.name) ? 0 : (c.queued ?? 0) + (c.running ?? 0);
+    // Counted from the works, not from whether the step is new: a release whose save failed left
+    // its works queued, and the next evaluation sees the step new again.
+    const active = (c.queued ?? 0) + (c.running ?? 0);
     const room = step.maxParallel ? step.maxParallel - active : step.works;
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
       await unblock(ctx, lease, run, step, byName, room, events);
