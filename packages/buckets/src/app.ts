@@ -58,6 +58,7 @@ export function buildApp(
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));
+  app.use(configRoutes(ctx, "/v2"));
   app.use(scheduleRoutes(ctx));
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));

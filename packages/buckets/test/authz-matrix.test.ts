@@ -96,7 +96,7 @@ const NOT_THEIRS = { "another user": 404, "another depositor": 404 } as const;
 /** Listings accept a deposit-only token and answer its own things only: here, none. */
 const OWN_ONLY = { "another depositor": 200 } as const;
 
-const ROUTES: Record<string, Row> = {
+const ROOT_ROUTES: Record<string, Row> = {
   "GET /version": publicRow("/version"),
   "GET /livez": publicRow("/livez"),
   "GET /readyz": publicRow("/readyz"),
@@ -447,6 +447,29 @@ const ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/status/details/${f.pipeline}` }),
     expect: ANY_USER,
   },
+};
+
+/**
+ * CHIME's workspace gives its configs, pipelines and schedules clients one base URL, `.../v2`: the
+ * routes its clients call there answer exactly as at the root, to every caller.
+ */
+const AT_CHIME_BASE = /^[A-Z]+ \/(?:version|status|configs(?:\/.*)?)$/;
+const ROUTES: Record<string, Row> = {
+  ...ROOT_ROUTES,
+  ...Object.fromEntries(
+    Object.entries(ROOT_ROUTES)
+      .filter(([route]) => AT_CHIME_BASE.test(route))
+      .map(([route, row]) => [
+        route.replace(" /", " /v2/"),
+        {
+          ...row,
+          request: (f: Fixture) => {
+            const request = row.request(f);
+            return { ...request, path: `/v2${request.path}` };
+          },
+        },
+      ]),
+  ),
 };
 
 /** A one-step pipeline config: its works go to the pipeline named after the config. */

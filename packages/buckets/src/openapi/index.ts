@@ -45,6 +45,17 @@ export function openApiDocument(): JsonSchema {
         Run: RUN,
       },
     },
-    paths: { ...opsPaths, ...workPaths, ...pipelinePaths },
+    paths: withChimeBase({ ...opsPaths, ...workPaths, ...pipelinePaths }),
   };
+}
+
+/** What CHIME's clients find at their one base URL, `.../v2`: the same operations as at the root. */
+const CHIME_BASE = "/v2";
+const AT_CHIME_BASE = /^\/(?:version|status|configs(?:\/.*)?)$/;
+
+function withChimeBase(paths: Record<string, JsonSchema>): Record<string, JsonSchema> {
+  const copies = Object.entries(paths)
+    .filter(([path]) => AT_CHIME_BASE.test(path))
+    .map(([path, operations]) => [`${CHIME_BASE}${path}`, operations] as const);
+  return { ...paths, ...Object.fromEntries(copies) };
 }

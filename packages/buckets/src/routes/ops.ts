@@ -21,9 +21,12 @@ export interface OpsOptions {
  */
 export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOptions): Router {
   const router = Router();
-  router.get("/version", (_req, res) => {
-    res.json({ version: VERSION });
-  });
+  // At CHIME's pipelines base too (`.../v2`), where its clients check the server (HEAD and GET).
+  for (const path of ["/version", "/v2/version"]) {
+    router.get(path, (_req, res) => {
+      res.json({ version: VERSION });
+    });
+  }
   router.get("/livez", (_req, res) => {
     res.json({ ok: true });
   });

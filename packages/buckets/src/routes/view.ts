@@ -12,9 +12,12 @@ export function viewRoutes(ctx: ServiceContext, { maxBytes }: { maxBytes: number
   router.post("/view/count", async (req, res) => {
     res.json(await count(ctx, principalOf(res), req.body));
   });
-  router.get("/status", async (_req, res) => {
-    res.json(await status(ctx, principalOf(res)));
-  });
+  // CHIME's pipelines client asks its base URL (`.../v2`) for the status too.
+  for (const path of ["/status", "/v2/status"]) {
+    router.get(path, async (_req, res) => {
+      res.json(await status(ctx, principalOf(res)));
+    });
+  }
   router.get("/status/pipelines", async (_req, res) => {
     res.json(await pipelines(ctx, principalOf(res)));
   });
