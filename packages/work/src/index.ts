@@ -81,6 +81,16 @@ export {
   WithdrawParamsSchema,
 } from "./requests.js";
 export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  RESULT_STATUSES,
+  RESULTS_PREFIX,
+  type ResultsCountRequest,
+  ResultsCountRequestSchema,
+  ResultsDeleteParamsSchema,
+  ResultsDepositAnswerSchema,
+  type ResultsViewRequest,
+  ResultsViewRequestSchema,
+} from "./results-requests.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,

@@ -20,6 +20,7 @@ import { logStore } from "./logs.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
+import { resultStore } from "./results.js";
 import { ensureRetention, stampFinished } from "./retention.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
@@ -63,6 +64,12 @@ export type {
   StepOutcome,
 } from "./runs.js";
 export type { ScheduleDoc, ScheduleOwner, TickDoc } from "./schedules.js";
+export {
+  presentResult,
+  type ResultDoc,
+  type ResultStore,
+  type ResultView,
+} from "./results.js";
 export type { Replacement } from "./update.js";
 
 /** How long /readyz waits for MongoDB to answer a ping. */
@@ -79,13 +86,16 @@ export function createStore(db: Db) {
   const logs = logStore(db);
   const schedules = scheduleStore(db);
   const counts = workCounts(db, collection);
+  const results = resultStore(db);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
       await runs.ensureIndexes();
       await logs.ensureIndexes();
       await schedules.ensureIndexes();
+      await results.ensureIndexes();
     },
+    results,
     runs,
     logs,
     schedules,
