@@ -54,8 +54,11 @@ interface Row {
   expect?: Partial<Record<Case, number>>;
   /** With a token limited to other pipelines the route answers 200 but shows nothing of this one. */
   hidesOtherPipelines?: true;
-  /** The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled). */
-  makes?: "run" | "ended run" | "schedule";
+  /**
+   * The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled),
+   * a schedule, or a result (her work, finished, kept in the results store).
+   */
+  makes?: "run" | "ended run" | "schedule" | "result";
 }
 
 const DEFAULTS: Record<Case, number> = {
@@ -80,6 +83,11 @@ const publicRow = (path: string): Row => ({
 const ANY_USER = { "another user": 200 } as const;
 /** What only the claimer of an attempt may do: anyone else within the pipelines gets 403. */
 const CLAIMER_ONLY = { "outside its pipelines": 404, "another user": 403, admin: 403 } as const;
+
+/** The results store's prefix, and alice's fixture work as it is kept there once finished. */
+const RESULTS = "/results-service";
+const finished = (pipeline: string, id: string | undefined, results: object = { snr: 9 }) =>
+  aWork({ pipeline, id, status: "success", results });
 
 const ROUTES: Record<string, Row> = {
   "GET /version": publicRow("/version"),
@@ -419,6 +427,51 @@ const ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/status/details/${f.pipeline}` }),
     expect: ANY_USER,
   },
+  "GET /results-service/version": publicRow(`${RESULTS}/version`),
+  "POST /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: `${RESULTS}/results`, body: [finished(f.pipeline, f.id)] }),
+  },
+  "PUT /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "result",
+    request: (f) => ({
+      path: `${RESULTS}/results`,
+      body: [finished(f.pipeline, f.id, { snr: 10 })],
+    }),
+  },
+  "DELETE /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/results?${f.pipeline}=${f.id}` }),
+  },
+  "POST /results-service/view": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/view`, body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "POST /results-service/view/count": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/view/count`, body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /results-service/status": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: () => ({ path: `${RESULTS}/status` }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
 };
 
 /** A one-step pipeline config: its works go to the pipeline named after the config. */
@@ -504,7 +557,10 @@ async function fixture(row: Row): Promise<Fixture> {
   const [id] = deposited.body as string[];
   let run = "";
   let schedule = "";
-  if (row.makes === "schedule") {
+  if (row.makes === "result") {
+    const kept = await t.call("POST", `${RESULTS}/results`, { body: [finished(pipeline, id)] });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+  } else if (row.makes === "schedule") {
     const added = await t.call("POST", "/schedules", {
       token: t.tokens.alice,
       body: scheduleOf(pipeline),
