@@ -22,24 +22,36 @@ export const resultPaths: Paths = {
       { const: true },
       body(works),
     ),
-    delete: op("Forget results (locked ones are refused); unknown ids are ignored", { const: true }, {
-      parameters: [
-        {
-          ...query("<pipeline>", "ids of that pipeline's results, repeated: ?<pipeline>=<id>&<pipeline>=<id>", {
-            type: "array",
-            items: { type: "string" },
-          }),
-          style: "form",
-          explode: true,
-        },
-      ],
-    }),
+    delete: op(
+      "Forget results (locked ones are refused); unknown ids are ignored",
+      { const: true },
+      {
+        parameters: [
+          {
+            ...query(
+              "<pipeline>",
+              "ids of that pipeline's results, repeated: ?<pipeline>=<id>&<pipeline>=<id>",
+              {
+                type: "array",
+                items: { type: "string" },
+              },
+            ),
+            style: "form",
+            explode: true,
+          },
+        ],
+      },
+    ),
   },
   [`${RESULTS_PREFIX}/view`]: {
     post: op("Kept results matching a query, in id order", works, body(ref("ResultsViewRequest"))),
   },
   [`${RESULTS_PREFIX}/view/count`]: {
-    post: op("How many kept results match a query", { type: "integer" }, body(ref("ResultsCountRequest"))),
+    post: op(
+      "How many kept results match a query",
+      { type: "integer" },
+      body(ref("ResultsCountRequest")),
+    ),
   },
   [`${RESULTS_PREFIX}/status`]: {
     get: op("How many results each pipeline keeps", counts),

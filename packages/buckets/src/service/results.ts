@@ -80,7 +80,10 @@ export async function updateResults(
     toResult(principal, item, i, now),
   );
   const stored = new Map(
-    (await ctx.store.results.findByIds(docs.map((d) => d._id))).map((d) => [d._id.toHexString(), d]),
+    (await ctx.store.results.findByIds(docs.map((d) => d._id))).map((d) => [
+      d._id.toHexString(),
+      d,
+    ]),
   );
   const missing: string[] = [];
   const locked: string[] = [];

@@ -51,6 +51,12 @@ export type { FindOptions } from "./find.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
 export type { Ended } from "./reap.js";
+export {
+  presentResult,
+  type ResultDoc,
+  type ResultStore,
+  type ResultView,
+} from "./results.js";
 export type { StepCounts, Unblock } from "./run-works.js";
 export type {
   Callback,
@@ -64,12 +70,6 @@ export type {
   StepOutcome,
 } from "./runs.js";
 export type { ScheduleDoc, ScheduleOwner, TickDoc } from "./schedules.js";
-export {
-  presentResult,
-  type ResultDoc,
-  type ResultStore,
-  type ResultView,
-} from "./results.js";
 export type { Replacement } from "./update.js";
 
 /** How long /readyz waits for MongoDB to answer a ping. */
