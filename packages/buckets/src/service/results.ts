@@ -175,7 +175,7 @@ export async function viewResults(
     skip,
     limit: request.limit ?? 100,
   });
-  return jsonArrayWithin(docs, presentResult, maxBytes, skip);
+  return jsonArrayWithin(docs, presentResult, maxBytes, skip, false);
 }
 
 export async function countResults(

@@ -64,6 +64,8 @@ export async function jsonArrayWithin<D extends { _id?: { toHexString(): string 
   show: (doc: D) => unknown,
   maxBytes: number,
   skip: number,
+  /** Whether the request may page with `after` (the results store pages with `skip` only). */
+  pagesAfter = true,
 ): Promise<string> {
   const parts: string[] = [];
   let bytes = 2;
@@ -72,7 +74,7 @@ export async function jsonArrayWithin<D extends { _id?: { toHexString(): string 
     const part = JSON.stringify(show(doc));
     bytes += Buffer.byteLength(part) + 1;
     if (bytes > maxBytes) {
-      const next = lastId ? `after=${lastId}` : `skip=${skip + parts.length}`;
+      const next = lastId && pagesAfter ? `after=${lastId}` : `skip=${skip + parts.length}`;
       throw tooLarge(
         `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page (next: ${next})`,
       );
