@@ -105,7 +105,8 @@ export function createStore(db: Db) {
       await ensureRetention(db, collection, days);
       await logs.ensureRetention(days);
     },
-    stampFinished: (now: number) => stampFinished(collection, now),
+    stampFinished: (now: number, options?: { awaitTransfer?: boolean }) =>
+      stampFinished(collection, now, options),
     ping: async () => {
       // The driver ignores `timeoutMS` (deprecated, no effect): a signal bounds the probe, and its
       // reason is what the driver throws.
