@@ -136,4 +136,21 @@ it("transfers 2,000 finished works across two crashes: none lost, none doubled",
   const count = cli(["results", "count", PIPELINE, "--status", "failure"]);
   expect(await count.exited, count.output()).toBe(0);
   expect(count.output().trim()).toBe(String(FINISHED / 2));
+  // Given the store's base URL as CHIME's workspace names it, the CLI finds the same results.
+  const view = cli([
+    "--json",
+    "results",
+    "--results-url",
+    `${t.url}/results-service`,
+    "view",
+    PIPELINE,
+    "--event",
+    "7",
+    "--event",
+    "1999",
+  ]);
+  expect(await view.exited, view.output()).toBe(0);
+  const shown = JSON.parse(view.output()) as { id: string; event: number[] }[];
+  expect(shown.map((work) => work.event)).toEqual([[7], [1999]]);
+  expect(shown.map((work) => work.id)).toEqual([finishedIds[7], finishedIds[1999]]);
 });

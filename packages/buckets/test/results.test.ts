@@ -151,6 +151,12 @@ describe("CHIME's results client", () => {
     expect(results[0]).not.toHaveProperty("deposited");
   });
 
+  it("a round with nothing to transfer deposits [] and hears {}", async () => {
+    const got = await chime("POST", "/results", []);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual({});
+  });
+
   it("a CHIME payload deposited directly (nulls everywhere but the id and status) is kept", async () => {
     const id = new ObjectId().toHexString();
     const got = await chime("POST", "/results", [
