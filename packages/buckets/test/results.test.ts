@@ -310,6 +310,8 @@ describe("bad input gets what the queue gives: 400 naming the field, 413 past th
 
   it("deposits: not an array, no id, not finished, a bad field, results over 4 MB", async () => {
     await expectRefusal(chime("POST", "/results", { pipeline: "r-bad" }), 400, "JSON array");
+    await expectRefusal(chime("POST", "/results", "not json"), 400, "");
+    await expectRefusal(chime("POST", "/results", [null]), 400, "works[0]");
     await expectRefusal(chime("POST", "/results", [finished({ id: null })]), 400, "works[0].id");
     await expectRefusal(
       chime("POST", "/results", [finished(), finished({ status: "queued" })]),
@@ -351,6 +353,8 @@ describe("bad input gets what the queue gives: 400 naming the field, 413 past th
     await expectRefusal(chime("POST", "/view", { query: {}, skip: "0" }), 400, "skip");
     await expectRefusal(chime("POST", "/view", { query: {}, sort: { id: 1 } }), 400, "sort");
     await expectRefusal(chime("POST", "/view/count", { query: [] }), 400, "query");
+    await expectRefusal(chime("POST", "/view", { query: { id: "nothex" } }), 400, "query.id");
+    await expectRefusal(chime("POST", "/view", "[1]"), 400, "body");
   });
 
   it("an answer past the byte cap is a 413 that says how to page", async () => {
