@@ -73,6 +73,7 @@ export function registerResults(program: Command): void {
   results
     .command("ls")
     .description("list pipelines with how many results each keeps")
+    .addHelpText("after", "\nExample:\n  workflow results ls --json")
     .action(async (_opts: object, command: Command) => {
       const flags = command.optsWithGlobals<ResultsFlags>();
       const counts = await resultsFrom(flags).status();
@@ -114,7 +115,11 @@ export function registerResults(program: Command): void {
     results
       .command("count")
       .description("how many results of a pipeline match")
-      .argument("<pipeline>", "the pipeline"),
+      .argument("<pipeline>", "the pipeline")
+      .addHelpText(
+        "after",
+        "\nExample:\n  workflow results count fit --status failure --tag nightly",
+      ),
   ).action(async (pipeline: string, opts: FilterOptions, command: Command) => {
     const flags = command.optsWithGlobals<ResultsFlags>();
     const n = await resultsFrom(flags).count(pipeline, filterOf(opts));
@@ -126,6 +131,10 @@ export function registerResults(program: Command): void {
     .command("transfer")
     .description("move finished works from the queue to the results store, until none is left")
     .option("--batch <n>", "works per round", integer, TRANSFER_BATCH)
+    .addHelpText(
+      "after",
+      "\nWorks are kept in results before they leave the queue: stopped at any point, run it again.\n\nExample:\n  workflow results transfer --batch 200",
+    )
     .action(async (opts: { batch: number }, command: Command) => {
       const flags = command.optsWithGlobals<ResultsFlags>();
       const buckets: BucketsClient = clientFrom(flags);
