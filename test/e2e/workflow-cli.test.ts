@@ -295,6 +295,10 @@ describe("errors and help", () => {
     "workspace set",
     "token",
     "run",
+    "results ls",
+    "results view",
+    "results count",
+    "results transfer",
   ])("%s --help shows an example", async (command) => {
     const ran = await workflow([...command.split(" "), "--help"], { url: false });
     expect(ran.code).toBe(0);

@@ -9,6 +9,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
+import { resultsPublicRoutes, resultsRoutes } from "./routes/results.js";
 import { runRoutes } from "./routes/runs.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -50,6 +51,7 @@ export function buildApp(
   app.use(opsRoutes(ctx, ctx.metrics, { authenticate: auth, metricsPublic }));
   // The dashboard's files are public; the data it shows comes from the API below, with a token.
   app.use(uiRoutes());
+  app.use(resultsPublicRoutes());
   app.use(auth);
   app.use(express.json({ limit: BODY_LIMIT, strict: false, verify: notePossibleProtoKey }));
   app.use(refuseProtoKeys);
@@ -63,6 +65,7 @@ export function buildApp(
   app.use(tokenRoutes(keys));
   app.use(viewRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(activityRoutes(ctx));
+  app.use(resultsRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -38,6 +38,13 @@ export const ServiceOptionsSchema = z.object({
    * a TTL index. Unset: kept for ever. @defaultValue unset
    */
   BUCKETS_RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+  /**
+   * Retention leaves successes and final failures whose config.archive.results is true to the
+   * transfer (`workflow results transfer`, CHIME's `workflow transfer`), which keeps them in the
+   * results store before it deletes them: none is removed before it is in results.
+   * @defaultValue false
+   */
+  BUCKETS_RETENTION_AWAITS_TRANSFER: z.stringbool().default(false),
   /** Signs pipeline runs' callbacks (HMAC-SHA256 in X-Buckets-Signature); unset, they go unsigned. */
   BUCKETS_CALLBACK_SECRET: z
     .string()

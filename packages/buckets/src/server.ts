@@ -95,6 +95,7 @@ export async function startService(
     ctx,
     options.BUCKETS_RETENTION_DAYS,
     options.BUCKETS_REAP_SECONDS,
+    { awaitTransfer: options.BUCKETS_RETENTION_AWAITS_TRANSFER },
   );
   const ticker = startTicker(ctx, options.BUCKETS_SCHEDULE_SECONDS);
   const app = buildApp(

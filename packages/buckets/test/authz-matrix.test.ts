@@ -59,8 +59,11 @@ interface Row {
   hidesFromDepositors?: true;
   /** The fixture's work is still there after every caller but the rightful one and admin. */
   keepsWork?: true;
-  /** The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled). */
-  makes?: "run" | "ended run" | "schedule";
+  /**
+   * The fixture also holds a run of alice's in the cell's pipeline, running or ended (cancelled),
+   * a schedule, or a result (her work, finished, kept in the results store).
+   */
+  makes?: "run" | "ended run" | "schedule" | "result";
 }
 
 const DEFAULTS: Record<Case, number> = {
@@ -95,6 +98,11 @@ const NOT_THEIRS = { "another user": 404, "another depositor": 404 } as const;
 
 /** Listings accept a deposit-only token and answer its own things only: here, none. */
 const OWN_ONLY = { "another depositor": 200 } as const;
+
+/** The results store's prefix, and alice's fixture work as it is kept there once finished. */
+const RESULTS = "/results-service";
+const finished = (pipeline: string, id: string | undefined, results: object = { snr: 9 }) =>
+  aWork({ pipeline, id, status: "success", results });
 
 const ROOT_ROUTES: Record<string, Row> = {
   "GET /version": publicRow("/version"),
@@ -447,6 +455,51 @@ const ROOT_ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/status/details/${f.pipeline}` }),
     expect: ANY_USER,
   },
+  "GET /results-service/version": publicRow(`${RESULTS}/version`),
+  "POST /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: `${RESULTS}/results`, body: [finished(f.pipeline, f.id)] }),
+  },
+  "PUT /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "result",
+    request: (f) => ({
+      path: `${RESULTS}/results`,
+      body: [finished(f.pipeline, f.id, { snr: 10 })],
+    }),
+  },
+  "DELETE /results-service/results": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/results?${f.pipeline}=${f.id}` }),
+  },
+  "POST /results-service/view": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/view`, body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "POST /results-service/view/count": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: (f) => ({ path: `${RESULTS}/view/count`, body: { query: { pipeline: f.pipeline } } }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
+  "GET /results-service/status": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "result",
+    request: () => ({ path: `${RESULTS}/status` }),
+    expect: ANY_USER,
+    hidesOtherPipelines: true,
+  },
 };
 
 /**
@@ -557,7 +610,10 @@ async function fixture(row: Row): Promise<Fixture> {
   const [id] = deposited.body as string[];
   let run = "";
   let schedule = "";
-  if (row.makes === "schedule") {
+  if (row.makes === "result") {
+    const kept = await t.call("POST", `${RESULTS}/results`, { body: [finished(pipeline, id)] });
+    expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+  } else if (row.makes === "schedule") {
     const added = await t.call("POST", "/schedules", {
       token: t.tokens.alice,
       body: scheduleOf(pipeline),

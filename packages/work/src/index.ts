@@ -18,6 +18,11 @@ export {
   type WithdrawOptions,
 } from "./client/client.js";
 export { BucketsError } from "./client/errors.js";
+export {
+  ResultsClient,
+  type ResultsClientOptions,
+  type ResultsViewOptions,
+} from "./client/results.js";
 export { type RetryOptions, withRetries } from "./client/retry.js";
 export {
   type ClientSettings,
@@ -27,6 +32,13 @@ export {
   SECRET_VARIABLES,
   TOKEN_VARIABLES,
 } from "./client/settings.js";
+export {
+  FINISHED,
+  TRANSFER_BATCH,
+  type TransferOptions,
+  type Transferred,
+  transferFinished,
+} from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
 export {
   formatIssues,
@@ -90,6 +102,16 @@ export {
   WithdrawParamsSchema,
 } from "./requests.js";
 export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  RESULT_STATUSES,
+  RESULTS_PREFIX,
+  type ResultsCountRequest,
+  ResultsCountRequestSchema,
+  ResultsDeleteParamsSchema,
+  ResultsDepositAnswerSchema,
+  type ResultsViewRequest,
+  ResultsViewRequestSchema,
+} from "./results-requests.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,

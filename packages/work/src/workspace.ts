@@ -39,7 +39,13 @@ export const WorkspaceSchema = z.object({
   sites: z.array(z.string().min(1)).min(1),
   http: z
     .object({
-      baseurls: z.object({ buckets: UrlListSchema.optional() }).optional(),
+      baseurls: z
+        .object({
+          buckets: UrlListSchema.optional(),
+          /** The results store: http://host:port/results-service on this service. */
+          results: UrlListSchema.optional(),
+        })
+        .optional(),
       /** Seconds for each HTTP call. @defaultValue 15 */
       timeout: z.number().positive().optional(),
     })

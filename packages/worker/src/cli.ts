@@ -6,6 +6,7 @@ import { describeFailure } from "./commands/failure.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
 import { registerPipeline } from "./commands/pipeline.js";
+import { registerResults } from "./commands/results.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchedule } from "./commands/schedule.js";
 import { registerShow } from "./commands/show.js";
@@ -49,6 +50,7 @@ registerToken(program);
 registerRun(program);
 registerPipeline(program);
 registerSchedule(program);
+registerResults(program);
 
 try {
   await program.parseAsync();

@@ -4,6 +4,9 @@ import {
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
+  ResultsCountRequestSchema,
+  ResultsDepositAnswerSchema,
+  ResultsViewRequestSchema,
   ScheduleSpecSchema,
   ViewRequestSchema,
   WorkSchema,
@@ -12,6 +15,7 @@ import { VERSION } from "../version.js";
 import { ErrorSchema, type JsonSchema, schema } from "./build.js";
 import { opsPaths } from "./ops.js";
 import { pipelinePaths, RUN } from "./pipelines.js";
+import { resultPaths } from "./results.js";
 import { workPaths } from "./work.js";
 
 /**
@@ -43,9 +47,12 @@ export function openApiDocument(): JsonSchema {
         PipelineConfig: schema(PipelineConfigSchema),
         ScheduleSpec: schema(ScheduleSpecSchema),
         Run: RUN,
+        ResultsViewRequest: schema(ResultsViewRequestSchema),
+        ResultsCountRequest: schema(ResultsCountRequestSchema),
+        ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),
       },
     },
-    paths: withChimeBase({ ...opsPaths, ...workPaths, ...pipelinePaths }),
+    paths: withChimeBase({ ...opsPaths, ...workPaths, ...pipelinePaths, ...resultPaths }),
   };
 }
 

@@ -46,19 +46,35 @@ export async function view(
   const query = viewQuery(principal, request.query);
   const projection = toProjection(request.projection ?? undefined);
   const skip = request.skip ?? 0;
-  const parts: string[] = [];
-  let bytes = 2;
-  let lastId: string | undefined;
-  for await (const doc of ctx.store.find(query, {
+  const docs = ctx.store.find(query, {
     ...(projection ? { projection } : {}),
     ...(request.after ? { after: toObjectId(request.after) } : {}),
     skip,
     limit: request.limit ?? 100,
-  })) {
-    const part = JSON.stringify(present(doc));
+  });
+  return jsonArrayWithin(docs, present, maxBytes, skip);
+}
+
+/**
+ * Documents as one JSON array, read one at a time and refused with a 413 once past `maxBytes`:
+ * memory holds at most that much, whatever the request's limit says.
+ */
+export async function jsonArrayWithin<D extends { _id?: { toHexString(): string } }>(
+  docs: AsyncIterable<D>,
+  show: (doc: D) => unknown,
+  maxBytes: number,
+  skip: number,
+  /** Whether the request may page with `after` (the results store pages with `skip` only). */
+  pagesAfter = true,
+): Promise<string> {
+  const parts: string[] = [];
+  let bytes = 2;
+  let lastId: string | undefined;
+  for await (const doc of docs) {
+    const part = JSON.stringify(show(doc));
     bytes += Buffer.byteLength(part) + 1;
     if (bytes > maxBytes) {
-      const next = lastId ? `after=${lastId}` : `skip=${skip + parts.length}`;
+      const next = lastId && pagesAfter ? `after=${lastId}` : `skip=${skip + parts.length}`;
       throw tooLarge(
         `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page (next: ${next})`,
       );
@@ -86,7 +102,7 @@ export async function count(
  * A projection over allowed fields, all included or all excluded. `_id` is ignored (CHIME's client
  * sends `{"_id": false}`): works always carry their `id`.
  */
-function toProjection(
+export function toProjection(
   raw: Record<string, boolean | 0 | 1> | undefined,
 ): Record<string, 0 | 1> | undefined {
   if (!raw) return undefined;

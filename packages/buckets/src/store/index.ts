@@ -20,6 +20,7 @@ import { logStore } from "./logs.js";
 import { type Outcome, recordOutcomes } from "./outcome.js";
 import { auditExpired, auditStale, lapse, requeueFailed } from "./reap.js";
 import { removeWorks } from "./remove.js";
+import { resultStore } from "./results.js";
 import { ensureRetention, stampFinished } from "./retention.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
@@ -51,6 +52,12 @@ export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
 export { type Oversized, oversizedMessage } from "./oversize.js";
 export type { Ended } from "./reap.js";
+export {
+  presentResult,
+  type ResultDoc,
+  type ResultStore,
+  type ResultView,
+} from "./results.js";
 export type { StepCounts, Unblock } from "./run-works.js";
 export type {
   Callback,
@@ -83,13 +90,16 @@ export function createStore(db: Db) {
   const logs = logStore(db);
   const schedules = scheduleStore(db);
   const counts = workCounts(db, collection);
+  const results = resultStore(db);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
       await runs.ensureIndexes();
       await logs.ensureIndexes();
       await schedules.ensureIndexes();
+      await results.ensureIndexes();
     },
+    results,
     runs,
     logs,
     schedules,
@@ -99,7 +109,8 @@ export function createStore(db: Db) {
       await ensureRetention(db, collection, days);
       await logs.ensureRetention(days);
     },
-    stampFinished: (now: number) => stampFinished(collection, now),
+    stampFinished: (now: number, options?: { awaitTransfer?: boolean }) =>
+      stampFinished(collection, now, options),
     ping: async () => {
       // The driver ignores `timeoutMS` (deprecated, no effect): a signal bounds the probe, and its
       // reason is what the driver throws.

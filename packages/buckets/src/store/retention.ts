@@ -1,5 +1,5 @@
 import { FINISHED_STATUSES } from "@workflow/work";
-import type { Collection, Db, Document } from "mongodb";
+import type { Collection, Db, Document, Filter } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 export const RETENTION_INDEX = "retention";
@@ -50,15 +50,26 @@ export async function ensureRetention(
 /**
  * Dates the works that finished since the last pass: `finishedAt` is their `stop` (unix seconds)
  * as a BSON date, which the TTL index needs. A scan of the retention index's null entries: only
- * works finished since the last pass are read. A claim removes `finishedAt` again.
+ * works finished since the last pass are read. A claim removes `finishedAt` again. With
+ * `awaitTransfer`, works the transfer will keep in results are left undated, so never removed here.
  */
-export async function stampFinished(collection: Collection<WorkDoc>, now: number): Promise<number> {
+export async function stampFinished(
+  collection: Collection<WorkDoc>,
+  now: number,
+  { awaitTransfer = false }: { awaitTransfer?: boolean } = {},
+): Promise<number> {
   const stopped: Document = { $cond: [{ $isNumber: "$stop" }, "$stop", now] };
+  // What the transfer moves to the results store (see @workflow/work's FINISHED): never dated.
+  const bound: Filter<WorkDoc> = {
+    "config.archive.results": true,
+    status: { $in: ["success", "failure"] },
+  };
   const { modifiedCount } = await collection.updateMany(
     {
       status: { $in: [...FINISHED_STATUSES] },
       finishedAt: { $exists: false },
       retryAt: { $exists: false },
+      ...(awaitTransfer ? { $nor: [bound] } : {}),
     },
     [{ $set: { finishedAt: { $add: [new Date(0), { $multiply: [stopped, 1000] }] } } }],
   );
