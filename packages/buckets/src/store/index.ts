@@ -57,7 +57,7 @@ export function createStore(db: Db) {
   const runs = runStore(db);
   const logs = logStore(db);
   const schedules = scheduleStore(db);
-  const counts = workCounts(db, collection);
+  const counts = workCounts(collection);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
