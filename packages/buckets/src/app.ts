@@ -1,6 +1,7 @@
 import express, { type Express } from "express";
 import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";
+import { jsonBody } from "./http/body.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { activityRoutes } from "./routes/activity.js";
@@ -16,9 +17,6 @@ import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
 import type { Withdrawing } from "./service/withdraw.js";
-
-/** The largest body the service reads: works are capped at 4 MB of results each. */
-export const BODY_LIMIT = "16mb";
 
 /** Settings the routes read beyond the context. */
 export interface AppOptions {
@@ -50,7 +48,7 @@ export function buildApp(
   // The dashboard's files are public; the data it shows comes from the API below, with a token.
   app.use(uiRoutes());
   app.use(auth);
-  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  app.use(jsonBody());
   app.use(workRoutes(ctx, withdraw));
   app.use(logRoutes(ctx));
   app.use(auditRoutes(ctx));

@@ -34,7 +34,7 @@ export {
   WorkflowError,
   WorkspaceError,
 } from "./errors.js";
-export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH } from "./free.js";
+export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH, MAX_FREE_KEYS } from "./free.js";
 export {
   type AttemptLogs,
   LOG_STREAMS,

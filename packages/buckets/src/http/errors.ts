@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
 import { type StoreFailure, toStoreError } from "../store/index.js";
+import { MAX_BODY_KEYS } from "./body.js";
 
 /** Seconds a caller should wait after a 503 before trying again. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -87,6 +88,11 @@ function bodyParserError(error: unknown): ServiceError | undefined {
       return new ServiceError(
         "too_large",
         "the body is over the 16 MB limit; send fewer works per request",
+      );
+    case "entity.keys.too_many":
+      return new ServiceError(
+        "too_large",
+        `the body holds more than ${MAX_BODY_KEYS} keys (MAX_BODY_KEYS); send fewer works per request, and keep large data in files`,
       );
     case "entity.parse.failed":
       return new ServiceError("invalid", `the body is not valid JSON: ${message}`);
