@@ -15,7 +15,9 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { uiRoutes } from "./routes/ui.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
+import { DEFAULT_MAX_LOG_FOLLOWERS, DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN } from "./options.js";
 import type { ServiceContext } from "./service/context.js";
+import type { FollowLimits } from "./service/follow.js";
 import type { Withdrawing } from "./service/withdraw.js";
 
 /** Settings the routes read beyond the context. */
@@ -24,16 +26,22 @@ export interface AppOptions {
   metricsPublic: boolean;
   /** The most one /view answer may hold, in bytes of JSON. */
   viewMaxBytes: number;
+  /** Log followers at once, overall and per token subject. */
+  followers: FollowLimits;
 }
 
-const DEFAULT_APP_OPTIONS: AppOptions = { metricsPublic: false, viewMaxBytes: 64 * 1024 * 1024 };
+const DEFAULT_APP_OPTIONS: AppOptions = {
+  metricsPublic: false,
+  viewMaxBytes: 64 * 1024 * 1024,
+  followers: { max: DEFAULT_MAX_LOG_FOLLOWERS, perToken: DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN },
+};
 
 /** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
 export function buildApp(
   ctx: ServiceContext,
   keys: Keys,
   withdraw: Withdrawing,
-  { metricsPublic, viewMaxBytes }: AppOptions = DEFAULT_APP_OPTIONS,
+  { metricsPublic, viewMaxBytes, followers }: AppOptions = DEFAULT_APP_OPTIONS,
 ): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -50,7 +58,7 @@ export function buildApp(
   app.use(auth);
   app.use(jsonBody());
   app.use(workRoutes(ctx, withdraw));
-  app.use(logRoutes(ctx));
+  app.use(logRoutes(ctx, followers));
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));

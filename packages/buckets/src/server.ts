@@ -98,6 +98,10 @@ export async function startService(
     {
       metricsPublic: options.BUCKETS_METRICS_PUBLIC,
       viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * 1024 * 1024,
+      followers: {
+        max: options.BUCKETS_MAX_LOG_FOLLOWERS,
+        perToken: options.BUCKETS_MAX_LOG_FOLLOWERS_PER_TOKEN,
+      },
     },
   );
   const server = app.listen(options.PORT, options.HOST);

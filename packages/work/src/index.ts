@@ -44,7 +44,10 @@ export {
   type LogStream,
   MAX_LOG_BATCH_CHARS,
   MAX_LOG_BATCH_LINES,
+  LOG_LINE_OVERHEAD_BYTES,
   MAX_LOG_BYTES_PER_ATTEMPT,
+  MAX_LOG_LINES_PER_ATTEMPT,
+  MAX_LOG_PAGE_LINES,
   MAX_LOG_LINE_CHARS,
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";

@@ -5,7 +5,7 @@ import { QueryError } from "../query.js";
 import { type StoreFailure, toStoreError } from "../store/index.js";
 import { MAX_BODY_KEYS } from "./body.js";
 
-/** Seconds a caller should wait after a 503 before trying again. */
+/** Seconds a caller should wait after a 503 or a 429 before trying again. */
 export const RETRY_AFTER_SECONDS = 2;
 
 /** The one place where errors become HTTP responses: `{error: {code, message, details?}}`. */
@@ -15,7 +15,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else if (known.code === "unavailable") req.log.warn({ err: error }, known.message);
   else req.log.debug({ code: known.code }, known.message);
   if (res.headersSent) return;
-  if (known.code === "unavailable") res.set("Retry-After", String(RETRY_AFTER_SECONDS));
+  if (known.code === "unavailable" || known.code === "too_many_requests")
+    res.set("Retry-After", String(RETRY_AFTER_SECONDS));
   const body = {
     code: known.code,
     message: known.message,
