@@ -37,6 +37,7 @@ export {
 export { FreeArraySchema, FreeObjectSchema, MAX_DEPTH, MAX_FREE_KEYS } from "./free.js";
 export {
   type AttemptLogs,
+  LOG_LINE_OVERHEAD_BYTES,
   LOG_STREAMS,
   LogAppendSchema,
   type LogLine,
@@ -44,11 +45,10 @@ export {
   type LogStream,
   MAX_LOG_BATCH_CHARS,
   MAX_LOG_BATCH_LINES,
-  LOG_LINE_OVERHEAD_BYTES,
   MAX_LOG_BYTES_PER_ATTEMPT,
+  MAX_LOG_LINE_CHARS,
   MAX_LOG_LINES_PER_ATTEMPT,
   MAX_LOG_PAGE_LINES,
-  MAX_LOG_LINE_CHARS,
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";

@@ -153,7 +153,9 @@ export type FollowHub = ReturnType<typeof createFollowHub>;
 /** The batches this follower has not seen yet, as one step. */
 function stepFor(subscriber: Subscriber, batches: Batch[], ended: boolean): Step {
   const seen = subscriber.seen;
-  const fresh = seen ? batches.filter((batch) => batch._id.toHexString() > seen.toHexString()) : batches;
+  const fresh = seen
+    ? batches.filter((batch) => batch._id.toHexString() > seen.toHexString())
+    : batches;
   const newest = fresh.at(-1);
   if (newest) subscriber.seen = newest._id;
   return { lines: fresh.flatMap((batch) => batch.lines), ended };

@@ -111,7 +111,9 @@ function parseCursor(raw: unknown): LogPosition | undefined {
   if (raw === undefined || raw === "") return undefined;
   const match = typeof raw === "string" ? CURSOR.exec(raw) : null;
   if (!match)
-    throw invalid(`after must be the "next" of a previous page of these logs: got "${String(raw)}"`);
+    throw invalid(
+      `after must be the "next" of a previous page of these logs: got "${String(raw)}"`,
+    );
   return { batch: new ObjectId(match[1]), line: Number(match[2]) };
 }
 
@@ -119,7 +121,9 @@ function parseLimit(raw: unknown): number {
   if (raw === undefined || raw === "") return MAX_LOG_PAGE_LINES;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LOG_PAGE_LINES)
-    throw invalid(`limit must be a whole number from 1 to ${MAX_LOG_PAGE_LINES}: got "${String(raw)}"`);
+    throw invalid(
+      `limit must be a whole number from 1 to ${MAX_LOG_PAGE_LINES}: got "${String(raw)}"`,
+    );
   return limit;
 }
 

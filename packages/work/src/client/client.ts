@@ -237,7 +237,11 @@ export class BucketsClient {
   /** One page of an attempt's logs: from `after` (a previous page's `next`), at most `limit` lines. */
   logsPage(
     id: string,
-    { attempt, after, limit }: { attempt?: number | undefined; after?: string; limit?: number } = {},
+    {
+      attempt,
+      after,
+      limit,
+    }: { attempt?: number | undefined; after?: string; limit?: number } = {},
   ): Promise<AttemptLogs> {
     const query = new URLSearchParams({ format: "json" });
     if (attempt !== undefined) query.set("attempt", String(attempt));
