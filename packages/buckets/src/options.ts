@@ -8,6 +8,9 @@ const seconds = (fallback: number, max: number) =>
 export const DEFAULT_MAX_LOG_FOLLOWERS = 500;
 export const DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN = 20;
 
+/** Distinct filters one token's subject may hold waiting for work at once. */
+export const DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN = 100;
+
 /** The service's settings, read once from the environment. Each is documented in the README. */
 export const ServiceOptionsSchema = z.object({
   /** @defaultValue 8004 */
@@ -48,6 +51,16 @@ export const ServiceOptionsSchema = z.object({
     .min(1)
     .max(1_000_000)
     .default(DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN),
+  /**
+   * Distinct filters one token's subject may hold waiting at once (long-poll withdraws); past this
+   * a withdraw with `wait` and yet another filter gets 429. @defaultValue 100
+   */
+  BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN),
   /** The most one /view answer may hold, in MB of JSON. @defaultValue 64 */
   BUCKETS_VIEW_MAX_MB: z.coerce.number().positive().max(1024).default(64),
   /**

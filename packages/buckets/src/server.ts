@@ -36,12 +36,15 @@ export async function startService(
     logger = createLogger(options.LOG_LEVEL),
     localClock,
     now,
+    recheckMs,
   }: {
     logger?: Logger;
     /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
     localClock?: () => number;
     /** Unix seconds as the whole service reads them: tests of schedules move it instead of waiting. */
     now?: () => number;
+    /** How often waiting withdraws look again unsignalled: tests that count claims lengthen it. */
+    recheckMs?: number;
   } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
@@ -82,7 +85,11 @@ export async function startService(
       const [work] = await claimer(query, { ...claimant, count: 1 });
       return work ?? null;
     },
-    { maxWaiters: options.BUCKETS_MAX_WAITERS },
+    {
+      maxWaiters: options.BUCKETS_MAX_WAITERS,
+      maxFiltersPerToken: options.BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN,
+      ...(recheckMs ? { recheckMs } : {}),
+    },
   );
   const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
   const retention = startRetention(

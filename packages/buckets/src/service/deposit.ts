@@ -52,7 +52,7 @@ export async function deposit(
   if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
   await ctx.store.deposit(docs);
   ctx.metrics.deposits.inc(docs.length);
-  ctx.events.emit("work:queued");
+  ctx.events.emit("work:queued", [...new Set(docs.map((doc) => doc.pipeline))]);
   return docs.map((doc) => doc._id.toHexString());
 }
 

@@ -122,7 +122,7 @@ export function createStore(db: Db) {
       auditStale(collection, before, now, pipelines),
     serverTime: () => serverTime(db),
     supportsChangeStreams: () => supportsChangeStreams(db),
-    watchQueued: (onQueued: () => void, onError: (error: unknown) => void) =>
+    watchQueued: (onQueued: (pipelines?: string[]) => void, onError: (error: unknown) => void) =>
       watchQueued(collection, onQueued, onError),
     countByStatus: (pipelines?: string[]) => counts.byStatus(pipelines),
     countByPipelineAndStatus: () => counts.byPipelineAndStatus(),
