@@ -73,14 +73,14 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   // 2. Long-polls with distinct filters (past the service's bound, each refused and retried).
   const polls = quick ? 500 : 2_000;
   let filter = 0;
-  const longPolls = await under(polls, 5_000, async () => {
-    const status = await h.raw(
+  const longPolls = await under(polls, 5_000, () =>
+    h.raw(
       "POST",
       "/work/withdraw?wait=5",
       abuser,
       JSON.stringify({ pipeline: `lp-${filter++ % polls}` }),
-    );
-  });
+    ),
+  );
   await longPolls.running;
   results.abuseLongPolls = figure(
     longPolls.ours,
