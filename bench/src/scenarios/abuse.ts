@@ -21,14 +21,15 @@ export async function abuseScenario(h: Harness, quick: boolean) {
     return times;
   };
   await latencies(20, innocent); // warm-up
-  const baseline = p50p99(await measure());
 
   /**
    * Runs `abuse` loops at once, each at most once every `periodMs` (a bounded load: an unpaced
    * loop on these 2 shared cores would slow anyone, whatever it asked), until the innocent samples
-   * are taken, then stops them.
+   * are taken, then stops them. The baseline is measured just before: the load others put on
+   * these cores drifts over minutes.
    */
   const under = async (loops: number, periodMs: number, abuse: () => Promise<unknown>) => {
+    const baseline = p50p99(await measure());
     let stop = false;
     const running = Promise.all(
       Array.from({ length: loops }, async () => {
@@ -43,9 +44,10 @@ export async function abuseScenario(h: Harness, quick: boolean) {
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the abuse under way
     const ours = p50p99(await measure());
     stop = true;
-    return { ours, running };
+    return { ours, baseline, running };
   };
-  const figure = (ours: { p50: number; p99: number }, what: string) => ({
+  type P = { p50: number; p99: number };
+  const figure = ({ ours, baseline }: { ours: P; baseline: P }, what: string) => ({
     ours,
     baseline,
     ratio: round(ours.p50 / baseline.p50),
@@ -66,7 +68,7 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   const counts = await under(2, 100, () => h.raw("GET", paths[n++ % 3] as string, abuser));
   await counts.running;
   results.abuseCounts = figure(
-    counts.ours,
+    counts,
     `/status, /activity/counts, /metrics, 2 loops of 10 a second, ${pipelines} pipelines`,
   );
 
@@ -83,7 +85,7 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   );
   await longPolls.running;
   results.abuseLongPolls = figure(
-    longPolls.ours,
+    longPolls,
     `${polls} long-polls with distinct filters, one token, each again 5 s after its answer`,
   );
 
@@ -97,7 +99,7 @@ export async function abuseScenario(h: Harness, quick: boolean) {
     h.raw("GET", `/work/${id}/logs?follow=true`, abuser),
   );
   results.abuseFollowers = figure(
-    following.ours,
+    following,
     `${followers} log followers of one attempt, one token, each again 5 s after a refusal`,
   );
   // Followers go when the attempt ends.
@@ -106,7 +108,7 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   const reads = await under(2, 1_000, () => h.raw("GET", `/work/${id}/logs?format=json`, abuser));
   await reads.running;
   results.abuseLogReads = figure(
-    reads.ours,
+    reads,
     "JSON reads of an attempt of 100,000 empty lines, 2 loops of 1 a second",
   );
 
@@ -117,7 +119,7 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   const deposits = await under(1, 2_000, () => h.raw("POST", "/work", abuser, huge));
   await deposits.running;
   results.abuseKeys = figure(
-    deposits.ours,
+    deposits,
     `a deposit every 2 s of ${keys} parameter keys (${round(huge.length / 2 ** 20)} MB)`,
   );
 
