@@ -15,10 +15,16 @@ import type { WorkDoc } from "./documents.js";
  * The scan still walks the keys it counts, so its cost grows with the works. Past LARGE works,
  * one count serves every request for a while (/status, /status/details and /metrics alike), the
  * while growing with what the count cost: the answer is at most FRESH_FOR_MS, or COST_SHARE times
- * its counting time, old. Below LARGE every request counts afresh, so a small service (and every
+ * its counting time, old (and so past MANY_ROWS pairs). Below both every request counts afresh, so a small service (and every
  * test) sees its own deposits at once.
  */
 const LARGE = 100_000;
+/**
+ * Past this many pipeline and status pairs the same sharing applies: each request then builds an
+ * answer of a row (or a gauge) per pair, and thousands of pipelines counted afresh 20 times a
+ * second slowed every other request several times over.
+ */
+const MANY_ROWS = 1_000;
 const FRESH_FOR_MS = 1_000;
 /** Counting at most one tenth of the time, however often counts are asked for. */
 const COST_SHARE = 10;
@@ -60,7 +66,7 @@ export function workCounts(collection: Collection<WorkDoc>) {
     });
   };
   const table = async (): Promise<CountRow[]> => {
-    if (last && last.total >= LARGE) {
+    if (last && (last.total >= LARGE || last.rows.length >= MANY_ROWS)) {
       const age = performance.now() - last.at;
       if (age <= Math.max(FRESH_FOR_MS, COST_SHARE * last.took)) return last.rows;
       return (await fresh()).rows;
