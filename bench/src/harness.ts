@@ -33,8 +33,10 @@ export interface Service {
   process: ChildProcess;
   /** POST/GET against the service with the admin token, JSON in and out. */
   http<T>(method: string, path: string, body?: unknown): Promise<T>;
-  /** The same on an agent of its own, with as many sockets as requests (long-polls). */
-  client(): Client;
+  /** The same on an agent of its own, with as many sockets as requests (long-polls); another token. */
+  client(token?: string): Client;
+  /** A raw request with a token of the caller's (the abuse scenarios read statuses and streams). */
+  raw(method: string, path: string, token: string, body?: string): Promise<number>;
   /** A GET answered as text (/metrics). */
   text(path: string): Promise<string>;
   /** The service's resident memory and the CPU it has used, from its own /metrics. */
@@ -60,10 +62,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const token = mintToken(
-  resolveKeys({ BUCKETS_JWT_SECRET: SECRET, BUCKETS_DATA_DIR: "/nonexistent" }),
-  { user: "bench", scopes: ["admin"] },
-);
+const keys = resolveKeys({ BUCKETS_JWT_SECRET: SECRET, BUCKETS_DATA_DIR: "/nonexistent" });
+const token = mintToken(keys, { user: "bench", scopes: ["admin"] });
+
+/** A token of another user (the abuse scenarios' abuser), with every scope. */
+export const tokenOf = (user: string) => mintToken(keys, { user, scopes: ["admin"] });
 
 async function startService(uri: string): Promise<Service> {
   const port = await freePort();
@@ -92,13 +95,15 @@ async function startService(uri: string): Promise<Service> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const jsonOver =
-    (agent: Agent) =>
+    (agent: Agent, bearer = token) =>
     async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-      const { status, text } = await request(agent, `${url}${path}`, method, token, body);
+      const { status, text } = await request(agent, `${url}${path}`, method, bearer, body);
       if (status >= 400) throw new Error(`${method} ${path}: ${status} ${text}`);
       return JSON.parse(text) as T;
     };
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // Abusers' requests (long-polls, followers) never wait for a socket behind each other.
+  const rawAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const text = async (path: string) => {
     const answer = await request(agent, `${url}${path}`, "GET", token, undefined);
     if (answer.status >= 400) throw new Error(`GET ${path}: ${answer.status} ${answer.text}`);
@@ -110,9 +115,13 @@ async function startService(uri: string): Promise<Service> {
     url,
     process: service,
     http: jsonOver(agent),
-    client() {
+    client(other = token) {
       const own = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
-      return { http: jsonOver(own), close: () => own.destroy() };
+      return { http: jsonOver(own, other), close: () => own.destroy() };
+    },
+    async raw(method, path, bearer, body) {
+      const answer = await request(rawAgent, `${url}${path}`, method, bearer, body, true);
+      return answer.status;
     },
     text,
     async serviceUsage() {
@@ -128,6 +137,7 @@ async function startService(uri: string): Promise<Service> {
       service.kill("SIGTERM");
       await exited;
       agent.destroy();
+      rawAgent.destroy();
     },
   };
 }
@@ -213,8 +223,10 @@ function request(
   method: string,
   token: string,
   body: unknown,
+  /** Sent as it is (a string), and the answer's body not kept. */
+  raw = false,
 ): Promise<{ status: number; text: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const payload = body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
@@ -230,7 +242,9 @@ function request(
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("data", (chunk: Buffer) => {
+          if (!raw) chunks.push(chunk);
+        });
         res.on("end", () =>
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
         );

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { ROOT, startHarness } from "./harness.js";
+import { abuseScenario } from "./scenarios/abuse.js";
 import { dashboardScenario } from "./scenarios/dashboard.js";
 import { depositScenario } from "./scenarios/deposit.js";
 import { endToEndScenario } from "./scenarios/endtoend.js";
@@ -58,6 +59,17 @@ const TARGETS: Record<string, { target: string; met: (s: Figures) => boolean | u
       );
     },
   },
+  ...Object.fromEntries(
+    ["abuseCounts", "abuseLongPolls", "abuseFollowers", "abuseLogReads", "abuseKeys"].map(
+      (name) => [
+        name,
+        {
+          target: "ratio <= 2 (an innocent withdraw's p50 under this abuse, against it without)",
+          met: (s: Figures) => ratio(s[name], (r) => r <= 2),
+        },
+      ],
+    ),
+  ),
   dispatch: {
     target: "p50 <= 50 ms among 1,000 idle long-polling workers",
     met: (s) => {
@@ -86,7 +98,7 @@ const version = (pkg: string) =>
   ).version;
 
 const quick = process.argv.includes("--quick");
-/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, dashboard). */
+/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, dashboard, abuse). */
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const runs = 3;
@@ -102,6 +114,7 @@ try {
     dispatch: () => dispatchScenario(h, quick),
     pipelines: () => pipelinesScenario(h, quick, runs),
     dashboard: () => dashboardScenario(h, quick),
+    abuse: () => abuseScenario(h, quick),
   };
   let scenarios: Figures = {};
   for (const [name, measure] of Object.entries(all)) {

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LogLine, StoredWork } from "@workflow/work";
+import { type LogLine, MAX_LOG_PAGE_LINES, type StoredWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runWorkflow } from "../support/cli.js";
@@ -266,5 +266,22 @@ describe("workflow logs and workflow show", () => {
     const bad = await runWorkflow(["--url", stack.url, "logs", id, "--attempt", "zero"], { env });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--attempt");
+  });
+
+  it("logs prints an attempt longer than one page whole, in order, page by page", {
+    timeout: 90_000,
+  }, async () => {
+    const pipeline = pipelineName();
+    const count = MAX_LOG_PAGE_LINES * 2 + 500;
+    const id = await deposit(pipeline, { command: ["seq", "1", String(count)], timeout: 60 });
+    worker(pipeline);
+    expect((await finished(id)).status).toBe("success");
+    const env = { WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]) };
+    const printed = await runWorkflow(["--url", stack.url, "logs", id], { env });
+    expect(printed.code).toBe(0);
+    const want = Array.from({ length: count }, (_, i) => `${i + 1}\n`).join("");
+    expect(printed.stdout === want, printed.stdout.slice(-200)).toBe(true);
+    const json = await runWorkflow(["--url", stack.url, "--json", "logs", id], { env });
+    expect((JSON.parse(json.stdout) as { lines: unknown[] }).lines).toHaveLength(count);
   });
 });

@@ -1,9 +1,11 @@
 import express, { type Express } from "express";
 import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";
+import { jsonBody } from "./http/body.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
-import { notePossibleProtoKey, refuseProtoKeys } from "./http/proto.js";
+import { refuseProtoKeys } from "./http/proto.js";
+import { DEFAULT_MAX_LOG_FOLLOWERS, DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN } from "./options.js";
 import { activityRoutes } from "./routes/activity.js";
 import { auditRoutes } from "./routes/audit.js";
 import { configRoutes } from "./routes/configs.js";
@@ -17,10 +19,8 @@ import { uiRoutes } from "./routes/ui.js";
 import { viewRoutes } from "./routes/view.js";
 import { workRoutes } from "./routes/work.js";
 import type { ServiceContext } from "./service/context.js";
+import type { FollowLimits } from "./service/follow.js";
 import type { Withdrawing } from "./service/withdraw.js";
-
-/** The largest body the service reads: works are capped at 4 MB of results each. */
-export const BODY_LIMIT = "16mb";
 
 /** Settings the routes read beyond the context. */
 export interface AppOptions {
@@ -28,16 +28,22 @@ export interface AppOptions {
   metricsPublic: boolean;
   /** The most one /view answer may hold, in bytes of JSON. */
   viewMaxBytes: number;
+  /** Log followers at once, overall and per token subject. */
+  followers: FollowLimits;
 }
 
-const DEFAULT_APP_OPTIONS: AppOptions = { metricsPublic: false, viewMaxBytes: 64 * 1024 * 1024 };
+const DEFAULT_APP_OPTIONS: AppOptions = {
+  metricsPublic: false,
+  viewMaxBytes: 64 * 1024 * 1024,
+  followers: { max: DEFAULT_MAX_LOG_FOLLOWERS, perToken: DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN },
+};
 
 /** Builds the HTTP app from its parts; listening is the caller's business (see server.ts). */
 export function buildApp(
   ctx: ServiceContext,
   keys: Keys,
   withdraw: Withdrawing,
-  { metricsPublic, viewMaxBytes }: AppOptions = DEFAULT_APP_OPTIONS,
+  { metricsPublic, viewMaxBytes, followers }: AppOptions = DEFAULT_APP_OPTIONS,
 ): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -53,10 +59,10 @@ export function buildApp(
   app.use(uiRoutes());
   app.use(resultsPublicRoutes());
   app.use(auth);
-  app.use(express.json({ limit: BODY_LIMIT, strict: false, verify: notePossibleProtoKey }));
+  app.use(jsonBody());
   app.use(refuseProtoKeys);
   app.use(workRoutes(ctx, withdraw));
-  app.use(logRoutes(ctx));
+  app.use(logRoutes(ctx, followers));
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));

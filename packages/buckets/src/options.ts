@@ -5,6 +5,13 @@ import { checkAllowEntry } from "./service/runs/callback-target.js";
 const seconds = (fallback: number, max: number) =>
   z.coerce.number().positive().max(max).default(fallback);
 
+/** SSE log followers held at once on one instance, and with one token's subject. */
+export const DEFAULT_MAX_LOG_FOLLOWERS = 500;
+export const DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN = 20;
+
+/** Distinct filters one token's subject may hold waiting for work at once. */
+export const DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN = 100;
+
 /** The service's settings, read once from the environment. Each is documented in the README. */
 export const ServiceOptionsSchema = z.object({
   /** @defaultValue 8004 */
@@ -31,6 +38,30 @@ export const ServiceOptionsSchema = z.object({
   BUCKETS_METRICS_PUBLIC: z.stringbool().default(false),
   /** Long-poll withdraws held at once; past this a withdraw with `wait` gets 503. @defaultValue 10000 */
   BUCKETS_MAX_WAITERS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Log followers (`GET /work/:id/logs?follow=true`) at once; past this 503. @defaultValue 500 */
+  BUCKETS_MAX_LOG_FOLLOWERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_MAX_LOG_FOLLOWERS),
+  /** Log followers at once with one token's subject (`sub`); past this 429. @defaultValue 20 */
+  BUCKETS_MAX_LOG_FOLLOWERS_PER_TOKEN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN),
+  /**
+   * Distinct filters one token's subject may hold waiting at once (long-poll withdraws); past this
+   * a withdraw with `wait` and yet another filter gets 429. @defaultValue 100
+   */
+  BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN),
   /** The most one /view answer may hold, in MB of JSON. @defaultValue 64 */
   BUCKETS_VIEW_MAX_MB: z.coerce.number().positive().max(1024).default(64),
   /**

@@ -41,12 +41,15 @@ export async function startService(
     logger = createLogger(options.LOG_LEVEL),
     localClock,
     now,
+    recheckMs,
   }: {
     logger?: Logger;
     /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
     localClock?: () => number;
     /** Unix seconds as the whole service reads them: tests of schedules move it instead of waiting. */
     now?: () => number;
+    /** How often waiting withdraws look again unsignalled: tests that count claims lengthen it. */
+    recheckMs?: number;
   } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
@@ -88,7 +91,11 @@ export async function startService(
       const [work] = await claimer(query, { ...claimant, count: 1 });
       return work ?? null;
     },
-    { maxWaiters: options.BUCKETS_MAX_WAITERS },
+    {
+      maxWaiters: options.BUCKETS_MAX_WAITERS,
+      maxFiltersPerToken: options.BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN,
+      ...(recheckMs ? { recheckMs } : {}),
+    },
   );
   const reaper = startReaper(ctx, options.BUCKETS_REAP_SECONDS);
   const retention = startRetention(
@@ -105,6 +112,10 @@ export async function startService(
     {
       metricsPublic: options.BUCKETS_METRICS_PUBLIC,
       viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * 1024 * 1024,
+      followers: {
+        max: options.BUCKETS_MAX_LOG_FOLLOWERS,
+        perToken: options.BUCKETS_MAX_LOG_FOLLOWERS_PER_TOKEN,
+      },
     },
   );
   const server = app.listen(options.PORT, options.HOST);

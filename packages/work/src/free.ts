@@ -2,13 +2,21 @@ import { z } from "zod";
 
 /** How deep free-form data (parameters, results, blocks) may nest; deeper is refused, not stored. */
 export const MAX_DEPTH = 32;
+/**
+ * The most keys one free-form object (a work's parameters, say) may hold, at every depth: each key
+ * costs parsing, validation and storage, and one work with hundreds of thousands of them held the
+ * service's event loop for seconds.
+ */
+export const MAX_FREE_KEYS = 10_000;
 
 /**
  * Walks free-form JSON and reports keys MongoDB would treat as operators or paths (a leading `$`,
  * or a `.`), and nesting past MAX_DEPTH. Data in a work stays data.
  */
 function checkFree(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
+  let keys = 0;
   const walk = (node: unknown, path: (string | number)[]): void => {
+    if (keys > MAX_FREE_KEYS) return;
     if (path.length > MAX_DEPTH) {
       ctx.addIssue({ code: "custom", path, message: `nested deeper than ${MAX_DEPTH} levels` });
       return;
@@ -17,6 +25,14 @@ function checkFree(value: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
       for (const [i, item] of node.entries()) walk(item, [...path, i]);
     } else if (node !== null && typeof node === "object") {
       for (const [key, item] of Object.entries(node)) {
+        if (++keys > MAX_FREE_KEYS) {
+          ctx.addIssue({
+            code: "custom",
+            path,
+            message: `more than ${MAX_FREE_KEYS} keys (MAX_FREE_KEYS): keep large data in a file and name it`,
+          });
+          return;
+        }
         if (key.startsWith("$") || key.includes(".") || key.includes("\0")) {
           ctx.addIssue({
             code: "custom",

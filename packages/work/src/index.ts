@@ -52,12 +52,14 @@ export {
   FreeObjectSchema,
   type JsonPath,
   MAX_DEPTH,
+  MAX_FREE_KEYS,
   pathText,
   protoKeyAt,
   tooDeepAt,
 } from "./free.js";
 export {
   type AttemptLogs,
+  LOG_LINE_OVERHEAD_BYTES,
   LOG_STREAMS,
   LogAppendSchema,
   type LogLine,
@@ -67,6 +69,8 @@ export {
   MAX_LOG_BATCH_LINES,
   MAX_LOG_BYTES_PER_ATTEMPT,
   MAX_LOG_LINE_CHARS,
+  MAX_LOG_LINES_PER_ATTEMPT,
+  MAX_LOG_PAGE_LINES,
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export * from "./pipeline/index.js";

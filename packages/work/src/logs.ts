@@ -10,8 +10,20 @@ export const MAX_LOG_LINE_CHARS = 16 * 1024;
 export const MAX_LOG_BATCH_LINES = 10_000;
 /** The most text one append may carry, in characters (the worker sends about 64 KB at a time). */
 export const MAX_LOG_BATCH_CHARS = 1024 * 1024;
-/** The most output kept per attempt, in bytes of text: older lines are cut, with a marker. */
+/**
+ * The most output kept per attempt, in bytes: each line's text and LOG_LINE_OVERHEAD_BYTES more.
+ * Older lines are cut, with a marker.
+ */
 export const MAX_LOG_BYTES_PER_ATTEMPT = 10 * 1024 * 1024;
+/**
+ * What a line costs beyond its text (its time, stream and framing, stored and answered): counted
+ * against MAX_LOG_BYTES_PER_ATTEMPT, so that ten million empty lines do not fit in "10 MB".
+ */
+export const LOG_LINE_OVERHEAD_BYTES = 64;
+/** The most lines kept per attempt: older lines are cut past it too. */
+export const MAX_LOG_LINES_PER_ATTEMPT = 100_000;
+/** The most lines one page of `GET /work/:id/logs?format=json` answers (also its default). */
+export const MAX_LOG_PAGE_LINES = 10_000;
 
 /** One line of a work's output: when it was written (unix ms), on which stream, and its text. */
 export const LogLineSchema = z.object({
@@ -38,4 +50,6 @@ export interface AttemptLogs {
   /** Bytes of older output dropped to keep the attempt within its bound. */
   cut: number;
   lines: LogLine[];
+  /** More lines follow: pass it as `after` for the next page. */
+  next?: string;
 }

@@ -3,8 +3,9 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
 import { type StoreFailure, toStoreError } from "../store/index.js";
+import { MAX_BODY_KEYS } from "./body.js";
 
-/** Seconds a caller should wait after a 503 before trying again. */
+/** Seconds a caller should wait after a 503 or a 429 before trying again. */
 export const RETRY_AFTER_SECONDS = 2;
 
 /** The one place where errors become HTTP responses: `{error: {code, message, details?}}`. */
@@ -14,7 +15,8 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else if (known.code === "unavailable") req.log.warn({ err: error }, known.message);
   else req.log.debug({ code: known.code }, known.message);
   if (res.headersSent) return;
-  if (known.code === "unavailable") res.set("Retry-After", String(RETRY_AFTER_SECONDS));
+  if (known.code === "unavailable" || known.code === "too_many_requests")
+    res.set("Retry-After", String(RETRY_AFTER_SECONDS));
   const body = {
     code: known.code,
     message: known.message,
@@ -87,6 +89,11 @@ function bodyParserError(error: unknown): ServiceError | undefined {
       return new ServiceError(
         "too_large",
         "the body is over the 16 MB limit; send fewer works per request",
+      );
+    case "entity.keys.too_many":
+      return new ServiceError(
+        "too_large",
+        `the body holds more than ${MAX_BODY_KEYS} keys (MAX_BODY_KEYS); send fewer works per request, and keep large data in files`,
       );
     case "entity.parse.failed":
       return new ServiceError("invalid", `the body is not valid JSON: ${message}`);

@@ -1,4 +1,9 @@
-import { CLAIM_HEADER, ClaimSecretSchema, WithdrawParamsSchema } from "@workflow/work";
+import {
+  CLAIM_HEADER,
+  ClaimSecretSchema,
+  MAX_LOG_PAGE_LINES,
+  WithdrawParamsSchema,
+} from "@workflow/work";
 import {
   body,
   counts,
@@ -103,7 +108,7 @@ export const workPaths: Paths = {
   },
   "/work/{id}/logs": {
     get: op(
-      "An attempt's logs: text (the lines), JSON with ?format=json, or Server-Sent Events (line, then end) with ?follow=true until the attempt ends",
+      "An attempt's logs: text (the lines, streamed), JSON pages with ?format=json (follow `next` as `after`), or Server-Sent Events (line, then end) with ?follow=true until the attempt ends (followers are capped per token, 429, and overall, 503)",
       { type: "string" },
       {
         parameters: [
@@ -113,10 +118,22 @@ export const workPaths: Paths = {
             minimum: 1,
           }),
           query("follow", "stream new lines until the attempt ends", { type: "boolean" }),
-          query("format", "json for {id, attempt, cut, lines}", {
+          query("format", "json for a page {id, attempt, cut, lines, next?}", {
             type: "string",
             enum: ["json"],
           }),
+          query("after", "with format=json: where the page starts, a previous page's next", {
+            type: "string",
+          }),
+          query(
+            "limit",
+            `with format=json: the most lines in the page (default and most ${MAX_LOG_PAGE_LINES})`,
+            {
+              type: "integer",
+              minimum: 1,
+              maximum: MAX_LOG_PAGE_LINES,
+            },
+          ),
         ],
       },
     ),

@@ -1,19 +1,19 @@
 import { AttemptParamsSchema } from "@workflow/work";
-import { Router } from "express";
+import { type Response, Router } from "express";
 import { holderOf, principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
+import { createFollowHub, type FollowLimits, type Step } from "../service/follow.js";
 import { appendLogs, followLogs, logText, readLogs, showWork } from "../service/logs.js";
 import { parseId } from "../service/remove.js";
 import { parseWith } from "../service/validate.js";
 
-/** How often a follower looks for new lines, in ms. */
-const FOLLOW_POLL_MS = 500;
 /** A comment line now and then keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
 
 /** One work in full, and the logs of its attempts: appended by its worker, read by its readers. */
-export function logRoutes(ctx: ServiceContext): Router {
+export function logRoutes(ctx: ServiceContext, followers: FollowLimits): Router {
   const router = Router();
+  const hub = createFollowHub(ctx, followers);
 
   router.get("/work/:id", async (req, res) => {
     res.json(await showWork(ctx, principalOf(res), parseId(req.params.id)));
@@ -30,48 +30,90 @@ export function logRoutes(ctx: ServiceContext): Router {
     const id = parseId(req.params.id);
     const principal = principalOf(res);
     if (String(req.query.follow).toLowerCase() !== "true") {
-      const logs = await readLogs(ctx, principal, id, req.query.attempt);
-      if (String(req.query.format).toLowerCase() === "json") return void res.json(logs);
-      return void res.type("text/plain; charset=utf-8").send(logText(logs));
+      if (String(req.query.format).toLowerCase() === "json") {
+        const { attempt, after, limit } = req.query;
+        return void res.json(await readLogs(ctx, principal, id, { attempt, after, limit }));
+      }
+      return void (await sendText(res, logText(ctx, principal, id, req.query.attempt)));
     }
-    const following = await followLogs(ctx, principal, id, req.query.attempt);
+    let closed = false;
+    req.on("close", () => {
+      closed = true;
+    });
+    const send = (event: string, data: unknown) =>
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Steps come from the first read before the stream's start is written: they wait for it.
+    const early: Step[] = [];
+    let write: ((step: Step) => void) | undefined;
+    let done: () => void = () => undefined;
+    const ended = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    const following = await followLogs(ctx, hub, principal, id, req.query.attempt, (step) =>
+      write ? write(step) : early.push(step),
+    );
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       connection: "keep-alive",
       "x-accel-buffering": "no",
     });
-    const send = (event: string, data: unknown) =>
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send("start", { id, attempt: following.attempt, cut: following.cut });
-    let closed = false;
-    req.on("close", () => {
-      closed = true;
-    });
     let quiet = Date.now();
-    while (!closed) {
-      let step: Awaited<ReturnType<typeof following.next>>;
-      try {
-        step = await following.next();
-      } catch (error) {
-        ctx.logger.warn({ err: error, work: id }, "following logs failed");
-        send("error", { message: "the service could not read the logs; follow again" });
-        break;
-      }
+    write = (step) => {
+      if (closed) return;
       for (const line of step.lines) send("line", line);
       if (step.lines.length > 0) quiet = Date.now();
       if (step.ended) {
         send("end", { attempt: following.attempt });
-        break;
+        done();
       }
-      if (Date.now() - quiet > KEEPALIVE_MS) {
-        res.write(": still running\n\n");
-        quiet = Date.now();
-      }
-      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
-    }
+    };
+    for (const step of early) write(step);
+    const keepalive = setInterval(() => {
+      if (Date.now() - quiet < KEEPALIVE_MS) return;
+      res.write(": still running\n\n");
+      quiet = Date.now();
+    }, KEEPALIVE_MS / 3);
+    req.on("close", done);
+    if (closed) done();
+    await ended;
+    clearInterval(keepalive);
+    following.stop();
     res.end();
   });
 
   return router;
+}
+
+/** Writes the text as it is read, waiting whenever the client is slower than MongoDB. */
+async function sendText(res: Response, chunks: AsyncGenerator<string>): Promise<void> {
+  // The first chunk before the headers: an error reading the work still becomes its 4xx.
+  const first = await chunks.next();
+  res.type("text/plain; charset=utf-8");
+  if (first.done) return void res.send("");
+  res.write(first.value);
+  try {
+    for await (const chunk of chunks) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drained(res);
+    }
+    res.end();
+  } catch (error) {
+    // Past the headers an error cannot become a 4xx or 5xx: the client sees the answer cut short.
+    res.destroy(error instanceof Error ? error : undefined);
+  }
+}
+
+/** Resolves when the client can take more, or has gone. */
+function drained(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const go = () => {
+      res.off("drain", go);
+      res.off("close", go);
+      resolve();
+    };
+    res.on("drain", go);
+    res.on("close", go);
+  });
 }

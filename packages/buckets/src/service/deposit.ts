@@ -64,7 +64,7 @@ export async function deposit(
     throw placed(error) ?? error;
   });
   ctx.metrics.deposits.inc(docs.length);
-  ctx.events.emit("work:queued");
+  ctx.events.emit("work:queued", [...new Set(docs.map((doc) => doc.pipeline))]);
   return docs.map((doc) => doc._id.toHexString());
 }
 

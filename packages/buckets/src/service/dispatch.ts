@@ -1,7 +1,9 @@
 import { ServiceError } from "../errors.js";
+import { DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN } from "../options.js";
 import type { Query, WorkView } from "../store/index.js";
 import type { ClaimRequest } from "./claimer.js";
 import type { ServiceContext } from "./context.js";
+import { namedPipelines } from "./withdraw.js";
 
 /** Long-poll withdraws held at once by default (BUCKETS_MAX_WAITERS). */
 export const MAX_WAITERS = 10_000;
@@ -18,6 +20,9 @@ interface Waiter {
   /** Waiters with equal keys want the same works: one empty claim answers for all of them. */
   key: string;
   query: Query;
+  /** The pipelines the filter names; undefined when it could match any (a `$ne`, say). */
+  pipelines: ReadonlySet<string> | undefined;
+  owner: string;
   claimant: Claimant;
   resolve: (work: WorkView | null) => void;
   timer: NodeJS.Timeout;
@@ -27,8 +32,13 @@ interface Waiter {
 
 /**
  * Holds long-poll withdraws until a matching work arrives. One signal source per instance (a change
- * stream on a replica set, in-process events otherwise, and a slow recheck) wakes every waiter, and
+ * stream on a replica set, in-process events otherwise, and a slow recheck) wakes the waiters, and
  * each wake costs one claim per distinct filter, not one per waiter.
+ *
+ * What bounds a wake: a signal that names its pipelines (a deposit's) wakes only the filters that
+ * name one of them, or name none; and each token's subject holds at most `maxFiltersPerToken`
+ * distinct filters waiting (past it a 429). Two thousand distinct filters of one token used to
+ * cost two thousand claims per deposit, and every other worker's withdraw waited behind them.
  */
 export class Dispatcher {
   readonly #ctx: ServiceContext;
@@ -36,6 +46,11 @@ export class Dispatcher {
   #waiters: Waiter[] = [];
   #draining = false;
   #again = false;
+  /** Pipelines signalled since the last pass began; `all` when a signal named none. */
+  #pending = new Set<string>();
+  #pendingAll = false;
+  /** Per owner, the distinct filters waiting and how many waiters hold each. */
+  #filters = new Map<string, Map<string, number>>();
   #recheck: NodeJS.Timeout | undefined;
   #stream: { close(): Promise<void> } | undefined;
   /** Set while the stream is being opened, or for good once MongoDB said it has no change streams. */
@@ -44,14 +59,26 @@ export class Dispatcher {
   #closed = false;
   #generation = 0;
   readonly #maxWaiters: number;
+  readonly #maxFilters: number;
+  readonly #recheckMs: number;
 
-  constructor(ctx: ServiceContext, claim: Claim, { maxWaiters = MAX_WAITERS } = {}) {
+  constructor(
+    ctx: ServiceContext,
+    claim: Claim,
+    {
+      maxWaiters = MAX_WAITERS,
+      maxFiltersPerToken = DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN,
+      recheckMs = RECHECK_MS,
+    } = {},
+  ) {
+    this.#recheckMs = recheckMs;
     this.#ctx = ctx;
     this.#claim = claim;
     this.#maxWaiters = maxWaiters;
-    ctx.events.on("work:queued", () => {
+    this.#maxFilters = maxFiltersPerToken;
+    ctx.events.on("work:queued", (pipelines) => {
       this.#generation++;
-      this.wake();
+      this.wake(pipelines);
     });
   }
 
@@ -80,7 +107,7 @@ export class Dispatcher {
     claimant: Claimant,
     seconds: number,
     since: number,
-    signal?: AbortSignal,
+    { owner, signal }: { owner: string; signal?: AbortSignal | undefined },
   ): Promise<WorkView | null> {
     if (this.#closed) return Promise.resolve(null);
     if (this.full) {
@@ -91,10 +118,25 @@ export class Dispatcher {
         ),
       );
     }
+    const key = `${claimant.lease ?? ""}|${JSON.stringify(query)}`;
+    const mine = this.#filters.get(owner) ?? new Map<string, number>();
+    if (!mine.has(key) && mine.size >= this.#maxFilters) {
+      return Promise.reject(
+        new ServiceError(
+          "too_many_requests",
+          `"${owner}" already has ${mine.size} distinct filters waiting for work (BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN); wait with fewer distinct filters, or without wait`,
+        ),
+      );
+    }
+    mine.set(key, (mine.get(key) ?? 0) + 1);
+    this.#filters.set(owner, mine);
+    const named = namedPipelines(query.pipeline);
     return new Promise((resolve) => {
       const waiter: Waiter = {
-        key: `${claimant.lease ?? ""}|${JSON.stringify(query)}`,
+        key,
         query,
+        pipelines: named ? new Set(named) : undefined,
+        owner,
         claimant,
         resolve,
         claiming: false,
@@ -105,13 +147,16 @@ export class Dispatcher {
       this.#waiters.push(waiter);
       this.#ctx.metrics.waiters.set(this.#waiters.length);
       this.#start();
-      if (since !== this.#generation) this.wake();
+      // A deposit since the caller's own claim: only this waiter's pipelines need a look.
+      if (since !== this.#generation) this.wake(named);
     });
   }
 
-  /** Something became claimable: let the waiters try. */
-  wake(): void {
+  /** Something became claimable (in these pipelines, when known): let the waiters that could want it try. */
+  wake(pipelines?: readonly string[]): void {
     if (this.#waiters.length === 0) return;
+    if (pipelines) for (const name of pipelines) this.#pending.add(name);
+    else this.#pendingAll = true;
     if (this.#draining) {
       this.#again = true;
       return;
@@ -135,7 +180,14 @@ export class Dispatcher {
   #finish(waiter: Waiter, work: WorkView | null): void {
     clearTimeout(waiter.timer);
     const index = this.#waiters.indexOf(waiter);
-    if (index >= 0) this.#waiters.splice(index, 1);
+    if (index >= 0) {
+      this.#waiters.splice(index, 1);
+      const mine = this.#filters.get(waiter.owner);
+      const left = (mine?.get(waiter.key) ?? 1) - 1;
+      if (left > 0) mine?.set(waiter.key, left);
+      else mine?.delete(waiter.key);
+      if (mine?.size === 0) this.#filters.delete(waiter.owner);
+    }
     this.#ctx.metrics.waiters.set(this.#waiters.length);
     waiter.resolve(work);
     if (this.#waiters.length === 0) {
@@ -149,9 +201,15 @@ export class Dispatcher {
     try {
       do {
         this.#again = false;
+        const all = this.#pendingAll;
+        const signalled = this.#pending;
+        this.#pendingAll = false;
+        this.#pending = new Set();
+        const wanted = (waiter: Waiter) =>
+          all || !waiter.pipelines || [...waiter.pipelines].some((name) => signalled.has(name));
         const empty = new Set<string>();
         for (const waiter of [...this.#waiters]) {
-          if (empty.has(waiter.key) || !this.#waiters.includes(waiter)) continue;
+          if (empty.has(waiter.key) || !wanted(waiter) || !this.#waiters.includes(waiter)) continue;
           waiter.claiming = true;
           const work = await this.#claim(waiter.query, waiter.claimant).finally(() => {
             waiter.claiming = false;
@@ -172,7 +230,7 @@ export class Dispatcher {
 
   /** Starts the recheck timer and, on a replica set, the change stream, when waiters come. */
   #start(): void {
-    this.#recheck ??= setInterval(() => this.wake(), RECHECK_MS).unref();
+    this.#recheck ??= setInterval(() => this.wake(), this.#recheckMs).unref();
     if (!this.#stream && !this.#watching) this.#watching = this.#openStream();
   }
 
@@ -181,7 +239,7 @@ export class Dispatcher {
       this.#replicaSet ??= await this.#ctx.store.supportsChangeStreams();
       if (!this.#replicaSet || this.#closed) return;
       this.#stream = this.#ctx.store.watchQueued(
-        () => this.wake(),
+        (pipelines) => this.wake(pipelines),
         (error) => {
           this.#ctx.events.emit("task:error", "change stream", error);
           this.#stream = undefined;

@@ -2,8 +2,11 @@ import { EventEmitter } from "node:events";
 
 /** What the service announces inside one process. */
 export interface ServiceEvents {
-  /** Works became claimable (deposited, or put back in the queue now). */
-  "work:queued": [];
+  /**
+   * Works became claimable (deposited, or put back in the queue now), in these pipelines when the
+   * emitter knows them: only waiters that could want them then try to claim.
+   */
+  "work:queued": [pipelines?: string[]];
   /** A background task failed; it goes on, and the error is logged. */
   "task:error": [task: string, error: unknown];
 }

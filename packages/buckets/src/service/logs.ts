@@ -1,16 +1,21 @@
 import {
   type AttemptLogs,
+  LOG_LINE_OVERHEAD_BYTES,
   LogAppendSchema,
   type LogLine,
   MAX_LOG_BYTES_PER_ATTEMPT,
+  MAX_LOG_LINES_PER_ATTEMPT,
+  MAX_LOG_PAGE_LINES,
 } from "@workflow/work";
-import type { ObjectId } from "mongodb";
+import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, invalid } from "../errors.js";
 import { type Holder, present, type WorkDoc, type WorkView } from "../store/index.js";
+import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
+import type { FollowHub, Step } from "./follow.js";
 import { requireReadable, requireVisible } from "./lifecycle.js";
 import { parseWith } from "./validate.js";
 
@@ -41,7 +46,10 @@ export async function appendLogs(
       { id, attempt, current: work.attempt, status: work.status },
     );
   requireClaimer(work.claim, holder, id, attempt);
-  await ctx.store.logs.append(work, attempt, lines, MAX_LOG_BYTES_PER_ATTEMPT);
+  await ctx.store.logs.append(work, attempt, lines, {
+    maxBytes: MAX_LOG_BYTES_PER_ATTEMPT,
+    maxLines: MAX_LOG_LINES_PER_ATTEMPT,
+  });
 }
 
 /**
@@ -65,64 +73,99 @@ function attemptOf(work: WorkDoc, id: string, raw: unknown): number {
   return attempt;
 }
 
-/** An attempt's logs (the work's latest attempt unless `attempt` names one). */
+export interface PageRequest {
+  attempt?: unknown;
+  /** Where the page starts: a previous page's `next`. */
+  after?: unknown;
+  limit?: unknown;
+}
+
+/**
+ * One page of an attempt's logs (the work's latest attempt unless `attempt` names one): at most
+ * `limit` lines (MAX_LOG_PAGE_LINES) from `after`, and `next` when more follow.
+ */
 export async function readLogs(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-  rawAttempt: unknown,
+  request: PageRequest,
 ): Promise<AttemptLogs> {
   const work = await readable(ctx, principal, id);
-  const attempt = attemptOf(work, id, rawAttempt);
-  const { cut, lines } = await ctx.store.logs.read(work, attempt);
-  return { id, attempt, cut, lines };
+  const attempt = attemptOf(work, id, request.attempt);
+  const from = parseCursor(request.after);
+  const limit = parseLimit(request.limit);
+  const page = await ctx.store.logs.page(work, attempt, from, limit);
+  return {
+    id,
+    attempt,
+    cut: page.cut,
+    lines: page.lines,
+    ...(page.next ? { next: `${page.next.batch.toHexString()}-${page.next.line}` } : {}),
+  };
 }
 
-/** The text of an attempt's logs, with a marker where older output was cut. */
-export function logText({ cut, lines }: Pick<AttemptLogs, "cut" | "lines">): string {
-  const marker =
-    cut > 0
-      ? `[... ${cut} bytes of earlier output were cut: an attempt keeps its last ${MAX_LOG_BYTES_PER_ATTEMPT} bytes]\n`
-      : "";
-  return marker + lines.map((line) => `${line.text}\n`).join("");
+const CURSOR = /^([0-9a-f]{24})-(\d{1,9})$/;
+
+function parseCursor(raw: unknown): LogPosition | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const match = typeof raw === "string" ? CURSOR.exec(raw) : null;
+  if (!match)
+    throw invalid(
+      `after must be the "next" of a previous page of these logs: got "${String(raw)}"`,
+    );
+  return { batch: new ObjectId(match[1]), line: Number(match[2]) };
 }
 
-export interface Following {
-  attempt: number;
-  cut: number;
-  /** Lines that arrived since the last call (all of them, the first time). */
-  next(): Promise<{ lines: LogLine[]; ended: boolean }>;
+function parseLimit(raw: unknown): number {
+  if (raw === undefined || raw === "") return MAX_LOG_PAGE_LINES;
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LOG_PAGE_LINES)
+    throw invalid(
+      `limit must be a whole number from 1 to ${MAX_LOG_PAGE_LINES}: got "${String(raw)}"`,
+    );
+  return limit;
 }
 
 /**
- * Follows an attempt's logs: each `next` answers the lines that arrived since, and whether the
- * attempt has ended (after which no line can arrive: appends are fenced to the running attempt).
+ * The text of an attempt's logs, batch by batch (never the whole of it in memory at once), with a
+ * marker first where older output was cut.
  */
-export async function followLogs(
+export async function* logText(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
   rawAttempt: unknown,
-): Promise<Following> {
+): AsyncGenerator<string> {
   const work = await readable(ctx, principal, id);
   const attempt = attemptOf(work, id, rawAttempt);
-  const first = await ctx.store.logs.read(work, attempt);
-  let last: ObjectId | undefined = first.last;
-  let pending: LogLine[] | undefined = first.lines;
-  return {
-    attempt,
-    cut: first.cut,
-    async next() {
-      // Whether it ended is read before the lines: a line appended before the end is not missed.
-      const now = await ctx.store.findOne(id);
-      const ended = now?.status !== "running" || now.attempt !== attempt;
-      const read = await ctx.store.logs.read(work, attempt, last);
-      last = read.last;
-      const lines = [...(pending ?? []), ...read.lines];
-      pending = undefined;
-      return { lines, ended };
-    },
-  };
+  let first = true;
+  for await (const batch of ctx.store.logs.each(work, attempt)) {
+    if (first && (batch.cut ?? 0) > 0) yield cutMarker(batch.cut ?? 0);
+    first = false;
+    yield batch.lines.map((line) => `${line.text}\n`).join("");
+  }
+}
+
+const cutMarker = (cut: number) =>
+  `[... ${cut} bytes of earlier output were cut: an attempt keeps its last ${MAX_LOG_BYTES_PER_ATTEMPT} bytes (each line counting ${LOG_LINE_OVERHEAD_BYTES} more than its text) and ${MAX_LOG_LINES_PER_ATTEMPT} lines]\n`;
+
+/**
+ * Follows an attempt's logs through the hub (one poll for all its followers): `onStep` gets the
+ * lines kept so far, then the new ones, and whether the attempt has ended (after which no line can
+ * arrive: appends are fenced to the running attempt).
+ */
+export async function followLogs(
+  ctx: ServiceContext,
+  hub: FollowHub,
+  principal: Principal,
+  id: string,
+  rawAttempt: unknown,
+  onStep: (step: Step) => void,
+): Promise<{ attempt: number; cut: number; stop: () => void }> {
+  const work = await readable(ctx, principal, id);
+  const attempt = attemptOf(work, id, rawAttempt);
+  const { cut, stop } = await hub.follow(principal.sub, work, attempt, onStep);
+  return { attempt, cut, stop };
 }
 
 /** One work as its reader sees it, with the last lines of its latest attempt. */

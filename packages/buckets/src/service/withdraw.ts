@@ -30,7 +30,7 @@ export function withdrawQuery(principal: Principal, body: unknown): Query {
 }
 
 /** The pipelines a compiled `pipeline` condition names, when it is a name or an `$in` of names. */
-function namedPipelines(condition: unknown): string[] | undefined {
+export function namedPipelines(condition: unknown): string[] | undefined {
   if (typeof condition === "string") return [condition];
   if (typeof condition !== "object" || condition === null) return undefined;
   const list = (condition as { $in?: unknown }).$in;
@@ -71,7 +71,10 @@ export async function withdraw(
   const since = dispatcher.generation;
   let claimed = await claimer(query, { ...options, count: params.count ?? 1 });
   if (claimed.length === 0 && params.wait) {
-    const work = await dispatcher.wait(query, options, params.wait, since, request.signal);
+    const work = await dispatcher.wait(query, options, params.wait, since, {
+      owner: principal.sub,
+      signal: request.signal,
+    });
     claimed = work ? [work] : [];
   }
   return params.count === undefined ? (claimed[0] ?? null) : claimed;

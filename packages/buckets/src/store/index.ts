@@ -89,7 +89,7 @@ export function createStore(db: Db) {
   const runs = runStore(db);
   const logs = logStore(db);
   const schedules = scheduleStore(db);
-  const counts = workCounts(db, collection);
+  const counts = workCounts(collection);
   const results = resultStore(db);
   return {
     ensureIndexes: async () => {
@@ -160,7 +160,7 @@ export function createStore(db: Db) {
       auditStale(collection, before, now, pipelines),
     serverTime: () => serverTime(db),
     supportsChangeStreams: () => supportsChangeStreams(db),
-    watchQueued: (onQueued: () => void, onError: (error: unknown) => void) =>
+    watchQueued: (onQueued: (pipelines?: string[]) => void, onError: (error: unknown) => void) =>
       watchQueued(collection, onQueued, onError),
     countByStatus: (pipelines?: string[]) => counts.byStatus(pipelines),
     countByPipelineAndStatus: () => counts.byPipelineAndStatus(),

@@ -1,4 +1,4 @@
-import type { LogLine } from "@workflow/work";
+import { LOG_LINE_OVERHEAD_BYTES, type LogLine } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
@@ -16,17 +16,24 @@ export interface LogDoc {
   incarnation?: ObjectId;
   attempt: number;
   lines: LogLine[];
-  /** Bytes of text in `lines`. */
+  /** Bytes of `lines`: their text, and LOG_LINE_OVERHEAD_BYTES for each. */
   bytes: number;
+  /** How many lines (absent on batches stored before lines were counted). */
+  count?: number;
   /** Bytes of older output dropped before this batch (set on the oldest batch kept). */
   cut?: number;
   /** When the batch arrived: the retention TTL counts from it. */
   at: Date;
 }
 
+export interface Batch {
+  _id: ObjectId;
+  lines: LogLine[];
+}
+
 export interface StoredLogs {
   cut: number;
-  lines: LogLine[];
+  batches: Batch[];
   /** The newest batch read: pass it as `after` to read only what came since. */
   last: ObjectId | undefined;
 }
@@ -34,8 +41,25 @@ export interface StoredLogs {
 /** Whose logs: the work, as deposited that time. */
 export type LogOwner = Pick<WorkDoc, "_id" | "incarnation">;
 
+/** Where a page starts: a batch, and a line in it. */
+export interface LogPosition {
+  batch: ObjectId;
+  line: number;
+}
+
+export interface LogPage {
+  cut: number;
+  lines: LogLine[];
+  next?: LogPosition;
+}
+
+export interface LogBounds {
+  maxBytes: number;
+  maxLines: number;
+}
+
 const bytesOf = (lines: LogLine[]) =>
-  lines.reduce((n, line) => n + Buffer.byteLength(line.text, "utf8") + 1, 0);
+  lines.reduce((n, line) => n + Buffer.byteLength(line.text, "utf8") + LOG_LINE_OVERHEAD_BYTES, 0);
 
 /** An attempt's logs, in their own collection: one document per batch, oldest cut past a bound. */
 export function logStore(db: Db) {
@@ -72,10 +96,10 @@ export function logStore(db: Db) {
     },
 
     /**
-     * Appends a batch, then drops the oldest batches past `maxBytes` for the attempt; the oldest
-     * batch left counts what was dropped before it, which readers show as a marker.
+     * Appends a batch, then drops the oldest batches past `maxBytes` or `maxLines` for the attempt;
+     * the oldest batch left counts what was dropped before it, which readers show as a marker.
      */
-    append: async (owner: LogOwner, attempt: number, lines: LogLine[], maxBytes: number) => {
+    append: async (owner: LogOwner, attempt: number, lines: LogLine[], bounds: LogBounds) => {
       await logs.insertOne({
         _id: new ObjectId(),
         work: owner._id,
@@ -83,16 +107,19 @@ export function logStore(db: Db) {
         attempt,
         lines,
         bytes: bytesOf(lines),
+        count: lines.length,
         at: new Date(),
       });
       const batches = await logs
-        .find(of(owner, attempt), { projection: { bytes: 1, cut: 1 } })
+        .find(of(owner, attempt), { projection: { bytes: 1, cut: 1, count: 1 } })
         .sort({ _id: -1 })
         .toArray();
-      let kept = 0;
+      let bytes = 0;
+      let count = 0;
       const index = batches.findIndex((batch) => {
-        kept += batch.bytes;
-        return kept > maxBytes;
+        bytes += batch.bytes;
+        count += batch.count ?? 0;
+        return bytes > bounds.maxBytes || count > bounds.maxLines;
       });
       // The newest batch always stays, whatever its size.
       const cutAt = Math.max(1, index);
@@ -104,18 +131,65 @@ export function logStore(db: Db) {
       await logs.updateOne({ _id: oldestKept._id }, { $inc: { cut } });
     },
 
-    /** The attempt's lines in order (only those after `after`, when given). */
+    /** The attempt's batches in order (only those after `after`, when given). */
     read: async (owner: LogOwner, attempt: number, after?: ObjectId): Promise<StoredLogs> => {
       const batches = await logs
-        .find({ ...of(owner, attempt), ...(after ? { _id: { $gt: after } } : {}) })
+        .find(
+          { ...of(owner, attempt), ...(after ? { _id: { $gt: after } } : {}) },
+          { projection: { lines: 1, cut: 1 } },
+        )
         .sort({ _id: 1 })
         .toArray();
       return {
         cut: after ? 0 : (batches[0]?.cut ?? 0),
-        lines: batches.flatMap((batch) => batch.lines),
+        batches,
         last: batches.at(-1)?._id ?? after,
       };
     },
+
+    /**
+     * At most `limit` lines from `from` (the first line kept, when not given), reading only the
+     * batches the page needs; `next` says where the following page starts.
+     */
+    page: async (
+      owner: LogOwner,
+      attempt: number,
+      from: LogPosition | undefined,
+      limit: number,
+    ): Promise<LogPage> => {
+      const lines: LogLine[] = [];
+      let cut = 0;
+      let next: LogPosition | undefined;
+      const cursor = logs
+        .find(
+          { ...of(owner, attempt), ...(from ? { _id: { $gte: from.batch } } : {}) },
+          { projection: { lines: 1, cut: 1 } },
+        )
+        .sort({ _id: 1 })
+        .batchSize(8);
+      for await (const batch of cursor) {
+        if (!from && lines.length === 0) cut = batch.cut ?? 0;
+        const skip = from && batch._id.equals(from.batch) ? from.line : 0;
+        const room = limit - lines.length;
+        const rest = batch.lines.length - skip;
+        if (rest <= 0) continue;
+        if (room <= 0) {
+          next = { batch: batch._id, line: skip };
+          break;
+        }
+        lines.push(...batch.lines.slice(skip, skip + room));
+        if (rest > room) {
+          next = { batch: batch._id, line: skip + room };
+          break;
+        }
+      }
+      await cursor.close();
+      return { cut, lines, ...(next ? { next } : {}) };
+    },
+
+    /** The attempt's batches one at a time, oldest first (the text answer streams them). */
+    each: (owner: LogOwner, attempt: number): AsyncIterable<LogDoc> =>
+      logs.find(of(owner, attempt)).sort({ _id: 1 }).batchSize(8),
 
     /** The attempt's last `count` lines, reading the newest batches only. */
     tail: async (owner: LogOwner, attempt: number, count: number): Promise<LogLine[]> => {

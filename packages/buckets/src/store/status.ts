@@ -1,11 +1,10 @@
 import type { Status } from "@workflow/work";
-import type { Collection, Db, Document } from "mongodb";
+import type { Collection, Document } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 /**
- * Counts come from the `pipeline_status` index alone: the pipelines and each pipeline's statuses by
- * DISTINCT_SCAN (a skip from one key to the next), then one COUNT_SCAN per pipeline and status
- * present. No work is read (the plans are checked in test/counts.test.ts).
+ * Counts come from the `pipeline_status` index alone, in one aggregate: a covered index scan
+ * grouped by pipeline and status. No work is read (the plans are checked in test/counts.test.ts).
  *
  * Not maintained counters: a counter is exact only if every status change updates it in the same
  * transaction, and here works change status through many conditional `updateMany`s (reaper,
@@ -13,17 +12,24 @@ import type { WorkDoc } from "./documents.js";
  * deletes finished works behind the service's back, and a standalone mongod has no transactions. A
  * missed increment would be wrong for good; an index count is right as of when it ran.
  *
- * A COUNT_SCAN still walks the keys it counts, so its cost grows with the works. Past LARGE works,
+ * The scan still walks the keys it counts, so its cost grows with the works. Past LARGE works,
  * one count serves every request for a while (/status, /status/details and /metrics alike), the
  * while growing with what the count cost: the answer is at most FRESH_FOR_MS, or COST_SHARE times
- * its counting time, old. Below LARGE every request counts afresh, so a small service (and every
+ * its counting time, old (and so past MANY_ROWS pairs). Below both every request counts afresh, so a small service (and every
  * test) sees its own deposits at once.
  */
 const LARGE = 100_000;
+/**
+ * Past this many pipeline and status pairs the same sharing applies: each request then builds an
+ * answer of a row (or a gauge) per pair, and thousands of pipelines counted afresh 20 times a
+ * second slowed every other request several times over.
+ */
+const MANY_ROWS = 1_000;
 const FRESH_FOR_MS = 1_000;
 /** Counting at most one tenth of the time, however often counts are asked for. */
 const COST_SHARE = 10;
 const INDEX = "pipeline_status";
+const ONE_BATCH = 1_000_000;
 
 export interface CountRow {
   pipeline: string;
@@ -40,13 +46,13 @@ interface Table {
 }
 
 /** The counts of works by pipeline and status, shared by every request that asks for them. */
-export function workCounts(db: Db, collection: Collection<WorkDoc>) {
+export function workCounts(collection: Collection<WorkDoc>) {
   let last: Table | undefined;
   let running: Promise<Table> | undefined;
 
   const count = async (): Promise<Table> => {
     const at = performance.now();
-    const rows = await countAll(db, collection);
+    const rows = await countAll(collection);
     const took = performance.now() - at;
     return { rows, total: rows.reduce((sum, r) => sum + r.n, 0), at, took };
   };
@@ -60,7 +66,7 @@ export function workCounts(db: Db, collection: Collection<WorkDoc>) {
     });
   };
   const table = async (): Promise<CountRow[]> => {
-    if (last && last.total >= LARGE) {
+    if (last && (last.total >= LARGE || last.rows.length >= MANY_ROWS)) {
       const age = performance.now() - last.at;
       if (age <= Math.max(FRESH_FOR_MS, COST_SHARE * last.took)) return last.rows;
       return (await fresh()).rows;
@@ -84,63 +90,33 @@ export function workCounts(db: Db, collection: Collection<WorkDoc>) {
       return counts;
     },
     /** The plans of the commands a count runs, with execution statistics. */
-    explain: () => explainAll(db, collection),
+    explain: () => explainAll(collection),
   };
 }
 
 export type WorkCounts = ReturnType<typeof workCounts>;
 
-/** The commands behind one count: the pipelines, each one's statuses, one count per pair. */
-async function countAll(db: Db, collection: Collection<WorkDoc>): Promise<CountRow[]> {
-  const pairs = await presentPairs(db, collection);
-  return Promise.all(
-    pairs.map(async ({ pipeline, status }) => {
-      const { n } = await db.command(countCommand(collection, pipeline, status));
-      return { pipeline, status, n: n as number };
-    }),
-  );
+/**
+ * One aggregate, whatever the number of pipelines: a covered scan of the index grouped by pipeline
+ * and status. (A distinct per pipeline and a count per pair cost two commands per pipeline: with
+ * thousands of pipelines each /status took seconds and slowed every other request.)
+ */
+async function countAll(collection: Collection<WorkDoc>): Promise<CountRow[]> {
+  // One batch as far as 16 MB go (a row is some 60 bytes): no getMore per hundred pipelines.
+  const rows = await collection
+    .aggregate(COUNT_PIPELINE, { hint: INDEX, batchSize: ONE_BATCH })
+    .toArray();
+  return rows.map((row) => ({ pipeline: row._id.p, status: row._id.s, n: row.n }));
 }
 
-async function presentPairs(
-  db: Db,
-  collection: Collection<WorkDoc>,
-): Promise<{ pipeline: string; status: Status }[]> {
-  const { values: pipelines } = await db.command(distinctCommand(collection, "pipeline", {}));
-  const perPipeline = await Promise.all(
-    (pipelines as string[]).map(async (pipeline) => {
-      const { values } = await db.command(distinctCommand(collection, "status", { pipeline }));
-      return (values as Status[]).map((status) => ({ pipeline, status }));
-    }),
-  );
-  return perPipeline.flat();
-}
+const COUNT_PIPELINE: Document[] = [
+  { $group: { _id: { p: "$pipeline", s: "$status" }, n: { $sum: 1 } } },
+  // In the order the answers always had: by pipeline, then status.
+  { $sort: { _id: 1 } },
+];
 
-// Commands rather than the driver's helpers: the same documents are explained in the test.
-// mongod 7.0's distinct takes no hint; its planner picks a DISTINCT_SCAN of its own accord.
-const distinctCommand = (collection: Collection<WorkDoc>, key: string, query: Document) => ({
-  distinct: collection.collectionName,
-  key,
-  query,
-});
-
-const countCommand = (collection: Collection<WorkDoc>, pipeline: string, status: Status) => ({
-  count: collection.collectionName,
-  query: { pipeline, status },
-  hint: INDEX,
-});
-
-async function explainAll(db: Db, collection: Collection<WorkDoc>): Promise<Document[]> {
-  const pairs = await presentPairs(db, collection);
-  const commands = [
-    distinctCommand(collection, "pipeline", {}),
-    ...[...new Set(pairs.map((p) => p.pipeline))].map((pipeline) =>
-      distinctCommand(collection, "status", { pipeline }),
-    ),
-    ...pairs.map(({ pipeline, status }) => countCommand(collection, pipeline, status)),
-  ];
-  return Promise.all(
-    commands.map((explain) => db.command({ explain, verbosity: "executionStats" })),
-  );
+async function explainAll(collection: Collection<WorkDoc>): Promise<Document[]> {
+  return [await collection.aggregate(COUNT_PIPELINE, { hint: INDEX }).explain("executionStats")];
 }
 
 export async function listPipelines(

@@ -8,12 +8,13 @@ export async function supportsChangeStreams(db: Db): Promise<boolean> {
 }
 
 /**
- * Calls `onQueued` whenever a work becomes claimable: inserted, or put back in the queue. One
- * stream serves every waiting withdraw of this service instance.
+ * Calls `onQueued` whenever a work becomes claimable: inserted (with its pipeline), or put back in
+ * the queue (the update does not say whose pipeline: then none is given). One stream serves every
+ * waiting withdraw of this service instance.
  */
 export function watchQueued(
   collection: Collection<WorkDoc>,
-  onQueued: () => void,
+  onQueued: (pipelines?: string[]) => void,
   onError: (error: unknown) => void,
 ): ChangeStream<WorkDoc> {
   const stream = collection.watch<WorkDoc>(
@@ -26,11 +27,14 @@ export function watchQueued(
           ],
         },
       },
-      { $project: { _id: 1 } },
+      { $project: { _id: 1, operationType: 1, "fullDocument.pipeline": 1 } },
     ],
     { fullDocument: "default" },
   );
-  stream.on("change", onQueued);
+  stream.on("change", (change) => {
+    const pipeline = (change as { fullDocument?: { pipeline?: unknown } }).fullDocument?.pipeline;
+    onQueued(typeof pipeline === "string" ? [pipeline] : undefined);
+  });
   stream.on("error", onError);
   return stream;
 }

@@ -31,6 +31,8 @@ export async function startTestService(
   label = "",
   /** This machine's clock as the service sees it (ms): only tests skew it. */
   localClock?: () => number,
+  /** How often waiting withdraws look again unsignalled (ms). */
+  recheckMs?: number,
 ): Promise<TestService> {
   const options = readOptions({
     PORT: "0",
@@ -40,7 +42,10 @@ export async function startTestService(
     LOG_LEVEL: "silent",
     ...env,
   });
-  const service = await startService(options, localClock ? { localClock } : {});
+  const service = await startService(options, {
+    ...(localClock ? { localClock } : {}),
+    ...(recheckMs ? { recheckMs } : {}),
+  });
   const token = (user: string, scopes: Scope[], pipelines?: string[]) =>
     mintToken(service.keys, { user, scopes, ...(pipelines ? { pipelines } : {}) });
   const tokens = {

@@ -248,11 +248,42 @@ export class BucketsClient {
     return true;
   }
 
-  /** An attempt's logs (the latest attempt unless one is named). */
-  logs(id: string, attempt?: number): Promise<AttemptLogs> {
+  /** One page of an attempt's logs: from `after` (a previous page's `next`), at most `limit` lines. */
+  logsPage(
+    id: string,
+    {
+      attempt,
+      after,
+      limit,
+    }: { attempt?: number | undefined; after?: string; limit?: number } = {},
+  ): Promise<AttemptLogs> {
     const query = new URLSearchParams({ format: "json" });
     if (attempt !== undefined) query.set("attempt", String(attempt));
+    if (after !== undefined) query.set("after", after);
+    if (limit !== undefined) query.set("limit", String(limit));
     return this.#request("GET", `/work/${encodeURIComponent(id)}/logs?${query}`);
+  }
+
+  /** An attempt's logs page by page, oldest first (the latest attempt unless one is named). */
+  async *logPages(id: string, attempt?: number): AsyncGenerator<AttemptLogs> {
+    let after: string | undefined;
+    do {
+      const page = await this.logsPage(id, { attempt, ...(after ? { after } : {}) });
+      yield page;
+      // Later pages of the same attempt: the first page may have named the latest one.
+      attempt = page.attempt;
+      after = page.next;
+    } while (after);
+  }
+
+  /** An attempt's logs, every page of them (the latest attempt unless one is named). */
+  async logs(id: string, attempt?: number): Promise<AttemptLogs> {
+    let all: AttemptLogs | undefined;
+    for await (const page of this.logPages(id, attempt)) {
+      if (all) all.lines.push(...page.lines);
+      else all = { id: page.id, attempt: page.attempt, cut: page.cut, lines: [...page.lines] };
+    }
+    return all as AttemptLogs;
   }
 
   /**

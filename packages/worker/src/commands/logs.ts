@@ -37,10 +37,17 @@ export function registerLogs(program: Command): void {
       const print = (line: LogLine) =>
         process.stdout.write(flags.json ? `${JSON.stringify(line)}\n` : `${formatLine(line)}\n`);
       if (!flags.follow) {
-        const logs = await client.logs(id, attempt);
-        if (flags.json) return void process.stdout.write(`${JSON.stringify(logs)}\n`);
-        if (logs.cut > 0) process.stdout.write(cutMarker(logs.cut));
-        for (const line of logs.lines) print(line);
+        if (flags.json) {
+          const logs = await client.logs(id, attempt);
+          return void process.stdout.write(`${JSON.stringify(logs)}\n`);
+        }
+        // Page by page: a long log is printed as it comes, never held whole.
+        let first = true;
+        for await (const page of client.logPages(id, attempt)) {
+          if (first && page.cut > 0) process.stdout.write(cutMarker(page.cut));
+          first = false;
+          for (const line of page.lines) print(line);
+        }
         return;
       }
       const stop = new AbortController();

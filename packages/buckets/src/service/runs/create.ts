@@ -111,7 +111,7 @@ export async function createRun(
   }
   await ctx.store.runs.created(runId);
   ctx.metrics.deposits.inc(docs.length);
-  ctx.events.emit("work:queued");
+  ctx.events.emit("work:queued", [...new Set(docs.map((doc) => doc.pipeline))]);
   // Works that ended while the others were stored were not evaluated: their run is, now.
   await releaseRuns(ctx, [runId]);
   return { id: runId.toHexString(), works: docs.map((d) => d._id.toHexString()), run };
