@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveKeys } from "./auth/keys.js";
 import {
@@ -13,6 +14,8 @@ import {
 import { readOptions } from "./options.js";
 import { startService } from "./server.js";
 import { VERSION } from "./version.js";
+
+exitQuietlyWhenPipeCloses();
 
 const program = new Command("buckets")
   .description("The buckets work-queue service")

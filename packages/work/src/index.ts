@@ -57,6 +57,7 @@ export {
   MAX_LOG_LINE_CHARS,
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
+export { exitQuietlyWhenPipeCloses } from "./pipe.js";
 export * from "./pipeline/index.js";
 export { PlaceholderError, placeholderProblem, toArgv } from "./placeholders.js";
 export {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, CommanderError, Option } from "commander";
 import { registerDeposit } from "./commands/deposit.js";
 import { describeFailure } from "./commands/failure.js";
@@ -38,6 +39,8 @@ const program = new Command("workflow")
   .option("--quiet", "print less")
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
+
+exitQuietlyWhenPipeCloses();
 
 registerDeposit(program);
 registerViews(program);
