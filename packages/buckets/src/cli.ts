@@ -93,6 +93,10 @@ program
   )
   .option("--pipeline <pipeline>", "limit the token to a pipeline, repeatable", collect)
   .option(
+    "--data-dir <path>",
+    "the service's data directory, whose jwt-secret signs when no key is set (default: $BUCKETS_DATA_DIR or ./.buckets-data, as for serve)",
+  )
+  .option(
     "--expires <duration>",
     'lifetime such as 30d, 12h, 3600 (seconds), or "never" for a token that never expires',
     lifetime,
@@ -102,16 +106,26 @@ program
     "after",
     "\nExample:\n  buckets token --user alice --scope work:deposit --scope work:read --expires 30d",
   )
-  .action((opts: { user: string; scope: Scope[]; pipeline?: string[]; expires: string }) => {
-    const keys = resolveKeys(readOptions());
-    const token = mintToken(keys, {
-      user: opts.user,
-      scopes: opts.scope,
-      ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
-      expiresIn: opts.expires,
-    });
-    process.stdout.write(`${token}\n`);
-  });
+  .action(
+    (opts: {
+      user: string;
+      scope: Scope[];
+      pipeline?: string[];
+      expires: string;
+      dataDir?: string;
+    }) => {
+      const env = opts.dataDir ? { ...process.env, BUCKETS_DATA_DIR: opts.dataDir } : process.env;
+      // Never generates a secret: a token signed with one no service knows is refused.
+      const keys = resolveKeys(readOptions(env), { create: false });
+      const token = mintToken(keys, {
+        user: opts.user,
+        scopes: opts.scope,
+        ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
+        expiresIn: opts.expires,
+      });
+      process.stdout.write(`${token}\n`);
+    },
+  );
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`buckets: ${error instanceof Error ? error.message : String(error)}\n`);
