@@ -52,3 +52,105 @@ describe("a reader that stops reading (`| head`)", () => {
     });
   }
 });
+
+/** Works of `pipeline` (retries 0), run by a worker: the first `failures` fail, the rest succeed. */
+async function finished(pipeline: string, failures: number, successes: number) {
+  const client = stack.client();
+  const worker = stack.client({ workerId: "w1" });
+  const n = failures + successes;
+  await client.deposit(
+    Array.from({ length: n }, (_, i) => ({
+      pipeline,
+      site: "s",
+      user: "alice",
+      command: ["true"],
+      event: [i],
+      retries: 0,
+    })),
+  );
+  const taken = (await worker.withdraw({ pipeline }, { count: n })) as { id: string }[];
+  await worker.update(
+    taken.map((w, i) => ({
+      id: w.id,
+      attempt: 1,
+      status: i < failures ? ("failure" as const) : ("success" as const),
+    })),
+  );
+  return taken.map((w) => w.id);
+}
+const owner = () => as(stack.token("alice", ["work:deposit", "work:read"]));
+const statusOf = async (id: string) => (await stack.client().view({ id }))[0]?.status;
+
+describe("workflow retry", () => {
+  it("queues a finished work again, as the dashboard's Retry does", async () => {
+    const [failed, done] = await finished("retry-one", 1, 1);
+    const ran = await workflow(["retry", failed as string, done as string], owner());
+    expect(ran.stderr).toBe("");
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toBe("retried 2 of 2 works\n");
+    expect(await statusOf(failed as string)).toBe("queued");
+    expect(await statusOf(done as string)).toBe("queued");
+    // A fresh set of retries: a worker can take it again.
+    const again = await stack.client({ workerId: "w2" }).withdraw({ pipeline: "retry-one" });
+    expect(again).not.toBeNull();
+  });
+
+  it("--pipeline P --status failure retries the failures and nothing else", async () => {
+    const ids = await finished("retry-many", 3, 2);
+    const ran = await workflow(
+      ["retry", "--pipeline", "retry-many", "--status", "failure"],
+      owner(),
+    );
+    expect(ran.stderr).toBe("");
+    expect(ran.stdout).toBe("retried 3 of 3 works\n");
+    expect(await Promise.all(ids.map(statusOf))).toEqual([
+      "queued",
+      "queued",
+      "queued",
+      "success",
+      "success",
+    ]);
+    const none = await workflow(
+      ["retry", "--pipeline", "retry-many", "--status", "failure"],
+      owner(),
+    );
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe("no finished works match\n");
+  });
+
+  it("a work that cannot be retried, or does not exist, is named with why, and it exits 1", async () => {
+    const [failed] = await finished("retry-mixed", 1, 0);
+    const [queued] = await stack
+      .client()
+      .deposit([{ pipeline: "retry-mixed", site: "s", user: "alice", command: ["true"] }], {
+        returnIds: true,
+      });
+    const nowhere = "0123456789abcdef01234567";
+    const ran = await workflow(["retry", failed as string, queued as string, nowhere], owner());
+    expect(ran.code).toBe(1);
+    expect(ran.stdout).toBe("retried 1 of 3 works\n");
+    expect(ran.stderr).toContain(`workflow: ${nowhere}: no such work`);
+    expect(ran.stderr).toContain(`workflow: ${queued}: queued, not finished: nothing to retry`);
+    expect(await statusOf(failed as string)).toBe("queued");
+  });
+
+  it("another user's work is refused by the service, as on the dashboard", async () => {
+    const [failed] = await finished("retry-theirs", 1, 0);
+    const ran = await workflow(
+      ["retry", failed as string],
+      as(stack.token("bob", ["work:deposit", "work:read"])),
+    );
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain(failed as string);
+    expect(ran.stderr).not.toMatch(/\n\s+at /);
+    expect(await statusOf(failed as string)).toBe("failure");
+  });
+
+  it("workflow rerun of a work outside a run says to use retry", async () => {
+    const [failed] = await finished("rerun-alone", 1, 0);
+    const ran = await workflow(["rerun", failed as string], owner());
+    expect(ran.code).not.toBe(0);
+    expect(ran.stderr).toContain(`not part of a pipeline run: \`workflow retry ${failed}\``);
+    expect(await statusOf(failed as string)).toBe("failure");
+  });
+});

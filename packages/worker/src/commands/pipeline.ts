@@ -206,8 +206,12 @@ export function registerPipeline(program: Command): void {
           if (!(error instanceof BucketsError && error.status === 404)) throw error;
           // Not a run: a work of one, which names its run as its parent.
           const [found] = await client.view({ id });
-          if (!found?.config.parent)
-            throw new UsageError(`${id} is neither a run nor a work of one`);
+          if (!found) throw new UsageError(`${id} is neither a run nor a work`);
+          if (!found.config.parent) {
+            throw new UsageError(
+              `work ${id} is not part of a pipeline run: \`workflow retry ${id}\` queues it again`,
+            );
+          }
           run = found.config.parent;
           work = id;
         }
