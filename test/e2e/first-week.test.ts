@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const as = (token: string) => ({ env: { HOME: "/nonexistent", WORKFLOW_TOKEN: token } });
 const reader = () => as(stack.token("alice", ["work:read"]));
-const workflow = (args: string[], options = reader()) =>
+const workflow = (args: string[], options: Parameters<typeof runWorkflow>[1] = reader()) =>
   runWorkflow(["--url", stack.url, ...args], options);
 
 describe("a reader that stops reading (`| head`)", () => {
