@@ -154,3 +154,26 @@ describe("workflow retry", () => {
     expect(await statusOf(failed as string)).toBe("failure");
   });
 });
+
+describe("workflow token and its maker's lifetime", () => {
+  const admin = () => as(stack.token("admin", ["admin"]));
+  const mint = (args: string[], options = admin()) =>
+    workflow(["token", "--user", "eve", "--scope", "work:read", ...args], options);
+
+  it("a lifetime cut to the minting token's is said, in hours and minutes, with why", async () => {
+    const day = await mint(["--scope", "admin", "--expires", "1d"]);
+    expect(day.code, day.stderr).toBe(0);
+    expect(day.stderr).toBe("");
+    const shortLived = as(day.stdout.trim());
+    const cut = await mint([], shortLived);
+    expect(cut.code, cut.stderr).toBe(0);
+    expect(cut.stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(cut.stderr).toMatch(
+      /^workflow: this token expires with yours, at \d{4}-\d\d-\d\dT[\d:.]+Z \(in 23 h 5\d min\), short of the default lifetime: a token may not outlive the one that mints it\n$/,
+    );
+    const tooLong = await mint(["--expires", "2d"], shortLived);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain("may not outlive it: ask for 23 h 5");
+    expect(tooLong.stderr).not.toMatch(/may last \d+ s/);
+  });
+});

@@ -28,6 +28,7 @@ export {
   TOKEN_VARIABLES,
 } from "./client/settings.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
+export { spokenDuration } from "./durations.js";
 export {
   formatIssues,
   InvalidWorkError,
