@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorkflow } from "../support/cli.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** The CLI's rough edges found in the first week of real use (#27). */
 let stack: Stack;
@@ -175,5 +175,57 @@ describe("workflow token and its maker's lifetime", () => {
     expect(tooLong.code).toBe(1);
     expect(tooLong.stderr).toContain("may not outlive it: ask for 23 h 5");
     expect(tooLong.stderr).not.toMatch(/may last \d+ s/);
+  });
+});
+
+describe("workflow rerun and show say what happened", () => {
+  it("rerun --failed with nothing failed says so, not '0 works (steps )'", async () => {
+    const client = stack.client();
+    const { id, works } = await client.startRun({
+      version: "2",
+      name: "week-done",
+      defaults: { user: "alice", site: "s" },
+      pipeline: { steps: [{ name: "only", matrix: { n: [1, 2] }, work: { command: ["true"] } }] },
+    });
+    const worker = stack.client({ workerId: "w3" });
+    const taken = await worker.withdraw(
+      { pipeline: "week-done", "config.parent": id },
+      { count: works.length },
+    );
+    expect(taken).toHaveLength(works.length);
+    await worker.update(taken.map((w) => ({ id: w.id, attempt: 1, status: "success" as const })));
+    await eventually(async () => ((await client.run(id)).status === "success" ? true : undefined));
+    const ran = await workflow(["rerun", id, "--failed"], owner());
+    expect(ran.stderr).toBe("");
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toBe(`nothing to rerun: no step failed in run ${id}\n`);
+  });
+
+  it("show of a queued work says it has not run yet, with ISO times", async () => {
+    const [queued] = await stack
+      .client()
+      .deposit([{ pipeline: "show-queued", site: "s", user: "alice", command: ["true"] }], {
+        returnIds: true,
+      });
+    const ran = await workflow(["show", queued as string]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain("\nno log lines: it has not run yet (queued)\n");
+    expect(ran.stdout).not.toContain("attempt 1");
+    expect(ran.stdout).toMatch(/^creation: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/m);
+  });
+
+  it("show of a finished work prints its times, and its attempts', as ISO times", async () => {
+    const [failed] = await finished("show-finished", 1, 0);
+    const ran = await workflow(["show", failed as string]);
+    expect(ran.code, ran.stderr).toBe(0);
+    const iso = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+    for (const field of ["creation", "start", "stop"]) {
+      expect(ran.stdout).toMatch(new RegExp(`^${field}: ${iso}$`, "m"));
+    }
+    expect(ran.stdout).toMatch(new RegExp(`^ {4}start: ${iso}$`, "m")); // in history
+    expect(ran.stdout).not.toMatch(/: 1\d{9}(\.\d+)?$/m); // no unix seconds anywhere
+    // --json keeps unix seconds, for scripts.
+    const json = await workflow(["show", failed as string, "--json"]);
+    expect(typeof JSON.parse(json.stdout).creation).toBe("number");
   });
 });

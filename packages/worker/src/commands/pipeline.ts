@@ -222,10 +222,18 @@ export function registerPipeline(program: Command): void {
           failedOnly: Boolean(opts.failed),
         });
         if (outputOf(flags).json) return printJson(answer);
-        if (!flags.quiet)
+        if (flags.quiet) return;
+        if (answer.works === 0) {
+          process.stdout.write(
+            opts.failed
+              ? `nothing to rerun: no step failed in run ${run}\n`
+              : `nothing to rerun in run ${run}\n`,
+          );
+        } else {
           process.stdout.write(
             `rerun of run ${run}: ${answer.works} works (steps ${answer.steps.join(", ")})\n`,
           );
+        }
       },
     );
 }
