@@ -291,6 +291,7 @@ describe("errors and help", () => {
     "show",
     "rm",
     "cancel",
+    "retry",
     "audit",
     "workspace set",
     "token",

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveKeys } from "./auth/keys.js";
 import {
@@ -13,6 +14,8 @@ import {
 import { readOptions } from "./options.js";
 import { startService } from "./server.js";
 import { VERSION } from "./version.js";
+
+exitQuietlyWhenPipeCloses();
 
 const program = new Command("buckets")
   .description("The buckets work-queue service")
@@ -90,6 +93,10 @@ program
   )
   .option("--pipeline <pipeline>", "limit the token to a pipeline, repeatable", collect)
   .option(
+    "--data-dir <path>",
+    "the service's data directory, whose jwt-secret signs when no key is set (default: $BUCKETS_DATA_DIR or ./.buckets-data, as for serve)",
+  )
+  .option(
     "--expires <duration>",
     'lifetime such as 30d, 12h, 3600 (seconds), or "never" for a token that never expires',
     lifetime,
@@ -99,16 +106,26 @@ program
     "after",
     "\nExample:\n  buckets token --user alice --scope work:deposit --scope work:read --expires 30d",
   )
-  .action((opts: { user: string; scope: Scope[]; pipeline?: string[]; expires: string }) => {
-    const keys = resolveKeys(readOptions());
-    const token = mintToken(keys, {
-      user: opts.user,
-      scopes: opts.scope,
-      ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
-      expiresIn: opts.expires,
-    });
-    process.stdout.write(`${token}\n`);
-  });
+  .action(
+    (opts: {
+      user: string;
+      scope: Scope[];
+      pipeline?: string[];
+      expires: string;
+      dataDir?: string;
+    }) => {
+      const env = opts.dataDir ? { ...process.env, BUCKETS_DATA_DIR: opts.dataDir } : process.env;
+      // Never generates a secret: a token signed with one no service knows is refused.
+      const keys = resolveKeys(readOptions(env), { create: false });
+      const token = mintToken(keys, {
+        user: opts.user,
+        scopes: opts.scope,
+        ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
+        expiresIn: opts.expires,
+      });
+      process.stdout.write(`${token}\n`);
+    },
+  );
 
 program.parseAsync().catch((error: unknown) => {
   process.stderr.write(`buckets: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -130,6 +130,25 @@ describe("buckets token", () => {
     expect(failed?.stdout).toBe("");
   });
 
+  it("a reader gone before the token is printed (`| head -0`): exits 0 and says nothing", async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, "token", "--user", "alice", "--scope", "work:read"],
+      {
+        env: { ...baseEnv, BUCKETS_JWT_SECRET: SECRET },
+      },
+    );
+    children.push(child);
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.once("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
   it("refuses an unknown scope: exits non-zero, names the scope and the choices, prints no token", async () => {
     const failed = await tokenFailure(["--user", "alice", "--scope", "work:everything"]);
     expect(failed, "the command succeeded").toBeDefined();

@@ -40,6 +40,7 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
+export { spokenDuration } from "./durations.js";
 export {
   formatIssues,
   InvalidWorkError,
@@ -73,6 +74,7 @@ export {
   MAX_LOG_PAGE_LINES,
 } from "./logs.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
+export { exitQuietlyWhenPipeCloses } from "./pipe.js";
 export * from "./pipeline/index.js";
 export { PlaceholderError, placeholderProblem, toArgv } from "./placeholders.js";
 export {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, CommanderError, Option } from "commander";
 import { registerDeposit } from "./commands/deposit.js";
 import { describeFailure } from "./commands/failure.js";
@@ -7,6 +8,7 @@ import { registerLogs } from "./commands/logs.js";
 import { registerManage } from "./commands/manage.js";
 import { registerPipeline } from "./commands/pipeline.js";
 import { registerResults } from "./commands/results.js";
+import { registerRetry } from "./commands/retry.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchedule } from "./commands/schedule.js";
 import { registerShow } from "./commands/show.js";
@@ -40,11 +42,14 @@ const program = new Command("workflow")
   .showHelpAfterError("(add --help for usage)")
   .exitOverride();
 
+exitQuietlyWhenPipeCloses();
+
 registerDeposit(program);
 registerViews(program);
 registerShow(program);
 registerLogs(program);
 registerManage(program);
+registerRetry(program);
 registerWorkspace(program);
 registerToken(program);
 registerRun(program);

@@ -1,3 +1,4 @@
+import { spokenDuration } from "@workflow/work";
 import { forbidden } from "../errors.js";
 import type { Principal, Scope } from "./tokens.js";
 
@@ -78,7 +79,7 @@ export function requireNoWider(principal: Principal, request: TokenRequest): num
   if (asked === undefined) return Math.max(1, Math.min(request.defaultLifetime, left));
   if (asked === null || asked > left) {
     throw forbidden(
-      `this token expires at ${new Date(principal.exp * 1000).toISOString()}: a token it mints may last ${left} s at most`,
+      `this token expires at ${new Date(principal.exp * 1000).toISOString()}, and a token it mints may not outlive it: ask for ${spokenDuration(left)} (${left} s) at most, or mint with a token that lasts longer`,
     );
   }
   return asked;

@@ -7,7 +7,7 @@ import {
   randomBytes,
 } from "node:crypto";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Algorithm } from "jsonwebtoken";
 
 /** A key a token may be signed with, named by its `kid` (its RFC 7638 thumbprint). */
@@ -41,8 +41,12 @@ export interface KeyOptions {
 
 const SECRET_FILE = "jwt-secret";
 
-export function resolveKeys(options: KeyOptions): Keys {
-  const main = mainKey(options);
+/**
+ * `create: false` is for `buckets token`: a secret it generated would be one no service knows,
+ * so without a configured key or the data directory's secret it refuses (a NoSigningKeyError).
+ */
+export function resolveKeys(options: KeyOptions, { create = true } = {}): Keys {
+  const main = mainKey(options, create);
   const more = options.BUCKETS_JWT_KEYS_DIR ? readKeysDir(options.BUCKETS_JWT_KEYS_DIR) : [];
   const accepted = [main, ...more.filter((key) => key.kid !== main.kid)];
   return { ...main, accepted };
@@ -62,7 +66,7 @@ export function keysFor(keys: Keys, header: { kid?: string; alg?: string }): Ver
   return candidates;
 }
 
-function mainKey(options: KeyOptions): Omit<Keys, "accepted"> {
+function mainKey(options: KeyOptions, create: boolean): Omit<Keys, "accepted"> {
   if (options.BUCKETS_JWT_PUBLIC_KEY) {
     const verifyKey = createPublicKey(options.BUCKETS_JWT_PUBLIC_KEY);
     return {
@@ -77,7 +81,9 @@ function mainKey(options: KeyOptions): Omit<Keys, "accepted"> {
     const key = createSecretKey(Buffer.from(options.BUCKETS_JWT_SECRET, "utf8"));
     return { ...verifying(key, "BUCKETS_JWT_SECRET"), signKey: key, generated: false };
   }
-  const key = createSecretKey(Buffer.from(loadOrCreateSecret(options.BUCKETS_DATA_DIR), "utf8"));
+  const key = createSecretKey(
+    Buffer.from(loadOrCreateSecret(options.BUCKETS_DATA_DIR, create), "utf8"),
+  );
   return { ...verifying(key, "the generated secret"), signKey: key, generated: true };
 }
 
@@ -150,12 +156,30 @@ function thumbprint(key: KeyObject): string {
   return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
 }
 
-/** A random secret kept in the data directory (mode 0600), made on first use. */
-function loadOrCreateSecret(dataDir: string): string {
+/** No key is configured and the data directory holds no generated secret. */
+export class NoSigningKeyError extends Error {
+  constructor(readonly file: string) {
+    super(
+      [
+        "no key to sign tokens with, and none is generated here: the service would refuse its tokens.",
+        `  looked for: BUCKETS_JWT_SECRET and BUCKETS_JWT_PRIVATE_KEY (unset), then ${file} (absent; \`buckets serve\` generates it in its data directory)`,
+        "  point it at the service's key: BUCKETS_JWT_SECRET=..., or the service's data directory with --data-dir DIR or BUCKETS_DATA_DIR=DIR",
+      ].join("\n"),
+    );
+    this.name = "NoSigningKeyError";
+  }
+}
+
+/** A random secret kept in the data directory (mode 0600), made on first use when `create`. */
+function loadOrCreateSecret(dataDir: string, create: boolean): string {
   const file = join(dataDir, SECRET_FILE);
   try {
     return readFileSync(file, "utf8").trim();
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new Error(`cannot read the generated secret ${file}: ${(error as Error).message}`);
+    }
+    if (!create) throw new NoSigningKeyError(resolve(file));
     mkdirSync(dataDir, { recursive: true });
     const secret = randomBytes(48).toString("base64url");
     writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });

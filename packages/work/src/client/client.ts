@@ -1,5 +1,7 @@
 import type { AttemptLogs, LogLine } from "../logs.js";
 import {
+  type BulkRequest,
+  type BulkResult,
   CLAIM_HEADER,
   type MintRequest,
   type OutcomeInput,
@@ -186,6 +188,14 @@ export class BucketsClient {
     const query = new URLSearchParams(ids.map((id): [string, string] => ["ids", id]));
     await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
     return true;
+  }
+
+  /**
+   * POST /work/bulk: retry, cancel or delete what a query matches, refused past `confirmed` works.
+   * Not retried on a lost answer: done again, the works it already did would count as refused.
+   */
+  bulk(request: BulkRequest): Promise<BulkResult> {
+    return this.#request("POST", "/work/bulk", request);
   }
 
   view(query: Filter = {}, options: ViewOptions = {}): Promise<StoredWork[]> {

@@ -206,8 +206,12 @@ export function registerPipeline(program: Command): void {
           if (!(error instanceof BucketsError && error.status === 404)) throw error;
           // Not a run: a work of one, which names its run as its parent.
           const [found] = await client.view({ id });
-          if (!found?.config.parent)
-            throw new UsageError(`${id} is neither a run nor a work of one`);
+          if (!found) throw new UsageError(`${id} is neither a run nor a work`);
+          if (!found.config.parent) {
+            throw new UsageError(
+              `work ${id} is not part of a pipeline run: \`workflow retry ${id}\` queues it again`,
+            );
+          }
           run = found.config.parent;
           work = id;
         }
@@ -218,10 +222,18 @@ export function registerPipeline(program: Command): void {
           failedOnly: Boolean(opts.failed),
         });
         if (outputOf(flags).json) return printJson(answer);
-        if (!flags.quiet)
+        if (flags.quiet) return;
+        if (answer.works === 0) {
+          process.stdout.write(
+            opts.failed
+              ? `nothing to rerun: no step failed in run ${run}\n`
+              : `nothing to rerun in run ${run}\n`,
+          );
+        } else {
           process.stdout.write(
             `rerun of run ${run}: ${answer.works} works (steps ${answer.steps.join(", ")})\n`,
           );
+        }
       },
     );
 }

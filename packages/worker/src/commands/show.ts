@@ -1,3 +1,4 @@
+import type { StoredWork } from "@workflow/work";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
@@ -18,7 +19,8 @@ export function registerShow(program: Command): void {
       const { logs, ...work } = await clientFrom(flags).show(id);
       if (flags.json) return printJson({ ...work, logs });
       const took = duration(work);
-      process.stdout.write(stringify(took ? { ...work, duration: took } : work));
+      const shown = withIsoTimes(work);
+      process.stdout.write(stringify(took ? { ...shown, duration: took } : shown));
       // Said apart from the rest: a failed archive does not fail the work, so it is easy to miss.
       const errors = work.archive?.errors ?? [];
       if (errors.length > 0)
@@ -26,9 +28,29 @@ export function registerShow(program: Command): void {
           `\narchive errors (products or plots may not be where the work says):\n${errors.map((e) => `  - ${e}\n`).join("")}`,
         );
       process.stdout.write(
-        logs.lines.length === 0
-          ? `\nno log lines for attempt ${logs.attempt}\n`
-          : `\nlast log lines of attempt ${logs.attempt} (workflow logs ${id} for all):\n${logs.lines.map((line) => `  ${formatLine(line)}\n`).join("")}`,
+        work.attempt === 0
+          ? `\nno log lines: it has not run yet (${work.status})\n`
+          : logs.lines.length === 0
+            ? `\nno log lines for attempt ${logs.attempt}\n`
+            : `\nlast log lines of attempt ${logs.attempt} (workflow logs ${id} for all):\n${logs.lines.map((line) => `  ${formatLine(line)}\n`).join("")}`,
       );
     });
+}
+
+/** The fields that hold unix seconds: --json keeps them so, people read ISO times. */
+const TIMES = ["creation", "start", "stop", "leaseUntil", "notBefore", "retryAt"] as const;
+
+function withIsoTimes(work: StoredWork): Record<string, unknown> {
+  const iso = (seconds: number | undefined) =>
+    seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
+  const shown: Record<string, unknown> = { ...work };
+  for (const field of TIMES) if (work[field] !== undefined) shown[field] = iso(work[field]);
+  if (work.history) {
+    shown.history = work.history.map((entry) => ({
+      ...entry,
+      ...(entry.start === undefined ? {} : { start: iso(entry.start) }),
+      ...(entry.stop === undefined ? {} : { stop: iso(entry.stop) }),
+    }));
+  }
+  return shown;
 }

@@ -1,4 +1,4 @@
-import { SCOPES, type Scope, ScopeSchema } from "@workflow/work";
+import { SCOPES, type Scope, ScopeSchema, spokenDuration } from "@workflow/work";
 import { type Command, InvalidArgumentError } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { printJson } from "./output.js";
@@ -33,7 +33,8 @@ export function registerToken(program: Command): void {
         command: Command,
       ) => {
         const flags = command.optsWithGlobals<ConnectionFlags & { json?: boolean }>();
-        const { token } = await clientFrom(flags).mintToken({
+        const client = clientFrom(flags);
+        const { token } = await client.mintToken({
           user: opts.user,
           scopes: opts.scope,
           ...(opts.pipeline ? { pipelines: opts.pipeline } : {}),
@@ -41,6 +42,35 @@ export function registerToken(program: Command): void {
         });
         if (flags.json) printJson({ token });
         else process.stdout.write(`${token}\n`);
+        // Unasked, the service cuts the default lifetime to what is left of the minting token's.
+        const minted = expiryOf(token);
+        const own = expiryOf(client.settings.token ?? "");
+        if (
+          !opts.expires &&
+          minted !== undefined &&
+          own !== undefined &&
+          own - minted < CUT_SLACK
+        ) {
+          const left = Math.max(0, minted - Math.floor(Date.now() / 1000));
+          process.stderr.write(
+            `workflow: this token expires with yours, at ${new Date(minted * 1000).toISOString()} (in ${spokenDuration(left)}), short of the default lifetime: a token may not outlive the one that mints it\n`,
+          );
+        }
       },
     );
+}
+
+/** Seconds between the maker's expiry and one cut to it: the mint's own delay, rounded down. */
+const CUT_SLACK = 60;
+
+/** A JWT's `exp`, read without verifying: only to tell the user what the service decided. */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(
+      Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8"),
+    );
+    return typeof payload.exp === "number" ? payload.exp : undefined;
+  } catch {
+    return undefined;
+  }
 }
