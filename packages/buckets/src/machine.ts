@@ -61,7 +61,7 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["owner", "admin"],
     to: "queued",
-    writes: ["the work as deposited", "received"],
+    writes: ["the work as deposited", "received", "key"],
     why: "POST /work",
   },
   claim: {
@@ -181,8 +181,16 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["service"],
     to: "queued",
-    writes: ["parameters", "command", "notBefore"],
+    writes: ["parameters", "command", "notBefore", "key"],
     why: "a run's step whose needs all ended (and its if holds), filled from their results; max-parallel at a time",
+  },
+  reuse: {
+    from: ["waiting"],
+    fenced: false,
+    who: ["service"],
+    to: "success",
+    writes: ["key", "cached", "results", "products", "plots", "archive", "start", "stop"],
+    why: "a work with cache whose key has a usable success in its pipeline, where it would be queued (a deposit, a run's first steps, a release): stored as that success at once",
   },
   skip: {
     from: ["waiting"],
@@ -205,7 +213,7 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["owner", "admin"],
     to: "queued",
-    writes: ["retryAt", "uncounted", ...DEFINITION_FIELDS],
+    writes: ["retryAt", "uncounted", "key", "cached", ...DEFINITION_FIELDS],
     why: "PUT /work with status queued: a fresh set of retries",
   },
   edit: {

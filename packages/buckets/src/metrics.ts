@@ -44,6 +44,16 @@ export function createMetrics(store: Store) {
     help: "Works that failed with no retries left",
     registers: [registry],
   });
+  const cacheHits = new Counter({
+    name: "buckets_cache_hits_total",
+    help: "Works with cache set answered from an earlier success with their key, without running",
+    registers: [registry],
+  });
+  const cacheMisses = new Counter({
+    name: "buckets_cache_misses_total",
+    help: "Works with cache set queued to run: no usable success had their key (or a rerun named them)",
+    registers: [registry],
+  });
   const waiters = new Gauge({
     name: "buckets_longpoll_waiters",
     help: "Withdraw requests waiting for work",
@@ -71,6 +81,8 @@ export function createMetrics(store: Store) {
     requeues,
     expiries,
     failures,
+    cacheHits,
+    cacheMisses,
     waiters,
   };
 }

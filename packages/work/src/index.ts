@@ -1,4 +1,26 @@
 export {
+  type Cache,
+  CachedSchema,
+  CacheSchema,
+  DURATION_HELP,
+  DurationSchema,
+  parseDuration,
+} from "./cache.js";
+export {
+  canonicalJson,
+  KEY_PREFIX,
+  type KeyedWork,
+  type ParentWork,
+  parentDigest,
+  workKey,
+} from "./cache-key.js";
+export {
+  type ExpireRequest,
+  ExpireRequestSchema,
+  type ExpireResult,
+  type PreviewWork,
+} from "./cache-requests.js";
+export {
   type BatchOptions,
   DEPOSIT_BATCH,
   DEPOSITS_IN_FLIGHT,

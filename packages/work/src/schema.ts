@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CachedSchema, CacheSchema } from "./cache.js";
 import { FreeArraySchema, FreeObjectSchema } from "./free.js";
 import { STATUSES } from "./statuses.js";
 
@@ -168,7 +169,23 @@ export const WorkFieldsSchema = z.strictObject({
   }),
   notify: NotifySchema.default({ slack: {} }),
   /** Set by the worker: what archiving its products and plots could not do, for its last attempt. */
-  archive: z.strictObject({ errors: z.array(z.string().max(1000)).max(50) }).optional(),
+  archive: z
+    .strictObject({
+      errors: z.array(z.string().max(1000)).max(50),
+      /** Path (as the work reported it) to the sha256 of each product and plot file archived. */
+      digests: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+    })
+    .optional(),
+  /** What the work's code is at (a git sha, an image digest): part of its key. */
+  version: z.string().min(1).max(256).optional(),
+  /** Whether an earlier success with the same key may stand in for it (see cache-key.ts). */
+  cache: CacheSchema.optional(),
+  /** Set by the service when the work is queued: what it computes, as a digest (cache-key.ts). */
+  key: z.string().optional(),
+  /** Set by the service on a work answered from the cache. */
+  cached: CachedSchema.optional(),
+  /** Set by the service: when this success stopped standing in for works with its key. */
+  keyExpired: z.number().optional(),
   /** Set by the service: when the running attempt's lease ends (unix seconds). */
   leaseUntil: z.number().optional(),
   /** Not withdrawn before this (unix seconds): a deposit for later. */

@@ -13,6 +13,7 @@ import {
   toObjectId,
   type WorkDoc,
 } from "../store/index.js";
+import { keyAndReuse } from "./cache.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { requireSite } from "./sites.js";
 import {
@@ -36,6 +37,9 @@ const NOT_COPIED = new Set([
   "notBefore",
   "retryAt",
   "uncounted",
+  "key",
+  "cached",
+  "keyExpired",
 ]);
 
 /**
@@ -48,7 +52,10 @@ export interface DepositOptions {
   dryRun?: boolean;
 }
 
-/** Stores new works as `queued` (claimable from `notBefore`, when given). Answers their ids in order. */
+/**
+ * Stores new works as `queued` (claimable from `notBefore`, when given), or as the success that
+ * stands for them when their `cache` allows it (./cache.ts). Answers their ids in order.
+ */
 export async function deposit(
   ctx: ServiceContext,
   principal: Principal,
@@ -60,6 +67,10 @@ export async function deposit(
   const stamp = { received: ctx.now(), incarnation: new ObjectId() };
   const docs = items.map((item, index) => toDoc(ctx, principal, item, index, stamp));
   if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
+  await keyAndReuse(
+    ctx,
+    docs.map((doc) => ({ work: doc, into: doc })),
+  );
   await ctx.store.deposit(docs).catch((error: unknown) => {
     throw placed(error) ?? error;
   });

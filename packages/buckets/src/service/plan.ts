@@ -124,8 +124,11 @@ function statusChange(
       }
       const change = definitionChange(ctx, principal, doc, merged, withoutStatus(changes), now);
       const set = change.kind === "replace" ? change.change.set : {};
+      // Its key said what it computed before this change: a requeued work is keyed no more.
       return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
         "retryAt",
+        "key",
+        "cached",
       ]);
     }
     case "cancelled": {

@@ -33,6 +33,8 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   run?: ObjectId;
   step?: string;
   index?: number;
+  /** Set on works a rerun named: their release never takes from the cache. */
+  uncached?: boolean;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
 };
@@ -111,6 +113,7 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     step: _step,
     index: _index,
     template: _t,
+    uncached: _u,
     notBefore,
     ...rest
   } = doc;

@@ -1,5 +1,6 @@
 import type { Db, Filter } from "mongodb";
 import { activityStore } from "./activity.js";
+import { cacheStore } from "./cache.js";
 import { cancel } from "./cancel.js";
 import {
   CLAIM_SORT,
@@ -30,6 +31,7 @@ import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export type { MinuteRow, Sighting } from "./activity.js";
+export type { CacheSource } from "./cache.js";
 export {
   type Claimant,
   type ClaimOptions,
@@ -104,6 +106,7 @@ export function createStore(db: Db) {
     logs,
     schedules,
     runWorks: runWorkStore(collection, logs),
+    cache: cacheStore(collection),
     activity: activityStore(collection),
     ensureRetention: async (days: number | undefined) => {
       await ensureRetention(db, collection, days);

@@ -1,4 +1,5 @@
 import type { Collection, IndexDescription } from "mongodb";
+import { CACHE_INDEX } from "./cache.js";
 import type { WorkDoc } from "./documents.js";
 
 /**
@@ -64,6 +65,7 @@ export const INDEXES: IndexDescription[] = [
     key: { run: 1, step: 1, status: 1, index: 1 },
     partialFilterExpression: { run: { $exists: true } },
   },
+  CACHE_INDEX,
 ];
 
 /** An index's shape: what decides whether one of the same name must be rebuilt. */

@@ -13,7 +13,7 @@ export interface Outcome {
   results?: Record<string, unknown> | undefined;
   products?: string[] | undefined;
   plots?: string[] | undefined;
-  archive?: { errors: string[] } | undefined;
+  archive?: { errors: string[]; digests?: Record<string, string> | undefined } | undefined;
   reply?: Record<string, unknown> | undefined;
   /** For the attempt's history entry. */
   error?: string | undefined;

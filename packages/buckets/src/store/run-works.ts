@@ -17,6 +17,21 @@ export interface Unblock {
   set: Partial<WorkDoc>;
 }
 
+/** What a release reads of a waiting work: its template, and what its key is made of. */
+const WAITING_PROJECTION = {
+  _id: 1,
+  template: 1,
+  index: 1,
+  pipeline: 1,
+  site: 1,
+  function: 1,
+  command: 1,
+  parameters: 1,
+  version: 1,
+  cache: 1,
+  uncached: 1,
+} as const;
+
 const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
@@ -48,12 +63,21 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       }
       return counts;
     },
-    /** The results of some steps' works, in matrix order. */
-    results: (run: ObjectId, steps: string[]) =>
+    /** The keys and data digests (and results, unless told) of some steps' works, in matrix order. */
+    results: (run: ObjectId, steps: string[], withResults = true) =>
       collection
         .find(
           { run, step: { $in: steps } },
-          { projection: { step: 1, index: 1, results: 1 }, sort: { step: 1, index: 1 } },
+          {
+            projection: {
+              step: 1,
+              index: 1,
+              key: 1,
+              "archive.digests": 1,
+              ...(withResults ? { results: 1 } : {}),
+            },
+            sort: { step: 1, index: 1 },
+          },
         )
         .toArray(),
     /** The next waiting works of a step, in matrix order. */
@@ -61,16 +85,20 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step, status: "waiting" },
-          { projection: { _id: 1, template: 1, index: 1 }, sort: { index: 1 }, limit },
+          { projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
         .toArray(),
-    /** waiting -> queued, each guarded by its status: a work is released once whoever tries. */
+    /**
+     * waiting -> queued (or -> success, reused), each guarded by its status: a work is released
+     * once whoever tries.
+     */
     unblock: async (releases: Unblock[]): Promise<number> => {
       if (releases.length === 0) return 0;
       const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, set }) => ({
         updateOne: {
           filter: { _id, status: { $in: [...TRANSITIONS.unblock.from] } },
-          update: { $set: { ...set, status: TRANSITIONS.unblock.to, notBefore: 0 } },
+          // A reused work's set carries its status (TRANSITIONS.reuse): the one write stores it whole.
+          update: { $set: { status: TRANSITIONS.unblock.to, notBefore: 0, ...set } },
         },
       }));
       const result = await collection.bulkWrite(ops, {

@@ -174,7 +174,8 @@ function planWorks(
 ): PlannedWork[] {
   const where = label(step, i);
   const keys = matrixKeys(step.matrix);
-  for (const { where: field, text } of expressionsIn(step.work)) {
+  const own = { ...keyFields(config, step), ...step.work };
+  for (const { where: field, text } of expressionsIn(own)) {
     const ref = parseReference(text);
     const at = `${where}: work.${field}`;
     if (typeof ref === "string") throw new PipelineConfigError(`${at}: ${ref}`);
@@ -217,7 +218,8 @@ function planWorks(
       // A matrix key another combination has (added by include) but this one lacks.
       return value === undefined ? null : value;
     };
-    const filled = fill({ ...config.defaults, ...step.work }, resolve) as Record<string, unknown>;
+    const filled = fill({ ...config.defaults, ...own }, resolve) as Record<string, unknown>;
+    if (typeof filled.version === "number") filled.version = String(filled.version);
     filled.pipeline ??= config.name;
     if (tags.length > 0) {
       filled.tags = [...new Set([...((filled.tags as string[] | undefined) ?? []), ...tags])];
@@ -261,6 +263,17 @@ function planWorks(
     if (Object.keys(template).length > 0) planned.template = template;
     return planned;
   });
+}
+
+/** The step's (or else the config's) `cache`, and the step's `version`, as work fields; the work's own win. */
+function keyFields(config: PipelineConfig, step: Step): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const cache = step.cache !== undefined ? step.cache : config.cache;
+  // false (step) over true (config): a work's `cache: false` is no cache.
+  if (step.cache !== undefined || config.cache !== undefined) fields.cache = cache ?? false;
+  // The config's own `version` is its format's: a version for every work goes in defaults.
+  if (step.version !== undefined) fields.version = String(step.version);
+  return fields;
 }
 
 function pick(work: Work, keys: string[]): Partial<Work> {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CacheInputSchema } from "../cache.js";
 import { FreeObjectSchema } from "../free.js";
 import { SlackSchema } from "../schema.js";
 
@@ -40,6 +41,11 @@ export const MatrixSchema = z
   .catchall(MatrixValuesSchema);
 export type Matrix = z.output<typeof MatrixSchema>;
 
+/** A version may be `${{ params.code_version }}`, filled like the work's fields. */
+const VersionSchema = z.union([z.string().min(1).max(256), z.number()], {
+  error: "version must be a string (a git sha, an image digest, ${{ params.x }})",
+});
+
 export const StepSchema = z.strictObject({
   name: StepNameSchema,
   stage: z.int().min(0, { error: "stage must be a whole number, 0 or more" }).optional(),
@@ -47,6 +53,10 @@ export const StepSchema = z.strictObject({
   if: ConditionSchema.optional(),
   matrix: MatrixSchema.optional(),
   runs_on: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+  /** Its works may be answered from earlier successes with their keys; overrides the config's. */
+  cache: CacheInputSchema.optional(),
+  /** Part of its works' keys (a git sha, an image digest); overrides the config's. */
+  version: VersionSchema.optional(),
   /** A Work template: any work field, with `${{ }}` expressions in its strings. */
   work: FreeObjectSchema,
 });
@@ -62,6 +72,8 @@ export const PipelineConfigSchema = z.strictObject({
   defaults: FreeObjectSchema.optional(),
   /** Defaults of `${{ params.x }}`; values given when the run starts win. */
   params: FreeObjectSchema.optional(),
+  /** Every step's works may be answered from earlier successes with their keys. */
+  cache: CacheInputSchema.optional(),
   /** POSTed a signed JSON summary when the run ends. */
   callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),
   notify: z.strictObject({ slack: SlackSchema.optional() }).optional(),

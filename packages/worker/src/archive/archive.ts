@@ -4,6 +4,7 @@ import type { SettingsOptions, Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Outcome } from "../runner/outcome.js";
 import { type ArchiveKind, destinationFor, workFolder } from "./destination.js";
+import { digestsOf, withDigests } from "./digests.js";
 import type { Placement } from "./placement.js";
 import { posixPlacement } from "./posix.js";
 import { s3Placement } from "./s3.js";
@@ -44,12 +45,16 @@ export async function archiveOutcome(
   outcome: Outcome,
   context: ArchiveContext,
 ): Promise<Outcome> {
+  const digests = await digestsOf(outcome, context.cwd).catch(() => ({}));
   try {
-    return await archiveAll(work, outcome, context);
+    return withDigests(await archiveAll(work, outcome, context), digests);
   } catch (error) {
     // A bug here must not cost the work its outcome.
     context.logger.error({ err: error }, "archiving failed; the work goes on");
-    return { ...outcome, archive: { errors: [`archiving failed: ${describe(error)}`] } };
+    return withDigests(
+      { ...outcome, archive: { errors: [`archiving failed: ${describe(error)}`] } },
+      digests,
+    );
   }
 }
 

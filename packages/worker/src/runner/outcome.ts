@@ -5,7 +5,7 @@ export interface Outcome {
   products?: string[];
   plots?: string[];
   /** What archiving products and plots could not do (the work's outcome stands all the same). */
-  archive?: { errors: string[] };
+  archive?: { errors: string[]; digests?: Record<string, string> };
 }
 
 /** Why a running work was stopped from outside. */

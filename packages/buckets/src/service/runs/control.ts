@@ -162,6 +162,8 @@ export async function rerunRun(
 async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Promise<number> {
   const { at: _at, downstream, ...chosen } = rerun;
   const works = await ctx.store.runWorks.rerun(id, chosen, downstream);
+  // While the run is marked rerunning no release reads them: the chosen works run again.
+  await ctx.store.cache.markUncached(id, chosen);
   await ctx.store.runs.rerunDone(id, rerun.at);
   await releaseRuns(ctx, [id]);
   return works;

@@ -14,6 +14,7 @@ import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import { TRANSITIONS } from "../../machine.js";
 import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
@@ -100,6 +101,11 @@ export async function createRun(
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
   const slack = slackOf(ctx, planned.config);
   if (slack) run.slack = { target: slack, attempts: 0 };
+  const queued = docs.filter((d) => d.status === TRANSITIONS.deposit.to);
+  await keyAndReuse(
+    ctx,
+    queued.map((doc) => ({ work: doc, into: doc })),
+  );
   await ctx.store.runs.insert(run);
   try {
     await ctx.store.deposit(docs);

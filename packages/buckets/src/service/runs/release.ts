@@ -9,6 +9,7 @@ import type {
   Unblock,
   WorkDoc,
 } from "../../store/index.js";
+import { keyAndReuse, parentDigests } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
@@ -193,8 +194,10 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       await unblock(ctx, lease, run, step, byName, room, events);
     }
   }
-  // Works skipped here end their step: look again before letting go of the run.
-  if (events.some((e) => e.kind === "works skipped")) await ctx.store.runs.markDirty(id);
+  // Works skipped or reused here may end their step: look again before letting go of the run.
+  if (events.some((e) => e.kind === "works skipped" || e.kind === "works reused")) {
+    await ctx.store.runs.markDirty(id);
+  }
   const ended = steps.every((s) => s.outcome);
   // Fenced by the lock token: an evaluation that lost its lock saves nothing.
   const saved = await ctx.store.runs.save(id, lease.lockId, { steps, checked: now }, events);
@@ -214,7 +217,7 @@ async function unblock(
   const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
   if (waiting.length === 0) return 0;
   const templated = waiting.some((w) => w.template);
-  const parents = templated ? await parentResults(ctx, run._id, step, byName) : new Map();
+  const { parents, digests } = await parentResults(ctx, run._id, step, byName, templated);
   const releases: Unblock[] = waiting.map((work) => {
     const set: Partial<WorkDoc> = {};
     if (work.template) {
@@ -236,6 +239,14 @@ async function unblock(
     }
     return { _id: work._id, set };
   });
+  const reused = await keyAndReuse(
+    ctx,
+    releases.map((r, i) => ({ work: { ...(waiting[i] as WorkDoc), ...r.set }, into: r.set })),
+    digests,
+  );
+  if (reused > 0) {
+    events.push({ at: ctx.now(), kind: "works reused", step: step.name, detail: `${reused}` });
+  }
   // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
   const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
   await lease.check();
@@ -258,17 +269,24 @@ async function unblock(
   return released;
 }
 
+/** The needed steps' results, for templates, and their digests, for keys (../cache.ts). */
 async function parentResults(
   ctx: ServiceContext,
   run: ObjectId,
   step: RunStep,
   byName: Map<string, RunStep>,
-): Promise<Map<string, { matrix: boolean; results: unknown[] }>> {
-  const rows = await ctx.store.runWorks.results(run, step.needs);
+  templated: boolean,
+): Promise<{ parents: Map<string, { matrix: boolean; results: unknown[] }>; digests: string[] }> {
+  if (step.needs.length === 0) return { parents: new Map(), digests: [] };
+  const rows = await ctx.store.runWorks.results(run, step.needs, templated);
   const parents = new Map<string, { matrix: boolean; results: unknown[] }>();
   for (const name of step.needs) {
     parents.set(name, { matrix: byName.get(name)?.matrix ?? false, results: [] });
   }
   for (const row of rows) parents.get(row.step as string)?.results.push(row.results ?? null);
-  return parents;
+  const digests = parentDigests(
+    step.needs,
+    rows.map((r) => ({ step: r.step, key: r.key, digests: r.archive?.digests })),
+  );
+  return { parents, digests };
 }

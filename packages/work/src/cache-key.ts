@@ -1,0 +1,82 @@
+import { createHash } from "node:crypto";
+
+/**
+ * A work's key: what it computes, as a digest. Two works with the same key compute the same thing,
+ * so a success of one may stand for the other (see ./cache.ts). The definition is part of the
+ * project's contract and must not change between versions: stored keys would stop matching. A
+ * new definition gets a new prefix (`k2:`), and keys of the old one simply never match again.
+ *
+ * `k1:` + hex sha256 of the canonical JSON (object keys sorted, no spaces, arrays in order) of
+ *
+ *     { "v": 1, "run": function or command, "parameters": {...}, "site": site or null,
+ *       "version": version or null, "parents": [parent digest, ...] }
+ *
+ * where `run` is `{ "function": name }` or `{ "command": [items] }` (or null: the worker supplies
+ * it), `parameters` are as queued (templates filled), `site` is there only when the work's
+ * `cache.site` says site matters, and `parents` has one digest per step the work needs, in the
+ * order of its `needs` (see `parentDigest`).
+ */
+export const KEY_PREFIX = "k1:";
+
+export interface KeyedWork {
+  function?: string | undefined;
+  command?: string[] | undefined;
+  parameters?: Record<string, unknown> | undefined;
+  site: string;
+  version?: string | undefined;
+  cache?: { site?: boolean | undefined } | undefined;
+}
+
+/** The key of a work as it is queued, given the digests of the steps it needs. */
+export function workKey(work: KeyedWork, parents: readonly string[] = []): string {
+  const run =
+    work.function !== undefined
+      ? { function: work.function }
+      : work.command !== undefined
+        ? { command: work.command }
+        : null;
+  const described = {
+    v: 1,
+    run,
+    parameters: work.parameters ?? {},
+    site: work.cache?.site ? work.site : null,
+    version: work.version ?? null,
+    parents,
+  };
+  return KEY_PREFIX + sha256(canonicalJson(described));
+}
+
+/** What a parent work brings to its children's keys: its key and its data's digests. */
+export interface ParentWork {
+  key?: string | undefined;
+  /** Path to sha256 of each product and plot its worker archived. */
+  digests?: Record<string, string> | undefined;
+}
+
+/**
+ * One needed step, as its dependents' keys see it: sha256 of the canonical JSON of
+ * `{ "step": name, "works": [[key or null, [sorted data digests]], ...] }`, works in matrix order.
+ * The data digests are the sha256 of each product's and plot's bytes, so new data means a new key
+ * even when paths and parameters are equal.
+ */
+export function parentDigest(step: string, works: readonly ParentWork[]): string {
+  const described = {
+    step,
+    works: works.map((w) => [w.key ?? null, Object.values(w.digests ?? {}).sort()]),
+  };
+  return sha256(canonicalJson(described));
+}
+
+/** JSON with every object's keys sorted: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
