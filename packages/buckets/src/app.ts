@@ -8,6 +8,7 @@ import { refuseProtoKeys } from "./http/proto.js";
 import { DEFAULT_MAX_LOG_FOLLOWERS, DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN } from "./options.js";
 import { activityRoutes } from "./routes/activity.js";
 import { auditRoutes } from "./routes/audit.js";
+import { cacheRoutes } from "./routes/cache.js";
 import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
@@ -64,6 +65,8 @@ export function buildApp(
   app.use(workRoutes(ctx, withdraw));
   app.use(logRoutes(ctx, followers));
   app.use(auditRoutes(ctx));
+  // Before the runs' routes: /runs/preview is no run's id.
+  app.use(cacheRoutes(ctx));
   app.use(runRoutes(ctx));
   app.use(configRoutes(ctx));
   app.use(configRoutes(ctx, "/v2"));

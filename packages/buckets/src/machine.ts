@@ -205,7 +205,17 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["owner", "admin"],
     to: "waiting",
-    writes: ["uncounted", "retryAt", "results", "products", "plots", "archive", "start", "stop"],
+    writes: [
+      "uncounted",
+      "retryAt",
+      "results",
+      "products",
+      "plots",
+      "archive",
+      "start",
+      "stop",
+      "cached",
+    ],
     why: "POST /runs/:id/rerun: the chosen works and their dependents, with fresh retries",
   },
   requeue: {

@@ -18,15 +18,19 @@ export interface Queuing {
  * The one hook of every work being queued (a deposit, a run's first steps, a release): each gets
  * its key, and those whose `cache` allows it and whose key has a usable success in their own
  * pipeline are written as that success (status, results, products, plots, digests and
- * `cached.from`) instead of queued. Nothing is stored here: the caller writes each work in one
+ * `cached.from`) instead of queued; `count: false` (a preview) leaves the metrics alone. Nothing
+ * is stored here: the caller writes each work in one
  * write, so a work is queued or reused, never half of each. Answers how many were reused.
  */
 export async function keyAndReuse(
   ctx: ServiceContext,
   queuing: Queuing[],
   parents: readonly string[] = [],
+  { count = true }: { count?: boolean } = {},
 ): Promise<number> {
   const now = ctx.now();
+  const hit = (n: number) => count && ctx.metrics.cacheHits.inc(n);
+  const miss = (n: number) => count && ctx.metrics.cacheMisses.inc(n);
   const wanted = new Map<string, Queuing[]>();
   for (const item of queuing) {
     const key = workKey(item.work, parents);
@@ -35,7 +39,7 @@ export async function keyAndReuse(
     if (item.work.uncached) {
       // A rerun named it: it runs, and later releases may take from the cache again.
       item.into.uncached = false;
-      ctx.metrics.cacheMisses.inc();
+      miss(1);
       continue;
     }
     const list = wanted.get(item.work.pipeline) ?? [];
@@ -58,8 +62,8 @@ export async function keyAndReuse(
         hits++;
       }
     }
-    ctx.metrics.cacheHits.inc(hits);
-    ctx.metrics.cacheMisses.inc(items.length - hits);
+    hit(hits);
+    miss(items.length - hits);
     reused += hits;
   }
   return reused;

@@ -18,6 +18,19 @@ export type CacheSource = Pick<
   "_id" | "key" | "stop" | "results" | "products" | "plots" | "archive"
 >;
 
+/** Whose works an expiry touches: some pipelines (all: none given), one user's (all: none). */
+export interface Within {
+  pipelines?: string[] | undefined;
+  user?: string | undefined;
+}
+
+function scoped(within: Within): Record<string, unknown> {
+  return {
+    ...(within.pipelines ? { pipeline: { $in: within.pipelines } } : {}),
+    ...(within.user === undefined ? {} : { user: within.user }),
+  };
+}
+
 /** How many keys one lookup asks for at most: a 10,000-work step is looked up in parts. */
 const KEYS_PER_LOOKUP = 1000;
 
@@ -52,7 +65,8 @@ export function cacheStore(collection: Collection<WorkDoc>) {
             },
           )
           .toArray();
-        for (const row of rows) if (!found.has(row.key as string)) found.set(row.key as string, row);
+        for (const row of rows)
+          if (!found.has(row.key as string)) found.set(row.key as string, row);
       }
       return found;
     },
@@ -61,12 +75,12 @@ export function cacheStore(collection: Collection<WorkDoc>) {
       const keys = await collection.distinct("key", { run, step: { $in: steps } });
       return keys.filter((k): k is string => typeof k === "string");
     },
-    /** Successes with these keys, in these pipelines, stop standing in for new works. */
-    expireKeys: async (pipelines: string[], keys: string[], now: number): Promise<number> => {
+    /** Successes with these keys stop standing in for new works. */
+    expireKeys: async (within: Within, keys: string[], now: number): Promise<number> => {
       if (keys.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
         {
-          pipeline: { $in: pipelines },
+          ...scoped(within),
           status: "success",
           key: { $in: keys },
           keyExpired: { $exists: false },
@@ -75,11 +89,11 @@ export function cacheStore(collection: Collection<WorkDoc>) {
       );
       return modifiedCount;
     },
-    /** Successes of a pipeline that stopped before `before` stop standing in for new works. */
-    expireOlder: async (pipeline: string, before: number, now: number): Promise<number> => {
+    /** Keyed successes that stopped before `before` stop standing in for new works. */
+    expireOlder: async (within: Within, before: number, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         {
-          pipeline,
+          ...scoped(within),
           status: "success",
           key: { $exists: true },
           stop: { $lt: before },

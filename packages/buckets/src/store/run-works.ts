@@ -5,10 +5,14 @@ import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
 
-/** Counts of one step's works by status; `retrying` are failures with a retry to come. */
+/**
+ * Counts of one step's works by status; `retrying` are failures with a retry to come, `cached`
+ * successes answered from the cache.
+ */
 export interface StepCounts {
   byStatus: Partial<Record<Status, number>>;
   retrying: number;
+  cached: number;
 }
 
 /** A waiting work released with its filled fields. */
@@ -40,7 +44,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
       const rows = await collection
-        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>([
+        .aggregate<{
+          _id: { step: string; status: Status; retrying: boolean; cached: boolean };
+          n: number;
+        }>([
           { $match: { run } },
           {
             $group: {
@@ -48,6 +55,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
                 step: "$step",
                 status: "$status",
                 retrying: { $gt: ["$retryAt", null] },
+                cached: { $gt: ["$cached", null] },
               },
               n: { $sum: 1 },
             },
@@ -56,9 +64,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
-        const step = counts.get(_id.step) ?? { byStatus: {}, retrying: 0 };
+        const step = counts.get(_id.step) ?? { byStatus: {}, retrying: 0, cached: 0 };
         step.byStatus[_id.status] = (step.byStatus[_id.status] ?? 0) + n;
         if (_id.retrying) step.retrying += n;
+        if (_id.cached) step.cached += n;
         counts.set(_id.step, step);
       }
       return counts;
@@ -183,7 +192,9 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
             uncounted: "$attempt",
           },
         },
-        { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
+        {
+          $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start", "cached"],
+        },
       ]);
       return modifiedCount;
     },

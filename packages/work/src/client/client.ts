@@ -1,3 +1,4 @@
+import type { ExpireRequest, ExpireResult, PreviewWork } from "../cache-requests.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
 import {
   type BulkRequest,
@@ -68,6 +69,8 @@ export interface RunSummary {
     maxParallel?: number;
     state: string;
     counts?: Record<string, number>;
+    /** Its successes answered from the cache (among counts.success). */
+    cached?: number;
   }[];
   events?: { at: number; kind: string; step?: string; detail?: string }[];
   callback?: { url: string; attempts: number; delivered?: number; error?: string };
@@ -349,6 +352,19 @@ export class BucketsClient {
     params?: Record<string, unknown>,
   ): Promise<{ id: string; works: string[] }> {
     return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+  }
+
+  /** What starting a run would do with each work (taken from the cache, or to run); writes nothing. */
+  previewRun(
+    config: unknown,
+    params?: Record<string, unknown>,
+  ): Promise<{ name: string; works: PreviewWork[] }> {
+    return this.#request("POST", "/runs/preview", { config, ...(params ? { params } : {}) });
+  }
+
+  /** Makes cache entries unusable for reuse: a run's step (and after), a key, or a pipeline's older. */
+  expireCache(request: ExpireRequest): Promise<ExpireResult> {
+    return this.#request("POST", "/cache/expire", request);
   }
 
   /** Runs, newest first. */

@@ -135,7 +135,7 @@ export function slackOf(ctx: ServiceContext, config: RunPlan["config"]): Slack |
   return slack;
 }
 
-function worksOf(
+export function worksOf(
   ctx: ServiceContext,
   principal: Principal,
   step: RunPlan["steps"][number],

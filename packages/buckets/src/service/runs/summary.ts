@@ -26,6 +26,8 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
       state: s.outcome ?? (s.released ? "running" : "waiting"),
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
+      // Successes taken from the cache (counted in counts.success too).
+      ...(counts ? { cached: counts.get(s.name)?.cached ?? 0 } : {}),
     })),
     ...(run.events ? { events: run.events } : {}),
     ...(run.callback ? { callback: { url: run.callback.url, ...stateOf(run.callback) } } : {}),

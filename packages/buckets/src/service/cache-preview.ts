@@ -1,0 +1,95 @@
+import { fill, type PreviewWork, readPath } from "@workflow/work";
+import { ObjectId } from "mongodb";
+import { requireScope } from "../auth/access.js";
+import type { Principal } from "../auth/tokens.js";
+import type { WorkDoc } from "../store/index.js";
+import { keyAndReuse, parentDigests } from "./cache.js";
+import type { ServiceContext } from "./context.js";
+import { CreateRunSchema, plan, worksOf } from "./runs/create.js";
+import { parseWith } from "./validate.js";
+
+/** A step whose works would all come from the cache: what its dependents' keys and fields read. */
+interface Predicted {
+  matrix: boolean;
+  works: { key?: string | undefined; digests?: Record<string, string>; results: unknown }[];
+}
+
+/**
+ * POST /runs/preview: what POST /runs would do with each work, writing nothing. A step whose
+ * needs would all come from the cache is keyed as its release would key it (filled from the
+ * results it would be given); any other step's works will run, their keys unknown until their
+ * parents end. Checked as POST /runs checks, and searched only within the caller's pipelines.
+ */
+export async function previewRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<{ name: string; works: PreviewWork[] }> {
+  requireScope(principal, "work:deposit");
+  const { config, params } = parseWith(CreateRunSchema, body, "body");
+  const planned = plan(principal, config, params);
+  const now = ctx.now();
+  const runId = new ObjectId();
+  const predicted = new Map<string, Predicted>();
+  const works: PreviewWork[] = [];
+  for (const step of planned.steps) {
+    const docs = worksOf(ctx, principal, step, runId, now);
+    if (!step.needs.every((name) => predicted.has(name))) {
+      works.push(...docs.map((d) => ({ step: step.name, index: d.index as number })));
+      continue;
+    }
+    const parents = step.needs.flatMap((name) =>
+      (predicted.get(name) as Predicted).works.map((w) => ({ ...w, step: name })),
+    );
+    const into = docs.map((doc) => filledFrom(doc, predicted));
+    await keyAndReuse(
+      ctx,
+      docs.map((doc, i) => ({ work: { ...doc, ...into[i] }, into: into[i] as Partial<WorkDoc> })),
+      parentDigests(step.needs, parents),
+      { count: false },
+    );
+    into.forEach((set, i) => {
+      works.push({
+        step: step.name,
+        index: docs[i]?.index as number,
+        key: set.key as string,
+        ...(set.cached ? { from: set.cached.from } : {}),
+      });
+    });
+    if (into.every((set) => set.cached)) {
+      const matrix =
+        planned.config.pipeline.steps.find((c) => c.name === step.name)?.matrix !== undefined;
+      predicted.set(step.name, {
+        matrix,
+        works: into.map((set) => ({
+          key: set.key,
+          ...(set.archive?.digests ? { digests: set.archive.digests } : {}),
+          results: set.results ?? null,
+        })),
+      });
+    }
+  }
+  return { name: planned.name, works };
+}
+
+/** A waiting work's templated fields as its release would fill them (see runs/release.ts). */
+function filledFrom(doc: WorkDoc, predicted: Map<string, Predicted>): Partial<WorkDoc> {
+  if (!doc.template) return {};
+  const filled = fill(doc.template, (ref) => {
+    if (typeof ref === "string" || ref.kind !== "needs") return undefined;
+    const parent = predicted.get(ref.step);
+    if (parent === undefined) return null;
+    const read = (results: unknown) => readPath(results, ref.path) ?? null;
+    return parent.matrix
+      ? parent.works.map((w) => read(w.results))
+      : read(parent.works[0]?.results);
+  }) as Record<string, unknown>;
+  const set: Partial<WorkDoc> = {};
+  if (filled.parameters !== undefined) set.parameters = filled.parameters as WorkDoc["parameters"];
+  if (Array.isArray(filled.command)) {
+    set.command = filled.command.map((item) =>
+      typeof item === "string" ? item : JSON.stringify(item),
+    );
+  }
+  return set;
+}
