@@ -190,7 +190,7 @@ export const TRANSITIONS = {
     who: ["service"],
     to: "success",
     writes: ["key", "cached", "results", "products", "plots", "archive", "start", "stop"],
-    why: "a work with cache whose key has a usable success in its pipeline, where it would be queued (a deposit, a run's first steps, a release): stored as that success at once",
+    why: "where a work with cache would be queued (deposit, release) and its key has a usable success in its pipeline",
   },
   skip: {
     from: ["waiting"],
