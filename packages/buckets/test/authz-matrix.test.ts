@@ -285,6 +285,18 @@ const ROOT_ROUTES: Record<string, Row> = {
     request: (f) => ({ path: "/runs", body: { config: runConfig(f.pipeline) } }),
     expect: { admin: 201, "rightful caller": 201 },
   },
+  "POST /runs/preview": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    request: (f) => ({ path: "/runs/preview", body: { config: runConfig(f.pipeline) } }),
+  },
+  "POST /cache/expire": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "ended run",
+    request: (f) => ({ path: "/cache/expire", body: { run: f.run, step: "one" } }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
   "GET /runs": {
     scopes: ["work:read"],
     role: "caller",

@@ -1,6 +1,7 @@
 import {
   BulkRequestSchema,
   CountRequestSchema,
+  ExpireRequestSchema,
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
@@ -13,6 +14,7 @@ import {
 } from "@workflow/work";
 import { VERSION } from "../version.js";
 import { ErrorSchema, type JsonSchema, schema } from "./build.js";
+import { cachePaths } from "./cache.js";
 import { opsPaths } from "./ops.js";
 import { pipelinePaths, RUN } from "./pipelines.js";
 import { resultPaths } from "./results.js";
@@ -41,6 +43,7 @@ export function openApiDocument(): JsonSchema {
         ViewRequest: schema(ViewRequestSchema),
         CountRequest: schema(CountRequestSchema),
         BulkRequest: schema(BulkRequestSchema),
+        ExpireRequest: schema(ExpireRequestSchema),
         Error: schema(ErrorSchema),
         MintRequest: schema(MintRequestSchema),
         Outcome: schema(OutcomeSchema),
@@ -52,7 +55,13 @@ export function openApiDocument(): JsonSchema {
         ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),
       },
     },
-    paths: withChimeBase({ ...opsPaths, ...workPaths, ...pipelinePaths, ...resultPaths }),
+    paths: withChimeBase({
+      ...opsPaths,
+      ...workPaths,
+      ...pipelinePaths,
+      ...cachePaths,
+      ...resultPaths,
+    }),
   };
 }
 
