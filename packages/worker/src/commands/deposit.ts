@@ -34,6 +34,8 @@ interface DepositFlags extends ConnectionFlags {
   json?: boolean;
   quiet?: boolean;
   static?: boolean;
+  cache?: string | boolean;
+  codeVersion?: string;
 }
 
 export function registerDeposit(program: Command): void {
@@ -73,6 +75,14 @@ export function registerDeposit(program: Command): void {
       parseAt,
     )
     .option("--in <duration>", "not run before this long from now (90s, 10m, 2h, 1d)", parseIn)
+    .option(
+      "--cache [ttl]",
+      "answer it from an earlier success with the same key, no older than ttl (30d) if given, without running",
+    )
+    .option(
+      "--code-version <version>",
+      "what its code is at (a git sha, an image digest): part of its key",
+    )
     .addHelpText(
       "after",
       `
@@ -87,6 +97,7 @@ Examples:
   workflow deposit --pipeline fit --site chime --command 'python fit.py > fit.log'
   workflow deposit --file works.jsonl
   workflow deposit --pipeline fit --site chime --in 10m -- python fit.py
+  workflow deposit --pipeline fit --site chime --cache 30d --param snr=12 -- python fit.py
   seq 100 | jq -c '{pipeline:"fit",site:"chime",command:["fit",(.|tostring)]}' | workflow deposit -f -`,
     )
     .action(async (argv: string[], flags: DepositFlags, command: Command) => {
@@ -109,6 +120,7 @@ Examples:
         try {
           const withUser = {
             user: fallbackUser,
+            ...keyFlags(all),
             ...input,
             ...(notBefore === undefined ? {} : { notBefore }),
           } as WorkInput;
@@ -130,6 +142,16 @@ Examples:
         static: all.static ?? false,
       });
     });
+}
+
+/** --cache and --code-version, for every work that does not say its own. */
+function keyFlags(flags: DepositFlags): Record<string, unknown> {
+  return {
+    ...(flags.cache === undefined
+      ? {}
+      : { cache: flags.cache === true ? true : { ttl: flags.cache } }),
+    ...(flags.codeVersion ? { version: flags.codeVersion } : {}),
+  };
 }
 
 /** Operands are only a command's argv after `--`: a stray word would otherwise join the command. */

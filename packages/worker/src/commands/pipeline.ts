@@ -40,8 +40,34 @@ function check(
   }
 }
 
-/** d6tflow's preview: the DAG, then every work the run would create. */
-function printPlan(plan: RunPlan): void {
+/** What the service would do with each work, by step and index: the success it reuses, or none. */
+type Marks = Map<string, string | undefined>;
+
+/** The service's preview, or nothing (said on stderr) when it cannot be asked. */
+async function marksOf(
+  flags: Flags,
+  config: Record<string, unknown>,
+  params: Record<string, unknown>,
+): Promise<Marks | undefined> {
+  try {
+    const { works } = await clientFrom(flags).previewRun(config, params);
+    return new Map(works.map((w) => [`${w.step}[${w.index}]`, w.from]));
+  } catch (error) {
+    process.stderr.write(
+      `workflow: could not ask the service which works it would take from the cache (${(error as Error).message}); the works are listed without\n`,
+    );
+    return undefined;
+  }
+}
+
+const markOf = (marks: Marks | undefined, step: string, index: number) => {
+  if (!marks) return "";
+  const from = marks.get(`${step}[${index}]`);
+  return from ? `  cached (from ${from})` : "  will run";
+};
+
+/** d6tflow's preview: the DAG, then every work the run would create, cached or to run. */
+function printPlan(plan: RunPlan, marks?: Marks): void {
   process.stdout.write(
     `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n\n`,
   );
@@ -55,7 +81,7 @@ function printPlan(plan: RunPlan): void {
       const what = fn ?? (command ? command.join(" ") : "");
       const extra = tags?.length ? ` tags=${tags.join(",")}` : "";
       process.stdout.write(
-        `  [${planned.index}] ${what} ${JSON.stringify(parameters ?? {})} (${pipeline}, ${site}, ${user}${extra})\n`,
+        `  [${planned.index}] ${what} ${JSON.stringify(parameters ?? {})} (${pipeline}, ${site}, ${user}${extra})${markOf(marks, step.name, planned.index)}\n`,
       );
     }
   }
@@ -74,9 +100,10 @@ function printRun(run: RunSummary): void {
     const counts = Object.entries(step.counts ?? {})
       .map(([s, n]) => `${s} ${n}`)
       .join(", ");
+    const cached = step.cached ? ` (cached ${step.cached})` : "";
     const again = shown.has(name) ? " (above)" : "";
     process.stdout.write(
-      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${again}\n`,
+      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${cached}${again}\n`,
     );
     if (again) return;
     shown.add(name);
@@ -101,7 +128,10 @@ export function registerPipeline(program: Command): void {
     .description("start a run of a pipeline config (YAML or JSON)")
     .argument("<file>", "the config, or - for standard input")
     .option("--param <name=value>", "a value for ${{ params.name }} (repeatable)", collect)
-    .option("--dry-run", "print the steps and every work the run would create; deposit nothing")
+    .option(
+      "--dry-run",
+      "print the steps and every work the run would create, each cached (from ID) or will run; deposit nothing",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow pipeline run pipeline.yaml --dry-run\n  workflow pipeline run pipeline.yaml --param threshold=0.5",
@@ -113,15 +143,21 @@ export function registerPipeline(program: Command): void {
         const params = paramsOf(opts.param);
         const plan = check(file, config, params);
         if (opts.dryRun) {
+          const marks = await marksOf(flags, config, params);
           if (outputOf(flags).json) {
             return printJson(
               plan.steps.map((s) => ({
                 ...s,
-                works: s.works.map((w) => ({ index: w.index, matrix: w.matrix, work: w.work })),
+                works: s.works.map((w) => ({
+                  index: w.index,
+                  matrix: w.matrix,
+                  work: w.work,
+                  ...(marks ? { cached: marks.get(`${s.name}[${w.index}]`) ?? null } : {}),
+                })),
               })),
             );
           }
-          return printPlan(plan);
+          return printPlan(plan, marks);
         }
         const { id, works } = await clientFrom(flags).startRun(config, params);
         if (outputOf(flags).json) return printJson({ id, works });

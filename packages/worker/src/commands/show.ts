@@ -28,11 +28,13 @@ export function registerShow(program: Command): void {
           `\narchive errors (products or plots may not be where the work says):\n${errors.map((e) => `  - ${e}\n`).join("")}`,
         );
       process.stdout.write(
-        work.attempt === 0
-          ? `\nno log lines: it has not run yet (${work.status})\n`
-          : logs.lines.length === 0
-            ? `\nno log lines for attempt ${logs.attempt}\n`
-            : `\nlast log lines of attempt ${logs.attempt} (workflow logs ${id} for all):\n${logs.lines.map((line) => `  ${formatLine(line)}\n`).join("")}`,
+        work.cached
+          ? `\nreused: taken from the cache, as the success of work ${work.cached.from} (same key); it did not run here (workflow show ${work.cached.from} for its logs)\n`
+          : work.attempt === 0
+            ? `\nno log lines: it has not run yet (${work.status})\n`
+            : logs.lines.length === 0
+              ? `\nno log lines for attempt ${logs.attempt}\n`
+              : `\nlast log lines of attempt ${logs.attempt} (workflow logs ${id} for all):\n${logs.lines.map((line) => `  ${formatLine(line)}\n`).join("")}`,
       );
     });
 }
@@ -45,6 +47,7 @@ function withIsoTimes(work: StoredWork): Record<string, unknown> {
     seconds === undefined ? undefined : new Date(seconds * 1000).toISOString();
   const shown: Record<string, unknown> = { ...work };
   for (const field of TIMES) if (work[field] !== undefined) shown[field] = iso(work[field]);
+  if (work.cached) shown.cached = { ...work.cached, at: iso(work.cached.at) };
   if (work.history) {
     shown.history = work.history.map((entry) => ({
       ...entry,

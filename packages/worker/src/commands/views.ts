@@ -106,7 +106,8 @@ function printWorks(works: StoredWork[]): void {
     ["ID", "STATUS", "ATTEMPT", "PRIORITY", "SITE", "USER", "CREATED", "DURATION", "RESULT"],
     works.map((w) => [
       w.id,
-      w.status,
+      // A success taken from the cache says which success it stands for.
+      w.cached ? `${w.status} (cached from ${w.cached.from})` : w.status,
       w.attempt,
       w.priority,
       w.site,
