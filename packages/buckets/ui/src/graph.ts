@@ -6,6 +6,8 @@ export interface Step {
   works: number;
   state: string;
   counts?: Record<string, number>;
+  /** Its successes taken from the cache. */
+  cached?: number;
 }
 
 const W = 180;

@@ -133,6 +133,21 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     <${Problem} error=${error ?? run.error} />
     ${said ? html`<p class="done">${said}</p>` : null}
     <div class="graph-box"><${RunGraph} steps=${shown(r)} /></div>
+    <h3>Steps</h3>
+    <table data-test="steps">
+      <thead><tr><th>step</th><th>state</th><th>works</th><th>reused from the cache</th></tr></thead>
+      <tbody>
+        ${r.steps.map(
+          (s) =>
+            html`<tr data-step=${s.name}>
+              <td>${s.name}</td>
+              <td><${StatusBadge} status=${s.state} /></td>
+              <td>${s.works}</td>
+              <td data-test="cached">${s.cached ?? 0}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
     <h3>Events</h3>
     <table data-test="events">
       <thead><tr><th>at</th><th>event</th><th>step</th><th>detail</th></tr></thead>

@@ -44,6 +44,8 @@ interface Work {
   products?: string[];
   plots?: string[];
   history?: Attempt[];
+  key?: string;
+  cached?: { from: string; at: number };
   logs: { attempt: number; lines: LogLine[] };
 }
 
@@ -175,6 +177,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
     ["start", when(w.start)],
     ["stop", when(w.stop)],
     ["timeout", w.timeout === undefined ? undefined : duration(w.timeout)],
+    ["key", w.key],
   ];
   return html`<section data-test="work" data-status=${w.status}>
     <h2>Work <span class="mono">${w.id}</span> <${StatusBadge} status=${w.status} /></h2>
@@ -220,6 +223,15 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
         : null
     }
     <${Problem} error=${error ?? work.error} />
+    ${
+      w.cached
+        ? html`<p class="note" data-test="cached">
+            Reused from the cache: the success of work
+            <a class="mono" href=${href(`work/${w.cached.from}`)}>${w.cached.from}</a>, which has the same
+            key. This work did not run.
+          </p>`
+        : null
+    }
     <dl class="fields">
       ${fields
         .filter(([, v]) => v !== undefined && v !== "")
@@ -230,7 +242,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
     ${
       w.history?.length
         ? html`<${Timeline} history=${w.history} now=${now} />`
-        : html`<p class="empty">Not run yet.</p>`
+        : html`<p class="empty">${w.cached ? "None: reused from the cache." : "Not run yet."}</p>`
     }
     <h3>Results</h3>
     ${w.results ? html`<div data-test="results"><${JsonTree} value=${w.results} /></div>` : html`<p class="empty">None.</p>`}

@@ -1,0 +1,117 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Owned, ROOT, workerProcess } from "../support/processes.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/**
+ * The dashboard's work and run pages in Chromium say which works were taken from the cache (issue
+ * #29), against the real service, MongoDB and a worker process. Screenshots go to
+ * test/artifacts/dashboard; a console error fails the scenario.
+ */
+const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
+const SEEN_MS = 20_000;
+const CONFIG = (pipeline: string) => `
+version: "2"
+name: ${pipeline}
+defaults: {user: admin, site: local}
+cache: true
+pipeline:
+  steps:
+    - name: prepare
+      work: {command: ["sh", "-c", "echo prepared"]}
+    - name: combine
+      needs: prepare
+      work: {command: ["sh", "-c", "echo combined"], parameters: {n: 2}}
+`;
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let consoleErrors: string[] = [];
+const owned: Owned[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack(import.meta.filename);
+  browser = await chromium.launch({
+    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+});
+beforeEach(async () => {
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  consoleErrors = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
+});
+afterEach(async (test) => {
+  const name = test.task.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+  await context.close();
+  expect(consoleErrors, "the page logged console errors").toEqual([]);
+});
+
+async function login(): Promise<void> {
+  await page.goto(`${stack.url}/`);
+  await page.locator("#token").fill(stack.token("admin", ["admin"]));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("header nav").waitFor();
+}
+
+async function runToEnd(pipeline: string): Promise<string> {
+  const { id } = await stack.client().startRun(CONFIG(pipeline));
+  await eventually(async () =>
+    (await stack.client().run(id)).status === "running" ? undefined : true,
+  );
+  return id;
+}
+
+describe("the dashboard and the cache", () => {
+  it("a reused work's page names the success it was taken from; the run page counts reused works per step", {
+    timeout: 90_000,
+  }, async () => {
+    const pipeline = `ui-cache-${Math.random().toString(36).slice(2, 8)}`;
+    owned.push(
+      workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2"], {
+        WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
+      }),
+    );
+    const first = await runToEnd(pipeline);
+    const second = await runToEnd(pipeline);
+    const prepared = async (run: string) =>
+      (await stack.client().view({ "config.parent": run })).find((w) =>
+        w.command?.includes("echo prepared"),
+      );
+    const original = await prepared(first);
+    const reused = await prepared(second);
+    expect(reused?.cached?.from).toBe(original?.id);
+
+    await login();
+    await page.goto(`${stack.url}/ui#/runs/${second}`);
+    const cached = (step: string) =>
+      page.locator(`[data-test=steps] tr[data-step=${step}] [data-test=cached]`);
+    await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("1");
+    await expect(cached("combine").textContent()).resolves.toBe("1");
+    await page.goto(`${stack.url}/ui#/runs/${first}`);
+    await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("0");
+
+    await page.goto(`${stack.url}/ui#/work/${reused?.id}`);
+    const note = page.locator("[data-test=cached]");
+    await note.waitFor({ timeout: SEEN_MS });
+    await expect(note.textContent()).resolves.toContain(original?.id as string);
+    await note.getByRole("link").click();
+    await page.getByRole("heading", { name: `Work ${original?.id}` }).waitFor();
+    await expect(page.locator("[data-test=cached]").count()).resolves.toBe(0);
+  });
+});
