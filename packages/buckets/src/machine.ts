@@ -215,6 +215,7 @@ export const TRANSITIONS = {
       "start",
       "stop",
       "cached",
+      "keyExpired",
     ],
     why: "POST /runs/:id/rerun: the chosen works and their dependents, with fresh retries",
   },

@@ -27,10 +27,23 @@ export const DurationSchema = z
  * or `{ ttl, site }`. `ttl`: how old (since it stopped) a success may be to stand in; none: any
  * age. `site`: the site is part of the key (a result that depends on where it ran).
  */
-export const CacheInputSchema = z.union(
-  [z.boolean(), z.strictObject({ ttl: DurationSchema.optional(), site: z.boolean().optional() })],
-  { error: 'cache must be true, false or { ttl: "30d", site: true }' },
-);
+const CACHE_HELP = 'cache must be true, false or { ttl: "30d", site: true }';
+const CacheObjectSchema = z.strictObject({
+  ttl: DurationSchema.optional(),
+  site: z.boolean().optional(),
+});
+/** An object is checked field by field, so that a bad ttl is named as such. */
+export const CacheInputSchema = z
+  .union([z.boolean(), z.looseObject({})], { error: CACHE_HELP })
+  .transform((value, ctx) => {
+    if (typeof value === "boolean") return value;
+    const parsed = CacheObjectSchema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) {
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    }
+    return z.NEVER;
+  });
 export const CacheSchema = CacheInputSchema.transform((value) =>
   value === true ? {} : value === false ? undefined : value,
 );

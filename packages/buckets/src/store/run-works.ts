@@ -193,7 +193,17 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
         },
         {
-          $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start", "cached"],
+          $unset: [
+            "retryAt",
+            "results",
+            "products",
+            "plots",
+            "archive",
+            "stop",
+            "start",
+            "cached",
+            "keyExpired",
+          ],
         },
       ]);
       return modifiedCount;

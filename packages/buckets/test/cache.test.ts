@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { aWork, startTestService, type TestService } from "./support/service.js";
+
+/** The cache (#29) through the API: its refusals, its ttl and expiry by age, and its keys. */
+let t: TestService;
+let skew = 0;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, {}, "", () => Date.now() + skew);
+});
+afterAll(() => t.close());
+
+interface Stored {
+  id: string;
+  status: string;
+  attempt: number;
+  key?: string;
+  cached?: { from: string };
+  results?: Record<string, unknown>;
+}
+
+async function deposit(work: Record<string, unknown>): Promise<Stored> {
+  const put = await t.call("POST", "/work?return_ids=true", {
+    token: t.tokens.alice,
+    body: [aWork(work)],
+  });
+  expect(put.status).toBe(200);
+  const [id] = put.body as string[];
+  const got = await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id } } });
+  return (got.body as Stored[])[0] as Stored;
+}
+
+/** Claims the pipeline's next work as the worker and reports it a success. */
+async function succeed(pipeline: string, results: Record<string, unknown>): Promise<string> {
+  const got = await t.call("POST", "/work/withdraw", {
+    token: t.tokens.worker,
+    body: { pipeline },
+  });
+  const work = got.body as { id: string; attempt: number; claim: string };
+  const put = await t.call("PUT", "/work", {
+    token: t.tokens.worker,
+    body: [{ id: work.id, attempt: work.attempt, claim: work.claim, status: "success", results }],
+  });
+  expect(put.status).toBe(200);
+  return work.id;
+}
+
+describe("refusals name the field and how to fix it", () => {
+  it.each([
+    [{ cache: "yes" }, 'cache must be true, false or { ttl: "30d", site: true }'],
+    [{ cache: { ttl: "soon" } }, 'a duration looks like "30d"'],
+    [{ cache: { ttl: "1d", forever: true } }, "forever"],
+    [{ version: "" }, "version"],
+  ])("a work with %j is a 400", async (fields, message) => {
+    const put = await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork(fields)] });
+    expect(put.status).toBe(400);
+    expect((put.body as { error: { message: string } }).error.message).toContain(message);
+  });
+
+  it.each([
+    [{}, "give one of: run and step, key, or pipeline"],
+    [{ key: "k1:x", pipeline: "fit" }, "give one of"],
+    [{ run: "0123456789abcdef01234567" }, "run and step go together"],
+    [{ pipeline: "fit", olderThan: "later" }, 'a duration looks like "30d"'],
+  ])("POST /cache/expire %j is a 400", async (body, message) => {
+    const put = await t.call("POST", "/cache/expire", { token: t.tokens.alice, body });
+    expect(put.status).toBe(400);
+    expect((put.body as { error: { message: string } }).error.message).toContain(message);
+  });
+
+  it("an expiry of a run's unknown step names the run's steps", async () => {
+    const config = `version: "2"\nname: fit\ndefaults: {user: alice, site: local}\npipeline:\n  steps:\n    - name: one\n      work: {command: ["true"]}`;
+    const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+    const id = (run.body as { id: string }).id;
+    await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice });
+    const put = await t.call("POST", "/cache/expire", {
+      token: t.tokens.alice,
+      body: { run: id, step: "two" },
+    });
+    expect(put.status).toBe(400);
+    expect((put.body as { error: { message: string } }).error.message).toContain(
+      'has no step "two"; its steps are one',
+    );
+  });
+
+  it("a preview of a config the service refuses is a 400, as POST /runs", async () => {
+    const put = await t.call("POST", "/runs/preview", {
+      token: t.tokens.alice,
+      body: { config: 'version: "2"\nname: fit\npipeline: {steps: []}' },
+    });
+    expect(put.status).toBe(400);
+    expect((put.body as { error: { message: string } }).error.message).toContain(
+      "pipeline.steps must hold at least one step",
+    );
+  });
+});
+
+describe("keys and the ttl", () => {
+  it("a key ignores the order of parameters and changes with them, the version and (if asked) the site", async () => {
+    const a = await deposit({ pipeline: "keys", parameters: { x: 1, y: [1, 2] } });
+    const b = await deposit({ pipeline: "keys", parameters: { y: [1, 2], x: 1 } });
+    const c = await deposit({ pipeline: "keys", parameters: { x: 2, y: [1, 2] } });
+    const d = await deposit({ pipeline: "keys", parameters: { x: 1, y: [1, 2] }, version: "v2" });
+    expect(a.key).toMatch(/^k1:[0-9a-f]{64}$/);
+    expect(b.key).toBe(a.key);
+    expect(new Set([a.key, c.key, d.key]).size).toBe(3);
+  });
+
+  it("a success older than the ttl does not stand in; one within it does; expiry by age ends both", async () => {
+    const work = { pipeline: "ttl", parameters: { snr: 9 } };
+    await deposit(work);
+    const first = await succeed("ttl", { found: 3 });
+    const within = await deposit({ ...work, cache: { ttl: "1h" } });
+    expect(within).toMatchObject({ status: "success", attempt: 0, cached: { from: first } });
+    expect(within.results).toEqual({ found: 3 });
+
+    skew = 2 * 3600 * 1000;
+    const past = await deposit({ ...work, cache: { ttl: "1h" } });
+    expect(past.status).toBe("queued");
+    expect(past.cached).toBeUndefined();
+    expect((await deposit({ ...work, cache: true })).cached?.from).toBe(first);
+
+    const expired = await t.call("POST", "/cache/expire", {
+      token: t.tokens.alice,
+      body: { pipeline: "ttl", olderThan: "1h" },
+    });
+    // The first success, and the one that stood in for it then; not the one reused just now.
+    expect(expired.body).toEqual({ expired: 2, keys: 0 });
+    expect((await deposit({ ...work, cache: true })).status).toBe("queued");
+
+    const metrics = await t.call("GET", "/metrics");
+    expect(String(metrics.body)).toMatch(/^buckets_cache_hits_total 2$/m);
+    expect(String(metrics.body)).toMatch(/^buckets_cache_misses_total 2$/m);
+    skew = 0;
+  });
+});
