@@ -292,6 +292,7 @@ describe("errors and help", () => {
     "rm",
     "cancel",
     "retry",
+    "expire",
     "audit",
     "workspace set",
     "token",
