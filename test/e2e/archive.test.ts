@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -125,7 +126,15 @@ describe("archiving on posix", () => {
     expect(work.plots).toEqual([join(dir, "plot.png")]);
     expect(readFileSync(join(dir, "data.h5"), "utf8")).toMatch(/^content \d+$/);
     expect(existsSync(join(made, "data.h5"))).toBe(true);
-    expect(work.archive).toEqual({ errors: [] });
+    // Each file's sha256, read before it was archived, by the path the work reported (#29).
+    const sha = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+    expect(work.archive).toEqual({
+      errors: [],
+      digests: {
+        [join(made, "data.h5")]: sha(join(dir, "data.h5")),
+        [join(made, "plot.png")]: sha(join(dir, "plot.png")),
+      },
+    });
   });
 
   it("move: the files are in the archive and gone from where they were made", async () => {
@@ -248,7 +257,8 @@ describe("archiving on S3", () => {
     );
     const prefix = `runs/${folderOf(work)}`;
     expect(work.status).toBe("success");
-    expect(work.archive).toEqual({ errors: [] });
+    expect(work.archive?.errors).toEqual([]);
+    expect(Object.keys(work.archive?.digests ?? {})).toHaveLength(2);
     expect(work.products).toEqual([`s3://archive-test/${prefix}/data.h5`]);
     expect(work.plots).toEqual([`s3://archive-test/${prefix}/plot.png`]);
     expect(await s3.read("archive-test", `${prefix}/data.h5`)).toMatch(/^content \d+$/);
