@@ -133,3 +133,58 @@ describe("keys and the ttl", () => {
     skew = 0;
   });
 });
+
+describe("a run answered from the cache", () => {
+  const config = `
+version: "2"
+name: paced
+defaults: {user: alice, site: local}
+cache: true
+pipeline:
+  steps:
+    - name: many
+      matrix: {i: [${[...Array(30).keys()].join(", ")}], max-parallel: 2}
+      work: {command: ["true"], parameters: {i: "\${{ matrix.i }}"}}
+    - name: after
+      needs: many
+      work: {command: ["true"], parameters: {all: "\${{ needs.many.results.ok }}"}}
+`;
+  const start = async () => {
+    const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+    expect(run.status).toBe(201);
+    return (run.body as { id: string }).id;
+  };
+  const summary = async (id: string) =>
+    (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {
+      status: string;
+      steps: { name: string; cached: number }[];
+      events: { kind: string; step?: string; detail?: string }[];
+    };
+
+  it("ends within the request that started it, max-parallel or not: reused works take no room", async () => {
+    const first = await start();
+    while ((await summary(first)).status === "running") {
+      const got = await t.call("POST", "/work/withdraw?count=10", {
+        token: t.tokens.worker,
+        body: { pipeline: "paced" },
+      });
+      const claimed = got.body as { id: string; attempt: number; claim: string }[];
+      await t.call("PUT", "/work", {
+        token: t.tokens.worker,
+        body: claimed.map((w) => ({ ...w, status: "success", results: { ok: 1 } })),
+      });
+    }
+    const second = await summary(await start());
+    expect(second.status).toBe("success");
+    expect(second.steps.map((s) => [s.name, s.cached])).toEqual([
+      ["many", 30],
+      ["after", 1],
+    ]);
+    expect(second.events.filter((e) => e.kind === "works reused")).toEqual([
+      // Its first two when the run was created, the others when it was evaluated.
+      expect.objectContaining({ step: "many", detail: "2" }),
+      expect.objectContaining({ step: "many", detail: "28" }),
+      expect.objectContaining({ step: "after", detail: "1" }),
+    ]);
+  });
+});

@@ -106,6 +106,11 @@ export async function createRun(
     ctx,
     queued.map((doc) => ({ work: doc, into: doc })),
   );
+  for (const step of steps) {
+    const reused = queued.filter((d) => d.cached && d.step === step.name).length;
+    if (reused > 0)
+      run.events.push({ at: now, kind: "works reused", step: step.name, detail: `${reused}` });
+  }
   await ctx.store.runs.insert(run);
   try {
     await ctx.store.deposit(docs);

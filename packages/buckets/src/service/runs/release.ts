@@ -244,9 +244,7 @@ async function unblock(
     releases.map((r, i) => ({ work: { ...(waiting[i] as WorkDoc), ...r.set }, into: r.set })),
     digests,
   );
-  if (reused > 0) {
-    events.push({ at: ctx.now(), kind: "works reused", step: step.name, detail: `${reused}` });
-  }
+  if (reused > 0) noteReused(events, step.name, reused, ctx.now());
   // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
   const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
   await lease.check();
@@ -266,7 +264,19 @@ async function unblock(
   const released = await ctx.store.runWorks.unblock(releases.filter((r) => !tooLarge.includes(r)));
   // Waiting workers hear of them now, not after the run's bookkeeping.
   if (released > 0) ctx.events.emit("work:queued");
+  // Reused works took no room (they ended at once): as many more may go in this evaluation.
+  if (reused > 0 && waiting.length === room) {
+    return released + (await unblock(ctx, lease, run, step, byName, reused, events));
+  }
   return released;
+}
+
+/** One event per step and evaluation, however many rounds of release reused its works. */
+function noteReused(events: RunEvent[], step: string, n: number, at: number): void {
+  const last = events.at(-1);
+  if (last?.kind === "works reused" && last.step === step) {
+    last.detail = `${Number(last.detail) + n}`;
+  } else events.push({ at, kind: "works reused", step, detail: `${n}` });
 }
 
 /** The needed steps' results, for templates, and their digests, for keys (../cache.ts). */
