@@ -244,6 +244,28 @@ describe("a matrix from a parent's results", () => {
     expect(stepOf(await getRun(id), "process").works).toBe(3);
   });
 
+  it("only the parent's claimer fills the list: another worker's success is refused and makes nothing", async () => {
+    const pipeline = fresh("bound");
+    const { id } = await start(fanOut(pipeline, PARTITIONS));
+    const split = (await withdraw(pipeline)) as Claimed;
+    const forged = await t.call("PUT", "/work", {
+      token: t.token("node-b", ["work:withdraw", "work:read"]),
+      body: [
+        {
+          id: split.id,
+          attempt: split.attempt,
+          status: "success",
+          results: { partitions: [1, 2, 3] },
+        },
+      ],
+    });
+    expect(forged.status).toBe(403);
+    expect(stepOf(await getRun(id), "process")).toMatchObject({ grown: false, works: 0 });
+    await report(split, { partitions: ["own"] });
+    const [own] = await drain(pipeline, () => ({ ok: 1 }));
+    expect(own?.parameters).toEqual({ p: "own" });
+  });
+
   it("refuses at submission a results list from a step it does not need, naming it", async () => {
     const config = fanOut(fresh("refused"), { partition: "${{ needs.merge.results.x }}" });
     const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
