@@ -163,6 +163,32 @@ describe("a matrix from a parent's results, with real workers", () => {
   });
 });
 
+describe("hostile results, with real workers", () => {
+  it("values JSON cannot carry (NaN, a set) reach the children as the worker sent them (null, a list)", {
+    timeout: 60_000,
+  }, async () => {
+    const path = file(
+      FAN_OUT("fan-nan")
+        .replace('n: "${{ params.n }}"', "n: 1, shape: nan")
+        .replace("site: local}", "site: local, retries: 0}"),
+    );
+    const id = (await cli("pipeline", "run", path, "--quiet")).trim();
+    const done = await work("fan-nan", id);
+    expect(done.steps.map((s) => [s.name, s.state, s.works])).toEqual([
+      ["split", "success", 1],
+      ["process", "failure", 1],
+      ["merge", "skipped", 1],
+    ]);
+    const [child] = await client.view({
+      "config.parent": id,
+      function: "workflow.examples.fanout.process",
+    });
+    expect(child?.parameters).toEqual({ p: { deep: [null, [1, 2]] } });
+    // The child's own code fails on what it was given, as any work may: the run says so.
+    expect(child?.results).toEqual({ error: "KeyError: 'id'" });
+  });
+});
+
 describe("one combination through several steps, with real workers", () => {
   it("each evaluate sees only its own fit's results, as one object", {
     timeout: 60_000,
