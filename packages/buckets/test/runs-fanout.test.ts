@@ -276,6 +276,39 @@ describe("a matrix from a parent's results", () => {
   });
 });
 
+describe("refused at submission, naming the step and the field", () => {
+  const refusal = async (config: unknown) => {
+    const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+    expect(answer.status).toBe(400);
+    return (answer.body as { error: { message: string } }).error.message;
+  };
+
+  it.each([
+    [
+      "a matrix key that is neither a list nor a parent's results",
+      { partition: "${{ params.x }}" },
+      "a matrix key takes a list, or a parent's results",
+    ],
+    [
+      "an include that is neither",
+      { include: "split" },
+      'matrix.include: a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}" (alone in the string); include takes a list of mappings, or such results',
+    ],
+    ["from an unknown step", { from: "nowhere" }, 'matrix.from: no step is named "nowhere"'],
+  ])("%s", async (_, matrix, said) => {
+    expect(await refusal(fanOut(fresh("refusal"), matrix))).toContain(said);
+  });
+
+  it("a value made at run time may fill parameters and command only", async () => {
+    const config = fanOut(fresh("refusal"), PARTITIONS, {
+      work: { command: ["process"], tags: ["${{ matrix.partition }}"] },
+    });
+    expect(await refusal(config)).toContain(
+      "work.tags[0]: matrix.partition: a matrix made at run time can fill only parameters and command",
+    );
+  });
+});
+
 describe("one combination through several steps (matrix.from)", () => {
   it("each work sees only its own combination's results, down a chain", async () => {
     const pipeline = fresh("chain");

@@ -147,6 +147,13 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
 function needsOf(step: Step, i: number, steps: Step[], byName: Map<string, number>): string[] {
   // A step `from` another needs it.
   const from = step.matrix?.from === undefined ? [] : [step.matrix.from];
+  for (const name of from) {
+    if (!byName.has(name) || name === step.name) {
+      throw new PipelineConfigError(
+        `${label(step, i)}: matrix.from: ${name === step.name ? "a step cannot run per work of itself" : `no step is named "${name}"`}`,
+      );
+    }
+  }
   const own = [...(step.needs === undefined ? [] : [step.needs].flat()), ...from];
   for (const name of own) {
     if (!byName.has(name)) {

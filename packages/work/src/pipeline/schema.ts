@@ -26,13 +26,16 @@ export type Condition = z.output<typeof ConditionSchema>;
 export const RESULTS_EXPRESSION =
   /^\$\{\{\s*needs\.([A-Za-z0-9_-]{1,64})\.results((?:\.[A-Za-z0-9_-]+)*)\s*\}\}$/;
 
-const ResultsListSchema = z.string().regex(RESULTS_EXPRESSION);
+const ResultsListSchema = z.string().regex(RESULTS_EXPRESSION, {
+  error:
+    'a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}" (alone in the string); include takes a list of mappings, or such results',
+});
 
 const MatrixValuesSchema = z.union(
   [z.array(z.unknown()).min(1, { error: "a matrix list must not be empty" }), ResultsListSchema],
   {
     error:
-      'a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}"',
+      'a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}" (alone in the string)',
   },
 );
 
