@@ -54,7 +54,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step: { $in: steps } },
           {
-            projection: { step: 1, index: 1, results: 1, combination: 1, origins: 1 },
+            projection: { step: 1, index: 1, status: 1, results: 1, combination: 1, origins: 1 },
             sort: { step: 1, index: 1 },
           },
         )

@@ -22,6 +22,8 @@ export interface RunStep {
   growth?: Growth;
   /** Whether they were made (`works` counts them); a rerun of its needs makes them again. */
   grown?: boolean;
+  /** `matrix.from`: the step it runs once per work of; a work whose own line failed is skipped. */
+  from?: string;
 }
 
 export interface RunEvent {

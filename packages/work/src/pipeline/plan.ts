@@ -52,6 +52,8 @@ export interface PlannedStep {
   works: PlannedWork[];
   /** Set when its works are made only when its needs end (see ./fanout.ts); `works` is empty. */
   growth?: Growth;
+  /** `matrix.from`: the step whose works it runs once each. */
+  from?: string;
 }
 
 export interface RunPlan {
@@ -136,6 +138,7 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
       failFast: step.matrix?.["fail-fast"] ?? false,
       works,
       ...(growth ? { growth } : {}),
+      ...(step.matrix?.from ? { from: step.matrix.from } : {}),
     };
     plannedByName.set(step.name, plannedStep);
     return plannedStep;

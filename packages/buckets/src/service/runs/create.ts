@@ -79,6 +79,7 @@ export async function createRun(
     works: s.works.length,
     released: s.needs.length === 0,
     ...(s.growth ? { growth: s.growth } : {}),
+    ...(s.from ? { from: s.from } : {}),
   }));
   const run: RunDoc = {
     _id: runId,

@@ -10,7 +10,7 @@ import type {
   WorkDoc,
 } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
-import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf } from "./fanout.js";
+import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf, skipLostLines } from "./fanout.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
 
@@ -126,7 +126,11 @@ function failedUpstream(step: RunStep, byName: Map<string, RunStep>): boolean {
 function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
   if (step.if === "always()") return true;
   if (step.if === "failure()") return failedUpstream(step, byName);
-  return step.needs.every((name) => byName.get(name)?.outcome === "success");
+  // A step `from` another runs the lines that succeeded (./fanout.ts skips the others).
+  return step.needs.every((name) => {
+    const outcome = byName.get(name)?.outcome;
+    return outcome === "success" || (outcome === "failure" && name === step.from);
+  });
 }
 
 async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
@@ -173,7 +177,10 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
         events.push({ at: now, kind: "step started", step: step.name });
         // Made now with their first works queued: counted from the next evaluation on.
         if (step.growth && !step.grown) await growStep(ctx, lease, run, step, byName, events);
-        else fresh.add(step.name);
+        else {
+          await skipLostLines(ctx, lease, run, step, byName, events);
+          fresh.add(step.name);
+        }
       } else {
         await lease.check();
         await ctx.store.runWorks.skip(id, step.name, now);
