@@ -1,3 +1,4 @@
+import { type BulkProgress, bulkInPages } from "@workflow/work/bulk";
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
@@ -37,13 +38,6 @@ interface Row {
   creation?: number;
   attempt?: number;
   parameters?: Record<string, unknown>;
-}
-
-interface BulkResult {
-  matched: number;
-  done: number;
-  refused: number;
-  reasons: { id?: string; message: string }[];
 }
 
 /** `parameters.<key>=<value>` lines: a value that reads as JSON (a number, true) is that value. */
@@ -90,7 +84,7 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   const [asking, setAsking] = useState<{ action: Action; count: number } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [result, setResult] = useState<(BulkResult & { action: Action }) | null>(null);
+  const [result, setResult] = useState<(BulkProgress & { action: Action }) | null>(null);
   const ask = async (action: Action) => {
     setError(undefined);
     setResult(null);
@@ -102,15 +96,16 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   };
   const confirm = async () => {
     if (!asking) return;
+    const { action, count } = asking;
     setBusy(true);
+    setAsking(null);
     try {
-      const done = await post<BulkResult>("/work/bulk", {
-        query,
-        action: asking.action,
-        confirmed: asking.count,
-      });
-      setResult({ ...done, action: asking.action });
-      setAsking(null);
+      // Page after page: the progress line moves as each page is done.
+      await bulkInPages(
+        (request) => post("/work/bulk", request),
+        { query, action, confirmed: count },
+        { onPage: (p) => setResult({ ...p, reasons: [...p.reasons], action }) },
+      );
       onDone();
     } catch (e) {
       setError(messageOf(e));
@@ -121,7 +116,10 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   return html`<div class="bulk" data-test="bulk">
     <span>All works matching the filter:</span>
     ${(Object.keys(ACTIONS) as Action[]).map(
-      (a) => html`<button data-action=${a} onClick=${() => ask(a)}>${ACTIONS[a]}…</button>`,
+      (a) =>
+        html`<button data-action=${a} disabled=${busy} onClick=${() => ask(a)}>
+          ${ACTIONS[a]}…
+        </button>`,
     )}
     ${
       asking
@@ -141,12 +139,14 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
     ${
       result
         ? html`<p class="done" data-test="bulk-result">
-            ${result.action}: ${result.done} of ${result.matched} done${
+            ${ACTIONS[result.action]}: ${result.done} of ${result.confirmed} done${
               result.refused ? `, ${result.refused} refused` : ""
-            }
+            }${result.complete ? "" : busy ? "…" : " (stopped: run it again to carry on)"}
             ${result.reasons.map((r) => html`<br /><small>${r.message}</small>`)}
           </p>`
-        : null
+        : busy
+          ? html`<p class="done" data-test="bulk-result">Working…</p>`
+          : null
     }
     <${Problem} error=${error} />
   </div>`;
