@@ -83,6 +83,9 @@ export type OutcomeInput = z.input<typeof OutcomeSchema>;
  * POST /view. Works come in id order. Page with `after` (the last id of the previous page): a page
  * never drifts while works arrive. `skip` stays for CHIME's client.
  */
+/** How POST /view orders works. */
+export const VIEW_ORDERS = ["id", "arrival"] as const;
+
 export const ViewRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()).nullish(),
   projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),
@@ -90,6 +93,14 @@ export const ViewRequestSchema = z.strictObject({
   after: ObjectIdSchema.nullish(),
   /** @defaultValue 100 */
   limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
+  /**
+   * "id": in id order, paged with `after` or `skip`. "arrival": newest first by when the service
+   * received each work, which each work then carries as `arrived`, paged with `before`.
+   * @defaultValue "id"
+   */
+  order: z.enum(VIEW_ORDERS).nullish(),
+  /** With order "arrival": the works that arrived before this one (the last of a page). */
+  before: z.strictObject({ arrived: z.number().nonnegative(), id: ObjectIdSchema }).nullish(),
 });
 export type ViewRequest = z.input<typeof ViewRequestSchema>;
 

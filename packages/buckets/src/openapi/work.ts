@@ -222,18 +222,23 @@ export const workPaths: Paths = {
     }),
   },
   "/activity/workers": {
-    get: op("Workers running works now or that stopped one in the last 10 minutes", {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          worker: { type: "string" },
-          running: { type: "integer" },
-          lastSeen: { type: "number" },
-          pipelines: { type: "array", items: { type: "string" } },
+    get: op(
+      "Workers heard from in the last 10 minutes: by a poll for work or a heartbeat (lastContact, contact), or by running or stopping works",
+      {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            worker: { type: "string" },
+            running: { type: "integer" },
+            lastSeen: { type: "number" },
+            lastContact: { type: "number" },
+            contact: { type: "string", enum: ["poll", "heartbeat"] },
+            pipelines: { type: "array", items: { type: "string" } },
+          },
         },
       },
-    }),
+    ),
   },
   "/status": { get: op("Counts by status", counts) },
   "/status/pipelines": {
