@@ -108,7 +108,14 @@ export {
   type WithdrawParams,
   WithdrawParamsSchema,
 } from "./requests.js";
-export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  checkResultsSize,
+  type DroppedResults,
+  droppedBytesOf,
+  droppedResults,
+  RESULTS_MAX_BYTES,
+  resultsSize,
+} from "./results.js";
 export {
   RESULT_STATUSES,
   RESULTS_PREFIX,

@@ -79,13 +79,13 @@ export const OutcomeSchema = z.object({
 });
 export type OutcomeInput = z.input<typeof OutcomeSchema>;
 
-/**
- * POST /view. Works come in id order. Page with `after` (the last id of the previous page): a page
- * never drifts while works arrive. `skip` stays for CHIME's client.
- */
 /** How POST /view orders works. */
 export const VIEW_ORDERS = ["id", "arrival"] as const;
 
+/**
+ * POST /view. Works come in id order. Page with `after` (the last id of the previous page): a page
+ * never drifts while works arrive. `skip` stays for CHIME's client. Newest first: order "arrival".
+ */
 export const ViewRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()).nullish(),
   projection: z.record(z.string(), z.union([z.boolean(), z.literal(0), z.literal(1)])).nullish(),

@@ -2,6 +2,7 @@ import {
   type BucketsClient,
   BucketsError,
   checkResultsSize,
+  droppedResults,
   RESULTS_MAX_BYTES,
   resultsSize,
   type StoredWork,
@@ -23,19 +24,22 @@ export function toUpdate(
   log?: Pick<Logger, "warn">,
 ) {
   let results = outcome.results;
+  let status = outcome.status;
   const size = checkResultsSize(results);
   if (!size.ok) {
     log?.warn(
       { bytes: resultsSize(results), capBytes: RESULTS_MAX_BYTES },
       `results dropped: ${size.message}`,
     );
-    results = { error: `results dropped: ${size.message}` };
+    results = droppedResults(results);
+    // The work asked that results it cannot keep be a failure rather than a success without them.
+    if (work.config?.resultsOverCap === "fail" && status === "success") status = "failure";
   }
   return {
     id: work.id,
     attempt: work.attempt,
     ...(work.claim ? { claim: work.claim } : {}),
-    status: outcome.status,
+    status,
     stop: Date.now() / 1000,
     ...(results ? { results } : {}),
     ...(outcome.products ? { products: outcome.products } : {}),

@@ -249,6 +249,11 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
         : null
     }
     <${Problem} error=${error ?? work.error} />
+    ${
+      typeof w.results?.droppedBytes === "number"
+        ? html`<p class="warning-text" data-test="dropped">${w.results.error}</p>`
+        : null
+    }
     <dl class="fields">
       ${fields
         .filter(([, v]) => v !== undefined && v !== "")
