@@ -145,8 +145,8 @@ function Results({ results }: { results: Record<string, unknown> }) {
   for (const key of TEXT_RESULTS) {
     const value = results[key];
     if (typeof value !== "string") continue;
-    texts.push([key, value]);
     delete rest[key];
+    if (value !== "") texts.push([key, value]);
   }
   return html`<div data-test="results">
     ${Object.keys(rest).length ? html`<${JsonTree} value=${rest} />` : null}

@@ -180,7 +180,7 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
             ${result.reasons.map((r) => html`<br /><small>${r.message}</small>`)}
           </p>`
         : busy
-          ? html`<p class="done" data-test="bulk-result">Working…</p>`
+          ? html`<p class="done" data-test="bulk-working">Working…</p>`
           : null
     }
     <${Problem} error=${error} />
@@ -260,7 +260,17 @@ export function Works({ session, params }: { session: Session; params: URLSearch
           : `${matches.data} ${matches.data === 1 ? "work matches" : "works match"}, newest first`
       }
     </p>
-    ${session.acts ? html`<${Bulk} query=${query} onDone=${page.reload} />` : null}
+    ${
+      session.acts
+        ? html`<${Bulk}
+            query=${query}
+            onDone=${() => {
+              page.reload();
+              matches.reload();
+            }}
+          />`
+        : null
+    }
     <${Problem} error=${page.error} />
     <table class="works" data-test="works">
       <thead>
