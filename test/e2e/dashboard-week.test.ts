@@ -119,7 +119,7 @@ describe("bulk actions on a filter of any size", () => {
     await expect
       .poll(() => progress.textContent(), { timeout: SEEN_MS })
       .toContain("stopped: run it again to carry on");
-    const said = /Delete: (\d+) of 12000 done/.exec(await progress.innerText());
+    const said = /Delete: (\d+) of 12000 done/.exec((await progress.textContent()) ?? "");
     const left = await count({ pipeline });
     expect(Number(said?.[1])).toBe(12_000 - left);
     expect(left).toBeGreaterThan(0);
@@ -261,7 +261,7 @@ describe("the smaller fixes", () => {
     await expect.poll(() => text("main section")).toContain("no work");
     expect(await text("main section")).not.toContain("Loading");
     // The nav's links are words apart.
-    expect(await page.locator("header nav").innerText()).toMatch(/Runs\s+Schedules/);
+    expect(await page.locator("header nav").textContent()).toMatch(/Runs\s+Schedules/);
   });
 
   it("writes Bearer <token> on /docs and marks /metrics as needing a token", async () => {
@@ -337,13 +337,13 @@ describe("the smaller fixes", () => {
     await page.goto(`${stack.url}/ui#/work/${done}`);
     const stdout = page.locator("[data-test=results-stdout]");
     await expect.poll(() => stdout.textContent(), { timeout: SEEN_MS }).toContain("third line");
-    expect((await stdout.innerText()).split("\n").slice(0, 3)).toEqual([
+    expect(((await stdout.textContent()) ?? "").split("\n").slice(0, 3)).toEqual([
       "first line",
       "second line",
       "third line",
     ]);
     await expect
-      .poll(() => page.locator(".logs > p").first().innerText(), { timeout: SEEN_MS })
+      .poll(() => page.locator(".logs > p").first().textContent(), { timeout: SEEN_MS })
       .toBe("Attempt 1 · ended");
     await page.screenshot({ path: join(ARTIFACTS, "week-work-stdout.png"), fullPage: true });
     // Cancel asks first: dismissed, nothing happens; accepted, the work is cancelled.
