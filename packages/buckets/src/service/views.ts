@@ -72,7 +72,8 @@ export async function view(
 
 /** A projection that keeps when each work arrived: the cursor of a page by arrival. */
 function withArrival(projection: Record<string, 0 | 1>): Record<string, 0 | 1> {
-  const including = Object.entries(projection).some(([key, v]) => key !== "_id" && v === 1);
+  // toProjection sets `_id: 1` only in an inclusion: any 1 means the fields are listed.
+  const including = Object.values(projection).some((v) => v === 1);
   if (including) return { ...projection, received: 1 };
   const { received: _, ...rest } = projection;
   return rest;
