@@ -38,7 +38,11 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
     const id = parseId(req.params.id);
     const principal = principalOf(res);
     const answer = await heartbeat(ctx, principal, id, attempt, holderOf(req, res));
-    noteContact(ctx, workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`), "heartbeat");
+    await noteContact(
+      ctx,
+      workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`),
+      "heartbeat",
+    );
     res.json(answer);
   });
 
