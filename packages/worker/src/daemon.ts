@@ -16,10 +16,9 @@ import { type ResolvedWorkerOptions, type WorkerOptions, WorkerOptionsSchema } f
 import { isRefusal, WorkerRefusedError } from "./refused.js";
 import { createReporter, toUpdate } from "./report.js";
 import { type Running, runWork } from "./run.js";
-import { closeFunctionProcesses } from "./runner/function.js";
 import { defaultFunctionRoots, pythonFunctionRoots } from "./runner/function-roots.js";
 import type { Outcome } from "./runner/outcome.js";
-import { closePythonProcesses } from "./runner/python.js";
+import { WarmPool } from "./runner/pool.js";
 import { notifySlack, resolveSlackSettings } from "./slack.js";
 
 export { WorkerRefusedError } from "./refused.js";
@@ -78,6 +77,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
   );
   const slack = resolveSlackSettings(env ? { env } : {});
   const reporter = createReporter(client);
+  const pool = new WarmPool(logger);
   const stopping = new AbortController();
   const running = new Set<Running>();
   /** Works killed at the end of the grace period: given back to the queue, not reported. */
@@ -151,6 +151,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       workspace,
       onRefused: refuse,
       claimedAt,
+      pool,
     });
     running.add(run);
     const outcome = await run.done.finally(() => running.delete(run));
@@ -242,7 +243,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
     );
   const done = Promise.all(Array.from({ length: options.concurrency }, slot))
     .then(() => Promise.all([claims.close(), ...finishing]))
-    .then(() => Promise.all([closeFunctionProcesses(), closePythonProcesses()]))
+    .then(() => pool.close())
     .then(() => {
       if (refused) throw refused;
     });

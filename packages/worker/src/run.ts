@@ -6,6 +6,7 @@ import { runCommand } from "./runner/command.js";
 import { runFunction } from "./runner/function.js";
 import { functionKind } from "./runner/kind.js";
 import type { Outcome, StopReason } from "./runner/outcome.js";
+import { WarmPool } from "./runner/pool.js";
 import { type OutputSink, type OutputStream, runPython } from "./runner/python.js";
 
 export interface Running {
@@ -39,6 +40,8 @@ export interface RunOptions {
   output?: OutputSink;
   /** When the claim came back (Date.now()), if the work was claimed before it started. */
   claimedAt?: number;
+  /** Where warm processes wait between works; without it, this work's process ends with it. */
+  pool?: WarmPool;
 }
 
 /** The shortest pause between heartbeats, in seconds. */
@@ -50,7 +53,7 @@ type Started = Pick<Running, "done" | "stop">;
 type Printed = (stream: OutputStream, chunk: string | Buffer) => void;
 
 /** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
-function start(work: StoredWork, options: RunOptions, output: Printed): Started {
+function start(work: StoredWork, options: RunOptions, pool: WarmPool, output: Printed): Started {
   const { cwd, functionRoots, fallback } = options;
   const fn = work.function ?? (work.command ? undefined : fallback?.function);
   const command = work.command ?? (work.function ? undefined : fallback?.command);
@@ -65,13 +68,20 @@ function start(work: StoredWork, options: RunOptions, output: Printed): Started 
     if (fn !== undefined && kind?.kind === "python")
       return runPython(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
-        { cwd, roots: options.pythonRoots ?? functionRoots, logger: options.logger, output },
+        {
+          cwd,
+          roots: options.pythonRoots ?? functionRoots,
+          logger: options.logger,
+          output,
+          pool,
+        },
       );
     if (fn !== undefined)
       return runFunction(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
         cwd,
         functionRoots,
+        pool,
         output,
       );
     if (command !== undefined)
@@ -105,7 +115,9 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
   const { client, logger, onRefused } = options;
   // The work's output goes to the service while it runs; its last lines before the outcome.
   const shipper = new LogShipper({ client, held: work, logger });
-  const started = start(work, options, (stream, text) => {
+  // A pool that holds none: the process ends as its work does.
+  const pool = options.pool ?? new WarmPool(logger, 0);
+  const started = start(work, options, pool, (stream, text) => {
     shipper.write(stream, text);
     options.output?.(stream, String(text));
   });

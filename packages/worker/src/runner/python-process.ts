@@ -4,6 +4,8 @@ import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";
+import type { WarmProcess } from "./pool.js";
+import { killGroup } from "./process-group.js";
 import { MarkedStream, type OutputSink } from "./python-output.js";
 
 /** The Python side of the protocol, shipped in this package. */
@@ -37,10 +39,12 @@ const toWorkerStreams: OutputSink = (stream, text) => {
  * (one JSON document a line), so what the function prints on stdout and stderr never mixes with
  * them; a marker on each stream ends each work's output. Calls are made one at a time.
  */
-export class PythonProcess {
+export class PythonProcess implements WarmProcess {
   readonly child: ChildProcess;
   /** Works this process has served. */
   served = 0;
+  /** Module files under the function roots it imported, with their stamps as it reported them. */
+  readonly loaded = new Map<string, string>();
   #nonce = randomUUID();
   #next = 0;
   #call: Call | undefined;
@@ -105,6 +109,10 @@ export class PythonProcess {
     });
   }
 
+  end(): Promise<void> {
+    return killGroup(this.child, 1);
+  }
+
   /** An idle process must not keep the worker alive. */
   idle(): void {
     this.child.unref();
@@ -129,7 +137,11 @@ export class PythonProcess {
       return; // not ours: the protocol never sends anything but JSON lines
     }
     if (!call || parsed.id !== call.id) return;
-    const { id: _id, ...reply } = parsed;
+    const { id: _id, loaded, ...reply } = parsed;
+    if (Array.isArray(loaded))
+      for (const entry of loaded)
+        if (Array.isArray(entry) && typeof entry[0] === "string")
+          this.loaded.set(entry[0], String(entry[1]));
     call.reply = reply as PythonReply;
     this.#progress(call);
   }
