@@ -49,8 +49,11 @@ const MIN_HEARTBEAT_SECONDS = 0.5;
 
 type Started = Pick<Running, "done" | "stop">;
 
-/** Takes a work's output as it comes: text from functions, raw chunks from commands. */
-type Printed = (stream: OutputStream, chunk: string | Buffer) => void;
+/**
+ * Takes a work's output as it comes: text from functions, raw chunks from commands. A promise
+ * asks the runner to hold the rest until it settles (the logs go out slower than the work prints).
+ */
+type Printed = (stream: OutputStream, chunk: string | Buffer) => Promise<void> | undefined;
 
 /** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
 function start(work: StoredWork, options: RunOptions, pool: WarmPool, output: Printed): Started {
@@ -118,8 +121,8 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
   // A pool that holds none: the process ends as its work does.
   const pool = options.pool ?? new WarmPool(logger, 0);
   const started = start(work, options, pool, (stream, text) => {
-    shipper.write(stream, text);
     options.output?.(stream, String(text));
+    return shipper.write(stream, text);
   });
   let lost = false;
   let ended = false;

@@ -68,7 +68,9 @@ export function runFunction(
   cwd: string,
   roots: readonly string[],
   pool: WarmPool,
-  output: OutputSink = (stream, text) => process[stream].write(text),
+  output: OutputSink = (stream, text) => {
+    process[stream].write(text);
+  },
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   const key = JSON.stringify(["node", cwd, work.user]);
   let target: { file: string; name: string };

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";
 import type { WarmProcess } from "./pool.js";
@@ -63,8 +64,16 @@ export class PythonProcess implements WarmProcess {
     this.#stdout = new MarkedStream("stdout", sink);
     this.#stderr = new MarkedStream("stderr", sink);
     const { stdout, stderr } = this.child;
-    stdout?.on("data", (chunk: Buffer) => this.#stdout.push(chunk));
-    stderr?.on("data", (chunk: Buffer) => this.#stderr.push(chunk));
+    // A function that prints faster than its logs go out waits, in its pipe, for them.
+    const take = (source: Readable, marked: MarkedStream) =>
+      source.on("data", (chunk: Buffer) => {
+        const wait = marked.push(chunk);
+        if (!wait) return;
+        source.pause();
+        void wait.then(() => source.resume());
+      });
+    if (stdout) take(stdout, this.#stdout);
+    if (stderr) take(stderr, this.#stderr);
     // A function that closes fd 1 or 2 must not leave its work waiting for a marker.
     stdout?.on("end", () => this.#stdout.end());
     stderr?.on("end", () => this.#stderr.end());
