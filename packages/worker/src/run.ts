@@ -1,5 +1,6 @@
-import { type BucketsClient, BucketsError, type StoredWork, type Workspace } from "@workflow/work";
+import type { BucketsClient, BucketsError, StoredWork, Workspace } from "@workflow/work";
 import { archiveOutcome } from "./archive/archive.js";
+import { Lease } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { LogShipper } from "./logs/shipper.js";
 import { runCommand } from "./runner/command.js";
@@ -43,9 +44,6 @@ export interface RunOptions {
   /** Where warm processes wait between works; without it, this work's process ends with it. */
   pool?: WarmPool;
 }
-
-/** The shortest pause between heartbeats, in seconds. */
-const MIN_HEARTBEAT_SECONDS = 0.5;
 
 type Started = Pick<Running, "done" | "stop">;
 
@@ -110,26 +108,31 @@ function start(work: StoredWork, options: RunOptions, pool: WarmPool, output: Pr
 }
 
 /**
- * Starts a claimed work and keeps its lease alive with heartbeats (every lease/3) until `release`.
- * A worker that cannot renew the lease before it lapses fences itself: the service may already
- * have given the work to another worker, so it stops the work and does not report it.
+ * Starts a claimed work and keeps its lease alive with heartbeats until `release`. A worker that
+ * cannot renew the lease before it lapses fences itself: the service may already have given the
+ * work to another worker, so it stops the work and does not report it.
  */
 export function runWork(work: StoredWork, options: RunOptions): Running {
-  const { client, logger, onRefused } = options;
+  const { logger } = options;
   // The work's output goes to the service while it runs; its last lines before the outcome.
-  const shipper = new LogShipper({ client, held: work, logger });
+  const shipper = new LogShipper({ client: options.client, held: work, logger });
   // A pool that holds none: the process ends as its work does.
   const pool = options.pool ?? new WarmPool(logger, 0);
   const started = start(work, options, pool, (stream, text) => {
     options.output?.(stream, String(text));
     return shipper.write(stream, text);
   });
-  let lost = false;
   let ended = false;
-  let released = false;
   const stop = (reason: StopReason) => {
     if (!ended) started.stop(reason);
   };
+  const lease = new Lease(work, {
+    client: options.client,
+    logger,
+    claimedAt: options.claimedAt,
+    stop: () => stop("cancel"),
+    onRefused: options.onRefused,
+  });
   // Archived while heartbeats still hold the lease: an upload may take a while.
   const done = started.done
     .then(async (outcome) => {
@@ -137,72 +140,19 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
       return outcome;
     })
     .then((outcome) =>
-      lost
+      lease.lost
         ? outcome
         : archiveOutcome(work, outcome, { workspace: options.workspace, cwd: options.cwd, logger }),
     )
     .finally(() => {
       ended = true;
     });
-
-  const lease = (work.leaseUntil ?? 0) - (work.start ?? 0);
-  const every = Math.max(MIN_HEARTBEAT_SECONDS, lease > 0 ? lease / 3 : 20) * 1000;
-  // The service counts a lease from its own clock; this one starts it no earlier than the claim.
-  let fence: NodeJS.Timeout | undefined;
-  const renewed = (at: number) => {
-    if (lease <= 0 || released) return;
-    clearTimeout(fence);
-    fence = setTimeout(
-      () => {
-        if (released || lost) return;
-        lost = true;
-        logger.warn(
-          { lease },
-          "the lease lapsed before a heartbeat could renew it; stopping the work, whose outcome is no longer ours",
-        );
-        stop("cancel");
-      },
-      at + lease * 1000 - Date.now(),
-    );
-  };
-  renewed(options.claimedAt ?? Date.now());
-
-  const timer = setInterval(async () => {
-    if (lost) return;
-    const sent = Date.now();
-    try {
-      const { cancel } = await client.heartbeat(work);
-      renewed(sent);
-      if (cancel) {
-        logger.info("cancelled by the service; stopping it");
-        stop("cancel");
-      }
-    } catch (error) {
-      if (released) return;
-      if (error instanceof BucketsError && (error.status === 409 || error.status === 404)) {
-        logger.warn("this attempt is no longer ours; stopping it");
-        lost = true;
-        stop("cancel");
-      } else if (error instanceof BucketsError && (error.status === 401 || error.status === 403)) {
-        onRefused?.(error);
-      } else {
-        logger.warn(
-          { reason: error instanceof Error ? error.message : String(error) },
-          "heartbeat failed; will try again",
-        );
-      }
-    }
-  }, every);
   return {
     done,
     stop,
     get lost() {
-      return lost;
+      return lease.lost;
     },
-    release() {
-      released = true;
-      clearInterval(timer);
-      clearTimeout(fence);
-    },
+    release: () => lease.release(),
   };
 }

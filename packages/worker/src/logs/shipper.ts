@@ -8,6 +8,7 @@ import {
   MAX_LOG_BATCH_LINES,
 } from "@workflow/work";
 import type { Logger } from "../logger.js";
+import { isRefusal, notOurs } from "../ownership.js";
 import { settledWithin } from "../runner/settled.js";
 import { LineSplitter } from "./lines.js";
 
@@ -217,7 +218,7 @@ export class LogShipper {
       this.#failing = false;
     } catch (error) {
       const status = error instanceof BucketsError ? error.status : 0;
-      if ([401, 403, 404, 409].includes(status)) {
+      if (notOurs(error) || isRefusal(error)) {
         // Not ours to write any more; the heartbeat tells the worker what to do about it.
         this.#stopped = true;
         this.#resume();
