@@ -25,7 +25,11 @@ class Fake implements WarmProcess {
 }
 
 const said: { file?: string; msg: string }[] = [];
-const logger = { info: (fields: { file?: string }, msg: string) => said.push({ ...fields, msg }) };
+const logger = {
+  info: (fields: { file?: string }, msg: string) => {
+    said.push({ ...fields, msg });
+  },
+};
 
 describe("WarmPool", () => {
   it("gives back the same process for the same key, a new one for another key", () => {

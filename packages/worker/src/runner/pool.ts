@@ -5,7 +5,11 @@
  * user); and one that loaded a module file since changed is replaced, never reused.
  */
 import { statSync } from "node:fs";
-import type { Logger } from "../logger.js";
+
+/** Where the pool says why it replaced a process (the worker's log). */
+export interface PoolLog {
+  info(fields: Record<string, unknown>, message: string): void;
+}
 
 /** Idle warm processes kept at most, over all kinds and users; the least recently used go first. */
 export const MAX_WARM_PROCESSES = 16;
@@ -44,7 +48,7 @@ export class WarmPool {
   readonly #ending = new Set<Promise<void>>();
 
   constructor(
-    private readonly logger?: Pick<Logger, "info">,
+    private readonly logger?: PoolLog,
     private readonly max = MAX_WARM_PROCESSES,
   ) {}
 
