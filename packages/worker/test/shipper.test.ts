@@ -67,6 +67,27 @@ describe("LogShipper", () => {
     expect(all.map(Number)).toEqual(Array.from({ length: held.next - 1 }, (_, i) => i + 1));
   });
 
+  it("a flood of short lines is not slowed to the service's rate: what the service would cut goes first, and is said", async () => {
+    const gates: (() => void)[] = [];
+    const { shipper, sent } = shipperWith(() => new Promise((go) => gates.push(go)));
+    const waits = Array.from({ length: 300 }, () => shipper.write("stdout", "y\n".repeat(1000)));
+    expect(waits.filter(Boolean)).toEqual([]);
+    let closed = false;
+    void shipper.close().then(() => {
+      closed = true;
+    });
+    while (!closed) {
+      gates.shift()?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const markers = texts(sent).filter((t) => t.startsWith("[workflow:"));
+    expect(markers[0]).toMatch(
+      /^\[workflow: \d+ lines of output were dropped: more output came after them than the service keeps of an attempt/,
+    );
+    // The last 100,000 lines, all of them: what the service keeps of an attempt.
+    expect(texts(sent).filter((t) => t === "y").length).toBeGreaterThanOrEqual(100_000);
+  });
+
   it("an unreachable service: the writer never waits; the oldest lines go, and the marker says why", async () => {
     let reachable = false;
     const { shipper, sent } = shipperWith(async () => {

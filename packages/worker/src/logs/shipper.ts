@@ -2,10 +2,13 @@ import {
   type BucketsClient,
   BucketsError,
   type Held,
+  LOG_LINE_OVERHEAD_BYTES,
   type LogLine,
   type LogStream,
   MAX_LOG_BATCH_CHARS,
   MAX_LOG_BATCH_LINES,
+  MAX_LOG_BYTES_PER_ATTEMPT,
+  MAX_LOG_LINES_PER_ATTEMPT,
 } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import { isRefusal, notOurs } from "../ownership.js";
@@ -19,11 +22,18 @@ export const SHIP_BATCH_CHARS = 64 * 1024;
 /** The most output held while the service cannot be reached; the oldest goes first, with a marker. */
 export const SHIP_BUFFER_CHARS = 4 * 1024 * 1024;
 /**
- * Past this much waiting (while the service takes output), a work that can be paused (a command,
- * a Python function) is paused until the service has taken some: it prints at the rate the
- * service stores, and nothing is dropped.
+ * Past this much text waiting (while the service takes output), a work that can be paused (a
+ * command, a Python function) is paused until the service has taken some: it prints at the rate
+ * the service stores, and nothing is dropped.
  */
 export const SHIP_HOLD_CHARS = 2 * MAX_LOG_BATCH_CHARS;
+/**
+ * While the service takes output, what waits may grow this far past what the service keeps of an
+ * attempt (a flood of short lines fills that before SHIP_HOLD_CHARS of text): then the oldest go,
+ * down to what the service keeps. Those had as much output after them as the service keeps, so it
+ * would have cut them on its own; the work is not slowed to the service's rate of lines.
+ */
+const SUPERSEDED_SLACK = 1.25;
 /**
  * How long the end of an attempt waits for what is left to reach the service, in ms. Past it, what
  * still waits is cut to one last batch (with a marker), given as long again: the last lines, a
@@ -31,11 +41,11 @@ export const SHIP_HOLD_CHARS = 2 * MAX_LOG_BATCH_CHARS;
  */
 export const SHIP_CLOSE_MS = 5_000;
 /**
- * What a line costs in the buffer's bound beyond its text: a flood of one-letter lines (`yes`)
- * must not fill it with millions of objects.
+ * What a line costs in the buffer's bounds beyond its text, as the service counts it: a flood of
+ * one-letter lines (`yes`) must not fill it with millions of objects.
  */
-const LINE_COST = 64;
-/** Past its bound, the buffer drops to this share of it at once, so that it trims rarely. */
+const LINE_COST = LOG_LINE_OVERHEAD_BYTES;
+/** Past its bound while the service cannot be reached, the buffer drops to this share of it. */
 const TRIM_TO = 0.75;
 /**
  * The characters of one batch: all the service takes in one append. While a batch is on its way
@@ -46,7 +56,7 @@ const BATCH_CHARS = MAX_LOG_BATCH_CHARS;
 /** Why lines were dropped, as the marker that takes their place says it. */
 const DROPPED_BECAUSE = {
   unreachable: "the service could not be reached",
-  faster: `the work printed faster than the service took it, past the ${SHIP_BUFFER_CHARS / 1024 / 1024} MB the worker holds`,
+  superseded: `more output came after them than the service keeps of an attempt (its last ${MAX_LOG_BYTES_PER_ATTEMPT / 1024 / 1024} MB and ${MAX_LOG_LINES_PER_ATTEMPT} lines), while it took output slower than the work printed`,
   refused: "the service refused them",
   ended: `the work ended and the service had not taken them within ${SHIP_CLOSE_MS / 1000} s`,
 } as const;
@@ -105,7 +115,7 @@ export class LogShipper {
   write = (stream: LogStream, chunk: string | Buffer): Promise<void> | undefined => {
     if (this.#closed || this.#stopped) return undefined;
     this.#streams[stream].push(chunk);
-    if (this.#failing || this.#pendingCost < SHIP_HOLD_CHARS) return undefined;
+    if (this.#failing || this.#pendingChars < SHIP_HOLD_CHARS) return undefined;
     return new Promise((resume) => this.#paused.push(resume));
   };
 
@@ -125,7 +135,7 @@ export class LogShipper {
       }
     })();
     if (await settledWithin(drain, SHIP_CLOSE_MS)) return;
-    this.#trim(BATCH_CHARS, this.#failing ? "unreachable" : "ended");
+    this.#trim(BATCH_CHARS, MAX_LOG_BATCH_LINES, this.#failing ? "unreachable" : "ended");
     await settledWithin(drain, SHIP_CLOSE_MS);
   }
 
@@ -138,15 +148,27 @@ export class LogShipper {
     this.#pending.push(line);
     this.#pendingChars += charsOf(line);
     this.#pendingCost += costOf(line);
-    if (this.#pendingCost > SHIP_BUFFER_CHARS)
-      this.#trim(SHIP_BUFFER_CHARS * TRIM_TO, this.#failing ? "unreachable" : "faster");
+    if (this.#failing) {
+      if (this.#pendingCost > SHIP_BUFFER_CHARS)
+        this.#trim(SHIP_BUFFER_CHARS * TRIM_TO, Number.POSITIVE_INFINITY, "unreachable");
+    } else if (
+      this.#pendingCost > MAX_LOG_BYTES_PER_ATTEMPT * SUPERSEDED_SLACK ||
+      this.#pending.length > MAX_LOG_LINES_PER_ATTEMPT * SUPERSEDED_SLACK
+    )
+      this.#trim(MAX_LOG_BYTES_PER_ATTEMPT, MAX_LOG_LINES_PER_ATTEMPT, "superseded");
     if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#closed) void this.#ship();
   }
 
-  /** Drops the oldest lines until what waits costs at most `cost`; the next batch says how many and why. */
-  #trim(cost: number, reason: DropReason): void {
+  /**
+   * Drops the oldest lines until what waits costs at most `cost` and holds at most `lines`; the
+   * next batch says how many and why.
+   */
+  #trim(cost: number, lines: number, reason: DropReason): void {
     let count = 0;
-    while (this.#pendingCost > cost && count < this.#pending.length) {
+    while (
+      (this.#pendingCost > cost || this.#pending.length - count > lines) &&
+      count < this.#pending.length
+    ) {
       const line = this.#pending[count] as LogLine;
       this.#pendingCost -= costOf(line);
       this.#pendingChars -= charsOf(line);
@@ -168,10 +190,10 @@ export class LogShipper {
     const dropped = new Map(this.#dropped);
     const batch = this.#takeBatch(dropped);
     // The work refills what this batch leaves while it is on its way.
-    if (this.#pendingCost < SHIP_HOLD_CHARS) this.#resume();
+    if (this.#pendingChars < SHIP_HOLD_CHARS) this.#resume();
     this.#sending = this.#send(batch, dropped).finally(() => {
       this.#sending = undefined;
-      if (this.#failing || this.#pendingCost < SHIP_HOLD_CHARS) this.#resume();
+      if (this.#failing || this.#pendingChars < SHIP_HOLD_CHARS) this.#resume();
       if (this.#pendingChars >= SHIP_BATCH_CHARS && !this.#failing && !this.#closed)
         void this.#ship();
     });
