@@ -361,6 +361,57 @@ describe("the dashboard in a browser", () => {
       .toBe("cancelled");
   });
 
+  it("draws a step made from a parent's results: fans out until the parent ends, then its count", async () => {
+    const pipeline = pipelineName("fanout");
+    const config = {
+      version: "2",
+      name: pipeline,
+      defaults: { user: "admin", site: "local" },
+      pipeline: {
+        steps: [
+          { name: "split", work: { command: ["true"] } },
+          {
+            name: "process",
+            needs: ["split"],
+            matrix: { partition: "${{ needs.split.results.partitions }}" },
+            "max-parallel": 2,
+            work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
+          },
+        ],
+      },
+    };
+    const run = await call("POST", "/runs", admin(), { config });
+    expect(run.status, JSON.stringify(run.body)).toBe(201);
+    const runId = (run.body as { id: string }).id;
+    await login(admin());
+    await page.goto(`${stack.url}/#/runs/${runId}`);
+    const process = page.locator('[data-test=graph] [data-step="process"]');
+    await expect
+      .poll(() => process.textContent(), { timeout: SEEN_MS })
+      .toContain("waiting · fans out at run time");
+    await expect(process.locator("title").textContent()).resolves.toContain(
+      "fans out from split.partitions at run time",
+    );
+    const workerToken = stack.token("worker", ["work:withdraw"]);
+    const claimed = await call("POST", "/work/withdraw", workerToken, { pipeline });
+    const split = claimed.body as { id: string; attempt: number; claim?: string };
+    const reported = await call("PUT", "/work", workerToken, [
+      { ...split, status: "success", results: { partitions: ["a", "b", "c"] } },
+    ]);
+    expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+    await expect
+      .poll(() => process.textContent(), { timeout: SEEN_MS })
+      .toContain("running · 3 works (fanned out)");
+    await expect.poll(() => process.textContent(), { timeout: SEEN_MS }).toContain("2 queued");
+    await expect(page.locator("[data-test=events]").textContent()).resolves.toContain(
+      "3 works from split.partitions",
+    );
+    await page.locator("[data-action=cancel-run]").click();
+    await expect
+      .poll(() => page.locator("[data-test=run]").getAttribute("data-status"), { timeout: SEEN_MS })
+      .toBe("cancelled");
+  });
+
   it("bulk-cancels a filtered set after a confirmation that shows the count", async () => {
     const pipeline = pipelineName("bulk");
     const ids = await deposit([

@@ -66,6 +66,10 @@ export interface RunSummary {
     if: string;
     works: number;
     maxParallel?: number;
+    /** For a step made from its needs' results: what from ("fans out from ... at run time"). */
+    grows?: string;
+    /** Whether its works were made: `works` counts them from then on. */
+    grown?: boolean;
     state: string;
     counts?: Record<string, number>;
   }[];
