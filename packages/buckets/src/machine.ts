@@ -184,6 +184,14 @@ export const TRANSITIONS = {
     writes: ["parameters", "command", "notBefore"],
     why: "a run's step whose needs all ended (and its if holds), filled from their results; max-parallel at a time",
   },
+  pause: {
+    from: ["queued"],
+    fenced: false,
+    who: ["owner", "admin", "service"],
+    to: "waiting",
+    writes: [],
+    why: "POST /runs/:id/pause (and a paused run's evaluation, for works queued since): released again on resume",
+  },
   skip: {
     from: ["waiting"],
     fenced: false,

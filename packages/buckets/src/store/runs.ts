@@ -1,7 +1,7 @@
-import type { Condition, Slack } from "@workflow/work";
+import type { Condition, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 
-export type RunStatus = "running" | "success" | "failure" | "cancelled";
+export type { RunStatus };
 export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
 
 export interface RunStep {
@@ -62,6 +62,12 @@ export interface RunDoc {
   steps: RunStep[];
   events: RunEvent[];
   callback?: Callback;
+  /** When the config's `timeout` passes (unix seconds): the run then ends `timedout`. */
+  deadline?: number;
+  /** The config's top-level `max-parallel`: its works queued or running at once, all steps. */
+  maxParallel?: number;
+  /** Since when it is paused (unix seconds): nothing of it is queued until it is resumed. */
+  paused?: number;
   /** The one Slack message of the run, when the config asks for it. */
   slack?: SlackDelivery;
   /**
@@ -90,6 +96,7 @@ export interface Rerun {
   steps: string[];
   ids?: ObjectId[];
   failedOnly: boolean;
+  unfinishedOnly?: boolean;
   downstream: string[];
 }
 
@@ -132,6 +139,11 @@ export function runStore(db: Db) {
         { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
         { name: "creating", key: { creating: 1, created: 1 }, sparse: true },
         { name: "rerunning", key: { "rerunning.at": 1 }, sparse: true },
+        {
+          name: "deadline",
+          key: { deadline: 1 },
+          partialFilterExpression: { status: "running", deadline: { $exists: true } },
+        },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });
@@ -248,6 +260,30 @@ export function runStore(db: Db) {
         .limit(limit)
         .map((d) => d._id)
         .toArray(),
+    /** Running runs whose deadline has passed: the periodic loop times them out. */
+    overdue: (now: number, limit: number) =>
+      collection
+        .find(
+          { status: "running", deadline: { $lte: now } },
+          { projection: { config: 0, events: 0 } },
+        )
+        .limit(limit)
+        .toArray(),
+    /** Pauses or resumes a running run; answers whether it was running (and so changed or not). */
+    setPaused: async (_id: ObjectId, paused: number | undefined, event: RunEvent) => {
+      const { matchedCount } = await collection.updateOne(
+        {
+          _id,
+          status: "running",
+          paused: paused === undefined ? { $exists: true } : { $exists: false },
+        },
+        {
+          ...(paused === undefined ? { $unset: { paused: "" } } : { $set: { paused } }),
+          $push: { events: event },
+        },
+      );
+      return matchedCount === 1;
+    },
     /** Claims a due delivery: pushes its next attempt out first, so one instance sends it. */
     claimDelivery: (kind: DeliveryKind, now: number, retryAt: number) =>
       collection.findOneAndUpdate(

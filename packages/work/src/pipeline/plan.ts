@@ -3,6 +3,7 @@ import { formatIssues, WorkflowError } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
+import { timeoutSeconds } from "./limits.js";
 import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
 import {
   type Condition,
@@ -48,6 +49,10 @@ export interface RunPlan {
   /** In an order where every step comes after its needs. */
   steps: PlannedStep[];
   config: PipelineConfig;
+  /** Seconds the run may take before it ends `timedout`. */
+  timeout?: number;
+  /** The most of its works queued or running at once, across all steps. */
+  maxParallel?: number;
 }
 
 /** Reads a config from YAML or JSON text. */
@@ -113,7 +118,14 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
       works,
     };
   });
-  return { name: config.name, params, steps: planned, config };
+  return {
+    name: config.name,
+    params,
+    steps: planned,
+    config,
+    ...(config.timeout === undefined ? {} : { timeout: timeoutSeconds(config.timeout) }),
+    ...(config["max-parallel"] === undefined ? {} : { maxParallel: config["max-parallel"] }),
+  };
 }
 
 /** A step's needs: its own `needs`, and every step of the stage before its own. */
