@@ -10,8 +10,9 @@ const HELP = 'timeout must be a duration such as "90s", "30m", "2h" or "1d", or 
 /** Seconds of a run timeout as written in a config: `2h`, or a bare number of seconds. */
 export function timeoutSeconds(value: string | number): number {
   if (typeof value === "number") return value;
-  const [, n, unit] = DURATION.exec(value) as RegExpExecArray;
-  return Number(n) * UNIT_SECONDS[unit as keyof typeof UNIT_SECONDS];
+  const match = DURATION.exec(value);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
 }
 
 /**
@@ -25,7 +26,8 @@ export const RunTimeoutSchema = z
       error: HELP,
     },
   )
-  .refine((value) => timeoutSeconds(value) <= MAX_RUN_TIMEOUT_SECONDS, {
+  // Also run on a value the union refused: then it adds nothing.
+  .refine((value) => !(timeoutSeconds(value) > MAX_RUN_TIMEOUT_SECONDS), {
     error: `timeout must be at most ${MAX_RUN_TIMEOUT_SECONDS / 86_400}d`,
   });
 
