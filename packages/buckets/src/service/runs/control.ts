@@ -1,4 +1,4 @@
-import { ObjectIdSchema, RUN_STATUSES } from "@workflow/work";
+import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
@@ -157,6 +157,7 @@ export async function rerunRun(
   // no evaluation sees the works' old outcomes before they are back to waiting, and with what it
   // reruns so that the sweep can finish the rerun if this instance dies in between.
   const touched = new Set([...steps, ...downstream]);
+  const timeout = run.config.timeout;
   const resetSteps = run.steps.map((s) => {
     if (!touched.has(s.name)) return s;
     const { outcome: _o, ...rest } = s;
@@ -165,7 +166,16 @@ export async function rerunRun(
   const reopened = await ctx.store.runs.setStatus(
     id,
     ["success", "failure", "cancelled", "timedout"],
-    { status: "running", steps: resetSteps, checked: now, rerunning: rerun },
+    {
+      status: "running",
+      steps: resetSteps,
+      checked: now,
+      rerunning: rerun,
+      // A rerun has its config's whole timeout again: a timed-out run would end again at once.
+      ...(typeof timeout === "string" || typeof timeout === "number"
+        ? { deadline: now + timeoutSeconds(timeout) }
+        : {}),
+    },
     [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
     ["finished", "callback.due", "callback.delivered", "callback.error"],
   );
