@@ -265,7 +265,7 @@ export function runStore(db: Db) {
       collection
         .find(
           { status: "running", deadline: { $lte: now } },
-          { projection: { config: 0, events: 0 } },
+          { projection: { "config.pipeline": 0, "config.defaults": 0, events: 0 } },
         )
         .limit(limit)
         .toArray(),

@@ -14,9 +14,10 @@ export const overdue = (run: Pick<RunDoc, "deadline">, now: number): boolean =>
  */
 export async function timeOut(ctx: ServiceContext, lease: RunLease, run: RunDoc): Promise<void> {
   const now = ctx.now();
-  const took = spokenDuration(now - run.created);
+  const given = run.config?.timeout;
+  const detail = `its timeout${given === undefined ? "" : ` of ${given}`} passed after ${spokenDuration(now - run.created)}`;
   await lease.check();
-  if (await endRun(ctx, run, "timedout", now, `its timeout passed (it ran ${took})`)) {
+  if (await endRun(ctx, run, "timedout", now, detail)) {
     await ctx.store.runWorks.cancel(run._id, now);
   }
 }
