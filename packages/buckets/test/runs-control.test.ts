@@ -236,6 +236,53 @@ describe("merging steps into a running run", () => {
     );
   });
 
+  it("a replaced first step runs again with every step after it; their running works are stopped", async () => {
+    const name = unique("merge-again");
+    const config = twoSteps(name);
+    config.pipeline.steps.push({ name: "plot", needs: ["sum"], work: { command: ["true"] } });
+    const id = await start(config);
+    const oldFits = await claimAll(name);
+    for (const w of oldFits) await succeed(w, { i: w.parameters?.i });
+    const oldSum = (await withdraw(name)) as Claimed;
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "fit",
+          matrix: { i: [10, 20] },
+          work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
+        },
+      ],
+    });
+    expect(merged.body).toEqual({
+      id,
+      added: [],
+      replaced: ["fit"],
+      again: ["sum", "plot"],
+      works: 2,
+    });
+    const beat = await t.call("POST", `/work/${oldSum.id}/heartbeat?attempt=1`, {
+      token: t.tokens.worker,
+    });
+    // Its worker is told to stop: the attempt it holds is over, the work waits for the new fit.
+    expect(beat.status).toBe(409);
+    expect(JSON.stringify(beat.body)).toContain("is no longer running (the work is waiting");
+    const fits = await claimAll(name);
+    expect(fits.map((w) => w.parameters?.i)).toEqual([10, 20]);
+    for (const w of fits) await succeed(w, { i: w.parameters?.i });
+    const [sum] = await claimAll(name);
+    expect(sum?.id).toBe(oldSum.id);
+    expect(sum?.parameters?.all).toEqual([10, 20]);
+    await succeed(sum as Claimed);
+    await succeed((await withdraw(name)) as Claimed);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works, s.counts])).toEqual([
+      ["fit", 2, { success: 2 }],
+      ["sum", 1, { success: 1 }],
+      ["plot", 1, { success: 1 }],
+    ]);
+  });
+
   it("refuses, naming the step, a need that does not exist or a cycle; and an ended run", async () => {
     const name = unique("merge-bad");
     const id = await start(twoSteps(name));
