@@ -2,6 +2,7 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { reap } from "../src/service/reaper.js";
 import { startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
@@ -105,6 +106,36 @@ describe("max-parallel at the top of a config", () => {
       done += claimed.length;
     }
     expect(done).toBe(8);
+    expect((await getRun(id)).status).toBe("success");
+  });
+
+  it("holds with retries: a retried work past the cap waits its turn", async () => {
+    const name = unique("cap-retry");
+    const id = await start({
+      version: "2",
+      name,
+      "max-parallel": 1,
+      defaults: { site: "local", retries: 1 },
+      pipeline: { steps: [{ name: "a", matrix: { i: [1, 2] }, work: { command: ["true"] } }] },
+    });
+    const first = (await withdraw(name)) as Claimed;
+    await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id: first.id, attempt: first.attempt, status: "failure" }],
+    });
+    // The failure waits for its retry; the other work takes the one place.
+    const second = (await withdraw(name)) as Claimed;
+    expect(second.id).not.toBe(first.id);
+    await db
+      .collection("works")
+      .updateOne({ _id: new ObjectId(first.id) }, { $set: { retryAt: 0 } });
+    await reap(t.service.ctx);
+    expect(active(await getRun(id))).toBe(1);
+    expect(await withdraw(name)).toBeNull();
+    await succeed(second);
+    const retried = (await withdraw(name)) as Claimed;
+    expect(retried.id).toBe(first.id);
+    await succeed(retried);
     expect((await getRun(id)).status).toBe("success");
   });
 });

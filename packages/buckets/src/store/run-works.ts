@@ -112,6 +112,22 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       );
       return modifiedCount;
     },
+    /** queued -> waiting for at most `limit` of a run's works, the last in matrix order first. */
+    unqueue: async (run: ObjectId, limit: number): Promise<number> => {
+      const ids = await collection
+        .find(
+          { run, status: { $in: [...TRANSITIONS.pause.from] } },
+          { projection: { _id: 1 }, sort: { index: -1 }, limit },
+        )
+        .map((doc) => doc._id)
+        .toArray();
+      if (ids.length === 0) return 0;
+      const { modifiedCount } = await collection.updateMany(
+        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.pause.from] } },
+        { $set: { status: TRANSITIONS.pause.to } },
+      );
+      return modifiedCount;
+    },
     /** Counts what `rerun` would send back to waiting, without changing anything. */
     rerunnable: (
       run: ObjectId,

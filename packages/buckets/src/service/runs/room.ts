@@ -22,5 +22,11 @@ export async function runRoom(
   let active = 0;
   for (const { byStatus } of counts.values())
     active += (byStatus.queued ?? 0) + (byStatus.running ?? 0);
+  const over = active - run.maxParallel;
+  if (over > 0) {
+    // Retries are queued by the reaper, which knows nothing of runs: the excess waits its turn.
+    await lease.check();
+    await ctx.store.runWorks.unqueue(run._id, over);
+  }
   return run.maxParallel - active;
 }
