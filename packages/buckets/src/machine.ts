@@ -190,7 +190,7 @@ export const TRANSITIONS = {
     who: ["owner", "admin", "service"],
     to: "waiting",
     writes: [],
-    why: "POST /runs/:id/pause (and a paused run's evaluation, for works queued since), or retries past a run's top-level max-parallel: released again in turn",
+    why: "POST /runs/:id/pause (a paused run's evaluation too), or a retry past the run's max-parallel: released again in turn",
   },
   skip: {
     from: ["waiting"],

@@ -61,7 +61,7 @@ const twoSteps = (name: string, extra: Record<string, unknown> = {}) => ({
   defaults: { site: "local" },
   ...extra,
   pipeline: {
-    steps: [
+    steps: <Record<string, unknown>[]>[
       {
         name: "fit",
         matrix: { i: [1, 2, 3] },
