@@ -1,5 +1,6 @@
 import type { Condition, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
+import { runLimitStore } from "./run-limits.js";
 
 export type { RunStatus };
 export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
@@ -130,6 +131,7 @@ function toFilter(f: RunFilter): Filter<RunDoc> {
 export function runStore(db: Db) {
   const collection = runs(db);
   return {
+    ...runLimitStore(collection),
     ensureIndexes: () =>
       collection.createIndexes([
         { name: "user_created", key: { user: 1, created: -1 } },
@@ -260,30 +262,6 @@ export function runStore(db: Db) {
         .limit(limit)
         .map((d) => d._id)
         .toArray(),
-    /** Running runs whose deadline has passed: the periodic loop times them out. */
-    overdue: (now: number, limit: number) =>
-      collection
-        .find(
-          { status: "running", deadline: { $lte: now } },
-          { projection: { "config.pipeline": 0, "config.defaults": 0, events: 0 } },
-        )
-        .limit(limit)
-        .toArray(),
-    /** Pauses or resumes a running run; answers whether it was running (and so changed or not). */
-    setPaused: async (_id: ObjectId, paused: number | undefined, event: RunEvent) => {
-      const { matchedCount } = await collection.updateOne(
-        {
-          _id,
-          status: "running",
-          paused: paused === undefined ? { $exists: true } : { $exists: false },
-        },
-        {
-          ...(paused === undefined ? { $unset: { paused: "" } } : { $set: { paused } }),
-          $push: { events: event },
-        },
-      );
-      return matchedCount === 1;
-    },
     /** Claims a due delivery: pushes its next attempt out first, so one instance sends it. */
     claimDelivery: (kind: DeliveryKind, now: number, retryAt: number) =>
       collection.findOneAndUpdate(
