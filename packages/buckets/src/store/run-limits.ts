@@ -8,7 +8,13 @@ export function runLimitStore(collection: Collection<RunDoc>) {
     overdue: (now: number, limit: number) =>
       collection
         .find(
-          { status: "running", deadline: { $lte: now } },
+          {
+            status: "running",
+            deadline: { $lte: now },
+            // Its works still being stored, or put back by a rerun: it is timed out after that.
+            creating: { $ne: true },
+            rerunning: { $exists: false },
+          },
           { projection: { "config.pipeline": 0, "config.defaults": 0, events: 0 } },
         )
         .limit(limit)
