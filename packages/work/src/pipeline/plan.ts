@@ -11,6 +11,7 @@ import {
   keysOf,
   type PlannedCombination,
 } from "./fanout.js";
+import { timeoutSeconds } from "./limits.js";
 import { type Combination, matrixSize } from "./matrix.js";
 import {
   type Condition,
@@ -62,6 +63,10 @@ export interface RunPlan {
   /** In an order where every step comes after its needs. */
   steps: PlannedStep[];
   config: PipelineConfig;
+  /** Seconds the run may take before it ends `timedout`. */
+  timeout?: number;
+  /** The most of its works queued or running at once, across all steps. */
+  maxParallel?: number;
 }
 
 /** Reads a config from YAML or JSON text. */
@@ -143,7 +148,14 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
     plannedByName.set(step.name, plannedStep);
     return plannedStep;
   });
-  return { name: config.name, params, steps: planned, config };
+  return {
+    name: config.name,
+    params,
+    steps: planned,
+    config,
+    ...(config.timeout === undefined ? {} : { timeout: timeoutSeconds(config.timeout) }),
+    ...(config["max-parallel"] === undefined ? {} : { maxParallel: config["max-parallel"] }),
+  };
 }
 
 /** A step's needs: its own `needs`, and every step of the stage before its own. */

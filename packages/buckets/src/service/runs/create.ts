@@ -59,6 +59,7 @@ export async function createRun(
   const now = ctx.now();
   const runId = new ObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
+  capQueued(docs, planned.maxParallel);
   const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
   const users = [...new Set([...docs, ...later].map((d) => d.user))];
   if (users.length > 1) {
@@ -99,6 +100,8 @@ export async function createRun(
     ],
     checked: now,
     creating: true,
+    ...(planned.timeout === undefined ? {} : { deadline: now + planned.timeout }),
+    ...(planned.maxParallel === undefined ? {} : { maxParallel: planned.maxParallel }),
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
   const slack = slackOf(ctx, planned.config);
@@ -132,7 +135,17 @@ export function slackOf(ctx: ServiceContext, config: RunPlan["config"]): Slack |
   return slack;
 }
 
-function worksOf(
+/** The run's top-level max-parallel: its first works are queued, the rest wait their turn. */
+function capQueued(docs: WorkDoc[], maxParallel: number | undefined): void {
+  if (maxParallel === undefined) return;
+  let queued = 0;
+  for (const doc of docs) {
+    if (doc.status !== TRANSITIONS.deposit.to) continue;
+    if (++queued > maxParallel) doc.status = "waiting";
+  }
+}
+
+export function worksOf(
   ctx: ServiceContext,
   principal: Principal,
   step: RunPlan["steps"][number],
