@@ -1,3 +1,10 @@
+export {
+  type ConditionFacts,
+  conditionHolds,
+  conditionProblem,
+  STEP_RESULTS,
+  type StepResult,
+} from "./conditions.js";
 export { expressionsIn, fill, parseReference, type Reference, readPath } from "./expressions.js";
 export { type Combination, expandMatrix } from "./matrix.js";
 export {

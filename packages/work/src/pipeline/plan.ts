@@ -2,6 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
+import { conditionProblem } from "./conditions.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
 import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
 import {
@@ -97,6 +98,8 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
         `${label(step, i)}: matrix: its lists make ${matrixSize(step.matrix)} combinations, over ${10 * MAX_RUN_WORKS}; split it into several runs`,
       );
     }
+    const problem = step.if === undefined ? undefined : conditionProblem(step.if, needs[i] ?? []);
+    if (problem) throw new PipelineConfigError(`${label(step, i)}: if: ${problem}`);
     const works = planWorks(config, step, i, needs[i] as string[], params);
     total += works.length;
     if (total > MAX_RUN_WORKS) {
