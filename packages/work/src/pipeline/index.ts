@@ -8,6 +8,14 @@ export {
 export { expressionsIn, fill, parseReference, type Reference, readPath } from "./expressions.js";
 export { type Combination, expandMatrix } from "./matrix.js";
 export {
+  describeParams,
+  PARAM_TYPES,
+  type ParamSpec,
+  type ParamType,
+  paramSpecs,
+  resolveParams,
+} from "./params.js";
+export {
   PipelineConfigError,
   type PlannedStep,
   type PlannedWork,

@@ -5,6 +5,7 @@ import { type Work, WorkSchema } from "../schema.js";
 import { conditionProblem } from "./conditions.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
 import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
+import { ParamError, resolveParams } from "./params.js";
 import {
   type Condition,
   MAX_RUN_WORKS,
@@ -76,7 +77,13 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
     );
   }
   const config = parsed.data;
-  const params = { ...config.params, ...given };
+  let params: Record<string, unknown>;
+  try {
+    params = resolveParams(config.params, given);
+  } catch (error) {
+    if (error instanceof ParamError) throw new PipelineConfigError(error.message);
+    throw error;
+  }
   const steps = config.pipeline.steps;
   const byName = new Map<string, number>();
   steps.forEach((step, i) => {

@@ -58,7 +58,7 @@ export const PipelineConfigSchema = z.strictObject({
     .regex(/^[A-Za-z0-9-]{1,128}$/, { error: "name must be 1 to 128 letters, digits or '-'" }),
   /** Work fields every step's works start from. */
   defaults: FreeObjectSchema.optional(),
-  /** Defaults of `${{ params.x }}`; values given when the run starts win. */
+  /** `${{ params.x }}`: a default, or typed (see ./params.ts); values given when the run starts win. */
   params: FreeObjectSchema.optional(),
   /** POSTed a signed JSON summary when the run ends. */
   callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),

@@ -1,5 +1,6 @@
 import {
   BucketsError,
+  describeParams,
   PipelineConfigError,
   planRun,
   type RunPlan,
@@ -45,6 +46,8 @@ function printPlan(plan: RunPlan): void {
   process.stdout.write(
     `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n\n`,
   );
+  const params = describeParams(plan.config.params, plan.params);
+  if (params.length > 0) process.stdout.write(`params: ${params.join(", ")}\n\n`);
   for (const step of plan.steps) {
     const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
     const cond = step.if === "success()" ? "" : ` if ${step.if}`;
