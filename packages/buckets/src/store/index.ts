@@ -42,6 +42,7 @@ export {
   isHeldBy,
   newId,
   present,
+  presentPlaced,
   toObjectId,
   type WorkDoc,
   type WorkView,

@@ -157,6 +157,7 @@ function worksOf(
       step: step.name,
       index: p.index,
     };
+    if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
     return doc;
   });

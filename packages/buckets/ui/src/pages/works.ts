@@ -11,7 +11,7 @@ import { Problem, StatusBadge } from "../widgets.js";
 const PAGE = 50;
 /** Refreshes the page in view; its cursor (`after`) stays, so rows never shift under the reader. */
 const EVERY_MS = 5_000;
-const FILTERS = ["pipeline", "status", "site", "tag", "user", "event"] as const;
+const FILTERS = ["pipeline", "step", "status", "site", "tag", "user", "event"] as const;
 const PROJECTION = {
   pipeline: 1,
   status: 1,
@@ -23,6 +23,8 @@ const PROJECTION = {
   creation: 1,
   attempt: 1,
   parameters: 1,
+  step: 1,
+  matrix: 1,
 };
 
 interface Row {
@@ -37,6 +39,17 @@ interface Row {
   creation?: number;
   attempt?: number;
   parameters?: Record<string, unknown>;
+  step?: string;
+  matrix?: Record<string, unknown>;
+}
+
+/** A run's work by its step and combination: `fit [alpha=1, beta=2]`. */
+function placeOf(w: Row): string {
+  if (w.step === undefined) return "";
+  const combo = Object.entries(w.matrix ?? {}).map(
+    ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+  );
+  return combo.length > 0 ? `${w.step} [${combo.join(", ")}]` : w.step;
 }
 
 interface BulkResult {
@@ -192,7 +205,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
   return html`<section>
     <h2>Works</h2>
     <form class="filters" onSubmit=${apply} data-test="filters">
-      ${input("pipeline", "pipeline")}
+      ${input("pipeline", "pipeline")} ${input("step", "step")}
       <label
         >status
         <select name="status" value=${value("status")} onChange=${set("status")}>
@@ -219,7 +232,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
     <table class="works" data-test="works">
       <thead>
         <tr>
-          <th>id</th><th>pipeline</th><th>status</th><th>user</th><th>site</th><th>tags</th>
+          <th>id</th><th>pipeline</th><th>step</th><th>status</th><th>user</th><th>site</th><th>tags</th>
           <th>what</th><th>parameters</th><th>created</th><th class="num">attempt</th>
         </tr>
       </thead>
@@ -228,6 +241,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
           (w) => html`<tr data-id=${w.id}>
             <td><a href=${href(`work/${w.id}`)} class="mono">${w.id}</a></td>
             <td>${w.pipeline}</td>
+            <td class="step">${placeOf(w)}</td>
             <td><${StatusBadge} status=${w.status} /></td>
             <td>${w.user}</td>
             <td>${w.site}</td>
@@ -240,7 +254,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
         )}
         ${
           page.data && rows.length === 0
-            ? html`<tr><td colspan="10" class="empty">No works match.</td></tr>`
+            ? html`<tr><td colspan="11" class="empty">No works match.</td></tr>`
             : null
         }
       </tbody>
