@@ -8,6 +8,7 @@ import {
   type ViewRequest,
   type WithdrawFilter,
 } from "../requests.js";
+import type { RunOutputs } from "../run-outputs.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
@@ -366,6 +367,12 @@ export class BucketsClient {
   /** A run with each step's counts by status, and its events. */
   run(id: string): Promise<RunSummary> {
     return this.#request("GET", `/runs/${encodeURIComponent(id)}`);
+  }
+
+  /** Each step's results and products (of one step, when named). */
+  runOutputs(id: string, step?: string): Promise<RunOutputs> {
+    const query = step === undefined ? "" : `?${new URLSearchParams({ step })}`;
+    return this.#request("GET", `/runs/${encodeURIComponent(id)}/outputs${query}`);
   }
 
   cancelRun(id: string): Promise<{ id: string; cancelled: number }> {

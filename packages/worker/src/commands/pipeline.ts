@@ -12,6 +12,7 @@ import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
+import { registerPipelineViews } from "./pipeline-views.js";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -179,6 +180,8 @@ export function registerPipeline(program: Command): void {
       if (outputOf(flags).json) return printJson(answer);
       if (!flags.quiet) process.stdout.write(`cancelled run ${id} (${answer.cancelled} works)\n`);
     });
+
+  registerPipelineViews(pipeline);
 
   program
     .command("rerun")
