@@ -348,8 +348,25 @@ export class BucketsClient {
   startRun(
     config: unknown,
     params?: Record<string, unknown>,
+    { at }: { at?: number } = {},
   ): Promise<{ id: string; works: string[] }> {
-    return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+    return this.#request("POST", "/runs", {
+      config,
+      ...(params ? { params } : {}),
+      ...(at === undefined ? {} : { at }),
+    });
+  }
+
+  /** Deploys a config with `on:`: its cron triggers become schedules; nothing runs now. */
+  deployConfig(
+    config: Record<string, unknown>,
+  ): Promise<{ config: string; pipelines: string[]; schedules: ScheduleDetail[] }> {
+    return this.#request("POST", "/configs", config);
+  }
+
+  /** Removes a deployed config: the schedules its `on:` made. */
+  undeployConfig(name: string): Promise<true> {
+    return this.#request("DELETE", `/configs?${new URLSearchParams({ name })}`);
   }
 
   /** Runs, newest first. */

@@ -32,3 +32,14 @@ export {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
+export {
+  type CronTrigger,
+  isCron,
+  MAX_TRIGGERS,
+  RunAtSchema,
+  releaseTime,
+  runsByHand,
+  type Trigger,
+  TriggerSchema,
+  triggerScheduleName,
+} from "./triggers.js";

@@ -13,6 +13,7 @@ import {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
+import { releaseTime } from "./triggers.js";
 
 /** A config the service refuses; the message names the step and the field. */
 export class PipelineConfigError extends WorkflowError {
@@ -68,7 +69,12 @@ const label = (step: Step, index: number) => `step "${step.name}" (pipeline.step
  * cycle, an unknown `needs`, or an expression naming something that does not exist is refused
  * with the step and the field.
  */
-export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunPlan {
+export function planRun(
+  raw: unknown,
+  given: Record<string, unknown> = {},
+  /** When the run is released for (unix seconds): `${{ release.time }}`; by default now. */
+  release = Date.now() / 1000,
+): RunPlan {
   const parsed = PipelineConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new PipelineConfigError(
@@ -107,7 +113,7 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
     }
     const problem = step.if === undefined ? undefined : conditionProblem(step.if, needs[i] ?? []);
     if (problem) throw new PipelineConfigError(`${label(step, i)}: if: ${problem}`);
-    const works = planWorks(config, step, i, needs[i] as string[], params);
+    const works = planWorks(config, step, i, needs[i] as string[], params, release);
     total += works.length;
     if (total > MAX_RUN_WORKS) {
       throw new PipelineConfigError(
@@ -181,6 +187,7 @@ function planWorks(
   i: number,
   needs: string[],
   params: Record<string, unknown>,
+  release: number,
 ): PlannedWork[] {
   const where = label(step, i);
   const keys = matrixKeys(step.matrix);
@@ -222,6 +229,7 @@ function planWorks(
   return combos.map((matrix, index) => {
     const resolve = (ref: ReturnType<typeof parseReference>) => {
       if (typeof ref === "string" || ref.kind === "needs") return undefined;
+      if (ref.kind === "release") return releaseTime(release);
       const source = ref.kind === "matrix" ? matrix : params;
       const value = readPath(source, ref.key.split("."));
       // A matrix key another combination has (added by include) but this one lacks.

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FreeObjectSchema } from "../free.js";
 import { SlackSchema } from "../schema.js";
+import { TriggersSchema } from "./triggers.js";
 
 /** The most works one run may create, all steps and matrix entries together. */
 export const MAX_RUN_WORKS = 10_000;
@@ -60,6 +61,8 @@ export const PipelineConfigSchema = z.strictObject({
   defaults: FreeObjectSchema.optional(),
   /** `${{ params.x }}`: a default, or typed (see ./params.ts); values given when the run starts win. */
   params: FreeObjectSchema.optional(),
+  /** What starts its runs (see ./triggers.ts). */
+  on: TriggersSchema.optional(),
   /** POSTed a signed JSON summary when the run ends. */
   callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),
   notify: z.strictObject({ slack: SlackSchema.optional() }).optional(),
