@@ -37,6 +37,10 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   matrix?: Record<string, unknown>;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
+  /** Its matrix combination: a step `from` its step inherits it. */
+  combination?: Record<string, unknown>;
+  /** For a work of a step `from` another: the index of the work of each step it comes from. */
+  origins?: Record<string, number>;
 };
 
 /**
@@ -125,6 +129,8 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     index: _index,
     template: _t,
     matrix: _m,
+    combination: _combination,
+    origins: _origins,
     notBefore,
     ...rest
   } = doc;

@@ -6,6 +6,14 @@ export {
   type StepResult,
 } from "./conditions.js";
 export { expressionsIn, fill, parseReference, type Reference, readPath } from "./expressions.js";
+export { type Growth, growthSummary } from "./fanout.js";
+export {
+  type GrownWork,
+  growWorks,
+  needsResolver,
+  type Parent,
+  type ParentWork,
+} from "./grow.js";
 export { type Combination, expandMatrix } from "./matrix.js";
 export {
   describeParams,
