@@ -12,6 +12,7 @@ import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { resultsPublicRoutes, resultsRoutes } from "./routes/results.js";
+import { runOutputRoutes } from "./routes/run-outputs.js";
 import { runRoutes } from "./routes/runs.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -65,6 +66,7 @@ export function buildApp(
   app.use(logRoutes(ctx, followers));
   app.use(auditRoutes(ctx));
   app.use(runRoutes(ctx));
+  app.use(runOutputRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(configRoutes(ctx));
   app.use(configRoutes(ctx, "/v2"));
   app.use(scheduleRoutes(ctx));

@@ -301,6 +301,13 @@ const ROOT_ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/runs/${f.run}` }),
     expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
   },
+  "GET /runs/:id/outputs": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/outputs` }),
+    expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
+  },
   "POST /runs/:id/cancel": {
     scopes: ["work:deposit"],
     role: "owner",

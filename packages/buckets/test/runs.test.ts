@@ -160,7 +160,11 @@ describe("the config", () => {
       [step("a", {}, { parameters: { y: "${{ process.exit() }}" } })],
       /step "a" .*work.parameters.y: .*is not an expression/,
     ],
-    ["a bad if", [step("a", { if: "sometimes()" })], /if must be/],
+    [
+      "a bad if",
+      [step("a", { if: "sometimes()" })],
+      /step "a" .*if: unknown function "sometimes\(\)"/,
+    ],
     ["a work the schema refuses", [step("a", {}, { priority: 9 })], /step "a" .*priority/],
   ])(
     "refuses %s before storing anything, naming the step and the field",

@@ -126,6 +126,12 @@ export {
   type ResultsViewRequest,
   ResultsViewRequestSchema,
 } from "./results-requests.js";
+export {
+  type RunOutputs,
+  type RunOutputsParams,
+  RunOutputsParamsSchema,
+  type WorkOutputs,
+} from "./run-outputs.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,

@@ -183,6 +183,10 @@ export const WorkFieldsSchema = z.strictObject({
   retryAt: z.number().optional(),
   /** Set by the service: attempts that do not count against `retries` (released, or before a requeue). */
   uncounted: z.int().min(0).optional(),
+  /** Set by the service: the step of the pipeline run the work belongs to. */
+  step: z.string().optional(),
+  /** Set by the service: the work's combination of its step's matrix. */
+  matrix: FreeObjectSchema.optional(),
 });
 
 export const WorkSchema = nullMeansAbsent(

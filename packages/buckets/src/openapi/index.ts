@@ -17,6 +17,7 @@ import { ErrorSchema, type JsonSchema, schema } from "./build.js";
 import { opsPaths } from "./ops.js";
 import { pipelinePaths, RUN } from "./pipelines.js";
 import { resultPaths } from "./results.js";
+import { runOutputPaths } from "./run-outputs.js";
 import { workPaths } from "./work.js";
 
 /**
@@ -54,7 +55,13 @@ export function openApiDocument(): JsonSchema {
         ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),
       },
     },
-    paths: withChimeBase({ ...opsPaths, ...workPaths, ...pipelinePaths, ...resultPaths }),
+    paths: withChimeBase({
+      ...opsPaths,
+      ...workPaths,
+      ...pipelinePaths,
+      ...runOutputPaths,
+      ...resultPaths,
+    }),
   };
 }
 

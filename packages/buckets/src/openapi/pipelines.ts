@@ -80,6 +80,10 @@ export const pipelinePaths: Paths = {
         properties: {
           config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
           params: { type: "object" },
+          at: {
+            description: "release the run at this time (unix seconds, or ISO 8601 with an offset)",
+            oneOf: [{ type: "number" }, { type: "string", format: "date-time" }],
+          },
         },
       }),
     ),
@@ -175,7 +179,7 @@ export const pipelinePaths: Paths = {
   },
   "/configs": {
     post: op(
-      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}",
+      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}. A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
       { type: "object" },
       body(ref("PipelineConfig")),
     ),
@@ -187,10 +191,10 @@ export const pipelinePaths: Paths = {
       },
     ),
     delete: op(
-      "CHIME's configs API: remove a run that ended, with its works",
+      "CHIME's configs API: remove a run that ended, with its works; ?name= alone removes a deployed config's schedules",
       { const: true },
       {
-        parameters: chimeId,
+        parameters: [query("name", "a deployed config's name", { type: "string" }), ...chimeId],
       },
     ),
   },

@@ -36,6 +36,8 @@ const NOT_COPIED = new Set([
   "notBefore",
   "retryAt",
   "uncounted",
+  "step",
+  "matrix",
 ]);
 
 /**

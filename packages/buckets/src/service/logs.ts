@@ -11,7 +11,7 @@ import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, invalid } from "../errors.js";
-import { type Holder, present, type WorkDoc, type WorkView } from "../store/index.js";
+import { type Holder, presentPlaced, type WorkDoc, type WorkView } from "../store/index.js";
 import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
@@ -177,5 +177,5 @@ export async function showWork(
   const work = await readable(ctx, principal, id);
   const attempt = Math.max(1, work.attempt ?? 1);
   const lines = await ctx.store.logs.tail(work, attempt, SHOWN_LOG_LINES);
-  return { ...present(work), logs: { attempt, lines } };
+  return { ...presentPlaced(work), logs: { attempt, lines } };
 }

@@ -18,7 +18,7 @@ import { at, parseWith, requireDataPlaceholders, requireResultsWithinCap } from 
 /** What a worker may write, besides Slack's reply. */
 const REPORTED = new Set<string>(OUTCOME_FIELDS);
 const DEFINITION = new Set<string>(DEFINITION_FIELDS);
-const NEVER = new Set(["pipeline", "user"]);
+const NEVER = new Set(["pipeline", "user", "step", "matrix"]);
 /** What an admin may move on a running work: its deadline follows. */
 const RESCHEDULE = new Set(["start", "timeout"]);
 /**

@@ -9,7 +9,7 @@ import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid, tooLarge } from "../errors.js";
 import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
-import { present, type Query, toObjectId, type WorkDoc } from "../store/index.js";
+import { present, presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
 
@@ -67,7 +67,7 @@ export async function view(
     skip,
     limit: request.limit ?? 100,
   });
-  return jsonArrayWithin(docs, present, maxBytes, skip);
+  return jsonArrayWithin(docs, presentPlaced, maxBytes, skip);
 }
 
 /** A projection that keeps when each work arrived: the cursor of a page by arrival. */

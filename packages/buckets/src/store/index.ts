@@ -44,6 +44,7 @@ export {
   isHeldBy,
   newId,
   present,
+  presentPlaced,
   toObjectId,
   type WorkDoc,
   type WorkView,

@@ -9,6 +9,7 @@ import {
   type ViewRequest,
   type WithdrawFilter,
 } from "../requests.js";
+import type { RunOutputs } from "../run-outputs.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
@@ -365,8 +366,25 @@ export class BucketsClient {
   startRun(
     config: unknown,
     params?: Record<string, unknown>,
+    { at }: { at?: number } = {},
   ): Promise<{ id: string; works: string[] }> {
-    return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+    return this.#request("POST", "/runs", {
+      config,
+      ...(params ? { params } : {}),
+      ...(at === undefined ? {} : { at }),
+    });
+  }
+
+  /** Deploys a config with `on:`: its cron triggers become schedules; nothing runs now. */
+  deployConfig(
+    config: Record<string, unknown>,
+  ): Promise<{ config: string; pipelines: string[]; schedules: ScheduleDetail[] }> {
+    return this.#request("POST", "/configs", config);
+  }
+
+  /** Removes a deployed config: the schedules its `on:` made. */
+  undeployConfig(name: string): Promise<true> {
+    return this.#request("DELETE", `/configs?${new URLSearchParams({ name })}`);
   }
 
   /** Runs, newest first. */
@@ -384,6 +402,12 @@ export class BucketsClient {
   /** A run with each step's counts by status, and its events. */
   run(id: string): Promise<RunSummary> {
     return this.#request("GET", `/runs/${encodeURIComponent(id)}`);
+  }
+
+  /** Each step's results and products (of one step, when named). */
+  runOutputs(id: string, step?: string): Promise<RunOutputs> {
+    const query = step === undefined ? "" : `?${new URLSearchParams({ step })}`;
+    return this.#request("GET", `/runs/${encodeURIComponent(id)}/outputs${query}`);
   }
 
   cancelRun(id: string): Promise<{ id: string; cancelled: number }> {

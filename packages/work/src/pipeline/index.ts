@@ -1,3 +1,10 @@
+export {
+  type ConditionFacts,
+  conditionHolds,
+  conditionProblem,
+  STEP_RESULTS,
+  type StepResult,
+} from "./conditions.js";
 export { expressionsIn, fill, parseReference, type Reference, readPath } from "./expressions.js";
 export { type Growth, growthSummary } from "./fanout.js";
 export {
@@ -22,6 +29,14 @@ export {
   stepsOf,
 } from "./merge.js";
 export {
+  describeParams,
+  PARAM_TYPES,
+  type ParamSpec,
+  type ParamType,
+  paramSpecs,
+  resolveParams,
+} from "./params.js";
+export {
   PipelineConfigError,
   type PlannedStep,
   type PlannedWork,
@@ -38,3 +53,14 @@ export {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
+export {
+  type CronTrigger,
+  isCron,
+  MAX_TRIGGERS,
+  RunAtSchema,
+  releaseTime,
+  runsByHand,
+  type Trigger,
+  TriggerSchema,
+  triggerScheduleName,
+} from "./triggers.js";

@@ -2,6 +2,7 @@ import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
+import { conditionProblem } from "./conditions.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
 import {
   combinationsOf,
@@ -13,6 +14,7 @@ import {
 } from "./fanout.js";
 import { timeoutSeconds } from "./limits.js";
 import { type Combination, matrixSize } from "./matrix.js";
+import { ParamError, resolveParams } from "./params.js";
 import {
   type Condition,
   MAX_RUN_WORKS,
@@ -20,6 +22,7 @@ import {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
+import { releaseTime } from "./triggers.js";
 
 /** A config the service refuses; the message names the step and the field. */
 export class PipelineConfigError extends WorkflowError {
@@ -85,7 +88,12 @@ const label = (step: Step, index: number) => `step "${step.name}" (pipeline.step
  * cycle, an unknown `needs`, or an expression naming something that does not exist is refused
  * with the step and the field.
  */
-export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunPlan {
+export function planRun(
+  raw: unknown,
+  given: Record<string, unknown> = {},
+  /** When the run is released for (unix seconds): `${{ release.time }}`; by default now. */
+  release = Date.now() / 1000,
+): RunPlan {
   const parsed = PipelineConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new PipelineConfigError(
@@ -94,7 +102,13 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
     );
   }
   const config = parsed.data;
-  const params = { ...config.params, ...given };
+  let params: Record<string, unknown>;
+  try {
+    params = resolveParams(config.params, given);
+  } catch (error) {
+    if (error instanceof ParamError) throw new PipelineConfigError(error.message);
+    throw error;
+  }
   const steps = config.pipeline.steps;
   const byName = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -120,9 +134,20 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
         `${label(step, i)}: matrix: its lists make ${matrixSize(step.matrix)} combinations, over ${10 * MAX_RUN_WORKS}; split it into several runs`,
       );
     }
+    const badIf = step.if === undefined ? undefined : conditionProblem(step.if, needs[i] ?? []);
+    if (badIf) throw new PipelineConfigError(`${label(step, i)}: if: ${badIf}`);
     const combinations = combinationsOf(step, plannedByName);
     const keys = keysOf(step, stepsByName);
-    let works = planWorks(config, step, i, needs[i] as string[], params, combinations, keys);
+    let works = planWorks(
+      config,
+      step,
+      i,
+      needs[i] as string[],
+      params,
+      combinations,
+      keys,
+      release,
+    );
     let growth: Growth | undefined;
     if (combinations === undefined) {
       growth = growthOf(step, works[0] as PlannedWork);
@@ -225,6 +250,7 @@ function planWorks(
   /** Its combinations; `undefined` when known only at run time: then one work, as a template. */
   combinations: PlannedCombination[] | undefined,
   keys: Set<string> | "any",
+  release: number,
 ): PlannedWork[] {
   const where = label(step, i);
   const grows = combinations === undefined;
@@ -272,6 +298,7 @@ function planWorks(
   return combos.map((matrix, index) => {
     const resolve = (ref: ReturnType<typeof parseReference>) => {
       if (typeof ref === "string" || ref.kind === "needs") return undefined;
+      if (ref.kind === "release") return releaseTime(release);
       if (grows && ref.kind === "matrix") return undefined;
       const source = ref.kind === "matrix" ? matrix : params;
       const value = readPath(source, ref.key.split("."));

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { FreeObjectSchema } from "../free.js";
 import { SlackSchema } from "../schema.js";
 import { RunMaxParallelSchema, RunTimeoutSchema } from "./limits.js";
+import { TriggersSchema } from "./triggers.js";
 
 /** The most works one run may create, all steps and matrix entries together. */
 export const MAX_RUN_WORKS = 10_000;
@@ -13,14 +14,12 @@ const StepNameSchema = z
   .string({ error: "name must be a string" })
   .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "name must be 1 to 64 letters, digits, '_' or '-'" });
 
+/** A step's `if:`, kept as written; its grammar and names are checked by ./conditions.ts. */
 const ConditionSchema = z
-  .string()
-  .transform((value) => value.replace(/^\$\{\{\s*(.*?)\s*\}\}$/, "$1").trim())
-  .pipe(
-    z.enum(["success()", "failure()", "always()"], {
-      error: 'if must be "success()", "failure()" or "always()"',
-    }),
-  );
+  .string({
+    error: 'if must be a condition such as "success()" or "needs.fit.result == \'failure\'"',
+  })
+  .transform((value) => value.replace(/^\s*\$\{\{\s*([\s\S]*?)\s*\}\}\s*$/, "$1").trim());
 export type Condition = z.output<typeof ConditionSchema>;
 
 /** `${{ needs.<step>.results.<path> }}`, alone in the string: a list known when that step ends. */
@@ -83,8 +82,10 @@ export const PipelineConfigSchema = z.strictObject({
     .regex(/^[A-Za-z0-9-]{1,128}$/, { error: "name must be 1 to 128 letters, digits or '-'" }),
   /** Work fields every step's works start from. */
   defaults: FreeObjectSchema.optional(),
-  /** Defaults of `${{ params.x }}`; values given when the run starts win. */
+  /** `${{ params.x }}`: a default, or typed (see ./params.ts); values given when the run starts win. */
   params: FreeObjectSchema.optional(),
+  /** What starts its runs (see ./triggers.ts). */
+  on: TriggersSchema.optional(),
   /** POSTed a signed JSON summary when the run ends. */
   callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),
   notify: z.strictObject({ slack: SlackSchema.optional() }).optional(),

@@ -1,10 +1,13 @@
 import {
   BucketsError,
+  describeParams,
   growthSummary,
+  isCron,
   PipelineConfigError,
   planRun,
   type RunPlan,
   type RunSummary,
+  releaseTime,
 } from "@workflow/work";
 import type { Command } from "commander";
 import { paramsOf, readConfigFile } from "./config-file.js";
@@ -12,6 +15,8 @@ import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
+import { atOf, registerPipelineDeploy } from "./pipeline-deploy.js";
+import { registerPipelineViews } from "./pipeline-views.js";
 import { planLimits, registerRunControl, runHeadline } from "./run-control.js";
 
 interface Flags extends ConnectionFlags {
@@ -32,10 +37,11 @@ function check(
   path: string,
   config: Record<string, unknown>,
   params: Record<string, unknown>,
+  at?: number,
 ): RunPlan {
   const defaults = { user: "(you)", ...(config.defaults as object | undefined) };
   try {
-    return planRun({ ...config, defaults }, params);
+    return planRun({ ...config, defaults }, params, at);
   } catch (error) {
     if (error instanceof PipelineConfigError) throw new UsageError(`${path}: ${error.message}`);
     throw error;
@@ -43,10 +49,17 @@ function check(
 }
 
 /** d6tflow's preview: the DAG, then every work the run would create. */
-function printPlan(plan: RunPlan): void {
+function printPlan(plan: RunPlan, at?: number): void {
   process.stdout.write(
     `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n${planLimits(plan)}\n`,
   );
+  const triggers = (plan.config.on ?? []).map((t) =>
+    isCron(t) ? `cron "${t.cron}" (${t.timezone})` : "by hand",
+  );
+  if (triggers.length > 0) process.stdout.write(`runs: ${triggers.join(", ")}\n`);
+  if (at !== undefined) process.stdout.write(`released at ${releaseTime(at)}\n`);
+  const params = describeParams(plan.config.params, plan.params);
+  if (params.length > 0) process.stdout.write(`params: ${params.join(", ")}\n\n`);
   for (const step of plan.steps) {
     const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
     const cond = step.if === "success()" ? "" : ` if ${step.if}`;
@@ -115,17 +128,23 @@ export function registerPipeline(program: Command): void {
     .description("start a run of a pipeline config (YAML or JSON)")
     .argument("<file>", "the config, or - for standard input")
     .option("--param <name=value>", "a value for ${{ params.name }} (repeatable)", collect)
+    .option("--at <time>", "release the run at this time (2027-01-01T09:00), not now")
     .option("--dry-run", "print the steps and every work the run would create; deposit nothing")
     .addHelpText(
       "after",
       "\nExamples:\n  workflow pipeline run pipeline.yaml --dry-run\n  workflow pipeline run pipeline.yaml --param threshold=0.5",
     )
     .action(
-      async (file: string, opts: { param?: string[]; dryRun?: boolean }, command: Command) => {
+      async (
+        file: string,
+        opts: { param?: string[]; dryRun?: boolean; at?: string },
+        command: Command,
+      ) => {
         const flags = command.optsWithGlobals<Flags>();
         const config = readConfig(file);
         const params = paramsOf(opts.param);
-        const plan = check(file, config, params);
+        const at = opts.at === undefined ? undefined : atOf(opts.at);
+        const plan = check(file, config, params, at);
         if (opts.dryRun) {
           if (outputOf(flags).json) {
             return printJson(
@@ -135,14 +154,18 @@ export function registerPipeline(program: Command): void {
               })),
             );
           }
-          return printPlan(plan);
+          return printPlan(plan, at);
         }
-        const { id, works } = await clientFrom(flags).startRun(config, params);
+        const { id, works } = await clientFrom(flags).startRun(
+          config,
+          params,
+          at === undefined ? {} : { at },
+        );
         if (outputOf(flags).json) return printJson({ id, works });
         if (flags.quiet) process.stdout.write(`${id}\n`);
         else
           process.stdout.write(
-            `started run ${id}: ${works.length} works\nfollow it: workflow pipeline ps ${id}\n`,
+            `started run ${id}: ${works.length} works${at === undefined ? "" : `, released at ${releaseTime(at)}`}\nfollow it: workflow pipeline ps ${id}\n`,
           );
       },
     );
@@ -192,6 +215,8 @@ export function registerPipeline(program: Command): void {
     });
 
   registerRunControl(pipeline);
+  registerPipelineViews(pipeline);
+  registerPipelineDeploy(pipeline, readConfig);
 
   program
     .command("rerun")

@@ -3,7 +3,10 @@ import {
   PipelineConfigError,
   parseConfigText,
   planRun,
+  RunAtSchema,
   type RunPlan,
+  releaseTime,
+  runsByHand,
   type Slack,
   withoutStrategy,
 } from "@workflow/work";
@@ -25,10 +28,20 @@ export const CreateRunSchema = z.strictObject({
     error: "config must be the pipeline config, as YAML text or as an object",
   }),
   params: FreeObjectSchema.optional(),
+  /** Released at this time rather than now (`workflow pipeline run --at`). */
+  at: RunAtSchema.optional(),
 });
 
+/** A release this far in the past is a mistake, not a run for now. */
+const AT_PAST_SECONDS = 60;
+
 /** Checks a config and expands it, with the caller as the default user. */
-export function plan(principal: Principal, config: unknown, params?: Record<string, unknown>) {
+export function plan(
+  principal: Principal,
+  config: unknown,
+  params?: Record<string, unknown>,
+  release?: number,
+) {
   try {
     const raw = typeof config === "string" ? parseConfigText(config) : config;
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -36,7 +49,7 @@ export function plan(principal: Principal, config: unknown, params?: Record<stri
     }
     const given = raw as Record<string, unknown>;
     const defaults = { user: principal.sub, ...(given.defaults as object | undefined) };
-    return planRun({ ...given, defaults }, params);
+    return planRun({ ...given, defaults }, params, release);
   } catch (error) {
     if (error instanceof PipelineConfigError) throw invalid(error.message, error.details);
     throw error;
@@ -51,14 +64,26 @@ export async function createRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-  source: "runs" | "configs" = "runs",
+  source: "runs" | "configs" | "schedules" = "runs",
+  /** The tick a schedule fires for. */
+  tick?: number,
 ): Promise<{ id: string; works: string[]; run: RunDoc }> {
   requireScope(principal, "work:deposit");
-  const { config, params } = parseWith(CreateRunSchema, body, "body");
-  const planned = plan(principal, config, params);
+  const { config, params, at } = parseWith(CreateRunSchema, body, "body");
   const now = ctx.now();
+  if (at !== undefined && at < now - AT_PAST_SECONDS) {
+    throw invalid(
+      `at: ${releaseTime(at)} is in the past; leave at out (and --at) to start the run now`,
+    );
+  }
+  const planned = plan(principal, config, params, at ?? tick ?? now);
+  if (source !== "schedules" && !runsByHand(planned.config.on)) {
+    throw invalid(
+      `config "${planned.name}": its on: has no {manual: true}, so it runs only on its schedule; deploy it (workflow pipeline deploy) or add {manual: true} to on`,
+    );
+  }
   const runId = new ObjectId();
-  const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
+  const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now, at ?? 0));
   capQueued(docs, planned.maxParallel);
   const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
   const users = [...new Set([...docs, ...later].map((d) => d.user))];
@@ -93,7 +118,12 @@ export async function createRun(
     config: planned.config as unknown as Record<string, unknown>,
     steps,
     events: [
-      { at: now, kind: "submitted", ...(source === "configs" ? { detail: "configs API" } : {}) },
+      {
+        at: now,
+        kind: "submitted",
+        ...(source === "configs" ? { detail: "configs API" } : {}),
+        ...(at === undefined ? {} : { detail: `released at ${releaseTime(at)}` }),
+      },
       ...steps
         .filter((s) => s.released)
         .map((s) => ({ at: now, kind: "step started", step: s.name })),
@@ -151,6 +181,8 @@ export function worksOf(
   step: RunPlan["steps"][number],
   run: ObjectId,
   received: number,
+  /** Not claimed before this: a run released later. */
+  at: number,
 ): WorkDoc[] {
   const waits = step.needs.length > 0;
   return step.works.map((p) => {
@@ -167,12 +199,13 @@ export function worksOf(
       config: { ...withoutStrategy(config), parent: config.parent ?? run.toHexString() },
       status: queued ? TRANSITIONS.deposit.to : "waiting",
       attempt: 0,
-      notBefore: notBefore ?? 0,
+      notBefore: Math.max(notBefore ?? 0, at),
       received,
       run,
       step: step.name,
       index: p.index,
     };
+    if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
     if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
     if (p.origins) doc.origins = p.origins;

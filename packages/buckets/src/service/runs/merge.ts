@@ -59,7 +59,10 @@ export async function mergeRunSteps(
   const now = ctx.now();
   const fresh = planned.steps.filter((s) => added.includes(s.name) || replaced.includes(s.name));
   const docs = fresh.flatMap((step) =>
-    worksOf(ctx, principal, step, id, now).map((doc) => ({ ...doc, status: "waiting" as const })),
+    worksOf(ctx, principal, step, id, now, 0).map((doc) => ({
+      ...doc,
+      status: "waiting" as const,
+    })),
   );
   const stranger = docs.find((d) => d.user !== run.user);
   if (stranger) {

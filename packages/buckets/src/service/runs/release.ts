@@ -1,4 +1,4 @@
-import { fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
+import { conditionHolds, fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type {
   RunDoc,
@@ -117,21 +117,24 @@ function outcomeOf(counts: StepCounts | undefined, works: number): StepOutcome |
   return "failure";
 }
 
-/** Whether a step, or a step it needs (transitively), failed: what `failure()` asks. */
-function failedUpstream(step: RunStep, byName: Map<string, RunStep>): boolean {
+/** Whether a step it needs, or one those need, ended with `outcome`. */
+function endedUpstream(step: RunStep, byName: Map<string, RunStep>, outcome: StepOutcome): boolean {
   return step.needs.some((name) => {
     const need = byName.get(name) as RunStep;
-    return need.outcome === "failure" || failedUpstream(need, byName);
+    return need.outcome === outcome || endedUpstream(need, byName, outcome);
   });
 }
 
 function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
-  if (step.if === "always()") return true;
-  if (step.if === "failure()") return failedUpstream(step, byName);
   // A step `from` another runs the lines that succeeded (./fanout.ts skips the others).
-  return step.needs.every((name) => {
-    const outcome = byName.get(name)?.outcome;
-    return outcome === "success" || (outcome === "failure" && name === step.from);
+  return conditionHolds(step.if, {
+    result: (name) => byName.get(name)?.outcome ?? "skipped",
+    allSucceeded: step.needs.every((name) => {
+      const outcome = byName.get(name)?.outcome;
+      return outcome === "success" || (outcome === "failure" && name === step.from);
+    }),
+    failedUpstream: endedUpstream(step, byName, "failure"),
+    cancelledUpstream: endedUpstream(step, byName, "cancelled"),
   });
 }
 

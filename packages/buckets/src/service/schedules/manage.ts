@@ -51,6 +51,7 @@ export function viewOf(doc: ScheduleDoc): ScheduleView {
     fired: doc.fired,
     done: doc.nextRun === null,
     ...(doc.pausedReason ? { pausedReason: doc.pausedReason } : {}),
+    ...(doc.config ? { config: doc.config } : {}),
   };
 }
 
@@ -63,6 +64,8 @@ export async function addSchedule(
   principal: Principal,
   body: unknown,
   dryRun = false,
+  /** The deployed config it is a trigger of. */
+  config?: string,
 ): Promise<ScheduleDetail> {
   requireScope(principal, "work:deposit");
   const spec = parseWith(ScheduleSpecSchema, body, "body");
@@ -78,6 +81,7 @@ export async function addSchedule(
     created: now,
     nextRun: spec.lives === 0 ? null : nextAfter(cron, now),
     fired: 0,
+    ...(config ? { config } : {}),
   };
   if (!dryRun && !(await ctx.store.schedules.insert(doc))) {
     throw conflict(

@@ -113,7 +113,7 @@ async function fireTick(
     return false;
   }
   try {
-    const deposited = await depositTarget(ctx, owner, schedule.target);
+    const deposited = await depositTarget(ctx, owner, schedule.target, tick);
     await ctx.store.schedules.linkTick(record._id, deposited);
     return true;
   } catch (error) {

@@ -44,6 +44,9 @@ interface Work {
   products?: string[];
   plots?: string[];
   history?: Attempt[];
+  step?: string;
+  matrix?: Record<string, unknown>;
+  config?: { parent?: string };
   logs: { attempt: number; lines: LogLine[] };
 }
 
@@ -189,6 +192,9 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
     ["pipeline", w.pipeline],
     ["user", w.user],
     ["site", w.site],
+    ["run", w.step === undefined ? undefined : w.config?.parent],
+    ["step", w.step],
+    ["matrix", w.matrix ? JSON.stringify(w.matrix) : undefined],
     ["attempt", w.attempt ?? 0],
     ["retries", w.retries],
     ["priority", w.priority],

@@ -14,7 +14,7 @@ const PAGE = 50;
 const EVERY_MS = 5_000;
 /** The match count is a count over the whole filter: refreshed less often than the page. */
 const COUNT_EVERY_MS = 15_000;
-const FILTERS = ["pipeline", "status", "site", "tag", "user", "event"] as const;
+const FILTERS = ["pipeline", "step", "status", "site", "tag", "user", "event"] as const;
 const PROJECTION = {
   pipeline: 1,
   status: 1,
@@ -26,6 +26,8 @@ const PROJECTION = {
   creation: 1,
   attempt: 1,
   parameters: 1,
+  step: 1,
+  matrix: 1,
   start: 1,
   stop: 1,
   "history.error": 1,
@@ -50,6 +52,17 @@ interface Row {
   results?: { error?: string };
   /** When the service received it: the page's order, and its cursor. */
   arrived: number;
+  step?: string;
+  matrix?: Record<string, unknown>;
+}
+
+/** A run's work by its step and combination: `fit [alpha=1, beta=2]`. */
+function placeOf(w: Row): string {
+  if (w.step === undefined) return "";
+  const combo = Object.entries(w.matrix ?? {}).map(
+    ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+  );
+  return combo.length > 0 ? `${w.step} [${combo.join(", ")}]` : w.step;
 }
 
 /** What went wrong: the last attempt's error, or why the results were not kept. */
@@ -231,7 +244,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
   return html`<section>
     <h2>Works</h2>
     <form class="filters" onSubmit=${apply} data-test="filters">
-      ${input("pipeline", "pipeline")}
+      ${input("pipeline", "pipeline")} ${input("step", "step")}
       <label
         >status
         <select name="status" value=${value("status")} onChange=${set("status")}>
@@ -275,7 +288,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
     <table class="works" data-test="works">
       <thead>
         <tr>
-          <th>id</th><th>pipeline</th><th>status</th><th>user</th><th>site</th><th>tags</th>
+          <th>id</th><th>pipeline</th><th>step</th><th>status</th><th>user</th><th>site</th><th>tags</th>
           <th>what</th><th>parameters</th><th>arrived</th><th class="num">attempt</th>
           <th class="num">duration</th><th>error</th>
         </tr>
@@ -285,6 +298,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
           (w) => html`<tr data-id=${w.id}>
             <td><a href=${href(`work/${w.id}`)} class="mono">${w.id}</a></td>
             <td>${w.pipeline}</td>
+            <td class="step">${placeOf(w)}</td>
             <td><${StatusBadge} status=${w.status} /></td>
             <td>${w.user}</td>
             <td>${w.site}</td>
@@ -301,7 +315,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
         )}
         ${
           page.data && rows.length === 0
-            ? html`<tr><td colspan="12" class="empty">No works match.</td></tr>`
+            ? html`<tr><td colspan="13" class="empty">No works match.</td></tr>`
             : null
         }
       </tbody>
