@@ -219,6 +219,7 @@ export function startWorker(input: StartWorkerOptions): WorkerHandle {
       await client.update([
         {
           id: work.id,
+          pipeline: work.pipeline,
           attempt: work.attempt,
           ...(work.claim ? { claim: work.claim } : {}),
           notify: { ...work.notify, slack: { ...work.notify?.slack, reply } },

@@ -33,6 +33,7 @@ export function toUpdate(
   }
   return {
     id: work.id,
+    pipeline: work.pipeline,
     attempt: work.attempt,
     ...(work.claim ? { claim: work.claim } : {}),
     status: outcome.status,

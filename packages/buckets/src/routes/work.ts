@@ -33,14 +33,14 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   });
 
   router.post("/work/:id/heartbeat", async (req, res) => {
-    const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
+    const params = parseWith(AttemptParamsSchema, req.query, "query");
     const id = parseId(req.params.id);
-    res.json(await heartbeat(ctx, principalOf(res), id, attempt, holderOf(req, res)));
+    res.json(await heartbeat(ctx, principalOf(res), id, params, holderOf(req, res)));
   });
 
   router.post("/work/:id/release", async (req, res) => {
-    const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
-    await release(ctx, principalOf(res), parseId(req.params.id), attempt, holderOf(req, res));
+    const params = parseWith(AttemptParamsSchema, req.query, "query");
+    await release(ctx, principalOf(res), parseId(req.params.id), params, holderOf(req, res));
     res.json(true);
   });
 

@@ -4,6 +4,7 @@ import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
+import { scatter } from "./scatter.js";
 
 /** Counts of one step's works by status; `retrying` are failures with a retry to come. */
 export interface StepCounts {
@@ -14,6 +15,8 @@ export interface StepCounts {
 /** A waiting work released with its filled fields. */
 export interface Unblock {
   _id: ObjectId;
+  /** The work's pipeline: the shard key the write names. */
+  pipeline: string;
   set: Partial<WorkDoc>;
 }
 
@@ -61,15 +64,20 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step, status: "waiting" },
-          { projection: { _id: 1, template: 1, index: 1 }, sort: { index: 1 }, limit },
+          {
+            ...scatter("a step's waiting works, by run"),
+            projection: { _id: 1, pipeline: 1, template: 1, index: 1 },
+            sort: { index: 1 },
+            limit,
+          },
         )
         .toArray(),
     /** waiting -> queued, each guarded by its status: a work is released once whoever tries. */
     unblock: async (releases: Unblock[]): Promise<number> => {
       if (releases.length === 0) return 0;
-      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, set }) => ({
+      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, pipeline, set }) => ({
         updateOne: {
-          filter: { _id, status: { $in: [...TRANSITIONS.unblock.from] } },
+          filter: { _id, pipeline, status: { $in: [...TRANSITIONS.unblock.from] } },
           update: { $set: { ...set, status: TRANSITIONS.unblock.to, notBefore: 0 } },
         },
       }));

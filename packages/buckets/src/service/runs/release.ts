@@ -234,7 +234,7 @@ async function unblock(
         );
       }
     }
-    return { _id: work._id, set };
+    return { _id: work._id, pipeline: work.pipeline, set };
   });
   // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
   const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
