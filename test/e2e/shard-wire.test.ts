@@ -1,0 +1,201 @@
+import type { StoredWork } from "@workflow/work";
+import { createLogger, startWorker } from "@workflow/worker";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { uniqueIndexesOffKey, wireWatch } from "../support/shard-wire.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
+
+/**
+ * Shard-readiness from the commands the service really sends (no mongos installs here): the end
+ * to end flows run with the driver's command monitoring on, and each fails on the first command
+ * that would reach every shard without being one README's Sizing lists (marked `scatter:`).
+ * A new flow is one more `it` here; the watch sees every command whatever sent it.
+ */
+const watch = wireWatch();
+/** Seconds the service's clock is moved on: leases lapse and schedules come due without waiting. */
+let skew = 0;
+let stack: Stack;
+const PIPELINES = ["wire-a", "wire-b", "wire-c"];
+
+beforeAll(async () => {
+  stack = await startStack(
+    import.meta.filename,
+    { BUCKETS_REAP_SECONDS: "1", BUCKETS_RETENTION_DAYS: "1", BUCKETS_SCHEDULE_SECONDS: "3600" },
+    "",
+    { onCommand: watch.onCommand, now: () => Date.now() / 1000 + skew },
+  );
+});
+afterAll(() => stack.close());
+afterEach(() => {
+  // The first broadcast, named: the flow that sent it is the test that fails.
+  expect(watch.first(), "a command that would reach every shard").toBeUndefined();
+});
+
+const admin = () => stack.client();
+const worker = () =>
+  stack.client({ user: "worker", scopes: ["work:withdraw", "work:read"], workerId: "wire" });
+const work = (pipeline: string, overrides: Record<string, unknown> = {}) => ({
+  pipeline,
+  site: "local",
+  user: "admin",
+  command: ["echo", "wire"],
+  ...overrides,
+});
+
+async function call(method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${stack.token("admin", ["admin"])}`,
+      "content-type": "application/json",
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  expect(response.status, `${method} ${path}: ${text}`).toBeLessThan(300);
+  return text ? JSON.parse(text) : undefined;
+}
+
+describe("every command the service sends targets one shard, or is listed as reaching all", () => {
+  it("deposits, claims of one and of three pipelines, batch claims, heartbeats, releases, logs, outcomes", async () => {
+    const client = admin();
+    await client.deposit(PIPELINES.flatMap((p) => [0, 1, 2, 3].map(() => work(p))));
+    const w = worker();
+    const one = (await w.withdraw({ pipeline: "wire-a" })) as StoredWork;
+    expect(one.pipeline).toBe("wire-a");
+    const three = await w.withdraw({ pipeline: { $in: PIPELINES } }, { count: 5, lease: 30 });
+    expect(three).toHaveLength(5);
+    // Concurrent claims of one pipeline share a batch claim.
+    const batches = await Promise.all(
+      [0, 1].map(() => w.withdraw({ pipeline: "wire-b" }, { count: 2 })),
+    );
+    expect(batches.flat().length).toBeGreaterThan(0);
+    const [held, released, logged] = three as [StoredWork, StoredWork, StoredWork];
+    expect(await w.heartbeat(held)).toEqual({ cancel: false });
+    await w.release(released);
+    await w.appendLogs(logged, [{ stream: "stdout", text: "wire", t: Date.now() / 1000 }]);
+    await w.update([
+      {
+        id: held.id,
+        pipeline: held.pipeline,
+        attempt: held.attempt,
+        claim: held.claim,
+        status: "success",
+        results: { ok: 1 },
+      },
+      { id: one.id, attempt: one.attempt, claim: one.claim, status: "failure" },
+    ]);
+    expect(watch.seen()).toBeGreaterThan(0);
+  });
+
+  it("a worker of three pipelines long-polls, runs, heartbeats and reports", {
+    timeout: 60_000,
+  }, async () => {
+    const client = admin();
+    const daemon = startWorker({
+      pipelines: PIPELINES,
+      client: worker(),
+      lives: 4,
+      concurrency: 2,
+      wait: 2,
+      sleep: 0.1,
+      logger: createLogger("silent"),
+    });
+    // Deposited while it waits: the long-poll answers.
+    const ids = await client.deposit(
+      PIPELINES.map((p) => work(p, { tags: ["daemon"] })),
+      { returnIds: true },
+    );
+    await daemon.done;
+    const done = await client.view({ tags: "daemon", status: "success" });
+    expect(done.map((d) => d.id).filter((id) => ids.includes(id)).length).toBeGreaterThan(0);
+  });
+
+  it("a pipeline with a fan-in runs to success", { timeout: 60_000 }, async () => {
+    const client = admin();
+    const { id } = await client.startRun(`
+version: "2"
+name: wire-run
+defaults: {user: admin, site: local}
+pipeline:
+  steps:
+    - name: fan
+      stage: 1
+      matrix: {x: [1, 2, 3]}
+      work: {command: ["echo", "\${{ matrix.x }}"]}
+    - name: in
+      stage: 2
+      work: {command: ["echo", "done"]}
+`);
+    const daemon = startWorker({
+      pipelines: ["wire-run"],
+      client: worker(),
+      lives: 4,
+      concurrency: 3,
+      wait: 2,
+      sleep: 0.1,
+      logger: createLogger("silent"),
+    });
+    await daemon.done;
+    await eventually(async () => ((await client.run(id)).status === "success" ? true : undefined));
+  });
+
+  it("leases lapse and the reaper ends them; audits", async () => {
+    const client = admin();
+    await client.deposit([work("wire-lease", { retries: 1 }), work("wire-lease", { creation: 1 })]);
+    const claimed = await worker().withdraw({ pipeline: "wire-lease" }, { lease: 5 });
+    expect(claimed).not.toBeNull();
+    skew += 60;
+    await eventually(async () => {
+      const [w] = await client.view({ id: (claimed as StoredWork).id });
+      return w?.status === "running" ? undefined : w;
+    });
+    await client.audit({ staleDays: 1 });
+  });
+
+  it("a schedule's tick deposits once", async () => {
+    const added = (await call("POST", "/schedules", {
+      name: "wire-schedule",
+      cron: "* * * * *",
+      missed: "latest",
+      target: { works: [work("wire-sched")] },
+    })) as { id: string };
+    skew += 120;
+    await stack.service.ticker.evaluate();
+    await eventually(async () =>
+      (await admin().count({ pipeline: "wire-sched" })) > 0 ? true : undefined,
+    );
+    await call("GET", `/schedules/${added.id}`);
+  });
+
+  it("bulk actions, cancels, views and counts", async () => {
+    const client = admin();
+    const ids = await client.deposit(
+      [0, 1, 2, 3].map(() => work("wire-bulk")),
+      { returnIds: true },
+    );
+    await client.cancel(ids[0] as string);
+    await client.bulk({
+      query: { pipeline: "wire-bulk", status: "cancelled" },
+      action: "retry",
+      confirmed: 1,
+    });
+    await client.bulk({ query: { pipeline: "wire-bulk" }, action: "cancel", confirmed: 4 });
+    await client.bulk({ query: { pipeline: "wire-bulk" }, action: "delete", confirmed: 4 });
+    expect(await client.count({ pipeline: "wire-bulk" })).toBe(0);
+    await client.status();
+    await client.details("wire-a");
+  });
+
+  it("results: kept, replaced, queried, deleted", async () => {
+    const [id] = await admin().deposit([work("wire-results")], { returnIds: true });
+    const kept = { ...work("wire-results"), id, status: "success", results: { snr: 9 } };
+    await call("POST", "/results-service/results", [kept]);
+    await call("PUT", "/results-service/results", [{ ...kept, results: { snr: 10 } }]);
+    await call("POST", "/results-service/view", { query: { pipeline: "wire-results" } });
+    await call("DELETE", `/results-service/results?wire-results=${id}`);
+  });
+
+  it("every unique index starts with its collection's shard key", async () => {
+    expect(await uniqueIndexesOffKey(stack.service.database.db)).toEqual([]);
+  });
+});
