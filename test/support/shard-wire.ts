@@ -62,8 +62,14 @@ const targetsSome = (filter: unknown, key: Record<string, unknown>) =>
 
 const show = (value: unknown) => JSON.stringify(value)?.slice(0, 300);
 
-/** Why a command would reach every shard (or a write could not be routed), or nothing. */
-export function broadcastOf(event: CommandStartedEvent): string | undefined {
+/**
+ * Why a command would reach every shard (or a write could not be routed), or nothing. A command
+ * that reaches every shard because it is marked so is told to `onMarked`, with its comment.
+ */
+export function broadcastOf(
+  event: CommandStartedEvent,
+  onMarked: (comment: string) => void = () => undefined,
+): string | undefined {
   const { commandName, command } = event;
   if (!ROUTED.has(commandName)) return undefined;
   if (command.autocommit === false) return `${commandName} in a transaction`;
@@ -76,10 +82,13 @@ export function broadcastOf(event: CommandStartedEvent): string | undefined {
   }
   if (key === "unsharded") return undefined;
   const marked = typeof command.comment === "string" && command.comment.startsWith("scatter:");
-  const scatter = (filter: unknown, what: string) =>
-    targetsSome(filter, key) || marked
-      ? undefined
-      : `${what} without the shard key ${show(key)} and not marked scatter: ${show(filter)}`;
+  const scatter = (filter: unknown, what: string) => {
+    if (targetsSome(filter, key)) return undefined;
+    if (!marked)
+      return `${what} without the shard key ${show(key)} and not marked scatter: ${show(filter)}`;
+    onMarked(command.comment as string);
+    return undefined;
+  };
   switch (commandName) {
     case "findAndModify":
       return targetsOne(command.query, key)
@@ -126,16 +135,25 @@ export function broadcastOf(event: CommandStartedEvent): string | undefined {
 /** Records every command that would broadcast, in order; `first` names the first one. */
 export function wireWatch() {
   const broadcasts: string[] = [];
+  let marked: string[] = [];
   let seen = 0;
   return {
     onCommand: (event: CommandStartedEvent) => {
       seen++;
-      const problem = broadcastOf(event);
+      const problem = broadcastOf(event, (comment) => marked.push(comment));
       if (problem) broadcasts.push(problem);
+    },
+    /** The comments of the listed broadcasts since the last call (each once). */
+    takeMarked: () => {
+      const taken = [...new Set(marked)];
+      marked = [];
+      return taken;
     },
     /** How many commands were seen: a watch that saw none proves nothing. */
     seen: () => seen,
     first: () => broadcasts[0],
+    /** Every one, each once, in the order first seen. */
+    all: () => [...new Set(broadcasts)],
   };
 }
 

@@ -99,7 +99,8 @@ export function resultStore(db: Db) {
         )
         .toArray(),
     remove: async (ids: ObjectId[]): Promise<number> =>
-      (await collection.deleteMany({ _id: { $in: ids } })).deletedCount,
+      (await collection.deleteMany({ _id: { $in: ids } }, scatter("deleting results by id alone")))
+        .deletedCount,
     find: (query: Record<string, unknown>, { projection, skip, limit }: ResultFind) =>
       collection.find(filter(query), {
         ...(projection ? { projection } : {}),

@@ -22,25 +22,34 @@ export interface Unblock {
 
 const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 
+/**
+ * A run's works are found by run, which is no shard key: each of these reaches every shard once
+ * works are sharded (README, Sizing), until they name the run's pipelines too.
+ */
+const byRun = scatter("a run's works, by run");
+
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
   return {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
       const rows = await collection
-        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>([
-          { $match: { run } },
-          {
-            $group: {
-              _id: {
-                step: "$step",
-                status: "$status",
-                retrying: { $gt: ["$retryAt", null] },
+        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>(
+          [
+            { $match: { run } },
+            {
+              $group: {
+                _id: {
+                  step: "$step",
+                  status: "$status",
+                  retrying: { $gt: ["$retryAt", null] },
+                },
+                n: { $sum: 1 },
               },
-              n: { $sum: 1 },
             },
-          },
-        ])
+          ],
+          byRun,
+        )
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
@@ -56,7 +65,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step: { $in: steps } },
-          { projection: { step: 1, index: 1, results: 1 }, sort: { step: 1, index: 1 } },
+          { ...byRun, projection: { step: 1, index: 1, results: 1 }, sort: { step: 1, index: 1 } },
         )
         .toArray(),
     /** The next waiting works of a step, in matrix order. */
@@ -65,7 +74,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step, status: "waiting" },
           {
-            ...scatter("a step's waiting works, by run"),
+            ...byRun,
             projection: { _id: 1, pipeline: 1, template: 1, index: 1 },
             sort: { index: 1 },
             limit,
@@ -92,6 +101,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       const { modifiedCount } = await collection.updateMany(
         { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
     },
@@ -100,6 +110,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       const { modifiedCount } = await collection.updateMany(
         { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
     },
@@ -126,16 +137,17 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
           { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
         ],
+        byRun,
       );
       return modifiedCount;
     },
     /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
       const ids = await collection
-        .find({ run }, { projection: { _id: 1 } })
+        .find({ run }, { ...byRun, projection: { _id: 1 } })
         .map((doc) => doc._id)
         .toArray();
-      const { deletedCount } = await collection.deleteMany({ run });
+      const { deletedCount } = await collection.deleteMany({ run }, byRun);
       await logs.removeFor(ids);
       return deletedCount;
     },
@@ -156,15 +168,19 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         or.push({ step: { $in: chosen.steps }, status: { $in: own } });
       if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
       if (or.length === 0) return 0;
-      const { modifiedCount } = await collection.updateMany({ run, $or: or }, [
-        {
-          $set: {
-            status: TRANSITIONS.rerun.to,
-            uncounted: "$attempt",
+      const { modifiedCount } = await collection.updateMany(
+        { run, $or: or },
+        [
+          {
+            $set: {
+              status: TRANSITIONS.rerun.to,
+              uncounted: "$attempt",
+            },
           },
-        },
-        { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
-      ]);
+          { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
+        ],
+        byRun,
+      );
       return modifiedCount;
     },
   };
