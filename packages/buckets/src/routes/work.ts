@@ -22,7 +22,11 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   router.post("/work/withdraw", async (req, res) => {
     const principal = principalOf(res);
     const gone = new AbortController();
-    res.on("close", () => gone.abort());
+    // Only a caller that hung up before its answer stops a wait: aborting after every answer built
+    // a DOMException (with its stack) per claim, for nothing.
+    res.on("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const claimed = await withdraw(ctx, withdrawing, principal, {
       filter: req.body,
       params: req.query,

@@ -116,9 +116,9 @@ export async function claimMany(
   const ids = candidates.map((c) => c._id);
   const token = new ObjectId();
   // The claimer sends one pipeline per command: naming it keeps both writes on its shard.
-  const { pipeline } = filter;
+  const pipeline = filter.pipeline === undefined ? {} : { pipeline: filter.pipeline };
   await collection.updateMany(
-    claimable({ pipeline, _id: { $in: ids } } as Filter<WorkDoc>, options.now),
+    claimable({ ...pipeline, _id: { $in: ids } } as Filter<WorkDoc>, options.now),
     claimUpdate(
       options,
       {
@@ -135,7 +135,7 @@ export async function claimMany(
     ),
   );
   const claimed = await collection
-    .find({ pipeline, _id: { $in: ids }, claimToken: token } as Filter<WorkDoc>)
+    .find({ ...pipeline, _id: { $in: ids }, claimToken: token } as Filter<WorkDoc>)
     .toArray();
   const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
   return ids.map((id) => byId.get(id.toHexString()) ?? null);
