@@ -3,23 +3,11 @@ import type { Claimer } from "./claimer.js";
 import type { ServiceContext } from "./context.js";
 import { namedPipelines } from "./withdraw.js";
 
-/** Where a work stands in claim order: priority first, then arrival, then id. */
-interface Ranked {
-  _id: { toHexString(): string };
-  priority?: number | undefined;
-  received?: number | undefined;
-}
-
-const inClaimOrder = (a: Ranked, b: Ranked) =>
-  (b.priority ?? 0) - (a.priority ?? 0) ||
-  (a.received ?? 0) - (b.received ?? 0) ||
-  a._id.toHexString().localeCompare(b._id.toHexString());
-
 /**
  * Claims one pipeline per command, so that each claim targets the one shard that holds its
- * pipeline (README, Sizing). A claim of several pipelines first reads the next works of each (in
- * parallel, nothing claimed), merges them in claim order, and claims from each pipeline the works
- * that fell to it: across pipelines the order holds as it stood when the claim looked.
+ * pipeline (README, Sizing). A claim of several pipelines first reads the next works across them
+ * in claim order (nothing claimed), then claims from each pipeline the works that fell to it:
+ * across pipelines the order holds as it stood when the claim looked.
  */
 export function acrossPipelines(ctx: ServiceContext, claim: Claimer): Claimer {
   return async (query, request) => {
@@ -35,12 +23,8 @@ export function acrossPipelines(ctx: ServiceContext, claim: Claimer): Claimer {
     }
     const now = ctx.now();
     const of = (pipeline: string): Query => ({ ...query, pipeline });
-    const heads = (
-      await Promise.all([...new Set(names)].map((p) => ctx.store.peek(of(p), now, request.count)))
-    )
-      .flat()
-      .sort(inClaimOrder)
-      .slice(0, request.count);
+    // One read across them, in claim order (it reaches their shards only): what each one's claim takes.
+    const heads = await ctx.store.peek({ ...query, pipeline: { $in: names } }, now, request.count);
     const shares = new Map<string, number>();
     for (const head of heads) shares.set(head.pipeline, (shares.get(head.pipeline) ?? 0) + 1);
     const claimed = (
