@@ -11,6 +11,7 @@ export const SHARD_KEYS: Record<string, Record<string, 1 | "hashed"> | "unsharde
   results: { pipeline: 1, _id: 1 },
   schedule_ticks: { schedule: 1 },
   schedules: "unsharded",
+  workers: "unsharded",
 };
 
 /** Commands mongos routes by their filter; the rest (indexes, pings, cursors) are not routed so. */
