@@ -581,7 +581,15 @@ describe("releases", () => {
     const a = (await withdraw(name)) as Claimed;
     // The outcome is recorded, the release never happens (the instance died in between).
     await t.service.ctx.store.recordOutcomes(
-      [{ _id: new ObjectId(a.id), attempt: a.attempt, transition: "succeed", results: { ok: 1 } }],
+      [
+        {
+          _id: new ObjectId(a.id),
+          pipeline: name,
+          attempt: a.attempt,
+          transition: "succeed",
+          results: { ok: 1 },
+        },
+      ],
       t.service.ctx.now(),
     );
     expect(await withdraw(name)).toBeNull();

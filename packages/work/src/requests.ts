@@ -52,12 +52,16 @@ export const ClaimSecretSchema = z
   .string()
   .regex(/^[0-9a-f]{32}$/, { error: "a claim secret is the 32 hex digits withdraw answered" });
 
-/** `?attempt=N` on heartbeat and release: the attempt the caller holds. */
+/**
+ * `?attempt=N` on heartbeat, release and log appends: the attempt the caller holds; `pipeline`, the
+ * work's, lets the service find it where it is kept (without it, it looks on every shard).
+ */
 export const AttemptParamsSchema = z.object({
   attempt: z.coerce
     .number({ error: "attempt is required: ?attempt=<the attempt you hold>" })
     .int()
     .min(1),
+  pipeline: z.string().min(1).optional(),
 });
 
 /**
@@ -66,6 +70,8 @@ export const AttemptParamsSchema = z.object({
  */
 export const OutcomeSchema = z.object({
   id: ObjectIdSchema,
+  /** The work's pipeline: the service finds the work where it is kept (README, Sizing). */
+  pipeline: z.string().min(1).optional(),
   attempt: z.int().min(1),
   /** The claim secret withdraw answered for this attempt. */
   claim: ClaimSecretSchema.optional(),

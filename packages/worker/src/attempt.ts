@@ -157,6 +157,7 @@ export class Attempt {
       await this.context.client.update([
         {
           id: work.id,
+          pipeline: work.pipeline,
           attempt: work.attempt,
           ...(work.claim ? { claim: work.claim } : {}),
           notify: { ...work.notify, slack: { ...work.notify?.slack, reply } },

@@ -32,6 +32,7 @@ export function toUpdate(work: StoredWork, outcome: Outcome, log?: Pick<Logger, 
   }
   return {
     id: work.id,
+    pipeline: work.pipeline,
     attempt: work.attempt,
     ...(work.claim ? { claim: work.claim } : {}),
     status,

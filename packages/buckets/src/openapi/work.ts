@@ -27,6 +27,9 @@ const works = { type: "array", items: ref("Work") };
 const held = [
   pathParam("id"),
   query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+  query("pipeline", "the work's pipeline: the service looks for it there only (README, Sizing)", {
+    type: "string",
+  }),
   {
     name: CLAIM_HEADER,
     in: "header",

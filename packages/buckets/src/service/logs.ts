@@ -31,13 +31,14 @@ export async function appendLogs(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-  attempt: number,
+  { attempt, pipeline }: { attempt: number; pipeline?: string | undefined },
   holder: Holder,
   body: unknown,
 ): Promise<void> {
   requireScope(principal, "work:withdraw");
   const { lines } = parseWith(LogAppendSchema, body, "body");
-  const doc = await ctx.store.findOne(id);
+  // A worker names the work's pipeline: the read goes to its shard (and a wrong one finds nothing).
+  const doc = await ctx.store.findOne(id, pipeline);
   requireVisible(principal, id, doc);
   const work = doc as WorkDoc;
   if (work.status !== "running" || work.attempt !== attempt)

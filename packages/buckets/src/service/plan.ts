@@ -202,6 +202,7 @@ function outcome(
     final: transition === "fail" && !hasRetriesLeft(doc),
     outcome: {
       _id: doc._id,
+      pipeline: doc.pipeline,
       attempt: attempt ?? doc.attempt,
       transition,
       stop: wrote("stop") ? merged.stop : undefined,
@@ -236,7 +237,14 @@ function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
 function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
   return {
     kind: "replace",
-    change: { _id: doc._id, attempt: doc.attempt, status: doc.status, set, unset },
+    change: {
+      _id: doc._id,
+      pipeline: doc.pipeline,
+      attempt: doc.attempt,
+      status: doc.status,
+      set,
+      unset,
+    },
   };
 }
 

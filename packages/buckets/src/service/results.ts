@@ -110,7 +110,8 @@ export async function updateResults(
   if (locked.length > 0) throw lockedError(locked, "changed");
   const lost: string[] = [];
   for (const [i, doc] of docs.entries()) {
-    if (!(await ctx.store.results.replace(doc, unlocking[i] ?? false))) {
+    const kept = stored.get(doc._id.toHexString())?.pipeline ?? doc.pipeline;
+    if (!(await ctx.store.results.replace(doc, unlocking[i] ?? false, kept))) {
       lost.push(doc._id.toHexString());
     }
   }

@@ -1,5 +1,6 @@
 import type { Collection, Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 export interface FindOptions {
   projection?: Record<string, 0 | 1>;
@@ -50,6 +51,7 @@ export function findWorks(
   // In id order, the index every collection has: paging is stable, with `after` or with `skip`.
   const paged = after ? { $and: [filter, { _id: { $gt: after } }] } : filter;
   return collection.find(paged, {
+    ...scatter("a view that names no pipeline"),
     ...(projection ? { projection } : {}),
     sort: { _id: 1 },
     skip,
@@ -61,12 +63,16 @@ export async function countWorks(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
 ): Promise<number> {
-  return collection.countDocuments(filter);
+  return collection.countDocuments(filter, scatter("a count that names no pipeline"));
 }
 
 export async function findByIds(
   collection: Collection<WorkDoc>,
   ids: ObjectId[],
+  pipelines?: string[],
 ): Promise<WorkDoc[]> {
-  return collection.find({ _id: { $in: ids } }).toArray();
+  if (ids.length === 0) return [];
+  if (pipelines)
+    return collection.find({ _id: { $in: ids }, pipeline: { $in: pipelines } }).toArray();
+  return collection.find({ _id: { $in: ids } }, scatter("works by id alone")).toArray();
 }

@@ -7,6 +7,8 @@ import { oversizedError } from "./oversize.js";
 /** What a worker reports for one attempt. */
 export interface Outcome {
   _id: ObjectId;
+  /** The work's pipeline: the shard key every write names. */
+  pipeline: string;
   attempt: number;
   transition: "succeed" | "fail" | "progress" | "late" | "reply";
   stop?: number | undefined;
@@ -103,6 +105,7 @@ export async function recordOutcomes(
         updateOne: {
           filter: {
             _id: outcome._id,
+            pipeline: outcome.pipeline,
             attempt: outcome.attempt,
             status: { $in: [...TRANSITIONS[outcome.transition].from] },
             // Every claim writes its attempt's entry; an array filter on a work without one fails.
@@ -124,7 +127,10 @@ export async function recordOutcomes(
   // their attempt's history were ours.
   const docs = await collection
     .find(
-      { _id: { $in: outcomes.map((o) => o._id) } },
+      {
+        _id: { $in: outcomes.map((o) => o._id) },
+        pipeline: { $in: [...new Set(outcomes.map((o) => o.pipeline))] },
+      },
       { projection: { attempt: 1, status: 1, history: 1, stop: 1, "claim.late": 1 } },
     )
     .toArray();

@@ -4,6 +4,7 @@ import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
+import { scatter } from "./scatter.js";
 
 /** Counts of one step's works by status; `retrying` are failures with a retry to come. */
 export interface StepCounts {
@@ -14,6 +15,8 @@ export interface StepCounts {
 /** A waiting work released with its filled fields. */
 export interface Unblock {
   _id: ObjectId;
+  /** The work's pipeline: the shard key the write names. */
+  pipeline: string;
   set: Partial<WorkDoc>;
 }
 
@@ -40,25 +43,34 @@ function rerunFilter(
   return or;
 }
 
+/**
+ * A run's works are found by run, which is no shard key: each of these reaches every shard once
+ * works are sharded (README, Sizing), until they name the run's pipelines too.
+ */
+const byRun = scatter("a run's works, by run");
+
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
   return {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
       const rows = await collection
-        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>([
-          { $match: { run } },
-          {
-            $group: {
-              _id: {
-                step: "$step",
-                status: "$status",
-                retrying: { $gt: ["$retryAt", null] },
+        .aggregate<{ _id: { step: string; status: Status; retrying: boolean }; n: number }>(
+          [
+            { $match: { run } },
+            {
+              $group: {
+                _id: {
+                  step: "$step",
+                  status: "$status",
+                  retrying: { $gt: ["$retryAt", null] },
+                },
+                n: { $sum: 1 },
               },
-              n: { $sum: 1 },
             },
-          },
-        ])
+          ],
+          byRun,
+        )
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
@@ -75,6 +87,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step: { $in: steps } },
           {
+            ...byRun,
             projection: { step: 1, index: 1, status: 1, results: 1, combination: 1, origins: 1 },
             sort: { step: 1, index: 1 },
           },
@@ -86,7 +99,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step, status: "waiting" },
           {
-            projection: { _id: 1, template: 1, index: 1, origins: 1 },
+            ...byRun,
+            projection: { _id: 1, pipeline: 1, template: 1, index: 1, origins: 1 },
             sort: { index: 1 },
             limit,
           },
@@ -95,9 +109,9 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** waiting -> queued, each guarded by its status: a work is released once whoever tries. */
     unblock: async (releases: Unblock[]): Promise<number> => {
       if (releases.length === 0) return 0;
-      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, set }) => ({
+      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, pipeline, set }) => ({
         updateOne: {
-          filter: { _id, status: { $in: [...TRANSITIONS.unblock.from] } },
+          filter: { _id, pipeline, status: { $in: [...TRANSITIONS.unblock.from] } },
           update: { $set: { ...set, status: TRANSITIONS.unblock.to, notBefore: 0 } },
         },
       }));
@@ -149,6 +163,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       const { modifiedCount } = await collection.updateMany(
         { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
     },
@@ -157,6 +172,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       const { modifiedCount } = await collection.updateMany(
         { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
     },
@@ -194,6 +210,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
           { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
         ],
+        byRun,
       );
       return modifiedCount;
     },
@@ -212,10 +229,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
       const ids = await collection
-        .find({ run }, { projection: { _id: 1 } })
+        .find({ run }, { ...byRun, projection: { _id: 1 } })
         .map((doc) => doc._id)
         .toArray();
-      const { deletedCount } = await collection.deleteMany({ run });
+      const { deletedCount } = await collection.deleteMany({ run }, byRun);
       await logs.removeFor(ids);
       return deletedCount;
     },
@@ -230,15 +247,19 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     ): Promise<number> => {
       const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
-      const { modifiedCount } = await collection.updateMany({ run, $or: or }, [
-        {
-          $set: {
-            status: TRANSITIONS.rerun.to,
-            uncounted: "$attempt",
+      const { modifiedCount } = await collection.updateMany(
+        { run, $or: or },
+        [
+          {
+            $set: {
+              status: TRANSITIONS.rerun.to,
+              uncounted: "$attempt",
+            },
           },
-        },
-        { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
-      ]);
+          { $unset: ["retryAt", "results", "products", "plots", "archive", "stop", "start"] },
+        ],
+        byRun,
+      );
       return modifiedCount;
     },
   };

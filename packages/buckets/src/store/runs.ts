@@ -1,6 +1,7 @@
 import type { Condition, Growth, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 import { runLimitStore } from "./run-limits.js";
+import { scatter } from "./scatter.js";
 
 export type { RunStatus };
 export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
@@ -110,6 +111,9 @@ export interface Rerun {
 export const RUNS = "runs";
 
 export const runs = (db: Db): Collection<RunDoc> => db.collection<RunDoc>(RUNS);
+
+/** Due deliveries one claim tries: others instances may take the first ones meanwhile. */
+const DELIVERY_CANDIDATES = 8;
 
 /** Seconds an evaluation may hold a run before another instance takes over. */
 export const LOCK_SECONDS = 30;
@@ -244,14 +248,17 @@ export function runStore(db: Db) {
       collection
         .find(
           { "rerunning.at": { $lt: before }, status: "running" },
-          { projection: { rerunning: 1 } },
+          { ...scatter("the sweep for cut-short reruns"), projection: { rerunning: 1 } },
         )
         .limit(limit)
         .toArray(),
     /** Runs whose creation began before `before` and never finished. */
     abandoned: (before: number, limit: number) =>
       collection
-        .find({ creating: true, created: { $lt: before } }, { projection: { config: 0 } })
+        .find(
+          { creating: true, created: { $lt: before } },
+          { ...scatter("the sweep for cut-short creations"), projection: { config: 0 } },
+        )
         .limit(limit)
         .toArray(),
     /** Running runs no evaluation has looked at since `before`: the sweep's list. */
@@ -263,18 +270,35 @@ export function runStore(db: Db) {
             creating: { $ne: true },
             $or: [{ checked: { $lt: before } }, { checked: { $exists: false } }],
           },
-          { projection: { _id: 1 } },
+          { ...scatter("the sweep for runs no evaluation looked at"), projection: { _id: 1 } },
         )
         .limit(limit)
         .map((d) => d._id)
         .toArray(),
-    /** Claims a due delivery: pushes its next attempt out first, so one instance sends it. */
-    claimDelivery: (kind: DeliveryKind, now: number, retryAt: number) =>
-      collection.findOneAndUpdate(
-        { [`${kind}.due`]: { $lte: now } },
-        { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
-        { returnDocument: "after", projection: { config: 0 } },
-      ),
+    /**
+     * Claims a due delivery: pushes its next attempt out first, so one instance sends it. The due
+     * runs are read first (every shard), then one is claimed by its id (its shard): a single-document
+     * write without the shard key could not be routed.
+     */
+    claimDelivery: async (kind: DeliveryKind, now: number, retryAt: number) => {
+      const due = { [`${kind}.due`]: { $lte: now } };
+      const candidates = await collection
+        .find(due, {
+          ...scatter("the sweep for due deliveries"),
+          projection: { _id: 1 },
+          limit: DELIVERY_CANDIDATES,
+        })
+        .toArray();
+      for (const { _id } of candidates) {
+        const claimed = await collection.findOneAndUpdate(
+          { _id, ...due },
+          { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
+          { returnDocument: "after", projection: { config: 0 } },
+        );
+        if (claimed) return claimed;
+      }
+      return null;
+    },
     /** Puts a claimed delivery back, due at `due`, as if it had not been attempted. */
     deferDelivery: async (kind: DeliveryKind, _id: ObjectId, due: number) => {
       await collection.updateOne(

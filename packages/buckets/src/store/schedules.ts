@@ -122,8 +122,11 @@ export function scheduleStore(db: Db) {
         throw error;
       }
     },
-    linkTick: (id: ObjectId, link: Pick<TickDoc, "works" | "run" | "error">) =>
-      ticks.updateOne({ _id: id }, { $set: link }),
+    /** By the tick's schedule too: the shard key of ticks (README, Sizing). */
+    linkTick: (
+      { _id, schedule }: Pick<TickDoc, "_id" | "schedule">,
+      link: Pick<TickDoc, "works" | "run" | "error">,
+    ) => ticks.updateOne({ _id, schedule }, { $set: link }),
     ticksOf: (schedule: ObjectId, limit: number) =>
       ticks.find({ schedule }).sort({ tick: -1 }).limit(limit).toArray(),
     countTicks: (schedule: ObjectId) => ticks.countDocuments({ schedule }),

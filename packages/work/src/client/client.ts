@@ -92,14 +92,14 @@ export interface RunSummary {
 export type StoredWork = Work & { id: string; claim?: string };
 
 /** The attempt a worker holds, as withdraw answered it. */
-export type Held = Pick<StoredWork, "id" | "attempt" | "claim">;
+export type Held = Pick<StoredWork, "id" | "attempt" | "claim"> & { pipeline?: string | undefined };
 
 /** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
 const DELETE_IDS_PER_REQUEST = 200;
 
 const claimHeaders = ({ claim }: Held) => (claim ? { headers: { [CLAIM_HEADER]: claim } } : {});
-const attemptPath = ({ id, attempt }: Held, action: string) =>
-  `/work/${encodeURIComponent(id)}/${action}?attempt=${attempt}`;
+const attemptPath = ({ id, attempt, pipeline }: Held, action: string) =>
+  `/work/${encodeURIComponent(id)}/${action}?attempt=${attempt}${pipeline ? `&pipeline=${encodeURIComponent(pipeline)}` : ""}`;
 
 /** The buckets service over HTTP. Every call has a timeout; deposits, updates and deletes retry. */
 export class BucketsClient {

@@ -232,6 +232,7 @@ async function unblock(
   const parents = templated ? await parentsOf(ctx, run._id, step, byName) : new Map();
   const releases: Unblock[] = waiting.map((work) => ({
     _id: work._id,
+    pipeline: work.pipeline,
     set: work.template
       ? filledFields(fill(work.template, needsResolver(parents, work.origins)) as never)
       : {},
