@@ -14,7 +14,7 @@ import { ADMIN_SETTABLE, type AdminPart, adminPart, exhaustedRetries } from "./a
 import { type Changes, changesOf } from "./changes.js";
 import type { ServiceContext } from "./context.js";
 import { requireSite } from "./sites.js";
-import { at, parseWith, requireDataPlaceholders, requireResultsWithinCap } from "./validate.js";
+import { at, parseWith, requireResultsWithinCap } from "./validate.js";
 
 /** What a worker may write, besides Slack's reply. */
 const REPORTED = new Set<string>(OUTCOME_FIELDS);
@@ -54,7 +54,6 @@ export function planOf(
   const changes = changesOf(sent, merged, before);
   const never = changes.fields.find((f) => NEVER.has(f));
   if (never) throw forbidden(id, never, `${never} never changes; deposit a new work instead`);
-  if (changes.fields.includes("command")) requireDataPlaceholders(merged.command, where);
   const admin = adminPart(principal, changes, merged, before);
   if (changes.fields.includes("status")) {
     return statusChange(ctx, principal, doc, merged, changes, admin, attempt, now);

@@ -13,7 +13,7 @@ import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
-import { type DepositPayload, toPayloads } from "./payloads.js";
+import { type DepositPayload, requireDataPlaceholders, toPayloads } from "./payloads.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import {
   type ClientSettings,
@@ -180,6 +180,9 @@ export class BucketsClient {
 
   /** Records outcomes (from the worker holding each) or changes (from owners and admins). */
   async update(works: (OutcomeInput | (Partial<Work> & { id: string }))[]): Promise<true> {
+    for (const [index, work] of works.entries()) {
+      if ("command" in work) requireDataPlaceholders(work.command ?? undefined, `works[${index}]`);
+    }
     await withRetries(() => this.#request("PUT", "/work", works), this.#retry);
     return true;
   }
