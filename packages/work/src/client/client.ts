@@ -73,6 +73,14 @@ export interface RunSummary {
   callback?: { url: string; attempts: number; delivered?: number; error?: string };
 }
 
+/** What a dry run of a run answers (POST /runs?dry_run=true): the run as it would start. */
+export interface RunCheck {
+  name: string;
+  user: string;
+  pipelines: string[];
+  works: number;
+}
+
 /**
  * A work as the service shows it. `claim` only on a work that withdraw answered: the claim secret
  * that the worker sends back with everything it does for that attempt.
@@ -352,6 +360,14 @@ export class BucketsClient {
     params?: Record<string, unknown>,
   ): Promise<{ id: string; works: string[] }> {
     return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+  }
+
+  /**
+   * Every check `startRun` would pass on the service (this token's user, pipelines and sites, the
+   * callback's target), storing nothing: what `workflow pipeline run --dry-run` asks.
+   */
+  checkRun(config: unknown, params?: Record<string, unknown>): Promise<RunCheck> {
+    return this.#request("POST", "/runs?dry_run=true", { config, ...(params ? { params } : {}) });
   }
 
   /** Runs, newest first. */

@@ -3,6 +3,7 @@ import {
   PipelineConfigError,
   parseConfigText,
   planRun,
+  type RunCheck,
   type RunPlan,
   type Slack,
   withoutStrategy,
@@ -44,19 +45,28 @@ export function plan(principal: Principal, config: unknown, params?: Record<stri
 }
 
 /**
- * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
- * `waiting`, which no claim matches; the first steps' works are queued (max-parallel at a time).
+ * POST /runs?dry_run=true (`workflow pipeline run --dry-run`): every check a run passes before it
+ * is stored (the caller's user, pipelines and sites, one user, the callback's target, Slack),
+ * without storing anything.
  */
-export async function createRun(
+export async function checkRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-  source: "runs" | "configs" = "runs",
-): Promise<{ id: string; works: string[]; run: RunDoc }> {
+): Promise<RunCheck> {
+  const { planned, docs, users } = await prepare(ctx, principal, body, ctx.now());
+  return {
+    name: planned.name,
+    user: users[0] as string,
+    pipelines: [...new Set(docs.map((d) => d.pipeline))].sort(),
+    works: docs.length,
+  };
+}
+
+async function prepare(ctx: ServiceContext, principal: Principal, body: unknown, now: number) {
   requireScope(principal, "work:deposit");
   const { config, params } = parseWith(CreateRunSchema, body, "body");
   const planned = plan(principal, config, params);
-  const now = ctx.now();
   const runId = new ObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
   const users = [...new Set(docs.map((d) => d.user))];
@@ -68,6 +78,22 @@ export async function createRun(
   if (planned.config.callback) {
     await requireCallbackTarget(policyOf(ctx), planned.config.callback);
   }
+  const slack = slackOf(ctx, planned.config);
+  return { planned, runId, docs, users, slack };
+}
+
+/**
+ * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
+ * `waiting`, which no claim matches; the first steps' works are queued (max-parallel at a time).
+ */
+export async function createRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  source: "runs" | "configs" = "runs",
+): Promise<{ id: string; works: string[]; run: RunDoc }> {
+  const now = ctx.now();
+  const { planned, runId, docs, users, slack } = await prepare(ctx, principal, body, now);
   const steps: RunStep[] = planned.steps.map((s) => ({
     name: s.name,
     needs: s.needs,
@@ -98,7 +124,6 @@ export async function createRun(
     creating: true,
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
-  const slack = slackOf(ctx, planned.config);
   if (slack) run.slack = { target: slack, attempts: 0 };
   await ctx.store.runs.insert(run);
   try {
