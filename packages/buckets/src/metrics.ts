@@ -44,6 +44,11 @@ export function createMetrics(store: Store) {
     help: "Works that failed with no retries left",
     registers: [registry],
   });
+  const resultsDropped = new Counter({
+    name: "buckets_results_dropped_total",
+    help: "Attempts whose results were over the 4 MB cap, reported without them (a warning: the work kept its status unless its config.resultsOverCap is fail)",
+    registers: [registry],
+  });
   const waiters = new Gauge({
     name: "buckets_longpoll_waiters",
     help: "Withdraw requests waiting for work",
@@ -71,6 +76,7 @@ export function createMetrics(store: Store) {
     requeues,
     expiries,
     failures,
+    resultsDropped,
     waiters,
   };
 }

@@ -4,6 +4,7 @@ export {
   DEPOSITS_IN_FLIGHT,
   inBatches,
 } from "./client/batches.js";
+export { type BulkProgress, bulkInPages } from "./client/bulk.js";
 export {
   BucketsClient,
   type BucketsClientOptions,
@@ -81,6 +82,7 @@ export { PlaceholderError, placeholderProblem, toArgv } from "./placeholders.js"
 export {
   AttemptParamsSchema,
   BULK_ACTIONS,
+  BULK_PAGE_WORKS,
   type BulkRequest,
   BulkRequestSchema,
   type BulkResult,
@@ -89,7 +91,6 @@ export {
   CountRequestSchema,
   LIFETIME_HELP,
   LIFETIME_PATTERN,
-  MAX_BULK_WORKS,
   MAX_CLAIM_COUNT,
   MAX_LEASE_SECONDS,
   MAX_VIEW_LIMIT,
@@ -108,7 +109,14 @@ export {
   type WithdrawParams,
   WithdrawParamsSchema,
 } from "./requests.js";
-export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  checkResultsSize,
+  type DroppedResults,
+  droppedBytesOf,
+  droppedResults,
+  RESULTS_MAX_BYTES,
+  resultsSize,
+} from "./results.js";
 export {
   RESULT_STATUSES,
   RESULTS_PREFIX,

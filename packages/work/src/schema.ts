@@ -58,6 +58,12 @@ export const ConfigSchema = nullMeansAbsent(
     strategy: z.enum(["strict", "relaxed"]).default("strict"),
     /** Sent by CHIME's client; kept as given. */
     metrics: z.boolean().optional(),
+    /**
+     * Results over the 4 MB cap: "warn" keeps the work's status and notes that they were dropped
+     * (results.error, ps and show, /metrics); "fail" makes a succeeding attempt a failure.
+     * @defaultValue "warn"
+     */
+    resultsOverCap: z.enum(["warn", "fail"]).optional(),
   }),
 );
 export type Config = z.infer<typeof ConfigSchema>;

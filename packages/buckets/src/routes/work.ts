@@ -1,6 +1,7 @@
 import { AttemptParamsSchema } from "@workflow/work";
 import { Router } from "express";
 import { holderOf, principalOf } from "../http/auth.js";
+import { noteContact } from "../service/contacts.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
 import { cancel, heartbeat, release } from "../service/lifecycle.js";
@@ -35,7 +36,14 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   router.post("/work/:id/heartbeat", async (req, res) => {
     const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
     const id = parseId(req.params.id);
-    res.json(await heartbeat(ctx, principalOf(res), id, attempt, holderOf(req, res)));
+    const principal = principalOf(res);
+    const answer = await heartbeat(ctx, principal, id, attempt, holderOf(req, res));
+    await noteContact(
+      ctx,
+      workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`),
+      "heartbeat",
+    );
+    res.json(answer);
   });
 
   router.post("/work/:id/release", async (req, res) => {

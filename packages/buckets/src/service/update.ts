@@ -1,4 +1,4 @@
-import { ClaimSecretSchema, ObjectIdSchema } from "@workflow/work";
+import { ClaimSecretSchema, droppedBytesOf, ObjectIdSchema } from "@workflow/work";
 import { z } from "zod";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
@@ -110,6 +110,14 @@ async function apply(ctx: ServiceContext, items: Item[], now: number): Promise<S
   const landed = (id: string) => !lost.has(id);
   ctx.metrics.failures.inc(
     outcomes.filter((o) => o.final && landed(o.outcome._id.toHexString())).length,
+  );
+  ctx.metrics.resultsDropped.inc(
+    outcomes.filter(
+      (o) =>
+        (o.outcome.transition === "succeed" || o.outcome.transition === "fail") &&
+        droppedBytesOf(o.outcome.results) !== undefined &&
+        landed(o.outcome._id.toHexString()),
+    ).length,
   );
   if (changes.some((c) => c.set.status === "queued" && landed(c._id.toHexString()))) {
     ctx.events.emit("work:queued");

@@ -35,6 +35,10 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   index?: number;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
+  /** Its matrix combination: a step `from` its step inherits it. */
+  combination?: Record<string, unknown>;
+  /** For a work of a step `from` another: the index of the work of each step it comes from. */
+  origins?: Record<string, number>;
 };
 
 /**
@@ -111,6 +115,8 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     step: _step,
     index: _index,
     template: _t,
+    combination: _combination,
+    origins: _origins,
     notBefore,
     ...rest
   } = doc;

@@ -7,7 +7,14 @@ export interface FindOptions {
   limit?: number;
   /** Only works after this id: pages that do not drift while works arrive. */
   after?: ObjectId | undefined;
+  /** Newest first by arrival (`received`, then id), rather than in id order. */
+  newest?: boolean;
+  /** With `newest`: only works that arrived before this one, the last of the page before. */
+  before?: { received: number; id: ObjectId } | undefined;
 }
+
+/** Newest first: the `arrival` index read backwards, stable across pages by the id's tie-break. */
+const NEWEST = { received: -1, _id: -1 } as const;
 
 /**
  * The works matching a filter, as they come from the cursor: the caller decides how much of them
@@ -17,8 +24,29 @@ export interface FindOptions {
 export function findWorks(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  { projection, skip = 0, limit = 100, after }: FindOptions = {},
+  { projection, skip = 0, limit = 100, after, newest, before }: FindOptions = {},
 ): AsyncIterable<Partial<WorkDoc>> {
+  if (newest) {
+    const older = before
+      ? {
+          $and: [
+            filter,
+            {
+              $or: [
+                { received: { $lt: before.received } },
+                { received: before.received, _id: { $lt: before.id } },
+              ],
+            },
+          ],
+        }
+      : filter;
+    return collection.find(older, {
+      ...(projection ? { projection } : {}),
+      sort: NEWEST,
+      skip,
+      limit,
+    });
+  }
   // In id order, the index every collection has: paging is stable, with `after` or with `skip`.
   const paged = after ? { $and: [filter, { _id: { $gt: after } }] } : filter;
   return collection.find(paged, {

@@ -10,6 +10,7 @@ import {
   claimOne,
 } from "./claim.js";
 import { serverTime } from "./clock.js";
+import { contactStore } from "./contacts.js";
 import { depositWorks } from "./deposit.js";
 import { type Holder, toObjectId, type WorkDoc, works } from "./documents.js";
 import { StoreError } from "./errors.js";
@@ -36,6 +37,7 @@ export {
   DEADLINE_GRACE_SECONDS,
   HISTORY_LIMIT,
 } from "./claim.js";
+export type { ContactDoc, ContactVia } from "./contacts.js";
 export {
   type HeldBy,
   type Holder,
@@ -91,6 +93,7 @@ export function createStore(db: Db) {
   const schedules = scheduleStore(db);
   const counts = workCounts(collection);
   const results = resultStore(db);
+  const contacts = contactStore(db);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
@@ -98,7 +101,9 @@ export function createStore(db: Db) {
       await logs.ensureIndexes();
       await schedules.ensureIndexes();
       await results.ensureIndexes();
+      await contacts.ensureIndexes();
     },
+    contacts,
     results,
     runs,
     logs,

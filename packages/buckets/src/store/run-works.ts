@@ -53,7 +53,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step: { $in: steps } },
-          { projection: { step: 1, index: 1, results: 1 }, sort: { step: 1, index: 1 } },
+          {
+            projection: { step: 1, index: 1, results: 1, combination: 1, origins: 1 },
+            sort: { step: 1, index: 1 },
+          },
         )
         .toArray(),
     /** The next waiting works of a step, in matrix order. */
@@ -61,7 +64,11 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step, status: "waiting" },
-          { projection: { _id: 1, template: 1, index: 1 }, sort: { index: 1 }, limit },
+          {
+            projection: { _id: 1, template: 1, index: 1, origins: 1 },
+            sort: { index: 1 },
+            limit,
+          },
         )
         .toArray(),
     /** waiting -> queued, each guarded by its status: a work is released once whoever tries. */
@@ -94,6 +101,17 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
       );
       return modifiedCount;
+    },
+    /** Deletes a step's works: a step made from results is made again, all or nothing. */
+    removeStep: async (run: ObjectId, step: string): Promise<number> => {
+      const ids = await collection
+        .find({ run, step }, { projection: { _id: 1 } })
+        .map((doc) => doc._id)
+        .toArray();
+      if (ids.length === 0) return 0;
+      const { deletedCount } = await collection.deleteMany({ run, step });
+      await logs.removeFor(ids);
+      return deletedCount;
     },
     /** Cancels the unfinished works of a run (or of one step of it). */
     cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {

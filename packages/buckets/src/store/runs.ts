@@ -1,4 +1,4 @@
-import type { Condition, Slack } from "@workflow/work";
+import type { Condition, Growth, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 
 export type RunStatus = "running" | "success" | "failure" | "cancelled";
@@ -18,6 +18,10 @@ export interface RunStep {
   released: boolean;
   /** Set once every work of the step has a final outcome. */
   outcome?: StepOutcome;
+  /** A step whose works are made when its needs end, from their results (see ../service/runs/fanout.ts). */
+  growth?: Growth;
+  /** Whether they were made (`works` counts them); a rerun of its needs makes them again. */
+  grown?: boolean;
 }
 
 export interface RunEvent {

@@ -66,6 +66,10 @@ export interface RunSummary {
     if: string;
     works: number;
     maxParallel?: number;
+    /** For a step made from its needs' results: what from ("fans out from ... at run time"). */
+    grows?: string;
+    /** Whether its works were made: `works` counts them from then on. */
+    grown?: boolean;
     state: string;
     counts?: Record<string, number>;
   }[];
@@ -89,6 +93,9 @@ export type StoredWork = Work & { id: string; claim?: string };
 
 /** The attempt a worker holds, as withdraw answered it. */
 export type Held = Pick<StoredWork, "id" | "attempt" | "claim">;
+
+/** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
+const DELETE_IDS_PER_REQUEST = 200;
 
 const claimHeaders = ({ claim }: Held) => (claim ? { headers: { [CLAIM_HEADER]: claim } } : {});
 const attemptPath = ({ id, attempt }: Held, action: string) =>
@@ -195,9 +202,13 @@ export class BucketsClient {
     return true;
   }
 
+  /** DELETE /work, a few hundred ids per request: the ids go in the URL, whose size is bounded. */
   async delete(ids: string[]): Promise<true> {
-    const query = new URLSearchParams(ids.map((id): [string, string] => ["ids", id]));
-    await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
+    for (let at = 0; at < ids.length; at += DELETE_IDS_PER_REQUEST) {
+      const chunk = ids.slice(at, at + DELETE_IDS_PER_REQUEST);
+      const query = new URLSearchParams(chunk.map((id): [string, string] => ["ids", id]));
+      await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
+    }
     return true;
   }
 

@@ -1,4 +1,12 @@
 export { expressionsIn, fill, parseReference, type Reference, readPath } from "./expressions.js";
+export { type Growth, growthSummary } from "./fanout.js";
+export {
+  type GrownWork,
+  growWorks,
+  needsResolver,
+  type Parent,
+  type ParentWork,
+} from "./grow.js";
 export { type Combination, expandMatrix } from "./matrix.js";
 export {
   PipelineConfigError,

@@ -22,9 +22,22 @@ const ConditionSchema = z
   );
 export type Condition = z.output<typeof ConditionSchema>;
 
-const MatrixValuesSchema = z
-  .array(z.unknown())
-  .min(1, { error: "a matrix list must not be empty" });
+/** `${{ needs.<step>.results.<path> }}`, alone in the string: a list known when that step ends. */
+export const RESULTS_EXPRESSION =
+  /^\$\{\{\s*needs\.([A-Za-z0-9_-]{1,64})\.results((?:\.[A-Za-z0-9_-]+)*)\s*\}\}$/;
+
+const ResultsListSchema = z.string().regex(RESULTS_EXPRESSION, {
+  error:
+    'a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}" (alone in the string); include takes a list of mappings, or such results',
+});
+
+const MatrixValuesSchema = z.union(
+  [z.array(z.unknown()).min(1, { error: "a matrix list must not be empty" }), ResultsListSchema],
+  {
+    error:
+      'a matrix key takes a list, or a parent\'s results as "${{ needs.<step>.results.<path> }}" (alone in the string)',
+  },
+);
 
 /**
  * GitHub Actions' matrix: lists whose cross product gives the works, plus `include` and `exclude`,
@@ -32,7 +45,14 @@ const MatrixValuesSchema = z
  */
 export const MatrixSchema = z
   .object({
-    include: z.array(FreeObjectSchema).optional(),
+    include: z
+      .union([z.array(FreeObjectSchema), ResultsListSchema], {
+        error:
+          'include takes a list of mappings, or a parent\'s results as "${{ needs.<step>.results.<path> }}"',
+      })
+      .optional(),
+    /** One work per work of that step, each with its combination and its results alone. */
+    from: StepNameSchema.optional(),
     exclude: z.array(FreeObjectSchema).optional(),
     "max-parallel": z.int().min(1, { error: "max-parallel must be at least 1" }).optional(),
     "fail-fast": z.boolean().optional(),
@@ -46,6 +66,8 @@ export const StepSchema = z.strictObject({
   needs: z.union([StepNameSchema, z.array(StepNameSchema)]).optional(),
   if: ConditionSchema.optional(),
   matrix: MatrixSchema.optional(),
+  /** At most this many of the step's works queued or running at once (as matrix.max-parallel). */
+  "max-parallel": z.int().min(1, { error: "max-parallel must be at least 1" }).optional(),
   runs_on: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   /** A Work template: any work field, with `${{ }}` expressions in its strings. */
   work: FreeObjectSchema,

@@ -1,5 +1,6 @@
 import {
   BucketsError,
+  growthSummary,
   PipelineConfigError,
   planRun,
   type RunPlan,
@@ -53,7 +54,13 @@ function printPlan(plan: RunPlan): void {
     const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
     const cond = step.if === "success()" ? "" : ` if ${step.if}`;
     const parallel = step.maxParallel ? `, ${step.maxParallel} at a time` : "";
-    process.stdout.write(`${step.name}${after}${cond}: ${step.works.length} works${parallel}\n`);
+    const works = step.growth ? growthSummary(step.growth) : `${step.works.length} works`;
+    process.stdout.write(`${step.name}${after}${cond}: ${works}${parallel}\n`);
+    if (step.growth) {
+      const { function: fn, command, parameters } = step.growth.work;
+      const what = fn ?? (command ? command.join(" ") : "");
+      process.stdout.write(`  [each] ${what} ${JSON.stringify(parameters ?? {})}\n`);
+    }
     for (const planned of step.works) {
       const { function: fn, command, parameters, pipeline, site, user, tags } = planned.work;
       const what = fn ?? (command ? command.join(" ") : "");
@@ -79,8 +86,14 @@ function printRun(run: RunSummary): void {
       .map(([s, n]) => `${s} ${n}`)
       .join(", ");
     const again = shown.has(name) ? " (above)" : "";
+    // A step made from results says so until it is made, then how many works it made.
+    const grows = !step.grows
+      ? ""
+      : step.grown
+        ? `  (${step.works} works, made at run time)`
+        : `  ${step.grows}`;
     process.stdout.write(
-      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${again}\n`,
+      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${grows}${again}\n`,
     );
     if (again) return;
     shown.add(name);

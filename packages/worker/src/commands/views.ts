@@ -1,7 +1,7 @@
 import { type BucketsClient, MAX_VIEW_LIMIT, STATUSES, type StoredWork } from "@workflow/work";
 import { type Command, Option } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
-import { duration, outcomeOf } from "./describe.js";
+import { duration, outcomeOf, statusLine } from "./describe.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
 
@@ -106,7 +106,7 @@ function printWorks(works: StoredWork[]): void {
     ["ID", "STATUS", "ATTEMPT", "PRIORITY", "SITE", "USER", "CREATED", "DURATION", "RESULT"],
     works.map((w) => [
       w.id,
-      w.status,
+      statusLine(w),
       w.attempt,
       w.priority,
       w.site,

@@ -144,7 +144,9 @@ export async function rerunRun(
   const resetSteps = run.steps.map((s) => {
     if (!touched.has(s.name)) return s;
     const { outcome: _o, ...rest } = s;
-    return { ...rest, released: s.needs.length === 0 };
+    // A step made from results is made again when they may change, or when making it failed.
+    const regrow = s.growth && (s.works === 0 || s.needs.some((n) => touched.has(n)));
+    return { ...rest, released: s.needs.length === 0, ...(regrow ? { grown: false } : {}) };
   });
   const reopened = await ctx.store.runs.setStatus(
     id,

@@ -69,7 +69,8 @@ async function prepare(ctx: ServiceContext, principal: Principal, body: unknown,
   const planned = plan(principal, config, params);
   const runId = new ObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
-  const users = [...new Set(docs.map((d) => d.user))];
+  const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
+  const users = [...new Set([...docs, ...later].map((d) => d.user))];
   if (users.length > 1) {
     throw invalid(
       `a run belongs to one user; its works name ${users.join(", ")}: set defaults.user`,
@@ -103,12 +104,13 @@ export async function createRun(
     matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
     works: s.works.length,
     released: s.needs.length === 0,
+    ...(s.growth ? { growth: s.growth } : {}),
   }));
   const run: RunDoc = {
     _id: runId,
     name: planned.name,
     user: users[0] as string,
-    pipelines: [...new Set(docs.map((d) => d.pipeline))].sort(),
+    pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
     status: "running",
     created: now,
     params: planned.params,
@@ -183,6 +185,18 @@ function worksOf(
       index: p.index,
     };
     if (p.template) doc.template = p.template;
+    if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
+    if (p.origins) doc.origins = p.origins;
     return doc;
   });
+}
+
+/** The works a step makes at run time share its template's user, pipeline and site: checked now. */
+function checkGrowth(ctx: ServiceContext, principal: Principal, step: RunPlan["steps"][number]) {
+  const work = step.growth?.work as RunPlan["steps"][number]["works"][number]["work"];
+  const where = `step "${step.name}"`;
+  requireOwner(principal, work.user, `${where} (user "${work.user}")`);
+  requirePipeline(principal, work.pipeline);
+  requireSite(ctx, work.site, where);
+  return work;
 }

@@ -1,4 +1,4 @@
-import { fill, readPath, UNFINISHED_STATUSES } from "@workflow/work";
+import { fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type {
   RunDoc,
@@ -10,11 +10,9 @@ import type {
   WorkDoc,
 } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
+import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf } from "./fanout.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
-
-/** The most a released work's filled fields may weigh, as JSON: MongoDB stores 16 MB a work. */
-const MAX_FILLED_BYTES = 12 * 1024 * 1024;
 
 /** A run still being created this long after it began was cut short by a crash. */
 const ABANDONED_SECONDS = 600;
@@ -172,8 +170,10 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       step.released = true;
       changed = true;
       if (holds(step, byName)) {
-        fresh.add(step.name);
         events.push({ at: now, kind: "step started", step: step.name });
+        // Made now with their first works queued: counted from the next evaluation on.
+        if (step.growth && !step.grown) await growStep(ctx, lease, run, step, byName, events);
+        else fresh.add(step.name);
       } else {
         await lease.check();
         await ctx.store.runWorks.skip(id, step.name, now);
@@ -214,28 +214,13 @@ async function unblock(
   const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
   if (waiting.length === 0) return 0;
   const templated = waiting.some((w) => w.template);
-  const parents = templated ? await parentResults(ctx, run._id, step, byName) : new Map();
-  const releases: Unblock[] = waiting.map((work) => {
-    const set: Partial<WorkDoc> = {};
-    if (work.template) {
-      const filled = fill(work.template, (ref) => {
-        if (typeof ref === "string" || ref.kind !== "needs") return undefined;
-        const parent = parents.get(ref.step);
-        if (parent === undefined) return null;
-        const read = (results: unknown) => readPath(results, ref.path) ?? null;
-        return parent.matrix ? parent.results.map(read) : read(parent.results[0]);
-      }) as Record<string, unknown>;
-      if (filled.parameters !== undefined)
-        set.parameters = filled.parameters as WorkDoc["parameters"];
-      if (Array.isArray(filled.command)) {
-        // A command's items are strings: a filled number or list is written as JSON.
-        set.command = filled.command.map((item) =>
-          typeof item === "string" ? item : JSON.stringify(item),
-        );
-      }
-    }
-    return { _id: work._id, set };
-  });
+  const parents = templated ? await parentsOf(ctx, run._id, step, byName) : new Map();
+  const releases: Unblock[] = waiting.map((work) => ({
+    _id: work._id,
+    set: work.template
+      ? filledFields(fill(work.template, needsResolver(parents, work.origins)) as never)
+      : {},
+  }));
   // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
   const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
   await lease.check();
@@ -256,19 +241,4 @@ async function unblock(
   // Waiting workers hear of them now, not after the run's bookkeeping.
   if (released > 0) ctx.events.emit("work:queued");
   return released;
-}
-
-async function parentResults(
-  ctx: ServiceContext,
-  run: ObjectId,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-): Promise<Map<string, { matrix: boolean; results: unknown[] }>> {
-  const rows = await ctx.store.runWorks.results(run, step.needs);
-  const parents = new Map<string, { matrix: boolean; results: unknown[] }>();
-  for (const name of step.needs) {
-    parents.set(name, { matrix: byName.get(name)?.matrix ?? false, results: [] });
-  }
-  for (const row of rows) parents.get(row.step as string)?.results.push(row.results ?? null);
-  return parents;
 }

@@ -1,3 +1,4 @@
+import { growthSummary } from "@workflow/work";
 import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
 
 /** Where a delivery stands: its attempts, and when it was delivered or why it last failed. */
@@ -24,6 +25,8 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       if: s.if,
       works: s.works,
       ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
+      // Its works are counted once made; until then, what they will be made from.
+      ...(s.growth ? { grows: growthSummary(s.growth), grown: Boolean(s.grown) } : {}),
       state: s.outcome ?? (s.released ? "running" : "waiting"),
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
     })),

@@ -92,7 +92,12 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     }
   };
   const r = run.data;
-  if (!r) return html`<section><${Problem} error=${run.error} /><p>Loading…</p></section>`;
+  if (!r) {
+    return html`<section>
+      <${Problem} error=${run.error} />
+      ${run.error ? html`<p><a href=${href("runs")}>Runs</a></p>` : html`<p>Loading…</p>`}
+    </section>`;
+  }
   return html`<section data-test="run" data-status=${r.status}>
     <h2>Run ${r.name} <${StatusBadge} status=${r.status} /></h2>
     <p>

@@ -127,13 +127,33 @@ function Logs({
   }, [lines]);
   return html`<div class="logs">
     <p>
-      Attempt ${attempt} ·
-      <span data-test="log-state">${state === "following" ? "following…" : "ended"}</span>
+      ${`Attempt ${attempt} · `}<span data-test="log-state">${state === "following" ? "following…" : "ended"}</span>
     </p>
     <${Problem} error=${error} />
     <pre ref=${box} data-test="logs">${lines.map(
       (l) => html`<span class=${`line ${l.stream}`}>${`${l.text}\n`}</span>`,
     )}</pre>
+  </div>`;
+}
+
+/** Output captured as text (stdout, stderr): shown as its lines, not as one escaped string. */
+const TEXT_RESULTS = ["stdout", "stderr"] as const;
+
+function Results({ results }: { results: Record<string, unknown> }) {
+  const rest = { ...results };
+  const texts: [string, string][] = [];
+  for (const key of TEXT_RESULTS) {
+    const value = results[key];
+    if (typeof value !== "string") continue;
+    delete rest[key];
+    if (value !== "") texts.push([key, value]);
+  }
+  return html`<div data-test="results">
+    ${Object.keys(rest).length ? html`<${JsonTree} value=${rest} />` : null}
+    ${texts.map(
+      ([key, text]) => html`<h4>${key}</h4>
+        <pre class="output" data-test=${`results-${key}`}>${text}</pre>`,
+    )}
   </div>`;
 }
 
@@ -157,7 +177,12 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
   };
   if (gone)
     return html`<section><p>Work ${id} was deleted. <a href=${href("works")}>Works</a></p></section>`;
-  if (!w) return html`<section><${Problem} error=${work.error} /><p>Loading…</p></section>`;
+  if (!w) {
+    return html`<section>
+      <${Problem} error=${work.error} />
+      ${work.error ? html`<p><a href=${href("works")}>Works</a></p>` : html`<p>Loading…</p>`}
+    </section>`;
+  }
   const now = Date.now() / 1000;
   const attempt = Math.max(1, w.attempt ?? 1);
   const fields: [string, unknown][] = [
@@ -197,7 +222,11 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
-                    onClick=${() => act(() => post(`/work/${id}/cancel`))}
+                    onClick=${() =>
+                      act(async () => {
+                        if (!confirm(`Cancel work ${id}? A running attempt is stopped.`)) return;
+                        await post(`/work/${id}/cancel`);
+                      })}
                   >
                     Cancel
                   </button>`
@@ -220,6 +249,11 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
         : null
     }
     <${Problem} error=${error ?? work.error} />
+    ${
+      typeof w.results?.droppedBytes === "number"
+        ? html`<p class="warning-text" data-test="dropped">${w.results.error}</p>`
+        : null
+    }
     <dl class="fields">
       ${fields
         .filter(([, v]) => v !== undefined && v !== "")
@@ -233,7 +267,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
         : html`<p class="empty">Not run yet.</p>`
     }
     <h3>Results</h3>
-    ${w.results ? html`<div data-test="results"><${JsonTree} value=${w.results} /></div>` : html`<p class="empty">None.</p>`}
+    ${w.results ? html`<${Results} results=${w.results} />` : html`<p class="empty">None.</p>`}
     ${
       w.products?.length || w.plots?.length
         ? html`<h3>Products and plots</h3>
