@@ -184,6 +184,14 @@ export const TRANSITIONS = {
     writes: ["parameters", "command", "notBefore"],
     why: "a run's step whose needs all ended (and its if holds), filled from their results; max-parallel at a time",
   },
+  pause: {
+    from: ["queued"],
+    fenced: false,
+    who: ["owner", "admin", "service"],
+    to: "waiting",
+    writes: [],
+    why: "POST /runs/:id/pause (a paused run's evaluation too), or a retry past the run's max-parallel: released again in turn",
+  },
   skip: {
     from: ["waiting"],
     fenced: false,

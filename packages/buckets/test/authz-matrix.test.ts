@@ -315,6 +315,30 @@ const ROOT_ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/runs/${f.run}/rerun`, body: {} }),
     expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
+  "POST /runs/:id/pause": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/pause` }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/resume": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/resume` }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/steps": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({
+      path: `/runs/${f.run}/steps`,
+      body: { steps: [{ name: "two", needs: ["one"], work: { command: ["true"] } }] },
+    }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
   "POST /schedules": {
     scopes: ["work:deposit"],
     role: "owner",

@@ -359,6 +359,53 @@ describe("one combination through several steps (matrix.from)", () => {
     expect((await getRun(id)).status).toBe("success");
   });
 
+  it("a line whose work failed is skipped down the chain; the other combinations carry on", async () => {
+    const pipeline = fresh("lines");
+    const { id } = await start({
+      version: "2",
+      name: pipeline,
+      defaults: { site: "local", retries: 0 },
+      pipeline: {
+        steps: [
+          {
+            name: "fit",
+            matrix: { alpha: [1, 2, 3] },
+            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
+          },
+          {
+            name: "evaluate",
+            matrix: { from: "fit" },
+            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
+          },
+          {
+            name: "report",
+            matrix: { from: "evaluate" },
+            work: { command: ["report"], parameters: { alpha: "${{ matrix.alpha }}" } },
+          },
+        ],
+      },
+    });
+    const seen: Claimed[] = [];
+    for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
+      const failing = w.parameters?.alpha === 2 && !("model" in (w.parameters ?? {}));
+      await report(w, { alpha: w.parameters?.alpha }, failing ? "failure" : "success");
+      seen.push(w);
+    }
+    expect(seen.filter((w) => "model" in (w.parameters ?? {})).map((w) => w.parameters)).toEqual([
+      { model: { alpha: 1 } },
+      { model: { alpha: 3 } },
+    ]);
+    const reports = seen.slice(-2).map((w) => w.parameters);
+    expect(reports).toEqual([{ alpha: 1 }, { alpha: 3 }]);
+    const run = await getRun(id);
+    expect(run.status).toBe("failure");
+    expect(stepOf(run, "evaluate").counts).toEqual({ success: 2, skipped: 1 });
+    expect(stepOf(run, "report").counts).toEqual({ success: 2, skipped: 1 });
+    expect(
+      run.events.find((e) => e.kind === "works skipped" && e.step === "evaluate")?.detail,
+    ).toBe("1 works: their own work of fit did not succeed (the other combinations carry on)");
+  });
+
   it("a step from a fanned-out step is made with it, one work per partition", async () => {
     const pipeline = fresh("chain-fan");
     const base = fanOut(pipeline, PARTITIONS);

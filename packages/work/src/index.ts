@@ -153,7 +153,13 @@ export {
   WorkSchema,
 } from "./schema.js";
 export { DEFAULT_SECRETS_DIR, Settings, type SettingsOptions } from "./settings.js";
-export { FINISHED_STATUSES, STATUSES, UNFINISHED_STATUSES } from "./statuses.js";
+export {
+  FINISHED_STATUSES,
+  RUN_STATUSES,
+  type RunStatus,
+  STATUSES,
+  UNFINISHED_STATUSES,
+} from "./statuses.js";
 export {
   DEFAULT_WORKSPACE_PATH,
   loadWorkspace,

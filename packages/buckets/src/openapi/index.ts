@@ -1,6 +1,7 @@
 import {
   BulkRequestSchema,
   CountRequestSchema,
+  MergeStepsSchema,
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
@@ -46,6 +47,7 @@ export function openApiDocument(): JsonSchema {
         Outcome: schema(OutcomeSchema),
         PipelineConfig: schema(PipelineConfigSchema),
         ScheduleSpec: schema(ScheduleSpecSchema),
+        MergeSteps: schema(MergeStepsSchema),
         Run: RUN,
         ResultsViewRequest: schema(ResultsViewRequestSchema),
         ResultsCountRequest: schema(ResultsCountRequestSchema),

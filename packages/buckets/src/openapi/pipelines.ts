@@ -1,3 +1,4 @@
+import { RUN_STATUSES } from "@workflow/work/statuses";
 import { body, op, type Paths, pathParam, query, ref, strings } from "./build.js";
 
 /** A run as GET /runs/:id shows it (GET /runs leaves out events). */
@@ -8,9 +9,12 @@ export const RUN = {
     name: { type: "string" },
     user: { type: "string" },
     pipelines: strings,
-    status: { enum: ["running", "success", "failure", "cancelled"] },
+    status: { enum: [...RUN_STATUSES] },
     created: { type: "number" },
     finished: { type: "number" },
+    paused: { type: "number", description: "since when it is paused (unix seconds)" },
+    deadline: { type: "number", description: "when its timeout passes (unix seconds)" },
+    maxParallel: { type: "integer", description: "its works queued or running at once" },
     params: { type: "object" },
     steps: { type: "array", items: { type: "object" } },
     events: {
@@ -130,8 +134,53 @@ export const pipelinePaths: Paths = {
             work: { type: "string" },
             downstream: { type: "boolean" },
             failedOnly: { type: "boolean" },
+            unfinishedOnly: {
+              type: "boolean",
+              description:
+                "every work that did not succeed: carries on a cancelled or timed-out run",
+            },
           },
         }),
+      },
+    ),
+  },
+  "/runs/{id}/pause": {
+    post: op(
+      "Pause a running run: nothing more is queued, its queued works go back to waiting, running ones finish",
+      {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          paused: { const: true },
+          waiting: { type: "integer" },
+        },
+      },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/runs/{id}/resume": {
+    post: op(
+      "Resume a paused run: it is released again as its needs and limits allow",
+      { type: "object", properties: { id: { type: "string" }, paused: { const: false } } },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/runs/{id}/steps": {
+    post: op(
+      "Merge steps into a running run: new ones are added, one of a step's name replaces it; a replaced step and those after it run again",
+      {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          added: strings,
+          replaced: strings,
+          again: strings,
+          works: { type: "integer" },
+        },
+      },
+      {
+        parameters: [pathParam("id")],
+        ...body(ref("MergeSteps")),
       },
     ),
   },

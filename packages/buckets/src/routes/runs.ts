@@ -4,11 +4,13 @@ import type { ServiceContext } from "../service/context.js";
 import { parseRunId } from "../service/runs/access.js";
 import { cancelRun, getRun, listRuns, rerunRun } from "../service/runs/control.js";
 import { checkRun, createRun } from "../service/runs/create.js";
+import { mergeRunSteps } from "../service/runs/merge.js";
+import { pauseRun, resumeRun } from "../service/runs/pause.js";
 
 /** `?dry_run=true` (or 1): check the run, store nothing. */
 const isDryRun = (value: unknown) => value === "true" || value === "1";
 
-/** Pipelines: runs of a config, their steps and events, cancel and rerun. */
+/** Pipelines: runs of a config, their steps and events; cancel, rerun, pause, resume and merge. */
 export function runRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
@@ -35,6 +37,18 @@ export function runRoutes(ctx: ServiceContext): Router {
 
   router.post("/runs/:id/rerun", async (req, res) => {
     res.json(await rerunRun(ctx, principalOf(res), parseRunId(req.params.id), req.body));
+  });
+
+  router.post("/runs/:id/pause", async (req, res) => {
+    res.json(await pauseRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/resume", async (req, res) => {
+    res.json(await resumeRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/steps", async (req, res) => {
+    res.json(await mergeRunSteps(ctx, principalOf(res), parseRunId(req.params.id), req.body));
   });
 
   return router;

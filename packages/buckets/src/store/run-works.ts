@@ -19,6 +19,27 @@ export interface Unblock {
 
 const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 
+/**
+ * Which works a rerun sends back: the chosen ones (only failures with `failedOnly`, all but
+ * successes with `unfinishedOnly`), and every finished work of the `downstream` steps.
+ */
+function rerunFilter(
+  chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
+  downstream: string[],
+): object[] {
+  const from: string[] = [...TRANSITIONS.rerun.from];
+  const own = chosen.failedOnly
+    ? ["failure"]
+    : chosen.unfinishedOnly
+      ? from.filter((s) => s !== "success")
+      : from;
+  const or: object[] = [];
+  if (chosen.ids) or.push({ _id: { $in: chosen.ids }, status: { $in: own } });
+  else if (chosen.steps.length > 0) or.push({ step: { $in: chosen.steps }, status: { $in: own } });
+  if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
+  return or;
+}
+
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
   return {
@@ -54,7 +75,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step: { $in: steps } },
           {
-            projection: { step: 1, index: 1, results: 1, combination: 1, origins: 1 },
+            projection: { step: 1, index: 1, status: 1, results: 1, combination: 1, origins: 1 },
             sort: { step: 1, index: 1 },
           },
         )
@@ -85,6 +106,43 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         writeConcern: { journal: true },
       });
       return result.modifiedCount;
+    },
+    /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
+    pause: async (run: ObjectId, step?: string): Promise<number> => {
+      const { modifiedCount } = await collection.updateMany(
+        {
+          run,
+          ...(step === undefined ? {} : { step }),
+          status: { $in: [...TRANSITIONS.pause.from] },
+        },
+        { $set: { status: TRANSITIONS.pause.to } },
+      );
+      return modifiedCount;
+    },
+    /** queued -> waiting for at most `limit` of a run's works, the last in matrix order first. */
+    unqueue: async (run: ObjectId, limit: number): Promise<number> => {
+      const ids = await collection
+        .find(
+          { run, status: { $in: [...TRANSITIONS.pause.from] } },
+          { projection: { _id: 1 }, sort: { index: -1 }, limit },
+        )
+        .map((doc) => doc._id)
+        .toArray();
+      if (ids.length === 0) return 0;
+      const { modifiedCount } = await collection.updateMany(
+        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.pause.from] } },
+        { $set: { status: TRANSITIONS.pause.to } },
+      );
+      return modifiedCount;
+    },
+    /** Counts what `rerun` would send back to waiting, without changing anything. */
+    rerunnable: (
+      run: ObjectId,
+      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
+      downstream: string[],
+    ) => {
+      const or = rerunFilter(chosen, downstream);
+      return or.length === 0 ? Promise.resolve(0) : collection.countDocuments({ run, $or: or });
     },
     /** waiting -> skipped for every work of a step. */
     skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
@@ -139,6 +197,18 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       );
       return modifiedCount;
     },
+    /** Deletes the works of some steps of a run (replaced by a merge), and their logs. */
+    removeSteps: async (run: ObjectId, steps: string[]): Promise<number> => {
+      if (steps.length === 0) return 0;
+      const filter = { run, step: { $in: steps } };
+      const ids = await collection
+        .find(filter, { projection: { _id: 1 } })
+        .map((doc) => doc._id)
+        .toArray();
+      const { deletedCount } = await collection.deleteMany(filter);
+      await logs.removeFor(ids);
+      return deletedCount;
+    },
     /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
       const ids = await collection
@@ -155,16 +225,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      */
     rerun: async (
       run: ObjectId,
-      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean },
+      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ): Promise<number> => {
-      const from = [...TRANSITIONS.rerun.from];
-      const own = chosen.failedOnly ? ["failure"] : from;
-      const or: object[] = [];
-      if (chosen.ids) or.push({ _id: { $in: chosen.ids }, status: { $in: own } });
-      else if (chosen.steps.length > 0)
-        or.push({ step: { $in: chosen.steps }, status: { $in: own } });
-      if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
+      const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany({ run, $or: or }, [
         {

@@ -1,7 +1,8 @@
-import type { Condition, Growth, Slack } from "@workflow/work";
+import type { Condition, Growth, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
+import { runLimitStore } from "./run-limits.js";
 
-export type RunStatus = "running" | "success" | "failure" | "cancelled";
+export type { RunStatus };
 export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
 
 export interface RunStep {
@@ -22,6 +23,8 @@ export interface RunStep {
   growth?: Growth;
   /** Whether they were made (`works` counts them); a rerun of its needs makes them again. */
   grown?: boolean;
+  /** `matrix.from`: the step it runs once per work of; a work whose own line failed is skipped. */
+  from?: string;
 }
 
 export interface RunEvent {
@@ -66,6 +69,12 @@ export interface RunDoc {
   steps: RunStep[];
   events: RunEvent[];
   callback?: Callback;
+  /** When the config's `timeout` passes (unix seconds): the run then ends `timedout`. */
+  deadline?: number;
+  /** The config's top-level `max-parallel`: its works queued or running at once, all steps. */
+  maxParallel?: number;
+  /** Since when it is paused (unix seconds): nothing of it is queued until it is resumed. */
+  paused?: number;
   /** The one Slack message of the run, when the config asks for it. */
   slack?: SlackDelivery;
   /**
@@ -94,6 +103,7 @@ export interface Rerun {
   steps: string[];
   ids?: ObjectId[];
   failedOnly: boolean;
+  unfinishedOnly?: boolean;
   downstream: string[];
 }
 
@@ -127,6 +137,7 @@ function toFilter(f: RunFilter): Filter<RunDoc> {
 export function runStore(db: Db) {
   const collection = runs(db);
   return {
+    ...runLimitStore(collection),
     ensureIndexes: () =>
       collection.createIndexes([
         { name: "user_created", key: { user: 1, created: -1 } },
@@ -136,6 +147,11 @@ export function runStore(db: Db) {
         { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
         { name: "creating", key: { creating: 1, created: 1 }, sparse: true },
         { name: "rerunning", key: { "rerunning.at": 1 }, sparse: true },
+        {
+          name: "deadline",
+          key: { deadline: 1 },
+          partialFilterExpression: { status: "running", deadline: { $exists: true } },
+        },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });

@@ -1,4 +1,5 @@
 import type { AttemptLogs, LogLine } from "../logs.js";
+import type { MergeStepsRequest } from "../pipeline/merge.js";
 import {
   type BulkRequest,
   type BulkResult,
@@ -59,6 +60,12 @@ export interface RunSummary {
   status: string;
   created: number;
   finished?: number;
+  /** Since when it is paused (unix seconds). */
+  paused?: number;
+  /** When its config's timeout passes (unix seconds). */
+  deadline?: number;
+  /** Its config's top-level max-parallel. */
+  maxParallel?: number;
   params: Record<string, unknown>;
   steps: {
     name: string;
@@ -405,9 +412,32 @@ export class BucketsClient {
   /** Re-runs a run's works: some steps (or one work), only failures, and what depends on them. */
   rerun(
     id: string,
-    request: { steps?: string[]; work?: string; downstream?: boolean; failedOnly?: boolean } = {},
+    request: {
+      steps?: string[];
+      work?: string;
+      downstream?: boolean;
+      failedOnly?: boolean;
+      unfinishedOnly?: boolean;
+    } = {},
   ): Promise<{ id: string; works: number; steps: string[] }> {
     return this.#request("POST", `/runs/${encodeURIComponent(id)}/rerun`, request);
+  }
+
+  /** Pauses a run: nothing more of it is queued; its queued works go back to waiting. */
+  pauseRun(id: string): Promise<{ id: string; paused: true; waiting: number }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/pause`);
+  }
+
+  resumeRun(id: string): Promise<{ id: string; paused: false }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/resume`);
+  }
+
+  /** Adds steps to a running run, or replaces its steps of the same name (which run again). */
+  mergeSteps(
+    id: string,
+    steps: MergeStepsRequest["steps"],
+  ): Promise<{ id: string; added: string[]; replaced: string[]; again: string[]; works: number }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/steps`, { steps });
   }
 
   /** Adds a schedule; with `dryRun` the service checks it and answers its next fire times only. */

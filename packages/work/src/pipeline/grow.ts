@@ -9,6 +9,7 @@ import { MAX_RUN_WORKS, type Matrix } from "./schema.js";
 
 /** One work of a parent step, in its step's matrix order. */
 export interface ParentWork {
+  status?: string;
   results: unknown;
   combination?: Combination;
   origins?: Record<string, number>;

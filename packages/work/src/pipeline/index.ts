@@ -7,7 +7,20 @@ export {
   type Parent,
   type ParentWork,
 } from "./grow.js";
+export {
+  MAX_RUN_TIMEOUT_SECONDS,
+  RunMaxParallelSchema,
+  RunTimeoutSchema,
+  timeoutSeconds,
+} from "./limits.js";
 export { type Combination, expandMatrix } from "./matrix.js";
+export {
+  type MergedConfig,
+  type MergeStepsRequest,
+  MergeStepsSchema,
+  mergeSteps,
+  stepsOf,
+} from "./merge.js";
 export {
   PipelineConfigError,
   type PlannedStep,

@@ -11,6 +11,7 @@ import {
   keysOf,
   type PlannedCombination,
 } from "./fanout.js";
+import { timeoutSeconds } from "./limits.js";
 import { type Combination, matrixSize } from "./matrix.js";
 import {
   type Condition,
@@ -52,6 +53,8 @@ export interface PlannedStep {
   works: PlannedWork[];
   /** Set when its works are made only when its needs end (see ./fanout.ts); `works` is empty. */
   growth?: Growth;
+  /** `matrix.from`: the step whose works it runs once each. */
+  from?: string;
 }
 
 export interface RunPlan {
@@ -60,6 +63,10 @@ export interface RunPlan {
   /** In an order where every step comes after its needs. */
   steps: PlannedStep[];
   config: PipelineConfig;
+  /** Seconds the run may take before it ends `timedout`. */
+  timeout?: number;
+  /** The most of its works queued or running at once, across all steps. */
+  maxParallel?: number;
 }
 
 /** Reads a config from YAML or JSON text. */
@@ -136,11 +143,19 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
       failFast: step.matrix?.["fail-fast"] ?? false,
       works,
       ...(growth ? { growth } : {}),
+      ...(step.matrix?.from ? { from: step.matrix.from } : {}),
     };
     plannedByName.set(step.name, plannedStep);
     return plannedStep;
   });
-  return { name: config.name, params, steps: planned, config };
+  return {
+    name: config.name,
+    params,
+    steps: planned,
+    config,
+    ...(config.timeout === undefined ? {} : { timeout: timeoutSeconds(config.timeout) }),
+    ...(config["max-parallel"] === undefined ? {} : { maxParallel: config["max-parallel"] }),
+  };
 }
 
 /** A step's needs: its own `needs`, and every step of the stage before its own. */

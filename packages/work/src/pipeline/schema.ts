@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { FreeObjectSchema } from "../free.js";
 import { SlackSchema } from "../schema.js";
+import { RunMaxParallelSchema, RunTimeoutSchema } from "./limits.js";
 
 /** The most works one run may create, all steps and matrix entries together. */
 export const MAX_RUN_WORKS = 10_000;
@@ -87,6 +88,10 @@ export const PipelineConfigSchema = z.strictObject({
   /** POSTed a signed JSON summary when the run ends. */
   callback: z.url({ protocol: /^https?$/, error: "callback must be an http(s) URL" }).optional(),
   notify: z.strictObject({ slack: SlackSchema.optional() }).optional(),
+  /** The run ends `timedout` once this has passed since it started (see ./limits.ts). */
+  timeout: RunTimeoutSchema.optional(),
+  /** The most of the run's works queued or running at once, all steps together. */
+  "max-parallel": RunMaxParallelSchema.optional(),
   /** CHIME's deployments (where its workers run); kept as given. */
   deployments: z.array(z.unknown()).optional(),
   pipeline: z.strictObject({

@@ -12,6 +12,7 @@ import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
+import { planLimits, registerRunControl, runHeadline } from "./run-control.js";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -48,7 +49,7 @@ function check(
 /** d6tflow's preview: the DAG, then every work the run would create. */
 function printPlan(plan: RunPlan): void {
   process.stdout.write(
-    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n\n`,
+    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n${planLimits(plan)}\n`,
   );
   for (const step of plan.steps) {
     const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
@@ -73,7 +74,7 @@ function printPlan(plan: RunPlan): void {
 }
 
 function printRun(run: RunSummary): void {
-  process.stdout.write(`run ${run.id}  ${run.name}  ${run.status}  (user ${run.user})\n`);
+  process.stdout.write(runHeadline(run));
   const children = new Map<string, string[]>();
   for (const step of run.steps)
     for (const need of step.needs) children.set(need, [...(children.get(need) ?? []), step.name]);
@@ -160,7 +161,7 @@ export function registerPipeline(program: Command): void {
     .command("ls")
     .description("list runs, newest first")
     .option("--name <name>", "runs of this config")
-    .option("--status <status>", "running, success, failure or cancelled")
+    .option("--status <status>", "running, success, failure, cancelled or timedout")
     .option("--limit <n>", "at most this many", integer, 50)
     .action(async (opts: { name?: string; status?: string; limit: number }, command: Command) => {
       const flags = command.optsWithGlobals<Flags>();
@@ -200,6 +201,8 @@ export function registerPipeline(program: Command): void {
       if (!flags.quiet) process.stdout.write(`cancelled run ${id} (${answer.cancelled} works)\n`);
     });
 
+  registerRunControl(pipeline);
+
   program
     .command("rerun")
     .description(
@@ -209,6 +212,10 @@ export function registerPipeline(program: Command): void {
     .option("--step <name>", "only this step (repeatable)", collect)
     .option("--downstream", "and every step after them")
     .option("--failed", "only works that failed")
+    .option(
+      "--unfinished",
+      "every work that did not succeed: carries on a cancelled or timed-out run",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --step fit --downstream\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --failed",
@@ -216,15 +223,17 @@ export function registerPipeline(program: Command): void {
     .action(
       async (
         id: string,
-        opts: { step?: string[]; downstream?: boolean; failed?: boolean },
+        opts: { step?: string[]; downstream?: boolean; failed?: boolean; unfinished?: boolean },
         command: Command,
       ) => {
         const flags = command.optsWithGlobals<Flags>();
         const client = clientFrom(flags);
         let run = id;
         let work: string | undefined;
+        let cutShort = false;
         try {
-          await client.run(id);
+          const { status } = await client.run(id);
+          cutShort = status === "cancelled" || status === "timedout";
         } catch (error) {
           if (!(error instanceof BucketsError && error.status === 404)) throw error;
           // Not a run: a work of one, which names its run as its parent.
@@ -243,13 +252,14 @@ export function registerPipeline(program: Command): void {
           ...(work ? { work } : {}),
           downstream: Boolean(opts.downstream),
           failedOnly: Boolean(opts.failed),
+          unfinishedOnly: Boolean(opts.unfinished),
         });
         if (outputOf(flags).json) return printJson(answer);
         if (flags.quiet) return;
         if (answer.works === 0) {
           process.stdout.write(
             opts.failed
-              ? `nothing to rerun: no step failed in run ${run}\n`
+              ? `nothing to rerun: no step failed in run ${run}\n${cutShort ? `to carry on with what did not succeed: workflow rerun ${run} --unfinished\n` : ""}`
               : `nothing to rerun in run ${run}\n`,
           );
         } else {

@@ -54,11 +54,11 @@ export async function checkRun(
   principal: Principal,
   body: unknown,
 ): Promise<RunCheck> {
-  const { planned, docs, users } = await prepare(ctx, principal, body, ctx.now());
+  const { planned, docs, later, users } = await prepare(ctx, principal, body, ctx.now());
   return {
     name: planned.name,
     user: users[0] as string,
-    pipelines: [...new Set(docs.map((d) => d.pipeline))].sort(),
+    pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
     works: docs.length,
   };
 }
@@ -69,6 +69,7 @@ async function prepare(ctx: ServiceContext, principal: Principal, body: unknown,
   const planned = plan(principal, config, params);
   const runId = new ObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
+  capQueued(docs, planned.maxParallel);
   const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
   const users = [...new Set([...docs, ...later].map((d) => d.user))];
   if (users.length > 1) {
@@ -80,7 +81,7 @@ async function prepare(ctx: ServiceContext, principal: Principal, body: unknown,
     await requireCallbackTarget(policyOf(ctx), planned.config.callback);
   }
   const slack = slackOf(ctx, planned.config);
-  return { planned, runId, docs, users, slack };
+  return { planned, runId, docs, later, users, slack };
 }
 
 /**
@@ -94,7 +95,7 @@ export async function createRun(
   source: "runs" | "configs" = "runs",
 ): Promise<{ id: string; works: string[]; run: RunDoc }> {
   const now = ctx.now();
-  const { planned, runId, docs, users, slack } = await prepare(ctx, principal, body, now);
+  const { planned, runId, docs, later, users, slack } = await prepare(ctx, principal, body, now);
   const steps: RunStep[] = planned.steps.map((s) => ({
     name: s.name,
     needs: s.needs,
@@ -105,6 +106,7 @@ export async function createRun(
     works: s.works.length,
     released: s.needs.length === 0,
     ...(s.growth ? { growth: s.growth } : {}),
+    ...(s.from ? { from: s.from } : {}),
   }));
   const run: RunDoc = {
     _id: runId,
@@ -124,6 +126,8 @@ export async function createRun(
     ],
     checked: now,
     creating: true,
+    ...(planned.timeout === undefined ? {} : { deadline: now + planned.timeout }),
+    ...(planned.maxParallel === undefined ? {} : { maxParallel: planned.maxParallel }),
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
   if (slack) run.slack = { target: slack, attempts: 0 };
@@ -156,7 +160,17 @@ export function slackOf(ctx: ServiceContext, config: RunPlan["config"]): Slack |
   return slack;
 }
 
-function worksOf(
+/** The run's top-level max-parallel: its first works are queued, the rest wait their turn. */
+function capQueued(docs: WorkDoc[], maxParallel: number | undefined): void {
+  if (maxParallel === undefined) return;
+  let queued = 0;
+  for (const doc of docs) {
+    if (doc.status !== TRANSITIONS.deposit.to) continue;
+    if (++queued > maxParallel) doc.status = "waiting";
+  }
+}
+
+export function worksOf(
   ctx: ServiceContext,
   principal: Principal,
   step: RunPlan["steps"][number],

@@ -38,6 +38,7 @@ export async function parentsOf(
   }
   for (const row of rows) {
     parents.get(row.step as string)?.works.push({
+      status: row.status,
       results: row.results ?? null,
       ...(row.combination ? { combination: row.combination } : {}),
       ...(row.origins ? { origins: row.origins } : {}),
@@ -93,6 +94,7 @@ export async function growStep(
   const { id: _id, config, notBefore: _n, ...work } = growth.work;
   const queued = step.maxParallel ?? Number.POSITIVE_INFINITY;
   const docs: WorkDoc[] = [];
+  let lost = 0;
   for (const g of grown.works) {
     const set = filledFields(fill(g.template, needsResolver(parents, g.origins)) as never);
     // Results were checked as results; filled into parameters they may nest deeper than a work may.
@@ -113,6 +115,7 @@ export async function growStep(
       _id: new Oid(),
       config: { ...withoutStrategy(config), parent: config.parent ?? run._id.toHexString() },
       status: g.index < queued ? TRANSITIONS.deposit.to : "waiting",
+      ...(lineLost(step, parents, g.origins) ? { status: TRANSITIONS.skip.to, stop: now } : {}),
       attempt: 0,
       notBefore: 0,
       received: now,
@@ -122,6 +125,7 @@ export async function growStep(
       combination: g.combination,
     };
     if (g.origins) doc.origins = g.origins;
+    if (doc.status === TRANSITIONS.skip.to) lost++;
     if (Object.keys(g.template).length > 0) doc.template = g.template;
     docs.push(doc);
   }
@@ -143,6 +147,7 @@ export async function growStep(
     step: step.name,
     detail: `${docs.length} works from ${growth.sources.join(", ") || `each work of ${growth.matrix.from}`}`,
   });
+  if (lost > 0) events.push(lostEvent(step, lost, now));
   if (docs.length === 0) {
     step.outcome = "success";
     events.push({ at: now, kind: "step succeeded", step: step.name, detail: "no works" });
@@ -150,4 +155,44 @@ export async function growStep(
   }
   ctx.metrics.deposits.inc(docs.length);
   ctx.events.emit("work:queued", [work.pipeline]);
+}
+
+/** Whether a work's own line through `matrix.from` failed: its work of that step did not succeed. */
+function lineLost(
+  step: RunStep,
+  parents: Map<string, Parent>,
+  origins: Record<string, number> | undefined,
+): boolean {
+  const origin = step.from === undefined ? undefined : origins?.[step.from];
+  if (origin === undefined || step.from === undefined) return false;
+  return parents.get(step.from)?.works[origin]?.status !== "success";
+}
+
+const lostEvent = (step: RunStep, n: number, at: number): RunEvent => ({
+  at,
+  kind: "works skipped",
+  step: step.name,
+  detail: `${n} works: their own work of ${step.from} did not succeed (the other combinations carry on)`,
+});
+
+/**
+ * A step `from` another runs when that step ends even if some of its works failed: the works of
+ * the lines that failed are skipped, all at once, when it is released.
+ */
+export async function skipLostLines(
+  ctx: ServiceContext,
+  lease: RunLease,
+  run: RunDoc,
+  step: RunStep,
+  byName: Map<string, RunStep>,
+  events: RunEvent[],
+): Promise<void> {
+  if (step.from === undefined || byName.get(step.from)?.outcome !== "failure") return;
+  const parents = await parentsOf(ctx, run._id, step, byName);
+  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, step.works);
+  const lost = waiting.filter((w) => lineLost(step, parents, w.origins)).map((w) => w._id);
+  if (lost.length === 0) return;
+  await lease.check();
+  await ctx.store.runWorks.skipIds(lost, ctx.now());
+  events.push(lostEvent(step, lost.length, ctx.now()));
 }

@@ -10,9 +10,11 @@ import type {
   WorkDoc,
 } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
-import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf } from "./fanout.js";
+import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf, skipLostLines } from "./fanout.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
+import { runRoom } from "./room.js";
+import { overdue, timeOut } from "./timeout.js";
 
 /** A run still being created this long after it began was cut short by a crash. */
 const ABANDONED_SECONDS = 600;
@@ -126,7 +128,11 @@ function failedUpstream(step: RunStep, byName: Map<string, RunStep>): boolean {
 function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
   if (step.if === "always()") return true;
   if (step.if === "failure()") return failedUpstream(step, byName);
-  return step.needs.every((name) => byName.get(name)?.outcome === "success");
+  // A step `from` another runs the lines that succeeded (./fanout.ts skips the others).
+  return step.needs.every((name) => {
+    const outcome = byName.get(name)?.outcome;
+    return outcome === "success" || (outcome === "failure" && name === step.from);
+  });
 }
 
 async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
@@ -136,6 +142,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   // rerun would see its works' old outcomes and end again at once.
   if (run?.status !== "running" || run.creating || run.rerunning) return;
   const now = ctx.now();
+  if (overdue(run, now)) return timeOut(ctx, lease, run);
   const counts = await ctx.store.runWorks.counts(id);
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
@@ -173,7 +180,10 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
         events.push({ at: now, kind: "step started", step: step.name });
         // Made now with their first works queued: counted from the next evaluation on.
         if (step.growth && !step.grown) await growStep(ctx, lease, run, step, byName, events);
-        else fresh.add(step.name);
+        else {
+          await skipLostLines(ctx, lease, run, step, byName, events);
+          fresh.add(step.name);
+        }
       } else {
         await lease.check();
         await ctx.store.runWorks.skip(id, step.name, now);
@@ -182,15 +192,17 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       }
     }
   }
+  // Paused, or over the run's max-parallel: none of its works is queued (see ./pause.ts).
+  let left = await runRoom(ctx, lease, run, counts);
   for (const step of steps) {
-    if (!step.released || step.outcome) continue;
+    if (!step.released || step.outcome || left <= 0) continue;
     const c = counts.get(step.name)?.byStatus ?? {};
     // Counted from the works, not from whether the step is new: a release whose save failed left
     // its works queued, and the next evaluation sees the step new again.
     const active = (c.queued ?? 0) + (c.running ?? 0);
-    const room = step.maxParallel ? step.maxParallel - active : step.works;
+    const room = Math.min(left, step.maxParallel ? step.maxParallel - active : step.works);
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
-      await unblock(ctx, lease, run, step, byName, room, events);
+      left -= await unblock(ctx, lease, run, step, byName, room, events);
     }
   }
   // Works skipped here end their step: look again before letting go of the run.

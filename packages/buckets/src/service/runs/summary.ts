@@ -8,6 +8,16 @@ const stateOf = ({ attempts, delivered, error }: Delivery) => ({
   ...(error ? { error } : {}),
 });
 
+/**
+ * A step's state. A run cancelled or timed out ends with the steps that had not ended yet: they
+ * show how the run ended, not the running or waiting they were left in.
+ */
+function stepState(run: RunDoc, step: RunDoc["steps"][number]): string {
+  if (step.outcome) return step.outcome;
+  if (run.status === "cancelled" || run.status === "timedout") return run.status;
+  return step.released ? "running" : "waiting";
+}
+
 /** A run as the API (and its callback) shows it. */
 export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
   return {
@@ -18,6 +28,9 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
     status: run.status,
     created: run.created,
     ...(run.finished === undefined ? {} : { finished: run.finished }),
+    ...(run.paused === undefined ? {} : { paused: run.paused }),
+    ...(run.deadline === undefined ? {} : { deadline: run.deadline }),
+    ...(run.maxParallel === undefined ? {} : { maxParallel: run.maxParallel }),
     params: run.params,
     steps: run.steps.map((s) => ({
       name: s.name,
@@ -27,7 +40,7 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
       // Its works are counted once made; until then, what they will be made from.
       ...(s.growth ? { grows: growthSummary(s.growth), grown: Boolean(s.grown) } : {}),
-      state: s.outcome ?? (s.released ? "running" : "waiting"),
+      state: stepState(run, s),
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
     })),
     ...(run.events ? { events: run.events } : {}),
