@@ -229,8 +229,8 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["admin"],
     to: "from",
-    writes: ["creation"],
-    why: "PUT /work by an admin: creation decides only /audit/stale (CHIME backdates works to test it)",
+    writes: ["creation", "retries", "config.archive"],
+    why: "PUT /work by an admin, also beside its own outcome: they decide only staleness, tries left and where results go (CHIME's tests set them)",
   },
   reschedule: {
     from: ["running"],

@@ -12,6 +12,7 @@ export {
   type DepositOptions,
   type Filter,
   type Held,
+  type RunCheck,
   type RunSummary,
   type StatusCounts,
   type StoredWork,

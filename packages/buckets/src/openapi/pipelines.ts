@@ -66,26 +66,38 @@ const chimeId = [query("query", 'a JSON object naming the id: {"id": "..."}', { 
 export const pipelinePaths: Paths = {
   "/runs": {
     post: op(
-      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids",
+      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids (201); with ?dry_run=true, every check of a run and nothing stored: its name, user, pipelines and number of works (200)",
       {
         type: "object",
         properties: {
           id: { type: "string" },
-          works: { type: "array", items: { type: "string" } },
+          works: { oneOf: [{ type: "array", items: { type: "string" } }, { type: "integer" }] },
+          name: { type: "string" },
+          user: { type: "string" },
+          pipelines: { type: "array", items: { type: "string" } },
         },
       },
-      body({
-        type: "object",
-        required: ["config"],
-        properties: {
-          config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
-          params: { type: "object" },
-          at: {
-            description: "release the run at this time (unix seconds, or ISO 8601 with an offset)",
-            oneOf: [{ type: "number" }, { type: "string", format: "date-time" }],
+      {
+        ...body({
+          type: "object",
+          required: ["config"],
+          properties: {
+            config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
+            params: { type: "object" },
+            at: {
+              description:
+                "release the run at this time (unix seconds, or ISO 8601 with an offset)",
+              oneOf: [{ type: "number" }, { type: "string", format: "date-time" }],
+            },
           },
-        },
-      }),
+        }),
+        parameters: [
+          query("dry_run", "true: check the run as it would be started, store nothing", {
+            type: "string",
+            enum: ["true", "1"],
+          }),
+        ],
+      },
     ),
     get: op(
       "Runs, newest first, within the token's pipelines",

@@ -3,15 +3,22 @@ import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { parseRunId } from "../service/runs/access.js";
 import { cancelRun, getRun, listRuns, rerunRun } from "../service/runs/control.js";
-import { createRun } from "../service/runs/create.js";
+import { checkRun, createRun } from "../service/runs/create.js";
 import { mergeRunSteps } from "../service/runs/merge.js";
 import { pauseRun, resumeRun } from "../service/runs/pause.js";
+
+/** `?dry_run=true` (or 1): check the run, store nothing. */
+const isDryRun = (value: unknown) => value === "true" || value === "1";
 
 /** Pipelines: runs of a config, their steps and events; cancel, rerun, pause, resume and merge. */
 export function runRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
   router.post("/runs", async (req, res) => {
+    if (isDryRun(req.query.dry_run)) {
+      res.json(await checkRun(ctx, principalOf(res), req.body));
+      return;
+    }
     const { id, works } = await createRun(ctx, principalOf(res), req.body);
     res.status(201).json({ id, works });
   });

@@ -19,6 +19,8 @@ export interface Outcome {
   reply?: Record<string, unknown> | undefined;
   /** For the attempt's history entry. */
   error?: string | undefined;
+  /** What an admin holding the work set beside its outcome (service/admin-fields.ts). */
+  admin?: Document | undefined;
 }
 
 /** The worker's own data, by the field it is written to. */
@@ -28,7 +30,7 @@ function reported(outcome: Outcome): Document {
     if (outcome[key] !== undefined) fields[key] = outcome[key];
   }
   if (outcome.reply !== undefined) fields["notify.slack.reply"] = outcome.reply;
-  return fields;
+  return { ...fields, ...outcome.admin };
 }
 
 /** What a success leaves behind: the running attempt's fields, and any retry time. */
@@ -72,8 +74,13 @@ function write(outcome: Outcome, now: number): Write {
   }
   // `$literal` keeps the worker's strings, like "$x", from being read as paths.
   const literal = Object.fromEntries(Object.entries(set).map(([k, v]) => [k, { $literal: v }]));
+  // An admin's fields go in a stage of their own: the retry time below reads the lowered retries.
+  const admin = Object.entries(outcome.admin ?? {});
   return {
     update: [
+      ...(admin.length > 0
+        ? [{ $set: Object.fromEntries(admin.map(([k, v]) => [k, { $literal: v }])) }]
+        : []),
       {
         $set: {
           ...literal,

@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { type ApiError, storedToken, storeToken, verify, whenUnauthorized } from "./api.js";
 import { messageOf, when } from "./format.js";
 import { Overview } from "./pages/overview.js";
+import { Results } from "./pages/results.js";
 import { RunPage, Runs } from "./pages/runs.js";
 import { Schedules } from "./pages/schedules.js";
 import { WorkPage } from "./pages/work.js";
@@ -82,7 +83,8 @@ function Nav({ session, onOut }: { session: Session; onOut: () => void }) {
   return html`<header>
     <strong class="brand">buckets</strong>
     <nav>
-      ${link("overview", "Overview")} ${link("works", "Works")} ${link("runs", "Runs")}${" "}
+      ${link("overview", "Overview")} ${link("works", "Works")} ${link("results", "Results")}${" "}
+      ${link("runs", "Runs")}${" "}
       ${link("schedules", "Schedules")} <a href="/docs">API</a>
     </nav>
     <span class="who" data-test="who">
@@ -101,6 +103,8 @@ function Page({ session }: { session: Session }) {
   switch (page) {
     case "works":
       return html`<${Works} session=${session} params=${params} />`;
+    case "results":
+      return html`<${Results} params=${params} />`;
     case "work":
       return html`<${WorkPage} session=${session} id=${id ?? ""} />`;
     case "runs":

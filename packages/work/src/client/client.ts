@@ -15,7 +15,7 @@ import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
-import { type DepositPayload, toPayloads } from "./payloads.js";
+import { type DepositPayload, requireDataPlaceholders, toPayloads } from "./payloads.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import {
   type ClientSettings,
@@ -83,6 +83,14 @@ export interface RunSummary {
   }[];
   events?: { at: number; kind: string; step?: string; detail?: string }[];
   callback?: { url: string; attempts: number; delivered?: number; error?: string };
+}
+
+/** What a dry run of a run answers (POST /runs?dry_run=true): the run as it would start. */
+export interface RunCheck {
+  name: string;
+  user: string;
+  pipelines: string[];
+  works: number;
 }
 
 /**
@@ -195,6 +203,9 @@ export class BucketsClient {
 
   /** Records outcomes (from the worker holding each) or changes (from owners and admins). */
   async update(works: (OutcomeInput | (Partial<Work> & { id: string }))[]): Promise<true> {
+    for (const [index, work] of works.entries()) {
+      if ("command" in work) requireDataPlaceholders(work.command ?? undefined, `works[${index}]`);
+    }
     await withRetries(() => this.#request("PUT", "/work", works), this.#retry);
     return true;
   }
@@ -385,6 +396,14 @@ export class BucketsClient {
   /** Removes a deployed config: the schedules its `on:` made. */
   undeployConfig(name: string): Promise<true> {
     return this.#request("DELETE", `/configs?${new URLSearchParams({ name })}`);
+  }
+
+  /**
+   * Every check `startRun` would pass on the service (this token's user, pipelines and sites, the
+   * callback's target), storing nothing: what `workflow pipeline run --dry-run` asks.
+   */
+  checkRun(config: unknown, params?: Record<string, unknown>): Promise<RunCheck> {
+    return this.#request("POST", "/runs?dry_run=true", { config, ...(params ? { params } : {}) });
   }
 
   /** Runs, newest first. */

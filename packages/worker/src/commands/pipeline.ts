@@ -32,14 +32,18 @@ function readConfig(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Checks the config here first: its errors need no service, and a dry run needs nothing else. */
+/**
+ * Checks the config here first: its errors need no service. `user` stands in for the token's
+ * subject, the default user the service gives a run.
+ */
 function check(
   path: string,
   config: Record<string, unknown>,
   params: Record<string, unknown>,
   at?: number,
+  user = "(you)",
 ): RunPlan {
-  const defaults = { user: "(you)", ...(config.defaults as object | undefined) };
+  const defaults = { user, ...(config.defaults as object | undefined) };
   try {
     return planRun({ ...config, defaults }, params, at);
   } catch (error) {
@@ -129,7 +133,10 @@ export function registerPipeline(program: Command): void {
     .argument("<file>", "the config, or - for standard input")
     .option("--param <name=value>", "a value for ${{ params.name }} (repeatable)", collect)
     .option("--at <time>", "release the run at this time (2027-01-01T09:00), not now")
-    .option("--dry-run", "print the steps and every work the run would create; deposit nothing")
+    .option(
+      "--dry-run",
+      "check the run on the service as the real run is checked (user, pipelines, sites, callback), then print the steps and every work it would create; deposit nothing",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow pipeline run pipeline.yaml --dry-run\n  workflow pipeline run pipeline.yaml --param threshold=0.5",
@@ -144,7 +151,10 @@ export function registerPipeline(program: Command): void {
         const config = readConfig(file);
         const params = paramsOf(opts.param);
         const at = opts.at === undefined ? undefined : atOf(opts.at);
-        const plan = check(file, config, params, at);
+        const local = check(file, config, params, at);
+        // The service checks what only it knows (this token's user and pipelines, its sites).
+        const checked = opts.dryRun ? await clientFrom(flags).checkRun(config, params) : undefined;
+        const plan = checked ? check(file, config, params, at, checked.user) : local;
         if (opts.dryRun) {
           if (outputOf(flags).json) {
             return printJson(

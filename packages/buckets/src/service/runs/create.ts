@@ -4,6 +4,7 @@ import {
   parseConfigText,
   planRun,
   RunAtSchema,
+  type RunCheck,
   type RunPlan,
   releaseTime,
   runsByHand,
@@ -57,20 +58,34 @@ export function plan(
 }
 
 /**
- * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
- * `waiting`, which no claim matches; the first steps' works are queued (max-parallel at a time).
+ * POST /runs?dry_run=true (`workflow pipeline run --dry-run`): every check a run passes before it
+ * is stored (the caller's user, pipelines and sites, one user, the callback's target, Slack),
+ * without storing anything.
  */
-export async function createRun(
+export async function checkRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-  source: "runs" | "configs" | "schedules" = "runs",
-  /** The tick a schedule fires for. */
+): Promise<RunCheck> {
+  const { planned, docs, later, users } = await prepare(ctx, principal, body, ctx.now(), "runs");
+  return {
+    name: planned.name,
+    user: users[0] as string,
+    pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
+    works: docs.length,
+  };
+}
+
+async function prepare(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  now: number,
+  source: RunSource,
   tick?: number,
-): Promise<{ id: string; works: string[]; run: RunDoc }> {
+) {
   requireScope(principal, "work:deposit");
   const { config, params, at } = parseWith(CreateRunSchema, body, "body");
-  const now = ctx.now();
   if (at !== undefined && at < now - AT_PAST_SECONDS) {
     throw invalid(
       `at: ${releaseTime(at)} is in the past; leave at out (and --at) to start the run now`,
@@ -95,6 +110,33 @@ export async function createRun(
   if (planned.config.callback) {
     await requireCallbackTarget(policyOf(ctx), planned.config.callback);
   }
+  const slack = slackOf(ctx, planned.config);
+  return { planned, at, runId, docs, later, users, slack };
+}
+
+type RunSource = "runs" | "configs" | "schedules";
+
+/**
+ * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
+ * `waiting`, which no claim matches; the first steps' works are queued (max-parallel at a time).
+ */
+export async function createRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  source: RunSource = "runs",
+  /** The tick a schedule fires for. */
+  tick?: number,
+): Promise<{ id: string; works: string[]; run: RunDoc }> {
+  const now = ctx.now();
+  const { planned, at, runId, docs, later, users, slack } = await prepare(
+    ctx,
+    principal,
+    body,
+    now,
+    source,
+    tick,
+  );
   const steps: RunStep[] = planned.steps.map((s) => ({
     name: s.name,
     needs: s.needs,
@@ -134,7 +176,6 @@ export async function createRun(
     ...(planned.maxParallel === undefined ? {} : { maxParallel: planned.maxParallel }),
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
-  const slack = slackOf(ctx, planned.config);
   if (slack) run.slack = { target: slack, attempts: 0 };
   await ctx.store.runs.insert(run);
   try {
