@@ -52,6 +52,10 @@ export interface Harness extends Service {
   works: Collection;
   /** Another service on database `name` of the same mongod (its works in `h.mongo.db(name)`). */
   startService(name: string): Promise<Service>;
+  /** Another instance of the service on the same database, as a second replica would be deployed. */
+  startInstance(): Promise<Service>;
+  /** The mongod's process id, to read how busy it was. */
+  mongodPid: number | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -157,6 +161,8 @@ export async function startHarness(): Promise<Harness> {
     token,
     works: db.collection("works"),
     startService: (name) => startService(mongod.getUri(name)),
+    startInstance: () => startService(mongod.getUri("bench")),
+    mongodPid: mongod.instanceInfo?.instance.mongodProcess?.pid,
     async stop() {
       await service.stop();
       await mongo.close();

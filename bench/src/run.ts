@@ -13,6 +13,7 @@ import { depositScenario } from "./scenarios/deposit.js";
 import { endToEndScenario } from "./scenarios/endtoend.js";
 import { depthScenario, dispatchScenario } from "./scenarios/latency.js";
 import { pipelinesScenario } from "./scenarios/pipelines.js";
+import { scaleScenario } from "./scenarios/scale.js";
 import { withdrawScenario } from "./scenarios/withdraw.js";
 import { log } from "./stats.js";
 
@@ -38,6 +39,10 @@ const TARGETS: Record<string, { target: string; met: (s: Figures) => boolean | u
   endToEndBare: {
     target: "ratio >= 0.5 (bare driver pipeline)",
     met: (s) => ratio(s.endToEndBare, (r) => r >= 0.5),
+  },
+  endToEndLimit: {
+    target: "ratio >= 0.5 (the batched limit: the bare driver's least per work, batched)",
+    met: (s) => ratio(s.endToEndLimit, (r) => r >= 0.5),
   },
   depth: { target: "ratio <= 1.5", met: (s) => ratio(s.depth, (r) => r <= 1.5) },
   depthTagged: { target: "ratio <= 1.5", met: (s) => ratio(s.depthTagged, (r) => r <= 1.5) },
@@ -107,7 +112,7 @@ const version = (pkg: string) =>
   ).version;
 
 const quick = process.argv.includes("--quick");
-/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, dashboard, abuse, cache). */
+/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, scale, dashboard, abuse, cache). */
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
 const runs = 3;
@@ -122,6 +127,7 @@ try {
     depth: () => depthScenario(h, quick),
     dispatch: () => dispatchScenario(h, quick),
     pipelines: () => pipelinesScenario(h, quick, runs),
+    scale: () => scaleScenario(h, quick, runs),
     dashboard: () => dashboardScenario(h, quick),
     abuse: () => abuseScenario(h, quick),
     cache: () => cacheScenario(h, quick, runs),

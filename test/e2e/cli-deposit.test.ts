@@ -92,6 +92,32 @@ describe("workflow deposit: the command after --", () => {
 });
 
 describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
+  it("Ctrl-C while checking says how far it got and that nothing was deposited", {
+    timeout: 120_000,
+  }, async () => {
+    const file = worksFile("checking.jsonl", "checking", 60_000);
+    let seen = "";
+    let interrupted = false;
+    const ran = await runWorkflow(["--url", stack.url, "deposit", "--file", file], {
+      env: env(),
+      onSpawn: (child) => {
+        child.stderr?.on("data", (chunk: Buffer) => {
+          seen += chunk;
+          if (!interrupted && /checking 60000 works/.test(seen)) {
+            interrupted = true;
+            child.kill("SIGINT");
+          }
+        });
+      },
+    });
+    expect(ran.code, ran.stderr).toBe(130);
+    expect(ran.stderr).toMatch(
+      /interrupted while checking: \d+ of 60000 works checked, none deposited .*run the same command again/,
+    );
+    expect(ran.stdout).toBe("");
+    expect(await stack.client().count({ pipeline: "checking" })).toBe(0);
+  });
+
   it("prints each batch's ids as it is stored; Ctrl-C says how many and where their ids are", {
     timeout: 120_000,
   }, async () => {

@@ -178,7 +178,7 @@ describe("parameters are data, never code", () => {
     expect(existsSync(join(dir, "pwned-quote"))).toBe(false);
   });
 
-  it("a placeholder inside an argv item is refused at deposit, naming the item (a program may read it as code)", async () => {
+  it("a placeholder inside an argv item is refused by the client, naming the item (a program may read it as code)", async () => {
     const deposit = stack.client().deposit([
       {
         pipeline: "cmd-refused",
@@ -189,7 +189,7 @@ describe("parameters are data, never code", () => {
       },
     ]);
     await expect(deposit).rejects.toMatchObject({
-      status: 400,
+      code: "invalid",
       message: expect.stringContaining("works[0].command[1]"),
     });
   });

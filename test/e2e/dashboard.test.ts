@@ -163,9 +163,10 @@ describe("the dashboard in a browser", () => {
     await page.locator("input[name=params]").fill("band=L");
     await page.getByRole("button", { name: "Filter" }).click();
     const rows = page.locator("[data-test=works] tbody tr[data-id]");
+    // Newest first: one deposit's works arrive together, the later id first.
     await expect
       .poll(() => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-id"))))
-      .toEqual([l1, l2]);
+      .toEqual([l2, l1]);
     expect(decodeURIComponent(page.url())).toContain("params=band=L");
     await page.reload();
     await expect.poll(() => rows.count()).toBe(2);
@@ -181,19 +182,21 @@ describe("the dashboard in a browser", () => {
     const ids = await deposit(
       Array.from({ length: 60 }, (_, n) => ({ pipeline, command: ["true"], parameters: { n } })),
     );
+    // Newest first (#27): one deposit arrives at once, so its works come later id first.
+    const newest = [...ids].reverse();
     await login(admin());
     await page.goto(`${stack.url}/ui#/works?pipeline=${pipeline}`);
     const rows = page.locator("[data-test=works] tbody tr[data-id]");
     const shown = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-id")));
-    await expect.poll(shown).toEqual(ids.slice(0, 50));
+    await expect.poll(shown).toEqual(newest.slice(0, 50));
     await page.locator("[data-test=next]").click();
-    await expect.poll(shown).toEqual(ids.slice(50));
-    // Works arriving meanwhile go after the last page; the page in view stays as it was.
+    await expect.poll(shown).toEqual(newest.slice(50));
+    // Works arriving meanwhile go on the first page; the page in view stays as it was.
     const later = await deposit(Array.from({ length: 5 }, () => ({ pipeline, command: ["true"] })));
     await page.reload();
-    await expect.poll(shown).toEqual([...ids.slice(50), ...later]);
-    await page.locator("[data-test=previous]").click();
-    await expect.poll(shown).toEqual(ids.slice(0, 50));
+    await expect.poll(shown).toEqual(newest.slice(50));
+    await page.locator("[data-test=first]").click();
+    await expect.poll(shown).toEqual([...later.reverse(), ...newest.slice(0, 45)]);
   });
 
   it("shows a schedule's next fire times, and pauses and resumes it", async () => {
@@ -212,9 +215,12 @@ describe("the dashboard in a browser", () => {
     await row.getByRole("button", { name: "next times" }).click();
     const next = row.locator("[data-test=next] li");
     await expect.poll(() => next.count()).toBeGreaterThanOrEqual(3);
-    // Each a 02:00 UTC, a day apart, shown in the browser's zone.
+    // Each a 02:00 UTC, a day apart, shown in the schedule's zone and naming it (#27).
     const times = await next.allTextContents();
-    const dates = times.map((t) => new Date(t.replace(" ", "T")).getTime());
+    expect(times[0]).toMatch(/^\d{4}-\d\d-\d\d 02:00:00 UTC$/);
+    const dates = times.map((t) =>
+      new Date(`${t.replace(" ", "T").replace(" UTC", "")}Z`).getTime(),
+    );
     expect(Number(dates[1]) - Number(dates[0])).toBe(86_400_000);
     await row.locator("[data-action=pause]").click();
     await expect.poll(() => row.locator("[data-test=state]").textContent()).toContain("paused");
@@ -349,6 +355,57 @@ describe("the dashboard in a browser", () => {
     await expect
       .poll(() => prepare.textContent(), { timeout: SEEN_MS })
       .toMatch(/1 (queued|running)/);
+    await page.locator("[data-action=cancel-run]").click();
+    await expect
+      .poll(() => page.locator("[data-test=run]").getAttribute("data-status"), { timeout: SEEN_MS })
+      .toBe("cancelled");
+  });
+
+  it("draws a step made from a parent's results: fans out until the parent ends, then its count", async () => {
+    const pipeline = pipelineName("fanout");
+    const config = {
+      version: "2",
+      name: pipeline,
+      defaults: { user: "admin", site: "local" },
+      pipeline: {
+        steps: [
+          { name: "split", work: { command: ["true"] } },
+          {
+            name: "process",
+            needs: ["split"],
+            matrix: { partition: "${{ needs.split.results.partitions }}" },
+            "max-parallel": 2,
+            work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
+          },
+        ],
+      },
+    };
+    const run = await call("POST", "/runs", admin(), { config });
+    expect(run.status, JSON.stringify(run.body)).toBe(201);
+    const runId = (run.body as { id: string }).id;
+    await login(admin());
+    await page.goto(`${stack.url}/#/runs/${runId}`);
+    const process = page.locator('[data-test=graph] [data-step="process"]');
+    await expect
+      .poll(() => process.textContent(), { timeout: SEEN_MS })
+      .toContain("waiting · fans out at run time");
+    await expect(process.locator("title").textContent()).resolves.toContain(
+      "fans out from split.partitions at run time",
+    );
+    const workerToken = stack.token("worker", ["work:withdraw"]);
+    const claimed = await call("POST", "/work/withdraw", workerToken, { pipeline });
+    const split = claimed.body as { id: string; attempt: number; claim?: string };
+    const reported = await call("PUT", "/work", workerToken, [
+      { ...split, status: "success", results: { partitions: ["a", "b", "c"] } },
+    ]);
+    expect(reported.status, JSON.stringify(reported.body)).toBe(200);
+    await expect
+      .poll(() => process.textContent(), { timeout: SEEN_MS })
+      .toContain("running · 3 works (fanned out)");
+    await expect.poll(() => process.textContent(), { timeout: SEEN_MS }).toContain("2 queued");
+    await expect(page.locator("[data-test=events]").textContent()).resolves.toContain(
+      "3 works from split.partitions",
+    );
     await page.locator("[data-action=cancel-run]").click();
     await expect
       .poll(() => page.locator("[data-test=run]").getAttribute("data-status"), { timeout: SEEN_MS })

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BucketsError, type StoredWork } from "@workflow/work";
+import { InvalidWorkError, type StoredWork } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
@@ -135,7 +135,9 @@ const SPLICED: { command: string[]; item: number; v: string }[] = [
 ];
 
 describe("a placeholder inside a larger string is refused, whatever the program", () => {
-  it("at deposit: a 400 that names the command item", { timeout: 30_000 }, async () => {
+  it("by this project's client, before anything is sent: an error that names the command item", {
+    timeout: 30_000,
+  }, async () => {
     const client = stack.client();
     for (const { command, item, v } of SPLICED) {
       const error = await client
@@ -152,13 +154,60 @@ describe("a placeholder inside a larger string is refused, whatever the program"
           () => undefined,
           (e: unknown) => e,
         );
-      expect(error, JSON.stringify(command)).toBeInstanceOf(BucketsError);
-      expect((error as BucketsError).status).toBe(400);
-      expect((error as BucketsError).message, JSON.stringify(command)).toContain(
+      expect(error, JSON.stringify(command)).toBeInstanceOf(InvalidWorkError);
+      expect((error as InvalidWorkError).message, JSON.stringify(command)).toContain(
         `works[0].command[${item}]`,
       );
     }
     expect(await client.view({ pipeline: "ph-refused" })).toEqual([]);
+    // So is an update that would change a command to one of them.
+    const [id] = await client.deposit(
+      [{ pipeline: "ph-refused", site: "local", user: "admin", command: ["true"] }],
+      { returnIds: true },
+    );
+    await expect(
+      client.update([{ id: id as string, command: ["python3", "-c", "print({{v}})"] }]),
+    ).rejects.toBeInstanceOf(InvalidWorkError);
+  });
+
+  it("sent as CHIME's client sends it (the service takes {{...}} as text), the worker fails it and no value runs", {
+    timeout: 60_000,
+  }, async () => {
+    const client = stack.client();
+    const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
+    const token = stack.token("admin", ["admin"]);
+    for (const { command, item, v } of SPLICED) {
+      const sent = await fetch(`${stack.url}/work?return_ids=True`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-access-token": token },
+        body: JSON.stringify([
+          { pipeline, site: "local", user: "admin", retries: 0, command, parameters: { v } },
+        ]),
+      });
+      expect(sent.status, JSON.stringify(command)).toBe(200);
+      const [id] = (await sent.json()) as string[];
+      const worker = startWorker({
+        pipelines: [pipeline],
+        client,
+        cwd: dir,
+        lives: 1,
+        wait: 2,
+        sleep: 0.1,
+        logger: createLogger("silent"),
+      });
+      try {
+        await worker.done;
+      } finally {
+        await worker.stop();
+      }
+      const [work] = await eventually(async () => {
+        const found = await client.view({ id: id as string });
+        return FINAL.includes(found[0]?.status ?? "") ? found : undefined;
+      });
+      expect(work?.status, JSON.stringify(command)).toBe("failure");
+      expect(work?.results?.error, JSON.stringify(command)).toContain(`command[${item}]`);
+    }
+    expect(readdirSync(dir).filter((name) => name.startsWith("F-"))).toEqual([]);
   });
 
   it("and by the worker, for a command it supplies itself (--command): the work fails and no value runs", {

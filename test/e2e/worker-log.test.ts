@@ -1,11 +1,16 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { StoredWork } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { type Owned, own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { startCuttingProxy } from "../support/proxy.js";
+import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /**
  * The worker's own log: JSON lines for a log collector, pretty for a person at a terminal (a real
- * pseudo-terminal, through script(1)); the line of a failed work carries the error's text.
+ * pseudo-terminal, through script(1)); the line of a failed work carries the error's text; after
+ * an outage, the worker says when it reaches the service again.
  */
 
 let stack: Stack;
@@ -70,4 +75,54 @@ it("pretty lines at a terminal", { timeout: 30_000 }, async () => {
   expect(text).toMatch(/INFO.*connected to the service/);
   expect(text).toMatch(/INFO.*finished/);
   expect(text).not.toMatch(/^\{"level"/m);
+});
+
+it("after an outage, the worker says it reached the service again", {
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "worker-log-"));
+  const proxy = await startCuttingProxy(stack.url);
+  try {
+    const gate = join(dir, "gate");
+    const started = join(dir, "started");
+    await deposit("log-outage", [
+      "sh",
+      "-c",
+      `touch ${started}; while [ ! -e ${gate} ]; do sleep 0.05; done`,
+    ]);
+    const worker = workerProcess(["log-outage", "--url", proxy.url, "--sleep", "0.1"], {
+      WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
+      LOG_LEVEL: "info",
+    });
+    owned.push(worker);
+    const messages = () =>
+      worker
+        .output()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    await eventually(async () => (existsSync(started) ? true : undefined), 30_000);
+    // The service goes away while the work runs: its report and the next claim fail.
+    proxy.cut = () => true;
+    writeFileSync(gate, "");
+    await eventually(
+      async () => (messages().includes("withdraw failed; retrying") ? true : undefined),
+      30_000,
+    );
+    expect(messages()).not.toContain("reached the service again; claiming works");
+    proxy.cut = () => false;
+    const said = await eventually(async () => {
+      const all = messages();
+      return all.includes("reached the service again; claiming works") ? all : undefined;
+    }, 30_000);
+    expect(said.indexOf("connected to the service")).toBeLessThan(
+      said.indexOf("withdraw failed; retrying"),
+    );
+    expect(said.lastIndexOf("withdraw failed; retrying")).toBeLessThan(
+      said.indexOf("reached the service again; claiming works"),
+    );
+  } finally {
+    await proxy.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

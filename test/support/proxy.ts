@@ -1,11 +1,16 @@
 import { createServer, type IncomingMessage, request } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** An HTTP proxy in front of the service that answers 503 for the requests a test cuts. */
+/**
+ * An HTTP proxy in front of the service that answers 503 for the requests a test cuts, and holds
+ * the ones it slows for a while before passing them on (a reachable but slow service).
+ */
 export interface CuttingProxy {
   url: string;
   /** Requests for which this answers true get 503 instead of reaching the service. */
   cut: (req: IncomingMessage) => boolean;
+  /** Milliseconds to hold a request before it goes on to the service; 0 passes it at once. */
+  slow: (req: IncomingMessage) => number;
   /** When each request was cut (ms since the epoch). */
   readonly refused: number[];
   close(): Promise<void>;
@@ -16,10 +21,13 @@ export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
   const proxy: CuttingProxy = {
     url: "",
     cut: () => false,
+    slow: () => 0,
     refused: [],
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
+    const hold = proxy.slow(req);
+    if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
     if (proxy.cut(req)) {
       proxy.refused.push(Date.now());
       req.resume();

@@ -24,6 +24,8 @@ export async function startStack(
   file: string,
   env: Record<string, string> = {},
   label = "",
+  /** What the service's own tests may hook: its clock, the commands it sends to MongoDB. */
+  hooks: Parameters<typeof startService>[1] = {},
 ): Promise<Stack> {
   const service = await startService(
     readOptions({
@@ -34,6 +36,7 @@ export async function startStack(
       LOG_LEVEL: "silent",
       ...env,
     }),
+    hooks,
   );
   const token = (user: string, scopes: Scope[]) => mintToken(service.keys, { user, scopes });
   return {

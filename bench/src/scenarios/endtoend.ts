@@ -4,7 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MongoBackend } from "@agendajs/mongo-backend";
 import { Agenda } from "agenda";
-import { concurrently, type Harness, NODE_ARGS, queuedDoc, ROOT, workIndexes } from "../harness.js";
+import { busyMeter } from "../busy.js";
+import {
+  concurrently,
+  type Harness,
+  NODE_ARGS,
+  queuedDoc,
+  ROOT,
+  type Service,
+  workIndexes,
+} from "../harness.js";
 import { log, median, round } from "../stats.js";
 
 const PROCESSES = 4;
@@ -29,6 +38,19 @@ async function stopAll(children: ChildProcess[]): Promise<void> {
  * first deposit, the workers already long-polling (as the bare pipeline's loops are polling).
  */
 async function ours(h: Harness, n: number, cwd: string): Promise<number> {
+  return (await endToEndOn(h, [h], n, cwd)).rate;
+}
+
+/**
+ * The same through `instances` of the service (the workers spread over them, deposits sent to each
+ * in turn), and how busy each kind of process was meanwhile (CPU seconds per second).
+ */
+export async function endToEndOn(
+  h: Harness,
+  instances: Service[],
+  n: number,
+  cwd: string,
+): Promise<{ rate: number; busy: Record<string, number> }> {
   await h.works.deleteMany({});
   const workers = Array.from({ length: PROCESSES }, (_, i) =>
     spawn(
@@ -39,7 +61,7 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
         "run",
         "e2e",
         "--url",
-        h.url,
+        (instances[i % instances.length] as Service).url,
         "--token",
         h.token,
         "--concurrency",
@@ -56,9 +78,17 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
       },
     ),
   );
-  await until(async () => (await h.serviceUsage()).waiters >= PROCESSES);
+  await until(async () => {
+    const usage = await Promise.all(instances.map((s) => s.serviceUsage()));
+    return usage.reduce((sum, u) => sum + u.waiters, 0) >= PROCESSES;
+  });
+  const busy = busyMeter({
+    service: instances.map((s) => s.process.pid),
+    mongod: [h.mongodPid],
+    workers: workers.map((w) => w.pid),
+  });
   const started = performance.now();
-  for (let at = 0; at < n; at += 1_000) {
+  for (let at = 0, k = 0; at < n; at += 1_000, k++) {
     const batch = Array.from({ length: Math.min(1_000, n - at) }, (_, i) => ({
       pipeline: "e2e",
       site: "local",
@@ -66,14 +96,15 @@ async function ours(h: Harness, n: number, cwd: string): Promise<number> {
       function: "./noop.mjs#noop",
       creation: at + i,
     }));
-    await h.http("POST", "/work", batch);
+    await (instances[k % instances.length] as Service).http("POST", "/work", batch);
   }
   await until(
     async () => (await h.works.countDocuments({ pipeline: "e2e", status: "success" })) >= n,
   );
   const seconds = (performance.now() - started) / 1000;
+  const measured = busy();
   await stopAll(workers);
-  return n / seconds;
+  return { rate: n / seconds, busy: measured };
 }
 
 /**
@@ -162,8 +193,11 @@ export async function endToEndScenario(h: Harness, quick: boolean, runs: number)
     const bs: number[] = [];
     const as: number[] = [];
     let rss = 0;
+    let busy: Record<string, number> = {};
     for (let run = 0; run < runs; run++) {
-      os.push(await ours(h, n, cwd));
+      const measured = await endToEndOn(h, [h], n, cwd);
+      os.push(measured.rate);
+      busy = measured.busy;
       rss = (await h.serviceUsage()).rss;
       bs.push(await bare(h, n));
       as.push(await agenda(h, n));
@@ -179,6 +213,7 @@ export async function endToEndScenario(h: Harness, quick: boolean, runs: number)
         ratio: round(o / a),
         unit: "works/s (baseline: Agenda)",
         works: n,
+        busy,
       },
       endToEndBare: {
         ours: round(o),

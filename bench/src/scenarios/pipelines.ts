@@ -2,6 +2,7 @@ import { MAX_RUN_WORKS } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import type { Harness } from "../harness.js";
 import { log, median, percentile, round } from "../stats.js";
+import { fanOutScenario } from "./fanout.js";
 
 type Claimed = { id: string; attempt: number };
 
@@ -89,7 +90,8 @@ async function asDeposits(h: Harness, n: number, pipeline: string) {
  * Pipelines: a run of the most works one run may hold, its fan-in included (`--quick`: 2,000 and
  * the fan-in), against the same works deposited plainly, as overhead per work (create, and
  * create + claim + report); and the release latency, parent outcome sent to child claimed by a
- * worker already long-polling, p50 and p99.
+ * worker already long-polling, p50 and p99; and a fan-out made from a parent's results against
+ * the same shape stored whole (./fanout.ts).
  */
 export async function pipelinesScenario(h: Harness, quick: boolean, runs: number) {
   const n = quick ? 2_000 : MAX_RUN_WORKS - 1;
@@ -151,6 +153,7 @@ export async function pipelinesScenario(h: Harness, quick: boolean, runs: number
       unit: "ms",
       chains,
     },
+    fanOut: await fanOutScenario(h, quick, runs),
   };
   log(`pipelines: ${JSON.stringify(figures)}`);
   return figures;

@@ -13,6 +13,7 @@ import { configRoutes } from "./routes/configs.js";
 import { logRoutes } from "./routes/logs.js";
 import { opsRoutes } from "./routes/ops.js";
 import { resultsPublicRoutes, resultsRoutes } from "./routes/results.js";
+import { runOutputRoutes } from "./routes/run-outputs.js";
 import { runRoutes } from "./routes/runs.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -68,6 +69,7 @@ export function buildApp(
   // Before the runs' routes: /runs/preview is no run's id.
   app.use(cacheRoutes(ctx));
   app.use(runRoutes(ctx));
+  app.use(runOutputRoutes(ctx, { maxBytes: viewMaxBytes }));
   app.use(configRoutes(ctx));
   app.use(configRoutes(ctx, "/v2"));
   app.use(scheduleRoutes(ctx));

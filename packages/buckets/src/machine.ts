@@ -192,6 +192,14 @@ export const TRANSITIONS = {
     writes: ["key", "cached", "results", "products", "plots", "archive", "start", "stop"],
     why: "where a work with cache would be queued (deposit, release) and its key has a usable success in its pipeline",
   },
+  pause: {
+    from: ["queued"],
+    fenced: false,
+    who: ["owner", "admin", "service"],
+    to: "waiting",
+    writes: [],
+    why: "POST /runs/:id/pause (a paused run's evaluation too), or a retry past the run's max-parallel: released again in turn",
+  },
   skip: {
     from: ["waiting"],
     fenced: false,
@@ -240,8 +248,8 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["admin"],
     to: "from",
-    writes: ["creation"],
-    why: "PUT /work by an admin: creation decides only /audit/stale (CHIME backdates works to test it)",
+    writes: ["creation", "retries", "config.archive"],
+    why: "PUT /work by an admin, also beside its own outcome: they decide only staleness, tries left and where results go (CHIME's tests set them)",
   },
   reschedule: {
     from: ["running"],

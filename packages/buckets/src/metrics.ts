@@ -54,6 +54,11 @@ export function createMetrics(store: Store) {
     help: "Works with cache set queued to run: no usable success had their key (or a rerun named them)",
     registers: [registry],
   });
+  const resultsDropped = new Counter({
+    name: "buckets_results_dropped_total",
+    help: "Attempts whose results were over the 4 MB cap, reported without them (a warning: the work kept its status unless its config.resultsOverCap is fail)",
+    registers: [registry],
+  });
   const waiters = new Gauge({
     name: "buckets_longpoll_waiters",
     help: "Withdraw requests waiting for work",
@@ -83,6 +88,7 @@ export function createMetrics(store: Store) {
     failures,
     cacheHits,
     cacheMisses,
+    resultsDropped,
     waiters,
   };
 }

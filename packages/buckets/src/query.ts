@@ -59,7 +59,7 @@ const NESTED_FIELDS = [
 ];
 
 export const VIEW_FIELDS: ReadonlySet<string> = new Set([...WORK_FIELDS, ...NESTED_FIELDS]);
-export const VIEW_OPEN_PREFIXES: readonly string[] = ["parameters", "results"];
+export const VIEW_OPEN_PREFIXES: readonly string[] = ["parameters", "results", "matrix"];
 export const WITHDRAW_FIELDS: ReadonlySet<string> = new Set([
   "pipeline",
   "site",

@@ -6,6 +6,7 @@ import { type Keys, resolveKeys } from "./auth/keys.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
 import type { ServiceOptions } from "./options.js";
+import { acrossPipelines } from "./service/across.js";
 import { createClaimer } from "./service/claimer.js";
 import { startClock } from "./service/clock.js";
 import type { ServiceContext } from "./service/context.js";
@@ -15,7 +16,7 @@ import { startReaper } from "./service/reaper.js";
 import { startRetention } from "./service/retention.js";
 import { callbackPolicy } from "./service/runs/callback-target.js";
 import { startTicker, type Ticker } from "./service/schedules/ticker.js";
-import { connect, type Database } from "./store/connect.js";
+import { type ConnectOptions, connect, type Database } from "./store/connect.js";
 import { createStore } from "./store/index.js";
 
 export interface RunningService {
@@ -42,6 +43,7 @@ export async function startService(
     localClock,
     now,
     recheckMs,
+    onCommand,
   }: {
     logger?: Logger;
     /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
@@ -50,6 +52,8 @@ export async function startService(
     now?: () => number;
     /** How often waiting withdraws look again unsignalled: tests that count claims lengthen it. */
     recheckMs?: number;
+    /** Sees every command sent to MongoDB: the wire test checks that each would target one shard. */
+    onCommand?: ConnectOptions["onCommand"];
   } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
@@ -60,6 +64,7 @@ export async function startService(
     uri: options.MONGODB_URI,
     dataDir: options.BUCKETS_DATA_DIR,
     dbName: options.BUCKETS_DB,
+    onCommand,
   });
   const store = createStore(database.db);
   await store.ensureIndexes();
@@ -84,7 +89,7 @@ export async function startService(
   ctx.events.on("task:error", (task, error) =>
     logger.error({ err: error, task }, `${task} failed`),
   );
-  const claimer = createClaimer(ctx);
+  const claimer = acrossPipelines(ctx, createClaimer(ctx));
   const dispatcher = new Dispatcher(
     ctx,
     async (query, claimant) => {

@@ -313,6 +313,13 @@ const ROOT_ROUTES: Record<string, Row> = {
     request: (f) => ({ path: `/runs/${f.run}` }),
     expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
   },
+  "GET /runs/:id/outputs": {
+    scopes: ["work:read"],
+    role: "caller",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/outputs` }),
+    expect: { ...ANY_USER, "another depositor": 404, "outside its pipelines": 404 },
+  },
   "POST /runs/:id/cancel": {
     scopes: ["work:deposit"],
     role: "owner",
@@ -325,6 +332,30 @@ const ROOT_ROUTES: Record<string, Row> = {
     role: "owner",
     makes: "ended run",
     request: (f) => ({ path: `/runs/${f.run}/rerun`, body: {} }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/pause": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/pause` }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/resume": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({ path: `/runs/${f.run}/resume` }),
+    expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
+  },
+  "POST /runs/:id/steps": {
+    scopes: ["work:deposit"],
+    role: "owner",
+    makes: "run",
+    request: (f) => ({
+      path: `/runs/${f.run}/steps`,
+      body: { steps: [{ name: "two", needs: ["one"], work: { command: ["true"] } }] },
+    }),
     expect: { ...NOT_THEIRS, "outside its pipelines": 404 },
   },
   "POST /schedules": {

@@ -187,4 +187,56 @@ pipeline:
       expect.objectContaining({ step: "after", detail: "1" }),
     ]);
   });
+
+  it("works a step makes from its parent's results at run time are answered from the cache too", async () => {
+    const grows = `
+version: "2"
+name: grows
+defaults: {user: alice, site: local}
+cache: true
+pipeline:
+  steps:
+    - name: split
+      work: {command: ["split"]}
+    - name: process
+      needs: split
+      matrix: {part: "\${{ needs.split.results.parts }}"}
+      work: {command: ["process"], parameters: {p: "\${{ matrix.part }}"}}
+    - name: merge
+      needs: process
+      work: {command: ["merge"], parameters: {all: "\${{ needs.process.results }}"}}
+`;
+    const begin = async () => {
+      const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config: grows } });
+      expect(run.status, JSON.stringify(run.body)).toBe(201);
+      return (run.body as { id: string }).id;
+    };
+    const first = await begin();
+    while ((await summary(first)).status === "running") {
+      const got = await t.call("POST", "/work/withdraw?count=10", {
+        token: t.tokens.worker,
+        body: { pipeline: "grows" },
+      });
+      const claimed = got.body as { id: string; attempt: number; claim: string }[];
+      await t.call("PUT", "/work", {
+        token: t.tokens.worker,
+        body: claimed.map((w) => ({
+          ...w,
+          status: "success",
+          results: { parts: ["a", "b", "c"] },
+        })),
+      });
+    }
+    expect((await summary(first)).status).toBe("success");
+    const second = await summary(await begin());
+    expect(second.status).toBe("success");
+    expect(second.steps.map((s) => [s.name, s.cached])).toEqual([
+      ["split", 1],
+      ["process", 3],
+      ["merge", 1],
+    ]);
+    expect(second.events).toContainEqual(
+      expect.objectContaining({ kind: "works reused", step: "process", detail: "3" }),
+    );
+  });
 });

@@ -56,7 +56,8 @@ function expected(role: Role, field: string, running: boolean): number {
   if (field === "creation") return role === "admin" ? 200 : 403;
   // Definition fields.
   if (role === "worker" || role === "other") return 403;
-  if (running) return role === "admin" && field === "timeout" ? 200 : 409;
+  // An admin moves a running work's deadline, and sets how many tries it has left.
+  if (running) return role === "admin" && (field === "timeout" || field === "retries") ? 200 : 409;
   return 200;
 }
 

@@ -76,6 +76,8 @@ describe("the field lists", () => {
         "notBefore",
         "retryAt",
         "uncounted",
+        "step",
+        "matrix",
         "archive",
         "archive.errors",
         "config.archive",
@@ -103,7 +105,7 @@ describe("the field lists", () => {
         "history.error",
       ].sort(),
     );
-    expect(VIEW_OPEN_PREFIXES).toEqual(["parameters", "results"]);
+    expect(VIEW_OPEN_PREFIXES).toEqual(["parameters", "results", "matrix"]);
     expect([...WITHDRAW_FIELDS].sort()).toEqual(
       ["pipeline", "site", "priority", "user", "event", "tags", "config.parent"].sort(),
     );

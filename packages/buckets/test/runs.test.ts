@@ -160,7 +160,11 @@ describe("the config", () => {
       [step("a", {}, { parameters: { y: "${{ process.exit() }}" } })],
       /step "a" .*work.parameters.y: .*is not an expression/,
     ],
-    ["a bad if", [step("a", { if: "sometimes()" })], /if must be/],
+    [
+      "a bad if",
+      [step("a", { if: "sometimes()" })],
+      /step "a" .*if: unknown function "sometimes\(\)"/,
+    ],
     ["a work the schema refuses", [step("a", {}, { priority: 9 })], /step "a" .*priority/],
   ])(
     "refuses %s before storing anything, naming the step and the field",
@@ -577,7 +581,15 @@ describe("releases", () => {
     const a = (await withdraw(name)) as Claimed;
     // The outcome is recorded, the release never happens (the instance died in between).
     await t.service.ctx.store.recordOutcomes(
-      [{ _id: new ObjectId(a.id), attempt: a.attempt, transition: "succeed", results: { ok: 1 } }],
+      [
+        {
+          _id: new ObjectId(a.id),
+          pipeline: name,
+          attempt: a.attempt,
+          transition: "succeed",
+          results: { ok: 1 },
+        },
+      ],
       t.service.ctx.now(),
     );
     expect(await withdraw(name)).toBeNull();

@@ -26,6 +26,7 @@ export {
   DEPOSITS_IN_FLIGHT,
   inBatches,
 } from "./client/batches.js";
+export { type BulkProgress, bulkInPages } from "./client/bulk.js";
 export {
   BucketsClient,
   type BucketsClientOptions,
@@ -33,6 +34,7 @@ export {
   type DepositOptions,
   type Filter,
   type Held,
+  type RunCheck,
   type RunSummary,
   type StatusCounts,
   type StoredWork,
@@ -102,6 +104,7 @@ export { PlaceholderError, placeholderProblem, toArgv } from "./placeholders.js"
 export {
   AttemptParamsSchema,
   BULK_ACTIONS,
+  BULK_PAGE_WORKS,
   type BulkRequest,
   BulkRequestSchema,
   type BulkResult,
@@ -110,7 +113,6 @@ export {
   CountRequestSchema,
   LIFETIME_HELP,
   LIFETIME_PATTERN,
-  MAX_BULK_WORKS,
   MAX_CLAIM_COUNT,
   MAX_LEASE_SECONDS,
   MAX_VIEW_LIMIT,
@@ -129,7 +131,14 @@ export {
   type WithdrawParams,
   WithdrawParamsSchema,
 } from "./requests.js";
-export { checkResultsSize, RESULTS_MAX_BYTES, resultsSize } from "./results.js";
+export {
+  checkResultsSize,
+  type DroppedResults,
+  droppedBytesOf,
+  droppedResults,
+  RESULTS_MAX_BYTES,
+  resultsSize,
+} from "./results.js";
 export {
   RESULT_STATUSES,
   RESULTS_PREFIX,
@@ -140,6 +149,12 @@ export {
   type ResultsViewRequest,
   ResultsViewRequestSchema,
 } from "./results-requests.js";
+export {
+  type RunOutputs,
+  type RunOutputsParams,
+  RunOutputsParamsSchema,
+  type WorkOutputs,
+} from "./run-outputs.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,
@@ -166,7 +181,13 @@ export {
   WorkSchema,
 } from "./schema.js";
 export { DEFAULT_SECRETS_DIR, Settings, type SettingsOptions } from "./settings.js";
-export { FINISHED_STATUSES, STATUSES, UNFINISHED_STATUSES } from "./statuses.js";
+export {
+  FINISHED_STATUSES,
+  RUN_STATUSES,
+  type RunStatus,
+  STATUSES,
+  UNFINISHED_STATUSES,
+} from "./statuses.js";
 export {
   DEFAULT_WORKSPACE_PATH,
   loadWorkspace,

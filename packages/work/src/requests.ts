@@ -52,12 +52,16 @@ export const ClaimSecretSchema = z
   .string()
   .regex(/^[0-9a-f]{32}$/, { error: "a claim secret is the 32 hex digits withdraw answered" });
 
-/** `?attempt=N` on heartbeat and release: the attempt the caller holds. */
+/**
+ * `?attempt=N` on heartbeat, release and log appends: the attempt the caller holds; `pipeline`, the
+ * work's, lets the service find it where it is kept (without it, it looks on every shard).
+ */
 export const AttemptParamsSchema = z.object({
   attempt: z.coerce
     .number({ error: "attempt is required: ?attempt=<the attempt you hold>" })
     .int()
     .min(1),
+  pipeline: z.string().min(1).optional(),
 });
 
 /**
@@ -66,6 +70,8 @@ export const AttemptParamsSchema = z.object({
  */
 export const OutcomeSchema = z.object({
   id: ObjectIdSchema,
+  /** The work's pipeline: the service finds the work where it is kept (README, Sizing). */
+  pipeline: z.string().min(1).optional(),
   attempt: z.int().min(1),
   /** The claim secret withdraw answered for this attempt. */
   claim: ClaimSecretSchema.optional(),
@@ -79,9 +85,12 @@ export const OutcomeSchema = z.object({
 });
 export type OutcomeInput = z.input<typeof OutcomeSchema>;
 
+/** How POST /view orders works. */
+export const VIEW_ORDERS = ["id", "arrival"] as const;
+
 /**
  * POST /view. Works come in id order. Page with `after` (the last id of the previous page): a page
- * never drifts while works arrive. `skip` stays for CHIME's client.
+ * never drifts while works arrive. `skip` stays for CHIME's client. Newest first: order "arrival".
  */
 export const ViewRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()).nullish(),
@@ -90,6 +99,14 @@ export const ViewRequestSchema = z.strictObject({
   after: ObjectIdSchema.nullish(),
   /** @defaultValue 100 */
   limit: z.int().min(1).max(MAX_VIEW_LIMIT).nullish(),
+  /**
+   * "id": in id order, paged with `after` or `skip`. "arrival": newest first by when the service
+   * received each work, which each work then carries as `arrived`, paged with `before`.
+   * @defaultValue "id"
+   */
+  order: z.enum(VIEW_ORDERS).nullish(),
+  /** With order "arrival": the works that arrived before this one (the last of a page). */
+  before: z.strictObject({ arrived: z.number().nonnegative(), id: ObjectIdSchema }).nullish(),
 });
 export type ViewRequest = z.input<typeof ViewRequestSchema>;
 
@@ -120,26 +137,37 @@ export const MintRequestSchema = z.strictObject({
 });
 export type MintRequest = z.input<typeof MintRequestSchema>;
 
-/** The most works one bulk action (POST /work/bulk) may touch. */
-export const MAX_BULK_WORKS = 5_000;
+/**
+ * The most works one POST /work/bulk request acts on: a larger filter is done page after page,
+ * each request resuming `after` the last work of the one before (its `next`).
+ */
+export const BULK_PAGE_WORKS = 1_000;
 export const BULK_ACTIONS = ["retry", "cancel", "delete"] as const;
 
 /**
  * POST /work/bulk: one action on the works a query matches, each through the same transition and
- * authorization as its one-work request. `confirmed` is the count the caller was shown (POST
- * /view/count): when more works match by now, nothing is done.
+ * authorization as its one-work request, one page (BULK_PAGE_WORKS) at a time in id order.
+ * `confirmed` is how many the caller was shown (POST /view/count), less those earlier pages
+ * already took: when more works than that match past `after`, nothing is done.
  */
 export const BulkRequestSchema = z.strictObject({
   query: z.record(z.string(), z.unknown()),
   action: z.enum(BULK_ACTIONS),
-  confirmed: z.int().min(0).max(MAX_BULK_WORKS),
+  confirmed: z.int().min(0),
+  /** Carry on after this work: the `next` of the page before. */
+  after: ObjectIdSchema.optional(),
 });
 export type BulkRequest = z.input<typeof BulkRequestSchema>;
 
-/** What a bulk action did: `done` of `matched`, the others refused (the first few said why). */
+/**
+ * What one page of a bulk action did: `done` of the `matched` works of this page, the others
+ * refused (the first few said why), and `next` when more may match past it.
+ */
 export interface BulkResult {
   matched: number;
   done: number;
   refused: number;
   reasons: { id?: string | undefined; message: string }[];
+  /** The last work of this page when the page was full: send it as `after` for the next. */
+  next?: string | undefined;
 }

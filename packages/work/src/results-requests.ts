@@ -1,16 +1,7 @@
 import { z } from "zod";
 import { MAX_VIEW_LIMIT } from "./requests.js";
 
-/**
- * The results store: finished works moved out of the queue, kept for years. It is part of the
- * buckets service, under this prefix, because /view and /status at the root already mean the
- * queue. CHIME's workspace names `http.baseurls.results: http://host:port/results-service`, and its
- * client appends /version, /results, /view, /view/count and /status to that.
- */
-export const RESULTS_PREFIX = "/results-service";
-
-/** The statuses a result may have: only finished works are kept. */
-export const RESULT_STATUSES = ["success", "failure"] as const;
+export { RESULT_STATUSES, RESULTS_PREFIX } from "./results-paths.js";
 
 /**
  * POST {prefix}/view. CHIME's client sends every key, `projection: {}` for all fields, and

@@ -16,3 +16,24 @@ export function checkResultsSize(results: unknown): { ok: true } | { ok: false; 
     message: `results are ${size} bytes, over the ${RESULTS_MAX_BYTES}-byte cap; put large outputs in products`,
   };
 }
+
+/** What a worker reports in place of results over the cap: why, and how large they were. */
+export type DroppedResults = {
+  error: string;
+  /** The size of the results dropped: what tells this note from results a work wrote itself. */
+  droppedBytes: number;
+};
+
+/** The note that takes the place of results over the cap. */
+export function droppedResults(results: unknown): DroppedResults {
+  const size = checkResultsSize(results);
+  const reason = size.ok ? "results were dropped" : `results dropped: ${size.message}`;
+  return { error: reason, droppedBytes: resultsSize(results) };
+}
+
+/** The size of the results a work's note says were dropped, or undefined when none were. */
+export function droppedBytesOf(results: unknown): number | undefined {
+  if (typeof results !== "object" || results === null) return undefined;
+  const bytes = (results as { droppedBytes?: unknown }).droppedBytes;
+  return typeof bytes === "number" ? bytes : undefined;
+}

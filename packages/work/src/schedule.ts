@@ -100,6 +100,8 @@ export interface ScheduleView extends ScheduleSpec {
   done: boolean;
   /** Why it is paused, when the service paused it (its owner may no longer deposit). */
   pausedReason?: string;
+  /** The deployed pipeline config whose `on:` made it. */
+  config?: string;
 }
 
 export interface ScheduleDetail extends ScheduleView {

@@ -59,6 +59,12 @@ export const ConfigSchema = nullMeansAbsent(
     strategy: z.enum(["strict", "relaxed"]).default("strict"),
     /** Sent by CHIME's client; kept as given. */
     metrics: z.boolean().optional(),
+    /**
+     * Results over the 4 MB cap: "warn" keeps the work's status and notes that they were dropped
+     * (results.error, ps and show, /metrics); "fail" makes a succeeding attempt a failure.
+     * @defaultValue "warn"
+     */
+    resultsOverCap: z.enum(["warn", "fail"]).optional(),
   }),
 );
 export type Config = z.infer<typeof ConfigSchema>;
@@ -194,6 +200,10 @@ export const WorkFieldsSchema = z.strictObject({
   retryAt: z.number().optional(),
   /** Set by the service: attempts that do not count against `retries` (released, or before a requeue). */
   uncounted: z.int().min(0).optional(),
+  /** Set by the service: the step of the pipeline run the work belongs to. */
+  step: z.string().optional(),
+  /** Set by the service: the work's combination of its step's matrix. */
+  matrix: FreeObjectSchema.optional(),
 });
 
 export const WorkSchema = nullMeansAbsent(

@@ -21,3 +21,10 @@ export const UNFINISHED_STATUSES = ["created", "waiting", "queued", "running"] a
  * order because the retention index's filter lists them so.
  */
 export const FINISHED_STATUSES = ["success", "failure", "cancelled", "skipped"] as const;
+
+/**
+ * A pipeline run's statuses: `timedout` is a run whose config's `timeout` passed before its steps
+ * all ended (its unfinished works were cancelled then).
+ */
+export const RUN_STATUSES = ["running", "success", "failure", "cancelled", "timedout"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];

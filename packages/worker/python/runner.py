@@ -5,8 +5,12 @@ function's own prints (fd 1 and 2) never mix with the protocol. After each work,
 goes to fd 1 and fd 2: the worker knows that what came before it belongs to that work.
 
 Request: {"id": n, "function": "pkg.module.func", "parameters": {...}, "roots": [...], "marker": "..."}
-Reply:   {"id": n, "ok": true, "results": {...}, "products": [...]?, "plots": [...]?}
-      or {"id": n, "ok": false, "error": "<last line of the traceback>", "traceback": "..."}
+Reply:   {"id": n, "ok": true, "results": {...}, "products": [...]?, "plots": [...]?, "loaded": [...]}
+      or {"id": n, "ok": false, "error": "<last line of the traceback>", "traceback": "...", "loaded": [...]}
+
+"loaded" lists the module files under the roots imported since the last reply, each as
+[realpath, "mtime_ns:size"]: the worker replaces this process once one of them changes, since a
+module imported here is never imported again (and edited code would not run).
 
 Parameters are data: they reach the function as keyword arguments, never as code. Functions load
 only from the worker's function roots ("roots"), as Node functions do; never from the standard
@@ -206,6 +210,29 @@ def run(request):
         return {"ok": False, "error": last, "traceback": text}
 
 
+SEEN_MODULES = set()
+
+
+def newly_loaded(roots):
+    found = []
+    for name, module in list(sys.modules.items()):
+        if name in SEEN_MODULES:
+            continue
+        SEEN_MODULES.add(name)
+        origin = getattr(module, "__file__", None)
+        if not isinstance(origin, str):
+            continue
+        real = os.path.realpath(origin)
+        if not under(real, roots) or in_stdlib(real):
+            continue
+        try:
+            stat = os.stat(real)
+        except OSError:
+            continue
+        found.append([real, f"{stat.st_mtime_ns}:{stat.st_size}"])
+    return found
+
+
 def mark(marker):
     """Flushes what the function printed, then marks its end on both streams."""
     for stream in (sys.stdout, sys.stderr):
@@ -233,6 +260,7 @@ def main():
     while True:
         request = json.loads(inbox.get())
         reply = run(request)
+        reply["loaded"] = newly_loaded(real_roots(request.get("roots") or []))
         try:
             text = json.dumps({"id": request["id"], **reply}, allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -241,6 +269,7 @@ def main():
                     "id": request["id"],
                     "ok": False,
                     "error": f"the return value cannot be sent as JSON: {error}",
+                    "loaded": reply["loaded"],
                 }
             )
         mark(request["marker"])

@@ -1,5 +1,6 @@
 import type { BucketsClient, StoredWork } from "@workflow/work";
 import type { Logger } from "./logger.js";
+import { leaseSeconds } from "./ownership.js";
 
 /** The most works one withdraw may claim (the service's limit). */
 const MAX_CLAIM = 100;
@@ -43,8 +44,11 @@ export interface ClaimsOptions {
   lives: number;
   signal: AbortSignal;
   logger: Logger;
-  /** Called once, when the service first answers a claim: it took the worker's token. */
-  onConnected(): Promise<void>;
+  /**
+   * Called when the service first answers a claim (it took the worker's token), and again when
+   * it answers one after claims failed, with how long they failed.
+   */
+  onConnected(outageMs?: number): Promise<void>;
 }
 
 export interface Claims {
@@ -78,6 +82,8 @@ export function createClaims(options: ClaimsOptions): Claims {
   let fetching: Promise<boolean> | undefined;
   let fetched = 0;
   let connected = false;
+  /** When claims began to fail, while they do. */
+  let failingSince: number | undefined;
   /** Set when a claim came back with fewer works than it asked for: no claiming ahead then. */
   let dry = false;
   /** How long the works here take, on a moving average; none before the first one ends. */
@@ -95,7 +101,7 @@ export function createClaims(options: ClaimsOptions): Claims {
   }
 
   function tooOld({ work, claimedAt }: (typeof ready)[number]): boolean {
-    const lease = (work.leaseUntil ?? 0) - (work.start ?? 0);
+    const lease = leaseSeconds(work);
     const most = lease > 0 ? Math.min(AHEAD_MAX_WAIT_MS, (lease * 1000) / 3) : AHEAD_MAX_WAIT_MS;
     return Date.now() - claimedAt > most;
   }
@@ -199,7 +205,12 @@ export function createClaims(options: ClaimsOptions): Claims {
       if (!dry) claimMs = 0.8 * claimMs + 0.2 * (Date.now() - sent);
       if (!connected) {
         connected = true;
+        failingSince = undefined;
         await options.onConnected();
+      } else if (failingSince !== undefined) {
+        const outageMs = Date.now() - failingSince;
+        failingSince = undefined;
+        await options.onConnected(outageMs);
       }
       const claimedAt = Date.now();
       for (const work of works) {
@@ -209,6 +220,7 @@ export function createClaims(options: ClaimsOptions): Claims {
       if (works.length === 0) while (takers.length > 0) give(null);
     } catch (error) {
       reserved -= count;
+      failingSince ??= Date.now();
       while (takers.length > 0) give(error as Error);
     } finally {
       fetched = Date.now();

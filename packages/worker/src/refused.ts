@@ -1,4 +1,4 @@
-import { BucketsError } from "@workflow/work";
+import type { BucketsError } from "@workflow/work";
 
 /** The service refused the worker's token (401) or its scope (403); the message says which. */
 export class WorkerRefusedError extends Error {
@@ -14,5 +14,4 @@ export class WorkerRefusedError extends Error {
   }
 }
 
-export const isRefusal = (error: unknown): error is BucketsError =>
-  error instanceof BucketsError && (error.status === 401 || error.status === 403);
+export { isRefusal } from "./ownership.js";

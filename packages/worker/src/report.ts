@@ -2,48 +2,45 @@ import {
   type BucketsClient,
   BucketsError,
   checkResultsSize,
+  droppedResults,
   RESULTS_MAX_BYTES,
   resultsSize,
   type StoredWork,
 } from "@workflow/work";
+import { Backoff, pause } from "./backoff.js";
 import type { Logger } from "./logger.js";
+import { leaseSeconds } from "./ownership.js";
 import type { Outcome } from "./runner/outcome.js";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
- * What goes to PUT /work: the attempt, its status, stop time, results, and Slack's reply. Results
+ * What goes to PUT /work: the attempt, its status, stop time and results. Results
  * over the cap are dropped with a warning, as createWork drops them (a note takes their place), and
  * the rest of the outcome is reported all the same: the service would refuse the whole update.
  */
-export function toUpdate(
-  work: StoredWork,
-  outcome: Outcome,
-  slackReply?: Record<string, unknown>,
-  log?: Pick<Logger, "warn">,
-) {
+export function toUpdate(work: StoredWork, outcome: Outcome, log?: Pick<Logger, "warn">) {
   let results = outcome.results;
+  let status = outcome.status;
   const size = checkResultsSize(results);
   if (!size.ok) {
     log?.warn(
       { bytes: resultsSize(results), capBytes: RESULTS_MAX_BYTES },
       `results dropped: ${size.message}`,
     );
-    results = { error: `results dropped: ${size.message}` };
+    results = droppedResults(results);
+    // The work asked that results it cannot keep be a failure rather than a success without them.
+    if (work.config?.resultsOverCap === "fail" && status === "success") status = "failure";
   }
   return {
     id: work.id,
+    pipeline: work.pipeline,
     attempt: work.attempt,
     ...(work.claim ? { claim: work.claim } : {}),
-    status: outcome.status,
+    status,
     stop: Date.now() / 1000,
     ...(results ? { results } : {}),
     ...(outcome.products ? { products: outcome.products } : {}),
     ...(outcome.plots ? { plots: outcome.plots } : {}),
     ...(outcome.archive ? { archive: outcome.archive } : {}),
-    ...(slackReply
-      ? { notify: { ...work.notify, slack: { ...work.notify?.slack, reply: slackReply } } }
-      : {}),
   };
 }
 
@@ -100,7 +97,7 @@ export function createReporter(client: BucketsClient) {
     if (sending || queue.length === 0) return;
     sending = true;
     try {
-      if (queue.length < MAX_REPORT) await sleep(LINGER_MS);
+      if (queue.length < MAX_REPORT) await pause(LINGER_MS);
       await send(queue.splice(0, MAX_REPORT));
     } finally {
       sending = false;
@@ -109,7 +106,8 @@ export function createReporter(client: BucketsClient) {
   }
 
   async function send(batch: Pending[]): Promise<void> {
-    for (let pause = 500; batch.length > 0; pause = Math.min(pause * 2, 10_000)) {
+    const backoff = new Backoff();
+    while (batch.length > 0) {
       try {
         await client.update(batch.map((p) => wire(p.update)));
         for (const p of batch) p.settle(true);
@@ -146,7 +144,7 @@ export function createReporter(client: BucketsClient) {
             { reason: error.message, outcomes: batch.length },
             "reporting failed; retrying",
           );
-          await sleep(pause);
+          await pause(backoff.failed());
         }
       }
     }
@@ -195,8 +193,7 @@ export function createReporter(client: BucketsClient) {
      * the attempt is still this worker's; without it, the claim is taken to last one lease.
      */
     report(work: StoredWork, update: Update, log: Logger, held?: () => boolean): Promise<boolean> {
-      const leaseSeconds = Math.max(1, (work.leaseUntil ?? 0) - (work.start ?? 0));
-      const leaseGoneAt = Date.now() / 1000 + leaseSeconds;
+      const leaseGoneAt = Date.now() / 1000 + Math.max(1, leaseSeconds(work));
       return new Promise((settle) => {
         queue.push({
           work,

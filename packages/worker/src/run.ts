@@ -1,11 +1,13 @@
-import { type BucketsClient, BucketsError, type StoredWork, type Workspace } from "@workflow/work";
+import type { BucketsClient, BucketsError, StoredWork, Workspace } from "@workflow/work";
 import { archiveOutcome } from "./archive/archive.js";
+import { Lease } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { LogShipper } from "./logs/shipper.js";
 import { runCommand } from "./runner/command.js";
 import { runFunction } from "./runner/function.js";
 import { functionKind } from "./runner/kind.js";
 import type { Outcome, StopReason } from "./runner/outcome.js";
+import { WarmPool } from "./runner/pool.js";
 import { type OutputSink, type OutputStream, runPython } from "./runner/python.js";
 
 export interface Running {
@@ -39,18 +41,20 @@ export interface RunOptions {
   output?: OutputSink;
   /** When the claim came back (Date.now()), if the work was claimed before it started. */
   claimedAt?: number;
+  /** Where warm processes wait between works; without it, this work's process ends with it. */
+  pool?: WarmPool;
 }
-
-/** The shortest pause between heartbeats, in seconds. */
-const MIN_HEARTBEAT_SECONDS = 0.5;
 
 type Started = Pick<Running, "done" | "stop">;
 
-/** Takes a work's output as it comes: text from functions, raw chunks from commands. */
-type Printed = (stream: OutputStream, chunk: string | Buffer) => void;
+/**
+ * Takes a work's output as it comes: text from functions, raw chunks from commands. A promise
+ * asks the runner to hold the rest until it settles (the logs go out slower than the work prints).
+ */
+type Printed = (stream: OutputStream, chunk: string | Buffer) => Promise<void> | undefined;
 
 /** Starts a work's function or command; anything that keeps it from starting fails the attempt. */
-function start(work: StoredWork, options: RunOptions, output: Printed): Started {
+function start(work: StoredWork, options: RunOptions, pool: WarmPool, output: Printed): Started {
   const { cwd, functionRoots, fallback } = options;
   const fn = work.function ?? (work.command ? undefined : fallback?.function);
   const command = work.command ?? (work.function ? undefined : fallback?.command);
@@ -65,13 +69,20 @@ function start(work: StoredWork, options: RunOptions, output: Printed): Started 
     if (fn !== undefined && kind?.kind === "python")
       return runPython(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
-        { cwd, roots: options.pythonRoots ?? functionRoots, logger: options.logger, output },
+        {
+          cwd,
+          roots: options.pythonRoots ?? functionRoots,
+          logger: options.logger,
+          output,
+          pool,
+        },
       );
     if (fn !== undefined)
       return runFunction(
         { function: fn, parameters: work.parameters, timeout: work.timeout, user: work.user },
         cwd,
         functionRoots,
+        pool,
         output,
       );
     if (command !== undefined)
@@ -97,24 +108,31 @@ function start(work: StoredWork, options: RunOptions, output: Printed): Started 
 }
 
 /**
- * Starts a claimed work and keeps its lease alive with heartbeats (every lease/3) until `release`.
- * A worker that cannot renew the lease before it lapses fences itself: the service may already
- * have given the work to another worker, so it stops the work and does not report it.
+ * Starts a claimed work and keeps its lease alive with heartbeats until `release`. A worker that
+ * cannot renew the lease before it lapses fences itself: the service may already have given the
+ * work to another worker, so it stops the work and does not report it.
  */
 export function runWork(work: StoredWork, options: RunOptions): Running {
-  const { client, logger, onRefused } = options;
+  const { logger } = options;
   // The work's output goes to the service while it runs; its last lines before the outcome.
-  const shipper = new LogShipper({ client, held: work, logger });
-  const started = start(work, options, (stream, text) => {
-    shipper.write(stream, text);
+  const shipper = new LogShipper({ client: options.client, held: work, logger });
+  // A pool that holds none: the process ends as its work does.
+  const pool = options.pool ?? new WarmPool(logger, 0);
+  const started = start(work, options, pool, (stream, text) => {
     options.output?.(stream, String(text));
+    return shipper.write(stream, text);
   });
-  let lost = false;
   let ended = false;
-  let released = false;
   const stop = (reason: StopReason) => {
     if (!ended) started.stop(reason);
   };
+  const lease = new Lease(work, {
+    client: options.client,
+    logger,
+    claimedAt: options.claimedAt,
+    stop: () => stop("cancel"),
+    onRefused: options.onRefused,
+  });
   // Archived while heartbeats still hold the lease: an upload may take a while.
   const done = started.done
     .then(async (outcome) => {
@@ -122,72 +140,19 @@ export function runWork(work: StoredWork, options: RunOptions): Running {
       return outcome;
     })
     .then((outcome) =>
-      lost
+      lease.lost
         ? outcome
         : archiveOutcome(work, outcome, { workspace: options.workspace, cwd: options.cwd, logger }),
     )
     .finally(() => {
       ended = true;
     });
-
-  const lease = (work.leaseUntil ?? 0) - (work.start ?? 0);
-  const every = Math.max(MIN_HEARTBEAT_SECONDS, lease > 0 ? lease / 3 : 20) * 1000;
-  // The service counts a lease from its own clock; this one starts it no earlier than the claim.
-  let fence: NodeJS.Timeout | undefined;
-  const renewed = (at: number) => {
-    if (lease <= 0 || released) return;
-    clearTimeout(fence);
-    fence = setTimeout(
-      () => {
-        if (released || lost) return;
-        lost = true;
-        logger.warn(
-          { lease },
-          "the lease lapsed before a heartbeat could renew it; stopping the work, whose outcome is no longer ours",
-        );
-        stop("cancel");
-      },
-      at + lease * 1000 - Date.now(),
-    );
-  };
-  renewed(options.claimedAt ?? Date.now());
-
-  const timer = setInterval(async () => {
-    if (lost) return;
-    const sent = Date.now();
-    try {
-      const { cancel } = await client.heartbeat(work);
-      renewed(sent);
-      if (cancel) {
-        logger.info("cancelled by the service; stopping it");
-        stop("cancel");
-      }
-    } catch (error) {
-      if (released) return;
-      if (error instanceof BucketsError && (error.status === 409 || error.status === 404)) {
-        logger.warn("this attempt is no longer ours; stopping it");
-        lost = true;
-        stop("cancel");
-      } else if (error instanceof BucketsError && (error.status === 401 || error.status === 403)) {
-        onRefused?.(error);
-      } else {
-        logger.warn(
-          { reason: error instanceof Error ? error.message : String(error) },
-          "heartbeat failed; will try again",
-        );
-      }
-    }
-  }, every);
   return {
     done,
     stop,
     get lost() {
-      return lost;
+      return lease.lost;
     },
-    release() {
-      released = true;
-      clearInterval(timer);
-      clearTimeout(fence);
-    },
+    release: () => lease.release(),
   };
 }

@@ -8,7 +8,9 @@ const MARKER = "\u001eworkflow:nonce:7\u001e";
 function feed(chunks: Buffer[]) {
   const printed: string[] = [];
   let seen = 0;
-  const stream = new MarkedStream("stdout", () => (_stream, text) => printed.push(text));
+  const stream = new MarkedStream("stdout", () => (_stream, text) => {
+    printed.push(text);
+  });
   stream.expect(MARKER, () => seen++);
   for (const chunk of chunks) stream.push(chunk);
   return { printed: () => printed.join(""), seen: () => seen, stream };

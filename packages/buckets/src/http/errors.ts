@@ -88,12 +88,14 @@ function bodyParserError(error: unknown): ServiceError | undefined {
     case "entity.too.large":
       return new ServiceError(
         "too_large",
-        "the body is over the 16 MB limit; send fewer works per request",
+        // The body is refused unread, so how many works it holds is unknown: one work this
+        // large could never be stored, and splitting would not help it.
+        "the body is over the 16 MB limit: no one work can be this large (MongoDB holds 16 MB a work), so keep large data in files and pass their paths in parameters; a request of many smaller works can be sent in several",
       );
     case "entity.keys.too_many":
       return new ServiceError(
         "too_large",
-        `the body holds more than ${MAX_BODY_KEYS} keys (MAX_BODY_KEYS); send fewer works per request, and keep large data in files`,
+        `the body holds more than ${MAX_BODY_KEYS} keys (MAX_BODY_KEYS): keep large data in files and pass their paths in parameters; a request of many works can be sent in several`,
       );
     case "entity.parse.failed":
       return new ServiceError("invalid", `the body is not valid JSON: ${message}`);

@@ -2,6 +2,7 @@ import {
   BulkRequestSchema,
   CountRequestSchema,
   ExpireRequestSchema,
+  MergeStepsSchema,
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
@@ -18,6 +19,7 @@ import { cachePaths } from "./cache.js";
 import { opsPaths } from "./ops.js";
 import { pipelinePaths, RUN } from "./pipelines.js";
 import { resultPaths } from "./results.js";
+import { runOutputPaths } from "./run-outputs.js";
 import { workPaths } from "./work.js";
 
 /**
@@ -49,6 +51,7 @@ export function openApiDocument(): JsonSchema {
         Outcome: schema(OutcomeSchema),
         PipelineConfig: schema(PipelineConfigSchema),
         ScheduleSpec: schema(ScheduleSpecSchema),
+        MergeSteps: schema(MergeStepsSchema),
         Run: RUN,
         ResultsViewRequest: schema(ResultsViewRequestSchema),
         ResultsCountRequest: schema(ResultsCountRequestSchema),
@@ -60,6 +63,7 @@ export function openApiDocument(): JsonSchema {
       ...workPaths,
       ...pipelinePaths,
       ...cachePaths,
+      ...runOutputPaths,
       ...resultPaths,
     }),
   };

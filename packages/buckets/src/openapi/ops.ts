@@ -44,6 +44,8 @@ export const opsPaths: Paths = {
     get: {
       summary:
         "Prometheus metrics; a token with the metrics or admin scope, not limited to pipelines (unless BUCKETS_METRICS_PUBLIC=true)",
+      // Needs a token unless the operator opened it: documented as the default is.
+      security: [{ bearer: [] }, { accessToken: [] }],
       responses: {
         "200": { description: "text exposition format" },
         "401": errors["401"],

@@ -1,3 +1,4 @@
+import { RUN_STATUSES } from "@workflow/work/statuses";
 import { body, op, type Paths, pathParam, query, ref, strings } from "./build.js";
 
 /** A run as GET /runs/:id shows it (GET /runs leaves out events). */
@@ -8,9 +9,12 @@ export const RUN = {
     name: { type: "string" },
     user: { type: "string" },
     pipelines: strings,
-    status: { enum: ["running", "success", "failure", "cancelled"] },
+    status: { enum: [...RUN_STATUSES] },
     created: { type: "number" },
     finished: { type: "number" },
+    paused: { type: "number", description: "since when it is paused (unix seconds)" },
+    deadline: { type: "number", description: "when its timeout passes (unix seconds)" },
+    maxParallel: { type: "integer", description: "its works queued or running at once" },
     params: { type: "object" },
     steps: { type: "array", items: { type: "object" } },
     events: {
@@ -62,22 +66,38 @@ const chimeId = [query("query", 'a JSON object naming the id: {"id": "..."}', { 
 export const pipelinePaths: Paths = {
   "/runs": {
     post: op(
-      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids",
+      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids (201); with ?dry_run=true, every check of a run and nothing stored: its name, user, pipelines and number of works (200)",
       {
         type: "object",
         properties: {
           id: { type: "string" },
-          works: { type: "array", items: { type: "string" } },
+          works: { oneOf: [{ type: "array", items: { type: "string" } }, { type: "integer" }] },
+          name: { type: "string" },
+          user: { type: "string" },
+          pipelines: { type: "array", items: { type: "string" } },
         },
       },
-      body({
-        type: "object",
-        required: ["config"],
-        properties: {
-          config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
-          params: { type: "object" },
-        },
-      }),
+      {
+        ...body({
+          type: "object",
+          required: ["config"],
+          properties: {
+            config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
+            params: { type: "object" },
+            at: {
+              description:
+                "release the run at this time (unix seconds, or ISO 8601 with an offset)",
+              oneOf: [{ type: "number" }, { type: "string", format: "date-time" }],
+            },
+          },
+        }),
+        parameters: [
+          query("dry_run", "true: check the run as it would be started, store nothing", {
+            type: "string",
+            enum: ["true", "1"],
+          }),
+        ],
+      },
     ),
     get: op(
       "Runs, newest first, within the token's pipelines",
@@ -119,14 +139,59 @@ export const pipelinePaths: Paths = {
             work: { type: "string" },
             downstream: { type: "boolean" },
             failedOnly: { type: "boolean" },
+            unfinishedOnly: {
+              type: "boolean",
+              description:
+                "every work that did not succeed: carries on a cancelled or timed-out run",
+            },
           },
         }),
       },
     ),
   },
+  "/runs/{id}/pause": {
+    post: op(
+      "Pause a running run: nothing more is queued, its queued works go back to waiting, running ones finish",
+      {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          paused: { const: true },
+          waiting: { type: "integer" },
+        },
+      },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/runs/{id}/resume": {
+    post: op(
+      "Resume a paused run: it is released again as its needs and limits allow",
+      { type: "object", properties: { id: { type: "string" }, paused: { const: false } } },
+      { parameters: [pathParam("id")] },
+    ),
+  },
+  "/runs/{id}/steps": {
+    post: op(
+      "Merge steps into a running run: new ones are added, one of a step's name replaces it; a replaced step and those after it run again",
+      {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          added: strings,
+          replaced: strings,
+          again: strings,
+          works: { type: "integer" },
+        },
+      },
+      {
+        parameters: [pathParam("id")],
+        ...body(ref("MergeSteps")),
+      },
+    ),
+  },
   "/configs": {
     post: op(
-      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}",
+      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}. A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
       { type: "object" },
       body(ref("PipelineConfig")),
     ),
@@ -138,10 +203,10 @@ export const pipelinePaths: Paths = {
       },
     ),
     delete: op(
-      "CHIME's configs API: remove a run that ended, with its works",
+      "CHIME's configs API: remove a run that ended, with its works; ?name= alone removes a deployed config's schedules",
       { const: true },
       {
-        parameters: chimeId,
+        parameters: [query("name", "a deployed config's name", { type: "string" }), ...chimeId],
       },
     ),
   },

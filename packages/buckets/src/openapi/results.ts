@@ -23,8 +23,8 @@ export const resultPaths: Paths = {
       body(works),
     ),
     delete: op(
-      "Forget results (locked ones are refused); unknown ids are ignored",
-      { const: true },
+      "Forget results (locked ones are refused); unknown ids are ignored. Answers {<pipeline>: true} for each pipeline named",
+      { type: "object", additionalProperties: { const: true } },
       {
         parameters: [
           {

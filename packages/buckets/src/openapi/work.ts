@@ -27,6 +27,9 @@ const works = { type: "array", items: ref("Work") };
 const held = [
   pathParam("id"),
   query("attempt", "the attempt you hold", { type: "integer", minimum: 1 }),
+  query("pipeline", "the work's pipeline: the service looks for it there only (README, Sizing)", {
+    type: "string",
+  }),
   {
     name: CLAIM_HEADER,
     in: "header",
@@ -182,7 +185,7 @@ export const workPaths: Paths = {
   },
   "/work/bulk": {
     post: op(
-      "Retry, cancel or delete the works a query matches (at most the count confirmed, and 5,000): each through its one-work request's transition and checks; refused works are counted and the first reasons given",
+      "Retry, cancel or delete the works a query matches, 1,000 a request in id order (send `next` as `after` for the page past it; confirm what is left of the count each time): each through its one-work request's transition and checks; refused works are counted and the first reasons given",
       {
         type: "object",
         properties: {
@@ -196,6 +199,7 @@ export const workPaths: Paths = {
               properties: { id: { type: "string" }, message: { type: "string" } },
             },
           },
+          next: { type: "string", description: "present when more may match: send as `after`" },
         },
       },
       body(ref("BulkRequest")),
@@ -221,18 +225,23 @@ export const workPaths: Paths = {
     }),
   },
   "/activity/workers": {
-    get: op("Workers running works now or that stopped one in the last 10 minutes", {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          worker: { type: "string" },
-          running: { type: "integer" },
-          lastSeen: { type: "number" },
-          pipelines: { type: "array", items: { type: "string" } },
+    get: op(
+      "Workers heard from in the last 10 minutes: by a poll for work or a heartbeat (lastContact, contact), or by running or stopping works",
+      {
+        type: "array",
+        items: {
+          type: "object",
+          properties: {
+            worker: { type: "string" },
+            running: { type: "integer" },
+            lastSeen: { type: "number" },
+            lastContact: { type: "number" },
+            contact: { type: "string", enum: ["poll", "heartbeat"] },
+            pipelines: { type: "array", items: { type: "string" } },
+          },
         },
       },
-    }),
+    ),
   },
   "/status": { get: op("Counts by status", counts) },
   "/status/pipelines": {

@@ -20,9 +20,9 @@ export function logRoutes(ctx: ServiceContext, followers: FollowLimits): Router 
   });
 
   router.post("/work/:id/logs", async (req, res) => {
-    const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
+    const params = parseWith(AttemptParamsSchema, req.query, "query");
     const id = parseId(req.params.id);
-    await appendLogs(ctx, principalOf(res), id, attempt, holderOf(req, res), req.body);
+    await appendLogs(ctx, principalOf(res), id, params, holderOf(req, res), req.body);
     res.json(true);
   });
 

@@ -3,13 +3,22 @@ import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { parseRunId } from "../service/runs/access.js";
 import { cancelRun, getRun, listRuns, rerunRun } from "../service/runs/control.js";
-import { createRun } from "../service/runs/create.js";
+import { checkRun, createRun } from "../service/runs/create.js";
+import { mergeRunSteps } from "../service/runs/merge.js";
+import { pauseRun, resumeRun } from "../service/runs/pause.js";
 
-/** Pipelines: runs of a config, their steps and events, cancel and rerun. */
+/** `?dry_run=true` (or 1): check the run, store nothing. */
+const isDryRun = (value: unknown) => value === "true" || value === "1";
+
+/** Pipelines: runs of a config, their steps and events; cancel, rerun, pause, resume and merge. */
 export function runRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
   router.post("/runs", async (req, res) => {
+    if (isDryRun(req.query.dry_run)) {
+      res.json(await checkRun(ctx, principalOf(res), req.body));
+      return;
+    }
     const { id, works } = await createRun(ctx, principalOf(res), req.body);
     res.status(201).json({ id, works });
   });
@@ -28,6 +37,18 @@ export function runRoutes(ctx: ServiceContext): Router {
 
   router.post("/runs/:id/rerun", async (req, res) => {
     res.json(await rerunRun(ctx, principalOf(res), parseRunId(req.params.id), req.body));
+  });
+
+  router.post("/runs/:id/pause", async (req, res) => {
+    res.json(await pauseRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/resume", async (req, res) => {
+    res.json(await resumeRun(ctx, principalOf(res), parseRunId(req.params.id)));
+  });
+
+  router.post("/runs/:id/steps", async (req, res) => {
+    res.json(await mergeRunSteps(ctx, principalOf(res), parseRunId(req.params.id), req.body));
   });
 
   return router;

@@ -1,6 +1,7 @@
 import { AttemptParamsSchema } from "@workflow/work";
 import { Router } from "express";
 import { holderOf, principalOf } from "../http/auth.js";
+import { noteContact } from "../service/contacts.js";
 import type { ServiceContext } from "../service/context.js";
 import { deposit } from "../service/deposit.js";
 import { cancel, heartbeat, release } from "../service/lifecycle.js";
@@ -22,7 +23,11 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   router.post("/work/withdraw", async (req, res) => {
     const principal = principalOf(res);
     const gone = new AbortController();
-    res.on("close", () => gone.abort());
+    // Only a caller that hung up before its answer stops a wait: aborting after every answer built
+    // a DOMException (with its stack) per claim, for nothing.
+    res.on("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const claimed = await withdraw(ctx, withdrawing, principal, {
       filter: req.body,
       params: req.query,
@@ -33,14 +38,21 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   });
 
   router.post("/work/:id/heartbeat", async (req, res) => {
-    const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
+    const params = parseWith(AttemptParamsSchema, req.query, "query");
     const id = parseId(req.params.id);
-    res.json(await heartbeat(ctx, principalOf(res), id, attempt, holderOf(req, res)));
+    const principal = principalOf(res);
+    const answer = await heartbeat(ctx, principal, id, params, holderOf(req, res));
+    await noteContact(
+      ctx,
+      workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`),
+      "heartbeat",
+    );
+    res.json(answer);
   });
 
   router.post("/work/:id/release", async (req, res) => {
-    const { attempt } = parseWith(AttemptParamsSchema, req.query, "query");
-    await release(ctx, principalOf(res), parseId(req.params.id), attempt, holderOf(req, res));
+    const params = parseWith(AttemptParamsSchema, req.query, "query");
+    await release(ctx, principalOf(res), parseId(req.params.id), params, holderOf(req, res));
     res.json(true);
   });
 

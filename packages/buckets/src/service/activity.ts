@@ -1,6 +1,7 @@
 import { STATUSES, type Status } from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
+import type { ContactVia } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The dashboard's window: the last hour, by the minute. */
@@ -70,12 +71,22 @@ export interface WorkerSeen {
   worker: string;
   /** Works it runs now. */
   running: number;
-  /** When it last started or stopped an attempt (unix seconds). */
+  /** When it was last heard of, by contact or by an attempt's start or stop (unix seconds). */
   lastSeen: number;
+  /** Its last contact (unix seconds), a poll for work or an attempt's heartbeat. */
+  lastContact?: number;
+  contact?: ContactVia;
+  /** What it serves (the pipelines its polls name), and those of the attempts seen. */
   pipelines: string[];
 }
 
-/** Workers running works now or that stopped one in the last WORKERS_WINDOW_SECONDS. */
+/** The most workers' contacts read. */
+const CONTACTS_READ_LIMIT = 500;
+
+/**
+ * Workers heard from in the last WORKERS_WINDOW_SECONDS: by a poll or a heartbeat (so an idle
+ * worker that still polls is there, with when it last asked), or by running works or stopping one.
+ */
 export async function workersSeen(
   ctx: ServiceContext,
   principal: Principal,
@@ -83,21 +94,32 @@ export async function workersSeen(
   requireScope(principal, "work:read");
   const since = ctx.now() - WORKERS_WINDOW_SECONDS;
   const seen = new Map<string, WorkerSeen>();
-  for (const s of await ctx.store.activity.sightings(
-    since,
-    WORKERS_READ_LIMIT,
-    principal.pipelines,
-  )) {
-    const worker = seen.get(s.worker) ?? {
-      worker: s.worker,
-      running: 0,
-      lastSeen: 0,
-      pipelines: [],
-    };
+  const entry = (name: string) => {
+    const worker = seen.get(name) ?? { worker: name, running: 0, lastSeen: 0, pipelines: [] };
+    seen.set(name, worker);
+    return worker;
+  };
+  const [sightings, contacts] = await Promise.all([
+    ctx.store.activity.sightings(since, WORKERS_READ_LIMIT, principal.pipelines),
+    ctx.store.contacts.since(since, CONTACTS_READ_LIMIT),
+  ]);
+  for (const c of contacts) {
+    // A token limited to pipelines sees the workers serving them, and only those pipelines.
+    const serves = principal.pipelines
+      ? c.pipelines.filter((p) => principal.pipelines?.includes(p))
+      : c.pipelines;
+    if (principal.pipelines && serves.length === 0) continue;
+    const worker = entry(c._id);
+    worker.lastContact = c.at;
+    worker.contact = c.via;
+    worker.lastSeen = Math.max(worker.lastSeen, c.at);
+    for (const p of serves) if (!worker.pipelines.includes(p)) worker.pipelines.push(p);
+  }
+  for (const s of sightings) {
+    const worker = entry(s.worker);
     if (s.status === "running") worker.running += 1;
     worker.lastSeen = Math.max(worker.lastSeen, s.at);
     if (!worker.pipelines.includes(s.pipeline)) worker.pipelines.push(s.pipeline);
-    seen.set(s.worker, worker);
   }
   return [...seen.values()].sort((a, b) => b.lastSeen - a.lastSeen);
 }

@@ -1,10 +1,11 @@
-import { BulkRequestSchema, type BulkResult, MAX_BULK_WORKS } from "@workflow/work";
+import { BULK_PAGE_WORKS, BulkRequestSchema, type BulkResult } from "@workflow/work";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, type ErrorCode, ServiceError, tooLarge } from "../errors.js";
+import { conflict, type ErrorCode, ServiceError } from "../errors.js";
+import { type Query, toObjectId } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { cancel } from "./lifecycle.js";
-import { remove } from "./remove.js";
+import { removeEach } from "./remove.js";
 import { update } from "./update.js";
 import { parseWith } from "./validate.js";
 import { scopedQuery } from "./views.js";
@@ -15,11 +16,12 @@ const REASONS_SHOWN = 20;
 const CANCEL_CONCURRENCY = 8;
 
 /**
- * POST /work/bulk: retry (requeue), cancel or delete the works a query matches, at most
- * MAX_BULK_WORKS of them and never more than the caller confirmed. Each work goes through the
- * service function its one-work request uses (PUT /work, POST /work/:id/cancel, DELETE /work), so
- * the transition table and the per-work authorization (owner or admin, the token's pipelines) are
- * the CLI's. A refused work never keeps the others from being done.
+ * POST /work/bulk: retry (requeue), cancel or delete the works a query matches, one page of
+ * BULK_PAGE_WORKS in id order (past `after`), and never when more match than the caller
+ * confirmed. Each work goes through the service function its one-work request uses (PUT /work,
+ * POST /work/:id/cancel, DELETE /work), so the transition table and the per-work authorization
+ * (owner or admin, the token's pipelines) are the CLI's. A refused work never keeps the others
+ * from being done, and is passed by the next page, which starts after it.
  */
 export async function bulk(
   ctx: ServiceContext,
@@ -28,12 +30,24 @@ export async function bulk(
 ): Promise<BulkResult> {
   requireScope(principal, "work:deposit");
   const request = parseWith(BulkRequestSchema, body ?? {}, "body");
-  const ids = await matching(ctx, principal, request.query);
-  if (ids.length > request.confirmed) {
+  const query = matching(principal, request.query);
+  const after = request.after ? toObjectId(request.after) : undefined;
+  const past: Query = after ? { $and: [query, { _id: { $gt: after } }] } : query;
+  const left = await ctx.store.count(past);
+  if (left > request.confirmed) {
+    const where = request.after ? `past ${request.after}` : "now";
     throw conflict(
-      `${ids.length} works match now, more than the ${request.confirmed} confirmed: count again and confirm`,
+      `${left} works match ${where}, more than the ${request.confirmed} confirmed: count again and confirm`,
       { confirmed: request.confirmed },
     );
+  }
+  const ids: string[] = [];
+  for await (const doc of ctx.store.find(query, {
+    projection: { _id: 1 },
+    limit: BULK_PAGE_WORKS,
+    ...(after ? { after } : {}),
+  })) {
+    if (doc._id) ids.push(doc._id.toHexString());
   }
   const result: BulkResult = { matched: ids.length, done: 0, refused: 0, reasons: [] };
   const codes = new Set<ErrorCode>();
@@ -75,19 +89,16 @@ export async function bulk(
     }
     case "delete":
       for (const chunk of chunks(ids, MAX_BATCH)) {
-        try {
-          await remove(ctx, principal, chunk);
-          result.done += chunk.length;
-        } catch (error) {
-          if (!(error instanceof ServiceError)) throw error;
-          // DELETE /work is all or nothing: the whole request is refused, as the CLI's would be.
-          refuse(chunk.length, error.message, undefined, error.code);
-        }
+        const refused = await removeEach(ctx, principal, chunk);
+        result.done += chunk.length - refused.length;
+        for (const r of refused) refuse(1, r.message, r.id, r.code);
       }
       break;
   }
-  if (result.done === 0 && result.refused > 0) {
-    // Nothing done: an error, as PUT /work answers when all its items are refused.
+  if (ids.length === BULK_PAGE_WORKS) result.next = ids.at(-1);
+  if (result.done === 0 && result.refused > 0 && !request.after && !result.next) {
+    // Nothing done of the whole action: an error, as PUT /work answers when all its items are
+    // refused. A page of a longer action answers its counts, so the pages after it still run.
     const [code] = codes.size === 1 ? [...codes] : ["conflict" as const];
     throw new ServiceError(
       code ?? "conflict",
@@ -102,32 +113,12 @@ export async function bulk(
 }
 
 /**
- * The ids a query matches within what the token may read (its pipelines; others' works only with
- * work:read), in id order, one past the bound at most.
+ * A query limited to what the token may read (its pipelines; others' works only with work:read).
  */
-async function matching(
-  ctx: ServiceContext,
-  principal: Principal,
-  raw: unknown,
-): Promise<string[]> {
+function matching(principal: Principal, raw: unknown): Query {
   const scoped = scopedQuery(principal, raw);
   // Without work:read only the caller's own works match: the count never tells of others'.
-  const query = hasScope(principal, "work:read")
-    ? scoped
-    : { $and: [scoped, { user: principal.sub }] };
-  const ids: string[] = [];
-  for await (const doc of ctx.store.find(query, {
-    projection: { _id: 1 },
-    limit: MAX_BULK_WORKS + 1,
-  })) {
-    if (doc._id) ids.push(doc._id.toHexString());
-  }
-  if (ids.length > MAX_BULK_WORKS) {
-    throw tooLarge(
-      `over ${MAX_BULK_WORKS} works match: a bulk action takes at most ${MAX_BULK_WORKS}; narrow the filter`,
-    );
-  }
-  return ids;
+  return hasScope(principal, "work:read") ? scoped : { $and: [scoped, { user: principal.sub }] };
 }
 
 /** PUT /work's refusal, item by item (its details), or whole when it has none. */

@@ -1,4 +1,4 @@
-import { fill, type PreviewWork, readPath } from "@workflow/work";
+import { fill, needsResolver, type Parent, type PreviewWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
@@ -6,6 +6,7 @@ import type { WorkDoc } from "../store/index.js";
 import { keyAndReuse, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
 import { CreateRunSchema, plan, worksOf } from "./runs/create.js";
+import { filledFields } from "./runs/fanout.js";
 import { parseWith } from "./validate.js";
 
 /** A step whose works would all come from the cache: what its dependents' keys and fields read. */
@@ -33,7 +34,9 @@ export async function previewRun(
   const predicted = new Map<string, Predicted>();
   const works: PreviewWork[] = [];
   for (const step of planned.steps) {
-    const docs = worksOf(ctx, principal, step, runId, now);
+    const docs = worksOf(ctx, principal, step, runId, now, 0);
+    // A step made from its needs' results has no works before they end: its dependents will run.
+    if (step.growth) continue;
     if (!step.needs.every((name) => predicted.has(name))) {
       works.push(...docs.map((d) => ({ step: step.name, index: d.index as number })));
       continue;
@@ -75,21 +78,12 @@ export async function previewRun(
 /** A waiting work's templated fields as its release would fill them (see runs/release.ts). */
 function filledFrom(doc: WorkDoc, predicted: Map<string, Predicted>): Partial<WorkDoc> {
   if (!doc.template) return {};
-  const filled = fill(doc.template, (ref) => {
-    if (typeof ref === "string" || ref.kind !== "needs") return undefined;
-    const parent = predicted.get(ref.step);
-    if (parent === undefined) return null;
-    const read = (results: unknown) => readPath(results, ref.path) ?? null;
-    return parent.matrix
-      ? parent.works.map((w) => read(w.results))
-      : read(parent.works[0]?.results);
-  }) as Record<string, unknown>;
-  const set: Partial<WorkDoc> = {};
-  if (filled.parameters !== undefined) set.parameters = filled.parameters as WorkDoc["parameters"];
-  if (Array.isArray(filled.command)) {
-    set.command = filled.command.map((item) =>
-      typeof item === "string" ? item : JSON.stringify(item),
-    );
+  const parents = new Map<string, Parent>();
+  for (const [name, p] of predicted) {
+    parents.set(name, {
+      matrix: p.matrix,
+      works: p.works.map((w) => ({ status: "success", results: w.results })),
+    });
   }
-  return set;
+  return filledFields(fill(doc.template, needsResolver(parents, doc.origins)) as never);
 }

@@ -16,13 +16,7 @@ import {
 import { keyAndReuse } from "./cache.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { requireSite } from "./sites.js";
-import {
-  at,
-  parseWork,
-  requireArray,
-  requireDataPlaceholders,
-  requireResultsWithinCap,
-} from "./validate.js";
+import { at, parseWork, requireArray, requireResultsWithinCap } from "./validate.js";
 
 /** Fields the service sets itself, or stores in its own shape: never copied as sent. */
 const NOT_COPIED = new Set([
@@ -40,6 +34,8 @@ const NOT_COPIED = new Set([
   "key",
   "cached",
   "keyExpired",
+  "step",
+  "matrix",
 ]);
 
 /**
@@ -98,7 +94,6 @@ function toDoc(
   const where = at(index);
   requireResultsWithinCap(item, where);
   const work = parseWork(item, where);
-  requireDataPlaceholders(work.command, where);
   requireDepositor(principal, work.user, where);
   requirePipeline(principal, work.pipeline);
   requireSite(ctx, work.site, where);

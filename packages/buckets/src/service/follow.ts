@@ -75,7 +75,7 @@ export function createFollowHub(ctx: ServiceContext, limits: FollowLimits) {
     let ended = false;
     try {
       // Whether it ended is read before the lines: a line appended before the end is not missed.
-      const now = await ctx.store.findOne(owner._id.toHexString());
+      const now = await ctx.store.findOne(owner._id.toHexString(), owner.pipeline);
       ended = now?.status !== "running" || now.attempt !== attempt;
       const read = await ctx.store.logs.read(owner, attempt, feed.last);
       feed.last = read.last;

@@ -43,17 +43,36 @@ function missed(principal: Principal, id: string, attempt: number, what: Missed)
   );
 }
 
+/**
+ * The pipeline of the work a worker acts on: the one it names (the shard key: the write goes to its
+ * shard, and a wrong one finds no work), else the stored work's, read by id alone.
+ */
+async function pipelineOf(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: string,
+  named: string | undefined,
+): Promise<string> {
+  if (named !== undefined) {
+    requireVisible(principal, id, { pipeline: named });
+    return named;
+  }
+  const doc = await ctx.store.findOne(id);
+  requireVisible(principal, id, doc);
+  return (doc as WorkDoc).pipeline;
+}
+
 /** Extends a running attempt's lease; tells the worker when its work was cancelled. */
 export async function heartbeat(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-  attempt: number,
+  { attempt, pipeline }: { attempt: number; pipeline?: string | undefined },
   holder: Holder,
 ): Promise<{ cancel: boolean }> {
   requireScope(principal, "work:withdraw");
-  if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
-  const result = await ctx.store.heartbeat(id, attempt, ctx.now(), holder);
+  const located = await pipelineOf(ctx, principal, id, pipeline);
+  const result = await ctx.store.heartbeat(id, located, attempt, ctx.now(), holder);
   if (result.kind === "extended") return { cancel: false };
   if (result.kind === "cancelled") return { cancel: true };
   return missed(principal, id, attempt, result);
@@ -64,12 +83,12 @@ export async function release(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-  attempt: number,
+  { attempt, pipeline }: { attempt: number; pipeline?: string | undefined },
   holder: Holder,
 ): Promise<void> {
   requireScope(principal, "work:withdraw");
-  if (principal.pipelines) requireVisible(principal, id, await ctx.store.findOne(id));
-  const result = await ctx.store.release(id, attempt, ctx.now(), holder);
+  const located = await pipelineOf(ctx, principal, id, pipeline);
+  const result = await ctx.store.release(id, located, attempt, ctx.now(), holder);
   if (result) missed(principal, id, attempt, result);
   ctx.events.emit("work:queued");
 }
@@ -80,8 +99,8 @@ export async function cancel(ctx: ServiceContext, principal: Principal, id: stri
   const doc = await ctx.store.findOne(id);
   requireReadable(principal, id, doc);
   requireOwner(principal, doc.user, `work ${id}`);
-  if (!(await ctx.store.cancel(id, ctx.now()))) {
-    const now = await ctx.store.findOne(id);
+  if (!(await ctx.store.cancel(id, doc.pipeline, ctx.now()))) {
+    const now = await ctx.store.findOne(id, doc.pipeline);
     throw conflict(
       `work ${id} is ${now?.status ?? "gone"}: only unfinished works (or failures awaiting a retry) can be cancelled`,
     );

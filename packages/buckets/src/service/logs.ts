@@ -11,7 +11,7 @@ import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, invalid } from "../errors.js";
-import { type Holder, present, type WorkDoc, type WorkView } from "../store/index.js";
+import { type Holder, presentPlaced, type WorkDoc, type WorkView } from "../store/index.js";
 import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
@@ -31,13 +31,14 @@ export async function appendLogs(
   ctx: ServiceContext,
   principal: Principal,
   id: string,
-  attempt: number,
+  { attempt, pipeline }: { attempt: number; pipeline?: string | undefined },
   holder: Holder,
   body: unknown,
 ): Promise<void> {
   requireScope(principal, "work:withdraw");
   const { lines } = parseWith(LogAppendSchema, body, "body");
-  const doc = await ctx.store.findOne(id);
+  // A worker names the work's pipeline: the read goes to its shard (and a wrong one finds nothing).
+  const doc = await ctx.store.findOne(id, pipeline);
   requireVisible(principal, id, doc);
   const work = doc as WorkDoc;
   if (work.status !== "running" || work.attempt !== attempt)
@@ -177,5 +178,5 @@ export async function showWork(
   const work = await readable(ctx, principal, id);
   const attempt = Math.max(1, work.attempt ?? 1);
   const lines = await ctx.store.logs.tail(work, attempt, SHOWN_LOG_LINES);
-  return { ...present(work), logs: { attempt, lines } };
+  return { ...presentPlaced(work), logs: { attempt, lines } };
 }

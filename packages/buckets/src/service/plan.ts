@@ -10,22 +10,18 @@ import {
   type Replacement,
   type WorkDoc,
 } from "../store/index.js";
+import { ADMIN_SETTABLE, type AdminPart, adminPart, exhaustedRetries } from "./admin-fields.js";
 import { type Changes, changesOf } from "./changes.js";
 import type { ServiceContext } from "./context.js";
 import { requireSite } from "./sites.js";
-import { at, parseWith, requireDataPlaceholders, requireResultsWithinCap } from "./validate.js";
+import { at, parseWith, requireResultsWithinCap } from "./validate.js";
 
 /** What a worker may write, besides Slack's reply. */
 const REPORTED = new Set<string>(OUTCOME_FIELDS);
 const DEFINITION = new Set<string>(DEFINITION_FIELDS);
-const NEVER = new Set(["pipeline", "user"]);
+const NEVER = new Set(["pipeline", "user", "step", "matrix"]);
 /** What an admin may move on a running work: its deadline follows. */
 const RESCHEDULE = new Set(["start", "timeout"]);
-/**
- * What an admin may set whatever the work's status: `creation` decides nothing but staleness (the
- * queue orders by the service's own arrival time), and CHIME backdates works to test its audits.
- */
-const BACKDATE = new Set(["creation"]);
 
 export type Plan =
   | { kind: "outcome"; outcome: Outcome; final: boolean }
@@ -58,9 +54,9 @@ export function planOf(
   const changes = changesOf(sent, merged, before);
   const never = changes.fields.find((f) => NEVER.has(f));
   if (never) throw forbidden(id, never, `${never} never changes; deposit a new work instead`);
-  if (changes.fields.includes("command")) requireDataPlaceholders(merged.command, where);
+  const admin = adminPart(principal, changes, merged, before);
   if (changes.fields.includes("status")) {
-    return statusChange(ctx, principal, doc, merged, changes, attempt, now);
+    return statusChange(ctx, principal, doc, merged, changes, admin, attempt, now);
   }
   const reported = changes.fields.every((f) => REPORTED.has(f));
   const fromWorker = reported && hasScope(principal, "work:withdraw");
@@ -79,7 +75,7 @@ export function planOf(
     }
     return { kind: "none" };
   }
-  return definitionChange(ctx, principal, doc, merged, changes, now);
+  return definitionChange(ctx, principal, doc, merged, changes, admin, now);
 }
 
 function statusChange(
@@ -88,6 +84,7 @@ function statusChange(
   doc: WorkDoc,
   merged: Work,
   changes: Changes,
+  admin: AdminPart,
   attempt: number | undefined,
   now: number,
 ): Plan {
@@ -99,11 +96,24 @@ function statusChange(
       if (!hasScope(principal, "work:withdraw")) {
         throw forbidden(id, "status", "an outcome is reported by the worker holding the work");
       }
-      const other = changes.contradicted.find((f) => !REPORTED.has(f));
-      if (other) throw forbidden(id, other, `a worker reports only ${OUTCOME_FIELDS.join(", ")}`);
-      const fenced = attempt ?? doc.attempt;
+      const other = admin.rest.contradicted.find((f) => !REPORTED.has(f));
+      if (other) throw forbidden(id, other, reportsOnly(principal));
+      const exhausts =
+        isAdmin(principal) &&
+        target === "failure" &&
+        attempt !== undefined &&
+        attempt > doc.attempt;
+      const fenced = exhausts ? doc.attempt : (attempt ?? doc.attempt);
       if (fenced === doc.attempt && doc.status === "running") {
-        return outcome(doc, merged, changes, target === "success" ? "succeed" : "fail", fenced);
+        const set = exhausts ? { ...admin.set, retries: exhaustedRetries(doc) } : admin.set;
+        return outcome(
+          doc,
+          merged,
+          changes,
+          target === "success" ? "succeed" : "fail",
+          fenced,
+          set,
+        );
       }
       if (heldWhenCancelled(doc, fenced)) return late(doc, merged, changes);
       if (isRetry(doc, fenced, merged)) return { kind: "none" };
@@ -122,7 +132,16 @@ function statusChange(
           `work ${id} is ${doc.status}: only finished works (${TRANSITIONS.requeue.from.join(", ")}) go back to the queue`,
         );
       }
-      const change = definitionChange(ctx, principal, doc, merged, withoutStatus(changes), now);
+      const rest = { ...admin, rest: withoutStatus(admin.rest) };
+      const change = definitionChange(
+        ctx,
+        principal,
+        doc,
+        merged,
+        withoutStatus(changes),
+        rest,
+        now,
+      );
       const set = change.kind === "replace" ? change.change.set : {};
       // Its key said what it computed before this change: a requeued work is keyed no more.
       return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
@@ -152,6 +171,7 @@ function definitionChange(
   doc: WorkDoc,
   merged: Work,
   changes: Changes,
+  admin: AdminPart,
   now: number,
 ): Plan {
   const id = doc._id.toHexString();
@@ -159,13 +179,10 @@ function definitionChange(
   if (first === undefined) return { kind: "none" };
   requireOwnerOrAdmin(principal, doc, first);
   const running = doc.status === "running";
-  const admin = isAdmin(principal);
-  const backdated =
-    admin && changes.fields.includes("creation") ? { creation: merged.creation } : {};
-  const fields = admin ? changes.fields.filter((f) => !BACKDATE.has(f)) : changes.fields;
-  if (running && admin && fields.every((f) => RESCHEDULE.has(f))) {
-    if (fields.length === 0) return replace(doc, backdated, []);
-    return reschedule(doc, merged, now, backdated);
+  const { fields } = admin.rest;
+  if (running && isAdmin(principal) && fields.every((f) => RESCHEDULE.has(f))) {
+    if (fields.length === 0) return replace(doc, admin.set, []);
+    return reschedule(doc, merged, now, admin.set);
   }
   const outside = fields.find((f) => !DEFINITION.has(f));
   if (outside) {
@@ -173,11 +190,11 @@ function definitionChange(
   }
   if (running) {
     throw conflict(
-      `work ${id} is running: its ${first} can change only once it ends (or cancel it first)`,
+      `work ${id} is running: its ${fields[0] ?? first} can change only once it ends (or cancel it first)`,
     );
   }
   if (fields.includes("site")) requireSite(ctx, merged.site, `work ${id}`);
-  const set: Partial<WorkDoc> = { ...backdated };
+  const set: Partial<WorkDoc> = { ...admin.set };
   for (const field of fields) Object.assign(set, { [field]: merged[field as keyof Work] });
   if (set.config) set.config = withoutStrategy(merged.config);
   return replace(doc, set, []);
@@ -197,14 +214,17 @@ function outcome(
   changes: Changes,
   transition: Outcome["transition"],
   attempt: number | undefined,
+  admin: Partial<WorkDoc> = {},
 ): Plan {
   const wrote = (field: string) => changes.fields.includes(field);
   const error = merged.results?.error;
   return {
     kind: "outcome",
-    final: transition === "fail" && !hasRetriesLeft(doc),
+    final:
+      transition === "fail" && !hasRetriesLeft({ ...doc, retries: admin.retries ?? doc.retries }),
     outcome: {
       _id: doc._id,
+      pipeline: doc.pipeline,
       attempt: attempt ?? doc.attempt,
       transition,
       stop: wrote("stop") ? merged.stop : undefined,
@@ -213,6 +233,7 @@ function outcome(
       plots: wrote("plots") ? merged.plots : undefined,
       archive: wrote("archive") ? merged.archive : undefined,
       reply: changes.reply,
+      ...(Object.keys(admin).length > 0 ? { admin } : {}),
       error:
         error === undefined || error === null
           ? undefined
@@ -239,7 +260,14 @@ function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
 function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
   return {
     kind: "replace",
-    change: { _id: doc._id, attempt: doc.attempt, status: doc.status, set, unset },
+    change: {
+      _id: doc._id,
+      pipeline: doc.pipeline,
+      attempt: doc.attempt,
+      status: doc.status,
+      set,
+      unset,
+    },
   };
 }
 
@@ -269,6 +297,11 @@ function isRetry(doc: WorkDoc, attempt: number, merged: Work): boolean {
   const entry = doc.history?.find((h) => h.attempt === attempt);
   return entry?.stop !== undefined && entry.status === merged.status && entry.stop === merged.stop;
 }
+
+const reportsOnly = (principal: Principal) =>
+  isAdmin(principal)
+    ? `beside an outcome a worker reports only ${OUTCOME_FIELDS.join(", ")}, and an admin also sets ${ADMIN_SETTABLE.join(", ")}`
+    : `a worker reports only ${OUTCOME_FIELDS.join(", ")}`;
 
 function requireOwnerOrAdmin(principal: Principal, doc: WorkDoc, field: string): void {
   if (isAdmin(principal)) return;

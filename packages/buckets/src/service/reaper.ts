@@ -3,6 +3,7 @@ import { every, type Periodic } from "./periodic.js";
 import { sweepReruns } from "./runs/control.js";
 import { deliverRunEnds } from "./runs/deliver.js";
 import { sweepRuns } from "./runs/release.js";
+import { timeOutRuns } from "./runs/timeout.js";
 
 /**
  * Ends lapsed attempts and re-queues due retries every `seconds`, inside the service. Safe with
@@ -23,6 +24,7 @@ export async function reap(ctx: ServiceContext): Promise<{ lapsed: number; reque
   if (requeued > 0) ctx.events.emit("work:queued");
   // Pipelines: lapses and audits end works too, and a crash may have cut a release short.
   await sweepReruns(ctx);
+  await timeOutRuns(ctx);
   await sweepRuns(ctx);
   void deliverRunEnds(ctx);
   return { lapsed: lapsed.retrying + lapsed.final, requeued };

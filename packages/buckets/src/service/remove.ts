@@ -1,7 +1,7 @@
 import { ObjectIdSchema } from "@workflow/work";
 import { isAdmin, mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { invalid } from "../errors.js";
+import { type ErrorCode, invalid, ServiceError } from "../errors.js";
 import type { ServiceContext } from "./context.js";
 import { MAX_BATCH } from "./context.js";
 import { canSee } from "./lifecycle.js";
@@ -45,4 +45,42 @@ export async function remove(
   );
   for (const doc of readable) requireOwner(principal, doc.user, `work ${doc._id.toHexString()}`);
   await ctx.store.remove(readable.map((doc) => doc._id.toHexString()));
+}
+
+/** A work a bulk delete passes, and why. */
+export interface Refusal {
+  id: string;
+  message: string;
+  code: ErrorCode;
+}
+
+/**
+ * Deletes, work by work, those of `ids` the token may delete (as DELETE /work checks each), and
+ * answers the others with the reason: one refused work never keeps the rest from being deleted.
+ */
+export async function removeEach(
+  ctx: ServiceContext,
+  principal: Principal,
+  ids: string[],
+): Promise<Refusal[]> {
+  requireScope(principal, "work:deposit");
+  if (isAdmin(principal) && !principal.pipelines) {
+    await ctx.store.remove(ids);
+    return [];
+  }
+  const allowed: string[] = [];
+  const refused: Refusal[] = [];
+  for (const doc of await ctx.store.findByIds(ids)) {
+    const id = doc._id.toHexString();
+    if (!canSee(principal, doc.pipeline) || !mayRead(principal, doc.user)) continue;
+    try {
+      requireOwner(principal, doc.user, `work ${id}`);
+      allowed.push(id);
+    } catch (error) {
+      if (!(error instanceof ServiceError)) throw error;
+      refused.push({ id, message: error.message, code: error.code });
+    }
+  }
+  await ctx.store.remove(allowed);
+  return refused;
 }

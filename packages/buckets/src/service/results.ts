@@ -110,7 +110,8 @@ export async function updateResults(
   if (locked.length > 0) throw lockedError(locked, "changed");
   const lost: string[] = [];
   for (const [i, doc] of docs.entries()) {
-    if (!(await ctx.store.results.replace(doc, unlocking[i] ?? false))) {
+    const kept = stored.get(doc._id.toHexString())?.pipeline ?? doc.pipeline;
+    if (!(await ctx.store.results.replace(doc, unlocking[i] ?? false, kept))) {
       lost.push(doc._id.toHexString());
     }
   }
@@ -127,13 +128,13 @@ const lockedError = (ids: string[], what: string) =>
 /**
  * DELETE /results?<pipeline>=<id>: forgets results, each id within the pipeline named by its key.
  * Ids not kept are ignored, so a repeated delete succeeds; a locked result is refused (409) and
- * then nothing is deleted.
+ * then nothing is deleted. Answers, per pipeline named, true (CHIME's tests read `{pipeline: True}`).
  */
 export async function removeResults(
   ctx: ServiceContext,
   principal: Principal,
   params: Record<string, unknown>,
-): Promise<true> {
+): Promise<Record<string, true>> {
   requireScope(principal, "work:deposit");
   const entries = Object.entries(params);
   if (entries.length === 0) {
@@ -156,7 +157,7 @@ export async function removeResults(
   }
   if (locked.length > 0) throw lockedError(locked, "deleted");
   await ctx.store.results.remove(mine.map((doc) => doc._id));
-  return true;
+  return Object.fromEntries([...new Set(wanted.values())].map((p) => [p, true as const]));
 }
 
 /** POST /view: kept results in id order, within the token's pipelines and the byte cap. */

@@ -1,4 +1,4 @@
-import { ClaimSecretSchema, ObjectIdSchema } from "@workflow/work";
+import { ClaimSecretSchema, droppedBytesOf, ObjectIdSchema } from "@workflow/work";
 import { z } from "zod";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
@@ -24,6 +24,7 @@ const HeadSchema = z.looseObject({
 interface Item {
   index: number;
   id: string;
+  pipeline: string;
   plan: Plan;
 }
 
@@ -56,9 +57,7 @@ export async function update(
       return [];
     }
   });
-  const stored = new Map(
-    (await ctx.store.findByIds(heads.map((h) => h.id))).map((d) => [d._id.toHexString(), d]),
-  );
+  const stored = await storedOf(ctx, heads);
   const now = ctx.now();
   const items: Item[] = [];
   for (const { index, item, holder, id, attempt } of heads) {
@@ -73,7 +72,7 @@ export async function update(
       // Whatever acts for an attempt comes from its claimer; the attempt fence in the store makes
       // this read of the claim safe (a new claim is a new attempt).
       if (plan.kind === "outcome") requireClaimer(work.claim, holder, id, plan.outcome.attempt);
-      items.push({ index, id, plan });
+      items.push({ index, id, pipeline: work.pipeline, plan });
     } catch (error) {
       if (!(error instanceof ServiceError)) throw error;
       refused.push({ index, id, error });
@@ -93,6 +92,27 @@ export async function update(
   if (refused.length > 0) throw refusal(refused, items.length - lost.size);
 }
 
+/**
+ * The works the items name, by id. Items that name their pipeline (this project's worker, and
+ * CHIME's, which sends the whole work) are read from its shard; the rest, and any not found there,
+ * by id alone, on every shard.
+ */
+async function storedOf(
+  ctx: ServiceContext,
+  heads: { id: string; item: Record<string, unknown> }[],
+): Promise<Map<string, WorkDoc>> {
+  const named = heads.filter((h) => typeof h.item.pipeline === "string");
+  const pipelines = [...new Set(named.map((h) => h.item.pipeline as string))];
+  const found = await ctx.store.findByIds(
+    named.map((h) => h.id),
+    pipelines,
+  );
+  const stored = new Map(found.map((d) => [d._id.toHexString(), d]));
+  const rest = heads.filter((h) => !stored.has(h.id)).map((h) => h.id);
+  for (const doc of await ctx.store.findByIds(rest)) stored.set(doc._id.toHexString(), doc);
+  return stored;
+}
+
 /** Writes the plans. Answers the ids another writer got to first. */
 async function apply(ctx: ServiceContext, items: Item[], now: number): Promise<Set<string>> {
   const outcomes = items.flatMap((i) => (i.plan.kind === "outcome" ? [i.plan] : []));
@@ -105,11 +125,19 @@ async function apply(ctx: ServiceContext, items: Item[], now: number): Promise<S
     ...(await ctx.store.update(changes)),
   ]);
   for (const item of items.filter((i) => i.plan.kind === "cancel")) {
-    if (!(await ctx.store.cancel(item.id, now))) lost.add(item.id);
+    if (!(await ctx.store.cancel(item.id, item.pipeline, now))) lost.add(item.id);
   }
   const landed = (id: string) => !lost.has(id);
   ctx.metrics.failures.inc(
     outcomes.filter((o) => o.final && landed(o.outcome._id.toHexString())).length,
+  );
+  ctx.metrics.resultsDropped.inc(
+    outcomes.filter(
+      (o) =>
+        (o.outcome.transition === "succeed" || o.outcome.transition === "fail") &&
+        droppedBytesOf(o.outcome.results) !== undefined &&
+        landed(o.outcome._id.toHexString()),
+    ).length,
   );
   if (changes.some((c) => c.set.status === "queued" && landed(c._id.toHexString()))) {
     ctx.events.emit("work:queued");

@@ -3,7 +3,6 @@ import {
   formatIssues,
   MAX_DEPTH,
   pathText,
-  placeholderProblem,
   tooDeepAt,
   WorkSchema,
 } from "@workflow/work";
@@ -36,22 +35,6 @@ export function requireResultsWithinCap(item: unknown, where: string): void {
   }
   const size = checkResultsSize(item.results);
   if (!size.ok) throw tooLarge(`${where}: ${size.message}`);
-}
-
-/**
- * Refuses a command whose placeholders a program could read as code (the rule is @workflow/work's,
- * which the worker applies again): the 400 names the item.
- */
-export function requireDataPlaceholders(
-  command: readonly string[] | undefined,
-  where: string,
-): void {
-  if (command === undefined) return;
-  const problem = placeholderProblem(command);
-  if (!problem) return;
-  throw invalid(`${where}.${problem.message}`, [
-    { path: [where, "command", problem.item], message: problem.message },
-  ]);
 }
 
 export function parseWork(item: unknown, where: string) {

@@ -9,7 +9,7 @@ import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid, tooLarge } from "../errors.js";
 import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
-import { present, type Query, toObjectId } from "../store/index.js";
+import { present, presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
 
@@ -46,13 +46,37 @@ export async function view(
   const query = viewQuery(principal, request.query);
   const projection = toProjection(request.projection ?? undefined);
   const skip = request.skip ?? 0;
+  if (request.order === "arrival") {
+    if (request.after)
+      throw invalid('after pages works in id order: with order "arrival" use before');
+    const { before } = request;
+    const docs = ctx.store.find(query, {
+      ...(projection ? { projection: withArrival(projection) } : {}),
+      newest: true,
+      ...(before ? { before: { received: before.arrived, id: toObjectId(before.id) } } : {}),
+      skip,
+      limit: request.limit ?? 100,
+    });
+    const show = (doc: Partial<WorkDoc>) => ({ ...present(doc), arrived: doc.received ?? 0 });
+    return jsonArrayWithin(docs, show, maxBytes, skip, false);
+  }
+  if (request.before) throw invalid('before pages works by arrival: send order "arrival" with it');
   const docs = ctx.store.find(query, {
     ...(projection ? { projection } : {}),
     ...(request.after ? { after: toObjectId(request.after) } : {}),
     skip,
     limit: request.limit ?? 100,
   });
-  return jsonArrayWithin(docs, present, maxBytes, skip);
+  return jsonArrayWithin(docs, presentPlaced, maxBytes, skip);
+}
+
+/** A projection that keeps when each work arrived: the cursor of a page by arrival. */
+function withArrival(projection: Record<string, 0 | 1>): Record<string, 0 | 1> {
+  // toProjection sets `_id: 1` only in an inclusion: any 1 means the fields are listed.
+  const including = Object.values(projection).some((v) => v === 1);
+  if (including) return { ...projection, received: 1 };
+  const { received: _, ...rest } = projection;
+  return rest;
 }
 
 /**

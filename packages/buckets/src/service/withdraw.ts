@@ -5,6 +5,7 @@ import { invalid } from "../errors.js";
 import { compileQuery, WITHDRAW_FIELDS } from "../query.js";
 import { type Query, toObjectId, type WorkView } from "../store/index.js";
 import type { Claimer } from "./claimer.js";
+import { noteContact } from "./contacts.js";
 import type { ServiceContext } from "./context.js";
 import type { Dispatcher } from "./dispatch.js";
 import { parseWith } from "./validate.js";
@@ -65,6 +66,7 @@ export async function withdraw(
 ): Promise<WorkView | WorkView[] | null> {
   const params = parseWith(WithdrawParamsSchema, request.params, "query");
   const query = withdrawQuery(principal, request.filter);
+  await noteContact(ctx, request.worker, "poll", namedPipelines(query.pipeline) ?? []);
   const lease = params.lease === true ? ctx.leaseSeconds : params.lease;
   const options = { worker: request.worker, sub: principal.sub, lease };
   // Read before the claim: a deposit between an empty claim and the wait is not missed.

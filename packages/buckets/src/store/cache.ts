@@ -1,5 +1,6 @@
 import type { Collection, IndexDescription, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 /**
  * Successes by pipeline and key, newest first: a reuse looks up a few keys of one pipeline. Only
@@ -30,6 +31,13 @@ function scoped(within: Within): Record<string, unknown> {
     ...(within.user === undefined ? {} : { user: within.user }),
   };
 }
+
+/** An expiry that names no pipeline (an admin's, of all of them) reaches every shard. */
+const across = (within: Within) =>
+  within.pipelines ? {} : scatter("an expiry of the cache in every pipeline");
+
+/** A run's keys and a rerun's marks are found by run, as the run's other works are (README, Sizing). */
+const byRun = scatter("a run's works, by run");
 
 /** How many keys one lookup asks for at most: a 10,000-work step is looked up in parts. */
 const KEYS_PER_LOOKUP = 1000;
@@ -72,7 +80,7 @@ export function cacheStore(collection: Collection<WorkDoc>) {
     },
     /** The keys of some steps' works in a run. */
     keysOf: async (run: ObjectId, steps: string[]): Promise<string[]> => {
-      const keys = await collection.distinct("key", { run, step: { $in: steps } });
+      const keys = await collection.distinct("key", { run, step: { $in: steps } }, byRun);
       return keys.filter((k): k is string => typeof k === "string");
     },
     /** Successes with these keys stop standing in for new works. */
@@ -86,6 +94,7 @@ export function cacheStore(collection: Collection<WorkDoc>) {
           keyExpired: { $exists: false },
         },
         { $set: { keyExpired: now } },
+        across(within),
       );
       return modifiedCount;
     },
@@ -100,6 +109,7 @@ export function cacheStore(collection: Collection<WorkDoc>) {
           keyExpired: { $exists: false },
         },
         { $set: { keyExpired: now } },
+        across(within),
       );
       return modifiedCount;
     },
@@ -112,6 +122,7 @@ export function cacheStore(collection: Collection<WorkDoc>) {
       const { modifiedCount } = await collection.updateMany(
         { run, status: "waiting", ...which },
         { $set: { uncached: true } },
+        byRun,
       );
       return modifiedCount;
     },

@@ -9,12 +9,13 @@ const unfinished = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 /** Cancels a work that has not finished. Answers whether it did. */
 export async function cancel(
   collection: Collection<WorkDoc>,
-  _id: ObjectId,
+  { _id, pipeline }: { _id: ObjectId; pipeline: string },
   now: number,
 ): Promise<boolean> {
   const { matchedCount } = await collection.updateOne(
     {
       _id,
+      pipeline,
       $or: [{ status: { $in: unfinished } }, { status: "failure", retryAt: { $exists: true } }],
     },
     [

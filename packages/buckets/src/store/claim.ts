@@ -115,8 +115,10 @@ export async function claimMany(
   if (candidates.length === 0) return [];
   const ids = candidates.map((c) => c._id);
   const token = new ObjectId();
+  // The claimer sends one pipeline per command: naming it keeps both writes on its shard.
+  const pipeline = filter.pipeline === undefined ? {} : { pipeline: filter.pipeline };
   await collection.updateMany(
-    claimable({ _id: { $in: ids } }, options.now),
+    claimable({ ...pipeline, _id: { $in: ids } } as Filter<WorkDoc>, options.now),
     claimUpdate(
       options,
       {
@@ -132,7 +134,9 @@ export async function claimMany(
       token,
     ),
   );
-  const claimed = await collection.find({ _id: { $in: ids }, claimToken: token }).toArray();
+  const claimed = await collection
+    .find({ ...pipeline, _id: { $in: ids }, claimToken: token } as Filter<WorkDoc>)
+    .toArray();
   const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
   return ids.map((id) => byId.get(id.toHexString()) ?? null);
 }
@@ -147,4 +151,23 @@ function ofSlot(ids: ObjectId[], values: unknown[]): Document {
       { $indexOfArray: [{ $literal: ids }, "$_id"] },
     ],
   };
+}
+
+/** Where a work stands in claim order, and its pipeline. */
+export type Head = Pick<WorkDoc, "_id" | "pipeline" | "priority" | "received">;
+
+/** The first `limit` claimable works of one pipeline's filter, in claim order; nothing is claimed. */
+export function peek(
+  collection: Collection<WorkDoc>,
+  filter: Filter<WorkDoc>,
+  now: number,
+  limit: number,
+): Promise<Head[]> {
+  return collection
+    .find(claimable(filter, now), {
+      projection: { _id: 1, pipeline: 1, priority: 1, received: 1 },
+      sort: CLAIM_SORT,
+      limit,
+    })
+    .toArray() as Promise<Head[]>;
 }

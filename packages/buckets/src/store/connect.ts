@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Db, MongoClient, MongoServerSelectionError } from "mongodb";
+import { type CommandStartedEvent, type Db, MongoClient, MongoServerSelectionError } from "mongodb";
 import type { MongoMemoryServer } from "mongodb-memory-server";
 
 export interface Database {
@@ -15,6 +15,8 @@ export interface ConnectOptions {
   uri?: string | undefined;
   dataDir: string;
   dbName: string;
+  /** Sees every command sent (tests that check what reaches MongoDB); unset, none is monitored. */
+  onCommand?: ((event: CommandStartedEvent) => void) | undefined;
 }
 
 /** How long a request waits for a reachable MongoDB member, at boot as later. */
@@ -38,7 +40,9 @@ export async function connect(options: ConnectOptions): Promise<Database> {
   const client = new MongoClient(uri, {
     serverSelectionTimeoutMS: SELECTION_SECONDS * 1000,
     appName: "buckets",
+    ...(options.onCommand ? { monitorCommands: true } : {}),
   });
+  if (options.onCommand) client.on("commandStarted", options.onCommand);
   try {
     await client.connect();
   } catch (error) {

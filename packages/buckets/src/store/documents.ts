@@ -35,8 +35,14 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   index?: number;
   /** Set on works a rerun named: their release never takes from the cache. */
   uncached?: boolean;
+  /** Its combination of the step's matrix (absent for a step without one). */
+  matrix?: Record<string, unknown>;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
+  /** Its matrix combination: a step `from` its step inherits it. */
+  combination?: Record<string, unknown>;
+  /** For a work of a step `from` another: the index of the work of each step it comes from. */
+  origins?: Record<string, number>;
 };
 
 /**
@@ -97,6 +103,17 @@ export function newId(): string {
   return new ObjectId().toHexString();
 }
 
+/**
+ * A work as views show it: with the step and matrix combination of its run. Withdraw answers go
+ * without them (CHIME's workers build their Work from them, and know no such fields).
+ */
+export function presentPlaced(doc: Partial<WorkDoc>): WorkView {
+  const view = present(doc);
+  if (doc.step !== undefined) view.step = doc.step;
+  if (doc.matrix !== undefined) view.matrix = doc.matrix;
+  return view;
+}
+
 /** The API's view of a stored document (which may be projected). */
 export function present(doc: Partial<WorkDoc>): WorkView {
   const {
@@ -114,6 +131,9 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     index: _index,
     template: _t,
     uncached: _u,
+    matrix: _m,
+    combination: _combination,
+    origins: _origins,
     notBefore,
     ...rest
   } = doc;

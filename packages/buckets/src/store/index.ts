@@ -9,8 +9,10 @@ import {
   claimable,
   claimMany,
   claimOne,
+  peek,
 } from "./claim.js";
 import { serverTime } from "./clock.js";
+import { contactStore } from "./contacts.js";
 import { depositWorks } from "./deposit.js";
 import { type Holder, toObjectId, type WorkDoc, works } from "./documents.js";
 import { StoreError } from "./errors.js";
@@ -25,6 +27,7 @@ import { resultStore } from "./results.js";
 import { ensureRetention, stampFinished } from "./retention.js";
 import { runWorkStore } from "./run-works.js";
 import { runStore } from "./runs.js";
+import { scatter } from "./scatter.js";
 import { scheduleStore } from "./schedules.js";
 import { listPipelines, workCounts } from "./status.js";
 import { type Replacement, updateWorks } from "./update.js";
@@ -38,12 +41,14 @@ export {
   DEADLINE_GRACE_SECONDS,
   HISTORY_LIMIT,
 } from "./claim.js";
+export type { ContactDoc, ContactVia } from "./contacts.js";
 export {
   type HeldBy,
   type Holder,
   isHeldBy,
   newId,
   present,
+  presentPlaced,
   toObjectId,
   type WorkDoc,
   type WorkView,
@@ -93,6 +98,7 @@ export function createStore(db: Db) {
   const schedules = scheduleStore(db);
   const counts = workCounts(collection);
   const results = resultStore(db);
+  const contacts = contactStore(db);
   return {
     ensureIndexes: async () => {
       await ensureIndexes(collection);
@@ -100,7 +106,9 @@ export function createStore(db: Db) {
       await logs.ensureIndexes();
       await schedules.ensureIndexes();
       await results.ensureIndexes();
+      await contacts.ensureIndexes();
     },
+    contacts,
     results,
     runs,
     logs,
@@ -138,7 +146,9 @@ export function createStore(db: Db) {
       claimMany(collection, filter(query), claimants, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
-    findByIds: (ids: string[]) => findByIds(collection, ids.map(toObjectId)),
+    /** By id, within `pipelines` when given (their shards); without them, on every shard. */
+    findByIds: (ids: string[], pipelines?: string[]) =>
+      findByIds(collection, ids.map(toObjectId), pipelines),
     update: (changes: Replacement[]) => updateWorks(collection, changes),
     recordOutcomes: (outcomes: Outcome[], now: number) => recordOutcomes(collection, outcomes, now),
     remove: async (ids: string[]) => {
@@ -149,12 +159,25 @@ export function createStore(db: Db) {
       await logs.removeFor(objectIds);
       return removed;
     },
-    heartbeat: (id: string, attempt: number, now: number, holder: Holder) =>
-      heartbeat(collection, toObjectId(id), attempt, now, holder),
-    release: (id: string, attempt: number, now: number, holder: Holder) =>
-      release(collection, toObjectId(id), attempt, now, holder),
-    cancel: (id: string, now: number) => cancel(collection, toObjectId(id), now),
-    findOne: (id: string) => collection.findOne({ _id: toObjectId(id) }),
+    heartbeat: (id: string, pipeline: string, attempt: number, now: number, holder: Holder) =>
+      heartbeat(collection, { _id: toObjectId(id), pipeline }, attempt, now, holder),
+    release: (id: string, pipeline: string, attempt: number, now: number, holder: Holder) =>
+      release(collection, { _id: toObjectId(id), pipeline }, attempt, now, holder),
+    cancel: (id: string, pipeline: string, now: number) =>
+      cancel(collection, { _id: toObjectId(id), pipeline }, now),
+    /** A work by id: on its pipeline's shard when the caller knows it, else on every shard. */
+    findOne: (id: string, pipeline?: string) =>
+      pipeline === undefined
+        ? collection.findOne({ _id: toObjectId(id) }, scatter("a work by id alone"))
+        : collection.findOne({ _id: toObjectId(id), pipeline }),
+    /** The queued pipelines a claim's `pipeline` condition matches, when it names none. */
+    queuedPipelines: (condition: unknown) =>
+      collection.distinct(
+        "pipeline",
+        { pipeline: condition, status: "queued" } as Filter<WorkDoc>,
+        scatter("the queued pipelines a claim's pattern matches"),
+      ),
+    peek: (query: Query, now: number, limit: number) => peek(collection, filter(query), now, limit),
     lapse: (now: number) => lapse(collection, now),
     retryDue: (now: number) => requeueFailed(collection, { now }),
     auditFailed: (pipelines?: string[]) => requeueFailed(collection, { pipelines }),

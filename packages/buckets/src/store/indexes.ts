@@ -53,6 +53,9 @@ export const INDEXES: IndexDescription[] = [
   { name: "stale", key: { status: 1, creation: 1 } },
   { name: "user", key: { user: 1, creation: 1 } },
   { name: "tags", key: { tags: 1 } },
+  // The dashboard's Works page, newest first (store/find.ts): all works, or one pipeline's.
+  { name: "arrival", key: { received: 1, _id: 1 } },
+  { name: "pipeline_arrival", key: { pipeline: 1, received: 1, _id: 1 } },
   // The dashboard's last hour (store/activity.ts): covered counts of ended works by when they stopped.
   {
     name: "stop_status_pipeline",

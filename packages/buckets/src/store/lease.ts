@@ -16,17 +16,23 @@ export type Missed =
       pipeline: string;
     };
 
+/** A work by its id and its pipeline (the shard key: README, Sizing). */
+export interface Located {
+  _id: ObjectId;
+  pipeline: string;
+}
+
 export type HeartbeatResult = { kind: "extended" } | { kind: "cancelled" } | Missed;
 
 /** What the work is now, after a write fenced by `attempt` and `holder` missed it. */
 export async function whyMissed(
   collection: Collection<WorkDoc>,
-  _id: ObjectId,
+  { _id, pipeline }: Located,
   attempt: number,
   holder: Holder,
 ): Promise<Missed> {
   const doc = await collection.findOne(
-    { _id },
+    { _id, pipeline },
     { projection: { attempt: 1, status: 1, pipeline: 1, claim: 1 } },
   );
   if (!doc) return { kind: "missing" };
@@ -41,13 +47,13 @@ export async function whyMissed(
  */
 export async function heartbeat(
   collection: Collection<WorkDoc>,
-  _id: ObjectId,
+  work: Located,
   attempt: number,
   now: number,
   holder: Holder,
 ): Promise<HeartbeatResult> {
   const extended = await collection.updateOne(
-    { _id, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] }, ...heldByFilter(holder) },
+    { ...work, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] }, ...heldByFilter(holder) },
     [
       {
         $set: {
@@ -63,7 +69,7 @@ export async function heartbeat(
     ],
   );
   if (extended.matchedCount === 1) return { kind: "extended" };
-  const missed = await whyMissed(collection, _id, attempt, holder);
+  const missed = await whyMissed(collection, work, attempt, holder);
   if (missed.kind === "moved" && missed.attempt === attempt && missed.status === "cancelled") {
     return { kind: "cancelled" };
   }
@@ -73,13 +79,13 @@ export async function heartbeat(
 /** Puts attempt `attempt` back in the queue; it does not count against the work's retries. */
 export async function release(
   collection: Collection<WorkDoc>,
-  _id: ObjectId,
+  work: Located,
   attempt: number,
   now: number,
   holder: Holder,
 ): Promise<Missed | undefined> {
   const released = await collection.updateOne(
-    { _id, attempt, status: { $in: [...TRANSITIONS.release.from] }, ...heldByFilter(holder) },
+    { ...work, attempt, status: { $in: [...TRANSITIONS.release.from] }, ...heldByFilter(holder) },
     [
       {
         $set: {
@@ -93,5 +99,5 @@ export async function release(
       { $unset: [...ATTEMPT_FIELDS] },
     ],
   );
-  return released.matchedCount === 1 ? undefined : whyMissed(collection, _id, attempt, holder);
+  return released.matchedCount === 1 ? undefined : whyMissed(collection, work, attempt, holder);
 }

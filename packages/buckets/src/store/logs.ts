@@ -39,7 +39,7 @@ export interface StoredLogs {
 }
 
 /** Whose logs: the work, as deposited that time. */
-export type LogOwner = Pick<WorkDoc, "_id" | "incarnation">;
+export type LogOwner = Pick<WorkDoc, "_id" | "incarnation" | "pipeline">;
 
 /** Where a page starts: a batch, and a line in it. */
 export interface LogPosition {
@@ -127,8 +127,9 @@ export function logStore(db: Db) {
       const dropped = batches.slice(cutAt);
       const oldestKept = batches[cutAt - 1] as LogDoc;
       const cut = dropped.reduce((n, batch) => n + batch.bytes + (batch.cut ?? 0), 0);
-      await logs.deleteMany({ _id: { $in: dropped.map((batch) => batch._id) } });
-      await logs.updateOne({ _id: oldestKept._id }, { $inc: { cut } });
+      // Naming the work (the shard key) keeps both writes on its shard.
+      await logs.deleteMany({ work: owner._id, _id: { $in: dropped.map((batch) => batch._id) } });
+      await logs.updateOne({ work: owner._id, _id: oldestKept._id }, { $inc: { cut } });
     },
 
     /** The attempt's batches in order (only those after `after`, when given). */

@@ -7,6 +7,8 @@ import { oversizedError } from "./oversize.js";
 /** What a worker reports for one attempt. */
 export interface Outcome {
   _id: ObjectId;
+  /** The work's pipeline: the shard key every write names. */
+  pipeline: string;
   attempt: number;
   transition: "succeed" | "fail" | "progress" | "late" | "reply";
   stop?: number | undefined;
@@ -17,6 +19,8 @@ export interface Outcome {
   reply?: Record<string, unknown> | undefined;
   /** For the attempt's history entry. */
   error?: string | undefined;
+  /** What an admin holding the work set beside its outcome (service/admin-fields.ts). */
+  admin?: Document | undefined;
 }
 
 /** The worker's own data, by the field it is written to. */
@@ -26,7 +30,7 @@ function reported(outcome: Outcome): Document {
     if (outcome[key] !== undefined) fields[key] = outcome[key];
   }
   if (outcome.reply !== undefined) fields["notify.slack.reply"] = outcome.reply;
-  return fields;
+  return { ...fields, ...outcome.admin };
 }
 
 /** What a success leaves behind: the running attempt's fields, and any retry time. */
@@ -70,8 +74,13 @@ function write(outcome: Outcome, now: number): Write {
   }
   // `$literal` keeps the worker's strings, like "$x", from being read as paths.
   const literal = Object.fromEntries(Object.entries(set).map(([k, v]) => [k, { $literal: v }]));
+  // An admin's fields go in a stage of their own: the retry time below reads the lowered retries.
+  const admin = Object.entries(outcome.admin ?? {});
   return {
     update: [
+      ...(admin.length > 0
+        ? [{ $set: Object.fromEntries(admin.map(([k, v]) => [k, { $literal: v }])) }]
+        : []),
       {
         $set: {
           ...literal,
@@ -103,6 +112,7 @@ export async function recordOutcomes(
         updateOne: {
           filter: {
             _id: outcome._id,
+            pipeline: outcome.pipeline,
             attempt: outcome.attempt,
             status: { $in: [...TRANSITIONS[outcome.transition].from] },
             // Every claim writes its attempt's entry; an array filter on a work without one fails.
@@ -124,7 +134,10 @@ export async function recordOutcomes(
   // their attempt's history were ours.
   const docs = await collection
     .find(
-      { _id: { $in: outcomes.map((o) => o._id) } },
+      {
+        _id: { $in: outcomes.map((o) => o._id) },
+        pipeline: { $in: [...new Set(outcomes.map((o) => o.pipeline))] },
+      },
       { projection: { attempt: 1, status: 1, history: 1, stop: 1, "claim.late": 1 } },
     )
     .toArray();

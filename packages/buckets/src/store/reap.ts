@@ -2,6 +2,7 @@ import type { Collection, Document, Filter } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry, RETRIES_LEFT, retryAtAfter } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 /** What one pass over running works failed: `retrying` of them have a retry to come. */
 export interface Ended {
@@ -38,8 +39,9 @@ async function failRunning(
   const running = (retries: Document): Filter<WorkDoc> => ({
     $and: [filter, { status: { $in: [...TRANSITIONS.lapse.from] } }, { $expr: retries }],
   });
-  const retrying = await collection.updateMany(running(RETRIES_LEFT), end);
-  const final = await collection.updateMany(running({ $not: [RETRIES_LEFT] }), end);
+  const every = scatter("the reaper's and audits' ends of running works");
+  const retrying = await collection.updateMany(running(RETRIES_LEFT), end, every);
+  const final = await collection.updateMany(running({ $not: [RETRIES_LEFT] }), end, every);
   return { retrying: retrying.modifiedCount, final: final.modifiedCount };
 }
 
@@ -75,6 +77,7 @@ export async function requeueFailed(
   const { modifiedCount } = await collection.updateMany(
     { ...scope, status: { $in: [...TRANSITIONS.retry.from] }, retryAt },
     { $set: { status: TRANSITIONS.retry.to, notBefore: 0 }, $unset: { retryAt: "" } },
+    scatter("the reaper's and audits' retries"),
   );
   return modifiedCount;
 }
@@ -105,6 +108,7 @@ export async function auditStale(
       },
       { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
     ],
+    scatter("the stale audit"),
   );
   return modifiedCount;
 }

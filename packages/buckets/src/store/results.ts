@@ -1,5 +1,6 @@
 import type { Work } from "@workflow/work";
 import type { Collection, Db, Filter, IndexDescription, ObjectId } from "mongodb";
+import { scatter } from "./scatter.js";
 
 /**
  * The results store: finished works, kept apart from the queue (its own collection and indexes),
@@ -61,7 +62,8 @@ export function resultStore(db: Db) {
       const written = await collection.bulkWrite(
         docs.map((doc) => ({
           updateOne: {
-            filter: { _id: doc._id },
+            // The whole shard key, {pipeline, _id}: an upsert must name it.
+            filter: { pipeline: doc.pipeline, _id: doc._id },
             update: { $setOnInsert: doc },
             upsert: true,
           },
@@ -74,11 +76,12 @@ export function resultStore(db: Db) {
      * Replaces a kept result; a locked one only by a replacement that unlocks it. Answers whether
      * it was replaced (false: gone, or locked meanwhile).
      */
-    replace: async (doc: ResultDoc, unlocking: boolean): Promise<boolean> => {
+    replace: async (doc: ResultDoc, unlocking: boolean, stored: string): Promise<boolean> => {
       const { _id, ...rest } = doc;
       const guard = unlocking ? {} : { "results.locked": { $ne: true } };
       const { matchedCount } = await collection.replaceOne(
-        filter({ _id, ...guard }),
+        // Where it is kept (the shard key, with `_id`), whatever pipeline the replacement names.
+        filter({ pipeline: stored, _id, ...guard }),
         rest as ResultDoc,
         { writeConcern: { journal: true } },
       );
@@ -89,11 +92,15 @@ export function resultStore(db: Db) {
       collection
         .find(
           { _id: { $in: ids } },
-          { projection: { pipeline: 1, user: 1, deposited: 1, "results.locked": 1 } },
+          {
+            ...scatter("results by id alone: replacing and deleting"),
+            projection: { pipeline: 1, user: 1, deposited: 1, "results.locked": 1 },
+          },
         )
         .toArray(),
     remove: async (ids: ObjectId[]): Promise<number> =>
-      (await collection.deleteMany({ _id: { $in: ids } })).deletedCount,
+      (await collection.deleteMany({ _id: { $in: ids } }, scatter("deleting results by id alone")))
+        .deletedCount,
     find: (query: Record<string, unknown>, { projection, skip, limit }: ResultFind) =>
       collection.find(filter(query), {
         ...(projection ? { projection } : {}),

@@ -1,6 +1,7 @@
 import { FINISHED_STATUSES } from "@workflow/work";
 import type { Collection, Db, Document, Filter } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 export const RETENTION_INDEX = "retention";
 
@@ -72,6 +73,7 @@ export async function stampFinished(
       ...(awaitTransfer ? { $nor: [bound] } : {}),
     },
     [{ $set: { finishedAt: { $add: [new Date(0), { $multiply: [stopped, 1000] }] } } }],
+    scatter("retention's dating of finished works"),
   );
   return modifiedCount;
 }

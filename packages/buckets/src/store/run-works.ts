@@ -4,6 +4,7 @@ import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
+import { scatter } from "./scatter.js";
 
 /**
  * Counts of one step's works by status; `retrying` are failures with a retry to come, `cached`
@@ -18,6 +19,8 @@ export interface StepCounts {
 /** A waiting work released with its filled fields. */
 export interface Unblock {
   _id: ObjectId;
+  /** The work's pipeline: the shard key the write names. */
+  pipeline: string;
   set: Partial<WorkDoc>;
 }
 
@@ -34,9 +37,37 @@ const WAITING_PROJECTION = {
   version: 1,
   cache: 1,
   uncached: 1,
+  origins: 1,
 } as const;
 
 const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
+
+/**
+ * Which works a rerun sends back: the chosen ones (only failures with `failedOnly`, all but
+ * successes with `unfinishedOnly`), and every finished work of the `downstream` steps.
+ */
+function rerunFilter(
+  chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
+  downstream: string[],
+): object[] {
+  const from: string[] = [...TRANSITIONS.rerun.from];
+  const own = chosen.failedOnly
+    ? ["failure"]
+    : chosen.unfinishedOnly
+      ? from.filter((s) => s !== "success")
+      : from;
+  const or: object[] = [];
+  if (chosen.ids) or.push({ _id: { $in: chosen.ids }, status: { $in: own } });
+  else if (chosen.steps.length > 0) or.push({ step: { $in: chosen.steps }, status: { $in: own } });
+  if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
+  return or;
+}
+
+/**
+ * A run's works are found by run, which is no shard key: each of these reaches every shard once
+ * works are sharded (README, Sizing), until they name the run's pipelines too.
+ */
+const byRun = scatter("a run's works, by run");
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
@@ -47,20 +78,23 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .aggregate<{
           _id: { step: string; status: Status; retrying: boolean; cached: boolean };
           n: number;
-        }>([
-          { $match: { run } },
-          {
-            $group: {
-              _id: {
-                step: "$step",
-                status: "$status",
-                retrying: { $gt: ["$retryAt", null] },
-                cached: { $gt: ["$cached", null] },
+        }>(
+          [
+            { $match: { run } },
+            {
+              $group: {
+                _id: {
+                  step: "$step",
+                  status: "$status",
+                  retrying: { $gt: ["$retryAt", null] },
+                  cached: { $gt: ["$cached", null] },
+                },
+                n: { $sum: 1 },
               },
-              n: { $sum: 1 },
             },
-          },
-        ])
+          ],
+          byRun,
+        )
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
@@ -78,11 +112,15 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         .find(
           { run, step: { $in: steps } },
           {
+            ...byRun,
             projection: {
               step: 1,
               index: 1,
+              status: 1,
               key: 1,
               "archive.digests": 1,
+              combination: 1,
+              origins: 1,
               ...(withResults ? { results: 1 } : {}),
             },
             sort: { step: 1, index: 1 },
@@ -94,7 +132,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           { run, step, status: "waiting" },
-          { projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
+          { ...byRun, projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
         .toArray(),
     /**
@@ -103,9 +141,9 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      */
     unblock: async (releases: Unblock[]): Promise<number> => {
       if (releases.length === 0) return 0;
-      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, set }) => ({
+      const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, pipeline, set }) => ({
         updateOne: {
-          filter: { _id, status: { $in: [...TRANSITIONS.unblock.from] } },
+          filter: { _id, pipeline, status: { $in: [...TRANSITIONS.unblock.from] } },
           // A reused work's set carries its status (TRANSITIONS.reuse): the one write stores it whole.
           update: { $set: { status: TRANSITIONS.unblock.to, notBefore: 0, ...set } },
         },
@@ -116,11 +154,49 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       });
       return result.modifiedCount;
     },
+    /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
+    pause: async (run: ObjectId, step?: string): Promise<number> => {
+      const { modifiedCount } = await collection.updateMany(
+        {
+          run,
+          ...(step === undefined ? {} : { step }),
+          status: { $in: [...TRANSITIONS.pause.from] },
+        },
+        { $set: { status: TRANSITIONS.pause.to } },
+      );
+      return modifiedCount;
+    },
+    /** queued -> waiting for at most `limit` of a run's works, the last in matrix order first. */
+    unqueue: async (run: ObjectId, limit: number): Promise<number> => {
+      const ids = await collection
+        .find(
+          { run, status: { $in: [...TRANSITIONS.pause.from] } },
+          { projection: { _id: 1 }, sort: { index: -1 }, limit },
+        )
+        .map((doc) => doc._id)
+        .toArray();
+      if (ids.length === 0) return 0;
+      const { modifiedCount } = await collection.updateMany(
+        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.pause.from] } },
+        { $set: { status: TRANSITIONS.pause.to } },
+      );
+      return modifiedCount;
+    },
+    /** Counts what `rerun` would send back to waiting, without changing anything. */
+    rerunnable: (
+      run: ObjectId,
+      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
+      downstream: string[],
+    ) => {
+      const or = rerunFilter(chosen, downstream);
+      return or.length === 0 ? Promise.resolve(0) : collection.countDocuments({ run, $or: or });
+    },
     /** waiting -> skipped for every work of a step. */
     skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
     },
@@ -129,8 +205,20 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       const { modifiedCount } = await collection.updateMany(
         { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        byRun,
       );
       return modifiedCount;
+    },
+    /** Deletes a step's works: a step made from results is made again, all or nothing. */
+    removeStep: async (run: ObjectId, step: string): Promise<number> => {
+      const ids = await collection
+        .find({ run, step }, { projection: { _id: 1 } })
+        .map((doc) => doc._id)
+        .toArray();
+      if (ids.length === 0) return 0;
+      const { deletedCount } = await collection.deleteMany({ run, step });
+      await logs.removeFor(ids);
+      return deletedCount;
     },
     /** Cancels the unfinished works of a run (or of one step of it). */
     cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
@@ -155,16 +243,29 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
           { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
         ],
+        byRun,
       );
       return modifiedCount;
+    },
+    /** Deletes the works of some steps of a run (replaced by a merge), and their logs. */
+    removeSteps: async (run: ObjectId, steps: string[]): Promise<number> => {
+      if (steps.length === 0) return 0;
+      const filter = { run, step: { $in: steps } };
+      const ids = await collection
+        .find(filter, { projection: { _id: 1 } })
+        .map((doc) => doc._id)
+        .toArray();
+      const { deletedCount } = await collection.deleteMany(filter);
+      await logs.removeFor(ids);
+      return deletedCount;
     },
     /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
       const ids = await collection
-        .find({ run }, { projection: { _id: 1 } })
+        .find({ run }, { ...byRun, projection: { _id: 1 } })
         .map((doc) => doc._id)
         .toArray();
-      const { deletedCount } = await collection.deleteMany({ run });
+      const { deletedCount } = await collection.deleteMany({ run }, byRun);
       await logs.removeFor(ids);
       return deletedCount;
     },
@@ -174,38 +275,36 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      */
     rerun: async (
       run: ObjectId,
-      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean },
+      chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ): Promise<number> => {
-      const from = [...TRANSITIONS.rerun.from];
-      const own = chosen.failedOnly ? ["failure"] : from;
-      const or: object[] = [];
-      if (chosen.ids) or.push({ _id: { $in: chosen.ids }, status: { $in: own } });
-      else if (chosen.steps.length > 0)
-        or.push({ step: { $in: chosen.steps }, status: { $in: own } });
-      if (downstream.length > 0) or.push({ step: { $in: downstream }, status: { $in: from } });
+      const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
-      const { modifiedCount } = await collection.updateMany({ run, $or: or }, [
-        {
-          $set: {
-            status: TRANSITIONS.rerun.to,
-            uncounted: "$attempt",
+      const { modifiedCount } = await collection.updateMany(
+        { run, $or: or },
+        [
+          {
+            $set: {
+              status: TRANSITIONS.rerun.to,
+              uncounted: "$attempt",
+            },
           },
-        },
-        {
-          $unset: [
-            "retryAt",
-            "results",
-            "products",
-            "plots",
-            "archive",
-            "stop",
-            "start",
-            "cached",
-            "keyExpired",
-          ],
-        },
-      ]);
+          {
+            $unset: [
+              "retryAt",
+              "results",
+              "products",
+              "plots",
+              "archive",
+              "stop",
+              "start",
+              "cached",
+              "keyExpired",
+            ],
+          },
+        ],
+        byRun,
+      );
       return modifiedCount;
     },
   };

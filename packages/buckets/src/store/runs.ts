@@ -1,7 +1,9 @@
-import type { Condition, Slack } from "@workflow/work";
+import type { Condition, Growth, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
+import { runLimitStore } from "./run-limits.js";
+import { scatter } from "./scatter.js";
 
-export type RunStatus = "running" | "success" | "failure" | "cancelled";
+export type { RunStatus };
 export type StepOutcome = "success" | "failure" | "skipped" | "cancelled";
 
 export interface RunStep {
@@ -18,6 +20,12 @@ export interface RunStep {
   released: boolean;
   /** Set once every work of the step has a final outcome. */
   outcome?: StepOutcome;
+  /** A step whose works are made when its needs end, from their results (see ../service/runs/fanout.ts). */
+  growth?: Growth;
+  /** Whether they were made (`works` counts them); a rerun of its needs makes them again. */
+  grown?: boolean;
+  /** `matrix.from`: the step it runs once per work of; a work whose own line failed is skipped. */
+  from?: string;
 }
 
 export interface RunEvent {
@@ -62,6 +70,12 @@ export interface RunDoc {
   steps: RunStep[];
   events: RunEvent[];
   callback?: Callback;
+  /** When the config's `timeout` passes (unix seconds): the run then ends `timedout`. */
+  deadline?: number;
+  /** The config's top-level `max-parallel`: its works queued or running at once, all steps. */
+  maxParallel?: number;
+  /** Since when it is paused (unix seconds): nothing of it is queued until it is resumed. */
+  paused?: number;
   /** The one Slack message of the run, when the config asks for it. */
   slack?: SlackDelivery;
   /**
@@ -90,12 +104,16 @@ export interface Rerun {
   steps: string[];
   ids?: ObjectId[];
   failedOnly: boolean;
+  unfinishedOnly?: boolean;
   downstream: string[];
 }
 
 export const RUNS = "runs";
 
 export const runs = (db: Db): Collection<RunDoc> => db.collection<RunDoc>(RUNS);
+
+/** Due deliveries one claim tries: others instances may take the first ones meanwhile. */
+const DELIVERY_CANDIDATES = 8;
 
 /** Seconds an evaluation may hold a run before another instance takes over. */
 export const LOCK_SECONDS = 30;
@@ -123,6 +141,7 @@ function toFilter(f: RunFilter): Filter<RunDoc> {
 export function runStore(db: Db) {
   const collection = runs(db);
   return {
+    ...runLimitStore(collection),
     ensureIndexes: () =>
       collection.createIndexes([
         { name: "user_created", key: { user: 1, created: -1 } },
@@ -132,6 +151,11 @@ export function runStore(db: Db) {
         { name: "slack_due", key: { "slack.due": 1 }, sparse: true },
         { name: "creating", key: { creating: 1, created: 1 }, sparse: true },
         { name: "rerunning", key: { "rerunning.at": 1 }, sparse: true },
+        {
+          name: "deadline",
+          key: { deadline: 1 },
+          partialFilterExpression: { status: "running", deadline: { $exists: true } },
+        },
       ]),
     insert: async (doc: RunDoc) => {
       await collection.insertOne(doc, { writeConcern: { journal: true } });
@@ -224,14 +248,17 @@ export function runStore(db: Db) {
       collection
         .find(
           { "rerunning.at": { $lt: before }, status: "running" },
-          { projection: { rerunning: 1 } },
+          { ...scatter("the sweep for cut-short reruns"), projection: { rerunning: 1 } },
         )
         .limit(limit)
         .toArray(),
     /** Runs whose creation began before `before` and never finished. */
     abandoned: (before: number, limit: number) =>
       collection
-        .find({ creating: true, created: { $lt: before } }, { projection: { config: 0 } })
+        .find(
+          { creating: true, created: { $lt: before } },
+          { ...scatter("the sweep for cut-short creations"), projection: { config: 0 } },
+        )
         .limit(limit)
         .toArray(),
     /** Running runs no evaluation has looked at since `before`: the sweep's list. */
@@ -243,18 +270,35 @@ export function runStore(db: Db) {
             creating: { $ne: true },
             $or: [{ checked: { $lt: before } }, { checked: { $exists: false } }],
           },
-          { projection: { _id: 1 } },
+          { ...scatter("the sweep for runs no evaluation looked at"), projection: { _id: 1 } },
         )
         .limit(limit)
         .map((d) => d._id)
         .toArray(),
-    /** Claims a due delivery: pushes its next attempt out first, so one instance sends it. */
-    claimDelivery: (kind: DeliveryKind, now: number, retryAt: number) =>
-      collection.findOneAndUpdate(
-        { [`${kind}.due`]: { $lte: now } },
-        { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
-        { returnDocument: "after", projection: { config: 0 } },
-      ),
+    /**
+     * Claims a due delivery: pushes its next attempt out first, so one instance sends it. The due
+     * runs are read first (every shard), then one is claimed by its id (its shard): a single-document
+     * write without the shard key could not be routed.
+     */
+    claimDelivery: async (kind: DeliveryKind, now: number, retryAt: number) => {
+      const due = { [`${kind}.due`]: { $lte: now } };
+      const candidates = await collection
+        .find(due, {
+          ...scatter("the sweep for due deliveries"),
+          projection: { _id: 1 },
+          limit: DELIVERY_CANDIDATES,
+        })
+        .toArray();
+      for (const { _id } of candidates) {
+        const claimed = await collection.findOneAndUpdate(
+          { _id, ...due },
+          { $set: { [`${kind}.due`]: retryAt }, $inc: { [`${kind}.attempts`]: 1 } },
+          { returnDocument: "after", projection: { config: 0 } },
+        );
+        if (claimed) return claimed;
+      }
+      return null;
+    },
     /** Puts a claimed delivery back, due at `due`, as if it had not been attempted. */
     deferDelivery: async (kind: DeliveryKind, _id: ObjectId, due: number) => {
       await collection.updateOne(

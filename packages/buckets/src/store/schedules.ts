@@ -28,6 +28,8 @@ export interface ScheduleDoc {
   nextRun: number | null;
   fired: number;
   pausedReason?: string;
+  /** The deployed config whose `on:` made it: removing the config removes it. */
+  config?: string;
 }
 
 /** One tick: its key (schedule, tick) is unique, so no second evaluation deposits it again. */
@@ -120,8 +122,11 @@ export function scheduleStore(db: Db) {
         throw error;
       }
     },
-    linkTick: (id: ObjectId, link: Pick<TickDoc, "works" | "run" | "error">) =>
-      ticks.updateOne({ _id: id }, { $set: link }),
+    /** By the tick's schedule too: the shard key of ticks (README, Sizing). */
+    linkTick: (
+      { _id, schedule }: Pick<TickDoc, "_id" | "schedule">,
+      link: Pick<TickDoc, "works" | "run" | "error">,
+    ) => ticks.updateOne({ _id, schedule }, { $set: link }),
     ticksOf: (schedule: ObjectId, limit: number) =>
       ticks.find({ schedule }).sort({ tick: -1 }).limit(limit).toArray(),
     countTicks: (schedule: ObjectId) => ticks.countDocuments({ schedule }),
@@ -140,6 +145,9 @@ export function scheduleStore(db: Db) {
     /** Pauses a schedule the service can no longer fire, saying why. */
     pauseFor: (id: ObjectId, reason: string) =>
       schedules.updateOne({ _id: id }, { $set: { enabled: false, pausedReason: reason } }),
+    /** The schedules a user's deployed config made. */
+    ofConfig: (user: string, config: string) =>
+      schedules.find({ user, config }, { projection: { _id: 1 } }).toArray(),
     remove: async (id: ObjectId) => {
       const { deletedCount } = await schedules.deleteOne({ _id: id });
       await ticks.deleteMany({ schedule: id });

@@ -1,6 +1,7 @@
 import type { Status } from "@workflow/work";
 import type { Collection, Document } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 /**
  * Counts come from the `pipeline_status` index alone, in one aggregate: a covered index scan
@@ -104,7 +105,11 @@ export type WorkCounts = ReturnType<typeof workCounts>;
 async function countAll(collection: Collection<WorkDoc>): Promise<CountRow[]> {
   // One batch as far as 16 MB go (a row is some 60 bytes): no getMore per hundred pipelines.
   const rows = await collection
-    .aggregate(COUNT_PIPELINE, { hint: INDEX, batchSize: ONE_BATCH })
+    .aggregate(COUNT_PIPELINE, {
+      ...scatter("counts across pipelines"),
+      hint: INDEX,
+      batchSize: ONE_BATCH,
+    })
     .toArray();
   return rows.map((row) => ({ pipeline: row._id.p, status: row._id.s, n: row.n }));
 }

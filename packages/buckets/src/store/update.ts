@@ -4,6 +4,8 @@ import { oversizedError } from "./oversize.js";
 
 export interface Replacement {
   _id: ObjectId;
+  /** The work's pipeline: the shard key every write names. */
+  pipeline: string;
   /** The attempt and status the change was based on: it applies only while both still hold. */
   attempt: number;
   status: WorkDoc["status"];
@@ -19,10 +21,10 @@ export async function updateWorks(
   if (changes.length === 0) return [];
   const result = await collection
     .bulkWrite(
-      changes.map(({ _id, attempt, status, set, unset }) => {
+      changes.map(({ _id, pipeline, attempt, status, set, unset }) => {
         const update: UpdateFilter<WorkDoc> = { $set: set };
         if (unset.length > 0) update.$unset = Object.fromEntries(unset.map((k) => [k, ""]));
-        return { updateOne: { filter: { _id, attempt, status }, update } };
+        return { updateOne: { filter: { _id, pipeline, attempt, status }, update } };
       }),
       // Journaled: a reported outcome survives a crash of mongod.
       { ordered: false, writeConcern: { journal: true } },
@@ -38,7 +40,13 @@ export async function updateWorks(
   if (result.matchedCount === changes.length) return [];
   // Rare: someone else moved a work between our read and write. Find which, to name them.
   const current = await collection
-    .find({ _id: { $in: changes.map((c) => c._id) } }, { projection: { attempt: 1, status: 1 } })
+    .find(
+      {
+        _id: { $in: changes.map((c) => c._id) },
+        pipeline: { $in: [...new Set(changes.map((c) => c.pipeline))] },
+      },
+      { projection: { attempt: 1, status: 1 } },
+    )
     .toArray();
   const now = new Map(current.map((d) => [d._id.toHexString(), d]));
   return changes

@@ -1,5 +1,6 @@
 import type { ChangeStream, Collection, Db } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { scatter } from "./scatter.js";
 
 /** Change streams need a replica set (or a sharded cluster). */
 export async function supportsChangeStreams(db: Db): Promise<boolean> {
@@ -29,7 +30,7 @@ export function watchQueued(
       },
       { $project: { _id: 1, operationType: 1, "fullDocument.pipeline": 1 } },
     ],
-    { fullDocument: "default" },
+    { ...scatter("the long-polls' change stream, one per instance"), fullDocument: "default" },
   );
   stream.on("change", (change) => {
     const pipeline = (change as { fullDocument?: { pipeline?: unknown } }).fullDocument?.pipeline;

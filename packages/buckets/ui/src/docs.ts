@@ -20,13 +20,13 @@ function Docs({ doc }: { doc: Document }) {
     <p>${doc.info.description}</p>
     <p>
       Machine-readable: <a href="/openapi.json">/openapi.json</a>. The dashboard:
-      <a href="/ui">/ui</a>. Send a token as <code>Authorization: Bearer &lt;token&gt;</code>.
+      <a href="/ui">/ui</a>. Send a token as <code>${"Authorization: Bearer <token>"}</code>.
     </p>
     ${Object.entries(doc.paths).map(([path, ops]) =>
       Object.entries(ops).map(
         ([method, op]) => html`<section class="op">
           <h2><span class=${`method m-${method}`}>${method.toUpperCase()}</span> <code>${path}</code></h2>
-          <p>${op.summary ?? ""}${op.security ? "" : html` <em>(no token)</em>`}</p>
+          <p>${op.summary ?? ""}${op.security ? "" : html` <em data-test="public">(no token)</em>`}</p>
           ${
             op.parameters?.length
               ? html`<ul>

@@ -9,6 +9,23 @@ export function when(seconds: number | undefined | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** Unix seconds as date and time in `zone` (an IANA name), followed by the zone's name. */
+export function whenIn(seconds: number | undefined | null, zone: string): string {
+  if (seconds === undefined || seconds === null) return "";
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: zone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(new Date(seconds * 1000));
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return `${part("year")}-${part("month")}-${part("day")} ${part("hour")}:${part("minute")}:${part("second")} ${zone}`;
+}
+
 /** Seconds as a person reads them: 4.2 s, 3 min 5 s, 2 h 10 min. */
 export function duration(seconds: number): string {
   if (seconds < 60) return `${Math.round(seconds * 10) / 10} s`;

@@ -8,6 +8,9 @@ export interface Step {
   counts?: Record<string, number>;
   /** Its successes taken from the cache. */
   cached?: number;
+  /** A step made from its needs' results: what from, until it is made (`grown`). */
+  grows?: string;
+  grown?: boolean;
 }
 
 const W = 180;
@@ -31,6 +34,12 @@ function columns(steps: Step[]): Map<string, number> {
   };
   for (const s of steps) visit(s.name, new Set());
   return depth;
+}
+
+/** A step's works: their count, or, for one made from results, "fans out" until it is made. */
+function size(s: Step): string {
+  if (s.grows && !s.grown) return "fans out at run time";
+  return `${s.works} works${s.grows ? " (fanned out)" : ""}`;
 }
 
 /** A run's steps as an SVG graph: boxes coloured by state, with their works' counts; edges are needs. */
@@ -78,9 +87,9 @@ export function RunGraph({ steps }: { steps: Step[] }) {
       return html`<g class=${`step s-${s.state}`} data-step=${s.name} data-state=${s.state}>
         <rect x=${p.x} y=${p.y} width=${W} height=${H} rx="6" />
         <text x=${p.x + 8} y=${p.y + 18} class="name">${s.name}</text>
-        <text x=${p.x + 8} y=${p.y + 34} class="state">${s.state} · ${s.works} works</text>
+        <text x=${p.x + 8} y=${p.y + 34} class="state">${s.state} · ${size(s)}</text>
         <text x=${p.x + 8} y=${p.y + 50} class="counts">${counts}</text>
-        <title>${s.name}: ${s.state}${counts ? ` (${counts})` : ""}</title>
+        <title>${s.name}: ${s.state}${counts ? ` (${counts})` : ""}${s.grows && !s.grown ? `, ${s.grows}` : ""}</title>
       </g>`;
     })}
   </svg>`;

@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { type ApiError, storedToken, storeToken, verify, whenUnauthorized } from "./api.js";
 import { messageOf, when } from "./format.js";
 import { Overview } from "./pages/overview.js";
+import { Results } from "./pages/results.js";
 import { RunPage, Runs } from "./pages/runs.js";
 import { Schedules } from "./pages/schedules.js";
 import { WorkPage } from "./pages/work.js";
@@ -60,7 +61,7 @@ function Login({ problem, onIn }: { problem: string | undefined; onIn: (token: s
         id="token"
         name="token"
         rows="4"
-        placeholder="Paste a token (workflow token, or BUCKETS_TOKEN)"
+        placeholder="Paste a token: the output of workflow token or buckets token, or your WORKFLOW_TOKEN"
         value=${token}
         onInput=${(e: Event) => setToken((e.target as HTMLTextAreaElement).value)}
       ></textarea>
@@ -82,7 +83,8 @@ function Nav({ session, onOut }: { session: Session; onOut: () => void }) {
   return html`<header>
     <strong class="brand">buckets</strong>
     <nav>
-      ${link("overview", "Overview")} ${link("works", "Works")} ${link("runs", "Runs")}
+      ${link("overview", "Overview")} ${link("works", "Works")} ${link("results", "Results")}${" "}
+      ${link("runs", "Runs")}${" "}
       ${link("schedules", "Schedules")} <a href="/docs">API</a>
     </nav>
     <span class="who" data-test="who">
@@ -101,6 +103,8 @@ function Page({ session }: { session: Session }) {
   switch (page) {
     case "works":
       return html`<${Works} session=${session} params=${params} />`;
+    case "results":
+      return html`<${Results} params=${params} />`;
     case "work":
       return html`<${WorkPage} session=${session} id=${id ?? ""} />`;
     case "runs":
@@ -109,9 +113,22 @@ function Page({ session }: { session: Session }) {
         : html`<${Runs} params=${params} />`;
     case "schedules":
       return html`<${Schedules} session=${session} />`;
-    default:
+    case "overview":
       return html`<${Overview} />`;
+    default:
+      return html`<${NotFound} path=${path.join("/")} />`;
   }
+}
+
+/** A route the dashboard does not have (a mistyped or old link): said at once, with the way on. */
+function NotFound({ path }: { path: string }) {
+  return html`<section data-test="not-found">
+    <h2>No such page</h2>
+    <p>The dashboard has no page <code>#/${path}</code>.</p>
+    <p>
+      ${"Go to "}<a href=${href("overview")}>Overview</a>${", "}<a href=${href("works")}>Works</a>${", "}<a href=${href("runs")}>Runs</a>${" or "}<a href=${href("schedules")}>Schedules</a>.
+    </p>
+  </section>`;
 }
 
 function App() {

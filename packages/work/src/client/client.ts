@@ -1,5 +1,6 @@
 import type { ExpireRequest, ExpireResult, PreviewWork } from "../cache-requests.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
+import type { MergeStepsRequest } from "../pipeline/merge.js";
 import {
   type BulkRequest,
   type BulkResult,
@@ -9,12 +10,13 @@ import {
   type ViewRequest,
   type WithdrawFilter,
 } from "../requests.js";
+import type { RunOutputs } from "../run-outputs.js";
 import type { ScheduleDetail, ScheduleInput, ScheduleView } from "../schedule.js";
 import type { Work, WorkInput } from "../schema.js";
 import { DEPOSIT_BATCH, DEPOSITS_IN_FLIGHT, inBatches } from "./batches.js";
 import { BucketsError } from "./errors.js";
 import { readEvents } from "./events.js";
-import { type DepositPayload, toPayloads } from "./payloads.js";
+import { type DepositPayload, requireDataPlaceholders, toPayloads } from "./payloads.js";
 import { type RetryOptions, withRetries } from "./retry.js";
 import {
   type ClientSettings,
@@ -60,6 +62,12 @@ export interface RunSummary {
   status: string;
   created: number;
   finished?: number;
+  /** Since when it is paused (unix seconds). */
+  paused?: number;
+  /** When its config's timeout passes (unix seconds). */
+  deadline?: number;
+  /** Its config's top-level max-parallel. */
+  maxParallel?: number;
   params: Record<string, unknown>;
   steps: {
     name: string;
@@ -67,6 +75,10 @@ export interface RunSummary {
     if: string;
     works: number;
     maxParallel?: number;
+    /** For a step made from its needs' results: what from ("fans out from ... at run time"). */
+    grows?: string;
+    /** Whether its works were made: `works` counts them from then on. */
+    grown?: boolean;
     state: string;
     counts?: Record<string, number>;
     /** Its successes answered from the cache (among counts.success). */
@@ -76,6 +88,14 @@ export interface RunSummary {
   callback?: { url: string; attempts: number; delivered?: number; error?: string };
 }
 
+/** What a dry run of a run answers (POST /runs?dry_run=true): the run as it would start. */
+export interface RunCheck {
+  name: string;
+  user: string;
+  pipelines: string[];
+  works: number;
+}
+
 /**
  * A work as the service shows it. `claim` only on a work that withdraw answered: the claim secret
  * that the worker sends back with everything it does for that attempt.
@@ -83,11 +103,14 @@ export interface RunSummary {
 export type StoredWork = Work & { id: string; claim?: string };
 
 /** The attempt a worker holds, as withdraw answered it. */
-export type Held = Pick<StoredWork, "id" | "attempt" | "claim">;
+export type Held = Pick<StoredWork, "id" | "attempt" | "claim"> & { pipeline?: string | undefined };
+
+/** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
+const DELETE_IDS_PER_REQUEST = 200;
 
 const claimHeaders = ({ claim }: Held) => (claim ? { headers: { [CLAIM_HEADER]: claim } } : {});
-const attemptPath = ({ id, attempt }: Held, action: string) =>
-  `/work/${encodeURIComponent(id)}/${action}?attempt=${attempt}`;
+const attemptPath = ({ id, attempt, pipeline }: Held, action: string) =>
+  `/work/${encodeURIComponent(id)}/${action}?attempt=${attempt}${pipeline ? `&pipeline=${encodeURIComponent(pipeline)}` : ""}`;
 
 /** The buckets service over HTTP. Every call has a timeout; deposits, updates and deletes retry. */
 export class BucketsClient {
@@ -183,13 +206,20 @@ export class BucketsClient {
 
   /** Records outcomes (from the worker holding each) or changes (from owners and admins). */
   async update(works: (OutcomeInput | (Partial<Work> & { id: string }))[]): Promise<true> {
+    for (const [index, work] of works.entries()) {
+      if ("command" in work) requireDataPlaceholders(work.command ?? undefined, `works[${index}]`);
+    }
     await withRetries(() => this.#request("PUT", "/work", works), this.#retry);
     return true;
   }
 
+  /** DELETE /work, a few hundred ids per request: the ids go in the URL, whose size is bounded. */
   async delete(ids: string[]): Promise<true> {
-    const query = new URLSearchParams(ids.map((id): [string, string] => ["ids", id]));
-    await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
+    for (let at = 0; at < ids.length; at += DELETE_IDS_PER_REQUEST) {
+      const chunk = ids.slice(at, at + DELETE_IDS_PER_REQUEST);
+      const query = new URLSearchParams(chunk.map((id): [string, string] => ["ids", id]));
+      await withRetries(() => this.#request("DELETE", `/work?${query}`), this.#retry);
+    }
     return true;
   }
 
@@ -350,8 +380,33 @@ export class BucketsClient {
   startRun(
     config: unknown,
     params?: Record<string, unknown>,
+    { at }: { at?: number } = {},
   ): Promise<{ id: string; works: string[] }> {
-    return this.#request("POST", "/runs", { config, ...(params ? { params } : {}) });
+    return this.#request("POST", "/runs", {
+      config,
+      ...(params ? { params } : {}),
+      ...(at === undefined ? {} : { at }),
+    });
+  }
+
+  /** Deploys a config with `on:`: its cron triggers become schedules; nothing runs now. */
+  deployConfig(
+    config: Record<string, unknown>,
+  ): Promise<{ config: string; pipelines: string[]; schedules: ScheduleDetail[] }> {
+    return this.#request("POST", "/configs", config);
+  }
+
+  /** Removes a deployed config: the schedules its `on:` made. */
+  undeployConfig(name: string): Promise<true> {
+    return this.#request("DELETE", `/configs?${new URLSearchParams({ name })}`);
+  }
+
+  /**
+   * Every check `startRun` would pass on the service (this token's user, pipelines and sites, the
+   * callback's target), storing nothing: what `workflow pipeline run --dry-run` asks.
+   */
+  checkRun(config: unknown, params?: Record<string, unknown>): Promise<RunCheck> {
+    return this.#request("POST", "/runs?dry_run=true", { config, ...(params ? { params } : {}) });
   }
 
   /** What starting a run would do with each work (taken from the cache, or to run); writes nothing. */
@@ -384,6 +439,12 @@ export class BucketsClient {
     return this.#request("GET", `/runs/${encodeURIComponent(id)}`);
   }
 
+  /** Each step's results and products (of one step, when named). */
+  runOutputs(id: string, step?: string): Promise<RunOutputs> {
+    const query = step === undefined ? "" : `?${new URLSearchParams({ step })}`;
+    return this.#request("GET", `/runs/${encodeURIComponent(id)}/outputs${query}`);
+  }
+
   cancelRun(id: string): Promise<{ id: string; cancelled: number }> {
     return this.#request("POST", `/runs/${encodeURIComponent(id)}/cancel`);
   }
@@ -391,9 +452,32 @@ export class BucketsClient {
   /** Re-runs a run's works: some steps (or one work), only failures, and what depends on them. */
   rerun(
     id: string,
-    request: { steps?: string[]; work?: string; downstream?: boolean; failedOnly?: boolean } = {},
+    request: {
+      steps?: string[];
+      work?: string;
+      downstream?: boolean;
+      failedOnly?: boolean;
+      unfinishedOnly?: boolean;
+    } = {},
   ): Promise<{ id: string; works: number; steps: string[] }> {
     return this.#request("POST", `/runs/${encodeURIComponent(id)}/rerun`, request);
+  }
+
+  /** Pauses a run: nothing more of it is queued; its queued works go back to waiting. */
+  pauseRun(id: string): Promise<{ id: string; paused: true; waiting: number }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/pause`);
+  }
+
+  resumeRun(id: string): Promise<{ id: string; paused: false }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/resume`);
+  }
+
+  /** Adds steps to a running run, or replaces its steps of the same name (which run again). */
+  mergeSteps(
+    id: string,
+    steps: MergeStepsRequest["steps"],
+  ): Promise<{ id: string; added: string[]; replaced: string[]; again: string[]; works: number }> {
+    return this.#request("POST", `/runs/${encodeURIComponent(id)}/steps`, { steps });
   }
 
   /** Adds a schedule; with `dryRun` the service checks it and answers its next fire times only. */

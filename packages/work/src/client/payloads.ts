@@ -1,6 +1,7 @@
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
 import { type WorkPayload, withoutStrategy } from "../payload.js";
+import { placeholderProblem } from "../placeholders.js";
 import { type Work, type WorkInput, WorkSchema } from "../schema.js";
 
 /** A work as a deposit sends it: what the caller gave, checked, with its id and creation time. */
@@ -41,6 +42,7 @@ export function toPayloads(
         [],
       );
     }
+    requireDataPlaceholders(parsed.data.command, `works[${index}]`);
     if (work.id === id && work.creation === creation && work.config == null) {
       return work as DepositPayload;
     }
@@ -52,4 +54,15 @@ export function toPayloads(
     if (work.config != null) payload.config = withoutStrategy(config);
     return payload as DepositPayload;
   });
+}
+
+/**
+ * Refuses a command whose `{{name}}` placeholders a program could read as code, naming the item.
+ * The check is this project's client's, not the service's: CHIME's client sends commands in which
+ * `{{...}}` is plain text (it fills no placeholders), and the service takes them. This project's
+ * worker checks again before it runs one, and fails the work rather than splice a value in.
+ */
+export function requireDataPlaceholders(command: readonly string[] | undefined, where: string) {
+  const problem = command && placeholderProblem(command);
+  if (problem) throw new InvalidWorkError(`${where}.${problem.message}`, []);
 }

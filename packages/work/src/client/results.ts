@@ -55,7 +55,8 @@ export class ResultsClient {
     return withRetries(() => this.#request("PUT", "/results", works), this.#retry);
   }
 
-  delete(pipeline: string, ids: string[]): Promise<true> {
+  /** Answers `{[pipeline]: true}`, as CHIME's client reads it. */
+  delete(pipeline: string, ids: string[]): Promise<Record<string, true>> {
     const query = new URLSearchParams(ids.map((id): [string, string] => [pipeline, id]));
     return withRetries(() => this.#request("DELETE", `/results?${query}`), this.#retry);
   }

@@ -1,6 +1,6 @@
 /**
- * `${{ ... }}` expressions in a step's work template. Three kinds: `matrix.x`, `params.x` and
- * `needs.<step>.results.<path>`. An expression that is the whole string keeps its JSON type; one
+ * `${{ ... }}` expressions in a step's work template: `matrix.x`, `params.x`,
+ * `needs.<step>.results.<path>` and `release.time`. An expression that is the whole string keeps its JSON type; one
  * inside a longer string is written into it as text. Values are only ever read, never evaluated.
  */
 
@@ -11,22 +11,24 @@ const PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 export type Reference =
   | { kind: "matrix"; key: string }
   | { kind: "params"; key: string }
-  | { kind: "needs"; step: string; path: string[] };
+  | { kind: "needs"; step: string; path: string[] }
+  | { kind: "release"; key: "time" };
 
 /** What an expression names, or an error message saying what is wrong with it. */
 export function parseReference(text: string): Reference | string {
   if (!PATH.test(text)) {
-    return `"\${{ ${text} }}" is not an expression: use matrix.<key>, params.<key> or needs.<step>.results.<path>`;
+    return `"\${{ ${text} }}" is not an expression: use matrix.<key>, params.<key>, needs.<step>.results.<path> or release.time`;
   }
   const [head, ...rest] = text.split(".");
   if ((head === "matrix" || head === "params") && rest.length >= 1) {
     // matrix.x.y reads x, then y inside it.
     return { kind: head, key: rest.join(".") };
   }
+  if (head === "release" && rest.join(".") === "time") return { kind: "release", key: "time" };
   if (head === "needs" && rest.length >= 2 && rest[1] === "results") {
     return { kind: "needs", step: rest[0] as string, path: rest.slice(2) };
   }
-  return `"\${{ ${text} }}" is not an expression: use matrix.<key>, params.<key> or needs.<step>.results.<path>`;
+  return `"\${{ ${text} }}" is not an expression: use matrix.<key>, params.<key>, needs.<step>.results.<path> or release.time`;
 }
 
 /** Every expression in a template, with where it sits (e.g. `parameters.a`). */

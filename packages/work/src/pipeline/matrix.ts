@@ -2,7 +2,7 @@ import type { Matrix } from "./schema.js";
 
 export type Combination = Record<string, unknown>;
 
-const OPTIONS = new Set(["include", "exclude", "max-parallel", "fail-fast"]);
+const OPTIONS = new Set(["include", "exclude", "max-parallel", "fail-fast", "from"]);
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const matches = (combo: Combination, pattern: Combination) =>
@@ -30,6 +30,7 @@ export function expandMatrix(matrix: Matrix | undefined): Combination[] {
     string,
     unknown[],
   ][];
+  const include = Array.isArray(matrix.include) ? matrix.include : [];
   let combos: Combination[] = [{}];
   for (const [key, values] of lists) {
     combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: value })));
@@ -38,7 +39,7 @@ export function expandMatrix(matrix: Matrix | undefined): Combination[] {
   const excluded = matrix.exclude ?? [];
   combos = combos.filter((combo) => !excluded.some((pattern) => matches(combo, pattern)));
   const original = new Set(lists.map(([key]) => key));
-  for (const entry of matrix.include ?? []) {
+  for (const entry of include) {
     let extended = false;
     for (const combo of combos) {
       const onOriginal = Object.entries(entry).filter(([key]) => original.has(key));
@@ -63,6 +64,8 @@ export function matrixKeys(matrix: Matrix | undefined): Set<string> {
   const keys = new Set<string>();
   if (!matrix) return keys;
   for (const key of Object.keys(matrix)) if (!OPTIONS.has(key)) keys.add(key);
-  for (const entry of matrix.include ?? []) for (const key of Object.keys(entry)) keys.add(key);
+  if (Array.isArray(matrix.include)) {
+    for (const entry of matrix.include) for (const key of Object.keys(entry)) keys.add(key);
+  }
   return keys;
 }

@@ -2,8 +2,19 @@ import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
+import { conditionProblem } from "./conditions.js";
 import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
-import { type Combination, expandMatrix, matrixKeys, matrixSize } from "./matrix.js";
+import {
+  combinationsOf,
+  type Growth,
+  growthOf,
+  growthProblem,
+  keysOf,
+  type PlannedCombination,
+} from "./fanout.js";
+import { timeoutSeconds } from "./limits.js";
+import { type Combination, matrixSize } from "./matrix.js";
+import { ParamError, resolveParams } from "./params.js";
 import {
   type Condition,
   MAX_RUN_WORKS,
@@ -11,6 +22,7 @@ import {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
+import { releaseTime } from "./triggers.js";
 
 /** A config the service refuses; the message names the step and the field. */
 export class PipelineConfigError extends WorkflowError {
@@ -31,6 +43,8 @@ export interface PlannedWork {
   work: Work;
   /** The fields still holding needs expressions, as templates. */
   template?: Record<string, unknown>;
+  /** For a step `from` another: the index of the work of each step it comes from. */
+  origins?: Record<string, number>;
 }
 
 export interface PlannedStep {
@@ -40,6 +54,10 @@ export interface PlannedStep {
   maxParallel?: number;
   failFast: boolean;
   works: PlannedWork[];
+  /** Set when its works are made only when its needs end (see ./fanout.ts); `works` is empty. */
+  growth?: Growth;
+  /** `matrix.from`: the step whose works it runs once each. */
+  from?: string;
 }
 
 export interface RunPlan {
@@ -48,6 +66,10 @@ export interface RunPlan {
   /** In an order where every step comes after its needs. */
   steps: PlannedStep[];
   config: PipelineConfig;
+  /** Seconds the run may take before it ends `timedout`. */
+  timeout?: number;
+  /** The most of its works queued or running at once, across all steps. */
+  maxParallel?: number;
 }
 
 /** Reads a config from YAML or JSON text. */
@@ -66,7 +88,12 @@ const label = (step: Step, index: number) => `step "${step.name}" (pipeline.step
  * cycle, an unknown `needs`, or an expression naming something that does not exist is refused
  * with the step and the field.
  */
-export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunPlan {
+export function planRun(
+  raw: unknown,
+  given: Record<string, unknown> = {},
+  /** When the run is released for (unix seconds): `${{ release.time }}`; by default now. */
+  release = Date.now() / 1000,
+): RunPlan {
   const parsed = PipelineConfigSchema.safeParse(raw);
   if (!parsed.success) {
     throw new PipelineConfigError(
@@ -75,7 +102,13 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
     );
   }
   const config = parsed.data;
-  const params = { ...config.params, ...given };
+  let params: Record<string, unknown>;
+  try {
+    params = resolveParams(config.params, given);
+  } catch (error) {
+    if (error instanceof ParamError) throw new PipelineConfigError(error.message);
+    throw error;
+  }
   const steps = config.pipeline.steps;
   const byName = new Map<string, number>();
   steps.forEach((step, i) => {
@@ -89,36 +122,79 @@ export function planRun(raw: unknown, given: Record<string, unknown> = {}): RunP
   const needs = steps.map((step, i) => needsOf(step, i, steps, byName));
   const order = topologicalOrder(steps, needs);
   let total = 0;
+  const stepsByName = new Map(steps.map((s) => [s.name, s]));
+  const plannedByName = new Map<string, PlannedStep>();
   const planned = order.map((i) => {
     const step = steps[i] as Step;
+    const problem = growthProblem(step, needs[i] as string[]);
+    if (problem) throw new PipelineConfigError(`${label(step, i)}: ${problem}`);
     // Excludes may remove many combinations, but never more than ten times the largest run.
     if (matrixSize(step.matrix) > 10 * MAX_RUN_WORKS) {
       throw new PipelineConfigError(
         `${label(step, i)}: matrix: its lists make ${matrixSize(step.matrix)} combinations, over ${10 * MAX_RUN_WORKS}; split it into several runs`,
       );
     }
-    const works = planWorks(config, step, i, needs[i] as string[], params);
+    const badIf = step.if === undefined ? undefined : conditionProblem(step.if, needs[i] ?? []);
+    if (badIf) throw new PipelineConfigError(`${label(step, i)}: if: ${badIf}`);
+    const combinations = combinationsOf(step, plannedByName);
+    const keys = keysOf(step, stepsByName);
+    let works = planWorks(
+      config,
+      step,
+      i,
+      needs[i] as string[],
+      params,
+      combinations,
+      keys,
+      release,
+    );
+    let growth: Growth | undefined;
+    if (combinations === undefined) {
+      growth = growthOf(step, works[0] as PlannedWork);
+      works = [];
+    }
     total += works.length;
     if (total > MAX_RUN_WORKS) {
       throw new PipelineConfigError(
         `${label(step, i)}: matrix: the run would create more than ${MAX_RUN_WORKS} works; split it into several runs`,
       );
     }
-    return {
+    const maxParallel = step["max-parallel"] ?? step.matrix?.["max-parallel"];
+    const plannedStep: PlannedStep = {
       name: step.name,
       needs: needs[i] as string[],
       if: step.if ?? "success()",
-      ...(step.matrix?.["max-parallel"] ? { maxParallel: step.matrix["max-parallel"] } : {}),
+      ...(maxParallel ? { maxParallel } : {}),
       failFast: step.matrix?.["fail-fast"] ?? false,
       works,
+      ...(growth ? { growth } : {}),
+      ...(step.matrix?.from ? { from: step.matrix.from } : {}),
     };
+    plannedByName.set(step.name, plannedStep);
+    return plannedStep;
   });
-  return { name: config.name, params, steps: planned, config };
+  return {
+    name: config.name,
+    params,
+    steps: planned,
+    config,
+    ...(config.timeout === undefined ? {} : { timeout: timeoutSeconds(config.timeout) }),
+    ...(config["max-parallel"] === undefined ? {} : { maxParallel: config["max-parallel"] }),
+  };
 }
 
 /** A step's needs: its own `needs`, and every step of the stage before its own. */
 function needsOf(step: Step, i: number, steps: Step[], byName: Map<string, number>): string[] {
-  const own = step.needs === undefined ? [] : [step.needs].flat();
+  // A step `from` another needs it.
+  const from = step.matrix?.from === undefined ? [] : [step.matrix.from];
+  for (const name of from) {
+    if (!byName.has(name) || name === step.name) {
+      throw new PipelineConfigError(
+        `${label(step, i)}: matrix.from: ${name === step.name ? "a step cannot run per work of itself" : `no step is named "${name}"`}`,
+      );
+    }
+  }
+  const own = [...(step.needs === undefined ? [] : [step.needs].flat()), ...from];
   for (const name of own) {
     if (!byName.has(name)) {
       throw new PipelineConfigError(`${label(step, i)}: needs: no step is named "${name}"`);
@@ -171,17 +247,27 @@ function planWorks(
   i: number,
   needs: string[],
   params: Record<string, unknown>,
+  /** Its combinations; `undefined` when known only at run time: then one work, as a template. */
+  combinations: PlannedCombination[] | undefined,
+  keys: Set<string> | "any",
+  release: number,
 ): PlannedWork[] {
   const where = label(step, i);
-  const keys = matrixKeys(step.matrix);
+  const grows = combinations === undefined;
   const own = { ...keyFields(config, step), ...step.work };
   for (const { where: field, text } of expressionsIn(own)) {
     const ref = parseReference(text);
     const at = `${where}: work.${field}`;
     if (typeof ref === "string") throw new PipelineConfigError(`${at}: ${ref}`);
-    if (ref.kind === "matrix" && !keys.has(ref.key.split(".")[0] as string)) {
+    if (ref.kind === "matrix" && keys !== "any" && !keys.has(ref.key.split(".")[0] as string)) {
       throw new PipelineConfigError(
         `${at}: matrix.${ref.key}: the step's matrix has no key "${ref.key.split(".")[0]}"`,
+      );
+    }
+    const top = field.split(/[.[]/)[0] as string;
+    if (grows && ref.kind === "matrix" && !(TEMPLATED_FIELDS as readonly string[]).includes(top)) {
+      throw new PipelineConfigError(
+        `${at}: matrix.${ref.key}: a matrix made at run time can fill only ${TEMPLATED_FIELDS.join(" and ")}`,
       );
     }
     if (ref.kind === "params" && readPath(params, ref.key.split(".")) === undefined) {
@@ -190,7 +276,6 @@ function planWorks(
       );
     }
     if (ref.kind === "needs") {
-      const top = field.split(/[.[]/)[0] as string;
       if (!(TEMPLATED_FIELDS as readonly string[]).includes(top)) {
         throw new PipelineConfigError(
           `${at}: needs.${ref.step}: a parent's results can fill only ${TEMPLATED_FIELDS.join(" and ")}`,
@@ -203,7 +288,8 @@ function planWorks(
       }
     }
   }
-  const combos = expandMatrix(step.matrix);
+  const given: PlannedCombination[] = combinations ?? [{ matrix: {} }];
+  const combos = given.map((c) => c.matrix);
   if (combos.length === 0) {
     throw new PipelineConfigError(
       `${where}: matrix: it gives no works (every combination excluded)`,
@@ -213,6 +299,8 @@ function planWorks(
   return combos.map((matrix, index) => {
     const resolve = (ref: ReturnType<typeof parseReference>) => {
       if (typeof ref === "string" || ref.kind === "needs") return undefined;
+      if (ref.kind === "release") return releaseTime(release);
+      if (grows && ref.kind === "matrix") return undefined;
       const source = ref.kind === "matrix" ? matrix : params;
       const value = readPath(source, ref.key.split("."));
       // A matrix key another combination has (added by include) but this one lacks.
@@ -232,7 +320,7 @@ function planWorks(
     }
     // Checked as a work with the parents' results stood in by a string.
     const probe = fill(filled, (ref) =>
-      typeof ref !== "string" && ref.kind === "needs" ? "?" : undefined,
+      typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix") ? "?" : undefined,
     );
     const work = WorkSchema.safeParse(probe);
     if (!work.success) {
@@ -261,6 +349,8 @@ function planWorks(
       work: { ...work.data, ...pick(data, Object.keys(template)) },
     };
     if (Object.keys(template).length > 0) planned.template = template;
+    const origins = given[index]?.origins;
+    if (origins) planned.origins = origins;
     return planned;
   });
 }

@@ -109,14 +109,11 @@ Examples:
       const client = clientFrom(all, undefined, { budgetMs: 0 });
       const fallbackUser = userFromToken(client.settings.token) ?? userInfo().username;
       const inputs = all.file ? readWorks(all.file) : [fromFlags(all, argv)];
-      if (inputs.length > DEPOSIT_BATCH && !out.quiet) {
-        process.stderr.write(`checking ${inputs.length} works before storing any\n`);
-      }
       if (all.at !== undefined && all.in !== undefined) {
         throw new UsageError("give --at or --in, not both");
       }
       const notBefore = all.at ?? (all.in === undefined ? undefined : Date.now() / 1000 + all.in);
-      const works = inputs.map((input, i): Work => {
+      const check = (input: Record<string, unknown>, i: number): Work => {
         try {
           const withUser = {
             user: fallbackUser,
@@ -133,9 +130,15 @@ Examples:
             `${inputs.length > 1 ? `work ${i + 1}: ` : ""}${(error as Error).message}`,
           );
         }
-      });
+      };
       const fromFile = all.file !== undefined && !all.again;
-      const ids = fromFile ? contentIds(works) : randomIds(works);
+      const { works, ids } = await beforeStoring(inputs.length, async (checked) => {
+        if (inputs.length > DEPOSIT_BATCH && !out.quiet)
+          process.stderr.write(`checking ${inputs.length} works before storing any\n`);
+        const works = await sliced(inputs, check, checked);
+        return { works, ids: fromFile ? contentIds(works) : randomIds(works) };
+      });
+      // depositInBatches answers a Ctrl-C from here on.
       await depositInBatches(client, works, ids, {
         ...out,
         skipStored: fromFile,
@@ -152,6 +155,52 @@ function keyFlags(flags: DepositFlags): Record<string, unknown> {
       : { cache: flags.cache === true ? true : { ttl: flags.cache } }),
     ...(flags.codeVersion ? { version: flags.codeVersion } : {}),
   };
+}
+
+/** Works checked between two looks at the event loop, where a Ctrl-C is heard. */
+const CHECK_SLICE = 500;
+
+/**
+ * Runs what comes before the first batch is sent, answering a Ctrl-C meanwhile with what it
+ * means: nothing is stored before all works are checked.
+ */
+async function beforeStoring<T>(
+  total: number,
+  prepare: (checked: (count: number) => void) => Promise<T>,
+): Promise<T> {
+  let done = 0;
+  const interrupt = () => {
+    process.stderr.write(
+      `\ninterrupted while checking: ${done} of ${total} works checked, none deposited (nothing is stored before all are checked); run the same command again to deposit them\n`,
+    );
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupt);
+  try {
+    return await prepare((count) => {
+      done = count;
+    });
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
+}
+
+/** Maps `inputs` a slice at a time, giving the event loop (and a Ctrl-C) its turn between. */
+async function sliced<I, O>(
+  inputs: I[],
+  map: (input: I, i: number) => O,
+  progress: (count: number) => void,
+): Promise<O[]> {
+  const out: O[] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    if (i > 0 && i % CHECK_SLICE === 0) {
+      progress(i);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    out.push(map(inputs[i] as I, i));
+  }
+  progress(inputs.length);
+  return out;
 }
 
 /** Operands are only a command's argv after `--`: a stray word would otherwise join the command. */

@@ -1,4 +1,4 @@
-import type { StoredWork } from "@workflow/work";
+import { droppedBytesOf, RESULTS_MAX_BYTES, type StoredWork } from "@workflow/work";
 
 /** How long the last attempt ran (so far, while running), as people write it: 4.2s, 3m05s, 2h07m. */
 export function duration(work: StoredWork, now = Date.now() / 1000): string | undefined {
@@ -27,4 +27,15 @@ export function outcomeOf(work: StoredWork, width: number): string | undefined {
   if (text === undefined) return undefined;
   const line = text.replace(/\s+/g, " ");
   return line.length > width ? `${line.slice(0, width - 3)}...` : line;
+}
+
+/**
+ * The status as people should read it: a success whose results were over the cap and dropped
+ * says so, where the eye goes, rather than only in results.error.
+ */
+export function statusLine(work: StoredWork): string {
+  const dropped = droppedBytesOf(work.results);
+  if (dropped === undefined) return work.status;
+  const mb = (bytes: number) => (bytes / 1_000_000).toFixed(2);
+  return `${work.status} (${mb(dropped)} MB of results dropped, the cap is ${+mb(RESULTS_MAX_BYTES)} MB)`;
 }

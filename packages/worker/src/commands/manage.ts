@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
-import { STATUSES } from "@workflow/work";
+import { type BucketsClient, STATUSES, UNFINISHED_STATUSES } from "@workflow/work";
 import { type Command, Option } from "commander";
+import { bulkAction, refusalsOf } from "./bulk.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
@@ -10,8 +11,6 @@ interface Flags extends ConnectionFlags {
   json?: boolean;
   quiet?: boolean;
 }
-
-const DELETE_BATCH = 1_000;
 
 export function registerManage(program: Command): void {
   program
@@ -50,34 +49,52 @@ export function registerManage(program: Command): void {
           process.stdout.write("nothing deleted\n");
           return;
         }
-        let deleted = 0;
-        while (deleted < count) {
-          const ids = (
-            await client.view(query, { projection: { id: 1 }, limit: DELETE_BATCH })
-          ).map((w) => w.id);
-          if (ids.length === 0) break;
-          await client.delete(ids);
-          deleted += ids.length;
-        }
-        if (outputOf(flags).json) printJson({ deleted });
-        else if (!flags.quiet) process.stdout.write(`deleted ${deleted} works\n`);
+        const progress = await bulkAction(client, "delete", query, count, outputOf(flags));
+        const problems = refusalsOf(progress, "deleted");
+        if (outputOf(flags).json) printJson({ deleted: progress.done, problems });
+        else if (!flags.quiet) process.stdout.write(`deleted ${progress.done} works\n`);
+        for (const problem of problems) process.stderr.write(`workflow: ${problem}\n`);
+        if (problems.length > 0 && process.exitCode === undefined) process.exitCode = 1;
       },
     );
 
   program
     .command("cancel")
-    .description("cancel works that have not finished")
-    .argument("<id...>", "the works")
-    .addHelpText("after", "\nExample:\n  workflow cancel 6650f0c1e4b0a1b2c3d4e5f6")
-    .action(async (ids: string[], _opts: object, command: Command) => {
-      const flags = command.optsWithGlobals<Flags>();
-      const client = clientFrom(flags);
-      for (const id of ids) {
-        await client.cancel(id);
-        if (!flags.quiet && !flags.json) process.stdout.write(`cancelled ${id}\n`);
-      }
-      if (flags.json) printJson({ cancelled: ids });
-    });
+    .description("cancel works that have not finished, by id or by filter")
+    .argument("[id...]", "the works")
+    .option("--pipeline <name>", "unfinished works of this pipeline")
+    .addOption(
+      new Option("--status <status>", "works with this status").choices(UNFINISHED_STATUSES),
+    )
+    .option("--tag <tag>", "unfinished works with this tag (repeatable)", collect)
+    .addHelpText(
+      "after",
+      "\nExamples:\n  workflow cancel 6650f0c1e4b0a1b2c3d4e5f6\n  workflow cancel --pipeline fit-spectra --status queued",
+    )
+    .action(
+      async (
+        ids: string[],
+        opts: { pipeline?: string; status?: string; tag?: string[] },
+        command: Command,
+      ) => {
+        const flags = command.optsWithGlobals<Flags>();
+        const client = clientFrom(flags);
+        if (ids.length > 0 && (opts.pipeline || opts.status || opts.tag)) {
+          throw new UsageError("give the works' ids or --pipeline, --status, --tag: not both");
+        }
+        if (ids.length === 0) {
+          if (!opts.pipeline && !opts.status && !opts.tag) {
+            throw new UsageError("give the works' ids, or --pipeline, --status or --tag");
+          }
+          return cancelMatching(client, opts, flags);
+        }
+        for (const id of ids) {
+          await client.cancel(id);
+          if (!flags.quiet && !flags.json) process.stdout.write(`cancelled ${id}\n`);
+        }
+        if (flags.json) printJson({ cancelled: ids });
+      },
+    );
 
   program
     .command("audit")
@@ -101,6 +118,32 @@ export function registerManage(program: Command): void {
         Object.entries(counts).map(([name, n]) => [name, String(n)]),
       );
     });
+}
+
+/** Cancels every unfinished work a filter matches, page after page (POST /work/bulk). */
+async function cancelMatching(
+  client: BucketsClient,
+  opts: { pipeline?: string; status?: string; tag?: string[] },
+  flags: Flags,
+): Promise<void> {
+  // Only unfinished works: a cancelled one stays in the filter, and a second run would count it.
+  const query = {
+    status: opts.status ?? { $in: UNFINISHED_STATUSES },
+    ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
+    ...(opts.tag ? { tags: { $in: opts.tag } } : {}),
+  };
+  const count = await client.count(query);
+  const progress =
+    count === 0 ? undefined : await bulkAction(client, "cancel", query, count, outputOf(flags));
+  const problems = progress ? refusalsOf(progress, "cancelled") : [];
+  if (outputOf(flags).json) printJson({ cancelled: progress?.done ?? 0, problems });
+  else if (!flags.quiet) {
+    process.stdout.write(
+      progress ? `cancelled ${progress.done} works\n` : "no unfinished works match\n",
+    );
+  }
+  for (const problem of problems) process.stderr.write(`workflow: ${problem}\n`);
+  if (problems.length > 0 && process.exitCode === undefined) process.exitCode = 1;
 }
 
 async function confirm(question: string): Promise<boolean> {

@@ -1,9 +1,13 @@
 import {
   BucketsError,
+  describeParams,
+  growthSummary,
+  isCron,
   PipelineConfigError,
   planRun,
   type RunPlan,
   type RunSummary,
+  releaseTime,
 } from "@workflow/work";
 import type { Command } from "commander";
 import { paramsOf, readConfigFile } from "./config-file.js";
@@ -11,6 +15,9 @@ import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
+import { atOf, registerPipelineDeploy } from "./pipeline-deploy.js";
+import { registerPipelineViews } from "./pipeline-views.js";
+import { planLimits, registerRunControl, runHeadline } from "./run-control.js";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -25,15 +32,20 @@ function readConfig(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Checks the config here first: its errors need no service, and a dry run needs nothing else. */
+/**
+ * Checks the config here first: its errors need no service. `user` stands in for the token's
+ * subject, the default user the service gives a run.
+ */
 function check(
   path: string,
   config: Record<string, unknown>,
   params: Record<string, unknown>,
+  at?: number,
+  user = "(you)",
 ): RunPlan {
-  const defaults = { user: "(you)", ...(config.defaults as object | undefined) };
+  const defaults = { user, ...(config.defaults as object | undefined) };
   try {
-    return planRun({ ...config, defaults }, params);
+    return planRun({ ...config, defaults }, params, at);
   } catch (error) {
     if (error instanceof PipelineConfigError) throw new UsageError(`${path}: ${error.message}`);
     throw error;
@@ -67,15 +79,28 @@ const markOf = (marks: Marks | undefined, step: string, index: number) => {
 };
 
 /** d6tflow's preview: the DAG, then every work the run would create, cached or to run. */
-function printPlan(plan: RunPlan, marks?: Marks): void {
+function printPlan(plan: RunPlan, marks?: Marks, at?: number): void {
   process.stdout.write(
-    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n\n`,
+    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n${planLimits(plan)}\n`,
   );
+  const triggers = (plan.config.on ?? []).map((t) =>
+    isCron(t) ? `cron "${t.cron}" (${t.timezone})` : "by hand",
+  );
+  if (triggers.length > 0) process.stdout.write(`runs: ${triggers.join(", ")}\n`);
+  if (at !== undefined) process.stdout.write(`released at ${releaseTime(at)}\n`);
+  const params = describeParams(plan.config.params, plan.params);
+  if (params.length > 0) process.stdout.write(`params: ${params.join(", ")}\n\n`);
   for (const step of plan.steps) {
     const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
     const cond = step.if === "success()" ? "" : ` if ${step.if}`;
     const parallel = step.maxParallel ? `, ${step.maxParallel} at a time` : "";
-    process.stdout.write(`${step.name}${after}${cond}: ${step.works.length} works${parallel}\n`);
+    const works = step.growth ? growthSummary(step.growth) : `${step.works.length} works`;
+    process.stdout.write(`${step.name}${after}${cond}: ${works}${parallel}\n`);
+    if (step.growth) {
+      const { function: fn, command, parameters } = step.growth.work;
+      const what = fn ?? (command ? command.join(" ") : "");
+      process.stdout.write(`  [each] ${what} ${JSON.stringify(parameters ?? {})}\n`);
+    }
     for (const planned of step.works) {
       const { function: fn, command, parameters, pipeline, site, user, tags } = planned.work;
       const what = fn ?? (command ? command.join(" ") : "");
@@ -88,7 +113,7 @@ function printPlan(plan: RunPlan, marks?: Marks): void {
 }
 
 function printRun(run: RunSummary): void {
-  process.stdout.write(`run ${run.id}  ${run.name}  ${run.status}  (user ${run.user})\n`);
+  process.stdout.write(runHeadline(run));
   const children = new Map<string, string[]>();
   for (const step of run.steps)
     for (const need of step.needs) children.set(need, [...(children.get(need) ?? []), step.name]);
@@ -102,8 +127,14 @@ function printRun(run: RunSummary): void {
       .join(", ");
     const cached = step.cached ? ` (cached ${step.cached})` : "";
     const again = shown.has(name) ? " (above)" : "";
+    // A step made from results says so until it is made, then how many works it made.
+    const grows = !step.grows
+      ? ""
+      : step.grown
+        ? `  (${step.works} works, made at run time)`
+        : `  ${step.grows}`;
     process.stdout.write(
-      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${cached}${again}\n`,
+      `${"  ".repeat(depth + 1)}${depth > 0 ? "└ " : ""}${name}  ${step.state}  ${counts}${cached}${grows}${again}\n`,
     );
     if (again) return;
     shown.add(name);
@@ -128,20 +159,29 @@ export function registerPipeline(program: Command): void {
     .description("start a run of a pipeline config (YAML or JSON)")
     .argument("<file>", "the config, or - for standard input")
     .option("--param <name=value>", "a value for ${{ params.name }} (repeatable)", collect)
+    .option("--at <time>", "release the run at this time (2027-01-01T09:00), not now")
     .option(
       "--dry-run",
-      "print the steps and every work the run would create, each cached (from ID) or will run; deposit nothing",
+      "check the run on the service as the real run is checked (user, pipelines, sites, callback), then print the steps and every work it would create, each cached (from ID) or will run; deposit nothing",
     )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow pipeline run pipeline.yaml --dry-run\n  workflow pipeline run pipeline.yaml --param threshold=0.5",
     )
     .action(
-      async (file: string, opts: { param?: string[]; dryRun?: boolean }, command: Command) => {
+      async (
+        file: string,
+        opts: { param?: string[]; dryRun?: boolean; at?: string },
+        command: Command,
+      ) => {
         const flags = command.optsWithGlobals<Flags>();
         const config = readConfig(file);
         const params = paramsOf(opts.param);
-        const plan = check(file, config, params);
+        const at = opts.at === undefined ? undefined : atOf(opts.at);
+        const local = check(file, config, params, at);
+        // The service checks what only it knows (this token's user and pipelines, its sites).
+        const checked = opts.dryRun ? await clientFrom(flags).checkRun(config, params) : undefined;
+        const plan = checked ? check(file, config, params, at, checked.user) : local;
         if (opts.dryRun) {
           const marks = await marksOf(flags, config, params);
           if (outputOf(flags).json) {
@@ -157,14 +197,18 @@ export function registerPipeline(program: Command): void {
               })),
             );
           }
-          return printPlan(plan, marks);
+          return printPlan(plan, marks, at);
         }
-        const { id, works } = await clientFrom(flags).startRun(config, params);
+        const { id, works } = await clientFrom(flags).startRun(
+          config,
+          params,
+          at === undefined ? {} : { at },
+        );
         if (outputOf(flags).json) return printJson({ id, works });
         if (flags.quiet) process.stdout.write(`${id}\n`);
         else
           process.stdout.write(
-            `started run ${id}: ${works.length} works\nfollow it: workflow pipeline ps ${id}\n`,
+            `started run ${id}: ${works.length} works${at === undefined ? "" : `, released at ${releaseTime(at)}`}\nfollow it: workflow pipeline ps ${id}\n`,
           );
       },
     );
@@ -173,7 +217,7 @@ export function registerPipeline(program: Command): void {
     .command("ls")
     .description("list runs, newest first")
     .option("--name <name>", "runs of this config")
-    .option("--status <status>", "running, success, failure or cancelled")
+    .option("--status <status>", "running, success, failure, cancelled or timedout")
     .option("--limit <n>", "at most this many", integer, 50)
     .action(async (opts: { name?: string; status?: string; limit: number }, command: Command) => {
       const flags = command.optsWithGlobals<Flags>();
@@ -213,6 +257,10 @@ export function registerPipeline(program: Command): void {
       if (!flags.quiet) process.stdout.write(`cancelled run ${id} (${answer.cancelled} works)\n`);
     });
 
+  registerRunControl(pipeline);
+  registerPipelineViews(pipeline);
+  registerPipelineDeploy(pipeline, readConfig);
+
   program
     .command("rerun")
     .description(
@@ -222,6 +270,10 @@ export function registerPipeline(program: Command): void {
     .option("--step <name>", "only this step (repeatable)", collect)
     .option("--downstream", "and every step after them")
     .option("--failed", "only works that failed")
+    .option(
+      "--unfinished",
+      "every work that did not succeed: carries on a cancelled or timed-out run",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --step fit --downstream\n  workflow rerun 6650f0c1e4b0a1b2c3d4e5f6 --failed",
@@ -229,15 +281,17 @@ export function registerPipeline(program: Command): void {
     .action(
       async (
         id: string,
-        opts: { step?: string[]; downstream?: boolean; failed?: boolean },
+        opts: { step?: string[]; downstream?: boolean; failed?: boolean; unfinished?: boolean },
         command: Command,
       ) => {
         const flags = command.optsWithGlobals<Flags>();
         const client = clientFrom(flags);
         let run = id;
         let work: string | undefined;
+        let cutShort = false;
         try {
-          await client.run(id);
+          const { status } = await client.run(id);
+          cutShort = status === "cancelled" || status === "timedout";
         } catch (error) {
           if (!(error instanceof BucketsError && error.status === 404)) throw error;
           // Not a run: a work of one, which names its run as its parent.
@@ -256,13 +310,14 @@ export function registerPipeline(program: Command): void {
           ...(work ? { work } : {}),
           downstream: Boolean(opts.downstream),
           failedOnly: Boolean(opts.failed),
+          unfinishedOnly: Boolean(opts.unfinished),
         });
         if (outputOf(flags).json) return printJson(answer);
         if (flags.quiet) return;
         if (answer.works === 0) {
           process.stdout.write(
             opts.failed
-              ? `nothing to rerun: no step failed in run ${run}\n`
+              ? `nothing to rerun: no step failed in run ${run}\n${cutShort ? `to carry on with what did not succeed: workflow rerun ${run} --unfinished\n` : ""}`
               : `nothing to rerun in run ${run}\n`,
           );
         } else {

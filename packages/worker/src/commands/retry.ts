@@ -1,5 +1,6 @@
 import { FINISHED_STATUSES, STATUSES } from "@workflow/work";
 import { type Command, Option } from "commander";
+import { bulkAction, refusalsOf } from "./bulk.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson } from "./output.js";
@@ -68,21 +69,32 @@ export function registerRetry(program: Command): void {
       }
       const count = await client.count(query);
       const result =
-        count === 0
-          ? { matched: 0, done: 0, refused: 0, reasons: [] }
-          : await client.bulk({ action: "retry", query, confirmed: count });
-      problems.push(...result.reasons.map((r) => (r.id ? `${r.id}: ${r.message}` : r.message)));
-      const unsaid = result.refused - result.reasons.length;
-      if (unsaid > 0) problems.push(`and ${unsaid} more not retried`);
-      const asked = ids.length > 0 ? ids.length : result.matched;
-      if (outputOf(flags).json) printJson({ ...result, problems });
-      else if (!flags.quiet) {
+        count === 0 ? undefined : await bulkAction(client, "retry", query, count, outputOf(flags));
+      if (result) problems.push(...refusalsOf(result, "retried"));
+      const asked = ids.length > 0 ? ids.length : (result?.matched ?? 0);
+      if (outputOf(flags).json) {
+        const {
+          confirmed: _,
+          complete: __,
+          ...counts
+        } = result ?? {
+          confirmed: 0,
+          complete: true,
+          matched: 0,
+          done: 0,
+          refused: 0,
+          reasons: [],
+        };
+        printJson({ ...counts, problems });
+      } else if (!flags.quiet) {
         process.stdout.write(
-          asked === 0 ? "no finished works match\n" : `retried ${result.done} of ${asked} works\n`,
+          asked === 0
+            ? "no finished works match\n"
+            : `retried ${result?.done ?? 0} of ${asked} works\n`,
         );
       }
       for (const problem of problems) process.stderr.write(`workflow: ${problem}\n`);
-      if (problems.length > 0) process.exitCode = 1;
+      if (problems.length > 0 && process.exitCode === undefined) process.exitCode = 1;
     });
 }
 

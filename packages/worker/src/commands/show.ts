@@ -2,7 +2,7 @@ import type { StoredWork } from "@workflow/work";
 import type { Command } from "commander";
 import { stringify } from "yaml";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
-import { duration } from "./describe.js";
+import { duration, statusLine } from "./describe.js";
 import { formatLine } from "./logs.js";
 import { printJson } from "./output.js";
 
@@ -19,7 +19,7 @@ export function registerShow(program: Command): void {
       const { logs, ...work } = await clientFrom(flags).show(id);
       if (flags.json) return printJson({ ...work, logs });
       const took = duration(work);
-      const shown = withIsoTimes(work);
+      const shown = { ...withIsoTimes(work), status: statusLine(work) };
       process.stdout.write(stringify(took ? { ...shown, duration: took } : shown));
       // Said apart from the rest: a failed archive does not fail the work, so it is easy to miss.
       const errors = work.archive?.errors ?? [];

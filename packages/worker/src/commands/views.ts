@@ -1,7 +1,7 @@
 import { type BucketsClient, MAX_VIEW_LIMIT, STATUSES, type StoredWork } from "@workflow/work";
 import { type Command, Option } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
-import { duration, outcomeOf } from "./describe.js";
+import { duration, outcomeOf, statusLine } from "./describe.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
 
@@ -13,6 +13,7 @@ interface ViewFlags extends ConnectionFlags {
 interface PsOptions {
   status?: string;
   tag?: string[];
+  step?: string;
   limit: number;
   all?: boolean;
 }
@@ -50,6 +51,7 @@ export function registerViews(program: Command): void {
     .argument("<pipeline>", "the pipeline")
     .addOption(new Option("--status <status>", "only works with this status").choices(STATUSES))
     .option("--tag <tag>", "only works with this tag (repeatable)", collect)
+    .option("--step <name>", "only works of this step of a pipeline run")
     .option("--limit <n>", "at most this many", integer, 100)
     .option("--all", "every work, however many")
     .addHelpText(
@@ -64,6 +66,7 @@ export function registerViews(program: Command): void {
         pipeline,
         ...(opts.status ? { status: opts.status } : {}),
         ...(opts.tag ? { tags: { $in: opts.tag } } : {}),
+        ...(opts.step ? { step: opts.step } : {}),
       };
       const [works, count] = await Promise.all([
         opts.all ? everyWork(client, query) : client.view(query, { limit: opts.limit }),
@@ -101,13 +104,36 @@ async function everyWork(
   }
 }
 
+/** A run's work by its step and combination: `fit[alpha=1,beta=2]`. */
+export function placeOf(work: Pick<StoredWork, "step" | "matrix">): string {
+  if (work.step === undefined) return "-";
+  const combo = Object.entries(work.matrix ?? {}).map(
+    ([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`,
+  );
+  return combo.length > 0 ? `${work.step}[${combo.join(",")}]` : work.step;
+}
+
 function printWorks(works: StoredWork[]): void {
+  // Works of pipeline runs say their step; a pipeline of plain deposits keeps its columns.
+  const steps = works.some((w) => w.step !== undefined);
   printTable(
-    ["ID", "STATUS", "ATTEMPT", "PRIORITY", "SITE", "USER", "CREATED", "DURATION", "RESULT"],
+    [
+      "ID",
+      ...(steps ? ["STEP"] : []),
+      "STATUS",
+      "ATTEMPT",
+      "PRIORITY",
+      "SITE",
+      "USER",
+      "CREATED",
+      "DURATION",
+      "RESULT",
+    ],
     works.map((w) => [
       w.id,
+      ...(steps ? [placeOf(w)] : []),
       // A success taken from the cache says which success it stands for.
-      w.cached ? `${w.status} (cached from ${w.cached.from})` : w.status,
+      w.cached ? `${statusLine(w)} (cached from ${w.cached.from})` : statusLine(w),
       w.attempt,
       w.priority,
       w.site,

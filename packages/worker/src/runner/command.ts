@@ -29,8 +29,11 @@ export interface CommandWork {
 export function runCommand(
   work: CommandWork,
   cwd: string,
-  /** Receives the command's output as it comes (the worker ships it to the service). */
-  output?: (stream: OutputStream, chunk: Buffer) => void,
+  /**
+   * Receives the command's output as it comes (the worker ships it to the service); a promise
+   * holds the rest of that stream, in the pipe, until it settles.
+   */
+  output?: (stream: OutputStream, chunk: Buffer) => Promise<void> | undefined | void,
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   let stopped: StopReason | undefined;
   let child: ChildProcessByStdio<null, Readable, Readable>;
@@ -67,11 +70,12 @@ export function runCommand(
   const take = (name: OutputStream, tail: Tail, source: Readable) =>
     source.on("data", (chunk: Buffer) => {
       tail.push(chunk);
-      output?.(name, chunk);
-      // One chunk a turn of the event loop: a flood of output must leave heartbeats (and the
-      // works beside it) their turn, and it waits in the pipe, not in the worker's memory.
+      const wait = output?.(name, chunk);
+      // One chunk a turn of the event loop at most: a flood of output must leave heartbeats
+      // (and the works beside it) their turn, and it waits in the pipe, not in the worker's memory.
       source.pause();
-      setImmediate(() => source.resume());
+      if (wait) void wait.then(() => source.resume());
+      else setImmediate(() => source.resume());
     });
   take("stdout", stdout, child.stdout);
   take("stderr", stderr, child.stderr);

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";
 import { resolveFunction } from "./function-roots.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
+import { fileStamp, type WarmPool, type WarmProcess } from "./pool.js";
 import { killGroup } from "./process-group.js";
 import type { OutputSink } from "./python-output.js";
 
@@ -20,39 +21,42 @@ type Reply = { ok: true; value: unknown } | { ok: false; error: string };
 /** What the function printed, sent on the same channel as its reply so that none comes after it. */
 type Printed = { output: { stream: "stdout" | "stderr"; text: string } };
 
-/**
- * Warm processes waiting for their next function work, by user and working directory: a work can
- * leave state behind in its process (globals, patched modules), which another user must not meet.
- */
-const idle = new Map<string, ChildProcess[]>();
+/** A warm Node process for function works; it remembers the module files it imported. */
+class NodeProcess implements WarmProcess {
+  readonly child: ChildProcess;
+  readonly loaded = new Map<string, string>();
 
-function takeProcess(key: string, cwd: string): ChildProcess {
-  const warm = idle.get(key)?.pop();
-  if (warm && warm.exitCode === null && warm.signalCode === null && warm.connected) return warm;
-  const child = fork(CHILD, [], {
-    cwd,
-    detached: true,
-    env: childEnv(),
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  // Errors are taken up by the work that uses the process; an unheard one would end the worker.
-  child.on("error", () => {});
-  // An idle process must not keep the worker alive.
-  child.unref();
-  child.channel?.unref();
-  return child;
-}
+  constructor(cwd: string) {
+    this.child = fork(CHILD, [], {
+      cwd,
+      detached: true,
+      env: childEnv(),
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    // Errors are taken up by the work that uses the process; an unheard one would end the worker.
+    this.child.on("error", () => {});
+    // An idle process must not keep the worker alive.
+    this.child.unref();
+    this.child.channel?.unref();
+  }
 
-function giveBack(key: string, child: ChildProcess): void {
-  child.channel?.unref();
-  idle.set(key, [...(idle.get(key) ?? []), child]);
-}
+  get alive(): boolean {
+    const { child } = this;
+    return child.exitCode === null && child.signalCode === null && child.connected;
+  }
 
-/** Ends the warm processes (when the worker stops). */
-export async function closeFunctionProcesses(): Promise<void> {
-  const all = [...idle.values()].flat();
-  idle.clear();
-  await Promise.all(all.map((child) => killGroup(child, 1)));
+  /** Node never imports a module twice: the stamp taken before the first import is what runs. */
+  importing(file: string): void {
+    if (!this.loaded.has(file)) this.loaded.set(file, fileStamp(file));
+  }
+
+  idle(): void {
+    this.child.channel?.unref();
+  }
+
+  end(): Promise<void> {
+    return killGroup(this.child, 1);
+  }
 }
 
 /**
@@ -63,20 +67,25 @@ export function runFunction(
   work: FunctionWork,
   cwd: string,
   roots: readonly string[],
-  output: OutputSink = (stream, text) => process[stream].write(text),
+  pool: WarmPool,
+  output: OutputSink = (stream, text) => {
+    process[stream].write(text);
+  },
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
-  const key = JSON.stringify([work.user, cwd]);
+  const key = JSON.stringify(["node", cwd, work.user]);
   let target: { file: string; name: string };
-  let child: ChildProcess;
+  let proc: NodeProcess;
   try {
     target = resolveFunction(work.function, cwd, roots);
-    child = takeProcess(key, cwd);
+    proc = pool.take(key, () => new NodeProcess(cwd));
+    proc.importing(target.file);
   } catch (error) {
     return {
       done: Promise.resolve({ status: "failure", results: { error: (error as Error).message } }),
       stop() {},
     };
   }
+  const { child } = proc;
   child.channel?.ref();
   let stopped: StopReason | undefined;
   let killing: Promise<void> | undefined;
@@ -103,7 +112,7 @@ export function runFunction(
       finish(
         reply.ok ? fromReturn(reply.value) : { status: "failure", results: { error: reply.error } },
       );
-      giveBack(key, child);
+      pool.giveBack(key, proc);
     };
     const onExit = async (code: number | null, signal: NodeJS.Signals | null) => {
       await killing;

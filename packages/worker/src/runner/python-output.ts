@@ -2,8 +2,11 @@ import { StringDecoder } from "node:string_decoder";
 
 export type OutputStream = "stdout" | "stderr";
 
-/** Receives what a function prints, as it prints it. */
-export type OutputSink = (stream: OutputStream, text: string) => void;
+/**
+ * Receives what a function prints, as it prints it. A promise asks for no more until it settles
+ * (the work's logs go out slower than it prints): the stream is paused meanwhile.
+ */
+export type OutputSink = (stream: OutputStream, text: string) => Promise<void> | undefined | void;
 
 /**
  * Splits one of a warm process's output streams into works. The process writes `\n<marker>\n` on
@@ -16,6 +19,8 @@ export class MarkedStream {
   #held = "";
   #marker: { text: string; seen: () => void } | undefined;
   #ended = false;
+  /** What the sink asked to wait for while the current chunk was emitted. */
+  #waits: Promise<void>[] = [];
 
   constructor(
     stream: OutputStream,
@@ -35,9 +40,13 @@ export class MarkedStream {
     this.#scan();
   }
 
-  push(chunk: Buffer): void {
+  /** Takes a chunk; a promise asks for the next one to wait until it settles. */
+  push(chunk: Buffer): Promise<void> | undefined {
     this.#held += this.#decoder.write(chunk);
+    this.#waits = [];
     this.#scan();
+    const waits = this.#waits;
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {});
   }
 
   /** The stream closed: nothing more will come, so nothing is held back. */
@@ -75,7 +84,9 @@ export class MarkedStream {
   }
 
   #emit(text: string): void {
-    if (text.length > 0) this.sink()(this.#stream, text);
+    if (text.length === 0) return;
+    const wait = this.sink()(this.#stream, text);
+    if (wait) this.#waits.push(wait);
   }
 }
 

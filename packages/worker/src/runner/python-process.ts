@@ -2,8 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";
+import type { WarmProcess } from "./pool.js";
+import { killGroup } from "./process-group.js";
 import { MarkedStream, type OutputSink } from "./python-output.js";
 
 /** The Python side of the protocol, shipped in this package. */
@@ -37,10 +40,12 @@ const toWorkerStreams: OutputSink = (stream, text) => {
  * (one JSON document a line), so what the function prints on stdout and stderr never mixes with
  * them; a marker on each stream ends each work's output. Calls are made one at a time.
  */
-export class PythonProcess {
+export class PythonProcess implements WarmProcess {
   readonly child: ChildProcess;
   /** Works this process has served. */
   served = 0;
+  /** Module files under the function roots it imported, with their stamps as it reported them. */
+  readonly loaded = new Map<string, string>();
   #nonce = randomUUID();
   #next = 0;
   #call: Call | undefined;
@@ -59,8 +64,16 @@ export class PythonProcess {
     this.#stdout = new MarkedStream("stdout", sink);
     this.#stderr = new MarkedStream("stderr", sink);
     const { stdout, stderr } = this.child;
-    stdout?.on("data", (chunk: Buffer) => this.#stdout.push(chunk));
-    stderr?.on("data", (chunk: Buffer) => this.#stderr.push(chunk));
+    // A function that prints faster than its logs go out waits, in its pipe, for them.
+    const take = (source: Readable, marked: MarkedStream) =>
+      source.on("data", (chunk: Buffer) => {
+        const wait = marked.push(chunk);
+        if (!wait) return;
+        source.pause();
+        void wait.then(() => source.resume());
+      });
+    if (stdout) take(stdout, this.#stdout);
+    if (stderr) take(stderr, this.#stderr);
     // A function that closes fd 1 or 2 must not leave its work waiting for a marker.
     stdout?.on("end", () => this.#stdout.end());
     stderr?.on("end", () => this.#stderr.end());
@@ -105,6 +118,10 @@ export class PythonProcess {
     });
   }
 
+  end(): Promise<void> {
+    return killGroup(this.child, 1);
+  }
+
   /** An idle process must not keep the worker alive. */
   idle(): void {
     this.child.unref();
@@ -129,7 +146,11 @@ export class PythonProcess {
       return; // not ours: the protocol never sends anything but JSON lines
     }
     if (!call || parsed.id !== call.id) return;
-    const { id: _id, ...reply } = parsed;
+    const { id: _id, loaded, ...reply } = parsed;
+    if (Array.isArray(loaded))
+      for (const entry of loaded)
+        if (Array.isArray(entry) && typeof entry[0] === "string")
+          this.loaded.set(entry[0], String(entry[1]));
     call.reply = reply as PythonReply;
     this.#progress(call);
   }

@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
+import type { WarmPool } from "./pool.js";
 import { killGroup } from "./process-group.js";
 import type { OutputSink } from "./python-output.js";
 import { PythonProcess, type PythonReply } from "./python-process.js";
@@ -26,51 +27,13 @@ export interface PythonRunOptions {
   logger?: Logger;
   /** The interpreter. @defaultValue WORKFLOW_PYTHON, else "python3" */
   python?: string;
+  /** Where warm processes wait between works (the worker's one pool). */
+  pool: WarmPool;
 }
 
 /** The interpreter to run: WORKFLOW_PYTHON, else python3 on the PATH. */
 export function pythonExecutable(env: Record<string, string | undefined> = process.env): string {
   return env.WORKFLOW_PYTHON || "python3";
-}
-
-/** Warm processes kept waiting at most, over all users; the least recently used go first. */
-export const MAX_IDLE_PYTHON = 16;
-
-/** Idle processes by interpreter, directory and user, least recently used first. */
-const idle = new Map<string, PythonProcess[]>();
-let idleCount = 0;
-
-function takeProcess(key: string, python: string, cwd: string): PythonProcess {
-  const list = idle.get(key) ?? [];
-  while (list.length > 0) {
-    const warm = list.pop() as PythonProcess;
-    idleCount--;
-    if (warm.alive) return warm;
-  }
-  return new PythonProcess(python, cwd);
-}
-
-function giveBack(key: string, proc: PythonProcess): void {
-  proc.idle();
-  const list = idle.get(key) ?? [];
-  idle.delete(key); // re-inserted last: the map's order is the order of use
-  idle.set(key, [...list, proc]);
-  idleCount++;
-  while (idleCount > MAX_IDLE_PYTHON) {
-    const [oldestKey, oldest] = idle.entries().next().value as [string, PythonProcess[]];
-    const evicted = oldest.shift();
-    if (oldest.length === 0) idle.delete(oldestKey);
-    idleCount--;
-    if (evicted) void killGroup(evicted.child, 1);
-  }
-}
-
-/** Ends the warm Python processes (when the worker stops). */
-export async function closePythonProcesses(): Promise<void> {
-  const all = [...idle.values()].flat();
-  idle.clear();
-  idleCount = 0;
-  await Promise.all(all.map((proc) => killGroup(proc.child, 1)));
 }
 
 /**
@@ -83,8 +46,8 @@ export function runPython(
   options: PythonRunOptions,
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
   const python = options.python ?? pythonExecutable();
-  const key = JSON.stringify([python, options.cwd, work.user]);
-  const proc = takeProcess(key, python, options.cwd);
+  const key = JSON.stringify(["python", python, options.cwd, work.user]);
+  const proc = options.pool.take(key, () => new PythonProcess(python, options.cwd));
   let stopped: StopReason | undefined;
   let killing: Promise<void> | undefined;
   let finished = false;
@@ -115,7 +78,7 @@ export function runPython(
         `the Python process ended (${answer.signal ?? `code ${answer.code}`}) before ${work.function} returned`,
       );
     }
-    giveBack(key, proc);
+    options.pool.giveBack(key, proc);
     return fromReply(answer.reply, work.function, options);
   })();
   return { done, stop };

@@ -9,6 +9,7 @@ import { parseWith } from "../validate.js";
 import { listedUser, ownRun, parseRunId, readableRun } from "./access.js";
 import { cancelRun, rerunRun } from "./control.js";
 import { createRun } from "./create.js";
+import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
 
 /**
  * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
@@ -17,6 +18,8 @@ import { createRun } from "./create.js";
 
 /** POST /configs: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's CLI prints it. */
 export async function deployConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
+  // A config that says what starts its runs is deployed as its schedules; nothing runs now.
+  if (hasTriggers(body)) return deployTriggers(ctx, principal, body);
   const { id } = await createRun(ctx, principal, { config: body }, "configs");
   return { config: id, pipelines: [id] };
 }
@@ -99,6 +102,13 @@ export async function stopConfig(ctx: ServiceContext, principal: Principal, para
 
 /** DELETE /configs?name&query={"id"}: removes a run that has ended, with its works. */
 export async function removeConfig(ctx: ServiceContext, principal: Principal, params: unknown) {
+  // `?name=` alone names a deployed config: its schedules go.
+  const named = parseWith(z.looseObject({ name: z.string().max(128).optional() }), params, "query");
+  const asked = params as { query?: unknown };
+  if (asked?.query === undefined && named.name !== undefined) {
+    await undeployConfig(ctx, principal, named.name);
+    return;
+  }
   const id = parseRunId(idOf(params));
   const run = await ownRun(ctx, principal, id);
   if (run.status === "running") {

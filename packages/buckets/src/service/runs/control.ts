@@ -1,4 +1,4 @@
-import { ObjectIdSchema } from "@workflow/work";
+import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
@@ -24,7 +24,7 @@ export async function getRun(ctx: ServiceContext, principal: Principal, id: Obje
 const ListSchema = z.strictObject({
   name: z.string().max(128).optional(),
   user: z.string().max(256).optional(),
-  status: z.enum(["running", "success", "failure", "cancelled"]).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
@@ -72,10 +72,12 @@ export const RerunSchema = z.strictObject({
   work: ObjectIdSchema.optional(),
   downstream: z.boolean().default(false),
   failedOnly: z.boolean().default(false),
+  /** Carries on a cancelled or timed-out run: every work that did not succeed, and nothing else. */
+  unfinishedOnly: z.boolean().default(false),
 });
 
 /** Steps that need any of `from`, transitively. */
-function downstreamOf(run: RunDoc, from: string[]): string[] {
+export function downstreamOf(run: Pick<RunDoc, "steps">, from: string[]): string[] {
   const out = new Set<string>();
   for (let grew = true; grew; ) {
     grew = false;
@@ -106,6 +108,9 @@ export async function rerunRun(
   if (run.status === "running") {
     throw conflict(`run ${id.toHexString()} is still running: cancel it, or rerun once it ends`);
   }
+  if (request.failedOnly && request.unfinishedOnly) {
+    throw invalid("failedOnly and unfinishedOnly: choose one (unfinishedOnly reruns failures too)");
+  }
   let steps = request.steps ?? [];
   let ids: ObjectId[] | undefined;
   if (request.work) {
@@ -123,9 +128,13 @@ export async function rerunRun(
     }
   }
   if (steps.length === 0) {
-    // Every step, or with failedOnly the steps that failed: their dependents follow them.
+    // Every step; with failedOnly the steps that failed (or, in a run cut short, had not ended:
+    // their works may have failed before); with unfinishedOnly every step that did not succeed.
     steps = run.steps
-      .filter((s) => !request.failedOnly || s.outcome === "failure")
+      .filter((s) => {
+        if (request.unfinishedOnly) return s.outcome !== "success";
+        return !request.failedOnly || s.outcome === "failure" || s.outcome === undefined;
+      })
       .map((s) => s.name);
   }
   const downstream = request.downstream ? downstreamOf(run, steps) : [];
@@ -135,21 +144,40 @@ export async function rerunRun(
     steps,
     ...(ids ? { ids } : {}),
     failedOnly: request.failedOnly,
+    ...(request.unfinishedOnly ? { unfinishedOnly: true } : {}),
     downstream,
   };
+  const { at: _at, downstream: _d, ...chosen } = rerun;
+  if ((await ctx.store.runWorks.rerunnable(id, chosen, downstream)) === 0) {
+    // Nothing goes back to waiting: the run stays as it ended (reopened, it would end again at
+    // once, and a cancelled run would turn into a failed one).
+    return { id: id.toHexString(), works: 0, steps: [] };
+  }
   // Back to running first (an evaluation leaves a finished run alone), marked as rerunning so that
   // no evaluation sees the works' old outcomes before they are back to waiting, and with what it
   // reruns so that the sweep can finish the rerun if this instance dies in between.
   const touched = new Set([...steps, ...downstream]);
+  const timeout = run.config.timeout;
   const resetSteps = run.steps.map((s) => {
     if (!touched.has(s.name)) return s;
     const { outcome: _o, ...rest } = s;
-    return { ...rest, released: s.needs.length === 0 };
+    // A step made from results is made again when they may change, or when making it failed.
+    const regrow = s.growth && (s.works === 0 || s.needs.some((n) => touched.has(n)));
+    return { ...rest, released: s.needs.length === 0, ...(regrow ? { grown: false } : {}) };
   });
   const reopened = await ctx.store.runs.setStatus(
     id,
-    ["success", "failure", "cancelled"],
-    { status: "running", steps: resetSteps, checked: now, rerunning: rerun },
+    ["success", "failure", "cancelled", "timedout"],
+    {
+      status: "running",
+      steps: resetSteps,
+      checked: now,
+      rerunning: rerun,
+      // A rerun has its config's whole timeout again: a timed-out run would end again at once.
+      ...(typeof timeout === "string" || typeof timeout === "number"
+        ? { deadline: now + timeoutSeconds(timeout) }
+        : {}),
+    },
     [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
     ["finished", "callback.due", "callback.delivered", "callback.error"],
   );

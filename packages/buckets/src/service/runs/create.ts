@@ -3,7 +3,11 @@ import {
   PipelineConfigError,
   parseConfigText,
   planRun,
+  RunAtSchema,
+  type RunCheck,
   type RunPlan,
+  releaseTime,
+  runsByHand,
   type Slack,
   withoutStrategy,
 } from "@workflow/work";
@@ -26,10 +30,20 @@ export const CreateRunSchema = z.strictObject({
     error: "config must be the pipeline config, as YAML text or as an object",
   }),
   params: FreeObjectSchema.optional(),
+  /** Released at this time rather than now (`workflow pipeline run --at`). */
+  at: RunAtSchema.optional(),
 });
 
+/** A release this far in the past is a mistake, not a run for now. */
+const AT_PAST_SECONDS = 60;
+
 /** Checks a config and expands it, with the caller as the default user. */
-export function plan(principal: Principal, config: unknown, params?: Record<string, unknown>) {
+export function plan(
+  principal: Principal,
+  config: unknown,
+  params?: Record<string, unknown>,
+  release?: number,
+) {
   try {
     const raw = typeof config === "string" ? parseConfigText(config) : config;
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
@@ -37,12 +51,71 @@ export function plan(principal: Principal, config: unknown, params?: Record<stri
     }
     const given = raw as Record<string, unknown>;
     const defaults = { user: principal.sub, ...(given.defaults as object | undefined) };
-    return planRun({ ...given, defaults }, params);
+    return planRun({ ...given, defaults }, params, release);
   } catch (error) {
     if (error instanceof PipelineConfigError) throw invalid(error.message, error.details);
     throw error;
   }
 }
+
+/**
+ * POST /runs?dry_run=true (`workflow pipeline run --dry-run`): every check a run passes before it
+ * is stored (the caller's user, pipelines and sites, one user, the callback's target, Slack),
+ * without storing anything.
+ */
+export async function checkRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+): Promise<RunCheck> {
+  const { planned, docs, later, users } = await prepare(ctx, principal, body, ctx.now(), "runs");
+  return {
+    name: planned.name,
+    user: users[0] as string,
+    pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
+    works: docs.length,
+  };
+}
+
+async function prepare(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  now: number,
+  source: RunSource,
+  tick?: number,
+) {
+  requireScope(principal, "work:deposit");
+  const { config, params, at } = parseWith(CreateRunSchema, body, "body");
+  if (at !== undefined && at < now - AT_PAST_SECONDS) {
+    throw invalid(
+      `at: ${releaseTime(at)} is in the past; leave at out (and --at) to start the run now`,
+    );
+  }
+  const planned = plan(principal, config, params, at ?? tick ?? now);
+  if (source !== "schedules" && !runsByHand(planned.config.on)) {
+    throw invalid(
+      `config "${planned.name}": its on: has no {manual: true}, so it runs only on its schedule; deploy it (workflow pipeline deploy) or add {manual: true} to on`,
+    );
+  }
+  const runId = new ObjectId();
+  const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now, at ?? 0));
+  capQueued(docs, planned.maxParallel);
+  const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
+  const users = [...new Set([...docs, ...later].map((d) => d.user))];
+  if (users.length > 1) {
+    throw invalid(
+      `a run belongs to one user; its works name ${users.join(", ")}: set defaults.user`,
+    );
+  }
+  if (planned.config.callback) {
+    await requireCallbackTarget(policyOf(ctx), planned.config.callback);
+  }
+  const slack = slackOf(ctx, planned.config);
+  return { planned, at, runId, docs, later, users, slack };
+}
+
+type RunSource = "runs" | "configs" | "schedules";
 
 /**
  * POST /runs: stores the run and all its works at once. Works of steps that wait are stored
@@ -52,23 +125,19 @@ export async function createRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-  source: "runs" | "configs" = "runs",
+  source: RunSource = "runs",
+  /** The tick a schedule fires for. */
+  tick?: number,
 ): Promise<{ id: string; works: string[]; run: RunDoc }> {
-  requireScope(principal, "work:deposit");
-  const { config, params } = parseWith(CreateRunSchema, body, "body");
-  const planned = plan(principal, config, params);
   const now = ctx.now();
-  const runId = new ObjectId();
-  const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now));
-  const users = [...new Set(docs.map((d) => d.user))];
-  if (users.length > 1) {
-    throw invalid(
-      `a run belongs to one user; its works name ${users.join(", ")}: set defaults.user`,
-    );
-  }
-  if (planned.config.callback) {
-    await requireCallbackTarget(policyOf(ctx), planned.config.callback);
-  }
+  const { planned, at, runId, docs, later, users, slack } = await prepare(
+    ctx,
+    principal,
+    body,
+    now,
+    source,
+    tick,
+  );
   const steps: RunStep[] = planned.steps.map((s) => ({
     name: s.name,
     needs: s.needs,
@@ -78,28 +147,36 @@ export async function createRun(
     matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
     works: s.works.length,
     released: s.needs.length === 0,
+    ...(s.growth ? { growth: s.growth } : {}),
+    ...(s.from ? { from: s.from } : {}),
   }));
   const run: RunDoc = {
     _id: runId,
     name: planned.name,
     user: users[0] as string,
-    pipelines: [...new Set(docs.map((d) => d.pipeline))].sort(),
+    pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
     status: "running",
     created: now,
     params: planned.params,
     config: planned.config as unknown as Record<string, unknown>,
     steps,
     events: [
-      { at: now, kind: "submitted", ...(source === "configs" ? { detail: "configs API" } : {}) },
+      {
+        at: now,
+        kind: "submitted",
+        ...(source === "configs" ? { detail: "configs API" } : {}),
+        ...(at === undefined ? {} : { detail: `released at ${releaseTime(at)}` }),
+      },
       ...steps
         .filter((s) => s.released)
         .map((s) => ({ at: now, kind: "step started", step: s.name })),
     ],
     checked: now,
     creating: true,
+    ...(planned.timeout === undefined ? {} : { deadline: now + planned.timeout }),
+    ...(planned.maxParallel === undefined ? {} : { maxParallel: planned.maxParallel }),
   };
   if (planned.config.callback) run.callback = { url: planned.config.callback, attempts: 0 };
-  const slack = slackOf(ctx, planned.config);
   if (slack) run.slack = { target: slack, attempts: 0 };
   const queued = docs.filter((d) => d.status === TRANSITIONS.deposit.to);
   await keyAndReuse(
@@ -140,12 +217,24 @@ export function slackOf(ctx: ServiceContext, config: RunPlan["config"]): Slack |
   return slack;
 }
 
+/** The run's top-level max-parallel: its first works are queued, the rest wait their turn. */
+function capQueued(docs: WorkDoc[], maxParallel: number | undefined): void {
+  if (maxParallel === undefined) return;
+  let queued = 0;
+  for (const doc of docs) {
+    if (doc.status !== TRANSITIONS.deposit.to) continue;
+    if (++queued > maxParallel) doc.status = "waiting";
+  }
+}
+
 export function worksOf(
   ctx: ServiceContext,
   principal: Principal,
   step: RunPlan["steps"][number],
   run: ObjectId,
   received: number,
+  /** Not claimed before this: a run released later. */
+  at: number,
 ): WorkDoc[] {
   const waits = step.needs.length > 0;
   return step.works.map((p) => {
@@ -162,13 +251,26 @@ export function worksOf(
       config: { ...withoutStrategy(config), parent: config.parent ?? run.toHexString() },
       status: queued ? TRANSITIONS.deposit.to : "waiting",
       attempt: 0,
-      notBefore: notBefore ?? 0,
+      notBefore: Math.max(notBefore ?? 0, at),
       received,
       run,
       step: step.name,
       index: p.index,
     };
+    if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
+    if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
+    if (p.origins) doc.origins = p.origins;
     return doc;
   });
+}
+
+/** The works a step makes at run time share its template's user, pipeline and site: checked now. */
+function checkGrowth(ctx: ServiceContext, principal: Principal, step: RunPlan["steps"][number]) {
+  const work = step.growth?.work as RunPlan["steps"][number]["works"][number]["work"];
+  const where = `step "${step.name}"`;
+  requireOwner(principal, work.user, `${where} (user "${work.user}")`);
+  requirePipeline(principal, work.pipeline);
+  requireSite(ctx, work.site, where);
+  return work;
 }

@@ -22,14 +22,23 @@ export async function endRun(
   now: number,
   detail?: string,
 ): Promise<boolean> {
-  const kind = { success: "run succeeded", failure: "run failed", cancelled: "run cancelled" }[
-    status
-  ];
+  const kind = {
+    success: "run succeeded",
+    failure: "run failed",
+    cancelled: "run cancelled",
+    timedout: "run timed out",
+  }[status];
   const set: Partial<RunDoc> = { status, finished: now };
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
   if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
   const event = { at: now, kind, ...(detail ? { detail } : {}) };
-  const ended = await ctx.store.runs.setStatus(run._id, ["running"], set, [event], ["creating"]);
+  const ended = await ctx.store.runs.setStatus(
+    run._id,
+    ["running"],
+    set,
+    [event],
+    ["creating", "paused"],
+  );
   if (ended && (run.callback || run.slack)) void deliverRunEnds(ctx);
   return ended;
 }

@@ -1,4 +1,4 @@
-import { fill, readPath, UNFINISHED_STATUSES } from "@workflow/work";
+import { conditionHolds, fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type {
   RunDoc,
@@ -9,13 +9,13 @@ import type {
   Unblock,
   WorkDoc,
 } from "../../store/index.js";
-import { keyAndReuse, parentDigests } from "../cache.js";
+import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
+import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf, skipLostLines } from "./fanout.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
-
-/** The most a released work's filled fields may weigh, as JSON: MongoDB stores 16 MB a work. */
-const MAX_FILLED_BYTES = 12 * 1024 * 1024;
+import { runRoom } from "./room.js";
+import { overdue, timeOut } from "./timeout.js";
 
 /** A run still being created this long after it began was cut short by a crash. */
 const ABANDONED_SECONDS = 600;
@@ -118,18 +118,25 @@ function outcomeOf(counts: StepCounts | undefined, works: number): StepOutcome |
   return "failure";
 }
 
-/** Whether a step, or a step it needs (transitively), failed: what `failure()` asks. */
-function failedUpstream(step: RunStep, byName: Map<string, RunStep>): boolean {
+/** Whether a step it needs, or one those need, ended with `outcome`. */
+function endedUpstream(step: RunStep, byName: Map<string, RunStep>, outcome: StepOutcome): boolean {
   return step.needs.some((name) => {
     const need = byName.get(name) as RunStep;
-    return need.outcome === "failure" || failedUpstream(need, byName);
+    return need.outcome === outcome || endedUpstream(need, byName, outcome);
   });
 }
 
 function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
-  if (step.if === "always()") return true;
-  if (step.if === "failure()") return failedUpstream(step, byName);
-  return step.needs.every((name) => byName.get(name)?.outcome === "success");
+  // A step `from` another runs the lines that succeeded (./fanout.ts skips the others).
+  return conditionHolds(step.if, {
+    result: (name) => byName.get(name)?.outcome ?? "skipped",
+    allSucceeded: step.needs.every((name) => {
+      const outcome = byName.get(name)?.outcome;
+      return outcome === "success" || (outcome === "failure" && name === step.from);
+    }),
+    failedUpstream: endedUpstream(step, byName, "failure"),
+    cancelledUpstream: endedUpstream(step, byName, "cancelled"),
+  });
 }
 
 async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
@@ -139,6 +146,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   // rerun would see its works' old outcomes and end again at once.
   if (run?.status !== "running" || run.creating || run.rerunning) return;
   const now = ctx.now();
+  if (overdue(run, now)) return timeOut(ctx, lease, run);
   const counts = await ctx.store.runWorks.counts(id);
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
@@ -173,8 +181,13 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       step.released = true;
       changed = true;
       if (holds(step, byName)) {
-        fresh.add(step.name);
         events.push({ at: now, kind: "step started", step: step.name });
+        // Made now with their first works queued: counted from the next evaluation on.
+        if (step.growth && !step.grown) await growStep(ctx, lease, run, step, byName, events);
+        else {
+          await skipLostLines(ctx, lease, run, step, byName, events);
+          fresh.add(step.name);
+        }
       } else {
         await lease.check();
         await ctx.store.runWorks.skip(id, step.name, now);
@@ -183,15 +196,17 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       }
     }
   }
+  // Paused, or over the run's max-parallel: none of its works is queued (see ./pause.ts).
+  let left = await runRoom(ctx, lease, run, counts);
   for (const step of steps) {
-    if (!step.released || step.outcome) continue;
+    if (!step.released || step.outcome || left <= 0) continue;
     const c = counts.get(step.name)?.byStatus ?? {};
     // Counted from the works, not from whether the step is new: a release whose save failed left
     // its works queued, and the next evaluation sees the step new again.
     const active = (c.queued ?? 0) + (c.running ?? 0);
-    const room = step.maxParallel ? step.maxParallel - active : step.works;
+    const room = Math.min(left, step.maxParallel ? step.maxParallel - active : step.works);
     if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
-      await unblock(ctx, lease, run, step, byName, room, events);
+      left -= await unblock(ctx, lease, run, step, byName, room, events);
     }
   }
   // Works skipped or reused here may end their step: look again before letting go of the run.
@@ -217,28 +232,15 @@ async function unblock(
   const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
   if (waiting.length === 0) return 0;
   const templated = waiting.some((w) => w.template);
-  const { parents, digests } = await parentResults(ctx, run._id, step, byName, templated);
-  const releases: Unblock[] = waiting.map((work) => {
-    const set: Partial<WorkDoc> = {};
-    if (work.template) {
-      const filled = fill(work.template, (ref) => {
-        if (typeof ref === "string" || ref.kind !== "needs") return undefined;
-        const parent = parents.get(ref.step);
-        if (parent === undefined) return null;
-        const read = (results: unknown) => readPath(results, ref.path) ?? null;
-        return parent.matrix ? parent.results.map(read) : read(parent.results[0]);
-      }) as Record<string, unknown>;
-      if (filled.parameters !== undefined)
-        set.parameters = filled.parameters as WorkDoc["parameters"];
-      if (Array.isArray(filled.command)) {
-        // A command's items are strings: a filled number or list is written as JSON.
-        set.command = filled.command.map((item) =>
-          typeof item === "string" ? item : JSON.stringify(item),
-        );
-      }
-    }
-    return { _id: work._id, set };
-  });
+  // Read even when nothing is templated: the parents' keys and digests make the works' keys.
+  const { parents, digests } = await parentsOf(ctx, run._id, step, byName, templated);
+  const releases: Unblock[] = waiting.map((work) => ({
+    _id: work._id,
+    pipeline: work.pipeline,
+    set: work.template
+      ? filledFields(fill(work.template, needsResolver(parents, work.origins)) as never)
+      : {},
+  }));
   const reused = await keyAndReuse(
     ctx,
     releases.map((r, i) => ({ work: { ...(waiting[i] as WorkDoc), ...r.set }, into: r.set })),
@@ -277,26 +279,4 @@ function noteReused(events: RunEvent[], step: string, n: number, at: number): vo
   if (last?.kind === "works reused" && last.step === step) {
     last.detail = `${Number(last.detail) + n}`;
   } else events.push({ at, kind: "works reused", step, detail: `${n}` });
-}
-
-/** The needed steps' results, for templates, and their digests, for keys (../cache.ts). */
-async function parentResults(
-  ctx: ServiceContext,
-  run: ObjectId,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-  templated: boolean,
-): Promise<{ parents: Map<string, { matrix: boolean; results: unknown[] }>; digests: string[] }> {
-  if (step.needs.length === 0) return { parents: new Map(), digests: [] };
-  const rows = await ctx.store.runWorks.results(run, step.needs, templated);
-  const parents = new Map<string, { matrix: boolean; results: unknown[] }>();
-  for (const name of step.needs) {
-    parents.set(name, { matrix: byName.get(name)?.matrix ?? false, results: [] });
-  }
-  for (const row of rows) parents.get(row.step as string)?.results.push(row.results ?? null);
-  const digests = parentDigests(
-    step.needs,
-    rows.map((r) => ({ step: r.step, key: r.key, digests: r.archive?.digests })),
-  );
-  return { parents, digests };
 }

@@ -12,7 +12,8 @@ const ICONS = {
   success: ":white_check_mark:",
   failure: ":x:",
   cancelled: ":no_entry_sign:",
-} as const;
+  timedout: ":alarm_clock:",
+} as const satisfies Record<RunDoc["status"], string>;
 
 const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 

@@ -1,3 +1,4 @@
+import { growthSummary } from "@workflow/work";
 import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
 
 /** Where a delivery stands: its attempts, and when it was delivered or why it last failed. */
@@ -6,6 +7,16 @@ const stateOf = ({ attempts, delivered, error }: Delivery) => ({
   ...(delivered ? { delivered } : {}),
   ...(error ? { error } : {}),
 });
+
+/**
+ * A step's state. A run cancelled or timed out ends with the steps that had not ended yet: they
+ * show how the run ended, not the running or waiting they were left in.
+ */
+function stepState(run: RunDoc, step: RunDoc["steps"][number]): string {
+  if (step.outcome) return step.outcome;
+  if (run.status === "cancelled" || run.status === "timedout") return run.status;
+  return step.released ? "running" : "waiting";
+}
 
 /** A run as the API (and its callback) shows it. */
 export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
@@ -17,6 +28,9 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
     status: run.status,
     created: run.created,
     ...(run.finished === undefined ? {} : { finished: run.finished }),
+    ...(run.paused === undefined ? {} : { paused: run.paused }),
+    ...(run.deadline === undefined ? {} : { deadline: run.deadline }),
+    ...(run.maxParallel === undefined ? {} : { maxParallel: run.maxParallel }),
     params: run.params,
     steps: run.steps.map((s) => ({
       name: s.name,
@@ -24,7 +38,9 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       if: s.if,
       works: s.works,
       ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
-      state: s.outcome ?? (s.released ? "running" : "waiting"),
+      // Its works are counted once made; until then, what they will be made from.
+      ...(s.growth ? { grows: growthSummary(s.growth), grown: Boolean(s.grown) } : {}),
+      state: stepState(run, s),
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
       // Successes taken from the cache (counted in counts.success too).
       ...(counts ? { cached: counts.get(s.name)?.cached ?? 0 } : {}),

@@ -51,6 +51,7 @@ export function viewOf(doc: ScheduleDoc): ScheduleView {
     fired: doc.fired,
     done: doc.nextRun === null,
     ...(doc.pausedReason ? { pausedReason: doc.pausedReason } : {}),
+    ...(doc.config ? { config: doc.config } : {}),
   };
 }
 
@@ -63,6 +64,8 @@ export async function addSchedule(
   principal: Principal,
   body: unknown,
   dryRun = false,
+  /** The deployed config it is a trigger of. */
+  config?: string,
 ): Promise<ScheduleDetail> {
   requireScope(principal, "work:deposit");
   const spec = parseWith(ScheduleSpecSchema, body, "body");
@@ -78,6 +81,7 @@ export async function addSchedule(
     created: now,
     nextRun: spec.lives === 0 ? null : nextAfter(cron, now),
     fired: 0,
+    ...(config ? { config } : {}),
   };
   if (!dryRun && !(await ctx.store.schedules.insert(doc))) {
     throw conflict(
@@ -87,12 +91,18 @@ export async function addSchedule(
   return detailOf(ctx, doc, dryRun ? [] : undefined);
 }
 
-/** Its next fire times; none for one the service can no longer read (it is paused, saying why). */
-function nextOf(doc: ScheduleDoc): number[] {
+/**
+ * Its next fire times; none for one the service can no longer read (it is paused, saying why).
+ * A paused schedule's stored next time passes while it waits, and resuming counts from now: its
+ * next times are those it would have if resumed now, never times already gone.
+ */
+function nextOf(doc: ScheduleDoc, now: number): number[] {
   const shown = doc.lives === -1 ? SCHEDULE_NEXT_SHOWN : Math.min(doc.lives, SCHEDULE_NEXT_SHOWN);
   if (doc.nextRun === null || shown === 0) return [];
   try {
-    return [doc.nextRun, ...fireTimes(parseCron(doc.cron, doc.timezone), doc.nextRun, shown - 1)];
+    const cron = parseCron(doc.cron, doc.timezone);
+    const first = doc.enabled === false ? nextAfter(cron, now) : doc.nextRun;
+    return first === null ? [] : [first, ...fireTimes(cron, first, shown - 1)];
   } catch {
     return [];
   }
@@ -103,7 +113,7 @@ async function detailOf(
   doc: ScheduleDoc,
   ticks?: ScheduleDetail["ticks"],
 ): Promise<ScheduleDetail> {
-  const next = nextOf(doc);
+  const next = nextOf(doc, ctx.now());
   const recent =
     ticks ??
     (await ctx.store.schedules.ticksOf(doc._id, SCHEDULE_TICKS_SHOWN)).map(

@@ -59,11 +59,11 @@ export async function depositTarget(
   ctx: ServiceContext,
   principal: Principal,
   target: ScheduleTarget,
+  /** The tick it fires for: the run's `${{ release.time }}`. */
+  tick?: number,
 ): Promise<Deposited> {
   if (isWorks(target)) return { works: await deposit(ctx, principal, target.works) };
-  const { id, works } = await createRun(ctx, principal, {
-    config: target.config,
-    ...(target.params ? { params: target.params } : {}),
-  });
+  const body = { config: target.config, ...(target.params ? { params: target.params } : {}) };
+  const { id, works } = await createRun(ctx, principal, body, "schedules", tick);
   return { works, run: id };
 }

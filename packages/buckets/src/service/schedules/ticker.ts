@@ -108,17 +108,17 @@ async function fireTick(
   const owner = OwnerSchema.parse(schedule.owner) satisfies Principal;
   if (owner.exp !== undefined && owner.exp <= now) {
     const reason = `the token of "${owner.sub}" that gave this schedule its rights expired at ${new Date(owner.exp * 1000).toISOString()}: resume it with a valid token`;
-    await ctx.store.schedules.linkTick(record._id, { error: reason });
+    await ctx.store.schedules.linkTick(record, { error: reason });
     await ctx.store.schedules.pauseFor(schedule._id, reason);
     return false;
   }
   try {
-    const deposited = await depositTarget(ctx, owner, schedule.target);
-    await ctx.store.schedules.linkTick(record._id, deposited);
+    const deposited = await depositTarget(ctx, owner, schedule.target, tick);
+    await ctx.store.schedules.linkTick(record, deposited);
     return true;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await ctx.store.schedules.linkTick(record._id, { error: message });
+    await ctx.store.schedules.linkTick(record, { error: message });
     if (error instanceof ServiceError && LASTING.has(error.code)) {
       await ctx.store.schedules.pauseFor(
         schedule._id,

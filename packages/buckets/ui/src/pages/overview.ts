@@ -2,7 +2,7 @@ import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { get } from "../api.js";
 import { MinuteChart } from "../chart.js";
-import { when } from "../format.js";
+import { duration, when } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem } from "../widgets.js";
@@ -20,7 +20,26 @@ interface Worker {
   worker: string;
   running: number;
   lastSeen: number;
+  lastContact?: number;
+  contact?: "poll" | "heartbeat";
   pipelines: string[];
+}
+
+/**
+ * Heard from within this long, a worker is live: it polls again once a long-poll (at most a
+ * minute) ends, and heartbeats more often than that while it runs a work.
+ */
+const LIVE_SECONDS = 90;
+
+/** Running, idle (polling, nothing to run) or silent (no contact lately: stopped, or cut off). */
+function stateOf(w: Worker, now: number): string {
+  if (w.lastContact === undefined || now - w.lastContact > LIVE_SECONDS) return "silent";
+  return w.running > 0 ? "running" : "idle";
+}
+
+function ago(seconds: number | undefined, now: number): string {
+  if (seconds === undefined) return "";
+  return `${duration(Math.max(0, now - seconds))} ago`;
 }
 
 /** Polled every 2 s: the counts come from indexes, the last hour from one covered index scan. */
@@ -31,6 +50,7 @@ export function Overview() {
   const minutes = usePoll(() => get<Minutes>("/activity/minutes"), EVERY_MS, "minutes");
   const workers = usePoll(() => get<Worker[]>("/activity/workers"), EVERY_MS, "workers");
   const rows = counts.data ?? [];
+  const now = Date.now() / 1000;
   const totals = Object.fromEntries(
     ["total", ...STATUSES].map((s) => [s, rows.reduce((sum, r) => sum + (r.counts[s] ?? 0), 0)]),
   );
@@ -92,20 +112,27 @@ export function Overview() {
     <${Problem} error=${workers.error} />
     <table data-test="workers">
       <thead>
-        <tr><th>worker</th><th class="num">running</th><th>last seen</th><th>pipelines</th></tr>
+        <tr>
+          <th>worker</th><th>state</th><th class="num">running</th><th>last contact</th>
+          <th>last seen</th><th>serves</th>
+        </tr>
       </thead>
       <tbody>
         ${(workers.data ?? []).map(
-          (w) => html`<tr>
+          (w) => html`<tr data-worker=${w.worker} data-state=${stateOf(w, now)}>
             <td>${w.worker}</td>
+            <td data-test="state">${stateOf(w, now)}</td>
             <td class="num">${w.running}</td>
+            <td data-test="contact">
+              ${w.lastContact === undefined ? "none" : `${ago(w.lastContact, now)} (${w.contact})`}
+            </td>
             <td>${when(w.lastSeen)}</td>
-            <td>${w.pipelines.join(", ")}</td>
+            <td data-test="serves">${w.pipelines.join(", ")}</td>
           </tr>`,
         )}
         ${
           workers.data?.length === 0
-            ? html`<tr><td colspan="4" class="empty">No worker in the last 10 minutes.</td></tr>`
+            ? html`<tr><td colspan="6" class="empty">No worker in the last 10 minutes.</td></tr>`
             : null
         }
       </tbody>

@@ -1,3 +1,4 @@
+import { RUN_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
@@ -16,6 +17,10 @@ interface Run {
   status: string;
   created: number;
   finished?: number;
+  /** Since when it is paused; `deadline` is when its timeout passes. */
+  paused?: number;
+  deadline?: number;
+  maxParallel?: number;
   steps: Step[];
   events?: { at: number; kind: string; step?: string; detail?: string }[];
 }
@@ -32,7 +37,7 @@ export function Runs({ params }: { params: URLSearchParams }) {
   return html`<section>
     <h2>Runs</h2>
     <p class="filters">
-      ${["", "running", "success", "failure", "cancelled"].map(
+      ${["", ...RUN_STATUSES].map(
         (s) =>
           html`<a href=${href("runs", s ? { status: s } : {})} class=${s === status ? "active" : ""}
             >${s || "all"}</a
@@ -62,15 +67,25 @@ export function Runs({ params }: { params: URLSearchParams }) {
   </section>`;
 }
 
-/**
- * The steps as the graph colours them: a cancelled run's steps that had not ended are cancelled
- * with it (the service records an outcome only for steps that ended on their own).
- */
-function shown(run: Run): Step[] {
-  if (run.status !== "cancelled") return run.steps;
-  return run.steps.map((s) =>
-    s.state === "running" || s.state === "waiting" ? { ...s, state: "cancelled" } : s,
-  );
+/** What the run's own limits and pause say, on its page. */
+function limits(r: Run) {
+  const parts = [
+    r.paused ? `paused since ${when(r.paused)}` : "",
+    r.deadline && r.status === "running" ? `times out ${when(r.deadline)}` : "",
+    r.maxParallel ? `at most ${r.maxParallel} works at once` : "",
+  ].filter(Boolean);
+  return parts.length > 0 ? html`<p data-test="limits">${parts.join(" · ")}</p>` : null;
+}
+
+/** Pause or resume a running run: what it is not, it offers. */
+function pauseButton(r: Run, busy: boolean, act: (path: string, what: string) => void) {
+  return r.paused
+    ? html`<button data-action="resume-run" disabled=${busy} onClick=${() => act(`/runs/${r.id}/resume`, "resumed")}>
+        Resume
+      </button>`
+    : html`<button data-action="pause-run" disabled=${busy} onClick=${() => act(`/runs/${r.id}/pause`, "paused")}>
+        Pause
+      </button>`;
 }
 
 export function RunPage({ session, id }: { session: Session; id: string }) {
@@ -92,19 +107,29 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     }
   };
   const r = run.data;
-  if (!r) return html`<section><${Problem} error=${run.error} /><p>Loading…</p></section>`;
-  return html`<section data-test="run" data-status=${r.status}>
-    <h2>Run ${r.name} <${StatusBadge} status=${r.status} /></h2>
+  if (!r) {
+    return html`<section>
+      <${Problem} error=${run.error} />
+      ${run.error ? html`<p><a href=${href("runs")}>Runs</a></p>` : html`<p>Loading…</p>`}
+    </section>`;
+  }
+  return html`<section data-test="run" data-status=${r.status} data-paused=${r.paused ? "yes" : "no"}>
+    <h2>
+      Run ${r.name} <${StatusBadge} status=${r.status} />
+      ${r.paused ? html` <${StatusBadge} status="paused" />` : null}
+    </h2>
     <p>
       <span class="mono">${r.id}</span> · ${r.user} · ${r.pipelines.join(", ")} ·
       ${`created ${when(r.created)}`}${r.finished ? ` · finished ${when(r.finished)}` : ""}
     </p>
+    ${limits(r)}
     ${
       session.acts
         ? html`<div class="actions" data-test="actions">
             ${
               r.status === "running"
-                ? html`<button
+                ? html`${pauseButton(r, busy, (path, what) => act(path, {}, what))}
+                    <button
                     class="danger"
                     data-action="cancel-run"
                     disabled=${busy}
@@ -125,14 +150,25 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
                       onClick=${() => act(`/runs/${id}/rerun`, { failedOnly: true }, "rerun")}
                     >
                       Rerun failures
-                    </button>`
+                    </button>
+                    ${
+                      r.status === "cancelled" || r.status === "timedout"
+                        ? html`<button
+                            data-action="rerun-unfinished"
+                            disabled=${busy}
+                            onClick=${() => act(`/runs/${id}/rerun`, { unfinishedOnly: true }, "rerun")}
+                          >
+                            Carry on (what did not succeed)
+                          </button>`
+                        : null
+                    }`
             }
           </div>`
         : null
     }
     <${Problem} error=${error ?? run.error} />
     ${said ? html`<p class="done">${said}</p>` : null}
-    <div class="graph-box"><${RunGraph} steps=${shown(r)} /></div>
+    <div class="graph-box"><${RunGraph} steps=${r.steps} /></div>
     <h3>Steps</h3>
     <table data-test="steps">
       <thead><tr><th>step</th><th>state</th><th>works</th><th>reused from the cache</th></tr></thead>

@@ -1,7 +1,7 @@
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
-import { messageOf, when } from "../format.js";
+import { messageOf, whenIn } from "../format.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { Problem } from "../widgets.js";
@@ -22,12 +22,20 @@ interface Schedule {
 
 const EVERY_MS = 5_000;
 
-function NextTimes({ id }: { id: string }) {
+/** Schedules run in their own zone (UTC unless they name one): their times are shown in it. */
+const zoneOf = (s: Schedule) => s.timezone ?? "UTC";
+
+function NextTimes({ id, zone, paused }: { id: string; zone: string; paused: boolean }) {
   const detail = usePoll(() => get<{ next: number[] }>(`/schedules/${id}`), 0, id);
   if (detail.error) return html`<${Problem} error=${detail.error} />`;
   if (!detail.data) return html`<span>…</span>`;
   return detail.data.next.length
-    ? html`<ol class="next" data-test="next">${detail.data.next.map((t) => html`<li>${when(t)}</li>`)}</ol>`
+    ? html`<div>
+        ${paused ? html`<small>if resumed now:</small>` : null}
+        <ol class="next" data-test="next">
+          ${detail.data.next.map((t) => html`<li>${whenIn(t, zone)}</li>`)}
+        </ol>
+      </div>`
     : html`<span class="empty">none</span>`;
 }
 
@@ -62,11 +70,17 @@ export function Schedules({ session }: { session: Session }) {
                 ${s.pausedReason ? html`<br /><small>${s.pausedReason}</small>` : null}
               </td>
               <td>
-                ${when(s.nextRun)}
+                <span data-test="next-run">
+                  ${s.done ? "" : s.enabled ? whenIn(s.nextRun, zoneOf(s)) : "paused"}
+                </span>
                 <button class="link" onClick=${() => setOpen(open === s.id ? null : s.id)}>
                   ${open === s.id ? "hide" : "next times"}
                 </button>
-                ${open === s.id ? html`<${NextTimes} id=${s.id} />` : null}
+                ${
+                  open === s.id
+                    ? html`<${NextTimes} id=${s.id} zone=${zoneOf(s)} paused=${!s.enabled} />`
+                    : null
+                }
               </td>
               <td class="num">${s.fired ?? 0}</td>
               <td>

@@ -46,6 +46,9 @@ interface Work {
   history?: Attempt[];
   key?: string;
   cached?: { from: string; at: number };
+  step?: string;
+  matrix?: Record<string, unknown>;
+  config?: { parent?: string };
   logs: { attempt: number; lines: LogLine[] };
 }
 
@@ -129,13 +132,33 @@ function Logs({
   }, [lines]);
   return html`<div class="logs">
     <p>
-      Attempt ${attempt} ·
-      <span data-test="log-state">${state === "following" ? "following…" : "ended"}</span>
+      ${`Attempt ${attempt} · `}<span data-test="log-state">${state === "following" ? "following…" : "ended"}</span>
     </p>
     <${Problem} error=${error} />
     <pre ref=${box} data-test="logs">${lines.map(
       (l) => html`<span class=${`line ${l.stream}`}>${`${l.text}\n`}</span>`,
     )}</pre>
+  </div>`;
+}
+
+/** Output captured as text (stdout, stderr): shown as its lines, not as one escaped string. */
+const TEXT_RESULTS = ["stdout", "stderr"] as const;
+
+function Results({ results }: { results: Record<string, unknown> }) {
+  const rest = { ...results };
+  const texts: [string, string][] = [];
+  for (const key of TEXT_RESULTS) {
+    const value = results[key];
+    if (typeof value !== "string") continue;
+    delete rest[key];
+    if (value !== "") texts.push([key, value]);
+  }
+  return html`<div data-test="results">
+    ${Object.keys(rest).length ? html`<${JsonTree} value=${rest} />` : null}
+    ${texts.map(
+      ([key, text]) => html`<h4>${key}</h4>
+        <pre class="output" data-test=${`results-${key}`}>${text}</pre>`,
+    )}
   </div>`;
 }
 
@@ -159,13 +182,21 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
   };
   if (gone)
     return html`<section><p>Work ${id} was deleted. <a href=${href("works")}>Works</a></p></section>`;
-  if (!w) return html`<section><${Problem} error=${work.error} /><p>Loading…</p></section>`;
+  if (!w) {
+    return html`<section>
+      <${Problem} error=${work.error} />
+      ${work.error ? html`<p><a href=${href("works")}>Works</a></p>` : html`<p>Loading…</p>`}
+    </section>`;
+  }
   const now = Date.now() / 1000;
   const attempt = Math.max(1, w.attempt ?? 1);
   const fields: [string, unknown][] = [
     ["pipeline", w.pipeline],
     ["user", w.user],
     ["site", w.site],
+    ["run", w.step === undefined ? undefined : w.config?.parent],
+    ["step", w.step],
+    ["matrix", w.matrix ? JSON.stringify(w.matrix) : undefined],
     ["attempt", w.attempt ?? 0],
     ["retries", w.retries],
     ["priority", w.priority],
@@ -200,7 +231,11 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
-                    onClick=${() => act(() => post(`/work/${id}/cancel`))}
+                    onClick=${() =>
+                      act(async () => {
+                        if (!confirm(`Cancel work ${id}? A running attempt is stopped.`)) return;
+                        await post(`/work/${id}/cancel`);
+                      })}
                   >
                     Cancel
                   </button>`
@@ -232,6 +267,11 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
           </p>`
         : null
     }
+    ${
+      typeof w.results?.droppedBytes === "number"
+        ? html`<p class="warning-text" data-test="dropped">${w.results.error}</p>`
+        : null
+    }
     <dl class="fields">
       ${fields
         .filter(([, v]) => v !== undefined && v !== "")
@@ -245,7 +285,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
         : html`<p class="empty">${w.cached ? "None: reused from the cache." : "Not run yet."}</p>`
     }
     <h3>Results</h3>
-    ${w.results ? html`<div data-test="results"><${JsonTree} value=${w.results} /></div>` : html`<p class="empty">None.</p>`}
+    ${w.results ? html`<${Results} results=${w.results} />` : html`<p class="empty">None.</p>`}
     ${
       w.products?.length || w.plots?.length
         ? html`<h3>Products and plots</h3>

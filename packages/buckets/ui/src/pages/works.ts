@@ -1,17 +1,20 @@
+import { type BulkProgress, bulkInPages } from "@workflow/work/bulk";
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { post } from "../api.js";
-import { messageOf, when } from "../format.js";
+import { duration, messageOf, when } from "../format.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { href, navigate } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 
 const PAGE = 50;
-/** Refreshes the page in view; its cursor (`after`) stays, so rows never shift under the reader. */
+/** Refreshes the page in view; its cursor (`before`) stays, so rows never shift under the reader. */
 const EVERY_MS = 5_000;
-const FILTERS = ["pipeline", "status", "site", "tag", "user", "event"] as const;
+/** The match count is a count over the whole filter: refreshed less often than the page. */
+const COUNT_EVERY_MS = 15_000;
+const FILTERS = ["pipeline", "step", "status", "site", "tag", "user", "event"] as const;
 const PROJECTION = {
   pipeline: 1,
   status: 1,
@@ -23,6 +26,12 @@ const PROJECTION = {
   creation: 1,
   attempt: 1,
   parameters: 1,
+  step: 1,
+  matrix: 1,
+  start: 1,
+  stop: 1,
+  "history.error": 1,
+  "results.error": 1,
 };
 
 interface Row {
@@ -37,13 +46,46 @@ interface Row {
   creation?: number;
   attempt?: number;
   parameters?: Record<string, unknown>;
+  start?: number;
+  stop?: number;
+  history?: { error?: string }[];
+  results?: { error?: string };
+  /** When the service received it: the page's order, and its cursor. */
+  arrived: number;
+  step?: string;
+  matrix?: Record<string, unknown>;
 }
 
-interface BulkResult {
-  matched: number;
-  done: number;
-  refused: number;
-  reasons: { id?: string; message: string }[];
+/** A run's work by its step and combination: `fit [alpha=1, beta=2]`. */
+function placeOf(w: Row): string {
+  if (w.step === undefined) return "";
+  const combo = Object.entries(w.matrix ?? {}).map(
+    ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
+  );
+  return combo.length > 0 ? `${w.step} [${combo.join(", ")}]` : w.step;
+}
+
+/** What went wrong: the last attempt's error, or why the results were not kept. */
+function errorOf(w: Row): { text: string; warning: boolean } | undefined {
+  const last = w.history?.at(-1)?.error;
+  if (w.status === "failure" && last) return { text: last, warning: false };
+  if (w.results?.error) return { text: w.results.error, warning: w.status !== "failure" };
+  return last && w.status !== "success" ? { text: last, warning: false } : undefined;
+}
+
+/** How long its last attempt ran (so far, for a running one). */
+function durationOf(w: Row, now: number): string {
+  if (w.start === undefined) return "";
+  if (w.stop !== undefined && w.stop >= w.start) return duration(w.stop - w.start);
+  return w.status === "running" ? `${duration(Math.max(0, now - w.start))}…` : "";
+}
+
+/** `before=<arrived>_<id>` in the URL: the last work of the page before. */
+function beforeOf(params: URLSearchParams): { arrived: number; id: string } | undefined {
+  const [arrived, id] = (params.get("before") ?? "").split("_");
+  return arrived && id && Number.isFinite(Number(arrived))
+    ? { arrived: Number(arrived), id }
+    : undefined;
 }
 
 /** `parameters.<key>=<value>` lines: a value that reads as JSON (a number, true) is that value. */
@@ -90,7 +132,7 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   const [asking, setAsking] = useState<{ action: Action; count: number } | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [result, setResult] = useState<(BulkResult & { action: Action }) | null>(null);
+  const [result, setResult] = useState<(BulkProgress & { action: Action }) | null>(null);
   const ask = async (action: Action) => {
     setError(undefined);
     setResult(null);
@@ -102,15 +144,16 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   };
   const confirm = async () => {
     if (!asking) return;
+    const { action, count } = asking;
     setBusy(true);
+    setAsking(null);
     try {
-      const done = await post<BulkResult>("/work/bulk", {
-        query,
-        action: asking.action,
-        confirmed: asking.count,
-      });
-      setResult({ ...done, action: asking.action });
-      setAsking(null);
+      // Page after page: the progress line moves as each page is done.
+      await bulkInPages(
+        (request) => post("/work/bulk", request),
+        { query, action, confirmed: count },
+        { onPage: (p) => setResult({ ...p, reasons: [...p.reasons], action }) },
+      );
       onDone();
     } catch (e) {
       setError(messageOf(e));
@@ -121,7 +164,10 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
   return html`<div class="bulk" data-test="bulk">
     <span>All works matching the filter:</span>
     ${(Object.keys(ACTIONS) as Action[]).map(
-      (a) => html`<button data-action=${a} onClick=${() => ask(a)}>${ACTIONS[a]}…</button>`,
+      (a) =>
+        html`<button data-action=${a} disabled=${busy} onClick=${() => ask(a)}>
+          ${ACTIONS[a]}…
+        </button>`,
     )}
     ${
       asking
@@ -141,12 +187,14 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
     ${
       result
         ? html`<p class="done" data-test="bulk-result">
-            ${result.action}: ${result.done} of ${result.matched} done${
+            ${ACTIONS[result.action]}: ${result.done} of ${result.confirmed} done${
               result.refused ? `, ${result.refused} refused` : ""
-            }
+            }${result.complete ? "" : busy ? "…" : " (stopped: run it again to carry on)"}
             ${result.reasons.map((r) => html`<br /><small>${r.message}</small>`)}
           </p>`
-        : null
+        : busy
+          ? html`<p class="done" data-test="bulk-working">Working…</p>`
+          : null
     }
     <${Problem} error=${error} />
   </div>`;
@@ -154,7 +202,7 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
 
 export function Works({ session, params }: { session: Session; params: URLSearchParams }) {
   const query = queryOf(params);
-  const after = params.get("after");
+  const before = beforeOf(params);
   const key = params.toString();
   const page = usePoll(
     () =>
@@ -162,11 +210,14 @@ export function Works({ session, params }: { session: Session; params: URLSearch
         query,
         projection: PROJECTION,
         limit: PAGE,
-        ...(after ? { after } : {}),
+        order: "arrival",
+        ...(before ? { before } : {}),
       }),
     EVERY_MS,
     key,
   );
+  const filterKey = JSON.stringify(query);
+  const matches = usePoll(() => post<number>("/view/count", { query }), COUNT_EVERY_MS, filterKey);
   const [form, setForm] = useState<Record<string, string>>({});
   const value = (name: string) => form[name] ?? params.get(name) ?? "";
   const set = (name: string) => (e: Event) =>
@@ -184,15 +235,16 @@ export function Works({ session, params }: { session: Session; params: URLSearch
   const rows = page.data ?? [];
   const last = rows.at(-1);
   const nextPage = new URLSearchParams(params);
-  if (last) nextPage.set("after", last.id);
+  if (last) nextPage.set("before", `${last.arrived}_${last.id}`);
   const first = new URLSearchParams(params);
-  first.delete("after");
+  first.delete("before");
+  const now = Date.now() / 1000;
   const input = (name: string, label: string) =>
     html`<label>${label}<input name=${name} value=${value(name)} onInput=${set(name)} /></label>`;
   return html`<section>
     <h2>Works</h2>
     <form class="filters" onSubmit=${apply} data-test="filters">
-      ${input("pipeline", "pipeline")}
+      ${input("pipeline", "pipeline")} ${input("step", "step")}
       <label
         >status
         <select name="status" value=${value("status")} onChange=${set("status")}>
@@ -214,13 +266,31 @@ export function Works({ session, params }: { session: Session; params: URLSearch
       <button type="submit">Filter</button>
       <a href=${href("works")}>clear</a>
     </form>
-    ${session.acts ? html`<${Bulk} query=${query} onDone=${page.reload} />` : null}
+    <p class="matches" data-test="matches">
+      ${
+        matches.data === undefined
+          ? ""
+          : `${matches.data} ${matches.data === 1 ? "work matches" : "works match"}, newest first`
+      }
+    </p>
+    ${
+      session.acts
+        ? html`<${Bulk}
+            query=${query}
+            onDone=${() => {
+              page.reload();
+              matches.reload();
+            }}
+          />`
+        : null
+    }
     <${Problem} error=${page.error} />
     <table class="works" data-test="works">
       <thead>
         <tr>
-          <th>id</th><th>pipeline</th><th>status</th><th>user</th><th>site</th><th>tags</th>
-          <th>what</th><th>parameters</th><th>created</th><th class="num">attempt</th>
+          <th>id</th><th>pipeline</th><th>step</th><th>status</th><th>user</th><th>site</th><th>tags</th>
+          <th>what</th><th>parameters</th><th>arrived</th><th class="num">attempt</th>
+          <th class="num">duration</th><th>error</th>
         </tr>
       </thead>
       <tbody>
@@ -228,27 +298,32 @@ export function Works({ session, params }: { session: Session; params: URLSearch
           (w) => html`<tr data-id=${w.id}>
             <td><a href=${href(`work/${w.id}`)} class="mono">${w.id}</a></td>
             <td>${w.pipeline}</td>
+            <td class="step">${placeOf(w)}</td>
             <td><${StatusBadge} status=${w.status} /></td>
             <td>${w.user}</td>
             <td>${w.site}</td>
             <td>${(w.tags ?? []).join(", ")}</td>
             <td class="mono">${w.function ?? w.command?.join(" ") ?? ""}</td>
             <td class="mono params">${w.parameters ? JSON.stringify(w.parameters) : ""}</td>
-            <td>${when(w.creation)}</td>
+            <td>${when(w.arrived)}</td>
             <td class="num">${w.attempt ?? 0}</td>
+            <td class="num" data-test="duration">${durationOf(w, now)}</td>
+            <td class=${errorOf(w)?.warning ? "warning-text" : "error-text"} data-test="error">
+              ${errorOf(w)?.text ?? ""}
+            </td>
           </tr>`,
         )}
         ${
           page.data && rows.length === 0
-            ? html`<tr><td colspan="10" class="empty">No works match.</td></tr>`
+            ? html`<tr><td colspan="13" class="empty">No works match.</td></tr>`
             : null
         }
       </tbody>
     </table>
     <nav class="pager">
-      ${after ? html`<a href=${href("works", first)} data-test="first">« first</a>` : null}
+      ${before ? html`<a href=${href("works", first)} data-test="first">« newest</a>` : null}
       ${
-        after
+        before
           ? html`<button class="link" onClick=${() => history.back()} data-test="previous">
               ‹ previous
             </button>`

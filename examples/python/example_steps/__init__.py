@@ -1,0 +1,1 @@
+"""Functions the README's pipeline examples call, as `example_steps.<module>.<function>`."""

@@ -1,0 +1,18 @@
+import type { ContactVia } from "../store/index.js";
+import type { ServiceContext } from "./context.js";
+
+/**
+ * Notes that a worker reached the service (a poll or a heartbeat), for the dashboard's workers.
+ * Never fails the request it rides on: a lost note only makes a worker look quieter for a while.
+ */
+export async function noteContact(
+  ctx: ServiceContext,
+  worker: string,
+  via: ContactVia,
+  pipelines: string[] = [],
+): Promise<void> {
+  // Awaited, so the dashboard read right after a poll sees it; at most one write in 5 s a worker.
+  await ctx.store.contacts.seen(worker, via, pipelines, ctx.now()).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, worker }, "worker:contact not recorded");
+  });
+}

@@ -1,0 +1,42 @@
+import type { Collection, ObjectId } from "mongodb";
+import type { RunDoc, RunEvent } from "./runs.js";
+import { scatter } from "./scatter.js";
+
+/** A run's timeout and pause, as the periodic loop and the pause routes read and write them. */
+export function runLimitStore(collection: Collection<RunDoc>) {
+  return {
+    /** Running runs whose deadline has passed: the periodic loop times them out. */
+    overdue: (now: number, limit: number) =>
+      collection
+        .find(
+          {
+            status: "running",
+            deadline: { $lte: now },
+            // Its works still being stored, or put back by a rerun: it is timed out after that.
+            creating: { $ne: true },
+            rerunning: { $exists: false },
+          },
+          {
+            ...scatter("the sweep for overdue runs"),
+            projection: { "config.pipeline": 0, "config.defaults": 0, events: 0 },
+          },
+        )
+        .limit(limit)
+        .toArray(),
+    /** Pauses or resumes a running run; answers whether it was running (and so changed or not). */
+    setPaused: async (_id: ObjectId, paused: number | undefined, event: RunEvent) => {
+      const { matchedCount } = await collection.updateOne(
+        {
+          _id,
+          status: "running",
+          paused: paused === undefined ? { $exists: true } : { $exists: false },
+        },
+        {
+          ...(paused === undefined ? { $unset: { paused: "" } } : { $set: { paused } }),
+          $push: { events: event },
+        },
+      );
+      return matchedCount === 1;
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestService, type TestService } from "./support/service.js";
+
+type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
+type Run = { id: string; status: string; steps: { name: string; state: string }[] };
+
+let t: TestService;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+let serial = 0;
+const fresh = (base: string) => `${base}-${++serial}`;
+
+const step = (name: string, more: Record<string, unknown> = {}) => ({
+  name,
+  ...more,
+  work: { command: ["true"], retries: 0, parameters: { step: name } },
+});
+const config = (name: string, steps: unknown[]) => ({
+  version: "2",
+  name,
+  defaults: { site: "local" },
+  pipeline: { steps },
+});
+const start = (body: unknown) => t.call("POST", "/runs", { token: t.tokens.alice, body });
+
+/** Claims every claimable work of a pipeline, failing the steps named in `failing`. */
+async function drain(pipeline: string, failing: string[]): Promise<string[]> {
+  const ran: string[] = [];
+  for (;;) {
+    const claim = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline },
+    });
+    const work = claim.body as Claimed | null;
+    if (!work) return ran;
+    const name = work.parameters?.step as string;
+    ran.push(name);
+    const status = failing.includes(name) ? "failure" : "success";
+    const answer = await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id: work.id, attempt: work.attempt, status }],
+    });
+    expect(answer.status).toBe(200);
+  }
+}
+
+const states = async (id: string) => {
+  const run = (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;
+  return { status: run.status, ...Object.fromEntries(run.steps.map((s) => [s.name, s.state])) };
+};
+
+describe("if: conditions on named needs", () => {
+  const steps = [
+    step("main"),
+    step("other"),
+    step("on-fail", { needs: ["main"], if: "needs.main.result == 'failure'" }),
+    step("on-pass", { needs: ["main"], if: "${{ needs.main.result != 'failure' }}" }),
+    step("either", {
+      needs: ["main", "other"],
+      if: "needs.main.result == 'failure' || needs.other.result == 'failure'",
+    }),
+    step("both", {
+      needs: ["main", "other"],
+      if: "!(needs.main.result == 'failure') && needs.other.result == 'success'",
+    }),
+    step("anyway", { needs: ["on-fail"], if: "always() && !cancelled()" }),
+  ];
+
+  it("runs the steps whose condition holds when main fails", async () => {
+    const name = fresh("cond-fail");
+    const answer = await start({ config: config(name, steps) });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const ran = await drain(name, ["main"]);
+    expect(ran.sort()).toEqual(["anyway", "either", "main", "on-fail", "other"]);
+    expect(await states((answer.body as { id: string }).id)).toMatchObject({
+      main: "failure",
+      "on-fail": "success",
+      "on-pass": "skipped",
+      either: "success",
+      both: "skipped",
+      anyway: "success",
+    });
+  });
+
+  it("and the others when it succeeds", async () => {
+    const name = fresh("cond-pass");
+    const answer = await start({ config: config(name, steps) });
+    expect(answer.status).toBe(201);
+    const ran = await drain(name, []);
+    expect(ran.sort()).toEqual(["anyway", "both", "main", "on-pass", "other"]);
+    expect(await states((answer.body as { id: string }).id)).toMatchObject({
+      status: "success",
+      "on-fail": "skipped",
+      either: "skipped",
+      anyway: "success",
+    });
+  });
+
+  it.each([
+    [
+      "a step it does not need",
+      step("b", { needs: ["a"], if: "needs.c.result == 'failure'" }),
+      /step "b" .*if: needs\.c\.result: the step does not need a step "c"/,
+    ],
+    [
+      "an unknown name",
+      step("b", { needs: ["a"], if: "process.exit == 'failure'" }),
+      /step "b" .*if: unknown name "process.exit"/,
+    ],
+    [
+      "an unknown function",
+      step("b", { needs: ["a"], if: "sometimes()" }),
+      /step "b" .*if: unknown function "sometimes\(\)"/,
+    ],
+    [
+      "a result that does not exist",
+      step("b", { needs: ["a"], if: "needs.a.result == 'failed'" }),
+      /step "b" .*if: 'failed' is never a result: use one of success, failure, skipped, cancelled/,
+    ],
+    [
+      "code",
+      step("b", { needs: ["a"], if: "needs.a.result == 'x'; require('fs')" }),
+      /step "b" .*if: unexpected ";"/,
+    ],
+    ["an unclosed group", step("b", { needs: ["a"], if: "(success()" }), /expected "\)"/],
+    ["an empty one", step("b", { needs: ["a"], if: "${{ }}" }), /if: it is empty/],
+  ])("refuses %s at submission, storing nothing", async (_what, bad, message) => {
+    const name = fresh("cond-bad");
+    const answer = await start({ config: config(name, [step("a"), bad]) });
+    expect(answer.status).toBe(400);
+    expect((answer.body as { error: { message: string } }).error.message).toMatch(message);
+    const runs = await t.call("GET", `/runs?name=${name}`, { token: t.tokens.alice });
+    expect(runs.body).toEqual([]);
+  });
+});

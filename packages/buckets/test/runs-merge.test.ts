@@ -1,0 +1,186 @@
+import type { Db, MongoClient } from "mongodb";
+import { ObjectId } from "mongodb";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testDb } from "../../../test/support/db.js";
+import { startTestService, type TestService } from "./support/service.js";
+
+type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
+type Run = {
+  id: string;
+  status: string;
+  steps: { name: string; state: string; works: number; counts: Record<string, number> }[];
+  events: { kind: string; step?: string; detail?: string }[];
+};
+
+let t: TestService;
+let db: Db;
+let mongo: MongoClient;
+beforeAll(async () => {
+  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
+  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
+});
+afterAll(async () => {
+  await mongo.close();
+  await t.close();
+});
+
+const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
+
+async function start(config: Record<string, unknown>): Promise<string> {
+  const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  return (answer.body as { id: string }).id;
+}
+const getRun = async (id: string) =>
+  (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;
+const withdraw = async (pipeline: string) =>
+  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
+    .body as Claimed | null;
+const succeed = (w: Claimed, results: Record<string, unknown> = {}) =>
+  t.call("PUT", "/work", {
+    token: t.tokens.worker,
+    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
+  });
+const post = (path: string, body?: unknown) =>
+  t.call("POST", path, { token: t.tokens.alice, ...(body === undefined ? {} : { body }) });
+/** Every work of the run that can be claimed now. */
+async function claimAll(pipeline: string): Promise<Claimed[]> {
+  const claimed: Claimed[] = [];
+  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) claimed.push(w);
+  return claimed;
+}
+
+const twoSteps = (name: string, extra: Record<string, unknown> = {}) => ({
+  version: "2",
+  name,
+  defaults: { site: "local" },
+  ...extra,
+  pipeline: {
+    steps: <Record<string, unknown>[]>[
+      {
+        name: "fit",
+        matrix: { i: [1, 2, 3] },
+        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
+      },
+      {
+        name: "sum",
+        needs: ["fit"],
+        work: { command: ["true"], parameters: { all: "${{ needs.fit.results.i }}" } },
+      },
+    ],
+  },
+});
+
+describe("merging steps into a running run", () => {
+  it("adds a step, and a replaced step runs again with what follows it while the rest keeps its results", async () => {
+    const name = unique("merge");
+    const id = await start(twoSteps(name));
+    const fits = await claimAll(name);
+    for (const w of fits) await succeed(w, { i: w.parameters?.i });
+    const firstSum = (await withdraw(name)) as Claimed;
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "sum",
+          needs: ["fit"],
+          work: { command: ["true"], parameters: { total: "${{ needs.fit.results.i }}" } },
+        },
+        { name: "report", needs: ["sum"], work: { command: ["true"] } },
+      ],
+    });
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    expect(merged.body).toEqual({ id, added: ["report"], replaced: ["sum"], again: [], works: 2 });
+    // The old sum's attempt is gone: its worker's report is refused, the run is not ended by it.
+    const late = await succeed(firstSum);
+    expect(late.status).toBeGreaterThanOrEqual(400);
+    const [sum] = await claimAll(name);
+    expect(sum?.parameters).toEqual({ total: [1, 2, 3] });
+    await succeed(sum as Claimed);
+    const [report] = await claimAll(name);
+    await succeed(report as Claimed);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => s.name)).toEqual(["fit", "sum", "report"]);
+    // fit kept its works and their results.
+    const fitWorks = await db
+      .collection("works")
+      .find({ run: new ObjectId(id), step: "fit" })
+      .toArray();
+    expect(fitWorks.map((w) => w._id.toHexString()).sort()).toEqual(fits.map((w) => w.id).sort());
+    expect(run.events.find((e) => e.kind === "steps merged")?.detail).toBe(
+      "added report; replaced sum",
+    );
+  });
+
+  it("a replaced first step runs again with every step after it; their running works are stopped", async () => {
+    const name = unique("merge-again");
+    const config = twoSteps(name);
+    config.pipeline.steps.push({ name: "plot", needs: ["sum"], work: { command: ["true"] } });
+    const id = await start(config);
+    const oldFits = await claimAll(name);
+    for (const w of oldFits) await succeed(w, { i: w.parameters?.i });
+    const oldSum = (await withdraw(name)) as Claimed;
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "fit",
+          matrix: { i: [10, 20] },
+          work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
+        },
+      ],
+    });
+    expect(merged.body).toEqual({
+      id,
+      added: [],
+      replaced: ["fit"],
+      again: ["sum", "plot"],
+      works: 2,
+    });
+    const beat = await t.call("POST", `/work/${oldSum.id}/heartbeat?attempt=1`, {
+      token: t.tokens.worker,
+    });
+    // Its worker is told to stop: the attempt it holds is over, the work waits for the new fit.
+    expect(beat.status).toBe(409);
+    expect(JSON.stringify(beat.body)).toContain("is no longer running (the work is waiting");
+    const fits = await claimAll(name);
+    expect(fits.map((w) => w.parameters?.i)).toEqual([10, 20]);
+    for (const w of fits) await succeed(w, { i: w.parameters?.i });
+    const [sum] = await claimAll(name);
+    expect(sum?.id).toBe(oldSum.id);
+    expect(sum?.parameters?.all).toEqual([10, 20]);
+    await succeed(sum as Claimed);
+    await succeed((await withdraw(name)) as Claimed);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works, s.counts])).toEqual([
+      ["fit", 2, { success: 2 }],
+      ["sum", 1, { success: 1 }],
+      ["plot", 1, { success: 1 }],
+    ]);
+  });
+
+  it("refuses, naming the step, a need that does not exist or a cycle; and an ended run", async () => {
+    const name = unique("merge-bad");
+    const id = await start(twoSteps(name));
+    const unknown = await post(`/runs/${id}/steps`, {
+      steps: [{ name: "plot", needs: ["nowhere"], work: { command: ["true"] } }],
+    });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain('step \\"plot\\"');
+    expect(JSON.stringify(unknown.body)).toContain('no step is named \\"nowhere\\"');
+    const cycle = await post(`/runs/${id}/steps`, {
+      steps: '- name: fit\n  needs: [sum]\n  work: {command: ["true"]}\n',
+    });
+    expect(cycle.status).toBe(400);
+    expect(JSON.stringify(cycle.body)).toContain("a cycle among steps");
+    expect(JSON.stringify(cycle.body)).toContain('\\"fit\\"');
+    // Nothing of a refused merge stays.
+    expect((await getRun(id)).steps.map((s) => s.name)).toEqual(["fit", "sum"]);
+    await post(`/runs/${id}/cancel`);
+    const ended = await post(`/runs/${id}/steps`, {
+      steps: [{ name: "plot", work: { command: ["true"] } }],
+    });
+    expect(ended.status).toBe(409);
+    expect(JSON.stringify(ended.body)).toContain("steps merge only into a running run");
+  });
+});

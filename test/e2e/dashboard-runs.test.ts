@@ -1,0 +1,117 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { MongoClient, ObjectId } from "mongodb";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { databaseName, uriFor } from "../support/db.js";
+import { type Owned, ROOT, workerProcess } from "../support/processes.js";
+import { type Stack, startStack } from "../support/stack.js";
+
+/**
+ * A run's page in a real browser (Chromium through playwright-core) against the real service,
+ * MongoDB and a worker process: its limits, Pause and Resume, and a timed-out run's end.
+ */
+
+const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
+/** How long the page may take to show what the service already has (it polls every 2 s). */
+const SEEN_MS = 20_000;
+
+let stack: Stack;
+let browser: Browser;
+let page: Page;
+let mongo: MongoClient;
+let worker: Owned | undefined;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" });
+  mongo = await MongoClient.connect(uriFor(databaseName(import.meta.filename)));
+  browser = await chromium.launch({
+    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
+});
+
+afterAll(async () => {
+  await worker?.stop("SIGKILL");
+  await browser?.close();
+  await mongo?.close();
+  await stack?.close();
+});
+
+const runPage = () => page.locator("[data-test=run]");
+const stepState = (name: string) =>
+  page.locator(`[data-test=graph] [data-step="${name}"]`).getAttribute("data-state");
+
+describe("a run's page", () => {
+  it("shows its limits, pauses and resumes it, and shows it timed out with a way to carry on", {
+    timeout: 120_000,
+  }, async () => {
+    const pipeline = `ui-runctl-${Math.random().toString(36).slice(2, 8)}`;
+    const config = [
+      'version: "2"',
+      `name: ${pipeline}`,
+      "timeout: 2h",
+      "max-parallel: 1",
+      "defaults: {user: admin, site: local}",
+      "pipeline:",
+      "  steps:",
+      "    - name: slow",
+      "      matrix: {n: [1, 2]}",
+      '      work: {command: ["sh", "-c", "exec sleep 600"]}',
+      "    - name: after",
+      "      needs: [slow]",
+      '      work: {command: ["true"]}',
+    ].join("\n");
+    const { id } = await stack.client().startRun(config);
+    worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "3"], {
+      WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
+    });
+    await page.goto(`${stack.url}/`);
+    await page.locator("#token").fill(stack.token("admin", ["admin"]));
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("header nav").waitFor();
+    await page.goto(`${stack.url}/ui#/runs/${id}`);
+    await expect
+      .poll(() => page.locator("[data-test=limits]").textContent(), { timeout: SEEN_MS })
+      .toMatch(/times out .* · at most 1 works at once/);
+    const slow = page.locator('[data-test=graph] [data-step="slow"]');
+    await expect.poll(() => slow.textContent(), { timeout: SEEN_MS }).toContain("1 running");
+
+    await page.locator("[data-action=pause-run]").click();
+    await expect
+      .poll(() => runPage().getAttribute("data-paused"), { timeout: SEEN_MS })
+      .toBe("yes");
+    await expect(page.locator("h2 [data-status=paused]").textContent()).resolves.toBe("paused");
+    await expect
+      .poll(() => page.locator("[data-test=events]").textContent(), { timeout: SEEN_MS })
+      .toContain("run paused");
+    await page.locator("[data-action=resume-run]").click();
+    await expect.poll(() => runPage().getAttribute("data-paused"), { timeout: SEEN_MS }).toBe("no");
+    await expect(page.locator("[data-action=pause-run]").isVisible()).resolves.toBe(true);
+
+    // Its timeout passes (the deadline moved back, as if two hours went by).
+    await mongo
+      .db()
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(id) }, { $set: { deadline: 0 } });
+    await expect
+      .poll(() => runPage().getAttribute("data-status"), { timeout: SEEN_MS })
+      .toBe("timedout");
+    await expect(page.locator("h2 [data-status=timedout]").isVisible()).resolves.toBe(true);
+    await expect.poll(() => stepState("slow"), { timeout: SEEN_MS }).toBe("timedout");
+    await expect(stepState("after")).resolves.toBe("timedout");
+    await expect(page.locator("[data-test=events]").textContent()).resolves.toContain(
+      "run timed out",
+    );
+    await expect(page.locator("[data-action=rerun-unfinished]").isVisible()).resolves.toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, "run-paused-timedout.png"), fullPage: true });
+    expect(consoleErrors).toEqual([]);
+  });
+});
