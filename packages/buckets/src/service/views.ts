@@ -9,7 +9,7 @@ import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid, tooLarge } from "../errors.js";
 import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
-import { present, presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
+import { presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
 
@@ -57,7 +57,7 @@ export async function view(
       skip,
       limit: request.limit ?? 100,
     });
-    const show = (doc: Partial<WorkDoc>) => ({ ...present(doc), arrived: doc.received ?? 0 });
+    const show = (doc: Partial<WorkDoc>) => ({ ...presentPlaced(doc), arrived: doc.received ?? 0 });
     return jsonArrayWithin(docs, show, maxBytes, skip, false);
   }
   if (request.before) throw invalid('before pages works by arrival: send order "arrival" with it');
