@@ -46,10 +46,7 @@ beforeAll(async () => {
     join(home, "chime.yml"),
     `workspace: chime\nsites: [chime, local]\nhttp:\n  baseurls:\n    buckets: [${stack.url}]\n`,
   );
-  writeFileSync(
-    join(home, ".workflow-token"),
-    stack.token("alice", ["work:deposit", "work:read"]),
-  );
+  writeFileSync(join(home, ".workflow-token"), stack.token("alice", ["work:deposit", "work:read"]));
   writeFileSync(join(home, ".workflow-worker-token"), stack.token("worker", ["work:withdraw"]));
   session = join(home, "session.sh");
   writeFileSync(session, "");
@@ -100,7 +97,10 @@ describe("the READMEs' examples, as printed", () => {
     async (_where, block) => {
       if (block.language === "yaml") {
         const path = named(block);
-        expect(path, "a yaml block names its file (# examples/...), or is fenced text").toBeTruthy();
+        expect(
+          path,
+          "a yaml block names its file (# examples/...), or is fenced text",
+        ).toBeTruthy();
         const file = readFileSync(join(ROOT, path as string), "utf8");
         expect(block.text.slice(block.text.indexOf("\n") + 1), `${path} as shown`).toBe(file);
         const used = runnable.some((b) => b.language === "sh" && b.text.includes(path as string));
@@ -121,9 +121,7 @@ describe("the READMEs' examples, as printed", () => {
     const admin = stack.client();
     const left = await eventually(async () => {
       const works = await admin.view({ pipeline: "fit-spectra" });
-      return works.some((w) => w.status === "queued" || w.status === "running")
-        ? undefined
-        : works;
+      return works.some((w) => w.status === "queued" || w.status === "running") ? undefined : works;
     }, 60_000);
     expect(left.filter((w) => w.status !== "success").map((w) => w.results)).toEqual([]);
     // Besides those still in the queue, the results store holds the ones moved there.

@@ -87,7 +87,10 @@ export function cacheStore(collection: Collection<WorkDoc>) {
      * The run steps whose successes carry these keys (within the caller's works): their
      * dependents' keys were made from them. Successes only, so the cache's index serves it.
      */
-    placesOf: async (within: Within, keys: string[]): Promise<{ run: ObjectId; step: string }[]> => {
+    placesOf: async (
+      within: Within,
+      keys: string[],
+    ): Promise<{ run: ObjectId; step: string }[]> => {
       if (keys.length === 0) return [];
       const rows = await collection
         .aggregate<{ _id: { run: ObjectId; step: string } }>(

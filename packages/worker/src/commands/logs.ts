@@ -33,7 +33,8 @@ async function untilStarted(client: BucketsClient, id: string, signal: AbortSign
   for (;;) {
     const work = await client.show(id);
     if ((work.attempt ?? 0) > 0 || !NOT_STARTED.has(work.status)) return true;
-    if (!said) process.stderr.write(`work ${id} is ${work.status}: waiting for its first attempt\n`);
+    if (!said)
+      process.stderr.write(`work ${id} is ${work.status}: waiting for its first attempt\n`);
     said = true;
     try {
       await sleep(START_POLL_MS, undefined, { signal });

@@ -1,9 +1,9 @@
 import { RESULT_STATUSES, RESULTS_PREFIX } from "@workflow/work/results-paths";
 import { html } from "htm/preact";
 import { post } from "../api.js";
+import { FilterBar, queryOf } from "../filter-bar.js";
 import { when } from "../format.js";
 import { usePoll } from "../poll.js";
-import { FilterBar, queryOf } from "../filter-bar.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 

@@ -3,10 +3,10 @@ import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { post } from "../api.js";
+import { FilterBar, queryOf } from "../filter-bar.js";
 import { duration, messageOf, when } from "../format.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
-import { FilterBar, queryOf } from "../filter-bar.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 
