@@ -1,3 +1,5 @@
+/** How busy each process was during a measurement, from /proc. */
+
 import { readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux this runs on). */

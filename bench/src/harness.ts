@@ -1,3 +1,5 @@
+/** The bench's harness: its mongod, services started as separate processes, clients and tokens. */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Agent, request as httpRequest } from "node:http";

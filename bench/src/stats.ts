@@ -1,3 +1,5 @@
+/** The statistics the bench reports: medians, percentiles, latencies. */
+
 /** The middle value (the mean of the two middle ones for an even count). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

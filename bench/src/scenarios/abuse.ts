@@ -1,3 +1,8 @@
+/**
+ * Scenario: an innocent worker's withdraw latency while one token abuses the service within its
+ * bounds.
+ */
+
 import { type Harness, tokenOf } from "../harness.js";
 import { latencies, log, p50p99, round } from "../stats.js";
 

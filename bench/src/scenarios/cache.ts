@@ -1,3 +1,7 @@
+/**
+ * Scenario: a run answered wholly from the cache, against the same run executed by no-op workers.
+ */
+
 import { MAX_RUN_WORKS } from "@workflow/work";
 import type { Harness } from "../harness.js";
 import { log, median, round } from "../stats.js";

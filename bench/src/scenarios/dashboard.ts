@@ -1,3 +1,8 @@
+/**
+ * Scenario: the dashboard's calls (the overview's poll, the works page's views) with many works
+ * stored.
+ */
+
 import { type Harness, queuedDoc } from "../harness.js";
 import { latencies, log, p50p99 } from "../stats.js";
 import { empty } from "./latency.js";

@@ -1,3 +1,7 @@
+/**
+ * Scenario: deposit throughput through the service against bare driver inserts of the same works.
+ */
+
 import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";

@@ -1,3 +1,7 @@
+/**
+ * Scenario: no-op works end to end through real worker processes, against the same load on Agenda.
+ */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

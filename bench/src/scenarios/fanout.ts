@@ -1,3 +1,8 @@
+/**
+ * Scenario: how soon a fan-out's children, and then its fan-in, become claimable once the parent
+ * reports.
+ */
+
 import { MAX_RUN_WORKS } from "@workflow/work";
 import type { Harness } from "../harness.js";
 import { log, median, round } from "../stats.js";

@@ -1,3 +1,8 @@
+/**
+ * Scenarios: claims as the queue deepens, the status endpoints' cost, and deposit-to-start among
+ * idle workers.
+ */
+
 import { type Collection, ObjectId } from "mongodb";
 import { concurrently, type Harness, queuedDoc, type Service, workIndexes } from "../harness.js";
 import { latencies, log, p50p99 as p, percentile, round } from "../stats.js";

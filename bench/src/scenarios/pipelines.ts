@@ -1,3 +1,8 @@
+/**
+ * Scenario: a pipeline run's overhead per work against plain deposits, and how soon a child is
+ * released.
+ */
+
 import { MAX_RUN_WORKS } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import type { Harness } from "../harness.js";

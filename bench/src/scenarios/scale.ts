@@ -1,3 +1,8 @@
+/**
+ * Scenario: works end to end against the batched limit of the same mongod, the least each work
+ * needs.
+ */
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

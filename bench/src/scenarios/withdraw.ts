@@ -1,3 +1,5 @@
+/** Scenario: claims per second through the service against a bare findOneAndUpdate loop. */
+
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
 import { log, medianOf, round } from "../stats.js";
 

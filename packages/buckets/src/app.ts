@@ -1,3 +1,8 @@
+/**
+ * The Express app: middleware in order, then every router. It never listens, connects or starts
+ * background tasks (server.ts does).
+ */
+
 import express, { type Express } from "express";
 import type { Keys } from "./auth/keys.js";
 import { authenticate } from "./http/auth.js";

@@ -1,4 +1,9 @@
 #!/usr/bin/env node
+/**
+ * The `buckets` command: serve (settings from the environment, see options.ts), and mint a token
+ * with the service's key.
+ */
+
 import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { resolveKeys } from "./auth/keys.js";

@@ -1,3 +1,5 @@
+/** The service package's public surface: what tests, the bench and embedders import. */
+
 export { buildApp } from "./app.js";
 export { type Keys, resolveKeys } from "./auth/keys.js";
 export {

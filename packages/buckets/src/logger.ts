@@ -1,3 +1,5 @@
+/** The service's logger, and the headers that never reach a log. */
+
 import { pino } from "pino";
 
 export type Logger = pino.Logger;

@@ -1,3 +1,8 @@
+/**
+ * The transition table: every change of a work's status, who may cause it and what it writes. The
+ * store, README and dashboard read it.
+ */
+
 import type { Status } from "@workflow/work";
 // The statuses alone, not the package's index: the dashboard's bundle imports this table too.
 import { STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses";

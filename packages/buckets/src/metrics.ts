@@ -1,3 +1,7 @@
+/**
+ * The service's Prometheus metrics, in a registry of its own; queue counts are read when scraped.
+ */
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Store } from "./store/index.js";
 

@@ -1,3 +1,8 @@
+/**
+ * The service's settings, read once from the environment (BUCKETS_*) and checked; defaults defined
+ * here.
+ */
+
 import { Settings } from "@workflow/work";
 import { z } from "zod";
 import { checkAllowEntry } from "./service/runs/callback-target.js";

@@ -1,3 +1,8 @@
+/**
+ * Starts the service: connects the store, wires the parts, listens, and runs the background tasks;
+ * stops them in order.
+ */
+
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { loadWorkspace } from "@workflow/work";

@@ -1,3 +1,5 @@
+/** The service package's version. */
+
 import { readFileSync } from "node:fs";
 
 /** The package's version, read once. */

@@ -1,3 +1,5 @@
+/** A work's cache key: its definition, which is part of the project's contract. */
+
 import { createHash } from "node:crypto";
 
 /**

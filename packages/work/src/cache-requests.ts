@@ -1,3 +1,5 @@
+/** Requests and answers of the cache's endpoints: expiry and a run's preview. */
+
 import { z } from "zod";
 import { DurationSchema } from "./cache.js";
 import { ObjectIdSchema, PipelineSchema } from "./schema.js";

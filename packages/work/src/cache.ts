@@ -1,3 +1,5 @@
+/** A work's `cache` setting, and durations as configs write them. */
+
 import { z } from "zod";
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };

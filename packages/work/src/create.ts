@@ -1,3 +1,5 @@
+/** createWork: a work built from layered settings, flags and prefixed fields. */
+
 import type { z } from "zod";
 import { formatIssues, InvalidWorkError, SettingError } from "./errors.js";
 import { checkResultsSize } from "./results.js";

@@ -1,3 +1,5 @@
+/** Durations as people read them. */
+
 /**
  * Seconds as a person reads them: 4.2 s, 3 min 5 s, 23 h 53 min, 29 d 23 h. Two units at most:
  * a lifetime or a wait is judged by its first figure, and 85994 s says nothing at a glance.

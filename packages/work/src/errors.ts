@@ -1,3 +1,5 @@
+/** The package's errors, each with a stable code. */
+
 import type { z } from "zod";
 
 /** Base of every error this package throws; `code` is stable and never reused. */

@@ -1,3 +1,5 @@
+/** Free-form data (parameters, results, blocks): bounded in depth and keys. */
+
 import { z } from "zod";
 
 /** How deep free-form data (parameters, results, blocks) may nest; deeper is refused, not stored. */

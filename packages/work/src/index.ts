@@ -1,3 +1,5 @@
+/** The package's public surface, shared by the service, the worker and the dashboard. */
+
 export {
   type Cache,
   CachedSchema,

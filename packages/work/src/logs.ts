@@ -1,3 +1,5 @@
+/** A work's output lines and log batches, as worker and service exchange them. */
+
 import { z } from "zod";
 
 /** Where a line of a work's output came from. */

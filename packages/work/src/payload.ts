@@ -1,3 +1,5 @@
+/** A work as the service takes it: what stays on the client is left out. */
+
 import type { Work } from "./schema.js";
 
 /** A work as the service takes it: plain JSON, without what stays on the client. */

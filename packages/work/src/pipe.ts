@@ -1,3 +1,5 @@
+/** How a command behaves when its reader goes away (`workflow ls | head`). */
+
 /**
  * A command whose reader has gone (`workflow ls | head`) stops writing and exits 0, saying
  * nothing, as `git log | head` does. Node ignores SIGPIPE, so without this the failed write

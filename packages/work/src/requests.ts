@@ -1,11 +1,11 @@
-import { z } from "zod";
-import { FreeObjectSchema } from "./free.js";
-import { ObjectIdSchema, SlackSchema } from "./schema.js";
-
 /**
  * The bodies and parameters of the API's requests, shared by the service (which validates with
  * them), the client (which builds them) and the OpenAPI document.
  */
+
+import { z } from "zod";
+import { FreeObjectSchema } from "./free.js";
+import { ObjectIdSchema, SlackSchema } from "./schema.js";
 
 /** The most works one withdraw claims. */
 export const MAX_CLAIM_COUNT = 100;

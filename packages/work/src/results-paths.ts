@@ -1,3 +1,5 @@
+/** Where the results store lives in the service's URL space, and its statuses. Imports nothing. */
+
 /**
  * The results store: finished works moved out of the queue, kept for years. It is part of the
  * buckets service, under this prefix, because /view and /status at the root already mean the

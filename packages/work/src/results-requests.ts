@@ -1,3 +1,5 @@
+/** Requests of the results store's views. */
+
 import { z } from "zod";
 import { MAX_VIEW_LIMIT } from "./requests.js";
 

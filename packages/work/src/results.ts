@@ -1,3 +1,5 @@
+/** The cap on a work's `results`, and what takes their place when they are dropped. */
+
 /** The largest `results` a work may carry: bytes of its JSON in UTF-8. Larger outputs go in `products`. */
 export const RESULTS_MAX_BYTES = 4_000_000;
 

@@ -1,3 +1,5 @@
+/** A run's outputs, as the service answers them. */
+
 import { z } from "zod";
 import type { Status } from "./schema.js";
 

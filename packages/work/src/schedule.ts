@@ -1,3 +1,5 @@
+/** Schedules: what they fire, when, and what a missed tick does. */
+
 import { z } from "zod";
 import { FreeArraySchema, FreeObjectSchema } from "./free.js";
 

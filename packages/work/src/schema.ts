@@ -1,3 +1,5 @@
+/** The Work model: one zod schema, shared by client, service and worker. */
+
 import { z } from "zod";
 import { CachedSchema, CacheSchema } from "./cache.js";
 import { FreeArraySchema, FreeObjectSchema } from "./free.js";

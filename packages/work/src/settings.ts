@@ -1,3 +1,5 @@
+/** Named settings from the environment, then files in a secrets directory. */
+
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";

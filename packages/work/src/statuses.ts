@@ -2,6 +2,7 @@
  * A work's statuses. Imports nothing, so that the dashboard's bundle can share them without zod.
  * `waiting` and `skipped` belong to pipeline steps: a step waits for its needs, or is skipped.
  */
+
 export const STATUSES = [
   "created",
   "waiting",

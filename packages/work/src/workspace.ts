@@ -1,3 +1,5 @@
+/** A workspace file: the service's URL, the sites, and where archived files go. */
+
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";

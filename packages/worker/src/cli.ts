@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+/** The `workflow` command: global flags, and each command registered from ./commands. */
+
 import { readFileSync } from "node:fs";
 import { exitQuietlyWhenPipeCloses } from "@workflow/work";
 import { Command, CommanderError, Option } from "commander";

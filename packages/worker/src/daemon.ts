@@ -1,9 +1,10 @@
-import { hostname } from "node:os";
-import { resolve } from "node:path";
 /**
  * The worker daemon: slots that take claims and hand each to an Attempt, one pool of warm
  * processes, one reporter, and the stop with its grace period.
  */
+
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 import {
   BucketsClient,
   type BucketsClientOptions,

@@ -1,3 +1,5 @@
+/** The worker package's public surface: the daemon and its parts, for tests and embedders. */
+
 export {
   filterOf,
   type StartWorkerOptions,

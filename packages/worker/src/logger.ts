@@ -1,3 +1,5 @@
+/** The worker's own log, on stderr so that stdout stays for what commands print. */
+
 import { pino } from "pino";
 
 export type Logger = pino.Logger;

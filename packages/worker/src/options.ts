@@ -1,3 +1,5 @@
+/** The worker's settings and their defaults, defined once. */
+
 import { z } from "zod";
 
 /** A worker's settings; `startWorker` resolves them once. */

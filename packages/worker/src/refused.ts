@@ -1,3 +1,8 @@
+/**
+ * The service refused the worker's token, scope or pipelines: an error that says which and how to
+ * fix it.
+ */
+
 import type { BucketsError } from "@workflow/work";
 
 /** The service refused the worker's token, or its scope or pipelines; the message says which. */

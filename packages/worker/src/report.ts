@@ -1,3 +1,5 @@
+/** The reporter: outcomes to PUT /work in batches, retried, with Slack's reply. */
+
 import {
   type BucketsClient,
   BucketsError,

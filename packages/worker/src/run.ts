@@ -1,3 +1,8 @@
+/**
+ * Runs one work: starts its function or command, ships its output, archives its files, and makes
+ * its outcome.
+ */
+
 import type { BucketsClient, BucketsError, StoredWork, Workspace } from "@workflow/work";
 import { archiveOutcome } from "./archive/archive.js";
 import { Lease } from "./lease.js";

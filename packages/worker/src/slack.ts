@@ -1,3 +1,5 @@
+/** The Slack message of a work's outcome, sent by the worker. */
+
 import { type Block, type KnownBlock, LogLevel, WebClient } from "@slack/web-api";
 import { Settings, type SettingsOptions, type StoredWork } from "@workflow/work";
 import type { Logger } from "./logger.js";

@@ -1,3 +1,8 @@
+/**
+ * What a principal may do: scopes, pipelines and ownership, checked by the service before any store
+ * call.
+ */
+
 import { spokenDuration } from "@workflow/work";
 import { refuse } from "../errors.js";
 import type { Principal, Scope } from "./tokens.js";

@@ -1,3 +1,8 @@
+/**
+ * The keys tokens are verified (and, when the service holds one, signed) with: loaded, pinned to an
+ * algorithm and parsed once.
+ */
+
 import {
   createHash,
   createPrivateKey,

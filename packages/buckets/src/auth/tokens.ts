@@ -1,3 +1,8 @@
+/**
+ * Tokens: their claims as the service reads them, their lifetimes, and minting. Who may do what is
+ * ./access.ts.
+ */
+
 import { LIFETIME_HELP, LIFETIME_PATTERN, SCOPES, type Scope, ScopeSchema } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { z } from "zod";

@@ -1,3 +1,8 @@
+/**
+ * Reads the bearer token into the request's principal, and who acts for an attempt. Authorisation
+ * is the service's (auth/access.ts).
+ */
+
 import { CLAIM_HEADER } from "@workflow/work";
 import type { Request, RequestHandler, Response } from "express";
 import type { Keys } from "../auth/keys.js";

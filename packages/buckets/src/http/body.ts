@@ -1,3 +1,7 @@
+/**
+ * How JSON bodies are read: the size cap, a key count before parsing, and the `__proto__` guard.
+ */
+
 import express, { type RequestHandler } from "express";
 import { notePossibleProtoKey } from "./proto.js";
 

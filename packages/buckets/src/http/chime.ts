@@ -1,3 +1,5 @@
+/** Error fields CHIME's CLI reads, added beside the service's own error body on CHIME's routes. */
+
 import type { RequestHandler } from "express";
 
 /**

@@ -1,3 +1,8 @@
+/**
+ * The one mapper from the service's errors to HTTP: each code's family decides its status. Nothing
+ * else writes an error response.
+ */
+
 import { type ErrorFamily, WorkflowError } from "@workflow/work";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";

@@ -1,3 +1,5 @@
+/** Request logs (with a request id, credentials cut) and request metrics, as middleware. */
+
 import { randomUUID } from "node:crypto";
 import type { RequestHandler } from "express";
 import { stdSerializers } from "pino";

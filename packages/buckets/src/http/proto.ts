@@ -1,3 +1,7 @@
+/**
+ * Refuses JSON bodies holding a `__proto__` key, walking only the few bodies whose raw bytes might.
+ */
+
 import type { IncomingMessage } from "node:http";
 import { pathText, protoKeyAt } from "@workflow/work";
 import type { NextFunction, Request, Response } from "express";

@@ -1,8 +1,8 @@
+/** Pieces the OpenAPI document is built of, shared by its parts. */
+
 import { z } from "zod";
 import { ERROR_CODES, type ErrorCode } from "../errors.js";
 import { statusOf } from "../http/errors.js";
-
-/** Pieces the OpenAPI document is built of, shared by its parts. */
 
 export type JsonSchema = Record<string, unknown>;
 export type Paths = Record<string, Record<string, unknown>>;

@@ -1,3 +1,5 @@
+/** OpenAPI paths of the cache: a run's preview, and expiry. */
+
 import { body, op, type Paths, ref } from "./build.js";
 
 /** The cache of works keyed by what they compute: a run's preview, and expiry. */

@@ -1,3 +1,5 @@
+/** Assembles the OpenAPI document from its parts, also served under CHIME's `/v2` base. */
+
 import {
   BulkRequestSchema,
   CountRequestSchema,

@@ -1,3 +1,5 @@
+/** OpenAPI paths of the operators' endpoints and the pages. */
+
 import { errors, ok, type Paths } from "./build.js";
 
 /** The operators' endpoints and the pages: public but for /metrics. */

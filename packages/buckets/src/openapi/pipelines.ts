@@ -1,3 +1,5 @@
+/** OpenAPI paths of runs, configs and schedules. */
+
 import { RUN_STATUSES } from "@workflow/work/statuses";
 import { body, op, type Paths, pathParam, query, ref, strings } from "./build.js";
 

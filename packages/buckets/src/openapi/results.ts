@@ -1,3 +1,5 @@
+/** OpenAPI paths of the results store, under RESULTS_PREFIX. */
+
 import { RESULTS_PREFIX } from "@workflow/work";
 import { body, counts, ok, op, type Paths, query, ref } from "./build.js";
 

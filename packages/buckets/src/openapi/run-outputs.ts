@@ -1,3 +1,5 @@
+/** OpenAPI paths of a run's outputs. */
+
 import { RunOutputsParamsSchema } from "@workflow/work";
 import { op, type Paths, pathParam, queryParameters, strings } from "./build.js";
 

@@ -1,3 +1,7 @@
+/**
+ * OpenAPI paths of the queue: deposit, withdraw, update, views, logs, audits and an attempt's life.
+ */
+
 import {
   CLAIM_HEADER,
   ClaimSecretSchema,

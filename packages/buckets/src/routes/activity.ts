@@ -1,3 +1,5 @@
+/** Routes of what the dashboard reads beyond /status and /view, and its bulk actions. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import { countTable, minutes, workersSeen } from "../service/activity.js";

@@ -1,3 +1,5 @@
+/** Routes of CHIME's audits, on demand. */
+
 import { Router } from "express";
 import { z } from "zod";
 import { principalOf } from "../http/auth.js";

@@ -1,3 +1,5 @@
+/** Routes of the cache: a run's preview, and expiry. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import { expireCache } from "../service/cache-expire.js";

@@ -1,3 +1,5 @@
+/** Routes of CHIME's configs API, mapped onto runs. */
+
 import { Router } from "express";
 import { invalid } from "../errors.js";
 import { principalOf } from "../http/auth.js";

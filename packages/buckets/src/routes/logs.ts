@@ -1,3 +1,5 @@
+/** Routes of one work in full and its attempts' logs: appended, paged and followed (SSE). */
+
 import { AttemptParamsSchema } from "@workflow/work";
 import { type Response, Router } from "express";
 import { holderOf, principalOf } from "../http/auth.js";

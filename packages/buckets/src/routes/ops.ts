@@ -1,3 +1,8 @@
+/**
+ * Routes for operators and load balancers: health, readiness, version, metrics and the API
+ * document.
+ */
+
 import { type RequestHandler, Router } from "express";
 import { requireScope } from "../auth/access.js";
 import { refuse } from "../errors.js";

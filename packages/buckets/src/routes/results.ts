@@ -1,3 +1,5 @@
+/** Routes of the results store, shaped as CHIME's results service. */
+
 import { RESULTS_PREFIX } from "@workflow/work";
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";

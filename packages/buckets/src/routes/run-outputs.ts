@@ -1,3 +1,5 @@
+/** Route of a run's outputs. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";

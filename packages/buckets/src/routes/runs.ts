@@ -1,3 +1,5 @@
+/** Routes of pipeline runs. Routes only parse and answer: the rules are in service/runs/. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";

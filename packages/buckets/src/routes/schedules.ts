@@ -1,3 +1,5 @@
+/** Routes of schedules, this service's and CHIME's. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import { chimeErrors } from "../http/chime.js";

@@ -1,3 +1,5 @@
+/** Route that lets an admin mint tokens no wider than its own. */
+
 import { MintRequestSchema } from "@workflow/work";
 import { Router } from "express";
 import { requireNoWider, requireScope } from "../auth/access.js";

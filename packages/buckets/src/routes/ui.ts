@@ -1,3 +1,5 @@
+/** Serves the dashboard's built files, under a strict Content-Security-Policy. */
+
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import express, { type RequestHandler, Router } from "express";

@@ -1,3 +1,5 @@
+/** Routes of the read-only views of the queue. */
+
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";

@@ -1,3 +1,5 @@
+/** Routes of the queue: deposit, withdraw, update and delete, and the life of one attempt. */
+
 import { AttemptParamsSchema } from "@workflow/work";
 import { Router } from "express";
 import { holderOf, principalOf } from "../http/auth.js";

@@ -1,3 +1,5 @@
+/** Claims across several pipelines one pipeline per command, so each claim reaches one shard. */
+
 import type { Query, WorkView } from "../store/index.js";
 import type { Claimer } from "./claimer.js";
 import type { ServiceContext } from "./context.js";

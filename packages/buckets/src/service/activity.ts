@@ -1,3 +1,7 @@
+/**
+ * The dashboard's activity: counts per pipeline, the last hour by the minute, and the workers seen.
+ */
+
 import { STATUSES, type Status } from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";

@@ -1,3 +1,8 @@
+/**
+ * Which fields an admin may set on a work whatever its status, and why none of them decides
+ * anything.
+ */
+
 import { isDeepStrictEqual } from "node:util";
 import { type Work, withoutStrategy } from "@workflow/work";
 import { isAdmin } from "../auth/access.js";

@@ -1,3 +1,7 @@
+/**
+ * Bulk actions by filter (rm, retry, cancel), one page at a time, each work through its own checks.
+ */
+
 import { BULK_PAGE_WORKS, BulkRequestSchema, type BulkResult } from "@workflow/work";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";

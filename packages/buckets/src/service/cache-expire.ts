@@ -1,3 +1,5 @@
+/** Cache expiry: successes that stop standing in for new works, and the keys derived from them. */
+
 import { ExpireRequestSchema, type ExpireResult } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";

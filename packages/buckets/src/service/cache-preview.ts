@@ -1,3 +1,5 @@
+/** A run's cache preview: what POST /runs would reuse and what would run, writing nothing. */
+
 import { fill, needsResolver, type Parent, type PreviewWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";

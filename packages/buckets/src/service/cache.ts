@@ -1,3 +1,8 @@
+/**
+ * A queued work's key and its reuse of an earlier success. The key's definition is
+ * @workflow/work's.
+ */
+
 import { type ParentWork, parentDigest, workKey } from "@workflow/work";
 import type { CacheSource, WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";

@@ -1,3 +1,5 @@
+/** What an update changes: the fields a client sent that differ from what is stored. */
+
 import { isDeepStrictEqual } from "node:util";
 import type { Work } from "@workflow/work";
 

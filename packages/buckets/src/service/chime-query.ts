@@ -1,10 +1,10 @@
-import { protoKeyAt } from "@workflow/work";
-import { z } from "zod";
-
 /**
  * CHIME's client (v1.12) sends `query` and `projection` as JSON text in the URL, as its backends
  * take them. These read them; only the few forms its CLI sends are understood.
  */
+
+import { protoKeyAt } from "@workflow/work";
+import { z } from "zod";
 
 /** A query parameter holding a JSON object (`{}` when absent). */
 export const JsonParam = (what: string) =>

@@ -1,10 +1,3 @@
-import { createHash, randomBytes } from "node:crypto";
-import { ClaimSecretSchema } from "@workflow/work";
-import type { Principal } from "../auth/tokens.js";
-import { ServiceError } from "../errors.js";
-import { type HeldBy, type Holder, isHeldBy } from "../store/index.js";
-import { parseWith } from "./validate.js";
-
 /**
  * A claim belongs to its claimer. Each withdraw gives its works a claim secret; the store keeps
  * only its digest and the token's subject. Whatever acts for the attempt afterwards (an outcome,
@@ -12,6 +5,13 @@ import { parseWith } from "./validate.js";
  * same subject and, when it sends one, the same secret. Worker tokens shared by several workers are
  * told apart by the secret; a client that never sends it (CHIME's) is bound to its subject.
  */
+
+import { createHash, randomBytes } from "node:crypto";
+import { ClaimSecretSchema } from "@workflow/work";
+import type { Principal } from "../auth/tokens.js";
+import { ServiceError } from "../errors.js";
+import { type HeldBy, type Holder, isHeldBy } from "../store/index.js";
+import { parseWith } from "./validate.js";
 
 export type { Holder };
 

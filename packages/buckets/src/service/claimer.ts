@@ -1,3 +1,5 @@
+/** Claims works for waiting withdraws, several requests' claims in one round trip. */
+
 import {
   type Claimant,
   type ClaimOptions,

@@ -1,3 +1,8 @@
+/**
+ * The service's clock: MongoDB's time, kept as an offset measured now and again, so instances
+ * agree.
+ */
+
 /** How often the offset to MongoDB's clock is measured again. */
 const REFRESH_MS = 60_000;
 

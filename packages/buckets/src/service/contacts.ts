@@ -1,3 +1,5 @@
+/** Notes a worker's contact for the dashboard, never failing the request it rides on. */
+
 import type { ContactVia } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 

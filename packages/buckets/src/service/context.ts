@@ -1,3 +1,5 @@
+/** What every part of the service logic shares, built once at start. */
+
 import type { Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";

@@ -1,3 +1,5 @@
+/** Deposits: each work checked and given the service's own fields, then stored in one insert. */
+
 import { hash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
 import { ObjectId } from "mongodb";

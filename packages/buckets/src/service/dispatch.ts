@@ -1,3 +1,8 @@
+/**
+ * Long-poll withdraws: holds waiting claimants, wakes them when work is queued, and bounds how many
+ * wait.
+ */
+
 import { ServiceError } from "../errors.js";
 import { DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN } from "../options.js";
 import type { Query, WorkView } from "../store/index.js";

@@ -1,3 +1,8 @@
+/**
+ * The service's in-process events, for what happens off the request (background errors, runs
+ * ending).
+ */
+
 import { EventEmitter } from "node:events";
 
 /** What the service announces inside one process. */

@@ -1,3 +1,8 @@
+/**
+ * Followers of an attempt's logs: one poll of MongoDB per followed attempt however many follow,
+ * within limits.
+ */
+
 import type { LogLine } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import { ServiceError } from "../errors.js";

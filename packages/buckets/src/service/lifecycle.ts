@@ -1,3 +1,8 @@
+/**
+ * An attempt's life after its claim (heartbeat, release, cancel), CHIME's audits, and who may see a
+ * work.
+ */
+
 import { mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { notFound, refuse } from "../errors.js";

@@ -1,3 +1,8 @@
+/**
+ * An attempt's logs: appended only by its claimer, read and followed by its readers; and a work
+ * shown in full.
+ */
+
 import {
   type AttemptLogs,
   LOG_LINE_OVERHEAD_BYTES,

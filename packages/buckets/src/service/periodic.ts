@@ -1,3 +1,8 @@
+/**
+ * The one way a background task of the service runs: every few seconds, never twice at once,
+ * failures emitted.
+ */
+
 import type { ServiceContext } from "./context.js";
 
 export interface Periodic {

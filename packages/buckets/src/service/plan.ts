@@ -1,3 +1,8 @@
+/**
+ * Plans an update: which transition it is, what it writes and what it is guarded by. Nothing is
+ * written here.
+ */
+
 import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy, workKey } from "@workflow/work";
 import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";

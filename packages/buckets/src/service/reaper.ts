@@ -1,3 +1,8 @@
+/**
+ * The reaper: lapsed attempts ended and due retries re-queued, with the runs' sweeps, inside the
+ * service.
+ */
+
 import type { ServiceContext } from "./context.js";
 import { every, type Periodic } from "./periodic.js";
 import { sweepReruns } from "./runs/control.js";

@@ -1,3 +1,5 @@
+/** Deleting works, one or many, each only by who may; and ids read from paths and queries. */
+
 import { ObjectIdSchema } from "@workflow/work";
 import { isAdmin, mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";

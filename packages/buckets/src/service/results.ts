@@ -1,3 +1,9 @@
+/**
+ * The results store, as CHIME's results service: finished works kept for years, queried by
+ * pipeline, event and tags. The same tokens, pipeline limits and query language as the queue.
+ * Writing takes `work:deposit` (a non-admin writes only its own works), reading `work:read`.
+ */
+
 import {
   PipelineSchema,
   RESULT_STATUSES,
@@ -13,12 +19,6 @@ import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { parseIds } from "./remove.js";
 import { parseWith, parseWork, requireArray, requireResultsWithinCap } from "./validate.js";
 import { jsonArrayWithin, scopedQuery, toProjection } from "./views.js";
-
-/**
- * The results store, as CHIME's results service: finished works kept for years, queried by
- * pipeline, event and tags. The same tokens, pipeline limits and query language as the queue.
- * Writing takes `work:deposit` (a non-admin writes only its own works), reading `work:read`.
- */
 
 const where = (index: number) => `works[${index}]`;
 

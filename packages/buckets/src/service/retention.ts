@@ -1,3 +1,7 @@
+/**
+ * Retention: dates finished works so that the TTL index removes them after BUCKETS_RETENTION_DAYS.
+ */
+
 import type { ServiceContext } from "./context.js";
 import { every, type Periodic } from "./periodic.js";
 

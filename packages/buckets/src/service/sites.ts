@@ -1,3 +1,5 @@
+/** Which sites a work may run at: the workspace's, checked alike at deposit and update. */
+
 import { refuse } from "../errors.js";
 import type { ServiceContext } from "./context.js";
 

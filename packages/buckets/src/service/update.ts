@@ -1,3 +1,5 @@
+/** PUT /work: outcomes from workers and changes from owners and admins, each item on its own. */
+
 import { ClaimSecretSchema, droppedBytesOf, ObjectIdSchema } from "@workflow/work";
 import { z } from "zod";
 import { hasScope, requireScope } from "../auth/access.js";

@@ -1,3 +1,7 @@
+/**
+ * Reading request bodies: arrays, works and zod schemas, with messages naming where the problem is.
+ */
+
 import {
   checkResultsSize,
   formatIssues,

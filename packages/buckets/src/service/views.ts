@@ -1,3 +1,8 @@
+/**
+ * Read-only views of the queue: queries scoped to a token's pipelines, answers bounded in bytes,
+ * counts.
+ */
+
 import {
   CountRequestSchema,
   PipelineSchema,

@@ -1,3 +1,5 @@
+/** Withdraw: a worker's filter compiled and claimed from, waiting when nothing is there. */
+
 import { WithdrawParamsSchema } from "@workflow/work";
 import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";

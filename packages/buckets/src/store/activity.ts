@@ -1,3 +1,7 @@
+/**
+ * The store's reads for the dashboard's activity: works ended by the minute, and worker sightings.
+ */
+
 import type { Collection, Document } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 

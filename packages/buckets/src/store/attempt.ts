@@ -1,9 +1,9 @@
-import type { Document } from "mongodb";
-
 /**
  * The pieces every transition that ends an attempt shares, as aggregation expressions for
  * pipeline updates: each transition stays one conditional write, computed from the document.
  */
+
+import type { Document } from "mongodb";
 
 /** Fields that only a running attempt has. */
 export const ATTEMPT_FIELDS = ["leaseUntil", "deadline", "lease"] as const;

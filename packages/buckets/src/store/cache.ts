@@ -1,3 +1,5 @@
+/** The store's cache lookups: keyed successes by pipeline and key, and their expiry. */
+
 import type { Collection, IndexDescription, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";

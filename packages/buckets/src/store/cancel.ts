@@ -1,3 +1,5 @@
+/** The store's cancel of an unfinished work, as one conditional write. */
+
 import type { Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";

@@ -1,3 +1,5 @@
+/** The store's claims: the queue's order, and claiming one or many works as conditional writes. */
+
 import { type Collection, type Document, type Filter, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import type { HeldBy, WorkDoc } from "./documents.js";

@@ -1,3 +1,5 @@
+/** MongoDB's clock, the one every instance reads. */
+
 import type { Db } from "mongodb";
 
 /**

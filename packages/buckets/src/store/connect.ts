@@ -1,3 +1,5 @@
+/** Connects to MongoDB, or starts an embedded mongod in the data directory. */
+
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { type CommandStartedEvent, type Db, MongoClient, MongoServerSelectionError } from "mongodb";

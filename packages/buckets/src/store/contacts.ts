@@ -1,3 +1,5 @@
+/** The store's record of how each worker last reached the service. */
+
 import type { Collection, Db } from "mongodb";
 
 /** How a worker last reached the service: asking for work, or keeping an attempt's lease. */

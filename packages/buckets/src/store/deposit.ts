@@ -1,3 +1,5 @@
+/** The store's deposit: works inserted in one insert, a repeated request recognised by digest. */
+
 import { type Collection, MongoBulkWriteError } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { StoreError } from "./errors.js";

@@ -1,3 +1,5 @@
+/** A work as MongoDB stores it, and who holds its attempt. Only the store reads this shape. */
+
 import type { Work } from "@workflow/work";
 import { type Collection, type Db, ObjectId } from "mongodb";
 

@@ -1,3 +1,5 @@
+/** The store's failures, in its own words; the service decides what each means to a client. */
+
 import {
   MongoBulkWriteError,
   MongoNetworkError,

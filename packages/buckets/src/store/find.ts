@@ -1,3 +1,5 @@
+/** The store's reads of works: by filter as a cursor, by ids, and counted. */
+
 import type { Collection, Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";

@@ -1,3 +1,5 @@
+/** The store: the only door to MongoDB. The service calls these and never the driver. */
+
 import type { Db, Filter } from "mongodb";
 import { activityStore } from "./activity.js";
 import { cacheStore } from "./cache.js";

@@ -1,3 +1,5 @@
+/** The works' indexes, so that every claim is an index scan that stops at its first match. */
+
 import type { Collection, IndexDescription } from "mongodb";
 import { CACHE_INDEX } from "./cache.js";
 import type { WorkDoc } from "./documents.js";

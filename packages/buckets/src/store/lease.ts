@@ -1,3 +1,7 @@
+/**
+ * The store's fenced writes of a running attempt: heartbeat and release, and why one found nothing.
+ */
+
 import type { Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";

@@ -1,3 +1,8 @@
+/**
+ * The store of attempts' logs: their own collection, appended in batches, paged and removed with
+ * their works.
+ */
+
 import { LOG_LINE_OVERHEAD_BYTES, type LogLine } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";

@@ -1,3 +1,5 @@
+/** The store's record of workers' outcomes, each as one conditional write. */
+
 import type { Collection, Document, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry, retryAtAfter } from "./attempt.js";

@@ -1,3 +1,5 @@
+/** Works over MongoDB's document limit: found and named with their size. */
+
 import { BSON, MongoServerError, type ObjectId } from "mongodb";
 import { StoreError } from "./errors.js";
 

@@ -1,3 +1,5 @@
+/** The store's reaper writes: lapsed attempts ended, failures re-queued, and CHIME's audits. */
+
 import type { Collection, Document, Filter } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry, RETRIES_LEFT, retryAtAfter } from "./attempt.js";

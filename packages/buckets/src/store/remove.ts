@@ -1,3 +1,5 @@
+/** The store's deletes of works. */
+
 import type { Collection, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";

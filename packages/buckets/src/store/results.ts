@@ -1,3 +1,5 @@
+/** The results store: finished works kept apart from the queue, one document per work id. */
+
 import type { Work } from "@workflow/work";
 import type { Collection, Db, Filter, IndexDescription, ObjectId } from "mongodb";
 import { scatter } from "./scatter.js";

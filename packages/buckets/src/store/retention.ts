@@ -1,3 +1,5 @@
+/** Retention in the store: the TTL index, and the dates it reads. */
+
 import { FINISHED_STATUSES } from "@workflow/work";
 import type { Collection, Db, Document, Filter } from "mongodb";
 import type { WorkDoc } from "./documents.js";

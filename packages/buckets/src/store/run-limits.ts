@@ -1,3 +1,5 @@
+/** The store's writes of a run's timeout and pause. */
+
 import type { Collection, ObjectId } from "mongodb";
 import type { RunDoc, RunEvent } from "./runs.js";
 import { scatter } from "./scatter.js";

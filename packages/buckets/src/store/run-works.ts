@@ -1,3 +1,5 @@
+/** The store's writes and counts of a run's works, step by step. */
+
 import type { Status } from "@workflow/work";
 import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";

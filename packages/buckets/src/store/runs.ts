@@ -1,3 +1,5 @@
+/** The store of runs: their steps, events, evaluation locks and deliveries. */
+
 import type { Condition, Growth, RunStatus, Slack } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 import { runLimitStore } from "./run-limits.js";

@@ -1,3 +1,5 @@
+/** The store of schedules and their ticks, each tick written once. */
+
 import type { Missed, ScheduleTarget } from "@workflow/work";
 import { type Collection, type Db, type Filter, MongoServerError, ObjectId } from "mongodb";
 

@@ -1,3 +1,5 @@
+/** Work counts by pipeline and status, read from an index and shared for a while once they cost. */
+
 import type { Status } from "@workflow/work";
 import type { Collection, Document } from "mongodb";
 import type { WorkDoc } from "./documents.js";

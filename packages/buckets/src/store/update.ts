@@ -1,3 +1,5 @@
+/** The store's guarded updates of works, each written only if what it read still holds. */
+
 import type { Collection, ObjectId, UpdateFilter } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { oversizedError } from "./oversize.js";

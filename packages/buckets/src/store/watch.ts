@@ -1,3 +1,5 @@
+/** Change streams that wake waiting withdraws when a work becomes claimable. */
+
 import type { ChangeStream, Collection, Db } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";

@@ -1,3 +1,5 @@
+/** The dashboard's per-minute bar chart. */
+
 import { html } from "htm/preact";
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";

@@ -1,7 +1,7 @@
+/** /docs: the OpenAPI document as a page, read from /openapi.json (no token needed, no CDN). */
+
 import { html } from "htm/preact";
 import { render } from "preact";
-
-/** /docs: the OpenAPI document as a page, read from /openapi.json (no token needed, no CDN). */
 
 interface Operation {
   summary?: string;

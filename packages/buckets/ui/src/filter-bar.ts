@@ -1,12 +1,12 @@
-import { html } from "htm/preact";
-import { useState } from "preact/hooks";
-import { href, navigate } from "./router.js";
-
 /**
  * The filter bar of the Works and Results pages: one form, the filters kept in the page's URL
  * (`pipeline`, `status`, ..., `params`), so a reload or a shared link keeps them, and one reading
  * of the URL into a query, so both pages filter alike.
  */
+
+import { html } from "htm/preact";
+import { useState } from "preact/hooks";
+import { href, navigate } from "./router.js";
 
 /** The URL parameter of the `parameters.<key>=<value>` lines. */
 const PARAMS = "params";

@@ -1,3 +1,5 @@
+/** A run's steps as a graph, every edge pointing right. */
+
 import { html } from "htm/preact";
 
 export interface Step {

@@ -1,3 +1,5 @@
+/** JSON shown as a tree of foldable parts. */
+
 import { html } from "htm/preact";
 
 /** JSON as nested <details>: the first levels open, deeper ones folded. */

@@ -1,3 +1,5 @@
+/** The dashboard's shell: the session, the navigation and the page for each route. */
+
 import { html } from "htm/preact";
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";

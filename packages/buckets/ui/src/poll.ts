@@ -1,3 +1,5 @@
+/** How pages load and refresh what they show. */
+
 import { useEffect, useRef, useState } from "preact/hooks";
 import { messageOf } from "./format.js";
 

@@ -1,3 +1,5 @@
+/** The dashboard's routes, held in the URL's hash. */
+
 import { useEffect, useState } from "preact/hooks";
 
 /** Where the app is: `#/works?pipeline=x`, so a reload (or a link) keeps the page and its filters. */

@@ -2,6 +2,7 @@
  * What a token claims, read from its payload for display only: the service checks the signature
  * and enforces the scopes on every call.
  */
+
 export interface Claims {
   sub: string;
   scopes: string[];

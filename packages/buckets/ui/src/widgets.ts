@@ -1,3 +1,5 @@
+/** Small pieces every page shows: an error, a status badge. */
+
 import { html } from "htm/preact";
 
 /** An error under what failed, read out by screen readers. */

@@ -1,3 +1,5 @@
+/** How a client splits a large deposit into requests, and how many it keeps in flight. */
+
 /** Works per request when a client splits a large deposit. */
 export const DEPOSIT_BATCH = 1_000;
 

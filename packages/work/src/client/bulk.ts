@@ -1,3 +1,5 @@
+/** Bulk actions page after page, their counts added up. */
+
 import type { BulkRequest, BulkResult } from "../requests.js";
 
 /** Reasons kept over all pages: enough to see what went wrong, never a wall of them. */

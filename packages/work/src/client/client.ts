@@ -1,3 +1,5 @@
+/** BucketsClient: the service's API as typed calls, through the one transport. */
+
 import type { ExpireRequest, ExpireResult, PreviewWork } from "../cache-requests.js";
 import type { AttemptLogs, LogLine } from "../logs.js";
 import type { MergeStepsRequest } from "../pipeline/merge.js";

@@ -1,3 +1,8 @@
+/**
+ * BucketsError: what the service or the network answered, as one typed error with the service's
+ * code.
+ */
+
 import type { ErrorCode } from "../error-codes.js";
 import { WorkflowError } from "../errors.js";
 

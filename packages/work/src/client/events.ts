@@ -1,3 +1,5 @@
+/** Server-Sent Events read from a response body, by the client and the dashboard alike. */
+
 /** One Server-Sent Event: its name and its data, parsed as JSON. */
 export interface ServerEvent {
   event: string;

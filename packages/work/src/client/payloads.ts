@@ -1,3 +1,8 @@
+/**
+ * Works as a deposit sends them: checked, with an id and creation time fixed so a retry says the
+ * same.
+ */
+
 import { ObjectId } from "bson";
 import { formatIssues, InvalidWorkError } from "../errors.js";
 import { type WorkPayload, withoutStrategy } from "../payload.js";

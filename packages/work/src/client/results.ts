@@ -1,3 +1,5 @@
+/** ResultsClient: the results store over HTTP, as CHIME's results client calls it. */
+
 import {
   RESULTS_PREFIX,
   type ResultsCountRequest,

@@ -1,3 +1,5 @@
+/** The client's one retry policy: backoff with jitter, within a time budget. */
+
 import { BucketsError } from "./errors.js";
 
 export interface RetryOptions {

@@ -1,3 +1,8 @@
+/**
+ * The client's settings (URL, token, timeout) from flags, environment and secrets; secrets kept
+ * from children.
+ */
+
 import { SettingError } from "../errors.js";
 import { Settings, type SettingsOptions } from "../settings.js";
 import type { Workspace } from "../workspace.js";

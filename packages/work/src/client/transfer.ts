@@ -1,3 +1,5 @@
+/** Moves finished works from the queue into the results store. */
+
 import type { BucketsClient } from "./client.js";
 import type { ResultsClient } from "./results.js";
 

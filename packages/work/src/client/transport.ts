@@ -1,3 +1,5 @@
+/** The client's one HTTP transport: base URLs, timeouts, auth, and errors as BucketsError. */
+
 import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
 import { BucketsError } from "./errors.js";
 import type { ClientSettings } from "./settings.js";

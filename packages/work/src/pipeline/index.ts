@@ -1,3 +1,5 @@
+/** The pipeline configs' public surface: parsing, planning and fan-out. */
+
 export {
   type ConditionFacts,
   conditionHolds,

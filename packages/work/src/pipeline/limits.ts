@@ -1,3 +1,5 @@
+/** A pipeline run's limits: its timeout, and how it is written. */
+
 import { z } from "zod";
 
 /** The longest a run's `timeout` may be: a run is not meant to outlive a month. */

@@ -1,3 +1,5 @@
+/** A step's matrix expanded into its combinations, as GitHub Actions does. */
+
 import type { Matrix } from "./schema.js";
 
 export type Combination = Record<string, unknown>;

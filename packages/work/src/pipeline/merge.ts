@@ -1,3 +1,5 @@
+/** Steps to add to a live run, or to replace, parsed and checked. */
+
 import { z } from "zod";
 import { FreeObjectSchema } from "../free.js";
 import { PipelineConfigError, parseConfigText } from "./plan.js";

@@ -1,11 +1,11 @@
-import { z } from "zod";
-import { formatIssues } from "../errors.js";
-
 /**
  * A config's `params`: each one either a default as it is (`n: 3`, the shorthand), or typed:
  * `n: { type: int, default: 3, required: false, choices: [1, 3, 5], description: ... }`.
  * Values given when the run starts are checked against the type before anything is stored.
  */
+
+import { z } from "zod";
+import { formatIssues } from "../errors.js";
 
 export const PARAM_TYPES = ["int", "float", "str", "bool", "list", "datetime"] as const;
 export type ParamType = (typeof PARAM_TYPES)[number];

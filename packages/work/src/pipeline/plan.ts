@@ -1,3 +1,7 @@
+/**
+ * Plans a config into a run: steps, needs, matrices and works, checked before anything is stored.
+ */
+
 import { parse as parseYaml } from "yaml";
 import { formatIssues, WorkflowError } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";

@@ -1,3 +1,5 @@
+/** The schema of a pipeline config and its limits. */
+
 import { z } from "zod";
 import { CacheInputSchema } from "../cache.js";
 import { FreeObjectSchema } from "../free.js";

@@ -1,10 +1,10 @@
-import { z } from "zod";
-import { CronSchema, MissedSchema, TimezoneSchema } from "../schedule.js";
-
 /**
  * A config's `on:`, what starts its runs: crons (each a schedule once the config is deployed)
  * and `manual`, without which nobody starts a run by hand. A config without `on` runs by hand only.
  */
+
+import { z } from "zod";
+import { CronSchema, MissedSchema, TimezoneSchema } from "../schedule.js";
 
 /** The most triggers one config may hold. */
 export const MAX_TRIGGERS = 20;

@@ -1,3 +1,8 @@
+/**
+ * Archiving an attempt's files once it ends, its errors kept on the work. Where each goes is
+ * destination.ts.
+ */
+
 import { rm, stat } from "node:fs/promises";
 import { basename, resolve, sep } from "node:path";
 import type { SettingsOptions, Workspace } from "@workflow/work";

@@ -1,3 +1,5 @@
+/** Where each kind of a work's files goes under the workspace's archive. */
+
 import type { Workspace } from "@workflow/work";
 
 export type ArchiveKind = "products" | "plots";

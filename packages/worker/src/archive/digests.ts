@@ -1,3 +1,5 @@
+/** Digests of a work's products and plots, read before archiving moves them. */
+
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";

@@ -1,3 +1,5 @@
+/** What an archive (posix, S3) must do to receive a work's files. */
+
 /** One archive's way of receiving a file (or a directory) under the work's folder. */
 export interface Placement {
   /**

@@ -1,3 +1,5 @@
+/** Archiving to a filesystem. */
+
 import { cp, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Placement } from "./placement.js";

@@ -1,3 +1,5 @@
+/** Archiving to S3. */
+
 import { createReadStream } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";

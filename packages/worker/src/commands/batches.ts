@@ -1,3 +1,5 @@
+/** Deposits in batches: ids printed in stored order, outages and Ctrl-C told as they happen. */
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";

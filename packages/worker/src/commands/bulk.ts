@@ -1,3 +1,5 @@
+/** Bulk actions by filter, page after page with progress, stoppable between pages. */
+
 import {
   type BULK_ACTIONS,
   type BucketsClient,

@@ -1,3 +1,5 @@
+/** Reading a pipeline config file and `--param` values, as the service reads them. */
+
 import { readFileSync } from "node:fs";
 import { PipelineConfigError, parseConfigText } from "@workflow/work";
 import { UsageError } from "./input.js";

@@ -1,3 +1,5 @@
+/** A client from the shared flags, the environment and the workspace. */
+
 import { existsSync } from "node:fs";
 import {
   BucketsClient,

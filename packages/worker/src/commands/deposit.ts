@@ -1,3 +1,5 @@
+/** `workflow deposit`: works from a file or flags, checked here, then deposited in batches. */
+
 import { userInfo } from "node:os";
 import { createWork, DEPOSIT_BATCH, type Work, type WorkInput } from "@workflow/work";
 import type { Command } from "commander";

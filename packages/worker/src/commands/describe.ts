@@ -1,3 +1,5 @@
+/** A work in one line of a table: how long it ran, and what it said. */
+
 import { droppedBytesOf, RESULTS_MAX_BYTES, type StoredWork } from "@workflow/work";
 
 /** How long the last attempt ran (so far, while running), as people write it: 4.2s, 3m05s, 2h07m. */

@@ -1,3 +1,5 @@
+/** `workflow expire`: cache entries stop standing in for new works. */
+
 import { DURATION_HELP, parseDuration } from "@workflow/work";
 import type { Command } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";

@@ -1,3 +1,5 @@
+/** How the CLI fails: one line and an exit code. */
+
 import { BucketsError, errorFamily } from "@workflow/work";
 import { UsageError } from "./input.js";
 

@@ -1,3 +1,5 @@
+/** Work ids made from content, so that a file deposited again names the same works. */
+
 import { createHash, randomBytes } from "node:crypto";
 import type { Work } from "@workflow/work";
 

@@ -1,3 +1,5 @@
+/** Works read from a file or stdin, whatever its format; and usage errors. */
+
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";

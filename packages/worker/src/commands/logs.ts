@@ -1,3 +1,5 @@
+/** `workflow logs`: a work's output, followed while it runs. */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BucketsClient, LogLine } from "@workflow/work";
 import type { Command } from "commander";

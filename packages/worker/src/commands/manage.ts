@@ -1,3 +1,7 @@
+/**
+ * `workflow rm|cancel|audit`: works removed or cancelled by id or by filter, and CHIME's audits.
+ */
+
 import { createInterface } from "node:readline/promises";
 import { type BucketsClient, STATUSES, UNFINISHED_STATUSES } from "@workflow/work";
 import { type Command, Option } from "commander";

@@ -1,4 +1,6 @@
 /** What commands print: JSON for machines, aligned tables for people. */
+
+/** What commands print: JSON for machines, aligned tables for people. */
 export interface Output {
   json: boolean;
   quiet: boolean;

@@ -1,3 +1,5 @@
+/** Parsers for command-line values, shared by the commands. */
+
 import { InvalidArgumentError } from "commander";
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -1,3 +1,5 @@
+/** `workflow pipeline deploy|undeploy`: a config with `on:` and its schedules. */
+
 import type { Command } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";

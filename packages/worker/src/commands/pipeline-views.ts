@@ -1,3 +1,5 @@
+/** Run-wide views: every work's logs in order, and each step's outputs. */
+
 import { MAX_VIEW_LIMIT, type StoredWork } from "@workflow/work";
 import type { Command } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";

@@ -1,3 +1,7 @@
+/**
+ * `workflow pipeline run|ls|ps|cancel|rerun`: a config is checked here before the service sees it.
+ */
+
 import {
   BucketsError,
   describeParams,

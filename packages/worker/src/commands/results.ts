@@ -1,3 +1,5 @@
+/** `workflow results`: the results store with CHIME's filters, and the transfer into it. */
+
 import {
   type BucketsClient,
   RESULT_STATUSES,

@@ -1,3 +1,5 @@
+/** `workflow retry`: finished works queued again, as the dashboard's Retry does. */
+
 import { FINISHED_STATUSES, STATUSES } from "@workflow/work";
 import { type Command, Option } from "commander";
 import { bulkAction, refusalsOf } from "./bulk.js";

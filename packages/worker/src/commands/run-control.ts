@@ -1,3 +1,5 @@
+/** `workflow pipeline pause|resume|merge`, and how a run's status and limits are printed. */
+
 import {
   PipelineConfigError,
   type RunPlan,

@@ -1,3 +1,5 @@
+/** `workflow run`: the worker daemon's flags, handed to startWorker. */
+
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { startWorker } from "../daemon.js";

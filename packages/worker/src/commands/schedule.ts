@@ -1,3 +1,5 @@
+/** `workflow schedule`: schedules of works or pipelines, added, listed and controlled. */
+
 import { basename, extname } from "node:path";
 import { MissedSchema, type ScheduleDetail, type ScheduleTarget } from "@workflow/work";
 import type { Command } from "commander";

@@ -1,3 +1,5 @@
+/** `workflow show`: one work in full. */
+
 import type { StoredWork } from "@workflow/work";
 import type { Command } from "commander";
 import { stringify } from "yaml";

@@ -1,3 +1,5 @@
+/** `workflow token`: tokens minted by the service, and what it decided about them. */
+
 import { SCOPES, type Scope, ScopeSchema, spokenDuration } from "@workflow/work";
 import { type Command, InvalidArgumentError } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";

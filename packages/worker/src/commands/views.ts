@@ -1,3 +1,5 @@
+/** `workflow ls|ps`: the queue read, by pipeline and filter. */
+
 import { type BucketsClient, MAX_VIEW_LIMIT, STATUSES, type StoredWork } from "@workflow/work";
 import { type Command, Option } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";

@@ -1,3 +1,5 @@
+/** `--at` and `--in`, read as unix seconds. */
+
 import { InvalidArgumentError } from "commander";
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };

@@ -1,3 +1,5 @@
+/** `workflow workspace`: show or set the workspace file. */
+
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { DEFAULT_WORKSPACE_PATH, loadWorkspace, workspacePath } from "@workflow/work";

@@ -1,3 +1,5 @@
+/** A stream's output cut into stamped lines. */
+
 import { StringDecoder } from "node:string_decoder";
 import { type LogLine, type LogStream, MAX_LOG_LINE_CHARS } from "@workflow/work";
 

@@ -1,3 +1,8 @@
+/**
+ * Ships an attempt's output to the service in batches, and stops when the attempt is no longer
+ * ours.
+ */
+
 import {
   type BucketsClient,
   BucketsError,

@@ -1,3 +1,5 @@
+/** Runs a command work in its own process group, its output kept for results. */
+
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { childEnv, toArgv } from "@workflow/work";

@@ -1,3 +1,5 @@
+/** Where function works may be loaded from, and nothing outside it. */
+
 import { realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter, isAbsolute, join, resolve, sep } from "node:path";

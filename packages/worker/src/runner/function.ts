@@ -1,3 +1,5 @@
+/** Runs a Node function work in a warm process of the pool. */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";

@@ -1,3 +1,5 @@
+/** Which runner, Node or Python, a work's `function` names. */
+
 /** `./jobs/fit.js#fit` or `my-pkg#run`: a Node module and one of its exports. */
 const NODE_FUNCTION = /^[^#\s]+#[A-Za-z_$][\w$]*$/;
 

@@ -1,3 +1,5 @@
+/** Finds and ends what a command left running after it exited, by the tag in its environment. */
+
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { KILL_GRACE_SECONDS } from "./process-group.js";

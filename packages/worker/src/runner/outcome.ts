@@ -1,4 +1,6 @@
 /** How one run of a work ended, before it is reported. */
+
+/** How one run of a work ended, before it is reported. */
 export interface Outcome {
   status: "success" | "failure" | "cancelled";
   results?: Record<string, unknown>;

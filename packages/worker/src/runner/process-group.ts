@@ -1,3 +1,5 @@
+/** Ends a child with everything it started: its whole process group. */
+
 import type { ChildProcess } from "node:child_process";
 
 /** Seconds between SIGTERM and SIGKILL. */

@@ -1,3 +1,5 @@
+/** A warm process's output split by work, as the work prints it. */
+
 import { StringDecoder } from "node:string_decoder";
 
 export type OutputStream = "stdout" | "stderr";

@@ -1,3 +1,5 @@
+/** A warm Python process and its protocol with the worker. */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";

@@ -1,3 +1,5 @@
+/** Runs a Python function work in a warm process of the pool. */
+
 import type { Logger } from "../logger.js";
 import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
 import type { WarmPool } from "./pool.js";

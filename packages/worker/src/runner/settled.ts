@@ -1,3 +1,5 @@
+/** Waiting on a promise for a while at most. */
+
 /** Whether `promise` settled within `ms` (it goes on either way). */
 export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

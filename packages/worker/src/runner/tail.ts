@@ -1,3 +1,5 @@
+/** The last bytes of a stream's output, kept for a command's results. */
+
 /** Keeps the last `limit` bytes of a stream's output. */
 export class Tail {
   readonly #limit: number;

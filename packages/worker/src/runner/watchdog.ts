@@ -1,3 +1,5 @@
+/** The watchdog: ends the worker's process groups if the worker dies without a word. */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { KILL_GRACE_SECONDS } from "./process-group.js";
 

@@ -1,3 +1,5 @@
+/** Who may see and act on a run: readers, and its owner within its pipelines. */
+
 import { ObjectIdSchema } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { hasScope, isAdmin, mayRead, requireScope } from "../../auth/access.js";

@@ -1,3 +1,7 @@
+/**
+ * Where a run's callback may point: never the service's own network unless its operator allows it.
+ */
+
 import { type LookupAddress, lookup } from "node:dns";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import { invalid } from "../../errors.js";

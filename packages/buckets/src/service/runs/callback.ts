@@ -1,3 +1,5 @@
+/** A run's callback: the signed POST of its summary once it ends. */
+
 import { createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";

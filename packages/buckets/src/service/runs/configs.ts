@@ -1,3 +1,8 @@
+/**
+ * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
+ * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
+ */
+
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
@@ -10,11 +15,6 @@ import { listedUser, ownRun, parseRunId, readableRun } from "./access.js";
 import { cancelRun, rerunRun } from "./control.js";
 import { createRun } from "./create.js";
 import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
-
-/**
- * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
- * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
- */
 
 /** POST /configs: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's CLI prints it. */
 export async function deployConfig(ctx: ServiceContext, principal: Principal, body: unknown) {

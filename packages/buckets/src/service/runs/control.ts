@@ -1,3 +1,5 @@
+/** Reading and controlling runs: get, list, cancel and rerun. */
+
 import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import { z } from "zod";

@@ -1,3 +1,5 @@
+/** Creating a run: the config checked and planned, its works stored, its first steps released. */
+
 import {
   FreeObjectSchema,
   PipelineConfigError,

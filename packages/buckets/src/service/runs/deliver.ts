@@ -1,3 +1,8 @@
+/**
+ * Delivers what a run sends once it ends (callback, Slack), retried with backoff, bounded in
+ * flight.
+ */
+
 import type { DeliveryKind, RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { sendCallback } from "./callback.js";

@@ -1,3 +1,5 @@
+/** Deploying a config with `on:` triggers: its schedules, and their removal. */
+
 import { isCron, type ScheduleDetail, triggerScheduleName } from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";

@@ -1,3 +1,5 @@
+/** A step's works made from its parents: their results read, fields filled, fan-outs grown. */
+
 import {
   FreeObjectSchema,
   fill,

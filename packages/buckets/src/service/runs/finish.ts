@@ -1,3 +1,5 @@
+/** Ends a run whose steps all ended, once, and makes its deliveries due. */
+
 import type { RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { deliverRunEnds } from "./deliver.js";

@@ -1,3 +1,8 @@
+/**
+ * A run's evaluation lease: one evaluation writes at a time, and each is bounded in time and
+ * rounds.
+ */
+
 import { performance } from "node:perf_hooks";
 import type { ObjectId } from "mongodb";
 import { LOCK_SECONDS } from "../../store/index.js";

@@ -1,3 +1,5 @@
+/** Adding steps to a live run, or replacing steps of the same name, under the run's lock. */
+
 import { MergeStepsSchema, mergeSteps, PipelineConfigError, stepsOf } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";

@@ -1,3 +1,5 @@
+/** A run's outputs, step by step, within a byte cap. */
+
 import { MAX_RUN_WORKS, RunOutputsParamsSchema, type WorkOutputs } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";

@@ -1,3 +1,5 @@
+/** Pausing and resuming a run. */
+
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
 import { refuse } from "../../errors.js";

@@ -1,3 +1,8 @@
+/**
+ * Evaluates runs: steps ended, dependents released or skipped, runs ended; and the sweep that
+ * catches up.
+ */
+
 import { conditionHolds, fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type {

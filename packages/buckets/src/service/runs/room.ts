@@ -1,3 +1,5 @@
+/** How many more of a run's works may be queued, by its pause and max-parallel. */
+
 import type { RunDoc, StepCounts } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import type { RunLease } from "./lease.js";

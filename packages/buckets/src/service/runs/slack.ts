@@ -1,3 +1,5 @@
+/** A run's Slack message: sent once it ends, within Slack's limits. */
+
 import { type Block, type KnownBlock, LogLevel, WebClient } from "@slack/web-api";
 import type { RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";

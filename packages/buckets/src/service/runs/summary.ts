@@ -1,3 +1,5 @@
+/** A run as clients see it: its steps' states and its deliveries. */
+
 import { growthSummary } from "@workflow/work";
 import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
 

@@ -1,3 +1,5 @@
+/** Runs whose `timeout` passed: ended as timed out, their unfinished works cancelled. */
+
 import { spokenDuration } from "@workflow/work";
 import type { RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";

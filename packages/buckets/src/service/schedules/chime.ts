@@ -1,3 +1,9 @@
+/**
+ * CHIME's schedules API (workflow/http/schedules.py, client v1.12) on these schedules: a deployed
+ * config with a `schedule` section is a schedule whose target is that config, so that
+ * `workflow schedules deploy|ls|ps|rm|count` of CHIME's CLI work here.
+ */
+
 import type { ScheduleDetail, ScheduleView } from "@workflow/work";
 import { z } from "zod";
 import type { Principal } from "../../auth/tokens.js";
@@ -12,12 +18,6 @@ import {
   parseScheduleId,
   removeSchedule,
 } from "./manage.js";
-
-/**
- * CHIME's schedules API (workflow/http/schedules.py, client v1.12) on these schedules: a deployed
- * config with a `schedule` section is a schedule whose target is that config, so that
- * `workflow schedules deploy|ls|ps|rm|count` of CHIME's CLI work here.
- */
 
 /** The `schedule` section of a CHIME config: `count` (0 = for ever) or `lives` (-1 = for ever). */
 const ChimeScheduleSchema = z.strictObject({

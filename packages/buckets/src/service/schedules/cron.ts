@@ -1,3 +1,7 @@
+/**
+ * Cron patterns read in their zone, and which ticks are due; croner never fires anything itself.
+ */
+
 import { MAX_MISSED_TICKS, type Missed } from "@workflow/work";
 import { Cron } from "croner";
 import { invalid } from "../../errors.js";

@@ -1,3 +1,5 @@
+/** Managing schedules: add, list, get, enable, disable and remove, each by who may. */
+
 import {
   ObjectIdSchema,
   SCHEDULE_NEXT_SHOWN,

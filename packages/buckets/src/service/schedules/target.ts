@@ -1,3 +1,5 @@
+/** What a schedule deposits: its target checked when added, and deposited at each tick. */
+
 import type { ScheduleTarget } from "@workflow/work";
 import { requireOwner, requirePipeline } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";

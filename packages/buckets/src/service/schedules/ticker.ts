@@ -1,3 +1,8 @@
+/**
+ * The ticker: fires due schedules, each tick once across instances, missed ticks as the schedule
+ * says.
+ */
+
 import { ScopeSchema } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { z } from "zod";

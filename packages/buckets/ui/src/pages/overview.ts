@@ -1,3 +1,5 @@
+/** The Overview page: counts per pipeline, the last hour, and the workers. */
+
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { get } from "../api.js";

@@ -1,3 +1,9 @@
+/**
+ * The results store: finished works kept after they left the queue, filtered as the Works page
+ * filters (the one filter bar, the same URL parameters, the same query), counted, and paged by `skip`, since results
+ * are kept in id order and only grow.
+ */
+
 import { RESULT_STATUSES, RESULTS_PREFIX } from "@workflow/work/results-paths";
 import { html } from "htm/preact";
 import { post } from "../api.js";
@@ -6,12 +12,6 @@ import { when } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
-
-/**
- * The results store: finished works kept after they left the queue, filtered as the Works page
- * filters (the one filter bar, the same URL parameters, the same query), counted, and paged by `skip`, since results
- * are kept in id order and only grow.
- */
 
 const PAGE = 50;
 const EVERY_MS = 10_000;

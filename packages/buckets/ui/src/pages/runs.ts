@@ -1,3 +1,5 @@
+/** The Runs pages: the list, and one run with its graph, steps, events and controls. */
+
 import { RUN_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";

@@ -1,3 +1,5 @@
+/** The Schedules page: every schedule, its next fire times, enable and disable. */
+
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";

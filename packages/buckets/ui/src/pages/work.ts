@@ -1,3 +1,5 @@
+/** The page of one work: its fields, attempts, logs and outputs, and what may be done to it. */
+
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { allows } from "../../../src/machine.js";

@@ -1,3 +1,5 @@
+/** The Works page: the queue filtered and paged, with bulk actions. */
+
 import { type BulkProgress, bulkInPages } from "@workflow/work/bulk";
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
