@@ -1,4 +1,7 @@
-/** The package's public surface, shared by the service, the worker and the dashboard. */
+/**
+ * The package's public surface, shared by the service and the worker (the dashboard imports
+ * subpaths only).
+ */
 
 export {
   type Cache,

@@ -1,7 +1,4 @@
-/**
- * What a principal may do: scopes, pipelines and ownership, checked by the service before any store
- * call.
- */
+/** What a principal may do: scopes, pipelines and ownership, as the service checks them. */
 
 import { spokenDuration } from "@workflow/work";
 import { refuse } from "../errors.js";

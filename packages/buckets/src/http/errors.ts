@@ -1,6 +1,5 @@
 /**
- * The one mapper from the service's errors to HTTP: each code's family decides its status. Nothing
- * else writes an error response.
+ * The one mapper from the service's errors to HTTP answers: each code's family decides its status.
  */
 
 import { type ErrorFamily, WorkflowError } from "@workflow/work";

@@ -1,5 +1,6 @@
 /**
- * OpenAPI paths of the queue: deposit, withdraw, update, views, logs, audits and an attempt's life.
+ * OpenAPI paths of the queue: deposit, withdraw, update, an attempt's life, views, logs, audits,
+ * activity and tokens.
  */
 
 import {

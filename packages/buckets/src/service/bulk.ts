@@ -1,5 +1,6 @@
 /**
- * Bulk actions by filter (rm, retry, cancel), one page at a time, each work through its own checks.
+ * Bulk actions by filter (delete, retry, cancel), one page at a time, each work through its own
+ * checks.
  */
 
 import { BULK_PAGE_WORKS, BulkRequestSchema, type BulkResult } from "@workflow/work";

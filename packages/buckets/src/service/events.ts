@@ -1,6 +1,6 @@
 /**
- * The service's in-process events, for what happens off the request (background errors, runs
- * ending).
+ * The service's in-process events: works queued (to wake waiting withdraws) and background
+ * failures.
  */
 
 import { EventEmitter } from "node:events";

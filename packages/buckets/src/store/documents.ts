@@ -1,4 +1,4 @@
-/** A work as MongoDB stores it, and who holds its attempt. Only the store reads this shape. */
+/** A work as MongoDB stores it, and who holds its current attempt's claim. */
 
 import type { Work } from "@workflow/work";
 import { type Collection, type Db, ObjectId } from "mongodb";

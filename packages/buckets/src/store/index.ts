@@ -1,4 +1,7 @@
-/** The store: the only door to MongoDB. The service calls these and never the driver. */
+/**
+ * The store: the only door to MongoDB. The service reads and writes works, runs and logs through
+ * it.
+ */
 
 import type { Db, Filter } from "mongodb";
 import { activityStore } from "./activity.js";
