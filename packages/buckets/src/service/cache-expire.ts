@@ -39,7 +39,7 @@ export async function expireCache(
   if (request.run !== undefined) {
     const run = await ownRun(ctx, principal, ObjectId.createFromHexString(request.run));
     const steps = withDownstream(run, request.step as string);
-    keys = await ctx.store.cache.keysOf(run._id, steps);
+    keys = await ctx.store.cache.keysOf(run, steps);
   } else {
     keys = [request.key as string];
   }

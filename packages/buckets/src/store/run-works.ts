@@ -4,7 +4,7 @@ import { TRANSITIONS } from "../machine.js";
 import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
-import { scatter } from "./scatter.js";
+import type { RunDoc } from "./runs.js";
 
 /**
  * Counts of one step's works by status; `retrying` are failures with a retry to come, `cached`
@@ -63,38 +63,38 @@ function rerunFilter(
   return or;
 }
 
+/** A run as its works are found: by id, on the shards of its pipelines (README, Sizing). */
+export type RunRef = Pick<RunDoc, "_id" | "pipelines">;
+
 /**
- * A run's works are found by run, which is no shard key: each of these reaches every shard once
- * works are sharded (README, Sizing), until they name the run's pipelines too.
+ * The filter of a run's works. `run` is no shard key, so each query also names the run's pipelines
+ * (kept on the run as it is created, merged and grows): mongos sends it to those shards only.
  */
-const byRun = scatter("a run's works, by run");
+export const ofRun = (run: RunRef) => ({ pipeline: { $in: run.pipelines }, run: run._id });
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
   return {
     /** Counts by step and status, from the run's index alone. */
-    counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
+    counts: async (run: RunRef): Promise<Map<string, StepCounts>> => {
       const rows = await collection
         .aggregate<{
           _id: { step: string; status: Status; retrying: boolean; cached: boolean };
           n: number;
-        }>(
-          [
-            { $match: { run } },
-            {
-              $group: {
-                _id: {
-                  step: "$step",
-                  status: "$status",
-                  retrying: { $gt: ["$retryAt", null] },
-                  cached: { $gt: ["$cached", null] },
-                },
-                n: { $sum: 1 },
+        }>([
+          { $match: ofRun(run) },
+          {
+            $group: {
+              _id: {
+                step: "$step",
+                status: "$status",
+                retrying: { $gt: ["$retryAt", null] },
+                cached: { $gt: ["$cached", null] },
               },
+              n: { $sum: 1 },
             },
-          ],
-          byRun,
-        )
+          },
+        ])
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
@@ -107,12 +107,11 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       return counts;
     },
     /** The keys and data digests (and results, unless told) of some steps' works, in matrix order. */
-    results: (run: ObjectId, steps: string[], withResults = true) =>
+    results: (run: RunRef, steps: string[], withResults = true) =>
       collection
         .find(
-          { run, step: { $in: steps } },
+          { ...ofRun(run), step: { $in: steps } },
           {
-            ...byRun,
             projection: {
               step: 1,
               index: 1,
@@ -128,11 +127,11 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
         )
         .toArray(),
     /** The next waiting works of a step, in matrix order. */
-    waiting: (run: ObjectId, step: string, limit: number) =>
+    waiting: (run: RunRef, step: string, limit: number) =>
       collection
         .find(
-          { run, step, status: "waiting" },
-          { ...byRun, projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
+          { ...ofRun(run), step, status: "waiting" },
+          { projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
         .toArray(),
     /**
@@ -155,10 +154,10 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       return result.modifiedCount;
     },
     /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
-    pause: async (run: ObjectId, step?: string): Promise<number> => {
+    pause: async (run: RunRef, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         {
-          run,
+          ...ofRun(run),
           ...(step === undefined ? {} : { step }),
           status: { $in: [...TRANSITIONS.pause.from] },
         },
@@ -167,64 +166,73 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       return modifiedCount;
     },
     /** queued -> waiting for at most `limit` of a run's works, the last in matrix order first. */
-    unqueue: async (run: ObjectId, limit: number): Promise<number> => {
+    unqueue: async (run: RunRef, limit: number): Promise<number> => {
       const ids = await collection
         .find(
-          { run, status: { $in: [...TRANSITIONS.pause.from] } },
+          { ...ofRun(run), status: { $in: [...TRANSITIONS.pause.from] } },
           { projection: { _id: 1 }, sort: { index: -1 }, limit },
         )
         .map((doc) => doc._id)
         .toArray();
       if (ids.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.pause.from] } },
+        {
+          pipeline: { $in: run.pipelines },
+          _id: { $in: ids },
+          status: { $in: [...TRANSITIONS.pause.from] },
+        },
         { $set: { status: TRANSITIONS.pause.to } },
       );
       return modifiedCount;
     },
     /** Counts what `rerun` would send back to waiting, without changing anything. */
     rerunnable: (
-      run: ObjectId,
+      run: RunRef,
       chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ) => {
       const or = rerunFilter(chosen, downstream);
-      return or.length === 0 ? Promise.resolve(0) : collection.countDocuments({ run, $or: or });
+      return or.length === 0
+        ? Promise.resolve(0)
+        : collection.countDocuments({ ...ofRun(run), $or: or });
     },
     /** waiting -> skipped for every work of a step. */
-    skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
+    skip: async (run: RunRef, step: string, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
+        { ...ofRun(run), step, status: { $in: [...TRANSITIONS.skip.from] } },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
-        byRun,
       );
       return modifiedCount;
     },
     /** waiting -> skipped for some works (filled templates too large to store). */
-    skipIds: async (ids: ObjectId[], now: number): Promise<number> => {
+    skipIds: async (run: RunRef, ids: ObjectId[], now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
+        {
+          pipeline: { $in: run.pipelines },
+          _id: { $in: ids },
+          status: { $in: [...TRANSITIONS.skip.from] },
+        },
         { $set: { status: TRANSITIONS.skip.to, stop: now } },
-        byRun,
       );
       return modifiedCount;
     },
     /** Deletes a step's works: a step made from results is made again, all or nothing. */
-    removeStep: async (run: ObjectId, step: string): Promise<number> => {
+    removeStep: async (run: RunRef, step: string): Promise<number> => {
+      const filter = { ...ofRun(run), step };
       const ids = await collection
-        .find({ run, step }, { projection: { _id: 1 } })
+        .find(filter, { projection: { _id: 1 } })
         .map((doc) => doc._id)
         .toArray();
       if (ids.length === 0) return 0;
-      const { deletedCount } = await collection.deleteMany({ run, step });
+      const { deletedCount } = await collection.deleteMany(filter);
       await logs.removeFor(ids);
       return deletedCount;
     },
     /** Cancels the unfinished works of a run (or of one step of it). */
-    cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
+    cancel: async (run: RunRef, now: number, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         {
-          run,
+          ...ofRun(run),
           ...(step === undefined ? {} : { step }),
           $or: [
             { status: { $in: unfinishedCancel } },
@@ -243,14 +251,13 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
           { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
         ],
-        byRun,
       );
       return modifiedCount;
     },
     /** Deletes the works of some steps of a run (replaced by a merge), and their logs. */
-    removeSteps: async (run: ObjectId, steps: string[]): Promise<number> => {
+    removeSteps: async (run: RunRef, steps: string[]): Promise<number> => {
       if (steps.length === 0) return 0;
-      const filter = { run, step: { $in: steps } };
+      const filter = { ...ofRun(run), step: { $in: steps } };
       const ids = await collection
         .find(filter, { projection: { _id: 1 } })
         .map((doc) => doc._id)
@@ -260,12 +267,12 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       return deletedCount;
     },
     /** Deletes a run's works, and their logs with them. */
-    remove: async (run: ObjectId): Promise<number> => {
+    remove: async (run: RunRef): Promise<number> => {
       const ids = await collection
-        .find({ run }, { ...byRun, projection: { _id: 1 } })
+        .find(ofRun(run), { projection: { _id: 1 } })
         .map((doc) => doc._id)
         .toArray();
-      const { deletedCount } = await collection.deleteMany({ run }, byRun);
+      const { deletedCount } = await collection.deleteMany(ofRun(run));
       await logs.removeFor(ids);
       return deletedCount;
     },
@@ -274,37 +281,33 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      * (only failures when `failedOnly`), and every work of the `downstream` steps.
      */
     rerun: async (
-      run: ObjectId,
+      run: RunRef,
       chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ): Promise<number> => {
       const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
-      const { modifiedCount } = await collection.updateMany(
-        { run, $or: or },
-        [
-          {
-            $set: {
-              status: TRANSITIONS.rerun.to,
-              uncounted: "$attempt",
-            },
+      const { modifiedCount } = await collection.updateMany({ ...ofRun(run), $or: or }, [
+        {
+          $set: {
+            status: TRANSITIONS.rerun.to,
+            uncounted: "$attempt",
           },
-          {
-            $unset: [
-              "retryAt",
-              "results",
-              "products",
-              "plots",
-              "archive",
-              "stop",
-              "start",
-              "cached",
-              "keyExpired",
-            ],
-          },
-        ],
-        byRun,
-      );
+        },
+        {
+          $unset: [
+            "retryAt",
+            "results",
+            "products",
+            "plots",
+            "archive",
+            "stop",
+            "start",
+            "cached",
+            "keyExpired",
+          ],
+        },
+      ]);
       return modifiedCount;
     },
   };

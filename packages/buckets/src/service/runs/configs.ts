@@ -114,7 +114,7 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
   if (run.status === "running") {
     throw conflict(`config ${id.toHexString()} is running: stop it first (workflow configs stop)`);
   }
-  await ctx.store.runWorks.remove(id);
+  await ctx.store.runWorks.remove(run);
   await ctx.store.runs.remove(id);
 }
 

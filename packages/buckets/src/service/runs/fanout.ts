@@ -9,11 +9,12 @@ import {
   type Parent,
   withoutStrategy,
 } from "@workflow/work";
-import { MongoBulkWriteError, MongoServerError, type ObjectId, ObjectId as Oid } from "mongodb";
+import { MongoBulkWriteError, MongoServerError, ObjectId as Oid } from "mongodb";
 import { TRANSITIONS } from "../../machine.js";
 import {
   type RunDoc,
   type RunEvent,
+  type RunRef,
   type RunStep,
   StoreError,
   type WorkDoc,
@@ -32,7 +33,7 @@ export const MAX_FILLED_BYTES = 12 * 1024 * 1024;
  */
 export async function parentsOf(
   ctx: ServiceContext,
-  run: ObjectId,
+  run: RunRef,
   step: RunStep,
   byName: Map<string, RunStep>,
   withResults = true,
@@ -97,7 +98,7 @@ export async function growStep(
     Object.assign(step, { works: 0, grown: true, outcome: "failure" });
     events.push({ at: now, kind: "step failed", step: step.name, detail: problem });
   };
-  const { parents, digests } = await parentsOf(ctx, run._id, step, byName);
+  const { parents, digests } = await parentsOf(ctx, run, step, byName);
   let others = 0;
   for (const s of byName.values()) if (s.name !== step.name) others += s.works;
   const grown = growWorks(growth, parents, Math.max(0, MAX_RUN_WORKS - others));
@@ -148,11 +149,15 @@ export async function growStep(
     digests,
   );
   await lease.check();
-  await ctx.store.runWorks.removeStep(run._id, step.name);
+  if (!run.pipelines.includes(work.pipeline)) {
+    // A step merged into the run grows in a pipeline the run may not have had.
+    run.pipelines = await ctx.store.runs.addPipelines(run._id, [work.pipeline]);
+  }
+  await ctx.store.runWorks.removeStep(run, step.name);
   try {
     await ctx.store.deposit(docs);
   } catch (error) {
-    await ctx.store.runWorks.removeStep(run._id, step.name).catch(() => undefined);
+    await ctx.store.runWorks.removeStep(run, step.name).catch(() => undefined);
     if (!refused(error)) throw error;
     return fail(
       `step "${step.name}": its ${docs.length} works could not be stored: ${(error as Error).message}`,
@@ -208,11 +213,11 @@ export async function skipLostLines(
   events: RunEvent[],
 ): Promise<void> {
   if (step.from === undefined || byName.get(step.from)?.outcome !== "failure") return;
-  const { parents } = await parentsOf(ctx, run._id, step, byName);
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, step.works);
+  const { parents } = await parentsOf(ctx, run, step, byName);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, step.works);
   const lost = waiting.filter((w) => lineLost(step, parents, w.origins)).map((w) => w._id);
   if (lost.length === 0) return;
   await lease.check();
-  await ctx.store.runWorks.skipIds(lost, ctx.now());
+  await ctx.store.runWorks.skipIds(run, lost, ctx.now());
   events.push(lostEvent(step, lost.length, ctx.now()));
 }

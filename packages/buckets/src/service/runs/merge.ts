@@ -80,10 +80,10 @@ export async function mergeRunSteps(
     if (current.status !== "running") {
       throw conflict(`run ${id.toHexString()} ended while the merge waited: rerun it first`);
     }
-    for (const name of replaced) await ctx.store.runWorks.cancel(id, now, name);
-    await ctx.store.runWorks.removeSteps(id, replaced);
-    for (const name of again) await ctx.store.runWorks.cancel(id, now, name);
-    await ctx.store.runWorks.rerun(id, { steps: [], failedOnly: false }, again);
+    for (const name of replaced) await ctx.store.runWorks.cancel(current, now, name);
+    await ctx.store.runWorks.removeSteps(current, replaced);
+    for (const name of again) await ctx.store.runWorks.cancel(current, now, name);
+    await ctx.store.runWorks.rerun(current, { steps: [], failedOnly: false }, again);
     await lease.check();
     if (docs.length > 0) await ctx.store.deposit(docs);
     const before = new Map(current.steps.map((s) => [s.name, s]));

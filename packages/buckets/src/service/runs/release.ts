@@ -98,7 +98,7 @@ export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<numbe
   const now = ctx.now();
   for (const run of await ctx.store.runs.abandoned(now - ABANDONED_SECONDS, limit)) {
     if (await endRun(ctx, run, "cancelled", now, ABANDONED)) {
-      await ctx.store.runWorks.cancel(run._id, now);
+      await ctx.store.runWorks.cancel(run, now);
     }
   }
   const stale = await ctx.store.runs.stale(now, limit);
@@ -147,7 +147,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   if (run?.status !== "running" || run.creating || run.rerunning) return;
   const now = ctx.now();
   if (overdue(run, now)) return timeOut(ctx, lease, run);
-  const counts = await ctx.store.runWorks.counts(id);
+  const counts = await ctx.store.runWorks.counts(run);
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
   const events: RunEvent[] = [];
@@ -156,8 +156,8 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
     const c = counts.get(step.name);
     if (step.failFast && (c?.byStatus.failure ?? 0) > (c?.retrying ?? 0)) {
       await lease.check();
-      await ctx.store.runWorks.cancel(id, now, step.name);
-      const fresh = await ctx.store.runWorks.counts(id);
+      await ctx.store.runWorks.cancel(run, now, step.name);
+      const fresh = await ctx.store.runWorks.counts(run);
       const updated = fresh.get(step.name);
       if (updated) counts.set(step.name, updated);
     }
@@ -190,7 +190,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
         }
       } else {
         await lease.check();
-        await ctx.store.runWorks.skip(id, step.name, now);
+        await ctx.store.runWorks.skip(run, step.name, now);
         step.outcome = "skipped";
         events.push({ at: now, kind: "step skipped", step: step.name });
       }
@@ -229,11 +229,11 @@ async function unblock(
   room: number,
   events: RunEvent[],
 ): Promise<number> {
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, room);
   if (waiting.length === 0) return 0;
   const templated = waiting.some((w) => w.template);
   // Read even when nothing is templated: the parents' keys and digests make the works' keys.
-  const { parents, digests } = await parentsOf(ctx, run._id, step, byName, templated);
+  const { parents, digests } = await parentsOf(ctx, run, step, byName, templated);
   const releases: Unblock[] = waiting.map((work) => ({
     _id: work._id,
     pipeline: work.pipeline,
@@ -252,6 +252,7 @@ async function unblock(
   await lease.check();
   if (tooLarge.length > 0) {
     await ctx.store.runWorks.skipIds(
+      run,
       tooLarge.map((r) => r._id),
       ctx.now(),
     );
