@@ -6,7 +6,7 @@ import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machi
 import {
   DEADLINE_GRACE_SECONDS,
   type Outcome,
-  present,
+  presentFields,
   type Replacement,
   type WorkDoc,
 } from "../store/index.js";
@@ -45,7 +45,7 @@ export function planOf(
   const where = at(index);
   const id = doc._id.toHexString();
   requireResultsWithinCap(item, where);
-  const { id: _id, ...current } = present(doc);
+  const current = presentFields(doc);
   const sent = Object.entries(item as Record<string, unknown>)
     .filter(([, value]) => value !== null)
     .map(([key]) => key);

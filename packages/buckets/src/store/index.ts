@@ -48,6 +48,7 @@ export {
   isHeldBy,
   newId,
   present,
+  presentFields,
   presentPlaced,
   toObjectId,
   type WorkDoc,
