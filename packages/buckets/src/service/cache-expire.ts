@@ -1,9 +1,8 @@
 import { ExpireRequestSchema, type ExpireResult } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
-import type { RunDoc } from "../store/index.js";
+import { type RunDoc, toObjectId } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { ownRun } from "./runs/access.js";
 import { parseWith } from "./validate.js";
@@ -37,7 +36,7 @@ export async function expireCache(
   }
   let keys: string[];
   if (request.run !== undefined) {
-    const run = await ownRun(ctx, principal, ObjectId.createFromHexString(request.run));
+    const run = await ownRun(ctx, principal, toObjectId(request.run));
     const steps = withDownstream(run, request.step as string);
     keys = await ctx.store.cache.keysOf(run._id, steps);
   } else {
