@@ -11,4 +11,5 @@ export {
 export { ERROR_CODES, type ErrorCode, ServiceError } from "./errors.js";
 export { renderTransitions, TRANSITIONS } from "./machine.js";
 export { readOptions, type ServiceOptions, ServiceOptionsSchema } from "./options.js";
+export { RUN_TRANSITIONS, renderRunTransitions } from "./run-machine.js";
 export { type RunningService, startService } from "./server.js";
