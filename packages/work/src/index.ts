@@ -64,7 +64,7 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { spokenDuration } from "./durations.js";
+export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
 export {
   formatIssues,
   InvalidWorkError,
@@ -121,6 +121,7 @@ export {
   MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  QueryFlagSchema,
   SCOPES,
   type Scope,
   ScopeSchema,
@@ -164,6 +165,7 @@ export {
   ConfigSchema,
   FUNCTION_MAX_LENGTH,
   FunctionSchema,
+  HISTORY_LIMIT,
   type HistoryEntry,
   HistoryEntrySchema,
   hasRetriesLeft,

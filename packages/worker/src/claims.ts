@@ -1,9 +1,6 @@
-import type { BucketsClient, StoredWork } from "@workflow/work";
+import { type BucketsClient, MAX_CLAIM_COUNT, type StoredWork } from "@workflow/work";
 import type { Logger } from "./logger.js";
 import { leaseSeconds } from "./ownership.js";
-
-/** The most works one withdraw may claim (the service's limit). */
-const MAX_CLAIM = 100;
 
 /**
  * How long a claim waits for more slots while works are still running here, counted from when
@@ -165,7 +162,7 @@ export function createClaims(options: ClaimsOptions): Claims {
   async function claim(): Promise<boolean> {
     const ahead = takers.length === 0;
     if (ahead && !wantsAhead()) return false;
-    const count = Math.min(ahead ? aheadCount() : takers.length, MAX_CLAIM, left());
+    const count = Math.min(ahead ? aheadCount() : takers.length, MAX_CLAIM_COUNT, left());
     if (count <= 0) {
       while (takers.length > 0) give(null);
       return false;
@@ -174,7 +171,7 @@ export function createClaims(options: ClaimsOptions): Claims {
     if (
       !ahead &&
       executing > 0 &&
-      count < Math.min(MAX_CLAIM, left()) &&
+      count < Math.min(MAX_CLAIM_COUNT, left()) &&
       wait > 0 &&
       !signal.aborted
     ) {
