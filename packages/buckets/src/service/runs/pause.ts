@@ -1,5 +1,5 @@
 import type { Principal } from "../../auth/tokens.js";
-import { conflict } from "../../errors.js";
+import { refuse } from "../../errors.js";
 import { runAllows } from "../../run-machine.js";
 import type { ObjectId } from "../../store/ids.js";
 import type { ServiceContext } from "../context.js";
@@ -7,7 +7,10 @@ import { ownRun } from "./access.js";
 import { releaseRuns } from "./release.js";
 
 function notRunning(id: ObjectId, status: string, what: string) {
-  return conflict(`run ${id.toHexString()} is ${status}: only a running run can be ${what}`);
+  return refuse(
+    "wrong_status",
+    `run ${id.toHexString()} is ${status}: only a running run can be ${what}`,
+  );
 }
 
 /**
