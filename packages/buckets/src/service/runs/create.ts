@@ -272,7 +272,11 @@ export function worksOf(
 }
 
 /** The works a step makes at run time share its template's user, pipeline and site: checked now. */
-function checkGrowth(ctx: ServiceContext, principal: Principal, step: RunPlan["steps"][number]) {
+export function checkGrowth(
+  ctx: ServiceContext,
+  principal: Principal,
+  step: RunPlan["steps"][number],
+) {
   const work = step.growth?.work as RunPlan["steps"][number]["works"][number]["work"];
   const where = `step "${step.name}"`;
   requireOwner(principal, work.user, `${where} (user "${work.user}")`);

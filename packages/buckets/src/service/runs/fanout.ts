@@ -1,11 +1,9 @@
 import {
   FreeObjectSchema,
-  fill,
   formatIssues,
   type Growth,
   growWorks,
   MAX_RUN_WORKS,
-  needsResolver,
   type Parent,
   withoutStrategy,
 } from "@workflow/work";
@@ -102,7 +100,8 @@ export async function growStep(
   const docs: WorkDoc[] = [];
   let lost = 0;
   for (const g of grown.works) {
-    const set = filledFields(fill(g.template, needsResolver(parents, g.origins)) as never);
+    // Filled once, by growWorks: filled again, a result reading `${{ ... }}` would be read as one.
+    const set = filledFields(g.template);
     // Results were checked as results; filled into parameters they may nest deeper than a work may.
     const free = FreeObjectSchema.safeParse(set.parameters ?? {});
     if (!free.success) {
@@ -132,7 +131,7 @@ export async function growStep(
     };
     if (g.origins) doc.origins = g.origins;
     if (doc.status === TRANSITIONS.skip.to) lost++;
-    if (Object.keys(g.template).length > 0) doc.template = g.template;
+    // No template kept: its needs have ended, and a rerun that changes them makes the step again.
     docs.push(doc);
   }
   // Made queued, they are queued as any release is: keyed, and answered from the cache if they may.

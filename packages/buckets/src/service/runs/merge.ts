@@ -7,7 +7,7 @@ import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { ownRun } from "./access.js";
 import { downstreamOf } from "./control.js";
-import { plan, worksOf } from "./create.js";
+import { checkGrowth, plan, worksOf } from "./create.js";
 import { RunLease } from "./lease.js";
 import { releaseRuns } from "./release.js";
 
@@ -68,7 +68,9 @@ export async function mergeRunSteps(
       status: "waiting" as const,
     })),
   );
-  const stranger = docs.find((d) => d.user !== run.user);
+  // A step that grows makes its works later: its template is checked now, as POST /runs checks it.
+  const later = fresh.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
+  const stranger = [...docs, ...later].find((d) => d.user !== run.user);
   if (stranger) {
     throw invalid(`a run belongs to one user (${run.user}); a merged step names ${stranger.user}`);
   }
@@ -108,6 +110,8 @@ export async function mergeRunSteps(
         works: s.works.length,
         // Released by the evaluation below, which also queues what its needs and limits allow.
         released: false,
+        ...(s.growth ? { growth: s.growth } : {}),
+        ...(s.from ? { from: s.from } : {}),
       };
     });
     const detail = [
@@ -121,7 +125,9 @@ export async function mergeRunSteps(
       {
         steps,
         config: planned.config as unknown as Record<string, unknown>,
-        pipelines: [...new Set([...current.pipelines, ...docs.map((d) => d.pipeline)])].sort(),
+        pipelines: [
+          ...new Set([...current.pipelines, ...[...docs, ...later].map((d) => d.pipeline)]),
+        ].sort(),
       },
       [{ at: now, kind: "steps merged", detail: detail.join("; ") }],
     );
