@@ -6,9 +6,9 @@ import {
   startService,
 } from "@workflow/buckets";
 import { BucketsClient } from "@workflow/work";
-import { databaseName, uriFor } from "./db.js";
+import { TEST_SECRET, testServiceEnv } from "./service-env.js";
 
-export const TEST_SECRET = "test-secret-for-the-stack-0123456789";
+export { TEST_SECRET };
 
 export interface Stack {
   service: RunningService;
@@ -27,17 +27,7 @@ export async function startStack(
   /** What the service's own tests may hook: its clock, the commands it sends to MongoDB. */
   hooks: Parameters<typeof startService>[1] = {},
 ): Promise<Stack> {
-  const service = await startService(
-    readOptions({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MONGODB_URI: uriFor(databaseName(file, label)),
-      BUCKETS_JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: "silent",
-      ...env,
-    }),
-    hooks,
-  );
+  const service = await startService(readOptions(testServiceEnv(file, label, env)), hooks);
   const token = (user: string, scopes: Scope[]) => mintToken(service.keys, { user, scopes });
   return {
     service,

@@ -1,12 +1,8 @@
 import type { CommandStartedEvent } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename);
 
 const longPoll = (pipeline: string, wait: number) =>
   t.call("POST", `/work/withdraw?wait=${wait}`, { token: t.tokens.worker, body: { pipeline } });

@@ -1,14 +1,10 @@
 import { MAX_DEPTH } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Data no work may hold is refused with a 4xx naming where it is, never a 500 or a silent drop. */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;

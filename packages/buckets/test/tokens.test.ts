@@ -1,13 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import { aWork, startTestService, TEST_SECRET, type TestService, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename);
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
 const status = async (token: string | null, method = "GET", path = "/status", body?: unknown) =>
