@@ -1,20 +1,14 @@
 import type { ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runWorkflow } from "../support/cli.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { useStack } from "../support/stack.js";
 
 /**
  * `workflow rm`, `cancel` and `retry` on filters of any size (#27.1): the real CLI against the
  * real service, far past the 5,000 works one request used to take and the ~550 ids that fitted
  * in a URL.
  */
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(async () => {
-  await stack.close();
-});
+const { stack } = useStack(import.meta.filename);
 
 const alice = () => ({
   env: {

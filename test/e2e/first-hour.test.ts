@@ -3,15 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  alive,
-  bash,
-  cleanEnv,
-  copyRepository,
-  descendants,
-  npmStart,
-  readmeBlock,
-} from "../support/fresh.js";
+import { bash, cleanEnv, copyRepository, descendants, npmStart, readmeBlock } from "../support/fresh.js";
+import { alive } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
 
 // A new user's first hour, on a fresh copy of the repository: the README's own commands, in order.

@@ -1,11 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StoredWork } from "@workflow/work";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { depositAll, storedWork } from "../support/works.js";
 
 /** Leases: heartbeats keep a long work with its worker; a dead worker's work is re-run elsewhere. */
 
@@ -46,15 +46,9 @@ afterAll(async () => {
 
 const silent = createLogger("silent");
 
-async function deposit(pipeline: string, command: string[]): Promise<string> {
-  const [id] = await stack
-    .client()
-    .deposit([{ pipeline, site: "local", user: "admin", command }], { returnIds: true });
-  return id as string;
-}
-
-const view = async (id: string): Promise<StoredWork | undefined> =>
-  (await stack.client().view({ id }))[0];
+const deposit = async (pipeline: string, command: string[]) =>
+  (await depositAll(stack, pipeline, [{ command }]))[0] as string;
+const view = (id: string) => storedWork(stack, id);
 
 function worker(pipeline: string, name: string, lives = -1): WorkerHandle {
   const handle = startWorker({

@@ -4,40 +4,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { CHIME_EXAMPLE } from "../support/chime-example.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 
 const run = promisify(execFile);
 /** CHIME's example functions (workflow.examples.function.math), as a Python package. */
 const MODULES = join(ROOT, "test", "fixtures", "pipelines");
 
-const CONFIG = `
-version: "2"
-name: example-pipeline
-defaults: {user: developer, site: local}
-pipeline:
-  steps:
-    - name: math
-      stage: 1
-      matrix: {alpha: [1, 2, 3], beta: [1, 2, 3]}
-      work:
-        function: workflow.examples.function.math
-        parameters: {a: "\${{ matrix.alpha }}", b: "\${{ matrix.beta }}"}
-    - name: total
+const CONFIG = `${CHIME_EXAMPLE}    - name: total
       stage: 2
       work:
         function: workflow.examples.function.total
         parameters: {sums: "\${{ needs.math.results.sum }}"}
 `;
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(async () => {
-  await stack.close();
-});
+const { stack } = useStack(import.meta.filename);
 
 describe("a pipeline with real workers", () => {
   it("CHIME's example runs: 9 works, then a fan-in step that sums their results", {

@@ -32,6 +32,10 @@ export async function depositAll(
     )) as string[];
 }
 
+/** The stored work of `id` as the admin reads it now (undefined if there is none). */
+export const storedWork = async (stack: Stack, id: string): Promise<StoredWork | undefined> =>
+  (await stack.client().view({ id }, { limit: 1 }))[0];
+
 /** The works of `ids`, in that order, once every one has finished. */
 export function finishedWorks(stack: Stack, ids: string[], ms = 30_000): Promise<StoredWork[]> {
   const client = stack.client();

@@ -1,3 +1,4 @@
+import { until } from "../../../test/support/eventually.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Db, MongoClient } from "mongodb";
@@ -58,13 +59,7 @@ afterAll(async () => {
 });
 
 /** Polls until `check` holds: no timing is asserted, only that it happens. */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = until;
 
 const getRun = async (t: TestService, id: string) =>
   (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;

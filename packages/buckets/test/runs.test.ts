@@ -1,6 +1,7 @@
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
+import { CHIME_EXAMPLE } from "../../../test/support/chime-example.js";
 import { runCalls } from "./support/runs.js";
 import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
@@ -23,19 +24,6 @@ const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-export const CHIME_EXAMPLE = `
-version: "2"
-name: example-pipeline
-defaults: {user: developer, site: local}
-pipeline:
-  steps:
-    - name: math
-      stage: 1
-      matrix: {alpha: [1, 2, 3], beta: [1, 2, 3]}
-      work:
-        function: workflow.examples.function.math
-        parameters: {a: "\${{ matrix.alpha }}", b: "\${{ matrix.beta }}"}
-`;
 
 const start = (config: unknown, params?: Record<string, unknown>, token = t.tokens.alice) =>
   t.call("POST", "/runs", { token, body: { config, ...(params ? { params } : {}) } });

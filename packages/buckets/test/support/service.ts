@@ -2,6 +2,7 @@ import type { Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll } from "vitest";
 import { testDb } from "../../../../test/support/db.js";
 import { TEST_SECRET, testServiceEnv } from "../../../../test/support/service-env.js";
+import { standIn } from "../../../../test/support/stand-in.js";
 import {
   mintToken,
   type RunningService,
@@ -86,30 +87,20 @@ export const QUIET_REAPER = { BUCKETS_REAP_SECONDS: "3600" };
 export function useTestService(
   file: string,
   env: Record<string, string> = {},
+  /** Whether the database is emptied first, for tests that count what is in it. */
+  { emptied = false }: { emptied?: boolean } = {},
 ): { t: TestService; db: Db } {
   let service: TestService | undefined;
   let mongo: { client: MongoClient; db: Db } | undefined;
   beforeAll(async () => {
+    mongo = await testDb(file, "", { drop: emptied });
     service = await startTestService(file, env);
-    mongo = await testDb(file, "", { drop: false });
   });
   afterAll(async () => {
     await mongo?.client.close();
     await service?.close();
   });
-  return { t: later(() => service, "the service"), db: later(() => mongo?.db, "the database") };
-}
-
-/** An object that forwards to the one `get` answers, which exists only once the hooks have run. */
-function later<T extends object>(get: () => T | undefined, what: string): T {
-  return new Proxy({} as T, {
-    get(_, key) {
-      const real = get();
-      if (real === undefined) throw new Error(`${what} is used before the file's beforeAll`);
-      const value: unknown = Reflect.get(real, key, real);
-      return typeof value === "function" ? value.bind(real) : value;
-    },
-  });
+  return { t: standIn(() => service, "the service"), db: standIn(() => mongo?.db, "the database") };
 }
 
 /** A valid work for alice; override what the test is about. */
