@@ -158,7 +158,11 @@ describe("archiving on posix", () => {
     const work = await runOne(
       stack,
       { function: "wfjobs.jobs.shaped", parameters: { name: "frb-missing" } },
-      { cwd: MODULES, prefix: "arc-missing", worker: { workspace: workspaceWith({ posix: { local: base } }) } },
+      {
+        cwd: MODULES,
+        prefix: "arc-missing",
+        worker: { workspace: workspaceWith({ posix: { local: base } }) },
+      },
     );
     expect(work.status).toBe("success");
     expect(work.products).toEqual(["/data/frb-missing.h5"]);

@@ -1,6 +1,5 @@
-import type { ChildProcess } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { interruptWhen, runWorkflow } from "../support/cli.js";
 import { useStack } from "../support/stack.js";
 
 /**
@@ -51,11 +50,7 @@ describe("workflow rm on 12,000 works", () => {
     await deposit("rm-resume", 12_000);
     const interrupted = await workflow(["rm", "--pipeline", "rm-resume", "--yes"], {
       ...alice(),
-      onSpawn: (child: ChildProcess) => {
-        child.stderr?.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("so far")) child.kill("SIGINT");
-        });
-      },
+      onSpawn: interruptWhen(/so far/),
     });
     expect(interrupted.code).toBe(130);
     const said = /interrupted: deleted (\d+) of 12000 works; run the same command again/.exec(

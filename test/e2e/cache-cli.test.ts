@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { cliEnv, runWorkflow } from "../support/cli.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /** Issue #29 from the `workflow` command: preview, reuse shown, expiry, deposit --cache. */
@@ -33,10 +33,7 @@ beforeAll(async () => {
     user: "developer",
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
-  env = {
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack, "developer");
   worker = startWorker({
     pipelines: ["cached-cli"],
     client,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { useDashboard } from "../support/dashboard.js";
 import { workerProcess } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
-import { useDashboard } from "../support/dashboard.js";
 
 /**
  * The dashboard's work and run pages in Chromium say which works were taken from the cache (issue

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 import { useDashboard } from "../support/dashboard.js";
+import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 
 /**
  * The dashboard's Results page in Chromium: works run by a real worker process, moved to the

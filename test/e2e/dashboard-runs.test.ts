@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
-import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 
 /**
  * A run's page in a real browser (Chromium through playwright-core) against the real service,

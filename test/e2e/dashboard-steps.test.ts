@@ -7,7 +7,6 @@ import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
  * playwright-core, against the real service and MongoDB), and filters by step.
  */
 
-
 /** How long the page may take to show what the service already has (it polls every few s). */
 const SEEN_MS = 20_000;
 

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { describe, expect, it } from "vitest";
+import { useDashboard } from "../support/dashboard.js";
 import { testDb } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
-import { useDashboard } from "../support/dashboard.js";
 
 /**
  * The dashboard after a week of real use (#27), in Chromium against the real service, MongoDB

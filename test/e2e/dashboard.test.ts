@@ -1,9 +1,9 @@
 import type { StoredWork, WorkInput } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
+import { useDashboard } from "../support/dashboard.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, TEST_SECRET } from "../support/stack.js";
-import { useDashboard } from "../support/dashboard.js";
 
 /**
  * The dashboard in a real browser (Chromium through playwright-core), against the real service,

@@ -3,6 +3,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { cliEnv } from "../support/cli.js";
 
 const run = promisify(execFile);
 
@@ -10,11 +11,7 @@ let stack: Stack;
 let env: Record<string, string>;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  env = {
-    PATH: process.env.PATH ?? "",
-    WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack);
 });
 afterAll(async () => {
   await stack.close();

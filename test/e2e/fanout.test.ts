@@ -8,6 +8,7 @@ import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { cliEnv } from "../support/cli.js";
 
 /** #28.1 and #28.2 with real Python workers: works made from a parent's results, and chains. */
 
@@ -60,11 +61,7 @@ beforeAll(async () => {
     user: "developer",
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
-  env = {
-    PATH: process.env.PATH ?? "",
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack, "developer");
 });
 afterAll(async () => {
   await stack.close();

@@ -3,7 +3,14 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bash, cleanEnv, copyRepository, descendants, npmStart, readmeBlock } from "../support/fresh.js";
+import {
+  bash,
+  cleanEnv,
+  copyRepository,
+  descendants,
+  npmStart,
+  readmeBlock,
+} from "../support/fresh.js";
 import { alive } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
 

@@ -8,9 +8,9 @@ import { eventually, useStack } from "../support/stack.js";
  */
 
 const { stack } = useStack(import.meta.filename, {
-    BUCKETS_LEASE_SECONDS: "2",
-    BUCKETS_REAP_SECONDS: "1",
-  });
+  BUCKETS_LEASE_SECONDS: "2",
+  BUCKETS_REAP_SECONDS: "1",
+});
 
 async function depositOne(pipeline: string): Promise<string> {
   const [id] = await stack

@@ -114,7 +114,7 @@ describe("live logs from a worker", () => {
   it("a command's stdout and stderr arrive while it runs, each line with its stream and time", {
     timeout: 60_000,
   }, async () => {
-    const { id, pipeline, stop, live } = await printingUntilStopped("first", "oops", "last");
+    const { id, stop, live } = await printingUntilStopped("first", "oops", "last");
     // Still running: the lines came before the command ended.
     expect((await view(id)).status).toBe("running");
     expect(live.lines).toEqual([
@@ -214,7 +214,7 @@ describe("workflow logs and workflow show", () => {
   it("logs prints an attempt's lines; --follow prints them as they come and ends with the attempt; show has history, archive errors and last lines", {
     timeout: 90_000,
   }, async () => {
-    const { id, pipeline, stop } = await printingUntilStopped("one", "two", "three");
+    const { id, stop } = await printingUntilStopped("one", "two", "three");
     const env = { WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]) };
 
     let followed = "";

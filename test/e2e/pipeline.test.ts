@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CHIME_EXAMPLE } from "../support/chime-example.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, useStack } from "../support/stack.js";
+import { cliEnv } from "../support/cli.js";
 
 const run = promisify(execFile);
 /** CHIME's example functions (workflow.examples.function.math), as a Python package. */
@@ -64,11 +65,7 @@ describe("a pipeline with real workers", () => {
   });
 
   it("the CLI's dry run prints the DAG and every work, and deposits nothing", async () => {
-    const env = {
-      PATH: process.env.PATH ?? "",
-      WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-      WORKFLOW_HTTP_BASEURLS: stack.url,
-    };
+    const env = cliEnv(stack, "developer");
     const file = join(mkdtempSync(join(tmpdir(), "pipeline-")), "example.yaml");
     writeFileSync(file, CONFIG.replace("example-pipeline", "dry-example"));
     const { stdout } = await run(

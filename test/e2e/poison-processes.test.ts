@@ -46,7 +46,6 @@ function worker(pipeline: string, args: string[]): Owned {
   return started;
 }
 
-
 /** The pid a command printed first (`echo $!`), remembered so that the test kills it if need be. */
 function printedPid(work: StoredWork | undefined): number {
   const pid = Number(String(work?.results?.stdout ?? "").split("\n")[0]);

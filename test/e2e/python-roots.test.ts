@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
 import { depositAll, finishedWorks, freshPipeline } from "../support/works.js";
 
 /**

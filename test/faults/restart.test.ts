@@ -72,7 +72,12 @@ it("kill the service under load and start it again: no acknowledged deposit is l
   await service.stop("SIGKILL");
   const killedAt = acknowledged.length;
   // Down until a request to it fails: what the depositors sent meanwhile is theirs to retry.
-  await eventually(async () => fetch(`${url}/readyz`).then(() => undefined, () => true));
+  await eventually(async () =>
+    fetch(`${url}/readyz`).then(
+      () => undefined,
+      () => true,
+    ),
+  );
   service = serviceProcess(port, env);
   await waitForHttp(`${url}/readyz`);
   await eventually(async () => (acknowledged.length >= killedAt + 200 ? true : undefined), 60_000);

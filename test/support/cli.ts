@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { type Ran, ran, WORKFLOW_CLI } from "./processes.js";
+import type { Stack } from "./stack.js";
 
 export type { Ran };
 
@@ -25,3 +26,25 @@ export function runWorkflow(
     onSpawn,
   });
 }
+
+/** The environment a scientist's `workflow` reads to reach `stack`, as `user` (deposit + read). */
+export const cliEnv = (stack: Stack, user = "alice"): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  WORKFLOW_TOKEN: stack.token(user, ["work:deposit", "work:read"]),
+  WORKFLOW_HTTP_BASEURLS: stack.url,
+});
+
+/** An `onSpawn` that sends the command Ctrl-C (SIGINT), once, when its standard error has matched `when`. */
+export const interruptWhen =
+  (when: RegExp) =>
+  (child: ChildProcess): void => {
+    let seen = "";
+    let interrupted = false;
+    child.stderr?.on("data", (chunk: Buffer) => {
+      seen += chunk;
+      if (!interrupted && when.test(seen)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    });
+  };

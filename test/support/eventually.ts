@@ -21,8 +21,12 @@ export async function until<T>(
   check: (value: T) => boolean,
   ms = 60_000,
 ): Promise<T> {
-  return eventually(async () => {
-    const value = await probe();
-    return check(value) ? value : undefined;
-  }, ms, 50);
+  return eventually(
+    async () => {
+      const value = await probe();
+      return check(value) ? value : undefined;
+    },
+    ms,
+    50,
+  );
 }

@@ -24,12 +24,10 @@ export async function depositAll(
   works: Partial<WorkInput>[],
   defaults: Partial<WorkInput> = {},
 ): Promise<string[]> {
-  return (await stack
-    .client()
-    .deposit(
-      works.map((work) => ({ pipeline, site: "local", user: "admin", ...defaults, ...work })),
-      { returnIds: true },
-    )) as string[];
+  return (await stack.client().deposit(
+    works.map((work) => ({ pipeline, site: "local", user: "admin", ...defaults, ...work })),
+    { returnIds: true },
+  )) as string[];
 }
 
 /** The stored work of `id` as the admin reads it now (undefined if there is none). */
@@ -42,7 +40,9 @@ export function finishedWorks(stack: Stack, ids: string[], ms = 30_000): Promise
   return eventually(async () => {
     const stored = await client.view({ id: { $in: ids } }, { limit: ids.length });
     const byId = new Map(stored.filter(finished).map((w): [string, StoredWork] => [w.id, w]));
-    return ids.every((id) => byId.has(id)) ? ids.map((id) => byId.get(id) as StoredWork) : undefined;
+    return ids.every((id) => byId.has(id))
+      ? ids.map((id) => byId.get(id) as StoredWork)
+      : undefined;
   }, ms);
 }
 

@@ -1,7 +1,7 @@
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 import { runConfig } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /**
  * Logs go with their work, whichever way it goes; and a work deposited again with the id of one
@@ -81,7 +81,11 @@ describe("logs go with their work", () => {
     const name = fresh("config");
     const created = await t.call("POST", "/runs", {
       token: t.tokens.alice,
-      body: { config: runConfig(name, [{ name: "a", matrix: { i: [1, 2] }, work: { command: ["true"] } }]) },
+      body: {
+        config: runConfig(name, [
+          { name: "a", matrix: { i: [1, 2] }, work: { command: ["true"] } },
+        ]),
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const { id: run, works } = created.body as { id: string; works: string[] };

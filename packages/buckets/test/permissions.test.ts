@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BSON, type Db, type MongoClient, ObjectId } from "mongodb";
+import { BSON, ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { renderTransitions } from "../src/index.js";
 import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";

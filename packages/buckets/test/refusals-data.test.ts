@@ -1,7 +1,7 @@
 import { MAX_DEPTH } from "@workflow/work";
 import { describe, expect, it } from "vitest";
-import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 import { runConfig } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Data no work may hold is refused with a 4xx naming where it is, never a 500 or a silent drop. */
 

@@ -1,8 +1,8 @@
 import { MongoClient } from "mongodb";
 import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mongodPort } from "../../../test/support/mongod-port.js";
 import { eventually } from "../../../test/support/eventually.js";
+import { mongodPort } from "../../../test/support/mongod-port.js";
 import { alive } from "../../../test/support/processes.js";
 import { testServiceEnv } from "../../../test/support/service-env.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
@@ -269,7 +269,10 @@ describe("two instances on one replica set", () => {
       await mongo
         .db("buckets")
         .collection("works")
-        .updateOne({ pipeline: `lapse-after-${n}` }, { $set: { leaseUntil: Date.now() / 1000 - 1 } });
+        .updateOne(
+          { pipeline: `lapse-after-${n}` },
+          { $set: { leaseUntil: Date.now() / 1000 - 1 } },
+        );
       await eventually(async () => ((await expired()) >= 50 + n ? true : undefined), 30_000);
     }
     expect(await expired()).toBe(52);

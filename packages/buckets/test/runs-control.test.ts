@@ -1,29 +1,16 @@
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
-import { fitThenSum, runCalls } from "./support/runs.js";
+import { type Claimed, fitThenSum, type RunView, runCalls } from "./support/runs.js";
 import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
-type Run = {
-  id: string;
-  status: string;
-  paused?: number;
-  maxParallel?: number;
-  steps: { name: string; state: string; works: number; counts: Record<string, number> }[];
-  events: { kind: string; step?: string; detail?: string }[];
-};
+type Run = RunView;
 
 const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
 
-const runs = runCalls<Run, Claimed>(t);
-const { withdraw, claimAll, startRun: start, getRun } = runs;
-const succeed = (w: Claimed, results: Record<string, unknown> = {}) =>
-  runs.report(w, "success", results);
-const post = (path: string, body?: unknown) =>
-  t.call("POST", path, { token: t.tokens.alice, ...(body === undefined ? {} : { body }) });
+const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
 const active = (run: Run) =>
   run.steps.reduce((n, s) => n + (s.counts.queued ?? 0) + (s.counts.running ?? 0), 0);
 

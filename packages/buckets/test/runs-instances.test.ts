@@ -1,4 +1,3 @@
-import { until } from "../../../test/support/eventually.js";
 import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,10 +5,11 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, healthySlack, startFakeSlack } from "../../../test/support/slack.js";
 import { releaseRuns } from "../src/service/runs/release.js";
-import { startTestService, type TestService } from "./support/service.js";
 import { runCalls } from "./support/runs.js";
+import { startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 type Run = {

@@ -21,8 +21,7 @@ type Run = { status: string; steps: { name: string; counts: Record<string, numbe
 const runs = runCalls<Run, Claimed>(t);
 const { withdraw, getRun: runOf } = runs;
 const started = (name: string, steps: unknown[]) => runs.startRun(runConfig(name, steps));
-const report = async (work: Claimed) =>
-  expect((await runs.report(work)).status).toBe(200);
+const report = async (work: Claimed) => expect((await runs.report(work)).status).toBe(200);
 
 const countOf = (run: string, step: string, status: string[]) =>
   db.collection("works").countDocuments({ run: new ObjectId(run), step, status: { $in: status } });

@@ -1,10 +1,10 @@
-import { until } from "../../../test/support/eventually.js";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, startFakeSlack } from "../../../test/support/slack.js";
 import { reap } from "../src/service/reaper.js";
 import { startTestService, type TestService } from "./support/service.js";

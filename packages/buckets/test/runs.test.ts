@@ -1,9 +1,9 @@
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
-import { reap } from "../src/service/reaper.js";
 import { CHIME_EXAMPLE } from "../../../test/support/chime-example.js";
+import { reap } from "../src/service/reaper.js";
 import { runCalls } from "./support/runs.js";
-import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = {
   id: string;
@@ -23,7 +23,6 @@ const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
-
 
 const start = (config: unknown, params?: Record<string, unknown>, token = t.tokens.alice) =>
   t.call("POST", "/runs", { token, body: { config, ...(params ? { params } : {}) } });

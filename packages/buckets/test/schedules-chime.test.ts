@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { testServiceEnv } from "../../../test/support/service-env.js";
+import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 
 /**
  * CHIME's schedules API as its client v1.12 calls it (workflow/http/schedules.py): deploy a config

@@ -1,6 +1,7 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { testServiceEnv } from "../../../test/support/service-env.js";
 import {
   mintToken,
   type RunningService,
@@ -8,7 +9,6 @@ import {
   type Scope,
   startService,
 } from "../src/index.js";
-import { testServiceEnv } from "../../../test/support/service-env.js";
 import { aWork } from "./support/service.js";
 
 /**

@@ -1,7 +1,13 @@
 import { generateKeyPairSync } from "node:crypto";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, TEST_SECRET, type TestService, useTestService } from "./support/service.js";
+import {
+  aWork,
+  startTestService,
+  TEST_SECRET,
+  type TestService,
+  useTestService,
+} from "./support/service.js";
 
 const { t } = useTestService(import.meta.filename);
 

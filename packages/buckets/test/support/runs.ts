@@ -13,6 +13,16 @@ export interface Claimed {
   parameters?: Record<string, unknown>;
 }
 
+/** A run as GET /runs/:id answers it, as far as the run tests read it. */
+export interface RunView {
+  id: string;
+  status: string;
+  paused?: number;
+  maxParallel?: number;
+  steps: { name: string; state: string; works: number; counts: Record<string, number> }[];
+  events: { kind: string; step?: string; detail?: string }[];
+}
+
 /** What a test's handler decides for one claimed work; success without results unless it says. */
 export interface Outcome {
   status?: string;
@@ -36,9 +46,22 @@ export function runCalls<R, C extends Claimed = Claimed>(t: TestService) {
     t.call("PUT", "/work", {
       token: t.tokens.worker,
       body: [
-        { id: work.id, attempt: work.attempt, status, ...(results === undefined ? {} : { results }) },
+        {
+          id: work.id,
+          attempt: work.attempt,
+          status,
+          ...(results === undefined ? {} : { results }),
+        },
       ],
     });
+
+  /** The worker's report of a success, with `results`. */
+  const succeed = (work: Claimed, results: Record<string, unknown> = {}) =>
+    report(work, "success", results);
+
+  /** A POST as alice. */
+  const post = (path: string, body?: unknown) =>
+    t.call("POST", path, { token: t.tokens.alice, ...(body === undefined ? {} : { body }) });
 
   /** Every work of the pipeline that can be claimed now. */
   const claimAll = async (pipeline: string): Promise<C[]> => {
@@ -76,7 +99,7 @@ export function runCalls<R, C extends Claimed = Claimed>(t: TestService) {
     return answer.body as R;
   };
 
-  return { withdraw, report, claimAll, drain, startRun, getRun };
+  return { withdraw, report, succeed, post, claimAll, drain, startRun, getRun };
 }
 
 /** A version 2 config of `steps`, on site "local", with `extra` beside its pipeline. */
