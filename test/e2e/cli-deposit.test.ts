@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { interruptWhen, runWorkflow } from "../support/cli.js";
 import { freePort } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
 import { startCuttingProxy } from "../support/proxy.js";
+import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
 let home: string;

@@ -1,10 +1,9 @@
-import { request } from "node:http";
 import { BucketsClient, BucketsError, createWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
 import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
+import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
 let proxy: CuttingProxy;
@@ -16,7 +15,8 @@ beforeAll(async () => {
   // Forwards everything; when told, lets one deposit reach the service and then hangs up on the caller.
   proxy = await startCuttingProxy(stack.url);
   proxy.drop = (req) => {
-    if (!dropNextDeposit || req.method !== "POST" || req.url?.split("?")[0] !== "/work") return false;
+    if (!dropNextDeposit || req.method !== "POST" || req.url?.split("?")[0] !== "/work")
+      return false;
     dropNextDeposit = false;
     dropped++;
     return true;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { useDashboard } from "../support/dashboard.js";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 
 /**

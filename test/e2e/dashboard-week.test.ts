@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { describe, expect, it } from "vitest";
-import { useDashboard } from "../support/dashboard.js";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { testDb } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually } from "../support/stack.js";

@@ -6,9 +6,9 @@ import { promisify } from "node:util";
 import type { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
-import { cliEnv } from "../support/cli.js";
 
 /** #28.1 and #28.2 with real Python workers: works made from a parent's results, and chains. */
 

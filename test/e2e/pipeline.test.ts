@@ -6,9 +6,9 @@ import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
 import { describe, expect, it } from "vitest";
 import { CHIME_EXAMPLE } from "../support/chime-example.js";
+import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, useStack } from "../support/stack.js";
-import { cliEnv } from "../support/cli.js";
 
 const run = promisify(execFile);
 /** CHIME's example functions (workflow.examples.function.math), as a Python package. */

@@ -6,10 +6,10 @@ import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
-import { cliEnv } from "../support/cli.js";
 
 const exec = promisify(execFile);
 

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
-import { cliEnv } from "../support/cli.js";
 
 const run = promisify(execFile);
 

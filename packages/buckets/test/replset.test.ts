@@ -72,7 +72,10 @@ async function startOnce(attempt: number): Promise<void> {
     );
     services.push(startService(options(set.getUri("buckets"))));
     services.push(startService(options(set.getUri("buckets"))));
-    [a, b] = await step("starting both services", 60_000, Promise.all(services));
+    [a, b] = (await step("starting both services", 60_000, Promise.all(services))) as [
+      RunningService,
+      RunningService,
+    ];
     [replSet, mongo] = [set, client];
   } catch (error) {
     await client?.close().catch(() => undefined);

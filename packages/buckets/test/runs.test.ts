@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CHIME_EXAMPLE } from "../../../test/support/chime-example.js";
 import { reap } from "../src/service/reaper.js";
 import { runCalls } from "./support/runs.js";
-import { QUIET_REAPER, useTestService } from "./support/service.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = {
   id: string;
