@@ -4,31 +4,27 @@ import { join } from "node:path";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 import { depositAll, storedWork } from "../support/works.js";
 
 /** Stopping works and workers: a cancel from the service, SIGTERM/SIGINT, and --grace. */
 
-let stack: Stack;
+// Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
+const { stack, owned } = useStack(import.meta.filename);
 let dir: string;
-const owned: Owned[] = [];
 const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
-beforeAll(async () => {
-  // Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
-  stack = await startStack(import.meta.filename);
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "stopping-"));
 });
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
   killRecorded(pidFiles.splice(0));
 });
 
-afterAll(async () => {
-  await stack?.close();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

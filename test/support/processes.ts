@@ -154,11 +154,14 @@ export function pidsIn(file: string): number[] {
   return readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** SIGKILL to what the commands recorded in these files: whatever a failed test left running. */
-export function killRecorded(files: string[]): void {
+/**
+ * SIGKILL to what the commands recorded in these files: whatever a failed test left running
+ * (with `groups`, each pid's whole process group, for commands that run in a group of their own).
+ */
+export function killRecorded(files: string[], { groups = false }: { groups?: boolean } = {}): void {
   for (const pid of files.flatMap(pidsIn)) {
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(groups ? -pid : pid, "SIGKILL");
     } catch {
       // gone
     }

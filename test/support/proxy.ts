@@ -16,6 +16,8 @@ export interface CuttingProxy {
   refusal: { message: string; retryAfter?: number };
   /** Requests for which this answers true reach the service; their caller never gets the answer. */
   drop: (req: IncomingMessage) => boolean;
+  /** Sees each answer the service gave, with its status (dropped ones too). */
+  answered: (req: IncomingMessage, status: number) => void;
   /** When each request was cut (ms since the epoch). */
   readonly refused: number[];
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
     slow: () => 0,
     refusal: { message: "cut by the test" },
     drop: () => false,
+    answered: () => {},
     refused: [],
     close: () =>
       new Promise((resolve) => {
@@ -54,6 +57,7 @@ export async function startCuttingProxy(target: string): Promise<CuttingProxy> {
     const upstream = request(
       { host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
+        proxy.answered(req, answer.statusCode ?? 0);
         if (dropped) {
           answer.resume();
           answer.on("end", () => req.socket.destroy());
