@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BucketsClient } from "@workflow/work";
-import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
+import type { WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, runWorkflow } from "../support/cli.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { serving } from "../support/works.js";
 
 /** Issue #29 from the `workflow` command: preview, reuse shown, expiry, deposit --cache. */
 const CONFIG = `
@@ -34,14 +35,7 @@ beforeAll(async () => {
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
   env = cliEnv(stack, "developer");
-  worker = startWorker({
-    pipelines: ["cached-cli"],
-    client,
-    cwd: dir,
-    wait: 1,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
+  worker = serving(client, ["cached-cli"], dir);
 });
 afterAll(async () => {
   await worker.stop();

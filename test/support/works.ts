@@ -1,4 +1,9 @@
-import { FINISHED_STATUSES, type StoredWork, type WorkInput } from "@workflow/work";
+import {
+  type BucketsClient,
+  FINISHED_STATUSES,
+  type StoredWork,
+  type WorkInput,
+} from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { eventually, type Stack } from "./stack.js";
 
@@ -87,6 +92,10 @@ export async function runDeposited(
   }
   return finishedWorks(stack, ids);
 }
+
+/** A worker in this process serving `pipelines` from `cwd` until the test stops it. */
+export const serving = (client: BucketsClient, pipelines: string[], cwd: string) =>
+  startWorker({ pipelines, client, cwd, wait: 1, sleep: 0.1, logger: createLogger("silent") });
 
 /** Deposits the works into a fresh pipeline and runs them (`runDeposited`), in deposit order. */
 export async function runAll(
