@@ -1,48 +1,30 @@
-import { createServer, request, type Server } from "node:http";
 import { BucketsClient, BucketsError, createWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
+import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
-let proxy: Server;
+let proxy: CuttingProxy;
 let proxyUrl: string;
 let dropNextDeposit = false;
 let dropped = 0;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  const target = new URL(stack.url);
   // Forwards everything; when told, lets one deposit reach the service and then hangs up on the caller.
-  proxy = createServer((req, res) => {
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (answer) => {
-        if (dropNextDeposit && req.method === "POST" && req.url?.split("?")[0] === "/work") {
-          dropNextDeposit = false;
-          dropped++;
-          answer.resume();
-          answer.on("end", () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  proxy = await startCuttingProxy(stack.url);
+  proxy.drop = (req) => {
+    if (!dropNextDeposit || req.method !== "POST" || req.url?.split("?")[0] !== "/work")
+      return false;
+    dropNextDeposit = false;
+    dropped++;
+    return true;
+  };
+  proxyUrl = proxy.url;
 });
 afterAll(async () => {
-  proxy.closeAllConnections();
-  await new Promise((resolve) => proxy.close(resolve));
+  await proxy.close();
   await stack.close();
 });
 

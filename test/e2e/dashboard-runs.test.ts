@@ -1,48 +1,29 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MongoClient, ObjectId } from "mongodb";
-import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { databaseName, uriFor } from "../support/db.js";
-import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { type Owned, workerProcess } from "../support/processes.js";
 
 /**
  * A run's page in a real browser (Chromium through playwright-core) against the real service,
  * MongoDB and a worker process: its limits, Pause and Resume, and a timed-out run's end.
  */
 
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 /** How long the page may take to show what the service already has (it polls every 2 s). */
 const SEEN_MS = 20_000;
 
-let stack: Stack;
-let browser: Browser;
-let page: Page;
+const { stack, page, signIn } = useDashboard(import.meta.filename, {
+  env: { BUCKETS_REAP_SECONDS: "1" },
+});
 let mongo: MongoClient;
 let worker: Owned | undefined;
-const consoleErrors: string[] = [];
-
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" });
   mongo = await MongoClient.connect(uriFor(databaseName(import.meta.filename)));
-  browser = await chromium.launch({
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
 });
-
 afterAll(async () => {
   await worker?.stop("SIGKILL");
-  await browser?.close();
   await mongo?.close();
-  await stack?.close();
 });
 
 const runPage = () => page.locator("[data-test=run]");
@@ -73,10 +54,7 @@ describe("a run's page", () => {
     worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "3"], {
       WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
     });
-    await page.goto(`${stack.url}/`);
-    await page.locator("#token").fill(stack.token("admin", ["admin"]));
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.locator("header nav").waitFor();
+    await signIn();
     await page.goto(`${stack.url}/ui#/runs/${id}`);
     await expect
       .poll(() => page.locator("[data-test=limits]").textContent(), { timeout: SEEN_MS })
@@ -112,6 +90,5 @@ describe("a run's page", () => {
     );
     await expect(page.locator("[data-action=rerun-unfinished]").isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "run-paused-timedout.png"), fullPage: true });
-    expect(consoleErrors).toEqual([]);
   });
 });

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  alive,
   bash,
   cleanEnv,
   copyRepository,
@@ -12,6 +11,7 @@ import {
   npmStart,
   readmeBlock,
 } from "../support/fresh.js";
+import { alive } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
 
 // A new user's first hour, on a fresh copy of the repository: the README's own commands, in order.

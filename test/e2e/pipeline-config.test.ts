@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { cliEnv, runWorkflow } from "../support/cli.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
@@ -15,10 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "pipeline-config-"));
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  env = {
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack, "developer");
 });
 afterAll(async () => {
   await Promise.all(owned.map((o) => o.stop("SIGKILL")));

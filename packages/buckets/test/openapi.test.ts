@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { servedRoutes } from "./support/routes.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { useTestService } from "./support/service.js";
 
 /** GET /openapi.json describes every route the service serves, and none it does not. */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename);
 
 it("documents every served route and method, and only those", async () => {
   const answer = await t.call("GET", "/openapi.json", { token: null });

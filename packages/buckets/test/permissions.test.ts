@@ -1,24 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BSON, type Db, type MongoClient, ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { BSON, ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
 import { renderRunTransitions, renderTransitions } from "../src/index.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Who may write which field through PUT /work: each role x each field x running or not. */
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 type Role = "worker" | "owner" | "other" | "admin";
 const tokenOf = (role: Role) =>

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runCalls, runConfig } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 type Run = { id: string; status: string; steps: { name: string; state: string }[] };
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -20,34 +15,17 @@ const step = (name: string, more: Record<string, unknown> = {}) => ({
   ...more,
   work: { command: ["true"], retries: 0, parameters: { step: name } },
 });
-const config = (name: string, steps: unknown[]) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps },
-});
+const config = runConfig;
 const start = (body: unknown) => t.call("POST", "/runs", { token: t.tokens.alice, body });
+const runs = runCalls<Run, Claimed>(t);
 
 /** Claims every claimable work of a pipeline, failing the steps named in `failing`. */
-async function drain(pipeline: string, failing: string[]): Promise<string[]> {
-  const ran: string[] = [];
-  for (;;) {
-    const claim = await t.call("POST", "/work/withdraw", {
-      token: t.tokens.worker,
-      body: { pipeline },
-    });
-    const work = claim.body as Claimed | null;
-    if (!work) return ran;
-    const name = work.parameters?.step as string;
-    ran.push(name);
-    const status = failing.includes(name) ? "failure" : "success";
-    const answer = await t.call("PUT", "/work", {
-      token: t.tokens.worker,
-      body: [{ id: work.id, attempt: work.attempt, status }],
-    });
-    expect(answer.status).toBe(200);
-  }
-}
+const drain = async (pipeline: string, failing: string[]): Promise<string[]> =>
+  (
+    await runs.drain(pipeline, (w) => ({
+      status: failing.includes(w.parameters?.step as string) ? "failure" : "success",
+    }))
+  ).map((w) => w.parameters?.step as string);
 
 const states = async (id: string) => {
   const run = (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;

@@ -1,8 +1,7 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runCalls } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Works made from a parent's results (#28.1) and per-combination chains (#28.2), at the API. */
 
@@ -22,53 +21,19 @@ type Run = {
   events: { kind: string; step?: string; detail?: string }[];
 };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-const withdraw = async (pipeline: string): Promise<Claimed | null> => {
-  const answer = await t.call("POST", "/work/withdraw", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  expect(answer.status).toBe(200);
-  return answer.body as Claimed | null;
-};
-
+const runs = runCalls<Run, Claimed>(t);
+const { withdraw, getRun } = runs;
 const report = async (work: Claimed, results: unknown, status = "success") => {
-  const answer = await t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: work.id, attempt: work.attempt, status, results }],
-  });
+  const answer = await runs.report(work, status, results);
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
 };
-
-/** Claims and reports every claimable work until none is left, in claim order. */
-async function drain(pipeline: string, results: (w: Claimed) => unknown): Promise<Claimed[]> {
-  const done: Claimed[] = [];
-  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
-    await report(w, results(w));
-    done.push(w);
-  }
-  return done;
-}
-
-const getRun = async (id: string) => {
-  const answer = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
-  expect(answer.status).toBe(200);
-  return answer.body as Run;
-};
+const drain = (pipeline: string, results: (w: Claimed) => unknown) =>
+  runs.drain(pipeline, (w) => ({ results: results(w) }));
 const stepOf = (run: Run, name: string) => run.steps.find((s) => s.name === name) as Step;
 
 /** split -> process (a matrix from split's results) -> merge, as the issue writes it. */

@@ -1,6 +1,7 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { databaseName, testDb, uriFor } from "../../../test/support/db.js";
+import { testDb } from "../../../test/support/db.js";
+import { testServiceEnv } from "../../../test/support/service-env.js";
 import {
   mintToken,
   type RunningService,
@@ -8,7 +9,6 @@ import {
   type Scope,
   startService,
 } from "../src/index.js";
-import { TEST_SECRET } from "./support/service.js";
 
 /** A config's `on:` and `--at`, on a clock the test moves: no test waits for a tick. */
 
@@ -23,15 +23,12 @@ let s: RunningService;
 
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
-  const options = readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: uriFor(databaseName(import.meta.filename)),
-    BUCKETS_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: "silent",
-    BUCKETS_REAP_SECONDS: "3600",
-    BUCKETS_SCHEDULE_SECONDS: "30",
-  });
+  const options = readOptions(
+    testServiceEnv(import.meta.filename, "", {
+      BUCKETS_REAP_SECONDS: "3600",
+      BUCKETS_SCHEDULE_SECONDS: "30",
+    }),
+  );
   s = await startService(options, { now: () => clock });
 });
 afterAll(async () => {
