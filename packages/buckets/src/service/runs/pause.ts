@@ -1,3 +1,4 @@
+import type { RunPaused, RunResumed } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
 import { conflict } from "../../errors.js";
@@ -14,7 +15,11 @@ function notRunning(id: ObjectId, status: string, what: string) {
  * works go back to waiting, and running ones finish and are recorded. Pausing a paused run
  * changes nothing.
  */
-export async function pauseRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function pauseRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunPaused> {
   const run = await ownRun(ctx, principal, id);
   if (run.status !== "running") throw notRunning(id, run.status, "paused");
   const now = ctx.now();
@@ -32,7 +37,11 @@ export async function pauseRun(ctx: ServiceContext, principal: Principal, id: Ob
 }
 
 /** POST /runs/:id/resume: a paused run carries on, released as its needs and limits allow. */
-export async function resumeRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function resumeRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunResumed> {
   const run = await ownRun(ctx, principal, id);
   if (run.status !== "running") throw notRunning(id, run.status, "resumed");
   const now = ctx.now();
