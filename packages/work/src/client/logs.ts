@@ -72,16 +72,23 @@ export class LogsClient extends WorksClient {
     const path = `/work/${encodeURIComponent(id)}/logs?${query}`;
     const body = await this.transport.stream(path, signal ? { signal } : {});
     const seen = { attempt: attempt ?? 0, cut: 0, ended: false };
-    for await (const { event, data } of readEvents(body)) {
-      if (event === "start") Object.assign(seen, pick(data, ["attempt", "cut"]));
-      else if (event === "line") onLine(data as LogLine);
-      else if (event === "end") return { ...seen, ended: true };
-      else if (event === "error")
-        throw new BucketsError(
-          503,
-          "unavailable",
-          `GET ${path}: ${String(pick(data, ["message"]).message)}`,
-        );
+    try {
+      for await (const { event, data } of readEvents(body)) {
+        if (event === "start") Object.assign(seen, pick(data, ["attempt", "cut"]));
+        else if (event === "line") onLine(data as LogLine);
+        else if (event === "end") return { ...seen, ended: true };
+        else if (event === "error")
+          throw new BucketsError(
+            503,
+            "unavailable",
+            `GET ${path}: ${String(pick(data, ["message"]).message)}`,
+          );
+      }
+    } catch (error) {
+      if (error instanceof BucketsError) throw error;
+      // Stopped mid-stream: the same errors as any other call's.
+      const [code, why] = signal?.aborted ? ["aborted", "aborted"] : ["unreachable", String(error)];
+      throw new BucketsError(0, code, `GET ${path}: ${why}`, { cause: error });
     }
     return seen;
   }
