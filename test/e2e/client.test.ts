@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from "node:http";
-import { BucketsClient, BucketsError, createWork } from "@workflow/work";
+import { BucketsClient, BucketsError, createWork, type StoredWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
@@ -235,9 +235,7 @@ describe("following logs", () => {
     const owner = client("admin", ["admin"]);
     const worker = client("follow-worker", ["work:withdraw", "work:read"]);
     const [id] = await owner.deposit([{ ...work(1), pipeline }], { returnIds: true });
-    const held = (await worker.withdraw({ pipeline })) as NonNullable<
-      Awaited<ReturnType<typeof worker.withdraw>>
-    >;
+    const held = (await worker.withdraw({ pipeline })) as StoredWork;
     await worker.appendLogs(held, [{ t: Date.now(), stream: "stdout", text: "one" }]);
     const lines: string[] = [];
     let heard: () => void = () => undefined;
@@ -275,9 +273,7 @@ describe("following logs", () => {
     const owner = client("admin", ["admin"]);
     const worker = client("follow-worker", ["work:withdraw", "work:read"]);
     const [id] = await owner.deposit([{ ...work(2), pipeline }], { returnIds: true });
-    const held = (await worker.withdraw({ pipeline })) as NonNullable<
-      Awaited<ReturnType<typeof worker.withdraw>>
-    >;
+    const held = (await worker.withdraw({ pipeline })) as StoredWork;
     await worker.appendLogs(held, [{ t: Date.now(), stream: "stdout", text: "one" }]);
     const stop = new AbortController();
     const following = owner.followLogs(id as string, () => stop.abort(), { signal: stop.signal });
