@@ -44,7 +44,7 @@ export {
   type ViewOptions,
   type WithdrawOptions,
 } from "./client/client.js";
-export { BucketsError } from "./client/errors.js";
+export { BucketsError, type RefusedItem } from "./client/errors.js";
 export {
   ResultsClient,
   type ResultsClientOptions,
@@ -67,7 +67,15 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { spokenDuration } from "./durations.js";
+export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
+export {
+  ERROR_CODES,
+  ERROR_FAMILIES,
+  type ErrorCode,
+  type ErrorFamily,
+  errorFamily,
+  isErrorCode,
+} from "./error-codes.js";
 export {
   formatIssues,
   InvalidWorkError,
@@ -125,6 +133,7 @@ export {
   MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  QueryFlagSchema,
   SCOPES,
   type Scope,
   ScopeSchema,
@@ -169,6 +178,7 @@ export {
   ConfigSchema,
   FUNCTION_MAX_LENGTH,
   FunctionSchema,
+  HISTORY_LIMIT,
   type HistoryEntry,
   HistoryEntrySchema,
   hasRetriesLeft,

@@ -35,8 +35,7 @@ export const pipelinePaths: Paths = {
           ...body(ref("CreateRun")),
           parameters: [
             query("dry_run", "true: check the run as it would be started, store nothing", {
-              type: "string",
-              enum: ["true", "1"],
+              type: "boolean",
             }),
           ],
         },

@@ -7,11 +7,16 @@ import {
   MAX_LOG_LINES_PER_ATTEMPT,
   MAX_LOG_PAGE_LINES,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, invalid } from "../errors.js";
-import { type Holder, presentPlaced, type WorkDoc, type WorkView } from "../store/index.js";
+import { invalid, refuse } from "../errors.js";
+import {
+  type Holder,
+  presentPlaced,
+  toObjectId,
+  type WorkDoc,
+  type WorkView,
+} from "../store/index.js";
 import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
@@ -42,7 +47,8 @@ export async function appendLogs(
   requireVisible(principal, id, doc);
   const work = doc as WorkDoc;
   if (work.status !== "running" || work.attempt !== attempt)
-    throw conflict(
+    throw refuse(
+      "attempt_stale",
       `work ${id}: attempt ${attempt} is no longer running (the work is ${work.status} at attempt ${work.attempt}); its logs are closed`,
       { id, attempt, current: work.attempt, status: work.status },
     );
@@ -114,7 +120,7 @@ function parseCursor(raw: unknown): LogPosition | undefined {
     throw invalid(
       `after must be the "next" of a previous page of these logs: got "${String(raw)}"`,
     );
-  return { batch: new ObjectId(match[1]), line: Number(match[2]) };
+  return { batch: toObjectId(match[1] as string), line: Number(match[2]) };
 }
 
 function parseLimit(raw: unknown): number {

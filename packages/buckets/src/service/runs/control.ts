@@ -6,10 +6,11 @@ import {
   type RunSummary,
   timeoutSeconds,
 } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
+import { RUN_TRANSITIONS, runAllows } from "../../run-machine.js";
+import type { ObjectId } from "../../store/ids.js";
 import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -69,7 +70,8 @@ export async function cancelRun(
   const run = await ownRun(ctx, principal, id);
   const now = ctx.now();
   if (!(await endRun(ctx, run, "cancelled", now))) {
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `run ${id.toHexString()} is ${(await ctx.store.runs.get(id))?.status}: only a running run can be cancelled`,
     );
   }
@@ -106,8 +108,11 @@ export async function rerunRun(
 ): Promise<RerunAnswer> {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
-  if (run.status === "running") {
-    throw conflict(`run ${id.toHexString()} is still running: cancel it, or rerun once it ends`);
+  if (!runAllows("rerun", run.status)) {
+    throw refuse(
+      "wrong_status",
+      `run ${id.toHexString()} is still running: cancel it, or rerun once it ends`,
+    );
   }
   if (request.failedOnly && request.unfinishedOnly) {
     throw invalid("failedOnly and unfinishedOnly: choose one (unfinishedOnly reruns failures too)");
@@ -168,9 +173,9 @@ export async function rerunRun(
   });
   const reopened = await ctx.store.runs.setStatus(
     id,
-    ["success", "failure", "cancelled", "timedout"],
+    [...RUN_TRANSITIONS.rerun.from],
     {
-      status: "running",
+      status: RUN_TRANSITIONS.rerun.to,
       steps: resetSteps,
       checked: now,
       rerunning: rerun,
@@ -182,7 +187,8 @@ export async function rerunRun(
     [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
     ["finished", "callback.due", "callback.delivered", "callback.error"],
   );
-  if (!reopened) throw conflict(`run ${id.toHexString()} changed while being rerun; retry`);
+  if (!reopened)
+    throw refuse("changed", `run ${id.toHexString()} changed while being rerun; retry`);
   const works = await finishRerun(ctx, id, rerun);
   return { id: id.toHexString(), works, steps: [...touched] };
 }

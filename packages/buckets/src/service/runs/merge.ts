@@ -5,9 +5,9 @@ import {
   type StepsMerged,
   stepsOf,
 } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
+import type { ObjectId } from "../../store/ids.js";
 import type { RunDoc, RunStep } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -28,7 +28,10 @@ async function lockRun(ctx: ServiceContext, id: ObjectId): Promise<ObjectId> {
     if (lockId) return lockId;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
-  throw conflict(`run ${id.toHexString()} is being evaluated: retry the merge in a moment`);
+  throw refuse(
+    "changed",
+    `run ${id.toHexString()} is being evaluated: retry the merge in a moment`,
+  );
 }
 
 /**
@@ -46,7 +49,8 @@ export async function mergeRunSteps(
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(MergeStepsSchema, body, "body");
   if (run.status !== "running") {
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `run ${id.toHexString()} is ${run.status}: steps merge only into a running run; rerun it first`,
     );
   }
@@ -84,7 +88,10 @@ export async function mergeRunSteps(
     // A lock taken means no evaluation is under way: the run read now is the one to change.
     const current = (await ctx.store.runs.get(id)) as RunDoc;
     if (current.status !== "running") {
-      throw conflict(`run ${id.toHexString()} ended while the merge waited: rerun it first`);
+      throw refuse(
+        "wrong_status",
+        `run ${id.toHexString()} ended while the merge waited: rerun it first`,
+      );
     }
     for (const name of replaced) await ctx.store.runWorks.cancel(id, now, name);
     await ctx.store.runWorks.removeSteps(id, replaced);

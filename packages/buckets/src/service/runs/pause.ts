@@ -1,13 +1,17 @@
 import type { RunPaused, RunResumed } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict } from "../../errors.js";
+import { refuse } from "../../errors.js";
+import { runAllows } from "../../run-machine.js";
+import type { ObjectId } from "../../store/ids.js";
 import type { ServiceContext } from "../context.js";
 import { ownRun } from "./access.js";
 import { releaseRuns } from "./release.js";
 
 function notRunning(id: ObjectId, status: string, what: string) {
-  return conflict(`run ${id.toHexString()} is ${status}: only a running run can be ${what}`);
+  return refuse(
+    "wrong_status",
+    `run ${id.toHexString()} is ${status}: only a running run can be ${what}`,
+  );
 }
 
 /**
@@ -21,12 +25,13 @@ export async function pauseRun(
   id: ObjectId,
 ): Promise<RunPaused> {
   const run = await ownRun(ctx, principal, id);
-  if (run.status !== "running") throw notRunning(id, run.status, "paused");
+  if (!runAllows("pause", run.status)) throw notRunning(id, run.status, "paused");
   const now = ctx.now();
   const paused = await ctx.store.runs.setPaused(id, now, { at: now, kind: "run paused" });
   if (!paused) {
     const fresh = await ctx.store.runs.get(id);
-    if (fresh?.status !== "running") throw notRunning(id, fresh?.status ?? "gone", "paused");
+    if (!runAllows("pause", fresh?.status ?? "gone"))
+      throw notRunning(id, fresh?.status ?? "gone", "paused");
     return { id: id.toHexString(), paused: true, waiting: 0 };
   }
   const waiting = await ctx.store.runWorks.pause(id);
@@ -43,7 +48,7 @@ export async function resumeRun(
   id: ObjectId,
 ): Promise<RunResumed> {
   const run = await ownRun(ctx, principal, id);
-  if (run.status !== "running") throw notRunning(id, run.status, "resumed");
+  if (!runAllows("resume", run.status)) throw notRunning(id, run.status, "resumed");
   const now = ctx.now();
   await ctx.store.runs.setPaused(id, undefined, { at: now, kind: "run resumed" });
   await releaseRuns(ctx, [id]);
