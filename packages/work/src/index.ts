@@ -18,7 +18,11 @@ export {
   type ExpireRequest,
   ExpireRequestSchema,
   type ExpireResult,
+  ExpireResultSchema,
+  type PreviewAnswer,
+  PreviewAnswerSchema,
   type PreviewWork,
+  PreviewWorkSchema,
 } from "./cache-requests.js";
 export {
   type BatchOptions,
@@ -34,8 +38,7 @@ export {
   type DepositOptions,
   type Filter,
   type Held,
-  type RunCheck,
-  type RunSummary,
+  type RunListFilter,
   type StatusCounts,
   type StoredWork,
   type ViewOptions,
@@ -116,6 +119,7 @@ export {
   type BulkRequest,
   BulkRequestSchema,
   type BulkResult,
+  BulkResultSchema,
   CLAIM_HEADER,
   ClaimSecretSchema,
   CountRequestSchema,
@@ -164,6 +168,7 @@ export {
   RunOutputsParamsSchema,
   type WorkOutputs,
 } from "./run-outputs.js";
+export * from "./runs-requests.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,

@@ -181,11 +181,12 @@ export type BulkRequest = z.input<typeof BulkRequestSchema>;
  * What one page of a bulk action did: `done` of the `matched` works of this page, the others
  * refused (the first few said why), and `next` when more may match past it.
  */
-export interface BulkResult {
-  matched: number;
-  done: number;
-  refused: number;
-  reasons: { id?: string | undefined; message: string }[];
+export const BulkResultSchema = z.strictObject({
+  matched: z.int(),
+  done: z.int(),
+  refused: z.int(),
+  reasons: z.array(z.strictObject({ id: z.string().optional(), message: z.string() })),
   /** The last work of this page when the page was full: send it as `after` for the next. */
-  next?: string | undefined;
-}
+  next: z.string().optional(),
+});
+export type BulkResult = z.output<typeof BulkResultSchema>;

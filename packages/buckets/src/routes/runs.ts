@@ -1,3 +1,4 @@
+import type { RunCreated } from "@workflow/work";
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
@@ -18,7 +19,7 @@ export function runRoutes(ctx: ServiceContext): Router {
       return;
     }
     const { id, works } = await createRun(ctx, principalOf(res), req.body);
-    res.status(201).json({ id, works });
+    res.status(201).json({ id, works } satisfies RunCreated);
   });
 
   router.get("/runs", async (req, res) => {

@@ -1,10 +1,17 @@
-import { fill, needsResolver, type Parent, type PreviewWork } from "@workflow/work";
+import {
+  CreateRunSchema,
+  fill,
+  needsResolver,
+  type Parent,
+  type PreviewAnswer,
+  type PreviewWork,
+} from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { freshObjectId, type WorkDoc } from "../store/index.js";
 import { keyAndReuse, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
-import { CreateRunSchema, plan, worksOf } from "./runs/create.js";
+import { plan, worksOf } from "./runs/create.js";
 import { filledFields } from "./runs/fanout.js";
 import { parseWith } from "./validate.js";
 
@@ -24,7 +31,7 @@ export async function previewRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-): Promise<{ name: string; works: PreviewWork[] }> {
+): Promise<PreviewAnswer> {
   requireScope(principal, "work:deposit");
   const { config, params } = parseWith(CreateRunSchema, body, "body");
   const planned = plan(principal, config, params);

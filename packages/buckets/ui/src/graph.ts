@@ -1,17 +1,11 @@
+import type { RunStepSummary } from "@workflow/work/runs-requests";
 import { html } from "htm/preact";
 
-export interface Step {
-  name: string;
-  needs: string[];
-  works: number;
-  state: string;
-  counts?: Record<string, number>;
-  /** Its successes taken from the cache. */
-  cached?: number;
-  /** A step made from its needs' results: what from, until it is made (`grown`). */
-  grows?: string;
-  grown?: boolean;
-}
+/** A step as the run's page draws it: the service's summary of it (GET /runs/:id). */
+export type Step = Pick<
+  RunStepSummary,
+  "name" | "needs" | "works" | "state" | "counts" | "cached" | "grows" | "grown"
+>;
 
 const W = 180;
 const H = 58;

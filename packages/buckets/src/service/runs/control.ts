@@ -1,5 +1,11 @@
-import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
-import { z } from "zod";
+import {
+  type RerunAnswer,
+  RerunSchema,
+  type RunCancelled,
+  RunListParamsSchema,
+  type RunSummary,
+  timeoutSeconds,
+} from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
@@ -17,26 +23,26 @@ import { summaryOf } from "./summary.js";
 const ABANDONED_RERUN_SECONDS = 60;
 
 /** GET /runs/:id: the run, each step's counts by status, and its events. */
-export async function getRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function getRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunSummary> {
   const run = await readableRun(ctx, principal, id);
   return summaryOf(run, await ctx.store.runWorks.counts(id));
 }
-
-const ListSchema = z.strictObject({
-  name: z.string().max(128).optional(),
-  user: z.string().max(256).optional(),
-  status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
 
 /**
  * GET /runs: newest first, filtered by name, user and status, within the token's pipelines; only
  * the caller's own without work:read.
  */
-export async function listRuns(ctx: ServiceContext, principal: Principal, query: unknown) {
+export async function listRuns(
+  ctx: ServiceContext,
+  principal: Principal,
+  query: unknown,
+): Promise<RunSummary[]> {
   requireScope(principal, "work:read", "work:deposit");
-  const q = parseWith(ListSchema, query, "query");
+  const q = parseWith(RunListParamsSchema, query, "query");
   const user = listedUser(principal, q.user);
   if (user === null) return [];
   const runs = await ctx.store.runs.list(
@@ -56,7 +62,11 @@ export async function listRuns(ctx: ServiceContext, principal: Principal, query:
  * POST /runs/:id/cancel: the run ends cancelled, nothing of it can be claimed any more, and its
  * running works learn it at their next heartbeat.
  */
-export async function cancelRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function cancelRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunCancelled> {
   const run = await ownRun(ctx, principal, id);
   const now = ctx.now();
   if (!(await endRun(ctx, run, "cancelled", now))) {
@@ -68,15 +78,6 @@ export async function cancelRun(ctx: ServiceContext, principal: Principal, id: O
   const cancelled = await ctx.store.runWorks.cancel(id, now);
   return { id: id.toHexString(), cancelled };
 }
-
-export const RerunSchema = z.strictObject({
-  steps: z.array(z.string().min(1)).max(500).optional(),
-  work: ObjectIdSchema.optional(),
-  downstream: z.boolean().default(false),
-  failedOnly: z.boolean().default(false),
-  /** Carries on a cancelled or timed-out run: every work that did not succeed, and nothing else. */
-  unfinishedOnly: z.boolean().default(false),
-});
 
 /** Steps that need any of `from`, transitively. */
 export function downstreamOf(run: Pick<RunDoc, "steps">, from: string[]): string[] {
@@ -104,7 +105,7 @@ export async function rerunRun(
   principal: Principal,
   id: ObjectId,
   body: unknown,
-) {
+): Promise<RerunAnswer> {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
   if (!runAllows("rerun", run.status)) {

@@ -1,9 +1,8 @@
 import {
-  FreeObjectSchema,
+  CreateRunSchema,
   PipelineConfigError,
   parseConfigText,
   planRun,
-  RunAtSchema,
   type RunCheck,
   type RunPlan,
   releaseTime,
@@ -11,7 +10,6 @@ import {
   type Slack,
   withoutStrategy,
 } from "@workflow/work";
-import { z } from "zod";
 import { requireOwner, requirePipeline, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
@@ -30,15 +28,6 @@ import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
 import { policyOf, requireCallbackTarget } from "./callback-target.js";
 import { releaseRuns } from "./release.js";
-
-export const CreateRunSchema = z.strictObject({
-  config: z.union([z.string().max(1_000_000), FreeObjectSchema], {
-    error: "config must be the pipeline config, as YAML text or as an object",
-  }),
-  params: FreeObjectSchema.optional(),
-  /** Released at this time rather than now (`workflow pipeline run --at`). */
-  at: RunAtSchema.optional(),
-});
 
 /** A release this far in the past is a mistake, not a run for now. */
 const AT_PAST_SECONDS = 60;

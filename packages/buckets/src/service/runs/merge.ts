@@ -1,4 +1,10 @@
-import { MergeStepsSchema, mergeSteps, PipelineConfigError, stepsOf } from "@workflow/work";
+import {
+  MergeStepsSchema,
+  mergeSteps,
+  PipelineConfigError,
+  type StepsMerged,
+  stepsOf,
+} from "@workflow/work";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
 import type { ObjectId } from "../../store/ids.js";
@@ -39,7 +45,7 @@ export async function mergeRunSteps(
   principal: Principal,
   id: ObjectId,
   body: unknown,
-) {
+): Promise<StepsMerged> {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(MergeStepsSchema, body, "body");
   if (run.status !== "running") {

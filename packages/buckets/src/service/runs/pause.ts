@@ -1,3 +1,4 @@
+import type { RunPaused, RunResumed } from "@workflow/work";
 import type { Principal } from "../../auth/tokens.js";
 import { refuse } from "../../errors.js";
 import { runAllows } from "../../run-machine.js";
@@ -18,7 +19,11 @@ function notRunning(id: ObjectId, status: string, what: string) {
  * works go back to waiting, and running ones finish and are recorded. Pausing a paused run
  * changes nothing.
  */
-export async function pauseRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function pauseRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunPaused> {
   const run = await ownRun(ctx, principal, id);
   if (!runAllows("pause", run.status)) throw notRunning(id, run.status, "paused");
   const now = ctx.now();
@@ -37,7 +42,11 @@ export async function pauseRun(ctx: ServiceContext, principal: Principal, id: Ob
 }
 
 /** POST /runs/:id/resume: a paused run carries on, released as its needs and limits allow. */
-export async function resumeRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function resumeRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunResumed> {
   const run = await ownRun(ctx, principal, id);
   if (!runAllows("resume", run.status)) throw notRunning(id, run.status, "resumed");
   const now = ctx.now();

@@ -1,4 +1,4 @@
-import { growthSummary } from "@workflow/work";
+import { growthSummary, type RunSummary } from "@workflow/work";
 import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
 
 /** Where a delivery stands: its attempts, and when it was delivered or why it last failed. */
@@ -19,7 +19,7 @@ function stepState(run: RunDoc, step: RunDoc["steps"][number]): string {
 }
 
 /** A run as the API (and its callback) shows it. */
-export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
+export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>): RunSummary {
   return {
     id: run._id.toHexString(),
     name: run.name,

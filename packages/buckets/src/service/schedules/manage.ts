@@ -3,6 +3,7 @@ import {
   SCHEDULE_NEXT_SHOWN,
   SCHEDULE_TICKS_SHOWN,
   type ScheduleDetail,
+  type ScheduleRemoved,
   ScheduleSpecSchema,
   type ScheduleView,
 } from "@workflow/work";
@@ -142,7 +143,10 @@ async function readable(ctx: ServiceContext, principal: Principal, id: ObjectId)
   return doc;
 }
 
-export async function listSchedules(ctx: ServiceContext, principal: Principal) {
+export async function listSchedules(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<ScheduleView[]> {
   requireScope(principal, "work:read", "work:deposit");
   const docs = await ctx.store.schedules.list(
     { ...(isAdmin(principal) ? {} : { user: principal.sub }), within: principal.pipelines },
@@ -177,7 +181,11 @@ export async function setEnabled(
   return detailOf(ctx, updated);
 }
 
-export async function removeSchedule(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function removeSchedule(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<ScheduleRemoved> {
   requireScope(principal, "work:deposit");
   await readable(ctx, principal, id);
   if (!(await ctx.store.schedules.remove(id))) {

@@ -1,29 +1,14 @@
+import type { RunSummary as Run } from "@workflow/work/runs-requests";
 import { RUN_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
 import { messageOf, when } from "../format.js";
-import { RunGraph, type Step } from "../graph.js";
+import { RunGraph } from "../graph.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
-
-interface Run {
-  id: string;
-  name: string;
-  user: string;
-  pipelines: string[];
-  status: string;
-  created: number;
-  finished?: number;
-  /** Since when it is paused; `deadline` is when its timeout passes. */
-  paused?: number;
-  deadline?: number;
-  maxParallel?: number;
-  steps: Step[];
-  events?: { at: number; kind: string; step?: string; detail?: string }[];
-}
 
 const EVERY_MS = 2_000;
 

@@ -1,3 +1,5 @@
+import type { LogLine } from "@workflow/work/logs";
+import type { HistoryEntry, Work as Stored } from "@workflow/work/schema";
 import { CANCELLABLE_STATUSES, REQUEUABLE_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
@@ -9,48 +11,9 @@ import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 
-interface Attempt {
-  attempt: number;
-  worker?: string;
-  start?: number;
-  stop?: number;
-  status: string;
-  error?: string;
-}
-interface LogLine {
-  t: number;
-  stream: string;
-  text: string;
-}
-interface Work {
-  id: string;
-  pipeline: string;
-  status: string;
-  user: string;
-  site: string;
-  attempt?: number;
-  retries?: number;
-  priority?: number;
-  tags?: string[];
-  event?: string;
-  function?: string;
-  command?: string[];
-  parameters?: Record<string, unknown>;
-  creation?: number;
-  start?: number;
-  stop?: number;
-  timeout?: number;
-  results?: Record<string, unknown>;
-  products?: string[];
-  plots?: string[];
-  history?: Attempt[];
-  key?: string;
-  cached?: { from: string; at: number };
-  step?: string;
-  matrix?: Record<string, unknown>;
-  config?: { parent?: string };
-  logs: { attempt: number; lines: LogLine[] };
-}
+type Attempt = HistoryEntry;
+/** GET /work/:id: the work, and the last lines of its latest attempt's logs. */
+type Work = Stored & { id: string; logs: { attempt: number; lines: LogLine[] } };
 
 const EVERY_MS = 2_000;
 
