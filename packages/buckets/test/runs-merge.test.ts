@@ -2,6 +2,7 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { reap } from "../src/service/reaper.js";
 import { startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
@@ -182,5 +183,90 @@ describe("merging steps into a running run", () => {
     });
     expect(ended.status).toBe(409);
     expect(JSON.stringify(ended.body)).toContain("steps merge only into a running run");
+  });
+});
+
+describe("a merge cut short by a crash", () => {
+  /** Stops the next merge at `point` as a crash would: its request never completes its work. */
+  const crashAt = (point: string) => {
+    t.service.ctx.failpoint = (at) => {
+      if (at === point) throw new Error(`failpoint ${point}`);
+    };
+  };
+  const threeSteps = (name: string) => {
+    const config = twoSteps(name);
+    config.pipeline.steps.push({ name: "plot", needs: ["sum"], work: { command: ["true"] } });
+    return config;
+  };
+
+  it("stopped after the old works went, is finished by the run's next evaluation: the run ends consistent", async () => {
+    const name = unique("merge-crash");
+    const id = await start(threeSteps(name));
+    for (const w of await claimAll(name)) await succeed(w, { i: w.parameters?.i });
+    await succeed((await withdraw(name)) as Claimed);
+    const plot = (await withdraw(name)) as Claimed;
+    crashAt("merge:replaced");
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "sum",
+          needs: ["fit"],
+          work: { command: ["true"], parameters: { total: "${{ needs.fit.results.i }}" } },
+        },
+      ],
+    });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status).toBe(500);
+    // Half-way: nothing of the merged step runs before the merge is finished.
+    expect(await withdraw(name)).toBeNull();
+    await reap(t.service.ctx);
+    const beat = await t.call("POST", `/work/${plot.id}/heartbeat?attempt=1`, {
+      token: t.tokens.worker,
+    });
+    expect(beat.status).toBe(409);
+    const sums = await claimAll(name);
+    expect(sums.map((w) => w.parameters)).toEqual([{ total: [1, 2, 3] }]);
+    await succeed(sums[0] as Claimed);
+    const [again] = await claimAll(name);
+    expect(again?.id).toBe(plot.id);
+    await succeed(again as Claimed);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works, s.counts])).toEqual([
+      ["fit", 3, { success: 3 }],
+      ["sum", 1, { success: 1 }],
+      ["plot", 1, { success: 1 }],
+    ]);
+    expect(run.events.filter((e) => e.kind === "steps merged").map((e) => e.detail)).toEqual([
+      "replaced sum; again plot",
+    ]);
+  });
+
+  it("stopped before its works were stored, is undone: the run goes on as it was, and merges again", async () => {
+    const name = unique("merge-undone");
+    const id = await start(twoSteps(name));
+    crashAt("merge:recorded");
+    const steps = [{ name: "report", needs: ["sum"], work: { command: ["true"] } }];
+    const merged = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status).toBe(500);
+    // A report of one of its works evaluates the run: the merge is undone then and there.
+    const first = (await withdraw(name)) as Claimed;
+    await succeed(first, { i: first.parameters?.i });
+    let run = await getRun(id);
+    expect(run.steps.map((s) => s.name)).toEqual(["fit", "sum"]);
+    expect(run.events.map((e) => e.kind)).toContain("steps merge undone");
+    const again = await post(`/runs/${id}/steps`, { steps });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      await succeed(w, { i: w.parameters?.i });
+    }
+    run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["report", 1],
+    ]);
   });
 });

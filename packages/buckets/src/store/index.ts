@@ -70,6 +70,7 @@ export type {
   Callback,
   Delivery,
   DeliveryKind,
+  Merging,
   Rerun,
   RunDoc,
   RunEvent,

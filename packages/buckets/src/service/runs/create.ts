@@ -17,13 +17,14 @@ import { requireOwner, requirePipeline, requireScope } from "../../auth/access.j
 import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import { TRANSITIONS } from "../../machine.js";
-import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import type { RunDoc, WorkDoc } from "../../store/index.js";
 import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
 import { policyOf, requireCallbackTarget } from "./callback-target.js";
 import { releaseRuns } from "./release.js";
+import { runStepOf } from "./run-steps.js";
 
 export const CreateRunSchema = z.strictObject({
   config: z.union([z.string().max(1_000_000), FreeObjectSchema], {
@@ -138,18 +139,7 @@ export async function createRun(
     source,
     tick,
   );
-  const steps: RunStep[] = planned.steps.map((s) => ({
-    name: s.name,
-    needs: s.needs,
-    if: s.if,
-    ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
-    failFast: s.failFast,
-    matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
-    works: s.works.length,
-    released: s.needs.length === 0,
-    ...(s.growth ? { growth: s.growth } : {}),
-    ...(s.from ? { from: s.from } : {}),
-  }));
+  const steps = planned.steps.map((s) => runStepOf(planned, s, s.needs.length === 0));
   const run: RunDoc = {
     _id: runId,
     name: planned.name,
@@ -259,14 +249,17 @@ export function worksOf(
     };
     if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
-    if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
     if (p.origins) doc.origins = p.origins;
     return doc;
   });
 }
 
 /** The works a step makes at run time share its template's user, pipeline and site: checked now. */
-function checkGrowth(ctx: ServiceContext, principal: Principal, step: RunPlan["steps"][number]) {
+export function checkGrowth(
+  ctx: ServiceContext,
+  principal: Principal,
+  step: RunPlan["steps"][number],
+) {
   const work = step.growth?.work as RunPlan["steps"][number]["works"][number]["work"];
   const where = `step "${step.name}"`;
   requireOwner(principal, work.user, `${where} (user "${work.user}")`);
