@@ -195,7 +195,7 @@ pipeline:
     expect(left).toHaveLength(1);
     const cancel = await t.call("POST", `/work/${left[0]?.id}/cancel`, { token: t.tokens.alice });
     expect(cancel.status, JSON.stringify(cancel.body)).toBeLessThan(300);
-    expect((await states(id)).main).toBe("cancelled");
+    expect(await states(id)).toMatchObject({ main: "cancelled" });
     const ran = await drain(name, []);
     expect(ran.sort()).toEqual(["cleanup", "named"]);
     expect(await states(id)).toMatchObject({
