@@ -160,6 +160,49 @@ describe("merging steps into a running run", () => {
     ]);
   });
 
+  it("a merged step that fans out from results, or runs from another, keeps doing so", async () => {
+    const name = unique("merge-grow");
+    const id = await start(twoSteps(name));
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "each",
+          needs: ["sum"],
+          matrix: { part: "${{ needs.sum.results.parts }}" },
+          work: { command: ["true"], parameters: { part: "${{ matrix.part }}" } },
+        },
+        {
+          name: "check",
+          matrix: { from: "fit" },
+          work: { command: ["true"], parameters: { fit: "${{ needs.fit.results.i }}" } },
+        },
+      ],
+    });
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    expect(merged.body).toMatchObject({ added: ["each", "check"], works: 3 });
+    const seen: Claimed[] = [];
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      const p = w.parameters ?? {};
+      await succeed(w, "all" in p ? { parts: ["a", "b"] } : { i: p.i });
+      seen.push(w);
+    }
+    expect(seen.filter((w) => "part" in (w.parameters ?? {})).map((w) => w.parameters)).toEqual([
+      { part: "a" },
+      { part: "b" },
+    ]);
+    expect(seen.filter((w) => "fit" in (w.parameters ?? {})).map((w) => w.parameters?.fit)).toEqual(
+      [1, 2, 3],
+    );
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["check", 3],
+      ["each", 2],
+    ]);
+  });
+
   it("refuses, naming the step, a need that does not exist or a cycle; and an ended run", async () => {
     const name = unique("merge-bad");
     const id = await start(twoSteps(name));
