@@ -293,10 +293,18 @@ describe("a merge cut short by a crash", () => {
     const merged = await post(`/runs/${id}/steps`, { steps });
     t.service.ctx.failpoint = undefined;
     expect(merged.status).toBe(500);
-    // A report of one of its works evaluates the run: the merge is undone then and there.
+    // While its merger might still be storing works, an evaluation leaves it be.
     const first = (await withdraw(name)) as Claimed;
     await succeed(first, { i: first.parameters?.i });
     let run = await getRun(id);
+    expect(run.events.map((e) => e.kind)).not.toContain("steps merge undone");
+    // Once it cannot be, a report of one of its works evaluates the run, which undoes the merge.
+    await db
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(id) }, { $inc: { "merging.at": -120 } });
+    const second = (await withdraw(name)) as Claimed;
+    await succeed(second, { i: second.parameters?.i });
+    run = await getRun(id);
     expect(run.steps.map((s) => s.name)).toEqual(["fit", "sum"]);
     expect(run.events.map((e) => e.kind)).toContain("steps merge undone");
     const again = await post(`/runs/${id}/steps`, { steps });

@@ -1,8 +1,11 @@
-import type { Merging, RunDoc } from "../../store/index.js";
+import { LOCK_SECONDS, type Merging, type RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import type { RunLease } from "./lease.js";
 
 export type MergingRun = RunDoc & { merging: Merging };
+
+/** Past the run's lock twice over, a merge whose works are not all stored is no longer storing. */
+export const UNDO_AFTER_SECONDS = 2 * LOCK_SECONDS;
 
 /**
  * Finishes a merge recorded on its run (see ./merge.ts), by its own request or, when that was cut
@@ -14,11 +17,13 @@ export async function finishMerge(
   ctx: ServiceContext,
   lease: RunLease,
   run: MergingRun,
-): Promise<void> {
+): Promise<"done" | "storing"> {
   const { merging: m, _id: id } = run;
   const { runs, runWorks } = ctx.store;
   const now = ctx.now();
   if ((await runWorks.countMerged(id, m.id)) < m.works) {
+    // A merger that lost its lock may still be storing them: undone only once it cannot be.
+    if (now - m.at < UNDO_AFTER_SECONDS) return "storing";
     await lease.check();
     await runWorks.removeMerged(id, m.id);
     await lease.check();
@@ -29,7 +34,7 @@ export async function finishMerge(
       [{ at: now, kind: "steps merge undone", detail: UNDONE }],
       ["merging"],
     );
-    return;
+    return "done";
   }
   for (const name of m.replaced) {
     await lease.check();
@@ -56,6 +61,7 @@ export async function finishMerge(
     [{ at: now, kind: "steps merged", detail: detailOf(m) }],
     ["merging"],
   );
+  return "done";
 }
 
 const UNDONE =

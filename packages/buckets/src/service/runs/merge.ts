@@ -9,7 +9,7 @@ import { ownRun } from "./access.js";
 import { downstreamOf } from "./control.js";
 import { checkGrowth, plan, worksOf } from "./create.js";
 import { RunLease } from "./lease.js";
-import { finishMerge, type MergingRun } from "./merge-finish.js";
+import { finishMerge, type MergingRun, UNDO_AFTER_SECONDS } from "./merge-finish.js";
 import { releaseRuns } from "./release.js";
 import { runStepOf } from "./run-steps.js";
 
@@ -61,7 +61,11 @@ export async function mergeRunSteps(
     let current = (await ctx.store.runs.get(id)) as RunDoc;
     if (current.merging) {
       // An earlier merge was cut short: it is finished first, and this one merges into its result.
-      await finishMerge(ctx, lease, current as MergingRun);
+      if ((await finishMerge(ctx, lease, current as MergingRun)) === "storing") {
+        throw conflict(
+          `run ${id.toHexString()}: an earlier merge was cut short while storing its works; merge again in ${UNDO_AFTER_SECONDS} s`,
+        );
+      }
       current = (await ctx.store.runs.get(id)) as RunDoc;
     }
     if (current.status !== "running") throw notRunning(id, current.status);

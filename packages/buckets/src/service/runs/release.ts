@@ -153,8 +153,10 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   if (run.merging) {
     // Holding the lock, this evaluation knows the merger is gone: it finishes the merge, and
     // evaluates the merged run in its next round.
-    await finishMerge(ctx, lease, run as MergingRun);
-    await ctx.store.runs.markDirty(id);
+    // One whose works may still be being stored is left for a later sweep.
+    if ((await finishMerge(ctx, lease, run as MergingRun)) === "done") {
+      await ctx.store.runs.markDirty(id);
+    }
     return;
   }
   const now = ctx.now();
