@@ -3,7 +3,7 @@
  * work's attempts they are decided by. Nothing is written here.
  */
 import { hasRetriesLeft, type Work } from "@workflow/work";
-import { conflict } from "../errors.js";
+import { refuse } from "../errors.js";
 import type { Outcome, Replacement, WorkDoc } from "../store/index.js";
 import type { Changes } from "./changes.js";
 
@@ -57,7 +57,8 @@ export function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
   if (reported === undefined) return outcome(doc, merged, changes, "late", doc.attempt);
   if (reported === merged.stop) return { kind: "none" };
   const id = doc._id.toHexString();
-  throw conflict(
+  throw refuse(
+    "already_reported",
     `work ${id}: the late outcome of attempt ${doc.attempt} was already reported; it is recorded once`,
     { id, attempt: doc.attempt, status: doc.status },
   );

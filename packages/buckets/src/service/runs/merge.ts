@@ -1,7 +1,7 @@
 import { MergeStepsSchema, mergeSteps, PipelineConfigError, stepsOf } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
 import type { Merging, RunDoc, RunStep, WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -24,11 +24,15 @@ async function lockRun(ctx: ServiceContext, id: ObjectId): Promise<ObjectId> {
     if (lockId) return lockId;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
-  throw conflict(`run ${id.toHexString()} is being evaluated: retry the merge in a moment`);
+  throw refuse(
+    "changed",
+    `run ${id.toHexString()} is being evaluated: retry the merge in a moment`,
+  );
 }
 
 const notRunning = (id: ObjectId, status: string) =>
-  conflict(
+  refuse(
+    "wrong_status",
     `run ${id.toHexString()} is ${status}: steps merge only into a running run; rerun it first`,
   );
 
@@ -62,7 +66,8 @@ export async function mergeRunSteps(
     if (current.merging) {
       // An earlier merge was cut short: it is finished first, and this one merges into its result.
       if ((await finishMerge(ctx, lease, current as MergingRun)) === "storing") {
-        throw conflict(
+        throw refuse(
+          "changed",
           `run ${id.toHexString()}: an earlier merge was cut short while storing its works; merge again in ${UNDO_AFTER_SECONDS} s`,
         );
       }
