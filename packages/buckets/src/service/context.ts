@@ -2,6 +2,7 @@ import type { Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
+
 import type { ServiceEmitter } from "./events.js";
 import type { CallbackPolicy } from "./runs/callback-target.js";
 
@@ -29,6 +30,9 @@ export interface ServiceContext {
    */
   failpoint?: ((at: string) => void) | undefined;
 }
+
+/** The most one work may weigh as MongoDB stores it: so the most one request body may. */
+export { MAX_DOCUMENT_BYTES } from "../store/index.js";
 
 /** The most works one request may carry. */
 export const MAX_BATCH = 10_000;

@@ -1,8 +1,14 @@
 import { MergeStepsSchema, mergeSteps, PipelineConfigError, stepsOf } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
-import type { Merging, RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import type { ObjectId } from "../../store/ids.js";
+import {
+  freshObjectId,
+  type Merging,
+  type RunDoc,
+  type RunStep,
+  type WorkDoc,
+} from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { ownRun } from "./access.js";
@@ -110,7 +116,7 @@ function intentOf(
 ): { merging: Merging; docs: WorkDoc[] } {
   const id = current._id;
   const { config, added, replaced } = configError(() => mergeSteps(current.config, given));
-  const mergeId = new ObjectId();
+  const mergeId = freshObjectId();
   const planned = plan(principal, config, current.params);
   const now = ctx.now();
   const fresh = planned.steps.filter((s) => added.includes(s.name) || replaced.includes(s.name));

@@ -1,5 +1,5 @@
 import { conditionHolds, UNFINISHED_STATUSES } from "@workflow/work";
-import type { ObjectId } from "mongodb";
+import type { ObjectId } from "../../store/ids.js";
 import type { RunEvent, RunStep, StepCounts, StepOutcome, WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { growStep, skipLostLines } from "./fanout.js";
