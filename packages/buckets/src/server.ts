@@ -44,6 +44,7 @@ export async function startService(
     now,
     recheckMs,
     onCommand,
+    failpoint,
   }: {
     logger?: Logger;
     /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
@@ -54,6 +55,8 @@ export async function startService(
     recheckMs?: number;
     /** Sees every command sent to MongoDB: the wire test checks that each would target one shard. */
     onCommand?: ConnectOptions["onCommand"];
+    /** Stops multi-write operations at named points, as a crash would (ServiceContext.failpoint). */
+    failpoint?: ServiceContext["failpoint"];
   } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
@@ -85,6 +88,7 @@ export async function startService(
       ? { token: options.BUCKETS_SLACK_TOKEN, apiUrl: options.BUCKETS_SLACK_API_URL }
       : undefined,
     events: createEmitter(),
+    failpoint,
   };
   ctx.events.on("task:error", (task, error) =>
     logger.error({ err: error, task }, `${task} failed`),

@@ -24,6 +24,11 @@ export interface ServiceContext {
   callbackPolicy?: CallbackPolicy | undefined;
   /** Posts runs' Slack messages; unset, a config that asks for Slack is refused. */
   slack?: { token: string; apiUrl: string } | undefined;
+  /**
+   * Called at the named points of multi-write operations (`merge:stored`, `merge:replaced`); a
+   * test that throws there stops the operation as a crash would. Unset outside tests.
+   */
+  failpoint?: ((at: string) => void) | undefined;
 }
 
 /** The most one work may weigh as MongoDB stores it: so the most one request body may. */

@@ -35,14 +35,17 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   index?: number;
   /** Set on works a rerun named: their release never takes from the cache. */
   uncached?: boolean;
-  /** Its combination of the step's matrix (absent for a step without one). */
+  /**
+   * Its combination of the step's matrix (absent for a step without one); a step `from` another
+   * inherits its parent work's, and a step made at run time has the one it was made with.
+   */
   matrix?: Record<string, unknown>;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
-  /** Its matrix combination: a step `from` its step inherits it. */
-  combination?: Record<string, unknown>;
   /** For a work of a step `from` another: the index of the work of each step it comes from. */
   origins?: Record<string, number>;
+  /** The merge (RunDoc.merging) that made it: a merge finished after a crash keeps its works. */
+  merged?: ObjectId;
 };
 
 /**
@@ -124,8 +127,8 @@ export function present(doc: Partial<WorkDoc>): WorkView {
     template: _t,
     uncached: _u,
     matrix: _m,
-    combination: _combination,
     origins: _origins,
+    merged: _merged,
     notBefore,
     ...rest
   } = doc;

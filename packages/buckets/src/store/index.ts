@@ -69,6 +69,7 @@ export type {
   Callback,
   Delivery,
   DeliveryKind,
+  Merging,
   Rerun,
   RunDoc,
   RunEvent,

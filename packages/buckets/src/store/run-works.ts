@@ -1,5 +1,5 @@
 import type { Status } from "@workflow/work";
-import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
+import type { AnyBulkWriteOperation, Collection, Filter, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import { cancelUpdate } from "./cancel.js";
 import type { WorkDoc } from "./documents.js";
@@ -70,6 +70,17 @@ const byRun = scatter("a run's works, by run");
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
+  /** Deletes a run's works that match, and their logs with them. */
+  const removeWhere = async (filter: Filter<WorkDoc>): Promise<number> => {
+    const ids = await collection
+      .find(filter, { ...byRun, projection: { _id: 1 } })
+      .map((doc) => doc._id)
+      .toArray();
+    if (ids.length === 0) return 0;
+    const { deletedCount } = await collection.deleteMany(filter, byRun);
+    await logs.removeFor(ids);
+    return deletedCount;
+  };
   return {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
@@ -105,11 +116,22 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       }
       return counts;
     },
-    /** The keys and data digests (and results, unless told) of some steps' works, in matrix order. */
-    results: (run: ObjectId, steps: string[], withResults = true) =>
+    /**
+     * The keys and data digests (and results, unless told) of some steps' works, in matrix order;
+     * of the steps `only` names, their works of those indexes alone.
+     */
+    results: (run: ObjectId, steps: string[], withResults = true, only?: Map<string, number[]>) =>
       collection
         .find(
-          { run, step: { $in: steps } },
+          only === undefined || only.size === 0
+            ? { run, step: { $in: steps } }
+            : {
+                run,
+                $or: [
+                  { step: { $in: steps.filter((s) => !only.has(s)) } },
+                  ...[...only].map(([step, indexes]) => ({ step, index: { $in: indexes } })),
+                ],
+              },
           {
             ...byRun,
             projection: {
@@ -118,7 +140,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
               status: 1,
               key: 1,
               "archive.digests": 1,
-              combination: 1,
+              matrix: 1,
               origins: 1,
               ...(withResults ? { results: 1 } : {}),
             },
@@ -126,13 +148,32 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
         )
         .toArray(),
-    /** The next waiting works of a step, in matrix order. */
-    waiting: (run: ObjectId, step: string, limit: number) =>
+    /**
+     * The next waiting works of a step, in matrix order; with `lines`, only those whose own work
+     * of step `lines.from` is one of `lines.indexes`.
+     */
+    waiting: (
+      run: ObjectId,
+      step: string,
+      limit: number,
+      lines?: { from: string; indexes: number[] },
+    ) =>
       collection
         .find(
-          { run, step, status: "waiting" },
+          {
+            run,
+            step,
+            status: "waiting",
+            ...(lines ? { [`origins.${lines.from}`]: { $in: lines.indexes } } : {}),
+          },
           { ...byRun, projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
+        .toArray(),
+    /** The indexes of a step's works that succeeded: the lines after it that may start. */
+    succeeded: (run: ObjectId, step: string): Promise<number[]> =>
+      collection
+        .find({ run, step, status: "success" }, { ...byRun, projection: { index: 1 } })
+        .map((doc) => doc.index as number)
         .toArray(),
     /**
      * waiting -> queued (or -> success, reused), each guarded by its status: a work is released
@@ -215,27 +256,44 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       await logs.removeFor(ids);
       return deletedCount;
     },
-    /** Cancels the unfinished works of a run (or of one step of it). */
-    cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
+    /** Cancels the unfinished works of a run (or of one step of it), but those a merge made. */
+    cancel: async (
+      run: ObjectId,
+      now: number,
+      step?: string,
+      except?: ObjectId,
+    ): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { run, ...(step === undefined ? {} : { step }), ...fromFilter("cancel") },
+        {
+          run,
+          ...(step === undefined ? {} : { step }),
+          ...(except === undefined ? {} : { merged: { $ne: except } }),
+          ...fromFilter("cancel"),
+        },
         cancelUpdate(now),
         byRun,
       );
       return modifiedCount;
     },
-    /** Deletes the works of some steps of a run (replaced by a merge), and their logs. */
-    removeSteps: async (run: ObjectId, steps: string[]): Promise<number> => {
+    /**
+     * Deletes the works of some steps of a run (replaced by a merge), and their logs; the works
+     * that merge made (`except`) stay.
+     */
+    removeSteps: async (run: ObjectId, steps: string[], except?: ObjectId): Promise<number> => {
       if (steps.length === 0) return 0;
-      const filter = { run, step: { $in: steps } };
-      const ids = await collection
-        .find(filter, { projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      const { deletedCount } = await collection.deleteMany(filter);
-      await logs.removeFor(ids);
-      return deletedCount;
+      const filter = {
+        run,
+        step: { $in: steps },
+        ...(except === undefined ? {} : { merged: { $ne: except } }),
+      };
+      return removeWhere(filter);
     },
+    /** How many works a merge made have been stored. */
+    countMerged: (run: ObjectId, merge: ObjectId): Promise<number> =>
+      collection.countDocuments({ run, merged: merge }, byRun),
+    /** Deletes the works a merge made: a merge cut short while storing them is undone. */
+    removeMerged: (run: ObjectId, merge: ObjectId): Promise<number> =>
+      removeWhere({ run, merged: merge }),
     /** Deletes a run's works, and their logs with them. */
     remove: async (run: ObjectId): Promise<number> => {
       const ids = await collection

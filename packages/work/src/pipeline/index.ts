@@ -1,4 +1,5 @@
 export {
+  bareCondition,
   type ConditionFacts,
   conditionHolds,
   conditionProblem,

@@ -134,12 +134,18 @@ export async function rerunRun(
     }
   }
   if (steps.length === 0) {
-    // Every step; with failedOnly the steps that failed (or, in a run cut short, had not ended:
-    // their works may have failed before); with unfinishedOnly every step that did not succeed.
+    // Every step; with failedOnly the steps that failed (or, in a run cut short, were cancelled or
+    // had not ended: their works may have failed before); with unfinishedOnly every step that did
+    // not succeed.
     steps = run.steps
       .filter((s) => {
         if (request.unfinishedOnly) return s.outcome !== "success";
-        return !request.failedOnly || s.outcome === "failure" || s.outcome === undefined;
+        return (
+          !request.failedOnly ||
+          s.outcome === "failure" ||
+          s.outcome === "cancelled" ||
+          s.outcome === undefined
+        );
       })
       .map((s) => s.name);
   }

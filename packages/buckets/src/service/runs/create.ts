@@ -15,19 +15,14 @@ import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import { TRANSITIONS } from "../../machine.js";
 import { RUN_TRANSITIONS } from "../../run-machine.js";
-import {
-  freshObjectId,
-  type ObjectId,
-  type RunDoc,
-  type RunStep,
-  type WorkDoc,
-} from "../../store/index.js";
+import { freshObjectId, type ObjectId, type RunDoc, type WorkDoc } from "../../store/index.js";
 import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
 import { policyOf, requireCallbackTarget } from "./callback-target.js";
 import { releaseRuns } from "./release.js";
+import { runStepOf } from "./run-steps.js";
 
 /** A release this far in the past is a mistake, not a run for now. */
 const AT_PAST_SECONDS = 60;
@@ -133,18 +128,7 @@ export async function createRun(
     source,
     tick,
   );
-  const steps: RunStep[] = planned.steps.map((s) => ({
-    name: s.name,
-    needs: s.needs,
-    if: s.if,
-    ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
-    failFast: s.failFast,
-    matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
-    works: s.works.length,
-    released: s.needs.length === 0,
-    ...(s.growth ? { growth: s.growth } : {}),
-    ...(s.from ? { from: s.from } : {}),
-  }));
+  const steps = planned.steps.map((s) => runStepOf(planned, s, s.needs.length === 0));
   const run: RunDoc = {
     _id: runId,
     name: planned.name,
@@ -254,7 +238,6 @@ export function worksOf(
     };
     if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
-    if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
     if (p.origins) doc.origins = p.origins;
     return doc;
   });

@@ -31,6 +31,10 @@ export async function endRun(
   }[status];
   const ending = RUN_TRANSITIONS[RUN_ENDS[status]];
   const set: Partial<RunDoc> = { status: ending.to, finished: now };
+  // A cancelled run's steps that had not ended were cancelled with it: their outcome says so.
+  if (status === "cancelled" && run.steps?.some((s) => !s.outcome)) {
+    set.steps = run.steps.map((s) => (s.outcome ? s : { ...s, outcome: "cancelled" }));
+  }
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
   if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
   const event = { at: now, kind, ...(detail ? { detail } : {}) };
