@@ -26,7 +26,7 @@ const H = 58;
 /** A box with a condition line. */
 const H_IF = 74;
 /** The most of a condition the box shows; its title holds all of it. */
-const IF_SHOWN = 24;
+const IF_SHOWN = 22;
 const GAP_X = 60;
 const GAP_Y = 18;
 
