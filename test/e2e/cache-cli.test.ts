@@ -58,8 +58,8 @@ const workflow = async (...args: string[]) => {
   return ran.stdout;
 };
 
-async function runToEnd(): Promise<{ run: string; work: string }> {
-  const run = (await workflow("pipeline", "run", join(dir, "pipeline.yaml"), "--quiet")).trim();
+async function runToEnd(file = "pipeline.yaml"): Promise<{ run: string; work: string }> {
+  const run = (await workflow("pipeline", "run", join(dir, file), "--quiet")).trim();
   await eventually(async () => ((await client.run(run)).status === "running" ? undefined : true));
   const [work] = await client.view({ "config.parent": run });
   return { run, work: work?.id as string };
@@ -129,5 +129,19 @@ describe("workflow and the cache", () => {
     });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('a duration looks like "30d"');
+  });
+
+  it("expire --key expires the works made from that key too, as --step does", {
+    timeout: 90_000,
+  }, async () => {
+    const chain = `${CONFIG.replace("alpha: 3", "alpha: 4")}    - name: refit\n      needs: fit\n      work: {function: ./jobs.mjs#fit, parameters: {alpha: 5}}\n`;
+    writeFileSync(join(dir, "chain.yaml"), chain);
+    const { run } = await runToEnd("chain.yaml");
+    const [fit] = await client.view({ "config.parent": run, step: "fit" });
+    expect(await workflow("expire", "--key", fit?.key as string)).toMatch(
+      /^expired 2 successes \(2 keys\)/,
+    );
+    const preview = await workflow("pipeline", "run", join(dir, "chain.yaml"), "--dry-run");
+    expect(preview.match(/will run$/gm)).toHaveLength(2);
   });
 });

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfigText } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, own, ROOT, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
+import { endGroups, readmeBlocks, runShell } from "../support/readme.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 /**
@@ -15,26 +15,9 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  * New examples are picked up as they are added.
  */
 
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
 const FUNCTION_ROOT = join(ROOT, "examples", "python");
 
-interface Block {
-  language: string;
-  text: string;
-}
-
-/** The fenced blocks of one `## ` section. */
-function blocksOf(heading: string): Block[] {
-  const start = README.indexOf(`\n## ${heading}\n`);
-  const end = README.indexOf("\n## ", start + 1);
-  const section = README.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].map((m) => ({
-    language: m[1] as string,
-    text: m[2] as string,
-  }));
-}
-
-const blocks = blocksOf("Pipelines");
+const blocks = readmeBlocks("README.md").filter((b) => b.section === "Pipelines");
 const configOf = (text: string): Record<string, unknown> | undefined => {
   try {
     const parsed = parseConfigText(text);
@@ -74,13 +57,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  for (const group of groups) {
-    try {
-      process.kill(-group, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
+  endGroups(groups);
   await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
   await stack?.close();
   rmSync(home, { recursive: true, force: true });
@@ -148,21 +125,7 @@ describe("the README's pipeline examples, as printed", () => {
     "shell block %i runs in bash from the repository and exits 0",
     { timeout: 120_000 },
     async (_i, block) => {
-      const child = spawn("bash", ["-euo", "pipefail", "-c", block.text], {
-        cwd: ROOT,
-        env,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      groups.push(child.pid as number);
-      let output = "";
-      child.stdout.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      child.stderr.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      const { code, output } = await runShell(block.text, { env, groups });
       expect(code, output).toBe(0);
     },
   );

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AnyBulkWriteOperation, type Document, ObjectId } from "mongodb";
+import type { AnyBulkWriteOperation, Document } from "mongodb";
 import { busyMeter } from "../busy.js";
-import { concurrently, type Harness, queuedDoc, type Service, workIndexes } from "../harness.js";
+import { type Harness, queuedDoc, type Service, workIndexes } from "../harness.js";
 import { latencies, log, median, p50p99, round } from "../stats.js";
 import { endToEndOn } from "./endtoend.js";
 
@@ -16,9 +16,10 @@ const JOURNALED = { writeConcern: { journal: true } } as const;
 /**
  * The batched limit: what the same mongod does for the least each work needs (inserted, claimed,
  * completed, each journaled) with the best batching the driver allows: inserts of 1,000, claims of
- * 50 by one conditional update per batch (read the candidates, claim those still queued, read
- * back those this loop claimed), completions by one bulk write per batch. 32 loops, timed from the
- * first insert, the loops already polling.
+ * 50 by one conditional update per batch, completions by one bulk write per batch. 32 loops, timed
+ * from the first insert, the loops already polling. Each work is dealt to one loop (`slot`) when
+ * it is inserted, so loops never contend for the same candidates: a real queue cannot know its
+ * claimers in advance, which is what makes this a bound and not a rival.
  */
 async function limit(
   h: Harness,
@@ -26,52 +27,56 @@ async function limit(
 ): Promise<{ rate: number; busy: Record<string, number> }> {
   const collection = h.db.collection("limit-e2e");
   await collection.drop().catch(() => {});
-  await collection.createIndexes(await workIndexes(h));
+  await collection.createIndexes([
+    ...(await workIndexes(h)),
+    { key: { pipeline: 1, slot: 1, status: 1, priority: -1, received: 1 }, name: "bySlot" },
+  ]);
   let done = 0;
   let inserting = true;
   const busy = busyMeter({ bench: [process.pid], mongod: [h.mongodPid] });
   const started = performance.now();
-  const loops = concurrently(LOOPS, async () => {
+  const claimFrom = async (slot: number): Promise<boolean> => {
     const now = Date.now() / 1000;
-    const claimable = { status: "queued", pipeline: "e2e", notBefore: { $lte: now } };
+    const claimable = { pipeline: "e2e", slot, status: "queued", notBefore: { $lte: now } };
     const candidates = await collection
-      .find(claimable, {
-        projection: { _id: 1 },
-        sort: { priority: -1, received: 1, _id: 1 },
-        limit: CLAIM_BATCH,
-      })
+      .find(claimable, { sort: { priority: -1, received: 1 }, limit: CLAIM_BATCH })
       .toArray();
     if (candidates.length === 0) {
       if (!inserting && done >= n) return false;
       await new Promise((resolve) => setTimeout(resolve, 50));
       return true;
     }
-    const token = new ObjectId();
-    await collection.updateMany(
+    const claimed = await collection.updateMany(
       { ...claimable, _id: { $in: candidates.map((c) => c._id) } },
-      {
-        $set: { status: "running", start: now, leaseUntil: now + 60, claimToken: token },
-        $inc: { attempt: 1 },
-      },
+      { $set: { status: "running", start: now, leaseUntil: now + 60 }, $inc: { attempt: 1 } },
       JOURNALED,
     );
-    const claimed = await collection.find({ pipeline: "e2e", claimToken: token }).toArray();
-    if (claimed.length > 0) {
-      const stop = Date.now() / 1000;
-      const ops: AnyBulkWriteOperation<Document>[] = claimed.map((work) => ({
-        updateOne: {
-          filter: { _id: work._id, pipeline: "e2e", status: "running", attempt: work.attempt },
-          update: { $set: { status: "success", stop }, $unset: { leaseUntil: "" } },
-        },
-      }));
-      await collection.bulkWrite(ops, { ordered: false, ...JOURNALED });
-      done += claimed.length;
-    }
+    // Nobody else claims from this slot, so every candidate is this loop's.
+    if (claimed.modifiedCount !== candidates.length) throw new Error("limit: a slot was shared");
+    const stop = Date.now() / 1000;
+    const ops: AnyBulkWriteOperation<Document>[] = candidates.map((work) => ({
+      updateOne: {
+        filter: { _id: work._id, pipeline: "e2e", status: "running", attempt: work.attempt + 1 },
+        update: { $set: { status: "success", stop }, $unset: { leaseUntil: "" } },
+      },
+    }));
+    await collection.bulkWrite(ops, { ordered: false, ...JOURNALED });
+    done += candidates.length;
     return done < n;
-  });
+  };
+  const loops = Promise.all(
+    Array.from({ length: LOOPS }, async (_, slot) => {
+      while (await claimFrom(slot)) {
+        // keep going
+      }
+    }),
+  );
   for (let at = 0; at < n; at += 1_000) {
     await collection.insertMany(
-      Array.from({ length: Math.min(1_000, n - at) }, (_, i) => queuedDoc(at + i, "e2e")),
+      Array.from({ length: Math.min(1_000, n - at) }, (_, i) => ({
+        ...queuedDoc(at + i, "e2e"),
+        slot: (at + i) % LOOPS,
+      })),
       JOURNALED,
     );
   }

@@ -240,8 +240,8 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["owner", "admin"],
     to: "from",
-    writes: DEFINITION_FIELDS,
-    why: "PUT /work; never pipeline or user; site checked against the workspace",
+    writes: [...DEFINITION_FIELDS, "key"],
+    why: "PUT /work; never pipeline or user; site checked; a new definition drops a success's key",
   },
   backdate: {
     from: [...STATUSES],

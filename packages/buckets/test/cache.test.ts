@@ -240,3 +240,79 @@ pipeline:
     );
   });
 });
+
+describe("expiry by key reaches what was made from it; an edit does not keep a stale key", () => {
+  const chain = `version: "2"\nname: chain\ndefaults: {user: alice, site: local}\ncache: true\npipeline:\n  steps:\n    - {name: a, work: {command: ["a"]}}\n    - {name: b, needs: a, work: {command: ["b"]}}\n    - {name: c, needs: b, work: {command: ["c"]}}`;
+  /** Runs the chain to its end as a worker would; answers each step's work. */
+  const runChain = async () => {
+    const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config: chain } });
+    const id = (run.body as { id: string }).id;
+    for (;;) {
+      const got = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
+      if ((got.body as { status: string }).status !== "running") break;
+      const claimed = await t.call("POST", "/work/withdraw?count=10", {
+        token: t.tokens.worker,
+        body: { pipeline: "chain" },
+      });
+      await t.call("PUT", "/work", {
+        token: t.tokens.worker,
+        body: (claimed.body as Stored[]).map((w) => ({ ...w, status: "success", results: {} })),
+      });
+    }
+    const got = await t.call("POST", "/view", {
+      token: t.tokens.alice,
+      body: { query: { "config.parent": id } },
+    });
+    const works = got.body as (Stored & { step: string })[];
+    return Object.fromEntries(works.map((w) => [w.step, w])) as Record<string, Stored>;
+  };
+  const expire = async (key: string | undefined) =>
+    (await t.call("POST", "/cache/expire", { token: t.tokens.alice, body: { key } })).body;
+
+  it("--key expires the key's dependents in every run that has it, transitively, not its parents", async () => {
+    const first = await runChain();
+    expect(await expire(first.b?.key)).toEqual({ expired: 2, keys: 2 });
+    const second = await runChain();
+    expect(second.a?.cached?.from).toBe(first.a?.id);
+    expect([second.b?.attempt, second.c?.attempt]).toEqual([1, 1]);
+    // a's success in the second run is the first's, reused: b and c of both runs came from it.
+    expect(await expire(first.a?.key)).toEqual({ expired: 4, keys: 3 });
+    const third = await runChain();
+    expect([third.a, third.b, third.c].map((w) => [w?.attempt, w?.cached])).toEqual([
+      [1, undefined],
+      [1, undefined],
+      [1, undefined],
+    ]);
+  });
+
+  it("an edited success loses its key; an edited queued work gets its new definition's key", async () => {
+    const work = { pipeline: "edited", parameters: { x: 1 } };
+    const done = await deposit(work);
+    await succeed("edited", { x: 1 });
+    const put = await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id: done.id, parameters: { x: 2 } }],
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const [edited] = (
+      await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id: done.id } } })
+    ).body as Stored[];
+    expect(edited).toMatchObject({ status: "success", results: { x: 1 } });
+    expect(edited?.key).toBeUndefined();
+    // Its results are of x=1: it stands in for neither definition.
+    expect((await deposit({ ...work, parameters: { x: 2 }, cache: true })).status).toBe("queued");
+    expect((await deposit({ ...work, cache: true })).status).toBe("queued");
+
+    const waiting = await deposit({ pipeline: "edited", parameters: { x: 5 } });
+    await t.call("PUT", "/work", {
+      token: t.tokens.alice,
+      body: [{ id: waiting.id, parameters: { x: 6 } }],
+    });
+    const [moved] = (
+      await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id: waiting.id } } })
+    ).body as Stored[];
+    const fresh = await deposit({ pipeline: "edited", parameters: { x: 6 } });
+    expect(moved?.key).toBe(fresh.key);
+    expect(moved?.key).not.toBe(waiting.key);
+  });
+});

@@ -36,7 +36,7 @@ export const cachePaths: Paths = {
   },
   "/cache/expire": {
     post: op(
-      "Successes stop standing in for new works: a run's step and the steps after it, a key, or a pipeline's older than olderThan (the caller's own, within its pipelines)",
+      "Successes stop standing in for new works: a run's step and the steps after it, a key and the keys made from it, or a pipeline's older than olderThan (the caller's own, within its pipelines)",
       {
         type: "object",
         properties: { expired: { type: "integer" }, keys: { type: "integer" } },

@@ -1,4 +1,4 @@
-import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy } from "@workflow/work";
+import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy, workKey } from "@workflow/work";
 import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { conflict, ServiceError } from "../errors.js";
@@ -142,7 +142,7 @@ function statusChange(
         rest,
         now,
       );
-      const set = change.kind === "replace" ? change.change.set : {};
+      const { key: _rekeyed, ...set } = change.kind === "replace" ? change.change.set : {};
       // Its key said what it computed before this change: a requeued work is keyed no more.
       return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
         "retryAt",
@@ -197,7 +197,23 @@ function definitionChange(
   const set: Partial<WorkDoc> = { ...admin.set };
   for (const field of fields) Object.assign(set, { [field]: merged[field as keyof Work] });
   if (set.config) set.config = withoutStrategy(merged.config);
-  return replace(doc, set, []);
+  return replace(doc, set, rekey(doc, merged, set));
+}
+
+/**
+ * A keyed work whose change alters what it computes: a success keeps its results, so its key
+ * goes (it must not stand in for what it no longer is); a work yet to run outside a run gets the
+ * key of its new definition (set in `set`). A run's work is keyed from its parents too: its key
+ * goes, and the release or rerun that queues it again keys it. Answers the fields to unset.
+ */
+function rekey(doc: WorkDoc, merged: Work, set: Partial<WorkDoc>): string[] {
+  if (doc.key === undefined || workKey(doc) === workKey(merged)) return [];
+  const pending = doc.status === "created" || doc.status === "queued" || doc.status === "failure";
+  if (pending && doc.run === undefined) {
+    set.key = workKey(merged);
+    return [];
+  }
+  return ["key"];
 }
 
 /** An admin moves a running work's start or timeout: its deadline (and lease) follow. */

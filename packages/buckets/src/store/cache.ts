@@ -83,6 +83,33 @@ export function cacheStore(collection: Collection<WorkDoc>) {
       const keys = await collection.distinct("key", { run, step: { $in: steps } }, byRun);
       return keys.filter((k): k is string => typeof k === "string");
     },
+    /**
+     * The run steps whose successes carry these keys (within the caller's works): their
+     * dependents' keys were made from them. Successes only, so the cache's index serves it.
+     */
+    placesOf: async (
+      within: Within,
+      keys: string[],
+    ): Promise<{ run: ObjectId; step: string }[]> => {
+      if (keys.length === 0) return [];
+      const rows = await collection
+        .aggregate<{ _id: { run: ObjectId; step: string } }>(
+          [
+            {
+              $match: {
+                ...scoped(within),
+                status: "success",
+                key: { $in: keys, $exists: true },
+                run: { $exists: true },
+              },
+            },
+            { $group: { _id: { run: "$run", step: "$step" } } },
+          ],
+          across(within),
+        )
+        .toArray();
+      return rows.map((r) => r._id);
+    },
     /** Successes with these keys stop standing in for new works. */
     expireKeys: async (within: Within, keys: string[], now: number): Promise<number> => {
       if (keys.length === 0) return 0;

@@ -34,7 +34,7 @@ import { type Replacement, updateWorks } from "./update.js";
 import { supportsChangeStreams, watchQueued } from "./watch.js";
 
 export type { MinuteRow, Sighting } from "./activity.js";
-export type { CacheSource } from "./cache.js";
+export type { CacheSource, Within } from "./cache.js";
 export {
   type Claimant,
   type ClaimOptions,

@@ -23,7 +23,10 @@ export function registerExpire(program: Command): void {
     )
     .argument("[run]", "the run, with --step")
     .option("--step <name>", "this step of the run, and every step after it")
-    .option("--key <key>", "every success with this key (workflow show WORK prints a work's key)")
+    .option(
+      "--key <key>",
+      "every success with this key, and those whose keys were made from it (workflow show WORK prints a work's key)",
+    )
     .option("--pipeline <name>", "successes of this pipeline; with --older-than, only older ones")
     .option("--older-than <duration>", "with --pipeline: stopped longer ago than this (7d, 12h)")
     .addHelpText(

@@ -1,4 +1,5 @@
-import type { LogLine } from "@workflow/work";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { BucketsClient, LogLine } from "@workflow/work";
 import type { Command } from "commander";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 
@@ -17,13 +18,42 @@ function cutMarker(cut: number): string {
   return `[... ${cut} bytes of earlier output were cut: the service keeps the last part of each attempt]\n`;
 }
 
+/** A work in one of these has had no attempt yet: `--follow` waits for its first. */
+const NOT_STARTED = new Set(["created", "waiting", "queued"]);
+/** How often `--follow` looks whether a work that has not started has. */
+const START_POLL_MS = 1000;
+
+/**
+ * Waits until the work has begun its first attempt (or ended without one), saying so once on
+ * stderr: following a work just deposited shows its lines, not an attempt that never was.
+ * Answers false when Ctrl-C came first.
+ */
+async function untilStarted(client: BucketsClient, id: string, signal: AbortSignal) {
+  let said = false;
+  for (;;) {
+    const work = await client.show(id);
+    if ((work.attempt ?? 0) > 0 || !NOT_STARTED.has(work.status)) return true;
+    if (!said)
+      process.stderr.write(`work ${id} is ${work.status}: waiting for its first attempt\n`);
+    said = true;
+    try {
+      await sleep(START_POLL_MS, undefined, { signal });
+    } catch {
+      return false;
+    }
+  }
+}
+
 export function registerLogs(program: Command): void {
   program
     .command("logs")
     .description("print a work's logs: what its command or function printed, attempt by attempt")
     .argument("<id>", "the work's id (from deposit or ps)")
     .option("--attempt <n>", "which attempt (default: the latest)")
-    .option("-f, --follow", "keep printing new lines until the attempt ends")
+    .option(
+      "-f, --follow",
+      "keep printing new lines until the attempt ends (a work not started yet: its first)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6 --attempt 1\n  workflow logs 6650f0c1e4b0a1b2c3d4e5f6 --follow",
@@ -52,6 +82,7 @@ export function registerLogs(program: Command): void {
       }
       const stop = new AbortController();
       process.once("SIGINT", () => stop.abort());
+      if (attempt === undefined && !(await untilStarted(client, id, stop.signal))) return;
       let started = false;
       await client
         .followLogs(id, print, {

@@ -1,16 +1,15 @@
 import { RESULT_STATUSES, RESULTS_PREFIX } from "@workflow/work/results-paths";
 import { html } from "htm/preact";
-import { useState } from "preact/hooks";
 import { post } from "../api.js";
+import { FilterBar, queryOf } from "../filter-bar.js";
 import { when } from "../format.js";
 import { usePoll } from "../poll.js";
-import { href, navigate } from "../router.js";
+import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
-import { queryOf } from "./works.js";
 
 /**
  * The results store: finished works kept after they left the queue, filtered as the Works page
- * filters (the same URL parameters, the same query), counted, and paged by `skip`, since results
+ * filters (the one filter bar, the same URL parameters, the same query), counted, and paged by `skip`, since results
  * are kept in id order and only grow.
  */
 
@@ -57,7 +56,7 @@ const short = (value: unknown, max = 120) => {
 
 /** Events are numbers: `event=7` in the URL asks for event 7, not the string "7". */
 function resultsQuery(params: URLSearchParams): Record<string, unknown> {
-  const query = queryOf(params);
+  const query = queryOf(params, FILTERS);
   const event = Number(query.event);
   return typeof query.event === "string" && Number.isFinite(event) ? { ...query, event } : query;
 }
@@ -77,20 +76,6 @@ export function Results({ params }: { params: URLSearchParams }) {
     EVERY_MS,
     JSON.stringify(query),
   );
-  const [form, setForm] = useState<Record<string, string>>({});
-  const value = (name: string) => form[name] ?? params.get(name) ?? "";
-  const set = (name: string) => (e: Event) =>
-    setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
-  const apply = (e: Event) => {
-    e.preventDefault();
-    const next = new URLSearchParams();
-    for (const name of [...FILTERS, "params"]) {
-      const v = value(name).trim();
-      if (v) next.set(name, v);
-    }
-    setForm({});
-    navigate("results", next);
-  };
   const rows = page.data ?? [];
   const at = (n: number) => {
     const next = new URLSearchParams(params);
@@ -98,33 +83,14 @@ export function Results({ params }: { params: URLSearchParams }) {
     else next.delete("skip");
     return href("results", next);
   };
-  const input = (name: string, label: string) =>
-    html`<label>${label}<input name=${name} value=${value(name)} onInput=${set(name)} /></label>`;
   return html`<section>
     <h2>Results</h2>
-    <form class="filters" onSubmit=${apply} data-test="filters">
-      ${input("pipeline", "pipeline")}
-      <label
-        >status
-        <select name="status" value=${value("status")} onChange=${set("status")}>
-          <option value="">any</option>
-          ${RESULT_STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select>
-      </label>
-      ${input("site", "site")} ${input("tag", "tag")} ${input("user", "user")}
-      ${input("event", "event")}
-      <label class="wide"
-        >parameters
-        <input
-          name="params"
-          placeholder="key=value; other=3"
-          value=${value("params")}
-          onInput=${set("params")}
-        />
-      </label>
-      <button type="submit">Filter</button>
-      <a href=${href("results")}>clear</a>
-    </form>
+    <${FilterBar}
+      page="results"
+      params=${params}
+      filters=${FILTERS}
+      statuses=${RESULT_STATUSES}
+    />
     <p class="hint" data-test="result-count">
       ${
         count.data === undefined

@@ -3,10 +3,11 @@ import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { post } from "../api.js";
+import { FilterBar, queryOf } from "../filter-bar.js";
 import { duration, messageOf, when } from "../format.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
-import { href, navigate } from "../router.js";
+import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 
 const PAGE = 50;
@@ -86,39 +87,6 @@ function beforeOf(params: URLSearchParams): { arrived: number; id: string } | un
   return arrived && id && Number.isFinite(Number(arrived))
     ? { arrived: Number(arrived), id }
     : undefined;
-}
-
-/** `parameters.<key>=<value>` lines: a value that reads as JSON (a number, true) is that value. */
-function parameterFilters(text: string): Record<string, unknown> {
-  const query: Record<string, unknown> = {};
-  for (const line of text.split(/\n|;/)) {
-    const at = line.indexOf("=");
-    if (at <= 0) continue;
-    const key = line
-      .slice(0, at)
-      .trim()
-      .replace(/^parameters\./, "");
-    const raw = line.slice(at + 1).trim();
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // a plain string
-    }
-    if (key) query[`parameters.${key}`] = value;
-  }
-  return query;
-}
-
-/** The query POST /view understands, from the filters in the URL. */
-export function queryOf(params: URLSearchParams): Record<string, unknown> {
-  const query: Record<string, unknown> = {};
-  for (const name of FILTERS) {
-    const value = params.get(name);
-    if (!value) continue;
-    query[name === "tag" ? "tags" : name] = value;
-  }
-  return { ...query, ...parameterFilters(params.get("params") ?? "") };
 }
 
 const ACTIONS = {
@@ -201,7 +169,7 @@ function Bulk({ query, onDone }: { query: Record<string, unknown>; onDone: () =>
 }
 
 export function Works({ session, params }: { session: Session; params: URLSearchParams }) {
-  const query = queryOf(params);
+  const query = queryOf(params, FILTERS);
   const before = beforeOf(params);
   const key = params.toString();
   const page = usePoll(
@@ -218,20 +186,6 @@ export function Works({ session, params }: { session: Session; params: URLSearch
   );
   const filterKey = JSON.stringify(query);
   const matches = usePoll(() => post<number>("/view/count", { query }), COUNT_EVERY_MS, filterKey);
-  const [form, setForm] = useState<Record<string, string>>({});
-  const value = (name: string) => form[name] ?? params.get(name) ?? "";
-  const set = (name: string) => (e: Event) =>
-    setForm({ ...form, [name]: (e.target as HTMLInputElement).value });
-  const apply = (e: Event) => {
-    e.preventDefault();
-    const next = new URLSearchParams();
-    for (const name of [...FILTERS, "params"]) {
-      const v = value(name).trim();
-      if (v) next.set(name, v);
-    }
-    setForm({});
-    navigate("works", next);
-  };
   const rows = page.data ?? [];
   const last = rows.at(-1);
   const nextPage = new URLSearchParams(params);
@@ -239,33 +193,9 @@ export function Works({ session, params }: { session: Session; params: URLSearch
   const first = new URLSearchParams(params);
   first.delete("before");
   const now = Date.now() / 1000;
-  const input = (name: string, label: string) =>
-    html`<label>${label}<input name=${name} value=${value(name)} onInput=${set(name)} /></label>`;
   return html`<section>
     <h2>Works</h2>
-    <form class="filters" onSubmit=${apply} data-test="filters">
-      ${input("pipeline", "pipeline")} ${input("step", "step")}
-      <label
-        >status
-        <select name="status" value=${value("status")} onChange=${set("status")}>
-          <option value="">any</option>
-          ${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}
-        </select>
-      </label>
-      ${input("site", "site")} ${input("tag", "tag")} ${input("user", "user")}
-      ${input("event", "event")}
-      <label class="wide"
-        >parameters
-        <input
-          name="params"
-          placeholder="key=value; other=3"
-          value=${value("params")}
-          onInput=${set("params")}
-        />
-      </label>
-      <button type="submit">Filter</button>
-      <a href=${href("works")}>clear</a>
-    </form>
+    <${FilterBar} page="works" params=${params} filters=${FILTERS} statuses=${STATUSES} />
     <p class="matches" data-test="matches">
       ${
         matches.data === undefined
