@@ -111,7 +111,7 @@ describe("deposit is safe to retry", () => {
       .deposit([{ ...work(7), id, parameters: { v: 2 } }])
       .catch((e: unknown) => e);
     expect(again).toBeInstanceOf(BucketsError);
-    expect(again).toMatchObject({ status: 409, code: "conflict" });
+    expect(again).toMatchObject({ status: 409, code: "id_taken" });
     expect((again as Error).message).toContain(id);
   });
 });
@@ -159,7 +159,7 @@ describe("depositMany", () => {
     const error = await client
       .depositMany(works, { onStored: (batch) => told.push(...batch) })
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 409, code: "conflict" });
+    expect(error).toMatchObject({ status: 409, code: "id_taken" });
     expect(told.slice(0, 1_000)).toEqual(ids.slice(0, 1_000));
     const stored = await client.view(
       { pipeline: "client-many-refused" },
@@ -197,14 +197,14 @@ describe("finding the service", () => {
 });
 
 describe("errors", () => {
-  it("carry the status and the service's message", async () => {
+  it("carry the status, the cause's code and the service's message", async () => {
     const reader = new BucketsClient({
       baseUrls: [stack.url],
       token: stack.token("r", ["work:read"]),
       env: {},
     });
     const forbidden = await reader.deposit([work(9)]).catch((e: unknown) => e);
-    expect(forbidden).toMatchObject({ status: 403, code: "forbidden" });
+    expect(forbidden).toMatchObject({ status: 403, code: "scope_missing" });
     expect((forbidden as Error).message).toContain("work:deposit");
     const invalid = await stack
       .client()

@@ -210,7 +210,7 @@ describe("errors carry the status and the service's message", () => {
     });
     const error = await reader.deposit(works("forbidden", 1)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BucketsError);
-    expect(error).toMatchObject({ status: 403, code: "forbidden" });
+    expect(error).toMatchObject({ status: 403, code: "scope_missing" });
     expect((error as Error).message).toContain("work:deposit");
     expect(await admin().count({ pipeline: "forbidden" })).toBe(0);
   });

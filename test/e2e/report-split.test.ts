@@ -92,3 +92,34 @@ it("a work deleted while it ran drops only its own outcome", { timeout: 30_000 }
   for (const work of stored)
     expect(work).toMatchObject({ status: "success", results: { ok: true } });
 });
+
+it("refusals of two causes in one batch: each outcome goes by its own code", {
+  timeout: 30_000,
+}, async () => {
+  // The service answers 409 for the batch (a 404 and a 400 at once); the codes of its items say
+  // that one work is gone (dropped) and one outcome is unwritable (a failure says why).
+  const works = await claim("mixed", 5);
+  const gone = works[1] as StoredWork;
+  const poisoned = works[3] as StoredWork;
+  await admin.delete([gone.id]);
+  const reporter = createReporter(worker);
+  const recorded = await Promise.all(
+    works.map((work) =>
+      reporter.report(
+        work,
+        toUpdate(work, {
+          status: "success",
+          results: work === poisoned ? { $where: "sleep(1000)" } : { ok: true },
+        }),
+        logger,
+      ),
+    ),
+  );
+  expect(recorded).toEqual(works.map((w) => w !== gone));
+  const stored = new Map((await admin.view({ pipeline: "mixed" })).map((w) => [w.id, w]));
+  expect(stored.size).toBe(4);
+  expect(stored.get(poisoned.id)).toMatchObject({ status: "failure" });
+  expect(stored.get(poisoned.id)?.results?.error).toMatch(/refused this work's outcome.*\$where/);
+  for (const work of works.filter((w) => w !== gone && w !== poisoned))
+    expect(stored.get(work.id)).toMatchObject({ status: "success", results: { ok: true } });
+});

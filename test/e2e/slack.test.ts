@@ -67,7 +67,7 @@ describe("Slack notifications", () => {
     });
   });
 
-  it("posts only once the outcome is recorded, then keeps the reply with a worker's own token", async () => {
+  it("posts while the worker holds the attempt, then records outcome and reply in one PUT, with a worker's own token", async () => {
     const admin = stack.client();
     const pipeline = `slack${Math.random().toString(36).slice(2, 8)}`;
     const [id] = await admin.deposit(
@@ -87,16 +87,29 @@ describe("Slack notifications", () => {
       seen.push((await admin.view({ id }))[0]?.status);
     };
     slack.answer = () => ({ status: 200, body: { ok: true, channel: "C2", ts: "7.8" } });
+    const client = stack.client({ user: "node", scopes: ["work:withdraw"] });
+    // What the worker sends to PUT /work, on its way to the real service.
+    const sent: unknown[][] = [];
+    const update = client.update.bind(client);
+    client.update = (works) => {
+      sent.push(works);
+      return update(works);
+    };
     const worker = startWorker({
       pipelines: [pipeline],
-      client: stack.client({ user: "node", scopes: ["work:withdraw"] }),
+      client,
       lives: 1,
       wait: 2,
       logger: createLogger("silent"),
       env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
     });
     await worker.done;
-    expect(seen).toEqual(["success"]);
+    // Slack heard while the worker held the attempt; outcome and reply went in its one PUT.
+    expect(seen).toEqual(["running"]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject([
+      { id, status: "success", notify: { slack: { reply: { ok: true, ts: "7.8" } } } },
+    ]);
     const [work] = await admin.view({ id });
     expect(work).toMatchObject({
       status: "success",

@@ -1,20 +1,11 @@
 /**
- * The error registry: every code the service answers with, and its HTTP status. Codes are stable;
- * a retired code is never reused. `http/errors.ts` is the one place that turns them into responses.
+ * The service's errors. Their codes are the one registry's (ERROR_CODES in @workflow/work: one per
+ * cause, shared with the clients that branch on them); `http/errors.ts` is the one place that turns
+ * them into HTTP responses, each code's family deciding its status.
  */
-export const ERROR_CODES = {
-  invalid: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  too_many_requests: 429,
-  unavailable: 503,
-  internal: 500,
-} as const;
+import { ERROR_CODES, type ErrorCode, type ErrorFamily } from "@workflow/work";
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export { ERROR_CODES, type ErrorCode, type ErrorFamily };
 
 export class ServiceError extends Error {
   readonly code: ErrorCode;
@@ -25,18 +16,25 @@ export class ServiceError extends Error {
     this.code = code;
     this.details = options?.details;
   }
-
-  get status(): number {
-    return ERROR_CODES[this.code];
-  }
 }
 
-export const invalid = (message: string, details?: unknown) =>
-  new ServiceError("invalid", message, { details });
-export const unauthorized = (message: string) => new ServiceError("unauthorized", message);
-export const forbidden = (message: string) => new ServiceError("forbidden", message);
+/** A refusal for `code`'s cause; `details` say more to a program (ids, the field). */
+export const refuse = (code: ErrorCode, message: string, details?: unknown) =>
+  new ServiceError(code, message, { details });
+
+export const invalid = (message: string, details?: unknown) => refuse("invalid", message, details);
 export const notFound = (message: string, details?: unknown) =>
-  new ServiceError("not_found", message, { details });
-export const conflict = (message: string, details?: unknown) =>
-  new ServiceError("conflict", message, { details });
-export const tooLarge = (message: string) => new ServiceError("too_large", message);
+  refuse("not_found", message, details);
+export const tooLarge = (message: string) => refuse("too_large", message);
+
+/**
+ * The code of several refusals answered as one: theirs when they share it, else their family's
+ * when they share one (its status is theirs), else `conflict`.
+ */
+export function commonCode(codes: readonly ErrorCode[]): ErrorCode {
+  const [first] = codes;
+  if (first === undefined) return "conflict";
+  if (codes.every((code) => code === first)) return first;
+  const family = ERROR_CODES[first].family;
+  return codes.every((code) => ERROR_CODES[code].family === family) ? family : "conflict";
+}

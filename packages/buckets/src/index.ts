@@ -9,6 +9,7 @@ export {
   verifyToken,
 } from "./auth/tokens.js";
 export { ERROR_CODES, type ErrorCode, ServiceError } from "./errors.js";
+export { renderErrorCodes, statusOf } from "./http/errors.js";
 export { renderTransitions, TRANSITIONS } from "./machine.js";
 export { readOptions, type ServiceOptions, ServiceOptionsSchema } from "./options.js";
 export { type RunningService, startService } from "./server.js";

@@ -181,7 +181,10 @@ describe("outcomes", () => {
     });
     expect(both.status).toBe(409);
     expect(both.body).toMatchObject({
-      error: { code: "conflict", details: { ids: [a], recorded: 1 } },
+      error: {
+        code: "attempt_stale",
+        details: { ids: [a], recorded: 1, refused: [{ index: 0, id: a, code: "attempt_stale" }] },
+      },
     });
     expect(JSON.stringify(both.body)).toMatch(/attempt 1 is no longer current.*1 were recorded/);
     expect(await get(a)).toEqual(newer);

@@ -41,7 +41,7 @@ export {
   type ViewOptions,
   type WithdrawOptions,
 } from "./client/client.js";
-export { BucketsError } from "./client/errors.js";
+export { BucketsError, type RefusedItem } from "./client/errors.js";
 export {
   ResultsClient,
   type ResultsClientOptions,
@@ -65,6 +65,14 @@ export {
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
 export { spokenDuration } from "./durations.js";
+export {
+  ERROR_CODES,
+  ERROR_FAMILIES,
+  type ErrorCode,
+  type ErrorFamily,
+  errorFamily,
+  isErrorCode,
+} from "./error-codes.js";
 export {
   formatIssues,
   InvalidWorkError,

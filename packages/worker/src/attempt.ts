@@ -1,7 +1,7 @@
 /**
  * One claimed attempt, from claim to report: it runs the work (its lease and heartbeats, its
- * logs, its runner and archive: see run.ts), then reports the outcome, tells Slack, keeps Slack's
- * reply, and ends its heartbeats; or gives the work back when the worker stopped under it.
+ * logs, its runner and archive: see run.ts), tells Slack, reports the outcome with Slack's reply in
+ * one request, and ends its heartbeats; or gives the work back when the worker stopped under it.
  */
 import { hostname } from "node:os";
 import {
@@ -103,15 +103,20 @@ export class Attempt {
   }
 
   /**
-   * Reports the outcome while heartbeats hold the lease, then tells Slack: a message about an
-   * outcome the service never took would announce a work that is about to run again.
+   * Tells Slack, then reports the outcome with Slack's reply, both while heartbeats hold the lease:
+   * one request records the two, as CHIME's worker sends them. Slack hears of successes and final
+   * failures; a failure with a retry ahead is not news yet.
    */
   async #finish(outcome: Outcome, seconds: number, run: Running): Promise<void> {
     const { work, context } = this;
     const log = this.#log;
+    const news = !(outcome.status === "failure" && hasRetriesLeft(work));
+    const reply = news
+      ? await notifySlack({ work, outcome, seconds, host: hostname() }, context.slack, log)
+      : undefined;
     const recorded = await context.reporter.report(
       work,
-      toUpdate(work, outcome, log),
+      toUpdate(work, outcome, log, reply),
       log,
       () => !run.lost,
     );
@@ -122,14 +127,6 @@ export class Attempt {
       { status: outcome.status, seconds, ...(error ? { error: String(error) } : {}) },
       "finished",
     );
-    // Slack hears of successes and final failures; a failure with a retry ahead is not news yet.
-    if (outcome.status === "failure" && hasRetriesLeft(work)) return;
-    const reply = await notifySlack(
-      { work, outcome, seconds, host: hostname() },
-      context.slack,
-      log,
-    );
-    if (reply) await this.#keepSlackReply(reply);
   }
 
   /**
@@ -147,27 +144,6 @@ export class Attempt {
         "could not release the work; reporting it failed",
       );
       return false;
-    }
-  }
-
-  /** Records Slack's reply in `notify.slack.reply`; the outcome stands without it. */
-  async #keepSlackReply(reply: Record<string, unknown>): Promise<void> {
-    const { work } = this;
-    try {
-      await this.context.client.update([
-        {
-          id: work.id,
-          pipeline: work.pipeline,
-          attempt: work.attempt,
-          ...(work.claim ? { claim: work.claim } : {}),
-          notify: { ...work.notify, slack: { ...work.notify?.slack, reply } },
-        },
-      ]);
-    } catch (error) {
-      this.#log.warn(
-        { reason: error instanceof Error ? error.message : String(error) },
-        "could not record Slack's reply; the outcome stands",
-      );
     }
   }
 }

@@ -1,33 +1,11 @@
+/**
+ * A worker's claims: the slots that wait for a work share one withdraw, and works are claimed
+ * ahead while short ones run. When to claim and how many is claim-plan.ts's decision; this object
+ * owns the state it decides on and carries the decision out.
+ */
 import type { BucketsClient, StoredWork } from "@workflow/work";
+import { planClaim, waitedTooLong } from "./claim-plan.js";
 import type { Logger } from "./logger.js";
-import { leaseSeconds } from "./ownership.js";
-
-/** The most works one withdraw may claim (the service's limit). */
-const MAX_CLAIM = 100;
-
-/**
- * How long a claim waits for more slots while works are still running here, counted from when
- * the first slot began to wait or the last claim came back, whichever is later. The slots of
- * short works free up one after another: claiming at once for the first would send a request for
- * one work while the others wait for its answer, then one for the rest, and so on in turn.
- */
-const CLAIM_LINGER_MS = 20;
-
-/**
- * Works are claimed ahead only while those run here take less than this on average. A slot of
- * short works would otherwise spend most of its time waiting for its next claim; a long work
- * gains nothing from it, and the work claimed ahead would wait, held from other workers.
- */
-const AHEAD_BELOW_MS = 1_000;
-
-/** At most this many works per busy slot are claimed ahead. */
-const AHEAD_PER_SLOT = 8;
-
-/**
- * A work claimed ahead that no slot took within this long (or a third of its lease, if shorter)
- * goes back to the queue: its first heartbeat must still come before its lease lapses.
- */
-const AHEAD_MAX_WAIT_MS = 5_000;
 
 /** What a slot gets: a work, null when none came within the long-poll, or why the claim failed. */
 export type Taken = { work: StoredWork; claimedAt: number } | Error | null;
@@ -69,193 +47,207 @@ export interface Claims {
  * between two works.
  */
 export function createClaims(options: ClaimsOptions): Claims {
-  const { client, signal, logger } = options;
-  /** Slots waiting for a work, and since when; one request claims for all of them at once. */
-  const takers: { give: (got: Taken) => void; since: number }[] = [];
-  /** Works claimed ahead, oldest first. */
-  const ready: { work: StoredWork; claimedAt: number }[] = [];
-  /** Slots running a work: they may join the next claim soon. */
-  let executing = 0;
-  let reserved = 0;
-  let lingering: NodeJS.Timeout | undefined;
-  /** The claim on its way, if any; true once it was sent. */
-  let fetching: Promise<boolean> | undefined;
-  let fetched = 0;
-  let connected = false;
-  /** When claims began to fail, while they do. */
-  let failingSince: number | undefined;
-  /** Set when a claim came back with fewer works than it asked for: no claiming ahead then. */
-  let dry = false;
-  /** How long the works here take, on a moving average; none before the first one ends. */
-  let averageMs: number | undefined;
-  /** How long a claim takes to come back, on a moving average. */
-  let claimMs = 0;
+  return new WorkerClaims(options);
+}
 
-  const left = () => (options.lives < 0 ? Number.POSITIVE_INFINITY : options.lives - reserved);
+type Claimed = { work: StoredWork; claimedAt: number };
+
+/** How fast works run here and claims come back: what claiming ahead is sized by. */
+class Pace {
+  /** How long the works here take, on a moving average; none before the first one ends. */
+  averageMs: number | undefined;
+  /** How long a claim takes to come back, on a moving average. */
+  claimMs = 0;
+  /** Set when a claim came back with fewer works than it asked for: no claiming ahead then. */
+  dry = false;
+
+  finished(ms: number): void {
+    this.averageMs = this.averageMs === undefined ? ms : 0.8 * this.averageMs + 0.2 * ms;
+  }
+
+  claimed(asked: number, got: number, ms: number): void {
+    this.dry = got < asked;
+    // A long-poll's wait is the queue's, not the claim's.
+    if (!this.dry) this.claimMs = 0.8 * this.claimMs + 0.2 * ms;
+  }
+}
+
+class WorkerClaims implements Claims {
+  readonly #options: ClaimsOptions;
+  /** Slots waiting for a work, and since when; one request claims for all of them at once. */
+  readonly #waiting: { give: (got: Taken) => void; since: number }[] = [];
+  /** Slots running a work: they may join the next claim soon. */
+  #executing = 0;
+  /** Works claimed ahead, oldest first. */
+  readonly #ready: Claimed[] = [];
+  /** Works claimed (or being claimed) against `lives`. */
+  #reserved = 0;
+  /** Works being given back: close() waits for them, so that none is left to its lease. */
+  readonly #givingBack = new Set<Promise<void>>();
+  /** The claim on its way, if any; true once it was sent. */
+  #fetching: Promise<boolean> | undefined;
+  #lingering: NodeJS.Timeout | undefined;
+  #lastClaimAt = 0;
+  #connected = false;
+  /** When claims began to fail, while they do. */
+  #failingSince: number | undefined;
+  readonly #pace = new Pace();
+
+  constructor(options: ClaimsOptions) {
+    this.#options = options;
+  }
+
+  take(): Promise<Taken> {
+    for (let next = this.#ready.shift(); next; next = this.#ready.shift()) {
+      if (waitedTooLong(next.work, next.claimedAt, Date.now()) || this.#options.signal.aborted) {
+        this.#giveBack(next.work);
+        continue;
+      }
+      this.#executing++;
+      void this.#pump();
+      return Promise.resolve(next);
+    }
+    return new Promise((resolve) => {
+      this.#waiting.push({ give: resolve, since: Date.now() });
+      void this.#pump();
+    });
+  }
+
+  finished(ms: number): void {
+    this.#executing--;
+    this.#pace.finished(ms);
+  }
+
+  get open(): boolean {
+    return this.#left() > 0 || this.#ready.length > 0 || this.#fetching !== undefined;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#lingering);
+    await this.#fetching;
+    for (const { work } of this.#ready.splice(0)) this.#giveBack(work);
+    await Promise.all(this.#givingBack);
+  }
+
+  #left(): number {
+    const { lives } = this.#options;
+    return lives < 0 ? Number.POSITIVE_INFINITY : lives - this.#reserved;
+  }
 
   /** Hands the first waiting slot what it gets; a slot given a work runs it from now on. */
-  function give(got: Taken): void {
-    const taker = takers.shift();
-    if (taker && got && !(got instanceof Error)) executing++;
-    taker?.give(got);
+  #give(got: Taken): void {
+    const slot = this.#waiting.shift();
+    if (slot && got && !(got instanceof Error)) this.#executing++;
+    slot?.give(got);
   }
-
-  function tooOld({ work, claimedAt }: (typeof ready)[number]): boolean {
-    const lease = leaseSeconds(work);
-    const most = lease > 0 ? Math.min(AHEAD_MAX_WAIT_MS, (lease * 1000) / 3) : AHEAD_MAX_WAIT_MS;
-    return Date.now() - claimedAt > most;
-  }
-
-  /** Works being given back: close() waits for them, so that none is left to its lease. */
-  const givingBack = new Set<Promise<void>>();
 
   /** Releases a work claimed ahead: it did not run, so the attempt does not count. */
-  function giveBack(work: StoredWork): void {
-    reserved--;
-    const released = release(work);
-    givingBack.add(released);
-    void released.finally(() => givingBack.delete(released));
+  #giveBack(work: StoredWork): void {
+    this.#reserved--;
+    const released = this.#release(work);
+    this.#givingBack.add(released);
+    void released.finally(() => this.#givingBack.delete(released));
   }
 
-  async function release(work: StoredWork): Promise<void> {
+  async #release(work: StoredWork): Promise<void> {
     try {
-      await client.release(work);
+      await this.#options.client.release(work);
     } catch (error) {
       // Its lease ends the claim all the same, after which the work runs again.
-      logger.warn(
+      this.#options.logger.warn(
         { work: work.id, reason: error instanceof Error ? error.message : String(error) },
         "could not give back a work claimed ahead; it runs again once its lease lapses",
       );
     }
   }
 
-  function wantsAhead(): boolean {
-    return (
-      connected &&
-      !dry &&
-      ready.length === 0 &&
-      executing > 0 &&
-      averageMs !== undefined &&
-      averageMs < AHEAD_BELOW_MS &&
-      !signal.aborted
-    );
+  async #pump(): Promise<void> {
+    if (this.#fetching) return;
+    this.#fetching = this.#claim();
+    const sent = await this.#fetching;
+    this.#fetching = undefined;
+    if (sent) void this.#pump();
   }
 
-  /**
-   * As many works as the busy slots will finish while the claim is on its way, and at least one
-   * each: the slots then find their next works waiting when they free up.
-   */
-  function aheadCount(): number {
-    const perSlot = Math.min(AHEAD_PER_SLOT, Math.max(1, claimMs / (averageMs ?? claimMs)));
-    return Math.ceil(executing * perSlot);
-  }
-
-  async function pump(): Promise<void> {
-    if (fetching) return;
-    fetching = claim();
-    const sent = await fetching;
-    fetching = undefined;
-    if (sent) void pump();
-  }
-
-  /**
-   * Sends the claim that the waiting slots, or the busy ones, call for, if one is due yet.
-   * Answers whether it sent one.
-   */
-  async function claim(): Promise<boolean> {
-    const ahead = takers.length === 0;
-    if (ahead && !wantsAhead()) return false;
-    const count = Math.min(ahead ? aheadCount() : takers.length, MAX_CLAIM, left());
-    if (count <= 0) {
-      while (takers.length > 0) give(null);
-      return false;
+  /** Carries out the plan for now: sends the claim it calls for, if any. Answers whether it sent one. */
+  async #claim(): Promise<boolean> {
+    const plan = planClaim({
+      waiting: this.#waiting.length,
+      waitingSince: this.#waiting[0]?.since,
+      executing: this.#executing,
+      ready: this.#ready.length,
+      left: this.#left(),
+      connected: this.#connected,
+      dry: this.#pace.dry,
+      averageMs: this.#pace.averageMs,
+      claimMs: this.#pace.claimMs,
+      lastClaimAt: this.#lastClaimAt,
+      stopping: this.#options.signal.aborted,
+      now: Date.now(),
+    });
+    switch (plan.kind) {
+      case "idle":
+        return false;
+      case "done":
+        while (this.#waiting.length > 0) this.#give(null);
+        return false;
+      case "linger":
+        this.#lingering ??= setTimeout(() => {
+          this.#lingering = undefined;
+          void this.#pump();
+        }, plan.ms);
+        return false;
+      case "claim":
+        clearTimeout(this.#lingering);
+        this.#lingering = undefined;
+        await this.#withdraw(plan.count, plan.ahead);
+        return true;
     }
-    const wait = Math.max(takers[0]?.since ?? 0, fetched) + CLAIM_LINGER_MS - Date.now();
-    if (
-      !ahead &&
-      executing > 0 &&
-      count < Math.min(MAX_CLAIM, left()) &&
-      wait > 0 &&
-      !signal.aborted
-    ) {
-      lingering ??= setTimeout(() => {
-        lingering = undefined;
-        void pump();
-      }, wait);
-      return false;
-    }
-    clearTimeout(lingering);
-    lingering = undefined;
-    reserved += count;
+  }
+
+  async #withdraw(count: number, ahead: boolean): Promise<void> {
+    const { client, signal } = this.#options;
+    this.#reserved += count;
     const sent = Date.now();
     try {
-      const works = await client.withdraw(options.filter, {
+      const works = await client.withdraw(this.#options.filter, {
         count,
         // The first claim does not wait: it says at once whether the service takes the token. A
         // claim ahead does not wait either: slots are busy, and an empty queue is news enough.
-        wait: connected && !ahead ? options.wait : 0,
-        lease: options.lease,
+        wait: this.#connected && !ahead ? this.#options.wait : 0,
+        lease: this.#options.lease,
         // A stop ends a long-poll at once. A claim ahead comes back quickly: the works it brings
         // are given back by close(), where an aborted request would leave them to their lease.
         ...(ahead ? {} : { signal }),
       });
-      reserved -= count - works.length;
-      dry = works.length < count;
-      // A long-poll's wait is the queue's, not the claim's.
-      if (!dry) claimMs = 0.8 * claimMs + 0.2 * (Date.now() - sent);
-      if (!connected) {
-        connected = true;
-        failingSince = undefined;
-        await options.onConnected();
-      } else if (failingSince !== undefined) {
-        const outageMs = Date.now() - failingSince;
-        failingSince = undefined;
-        await options.onConnected(outageMs);
-      }
+      this.#reserved -= count - works.length;
+      this.#pace.claimed(count, works.length, Date.now() - sent);
+      await this.#answered();
       const claimedAt = Date.now();
       for (const work of works) {
-        if (takers.length > 0) give({ work, claimedAt });
-        else ready.push({ work, claimedAt });
+        if (this.#waiting.length > 0) this.#give({ work, claimedAt });
+        else this.#ready.push({ work, claimedAt });
       }
-      if (works.length === 0) while (takers.length > 0) give(null);
+      if (works.length === 0) while (this.#waiting.length > 0) this.#give(null);
     } catch (error) {
-      reserved -= count;
-      failingSince ??= Date.now();
-      while (takers.length > 0) give(error as Error);
+      this.#reserved -= count;
+      this.#failingSince ??= Date.now();
+      while (this.#waiting.length > 0) this.#give(error as Error);
     } finally {
-      fetched = Date.now();
+      this.#lastClaimAt = Date.now();
     }
-    return true;
   }
 
-  return {
-    take() {
-      for (let next = ready.shift(); next; next = ready.shift()) {
-        if (tooOld(next) || signal.aborted) {
-          giveBack(next.work);
-          continue;
-        }
-        executing++;
-        void pump();
-        return Promise.resolve(next);
-      }
-      return new Promise((resolve) => {
-        takers.push({ give: resolve, since: Date.now() });
-        void pump();
-      });
-    },
-    finished(ms) {
-      executing--;
-      averageMs = averageMs === undefined ? ms : 0.8 * averageMs + 0.2 * ms;
-    },
-    get open() {
-      return left() > 0 || ready.length > 0 || fetching !== undefined;
-    },
-    async close() {
-      clearTimeout(lingering);
-      await fetching;
-      for (const { work } of ready.splice(0)) giveBack(work);
-      await Promise.all(givingBack);
-    },
-  };
+  /** The service answered a claim: said once at first, and again after an outage. */
+  async #answered(): Promise<void> {
+    if (!this.#connected) {
+      this.#connected = true;
+      this.#failingSince = undefined;
+      await this.#options.onConnected();
+    } else if (this.#failingSince !== undefined) {
+      const outageMs = Date.now() - this.#failingSince;
+      this.#failingSince = undefined;
+      await this.#options.onConnected(outageMs);
+    }
+  }
 }

@@ -10,14 +10,27 @@ export function leaseSeconds(work: Pick<StoredWork, "leaseUntil" | "start">): nu
 }
 
 /**
- * The service says the attempt is not this worker's any more: another holds it (409) or the work
- * is gone (404). Whatever it did since must not be reported.
+ * The service's codes for "this attempt is not this worker's any more": it moved on (the lease
+ * lapsed and the work went to another claim, or it ended), another worker claimed it, or the work
+ * is gone. Whatever the worker did since must not be reported.
  */
+export const NOT_OURS = ["attempt_stale", "claim_lost", "already_reported", "not_found"] as const;
+
+/** The service's codes for a token that cannot serve: no worker with it can go on. */
+export const REFUSED = [
+  "unauthorized",
+  "token_missing",
+  "token_invalid",
+  "token_expired",
+  "scope_missing",
+  "pipeline_refused",
+] as const;
+
 export function notOurs(error: unknown): error is BucketsError {
-  return error instanceof BucketsError && (error.status === 409 || error.status === 404);
+  return error instanceof BucketsError && error.is(...NOT_OURS);
 }
 
-/** The service refused the worker's token (401) or its scope (403): the worker cannot go on. */
+/** The service refused the worker's token or its scope: the worker cannot go on. */
 export function isRefusal(error: unknown): error is BucketsError {
-  return error instanceof BucketsError && (error.status === 401 || error.status === 403);
+  return error instanceof BucketsError && error.is(...REFUSED);
 }

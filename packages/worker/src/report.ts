@@ -3,21 +3,29 @@ import {
   BucketsError,
   checkResultsSize,
   droppedResults,
+  errorFamily,
   RESULTS_MAX_BYTES,
+  type RefusedItem,
   resultsSize,
   type StoredWork,
 } from "@workflow/work";
 import { Backoff, pause } from "./backoff.js";
 import type { Logger } from "./logger.js";
-import { leaseSeconds } from "./ownership.js";
+import { leaseSeconds, NOT_OURS } from "./ownership.js";
 import type { Outcome } from "./runner/outcome.js";
 
 /**
- * What goes to PUT /work: the attempt, its status, stop time and results. Results
- * over the cap are dropped with a warning, as createWork drops them (a note takes their place), and
- * the rest of the outcome is reported all the same: the service would refuse the whole update.
+ * What goes to PUT /work: the attempt, its status, stop time and results, and Slack's reply to
+ * the message about it (one request records both). Results over the cap are dropped with a
+ * warning, as createWork drops them (a note takes their place), and the rest of the outcome is
+ * reported all the same: the service would refuse the whole update.
  */
-export function toUpdate(work: StoredWork, outcome: Outcome, log?: Pick<Logger, "warn">) {
+export function toUpdate(
+  work: StoredWork,
+  outcome: Outcome,
+  log?: Pick<Logger, "warn">,
+  slackReply?: Record<string, unknown>,
+) {
   let results = outcome.results;
   let status = outcome.status;
   const size = checkResultsSize(results);
@@ -41,6 +49,9 @@ export function toUpdate(work: StoredWork, outcome: Outcome, log?: Pick<Logger, 
     ...(outcome.products ? { products: outcome.products } : {}),
     ...(outcome.plots ? { plots: outcome.plots } : {}),
     ...(outcome.archive ? { archive: outcome.archive } : {}),
+    ...(slackReply
+      ? { notify: { ...work.notify, slack: { ...work.notify?.slack, reply: slackReply } } }
+      : {}),
   };
 }
 
@@ -76,18 +87,23 @@ interface Refusal {
   refused: true;
 }
 
-/** Answers that refuse what a batch holds: bisecting finds the outcome at fault. */
-const REFUSALS = new Set([400, 404, 413, 422]);
+/**
+ * Families of the codes that refuse a request as a whole for what it holds (a body too large, or
+ * one MongoDB would not write): bisecting finds the outcome at fault.
+ */
+const WHOLE_REFUSALS = new Set(["invalid", "too_large"]);
 const MAX_REASON = 1_000;
+const NOT_OURS_CODES = new Set<string>(NOT_OURS);
 
 /**
  * Reports outcomes, retrying each while the service is unreachable and the attempt is still held.
  * Outcomes that end within LINGER_MS of each other, or while a report is in flight, go in one
- * PUT, so a busy worker sends one request for many works. The service checks a PUT as a whole, so
- * a batch it refuses (400, 404, 413) is split in halves until the outcome at fault is alone: the
- * others land, and that one is replaced by a failure that says why (or dropped, for a work that no
- * longer exists). A 409 names the works whose attempt was given to someone else (a zombie's
- * outcome): those are logged and dropped, and the others were recorded.
+ * PUT, so a busy worker sends one request for many works. The service records each item on its
+ * own and names those it refused, each with its code: a zombie's outcome (the attempt is someone
+ * else's) and one for a work that no longer exists are logged and dropped, one that changed under
+ * the write is sent again, and any other is replaced by a failure that says why. A request the
+ * service refuses as a whole (too large, or unwritable) is split in halves until the outcome at
+ * fault is alone: the others land, and that one is replaced the same way.
  */
 export function createReporter(client: BucketsClient) {
   const queue: Pending[] = [];
@@ -113,24 +129,16 @@ export function createReporter(client: BucketsClient) {
         for (const p of batch) p.settle(true);
         return;
       } catch (error) {
-        if (error instanceof BucketsError && error.status === 409) {
-          const refused = idsOf(error);
-          for (const p of batch) {
-            if (refused.has(p.work.id)) {
-              p.log.warn("outcome refused: the attempt is no longer current");
-              p.settle(false);
-            } else p.settle(true);
-          }
-          return;
-        }
-        if (!(error instanceof BucketsError) || REFUSALS.has(error.status))
-          return isolate(batch, error);
+        if (!(error instanceof BucketsError)) return isolate(batch, error);
+        const items = error.refusedItems;
+        if (items) return sortOut(batch, items);
+        if (WHOLE_REFUSALS.has(errorFamily(error.code) ?? "")) return isolate(batch, error);
         const kept: Pending[] = [];
         for (const p of batch) {
           if (error.retryable && p.held()) kept.push(p);
           else {
             p.log.error(
-              { reason: error.message, status: error.status },
+              { reason: error.message, code: error.code },
               error.retryable
                 ? "could not report the outcome; the service will re-run the work after its lease"
                 : "the service refused the outcome; it is not recorded",
@@ -150,29 +158,48 @@ export function createReporter(client: BucketsClient) {
     }
   }
 
+  /** The service recorded the items it did not name; each named one goes by its own code. */
+  async function sortOut(batch: Pending[], items: RefusedItem[]): Promise<void> {
+    const refused = new Map(items.map((r) => [r.index, r]));
+    const again: Pending[] = [];
+    for (const [index, p] of batch.entries()) {
+      const r = refused.get(index);
+      if (!r) p.settle(true);
+      else if (r.code === "changed" && p.held()) again.push(p);
+      else if (r.code === "not_found" || r.code === "changed" || NOT_OURS_CODES.has(r.code)) {
+        p.log.warn(
+          { code: r.code },
+          r.code === "not_found"
+            ? "outcome dropped: the work no longer exists"
+            : "outcome refused: the attempt is no longer current",
+        );
+        p.settle(false);
+      } else if (standIn(p, r.message)) again.push(p);
+    }
+    if (again.length > 0) await send(again);
+  }
+
   /** Sends the halves of a refused batch apart, down to the one outcome that is at fault. */
   async function isolate(batch: Pending[], error: unknown): Promise<void> {
-    const gone = error instanceof BucketsError && error.status === 404 ? idsOf(error) : new Set();
-    if (gone.size > 0) {
-      const rest = batch.filter((p) => !gone.has(p.work.id));
-      if (rest.length < batch.length) {
-        for (const p of batch.filter((p) => gone.has(p.work.id))) {
-          p.log.warn("outcome dropped: the work no longer exists");
-          p.settle(false);
-        }
-        return send(rest);
-      }
-    }
     if (batch.length > 1) {
       const half = Math.ceil(batch.length / 2);
       await send(batch.slice(0, half));
       return send(batch.slice(half));
     }
     const [p] = batch as [Pending];
-    const reason = (error instanceof Error ? error.message : String(error)).slice(0, MAX_REASON);
-    if ("refused" in p.update || (error instanceof BucketsError && error.status === 404)) {
+    if (standIn(p, error instanceof Error ? error.message : String(error))) return send([p]);
+  }
+
+  /**
+   * Replaces an outcome the service refused by a failure that says why, to be sent in its place;
+   * false (and settled) when it was that failure already.
+   */
+  function standIn(p: Pending, message: string): boolean {
+    const reason = message.slice(0, MAX_REASON);
+    if ("refused" in p.update) {
       p.log.error({ reason }, "the service refused the outcome; it is not recorded");
-      return p.settle(false);
+      p.settle(false);
+      return false;
     }
     p.log.error({ reason }, "the service refused the outcome; reporting a failure that says why");
     p.update = {
@@ -184,7 +211,7 @@ export function createReporter(client: BucketsClient) {
       results: { error: `the service refused this work's outcome: ${reason}` },
       refused: true,
     };
-    return send([p]);
+    return true;
   }
 
   return {
@@ -215,9 +242,4 @@ function wire(update: Update | Refusal): Update | Omit<Refusal, "refused"> {
   if (!("refused" in update)) return update;
   const { refused: _refused, ...rest } = update;
   return rest;
-}
-
-function idsOf(error: BucketsError): Set<string> {
-  const ids = (error.details as { ids?: unknown } | undefined)?.ids;
-  return new Set(Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : []);
 }

@@ -33,7 +33,7 @@ export interface RunOptions {
   pythonRoots?: readonly string[];
   /** Used for works that name neither a function nor a command. */
   fallback?: { function?: string | undefined; command?: string[] | undefined };
-  /** Called when the service refuses the worker's token (401, 403): the worker cannot go on. */
+  /** Called when the service refuses the worker's token or its scope: the worker cannot go on. */
   onRefused?: (error: BucketsError) => void;
   /** Where products and plots are archived (its `archive` and `config.archive`); none: left as they are. */
   workspace?: Workspace | undefined;

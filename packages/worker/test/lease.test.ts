@@ -51,26 +51,39 @@ describe("Lease", () => {
     lease.release();
   });
 
-  it("a 409 or 404 means the attempt is no longer ours: the work stops and is not reported", async () => {
-    for (const status of [409, 404]) {
+  it("a stale attempt, a work gone, or another's claim: the work stops and is not reported", async () => {
+    // claim_lost is a 403, as a refused scope is: the code, not the status, says which.
+    for (const [status, code] of [
+      [409, "attempt_stale"],
+      [404, "not_found"],
+      [403, "claim_lost"],
+    ] as const) {
       const { lease, calls } = leaseWith(async () => {
-        throw new BucketsError(status, "gone", "not yours");
+        throw new BucketsError(status, code, "not yours");
       });
       await vi.advanceTimersByTimeAsync(1_000);
-      expect(lease.lost).toBe(true);
-      expect(calls.stops).toBe(1);
+      expect(lease.lost, code).toBe(true);
+      expect(calls.stops, code).toBe(1);
+      expect(calls.refused, code).toBe(0);
       lease.release();
     }
   });
 
-  it("a refused token is told to the worker", async () => {
-    const { lease, calls } = leaseWith(async () => {
-      throw new BucketsError(401, "unauthorized", "expired");
-    });
-    await vi.advanceTimersByTimeAsync(1_000);
-    expect(calls.refused).toBe(1);
-    expect(lease.lost).toBe(false);
-    lease.release();
+  it("a refused token or scope is told to the worker", async () => {
+    for (const [status, code] of [
+      [401, "token_expired"],
+      [401, "token_invalid"],
+      [403, "scope_missing"],
+      [403, "pipeline_refused"],
+    ] as const) {
+      const { lease, calls } = leaseWith(async () => {
+        throw new BucketsError(status, code, "refused");
+      });
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(calls.refused, code).toBe(1);
+      expect(lease.lost, code).toBe(false);
+      lease.release();
+    }
   });
 
   it("a lease that lapses unrenewed (the service unreachable) fences the work off", async () => {

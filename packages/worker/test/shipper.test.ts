@@ -121,7 +121,7 @@ describe("LogShipper", () => {
     const { shipper, sent } = shipperWith(
       () =>
         new Promise((_, refuse) => {
-          gate = () => refuse(new BucketsError(409, "conflict", "claim lost"));
+          gate = () => refuse(new BucketsError(409, "attempt_stale", "attempt moved on"));
         }),
     );
     const { wait } = writeUntilHeld(shipper, 1, 200_000);

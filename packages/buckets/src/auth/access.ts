@@ -1,5 +1,5 @@
 import { spokenDuration } from "@workflow/work";
-import { forbidden } from "../errors.js";
+import { refuse } from "../errors.js";
 import type { Principal, Scope } from "./tokens.js";
 
 /** What a principal may do. Admin may do everything. */
@@ -13,7 +13,8 @@ export function hasScope(principal: Principal, scope: Scope): boolean {
 
 export function requireScope(principal: Principal, ...anyOf: Scope[]): void {
   if (!anyOf.some((scope) => hasScope(principal, scope))) {
-    throw forbidden(
+    throw refuse(
+      "scope_missing",
       `this needs the ${anyOf.join(" or ")} scope; the token has ${principal.scopes.join(", ") || "none"}`,
     );
   }
@@ -31,7 +32,8 @@ export function mayRead(principal: Principal, owner: string): boolean {
 /** Refuses pipelines outside the token's `pipelines` claim. */
 export function requirePipeline(principal: Principal, pipeline: string): void {
   if (principal.pipelines && !principal.pipelines.includes(pipeline)) {
-    throw forbidden(
+    throw refuse(
+      "pipeline_refused",
       `pipeline "${pipeline}" is outside this token's pipelines (${principal.pipelines.join(", ")})`,
     );
   }
@@ -40,7 +42,7 @@ export function requirePipeline(principal: Principal, pipeline: string): void {
 /** Non-admins deposit, change and delete only their own works. */
 export function requireOwner(principal: Principal, user: string, what: string): void {
   if (!isAdmin(principal) && principal.sub !== user) {
-    throw forbidden(`${what} belongs to user "${user}", not "${principal.sub}"`);
+    throw refuse("not_owner", `${what} belongs to user "${user}", not "${principal.sub}"`);
   }
 }
 
@@ -60,13 +62,14 @@ export interface TokenRequest {
 export function requireNoWider(principal: Principal, request: TokenRequest): number | null {
   const missing = request.scopes.filter((scope) => !hasScope(principal, scope));
   if (missing.length > 0) {
-    throw forbidden(`a token may not grant what it lacks: ${missing.join(", ")}`);
+    throw refuse("token_too_wide", `a token may not grant what it lacks: ${missing.join(", ")}`);
   }
   if (principal.pipelines) {
     const own = principal.pipelines;
     const outside = (request.pipelines ?? []).filter((name) => !own.includes(name));
     if (!request.pipelines || outside.length > 0) {
-      throw forbidden(
+      throw refuse(
+        "token_too_wide",
         `this token is limited to pipelines ${own.join(", ")}: name pipelines among them${
           outside.length ? ` (not ${outside.join(", ")})` : ""
         }`,
@@ -78,7 +81,8 @@ export function requireNoWider(principal: Principal, request: TokenRequest): num
   const left = Math.floor(principal.exp - Date.now() / 1000);
   if (asked === undefined) return Math.max(1, Math.min(request.defaultLifetime, left));
   if (asked === null || asked > left) {
-    throw forbidden(
+    throw refuse(
+      "token_too_wide",
       `this token expires at ${new Date(principal.exp * 1000).toISOString()}, and a token it mints may not outlive it: ask for ${spokenDuration(left)} (${left} s) at most, or mint with a token that lasts longer`,
     );
   }

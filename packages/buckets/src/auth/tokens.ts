@@ -1,7 +1,7 @@
 import { LIFETIME_HELP, LIFETIME_PATTERN, SCOPES, type Scope, ScopeSchema } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
-import { invalid, unauthorized } from "../errors.js";
+import { invalid, refuse } from "../errors.js";
 import { type Keys, keysFor, type VerifyingKey } from "./keys.js";
 
 /** Scopes and lifetimes are the client's vocabulary too: they live in @workflow/work. */
@@ -101,13 +101,13 @@ function verify(keys: Keys, token: string): { principal: Principal; expires: num
     payload = verifyWithAny(token, keysFor(keys, header));
   } catch (error) {
     if (error instanceof jwt.TokenExpiredError) {
-      throw unauthorized("token expired: ask an operator for a new one");
+      throw refuse("token_expired", "token expired: ask an operator for a new one");
     }
-    throw unauthorized(`invalid token: ${(error as Error).message}`);
+    throw refuse("token_invalid", `invalid token: ${(error as Error).message}`);
   }
   const claims = ClaimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw unauthorized("invalid token: it needs `sub` and `scopes` claims");
+    throw refuse("token_invalid", "invalid token: it needs `sub` and `scopes` claims");
   }
   return {
     principal: claims.data,

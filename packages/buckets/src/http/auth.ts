@@ -2,7 +2,7 @@ import { CLAIM_HEADER } from "@workflow/work";
 import type { Request, RequestHandler, Response } from "express";
 import type { Keys } from "../auth/keys.js";
 import { createVerifier, type Principal } from "../auth/tokens.js";
-import { unauthorized } from "../errors.js";
+import { refuse } from "../errors.js";
 import { type Holder, holderFor } from "../service/claimant.js";
 
 /** Reads the bearer token (`Authorization: Bearer T` or `x-access-token: T`) into res.locals. */
@@ -12,7 +12,8 @@ export function authenticate(keys: Keys): RequestHandler {
     const header = req.get("authorization");
     const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1] ?? req.get("x-access-token");
     if (!token) {
-      throw unauthorized(
+      throw refuse(
+        "token_missing",
         "no token: send `Authorization: Bearer <token>` or `x-access-token: <token>`",
       );
     }

@@ -1,9 +1,38 @@
-import { WorkflowError } from "@workflow/work";
+import { type ErrorFamily, WorkflowError } from "@workflow/work";
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
-import { type StoreFailure, toStoreError } from "../store/index.js";
+import { fromStore } from "../service/store-failures.js";
 import { MAX_BODY_KEYS } from "./body.js";
+
+/**
+ * Each family's HTTP status: a code's status is its family's. Statuses never change for a cause
+ * (clients that know only statuses, CHIME's, branch on them); new causes get new codes.
+ */
+const STATUS_OF_FAMILY: Record<ErrorFamily, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  too_many_requests: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+export const statusOf = (code: ErrorCode): number => STATUS_OF_FAMILY[ERROR_CODES[code].family];
+
+/** Families whose answers carry `Retry-After`. */
+const RETRY_LATER = new Set<ErrorFamily>(["unavailable", "too_many_requests"]);
+
+/** The registry as Markdown, for the README: a test checks that the README shows this one. */
+export function renderErrorCodes(): string {
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, cause]) => `| \`${code}\` | ${STATUS_OF_FAMILY[cause.family]} | ${cause.means} |`,
+  );
+  return ["| code | status | cause |", "| --- | --- | --- |", ...rows].join("\n");
+}
 
 /** Seconds a caller should wait after a 503 or a 429 before trying again. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -15,18 +44,18 @@ export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
   else if (known.code === "unavailable") req.log.warn({ err: error }, known.message);
   else req.log.debug({ code: known.code }, known.message);
   if (res.headersSent) return;
-  if (known.code === "unavailable" || known.code === "too_many_requests")
+  if (RETRY_LATER.has(ERROR_CODES[known.code].family))
     res.set("Retry-After", String(RETRY_AFTER_SECONDS));
   const body = {
     code: known.code,
     message: known.message,
     ...(known.details === undefined ? {} : { details: known.details }),
   };
-  res.status(known.status).json({ error: body });
+  res.status(statusOf(known.code)).json({ error: body });
 };
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new ServiceError("not_found", `no route ${req.method} ${req.path}; see GET /openapi.json`));
+  next(new ServiceError("no_route", `no route ${req.method} ${req.path}; see GET /openapi.json`));
 };
 
 function toServiceError(error: unknown): ServiceError {
@@ -37,29 +66,16 @@ function toServiceError(error: unknown): ServiceError {
     return new ServiceError("invalid", error.message, { details: error.details });
   const parser = bodyParserError(error);
   if (parser) return parser;
-  const stored = toStoreError(error);
-  if (stored) {
-    return new ServiceError(CODE_OF_FAILURE[stored.failure], stored.message, {
-      details: stored.details,
-      cause: error,
-    });
-  }
+  const stored = fromStore(error);
+  if (stored) return stored;
   return (
     clientError(error) ??
     new ServiceError("internal", "internal error; the service logged it with this request's id")
   );
 }
 
-/** The store's failures, as the registry's codes. */
-const CODE_OF_FAILURE: Record<StoreFailure, ErrorCode> = {
-  unavailable: "unavailable",
-  too_large: "too_large",
-  refused: "invalid",
-  taken: "conflict",
-};
-
-const CODE_OF_STATUS = new Map(
-  Object.entries(ERROR_CODES).map(([code, status]) => [status as number, code as ErrorCode]),
+const FAMILY_OF_STATUS = new Map(
+  Object.entries(STATUS_OF_FAMILY).map(([family, status]) => [status, family as ErrorFamily]),
 );
 
 /**
@@ -75,7 +91,7 @@ function clientError(error: unknown): ServiceError | undefined {
   };
   const given = typeof status === "number" ? status : statusCode;
   if (typeof given !== "number" || given < 400 || given > 499) return undefined;
-  const code = CODE_OF_STATUS.get(given) ?? "invalid";
+  const code = FAMILY_OF_STATUS.get(given) ?? "invalid";
   const reason = typeof message === "string" && message ? message : "the request was refused";
   return new ServiceError(code, `the request could not be read: ${reason}`, { cause: error });
 }

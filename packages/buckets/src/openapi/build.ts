@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ERROR_CODES } from "../errors.js";
+import { ERROR_CODES, type ErrorCode } from "../errors.js";
+import { statusOf } from "../http/errors.js";
 
 /** Pieces the OpenAPI document is built of, shared by its parts. */
 
@@ -23,12 +24,14 @@ export const ErrorSchema = z.object({
 export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const json = (s: unknown) => ({ "application/json": { schema: s } });
 export const ok = (description: string, s: unknown) => ({ description, content: json(s) });
-export const errors = Object.fromEntries(
-  Object.entries(ERROR_CODES).map(([code, status]) => [
-    String(status),
-    { description: code, content: json(ref("Error")) },
-  ]),
-);
+/** Each status the registry's codes answer with, described by those codes (README: Error codes). */
+export const errors: Record<string, { description: string; content: unknown }> = {};
+for (const code of Object.keys(ERROR_CODES) as ErrorCode[]) {
+  const status = String(statusOf(code));
+  const known = errors[status];
+  if (known) known.description += `, ${code}`;
+  else errors[status] = { description: code, content: json(ref("Error")) };
+}
 
 /** An operation that needs a token, answering `response` or one of the registry's errors. */
 export const op = (summary: string, response: unknown, extra: Record<string, unknown> = {}) => ({

@@ -1,6 +1,6 @@
 import { type RequestHandler, Router } from "express";
 import { requireScope } from "../auth/access.js";
-import { forbidden } from "../errors.js";
+import { refuse } from "../errors.js";
 import { principalOf } from "../http/auth.js";
 import type { Metrics } from "../metrics.js";
 import { openApiDocument } from "../openapi/index.js";
@@ -42,7 +42,8 @@ export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOpt
           const principal = principalOf(res);
           requireScope(principal, "metrics");
           if (principal.pipelines) {
-            throw forbidden(
+            throw refuse(
+              "pipeline_refused",
               "metrics cover every pipeline: read them with a token not limited to pipelines",
             );
           }

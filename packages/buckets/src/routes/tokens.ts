@@ -19,7 +19,7 @@ export function tokenRoutes(keys: Keys): Router {
     const request = parseWith(MintRequestSchema, req.body, "body");
     if (!keys.signKey) {
       throw new ServiceError(
-        "conflict",
+        "minting_off",
         "this service only verifies tokens (BUCKETS_JWT_PUBLIC_KEY); mint them where the private key is",
       );
     }

@@ -1,7 +1,7 @@
 import { BULK_PAGE_WORKS, BulkRequestSchema, type BulkResult } from "@workflow/work";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, type ErrorCode, ServiceError } from "../errors.js";
+import { commonCode, type ErrorCode, refuse, ServiceError } from "../errors.js";
 import { type Query, toObjectId } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { cancel } from "./lifecycle.js";
@@ -36,7 +36,8 @@ export async function bulk(
   const left = await ctx.store.count(past);
   if (left > request.confirmed) {
     const where = request.after ? `past ${request.after}` : "now";
-    throw conflict(
+    throw refuse(
+      "unconfirmed",
       `${left} works match ${where}, more than the ${request.confirmed} confirmed: count again and confirm`,
       { confirmed: request.confirmed },
     );
@@ -51,7 +52,7 @@ export async function bulk(
   }
   const result: BulkResult = { matched: ids.length, done: 0, refused: 0, reasons: [] };
   const codes = new Set<ErrorCode>();
-  const refuse = (n: number, message: string, id?: string, code: ErrorCode = "conflict") => {
+  const noteRefusal = (n: number, message: string, id?: string, code: ErrorCode = "conflict") => {
     result.refused += n;
     codes.add(code);
     if (result.reasons.length < REASONS_SHOWN) result.reasons.push({ id, message });
@@ -66,7 +67,7 @@ export async function bulk(
         } catch (error) {
           const refused = refusedOf(error);
           result.done += refused.recorded;
-          for (const r of refused.items) refuse(1, r.message, r.id, r.code ?? refused.code);
+          for (const r of refused.items) noteRefusal(1, r.message, r.id, r.code ?? refused.code);
         }
       }
       break;
@@ -80,7 +81,7 @@ export async function bulk(
             result.done += 1;
           } catch (error) {
             if (!(error instanceof ServiceError)) throw error;
-            refuse(1, error.message, id, error.code);
+            noteRefusal(1, error.message, id, error.code);
           }
         }
       };
@@ -91,7 +92,7 @@ export async function bulk(
       for (const chunk of chunks(ids, MAX_BATCH)) {
         const refused = await removeEach(ctx, principal, chunk);
         result.done += chunk.length - refused.length;
-        for (const r of refused) refuse(1, r.message, r.id, r.code);
+        for (const r of refused) noteRefusal(1, r.message, r.id, r.code);
       }
       break;
   }
@@ -99,9 +100,8 @@ export async function bulk(
   if (result.done === 0 && result.refused > 0 && !request.after && !result.next) {
     // Nothing done of the whole action: an error, as PUT /work answers when all its items are
     // refused. A page of a longer action answers its counts, so the pages after it still run.
-    const [code] = codes.size === 1 ? [...codes] : ["conflict" as const];
     throw new ServiceError(
-      code ?? "conflict",
+      commonCode([...codes]),
       `none of the ${result.matched} works was done: ${result.reasons
         .slice(0, 3)
         .map((r) => r.message)

@@ -41,7 +41,7 @@ export function requireClaimer(
 
 export function foreignClaim(id: string, attempt: number): ServiceError {
   return new ServiceError(
-    "forbidden",
+    "claim_lost",
     `work ${id}: attempt ${attempt} was claimed by another worker; only its claimer (the token that withdrew it, with the claim it was answered) may report, heartbeat, release or write logs for it`,
     { details: { id, attempt } },
   );

@@ -3,7 +3,7 @@ import { type Work, withoutStrategy } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { forbidden, ServiceError } from "../errors.js";
+import { refuse, ServiceError } from "../errors.js";
 import { TRANSITIONS } from "../machine.js";
 import {
   newId,
@@ -119,7 +119,8 @@ function toDoc(
 /** A token deposits as its own user; only an admin deposits for others. */
 function requireDepositor(principal: Principal, user: string, where: string): void {
   if (isAdmin(principal) || principal.sub === user) return;
-  throw forbidden(
+  throw refuse(
+    "not_owner",
     `${where}.user: this token belongs to "${principal.sub}", who may deposit only as "${principal.sub}", not as "${user}"; set user to "${principal.sub}", or ask an admin to deposit for "${user}"`,
   );
 }

@@ -1,6 +1,6 @@
 import { mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, notFound } from "../errors.js";
+import { notFound, refuse } from "../errors.js";
 import type { Holder, Missed, WorkDoc } from "../store/index.js";
 import { foreignClaim } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
@@ -37,7 +37,8 @@ function missed(principal: Principal, id: string, attempt: number, what: Missed)
   requireVisible(principal, id, what.kind === "missing" ? null : what);
   if (what.kind === "missing") throw notFound(`no work with id ${id}`);
   if (what.kind === "foreign") throw foreignClaim(id, attempt);
-  throw conflict(
+  throw refuse(
+    "attempt_stale",
     `work ${id}: attempt ${attempt} is no longer running (the work is ${what.status} at attempt ${what.attempt}); stop it`,
     { id, attempt, current: what.attempt, status: what.status },
   );
@@ -101,7 +102,8 @@ export async function cancel(ctx: ServiceContext, principal: Principal, id: stri
   requireOwner(principal, doc.user, `work ${id}`);
   if (!(await ctx.store.cancel(id, doc.pipeline, ctx.now()))) {
     const now = await ctx.store.findOne(id, doc.pipeline);
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `work ${id} is ${now?.status ?? "gone"}: only unfinished works (or failures awaiting a retry) can be cancelled`,
     );
   }

@@ -10,7 +10,7 @@ import {
 import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, invalid } from "../errors.js";
+import { invalid, refuse } from "../errors.js";
 import { type Holder, presentPlaced, type WorkDoc, type WorkView } from "../store/index.js";
 import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
@@ -42,7 +42,8 @@ export async function appendLogs(
   requireVisible(principal, id, doc);
   const work = doc as WorkDoc;
   if (work.status !== "running" || work.attempt !== attempt)
-    throw conflict(
+    throw refuse(
+      "attempt_stale",
       `work ${id}: attempt ${attempt} is no longer running (the work is ${work.status} at attempt ${work.attempt}); its logs are closed`,
       { id, attempt, current: work.attempt, status: work.status },
     );

@@ -1,7 +1,7 @@
 import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy, workKey } from "@workflow/work";
 import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, ServiceError } from "../errors.js";
+import { type ErrorCode, refuse, ServiceError } from "../errors.js";
 import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
 import {
   DEADLINE_GRACE_SECONDS,
@@ -53,7 +53,7 @@ export function planOf(
   const before = parseWith(WorkSchema, current, `work ${id} as stored`);
   const changes = changesOf(sent, merged, before);
   const never = changes.fields.find((f) => NEVER.has(f));
-  if (never) throw forbidden(id, never, `${never} never changes; deposit a new work instead`);
+  if (never) throw fieldRefused(id, never, `${never} never changes; deposit a new work instead`);
   const admin = adminPart(principal, changes, merged, before);
   if (changes.fields.includes("status")) {
     return statusChange(ctx, principal, doc, merged, changes, admin, attempt, now);
@@ -94,10 +94,10 @@ function statusChange(
     case "success":
     case "failure": {
       if (!hasScope(principal, "work:withdraw")) {
-        throw forbidden(id, "status", "an outcome is reported by the worker holding the work");
+        throw fieldRefused(id, "status", "an outcome is reported by the worker holding the work");
       }
       const other = admin.rest.contradicted.find((f) => !REPORTED.has(f));
-      if (other) throw forbidden(id, other, reportsOnly(principal));
+      if (other) throw fieldRefused(id, other, reportsOnly(principal));
       const exhausts =
         isAdmin(principal) &&
         target === "failure" &&
@@ -118,9 +118,10 @@ function statusChange(
       if (heldWhenCancelled(doc, fenced)) return late(doc, merged, changes);
       if (isRetry(doc, fenced, merged)) return { kind: "none" };
       if (attempt === undefined) {
-        throw forbidden(id, "status", `the work is ${doc.status}: no worker holds it`);
+        throw fieldRefused(id, "status", `the work is ${doc.status}: no worker holds it`);
       }
-      throw conflict(
+      throw refuse(
+        "attempt_stale",
         `work ${id}: attempt ${fenced} is no longer current (the work is at attempt ${doc.attempt}, ${doc.status})`,
         { id, attempt: fenced, current: doc.attempt, status: doc.status },
       );
@@ -128,7 +129,8 @@ function statusChange(
     case "queued": {
       requireOwnerOrAdmin(principal, doc, "status");
       if (!allows("requeue", doc.status)) {
-        throw conflict(
+        throw refuse(
+          "wrong_status",
           `work ${id} is ${doc.status}: only finished works (${TRANSITIONS.requeue.from.join(", ")}) go back to the queue`,
         );
       }
@@ -153,11 +155,12 @@ function statusChange(
     case "cancelled": {
       requireOwnerOrAdmin(principal, doc, "status");
       const other = changes.fields.find((f) => f !== "status");
-      if (other) throw forbidden(id, other, "cancel a work on its own, then change it");
+      if (other) throw fieldRefused(id, other, "cancel a work on its own, then change it");
       return { kind: "cancel" };
     }
     default:
-      throw conflict(
+      throw refuse(
+        "status_refused",
         target === "running"
           ? `work ${id}: only a claim (POST /work/withdraw) makes a work running, never a PUT`
           : `work ${id}: status ${target} is set by the service, never by a PUT`,
@@ -186,10 +189,11 @@ function definitionChange(
   }
   const outside = fields.find((f) => !DEFINITION.has(f));
   if (outside) {
-    throw forbidden(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
+    throw fieldRefused(id, outside, `only ${DEFINITION_FIELDS.join(", ")} can be changed`);
   }
   if (running) {
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `work ${id} is running: its ${fields[0] ?? first} can change only once it ends (or cancel it first)`,
     );
   }
@@ -267,7 +271,8 @@ function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
   if (reported === undefined) return outcome(doc, merged, changes, "late", doc.attempt);
   if (reported === merged.stop) return { kind: "none" };
   const id = doc._id.toHexString();
-  throw conflict(
+  throw refuse(
+    "already_reported",
     `work ${id}: the late outcome of attempt ${doc.attempt} was already reported; it is recorded once`,
     { id, attempt: doc.attempt, status: doc.status },
   );
@@ -325,15 +330,21 @@ function requireOwnerOrAdmin(principal: Principal, doc: WorkDoc, field: string):
   const id = doc._id.toHexString();
   // A token that may not read the work is not told whose it is.
   const owner = mayRead(principal, doc.user) ? ` ("${doc.user}")` : "";
-  throw forbidden(
+  throw fieldRefused(
     id,
     field,
     `only its owner${owner} or an admin may change it; this token is "${principal.sub}" with ${principal.scopes.join(", ")}`,
+    "not_owner",
   );
 }
 
-function forbidden(id: string, field: string, why: string): ServiceError {
-  return new ServiceError("forbidden", `work ${id}: field "${field}": ${why}`, {
+function fieldRefused(
+  id: string,
+  field: string,
+  why: string,
+  code: ErrorCode = "field_refused",
+): ServiceError {
+  return new ServiceError(code, `work ${id}: field "${field}": ${why}`, {
     details: { id, field },
   });
 }

@@ -7,7 +7,7 @@ import {
 } from "@workflow/work";
 import { isAdmin, requireOwner, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, forbidden, invalid, notFound } from "../errors.js";
+import { invalid, notFound, refuse } from "../errors.js";
 import { presentResult, type ResultDoc, toObjectId } from "../store/index.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
 import { parseIds } from "./remove.js";
@@ -36,7 +36,8 @@ function toResult(principal: Principal, item: unknown, index: number, now: numbe
     );
   }
   if (!isAdmin(principal) && principal.sub !== work.user) {
-    throw forbidden(
+    throw refuse(
+      "not_owner",
       `${at}.user: this token belongs to "${principal.sub}", who may keep only its own works, not "${work.user}"'s`,
     );
   }
@@ -120,7 +121,8 @@ export async function updateResults(
 }
 
 const lockedError = (ids: string[], what: string) =>
-  conflict(
+  refuse(
+    "locked",
     `results ${ids.join(", ")} are locked (results.locked: true) and cannot be ${what}: unlock them first (results.locked: false)`,
     { ids },
   );

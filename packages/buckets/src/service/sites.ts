@@ -1,4 +1,4 @@
-import { invalid } from "../errors.js";
+import { refuse } from "../errors.js";
 import type { ServiceContext } from "./context.js";
 
 /**
@@ -8,7 +8,8 @@ import type { ServiceContext } from "./context.js";
 export function requireSite(ctx: ServiceContext, site: string, where: string): void {
   const sites = ctx.workspace?.sites;
   if (sites && !sites.includes(site)) {
-    throw invalid(
+    throw refuse(
+      "site_refused",
       `${where}.site: "${site}" is not a site of this service; allowed sites: ${sites.join(", ")}`,
     );
   }

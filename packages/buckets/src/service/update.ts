@@ -2,7 +2,7 @@ import { ClaimSecretSchema, droppedBytesOf, ObjectIdSchema } from "@workflow/wor
 import { z } from "zod";
 import { hasScope, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { conflict, ServiceError } from "../errors.js";
+import { commonCode, refuse, ServiceError } from "../errors.js";
 import type { WorkDoc } from "../store/index.js";
 import { holderFor, requireClaimer } from "./claimant.js";
 import { MAX_BATCH, type ServiceContext } from "./context.js";
@@ -86,7 +86,7 @@ export async function update(
     refused.push({
       index: item.index,
       id: item.id,
-      error: conflict(`work ${item.id} changed while being updated; read it and retry`),
+      error: refuse("changed", `work ${item.id} changed while being updated; read it and retry`),
     });
   }
   if (refused.length > 0) throw refusal(refused, items.length - lost.size);
@@ -150,13 +150,13 @@ const changesStatus = (plan: Plan) =>
     ? plan.outcome.transition === "succeed" || plan.outcome.transition === "fail"
     : plan.kind !== "none";
 
-/** One error for the refused items: their own status when they share one, else 409. */
+/**
+ * One error for the refused items: their own code when they share one, else their family's (so the
+ * status is theirs), else 409; each item's own code is in `details.refused`.
+ */
 function refusal(refused: Refusal[], recorded: number): ServiceError {
   refused.sort((a, b) => a.index - b.index);
-  const [first] = refused as [Refusal];
-  const code = refused.every((r) => r.error.code === first.error.code)
-    ? first.error.code
-    : "conflict";
+  const code = commonCode(refused.map((r) => r.error.code));
   const others = recorded > 0 ? `; the other ${recorded} were recorded` : "";
   return new ServiceError(
     code,

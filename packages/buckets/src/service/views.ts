@@ -7,7 +7,7 @@ import {
 } from "@workflow/work";
 import { requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import { invalid, tooLarge } from "../errors.js";
+import { invalid, refuse } from "../errors.js";
 import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
 import { presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
@@ -99,7 +99,8 @@ export async function jsonArrayWithin<D extends { _id?: { toHexString(): string 
     bytes += Buffer.byteLength(part) + 1;
     if (bytes > maxBytes) {
       const next = lastId && pagesAfter ? `after=${lastId}` : `skip=${skip + parts.length}`;
-      throw tooLarge(
+      throw refuse(
+        "answer_too_large",
         `the answer would be over ${formatBytes(maxBytes)} after ${parts.length} works: ask for fewer fields (projection) or fewer works (limit), and page (next: ${next})`,
       );
     }

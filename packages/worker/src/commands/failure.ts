@@ -1,4 +1,4 @@
-import { BucketsError } from "@workflow/work";
+import { BucketsError, errorFamily } from "@workflow/work";
 import { UsageError } from "./input.js";
 
 /**
@@ -8,7 +8,7 @@ import { UsageError } from "./input.js";
 export function describeFailure(error: unknown): { line: string; exitCode: number } {
   const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
   if (error instanceof UsageError) return { line: message, exitCode: 2 };
-  if (error instanceof BucketsError && error.status === 401) {
+  if (error instanceof BucketsError && errorFamily(error.code) === "unauthorized") {
     return {
       line: `the service refused the token (${reasonOf(message)}): ask an operator for a new one (buckets token) and set WORKFLOW_TOKEN`,
       exitCode: 1,

@@ -219,7 +219,7 @@ export function registerPipeline(program: Command): void {
           const { status } = await client.run(id);
           cutShort = status === "cancelled" || status === "timedout";
         } catch (error) {
-          if (!(error instanceof BucketsError && error.status === 404)) throw error;
+          if (!(error instanceof BucketsError && error.is("not_found"))) throw error;
           // Not a run: a work of one, which names its run as its parent.
           const [found] = await client.view({ id });
           if (!found) throw new UsageError(`${id} is neither a run nor a work`);

@@ -1,6 +1,7 @@
 import {
   type BucketsClient,
   BucketsError,
+  errorFamily,
   type Held,
   LOG_LINE_OVERHEAD_BYTES,
   type LogLine,
@@ -239,7 +240,6 @@ export class LogShipper {
       if (this.#failing) logger.info("the service takes the work's output again");
       this.#failing = false;
     } catch (error) {
-      const status = error instanceof BucketsError ? error.status : 0;
       if (notOurs(error) || isRefusal(error)) {
         // Not ours to write any more; the heartbeat tells the worker what to do about it.
         this.#stopped = true;
@@ -249,7 +249,8 @@ export class LogShipper {
         this.#pendingCost = 0;
         return;
       }
-      if (status === 400 || status === 413) {
+      const family = error instanceof BucketsError ? errorFamily(error.code) : undefined;
+      if (family === "invalid" || family === "too_large") {
         logger.warn(
           { reason: (error as Error).message },
           "the service refused a batch of output; it is dropped",

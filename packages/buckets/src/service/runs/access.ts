@@ -2,7 +2,7 @@ import { ObjectIdSchema } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { hasScope, isAdmin, mayRead, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { forbidden, notFound } from "../../errors.js";
+import { notFound, refuse } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
@@ -42,7 +42,8 @@ export async function ownRun(
   requireScope(principal, "work:deposit");
   const run = await readableRun(ctx, principal, id);
   if (!isAdmin(principal) && run.user !== principal.sub) {
-    throw forbidden(
+    throw refuse(
+      "not_owner",
       `run ${id.toHexString()} belongs to user "${run.user}", not "${principal.sub}"`,
     );
   }

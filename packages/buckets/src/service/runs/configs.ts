@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid, notFound, ServiceError } from "../../errors.js";
+import { invalid, notFound, refuse, ServiceError } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
 import { JsonParam, project } from "../chime-query.js";
 import type { ServiceContext } from "../context.js";
@@ -114,7 +114,7 @@ export async function stopConfig(ctx: ServiceContext, principal: Principal, para
   try {
     await cancelRun(ctx, principal, id);
   } catch (error) {
-    if ((error as { code?: string }).code === "conflict") return null;
+    if (error instanceof ServiceError && error.code === "wrong_status") return null;
     throw error;
   }
   return { stopped_config: id.toHexString(), stopped_pipelines: [id.toHexString()] };
@@ -132,7 +132,10 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
   const id = parseRunId(idOf(params));
   const run = await ownRun(ctx, principal, id);
   if (run.status === "running") {
-    throw conflict(`config ${id.toHexString()} is running: stop it first (workflow configs stop)`);
+    throw refuse(
+      "wrong_status",
+      `config ${id.toHexString()} is running: stop it first (workflow configs stop)`,
+    );
   }
   await ctx.store.runWorks.remove(id);
   await ctx.store.runs.remove(id);

@@ -3,7 +3,7 @@ import type { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
 import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -59,7 +59,8 @@ export async function cancelRun(ctx: ServiceContext, principal: Principal, id: O
   const run = await ownRun(ctx, principal, id);
   const now = ctx.now();
   if (!(await endRun(ctx, run, "cancelled", now))) {
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `run ${id.toHexString()} is ${(await ctx.store.runs.get(id))?.status}: only a running run can be cancelled`,
     );
   }
@@ -106,7 +107,10 @@ export async function rerunRun(
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
   if (run.status === "running") {
-    throw conflict(`run ${id.toHexString()} is still running: cancel it, or rerun once it ends`);
+    throw refuse(
+      "wrong_status",
+      `run ${id.toHexString()} is still running: cancel it, or rerun once it ends`,
+    );
   }
   if (request.failedOnly && request.unfinishedOnly) {
     throw invalid("failedOnly and unfinishedOnly: choose one (unfinishedOnly reruns failures too)");
@@ -181,7 +185,8 @@ export async function rerunRun(
     [{ at: now, kind: "rerun", detail: [...touched].join(", ") }],
     ["finished", "callback.due", "callback.delivered", "callback.error"],
   );
-  if (!reopened) throw conflict(`run ${id.toHexString()} changed while being rerun; retry`);
+  if (!reopened)
+    throw refuse("changed", `run ${id.toHexString()} changed while being rerun; retry`);
   const works = await finishRerun(ctx, id, rerun);
   return { id: id.toHexString(), works, steps: [...touched] };
 }

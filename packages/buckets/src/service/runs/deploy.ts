@@ -1,7 +1,7 @@
 import { isCron, type ScheduleDetail, triggerScheduleName } from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, notFound } from "../../errors.js";
+import { notFound, refuse } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { addSchedule, parseScheduleId, removeSchedule } from "../schedules/manage.js";
 import { plan } from "./create.js";
@@ -59,7 +59,8 @@ export async function deployTriggers(
     // Its own earlier schedules are about to go: only a name another schedule holds is refused.
     const holder = mine.find((s) => s.name === spec.name);
     if (holder && holder.config !== planned.name) {
-      throw conflict(
+      throw refuse(
+        "name_taken",
         `on[${i}]: you already have a schedule named "${spec.name}" that this config did not make: remove it first (workflow schedule rm) or rename the config`,
       );
     }

@@ -1,7 +1,7 @@
 import { MergeStepsSchema, mergeSteps, PipelineConfigError, stepsOf } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, invalid } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
 import type { RunDoc, RunStep } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -22,7 +22,10 @@ async function lockRun(ctx: ServiceContext, id: ObjectId): Promise<ObjectId> {
     if (lockId) return lockId;
     await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
-  throw conflict(`run ${id.toHexString()} is being evaluated: retry the merge in a moment`);
+  throw refuse(
+    "changed",
+    `run ${id.toHexString()} is being evaluated: retry the merge in a moment`,
+  );
 }
 
 /**
@@ -40,7 +43,8 @@ export async function mergeRunSteps(
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(MergeStepsSchema, body, "body");
   if (run.status !== "running") {
-    throw conflict(
+    throw refuse(
+      "wrong_status",
       `run ${id.toHexString()} is ${run.status}: steps merge only into a running run; rerun it first`,
     );
   }
@@ -78,7 +82,10 @@ export async function mergeRunSteps(
     // A lock taken means no evaluation is under way: the run read now is the one to change.
     const current = (await ctx.store.runs.get(id)) as RunDoc;
     if (current.status !== "running") {
-      throw conflict(`run ${id.toHexString()} ended while the merge waited: rerun it first`);
+      throw refuse(
+        "wrong_status",
+        `run ${id.toHexString()} ended while the merge waited: rerun it first`,
+      );
     }
     for (const name of replaced) await ctx.store.runWorks.cancel(id, now, name);
     await ctx.store.runWorks.removeSteps(id, replaced);

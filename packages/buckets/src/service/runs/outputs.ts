@@ -1,7 +1,7 @@
 import { MAX_RUN_WORKS, RunOutputsParamsSchema, type WorkOutputs } from "@workflow/work";
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { invalid, tooLarge } from "../../errors.js";
+import { invalid, refuse } from "../../errors.js";
 import type { WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -61,7 +61,8 @@ export async function runOutputs(
     const part = JSON.stringify(outputsOf(doc));
     bytes += Buffer.byteLength(part) + 1;
     if (bytes > maxBytes) {
-      throw tooLarge(
+      throw refuse(
+        "answer_too_large",
         `the run's outputs are over ${+(maxBytes / 1024 / 1024).toFixed(2)} MB: ask for one step at a time (?step=NAME, workflow pipeline outputs RUN --step NAME)`,
       );
     }

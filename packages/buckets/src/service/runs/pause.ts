@@ -1,12 +1,15 @@
 import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict } from "../../errors.js";
+import { refuse } from "../../errors.js";
 import type { ServiceContext } from "../context.js";
 import { ownRun } from "./access.js";
 import { releaseRuns } from "./release.js";
 
 function notRunning(id: ObjectId, status: string, what: string) {
-  return conflict(`run ${id.toHexString()} is ${status}: only a running run can be ${what}`);
+  return refuse(
+    "wrong_status",
+    `run ${id.toHexString()} is ${status}: only a running run can be ${what}`,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import {
 import { ObjectId } from "mongodb";
 import { isAdmin, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
-import { conflict, notFound } from "../../errors.js";
+import { notFound, refuse } from "../../errors.js";
 import type { ScheduleDoc, ScheduleOwner } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
@@ -84,7 +84,8 @@ export async function addSchedule(
     ...(config ? { config } : {}),
   };
   if (!dryRun && !(await ctx.store.schedules.insert(doc))) {
-    throw conflict(
+    throw refuse(
+      "name_taken",
       `you already have a schedule named "${spec.name}": remove it first (workflow schedule rm) or pick another name`,
     );
   }

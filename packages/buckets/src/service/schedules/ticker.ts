@@ -2,7 +2,7 @@ import { ScopeSchema } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { z } from "zod";
 import type { Principal } from "../../auth/tokens.js";
-import { ServiceError } from "../../errors.js";
+import { ERROR_CODES, type ErrorFamily, ServiceError } from "../../errors.js";
 import type { ScheduleDoc } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { dueTicks, parseCron } from "./cron.js";
@@ -14,7 +14,13 @@ const BATCH = 100;
 const MIN_GRACE_SECONDS = 60;
 
 /** Refusals that will not go away by themselves: the schedule pauses rather than fail each tick. */
-const LASTING = new Set(["unauthorized", "forbidden", "invalid", "too_large", "not_found"]);
+const LASTING = new Set<ErrorFamily>([
+  "unauthorized",
+  "forbidden",
+  "invalid",
+  "too_large",
+  "not_found",
+]);
 
 const OwnerSchema = z.object({
   sub: z.string(),
@@ -119,7 +125,7 @@ async function fireTick(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await ctx.store.schedules.linkTick(record, { error: message });
-    if (error instanceof ServiceError && LASTING.has(error.code)) {
+    if (error instanceof ServiceError && LASTING.has(ERROR_CODES[error.code].family)) {
       await ctx.store.schedules.pauseFor(
         schedule._id,
         `its owner "${owner.sub}" can no longer deposit its target: ${message}`,
