@@ -5,7 +5,7 @@ import { buildApp } from "./app.js";
 import { type Keys, resolveKeys } from "./auth/keys.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
-import type { ServiceOptions } from "./options.js";
+import { BYTES_PER_MB, type ServiceOptions } from "./options.js";
 import { acrossPipelines } from "./service/across.js";
 import { createClaimer } from "./service/claimer.js";
 import { startClock } from "./service/clock.js";
@@ -116,7 +116,7 @@ export async function startService(
     { claimer, dispatcher },
     {
       metricsPublic: options.BUCKETS_METRICS_PUBLIC,
-      viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * 1024 * 1024,
+      viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * BYTES_PER_MB,
       followers: {
         max: options.BUCKETS_MAX_LOG_FOLLOWERS,
         perToken: options.BUCKETS_MAX_LOG_FOLLOWERS_PER_TOKEN,

@@ -192,7 +192,9 @@ describe("a pipeline target", () => {
   });
 });
 
-describe("daylight saving time in America/Toronto", () => {
+// 144 evaluations each: on a loaded machine that outlasts vitest's default 30 s, and a test cut off
+// mid-loop would go on moving the shared clock under the next test.
+describe("daylight saving time in America/Toronto", { timeout: 180_000 }, () => {
   /** Moves the clock half an hour at a time through `hours` and answers when the schedule fired (UTC). */
   async function firesThrough(cron: string, from: string, hours: number) {
     clock = Date.parse(from) / 1000;

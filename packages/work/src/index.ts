@@ -64,7 +64,7 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { spokenDuration } from "./durations.js";
+export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
 export {
   ERROR_CODES,
   ERROR_FAMILIES,
@@ -129,6 +129,7 @@ export {
   MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  QueryFlagSchema,
   SCOPES,
   type Scope,
   ScopeSchema,
@@ -172,6 +173,7 @@ export {
   ConfigSchema,
   FUNCTION_MAX_LENGTH,
   FunctionSchema,
+  HISTORY_LIMIT,
   type HistoryEntry,
   HistoryEntrySchema,
   hasRetriesLeft,

@@ -2,11 +2,11 @@
  * When a worker claims, and how many works: a pure decision over what its slots are doing, so the
  * loop in claims.ts only carries it out (and the decision is tested on its own).
  */
-import type { StoredWork } from "@workflow/work";
+import { MAX_CLAIM_COUNT, type StoredWork } from "@workflow/work";
 import { leaseSeconds } from "./ownership.js";
 
-/** The most works one withdraw may claim (the service's limit). */
-export const MAX_CLAIM = 100;
+/** The most works one withdraw may claim: the service's limit. */
+export const MAX_CLAIM = MAX_CLAIM_COUNT;
 
 /**
  * How long a claim waits for more slots while works are still running here, counted from when

@@ -93,8 +93,7 @@ export const pipelinePaths: Paths = {
         }),
         parameters: [
           query("dry_run", "true: check the run as it would be started, store nothing", {
-            type: "string",
-            enum: ["true", "1"],
+            type: "boolean",
           }),
         ],
       },

@@ -47,7 +47,7 @@ export const workPaths: Paths = {
       { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] },
       {
         ...body(works),
-        parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
+        parameters: [query("return_ids", "answer the ids, in order", { type: "boolean" })],
       },
     ),
     put: op(

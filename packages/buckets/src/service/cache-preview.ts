@@ -1,8 +1,7 @@
 import { fill, needsResolver, type Parent, type PreviewWork } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import type { WorkDoc } from "../store/index.js";
+import { freshObjectId, type WorkDoc } from "../store/index.js";
 import { keyAndReuse, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
 import { CreateRunSchema, plan, worksOf } from "./runs/create.js";
@@ -30,7 +29,7 @@ export async function previewRun(
   const { config, params } = parseWith(CreateRunSchema, body, "body");
   const planned = plan(principal, config, params);
   const now = ctx.now();
-  const runId = new ObjectId();
+  const runId = freshObjectId();
   const predicted = new Map<string, Predicted>();
   const works: PreviewWork[] = [];
   for (const step of planned.steps) {

@@ -2,6 +2,7 @@ import type { Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
+
 import type { ServiceEmitter } from "./events.js";
 import type { CallbackPolicy } from "./runs/callback-target.js";
 
@@ -24,6 +25,9 @@ export interface ServiceContext {
   /** Posts runs' Slack messages; unset, a config that asks for Slack is refused. */
   slack?: { token: string; apiUrl: string } | undefined;
 }
+
+/** The most one work may weigh as MongoDB stores it: so the most one request body may. */
+export { MAX_DOCUMENT_BYTES } from "../store/index.js";
 
 /** The most works one request may carry. */
 export const MAX_BATCH = 10_000;

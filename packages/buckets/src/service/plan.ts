@@ -146,7 +146,8 @@ function statusChange(
       );
       const { key: _rekeyed, ...set } = change.kind === "replace" ? change.change.set : {};
       // Its key said what it computed before this change: a requeued work is keyed no more.
-      return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
+      const status = TRANSITIONS.requeue.to;
+      return replace(doc, { ...set, status, notBefore: 0, uncounted: doc.attempt }, [
         "retryAt",
         "key",
         "cached",

@@ -1,5 +1,5 @@
 import type { Work } from "@workflow/work";
-import { type Collection, type Db, ObjectId } from "mongodb";
+import type { Collection, Db, ObjectId } from "mongodb";
 
 /** A work as stored: `_id` an ObjectId, plus fields only the service reads. */
 export type WorkDoc = Omit<Work, "id" | "config"> & {
@@ -93,14 +93,6 @@ export const COLLECTION = "works";
 
 export function works(db: Db): Collection<WorkDoc> {
   return db.collection<WorkDoc>(COLLECTION);
-}
-
-export function toObjectId(hex: string): ObjectId {
-  return ObjectId.createFromHexString(hex);
-}
-
-export function newId(): string {
-  return new ObjectId().toHexString();
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Collection, ObjectId } from "mongodb";
+import { RUN_TRANSITIONS } from "../run-machine.js";
 import type { RunDoc, RunEvent } from "./runs.js";
 import { scatter } from "./scatter.js";
 
@@ -28,7 +29,7 @@ export function runLimitStore(collection: Collection<RunDoc>) {
       const { matchedCount } = await collection.updateOne(
         {
           _id,
-          status: "running",
+          status: { $in: [...RUN_TRANSITIONS[paused === undefined ? "resume" : "pause"].from] },
           paused: paused === undefined ? { $exists: true } : { $exists: false },
         },
         {

@@ -1,10 +1,11 @@
 import type { Status } from "@workflow/work";
 import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
+import { cancelUpdate } from "./cancel.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
 import { scatter } from "./scatter.js";
+import { fromFilter, transitionUpdate } from "./transitions.js";
 
 /**
  * Counts of one step's works by status; `retrying` are failures with a retry to come, `cached`
@@ -39,8 +40,6 @@ const WAITING_PROJECTION = {
   uncached: 1,
   origins: 1,
 } as const;
-
-const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
 
 /**
  * Which works a rerun sends back: the chosen ones (only failures with `failedOnly`, all but
@@ -143,7 +142,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       if (releases.length === 0) return 0;
       const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, pipeline, set }) => ({
         updateOne: {
-          filter: { _id, pipeline, status: { $in: [...TRANSITIONS.unblock.from] } },
+          filter: { _id, pipeline, ...fromFilter("unblock") },
           // A reused work's set carries its status (TRANSITIONS.reuse): the one write stores it whole.
           update: { $set: { status: TRANSITIONS.unblock.to, notBefore: 0, ...set } },
         },
@@ -157,12 +156,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
     pause: async (run: ObjectId, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        {
-          run,
-          ...(step === undefined ? {} : { step }),
-          status: { $in: [...TRANSITIONS.pause.from] },
-        },
-        { $set: { status: TRANSITIONS.pause.to } },
+        { run, ...(step === undefined ? {} : { step }), ...fromFilter("pause") },
+        transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
@@ -170,15 +165,15 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     unqueue: async (run: ObjectId, limit: number): Promise<number> => {
       const ids = await collection
         .find(
-          { run, status: { $in: [...TRANSITIONS.pause.from] } },
+          { run, ...fromFilter("pause") },
           { projection: { _id: 1 }, sort: { index: -1 }, limit },
         )
         .map((doc) => doc._id)
         .toArray();
       if (ids.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.pause.from] } },
-        { $set: { status: TRANSITIONS.pause.to } },
+        { _id: { $in: ids }, ...fromFilter("pause") },
+        transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
@@ -194,8 +189,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** waiting -> skipped for every work of a step. */
     skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { run, step, status: { $in: [...TRANSITIONS.skip.from] } },
-        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        { run, step, ...fromFilter("skip") },
+        transitionUpdate("skip", { stop: now }),
         byRun,
       );
       return modifiedCount;
@@ -203,8 +198,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** waiting -> skipped for some works (filled templates too large to store). */
     skipIds: async (ids: ObjectId[], now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, status: { $in: [...TRANSITIONS.skip.from] } },
-        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        { _id: { $in: ids }, ...fromFilter("skip") },
+        transitionUpdate("skip", { stop: now }),
         byRun,
       );
       return modifiedCount;
@@ -223,26 +218,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** Cancels the unfinished works of a run (or of one step of it). */
     cancel: async (run: ObjectId, now: number, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        {
-          run,
-          ...(step === undefined ? {} : { step }),
-          $or: [
-            { status: { $in: unfinishedCancel } },
-            { status: "failure", retryAt: { $exists: true } },
-          ],
-        },
-        [
-          {
-            $set: {
-              status: TRANSITIONS.cancel.to,
-              stop: now,
-              history: closeCurrentEntry(now, "cancelled", undefined, {
-                $eq: ["$status", "running"],
-              }),
-            },
-          },
-          { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
-        ],
+        { run, ...(step === undefined ? {} : { step }), ...fromFilter("cancel") },
+        cancelUpdate(now),
         byRun,
       );
       return modifiedCount;
@@ -282,27 +259,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       if (or.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
         { run, $or: or },
-        [
-          {
-            $set: {
-              status: TRANSITIONS.rerun.to,
-              uncounted: "$attempt",
-            },
-          },
-          {
-            $unset: [
-              "retryAt",
-              "results",
-              "products",
-              "plots",
-              "archive",
-              "stop",
-              "start",
-              "cached",
-              "keyExpired",
-            ],
-          },
-        ],
+        // Fresh retries, and nothing left of the outcome it had.
+        transitionUpdate("rerun", { uncounted: "$attempt" }),
         byRun,
       );
       return modifiedCount;

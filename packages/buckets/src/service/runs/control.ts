@@ -1,9 +1,10 @@
 import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
+import { RUN_TRANSITIONS, runAllows } from "../../run-machine.js";
+import type { ObjectId } from "../../store/ids.js";
 import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -106,7 +107,7 @@ export async function rerunRun(
 ) {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
-  if (run.status === "running") {
+  if (!runAllows("rerun", run.status)) {
     throw refuse(
       "wrong_status",
       `run ${id.toHexString()} is still running: cancel it, or rerun once it ends`,
@@ -171,9 +172,9 @@ export async function rerunRun(
   });
   const reopened = await ctx.store.runs.setStatus(
     id,
-    ["success", "failure", "cancelled", "timedout"],
+    [...RUN_TRANSITIONS.rerun.from],
     {
-      status: "running",
+      status: RUN_TRANSITIONS.rerun.to,
       steps: resetSteps,
       checked: now,
       rerunning: rerun,

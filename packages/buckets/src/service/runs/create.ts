@@ -11,13 +11,19 @@ import {
   type Slack,
   withoutStrategy,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { z } from "zod";
 import { requireOwner, requirePipeline, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import { TRANSITIONS } from "../../machine.js";
-import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import { RUN_TRANSITIONS } from "../../run-machine.js";
+import {
+  freshObjectId,
+  type ObjectId,
+  type RunDoc,
+  type RunStep,
+  type WorkDoc,
+} from "../../store/index.js";
 import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
@@ -98,7 +104,7 @@ async function prepare(
       `config "${planned.name}": its on: has no {manual: true}, so it runs only on its schedule; deploy it (workflow pipeline deploy) or add {manual: true} to on`,
     );
   }
-  const runId = new ObjectId();
+  const runId = freshObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now, at ?? 0));
   capQueued(docs, planned.maxParallel);
   const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
@@ -155,7 +161,7 @@ export async function createRun(
     name: planned.name,
     user: users[0] as string,
     pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
-    status: "running",
+    status: RUN_TRANSITIONS.start.to,
     created: now,
     params: planned.params,
     config: planned.config as unknown as Record<string, unknown>,
@@ -247,7 +253,7 @@ export function worksOf(
     const { id: _id, config, notBefore, ...work } = p.work;
     const doc: WorkDoc = {
       ...work,
-      _id: new ObjectId(),
+      _id: freshObjectId(),
       config: { ...withoutStrategy(config), parent: config.parent ?? run.toHexString() },
       status: queued ? TRANSITIONS.deposit.to : "waiting",
       attempt: 0,

@@ -9,13 +9,14 @@ import {
   type Parent,
   withoutStrategy,
 } from "@workflow/work";
-import { MongoBulkWriteError, MongoServerError, type ObjectId, ObjectId as Oid } from "mongodb";
 import { TRANSITIONS } from "../../machine.js";
 import {
+  freshObjectId,
+  type ObjectId,
   type RunDoc,
   type RunEvent,
   type RunStep,
-  StoreError,
+  refusedDocuments,
   type WorkDoc,
 } from "../../store/index.js";
 import { keyAndReuse, parentDigests } from "../cache.js";
@@ -71,12 +72,6 @@ export function filledFields(filled: Record<string, unknown>): Partial<WorkDoc> 
   return set;
 }
 
-/** An error of MongoDB refusing the works themselves (too deep, too large), not of reaching it. */
-const refused = (error: unknown) =>
-  error instanceof StoreError ||
-  ((error instanceof MongoServerError || error instanceof MongoBulkWriteError) &&
-    !error.hasErrorLabel("RetryableWriteError"));
-
 /**
  * Makes the works of a step that grows, now that its needs ended, in one write: its first
  * `max-parallel` queued, the rest waiting their turn. A list that is not one, a run that would hold
@@ -123,7 +118,7 @@ export async function growStep(
     const doc: WorkDoc = {
       ...work,
       ...set,
-      _id: new Oid(),
+      _id: freshObjectId(),
       config: { ...withoutStrategy(config), parent: config.parent ?? run._id.toHexString() },
       status: g.index < queued ? TRANSITIONS.deposit.to : "waiting",
       ...(lineLost(step, parents, g.origins) ? { status: TRANSITIONS.skip.to, stop: now } : {}),
@@ -153,7 +148,7 @@ export async function growStep(
     await ctx.store.deposit(docs);
   } catch (error) {
     await ctx.store.runWorks.removeStep(run._id, step.name).catch(() => undefined);
-    if (!refused(error)) throw error;
+    if (!refusedDocuments(error)) throw error;
     return fail(
       `step "${step.name}": its ${docs.length} works could not be stored: ${(error as Error).message}`,
     );

@@ -1,5 +1,5 @@
 import { conditionHolds, fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
-import type { ObjectId } from "mongodb";
+import type { ObjectId } from "../../store/ids.js";
 import type {
   RunDoc,
   RunEvent,

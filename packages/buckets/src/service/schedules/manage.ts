@@ -6,10 +6,10 @@ import {
   ScheduleSpecSchema,
   type ScheduleView,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { notFound, refuse } from "../../errors.js";
+import { freshObjectId, type ObjectId, toObjectId } from "../../store/ids.js";
 import type { ScheduleDoc, ScheduleOwner } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
@@ -21,7 +21,7 @@ import { checkTarget } from "./target.js";
 const LIST_LIMIT = 1000;
 
 export function parseScheduleId(raw: unknown): ObjectId {
-  return ObjectId.createFromHexString(parseWith(ObjectIdSchema, raw, "schedule id"));
+  return toObjectId(parseWith(ObjectIdSchema, raw, "schedule id"));
 }
 
 /** A schedule deposits with the rights of the token that created (or last resumed) it. */
@@ -73,7 +73,7 @@ export async function addSchedule(
   const pipelines = await checkTarget(ctx, principal, spec.target);
   const now = ctx.now();
   const doc: ScheduleDoc = {
-    _id: new ObjectId(),
+    _id: freshObjectId(),
     user: principal.sub,
     ...spec,
     pipelines,

@@ -1,6 +1,6 @@
+import { CANCELLABLE_STATUSES, REQUEUABLE_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { allows } from "../../../src/machine.js";
 import { api, follow, get, post } from "../api.js";
 import { duration, messageOf, when } from "../format.js";
 import { JsonTree } from "../json.js";
@@ -53,6 +53,9 @@ interface Work {
 }
 
 const EVERY_MS = 2_000;
+
+/** Whether the service's transition table lets a work in `status` take an action. */
+const among = (statuses: readonly string[], status: string) => statuses.includes(status);
 
 /** A product or plot is a link when it is one (a URL); a path is shown as it is. */
 function Link({ target }: { target: string }) {
@@ -216,7 +219,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
       session.acts
         ? html`<div class="actions" data-test="actions">
             ${
-              allows("requeue", w.status)
+              among(REQUEUABLE_STATUSES, w.status)
                 ? html`<button
                     data-action="retry"
                     disabled=${busy}
@@ -227,7 +230,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 : null
             }
             ${
-              allows("cancel", w.status)
+              among(CANCELLABLE_STATUSES, w.status)
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
