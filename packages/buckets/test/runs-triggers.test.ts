@@ -287,7 +287,8 @@ describe("deploying with params, and a dry run of it", () => {
 
   it("a dry run of a config without on: checks the run and starts nothing", async () => {
     const name = fresh("dry-run-config");
-    const dry = await deploy(alice(), config(name), { dry_run: "true" });
+    // As CHIME's Python client spells it.
+    const dry = await deploy(alice(), config(name), { dry_run: "True" });
     expect(dry.status, message(dry.body)).toBe(200);
     expect(dry.body).toMatchObject({ name, user: "alice", works: 1, dryRun: true });
     expect(await db.collection("runs").countDocuments({ name })).toBe(0);

@@ -198,7 +198,7 @@ export const pipelinePaths: Paths = {
           query(
             "dry_run",
             "true: check the deploy (or the run) as it would be done, store nothing; a deploy answers the schedules it would make",
-            { type: "string", enum: ["true", "1", "false", "0"] },
+            { type: "boolean" },
           ),
           query(
             "params",

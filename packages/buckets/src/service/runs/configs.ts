@@ -1,3 +1,4 @@
+import { QueryFlagSchema } from "@workflow/work";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
@@ -18,7 +19,7 @@ import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
 
 /** POST /configs's own query: CHIME's body is the config, so what goes with it goes here. */
 const DeployQuerySchema = z.looseObject({
-  dry_run: z.enum(["true", "1", "false", "0"]).optional(),
+  dry_run: QueryFlagSchema,
   params: JsonParam("params", '{"n": 3}'),
 });
 
@@ -34,7 +35,7 @@ export async function deployConfig(
   options: unknown = {},
 ) {
   const asked = parseWith(DeployQuerySchema, options, "query");
-  const dryRun = asked.dry_run === "true" || asked.dry_run === "1";
+  const dryRun = asked.dry_run;
   const params = Object.keys(asked.params).length > 0 ? asked.params : undefined;
   // A config that says what starts its runs is deployed as its schedules; nothing runs now.
   if (hasTriggers(body)) return deployTriggers(ctx, principal, body, { params, dryRun });
