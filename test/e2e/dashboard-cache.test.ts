@@ -61,6 +61,10 @@ describe("the dashboard and the cache", () => {
       page.locator(`[data-test=steps] tr[data-step=${step}] [data-test=cached]`);
     await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("1");
     await expect(cached("combine").textContent()).resolves.toBe("1");
+    // The graph counts them too, as workflow pipeline ps does.
+    await expect(
+      page.locator('[data-test=graph] [data-step="prepare"] .counts').textContent(),
+    ).resolves.toBe("1 success, 1 cached");
     await page.goto(`${stack.url}/ui#/runs/${first}`);
     await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("0");
 

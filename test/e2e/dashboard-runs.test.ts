@@ -7,7 +7,8 @@ import { type Owned, workerProcess } from "../support/processes.js";
 
 /**
  * A run's page in a real browser (Chromium through playwright-core) against the real service,
- * MongoDB and a worker process: its limits, Pause and Resume, and a timed-out run's end.
+ * MongoDB and a worker process: its limits, Pause and Resume, a timed-out run's end, and its steps'
+ * conditions on the graph.
  */
 
 /** How long the page may take to show what the service already has (it polls every 2 s). */
@@ -18,11 +19,13 @@ const { stack, page, signIn } = useDashboard(import.meta.filename, {
 });
 let mongo: MongoClient;
 let worker: Owned | undefined;
+let conditions: Owned | undefined;
 beforeAll(async () => {
   mongo = await MongoClient.connect(uriFor(databaseName(import.meta.filename)));
 });
 afterAll(async () => {
   await worker?.stop("SIGKILL");
+  await conditions?.stop("SIGKILL");
   await mongo?.close();
 });
 
@@ -90,5 +93,67 @@ describe("a run's page", () => {
     );
     await expect(page.locator("[data-action=rerun-unfinished]").isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "run-paused-timedout.png"), fullPage: true });
+  });
+
+  it("draws each step's if: on the graph, and whether it held", { timeout: 120_000 }, async () => {
+    const pipeline = `ui-if-${Math.random().toString(36).slice(2, 8)}`;
+    const config = [
+      'version: "2"',
+      `name: ${pipeline}`,
+      "defaults: {user: admin, site: local}",
+      "pipeline:",
+      "  steps:",
+      "    - name: fit",
+      '      work: {command: ["true"]}',
+      "    - name: alarm",
+      "      needs: [fit]",
+      "      if: needs.fit.result == 'failure'",
+      '      work: {command: ["true"]}',
+      "    - name: report",
+      "      needs: [fit]",
+      "      if: always()",
+      '      work: {command: ["true"]}',
+      "    - name: publish",
+      "      needs: [alarm]",
+      '      work: {command: ["true"]}',
+    ].join("\n");
+    const { id } = await stack.client().startRun(config);
+    await signIn();
+    await page.goto(`${stack.url}/ui#/runs/${id}`);
+    const condition = (step: string) =>
+      page.locator(`[data-test=graph] [data-step="${step}"] [data-test=condition]`);
+    // No worker yet: fit has not ended, so alarm's condition is not evaluated.
+    await expect
+      .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
+      .toBe("pending");
+    await expect(condition("alarm").textContent()).resolves.toContain("… if needs.fit.result ==");
+    // The page of the run before (paused and resumed there) said so; this run's page does not.
+    await expect(runPage().locator(".done").count()).resolves.toBe(0);
+    await expect(
+      page.locator('[data-test=steps] tr[data-step="alarm"] [data-test=if]').textContent(),
+    ).resolves.toBe("needs.fit.result == 'failure'");
+    await expect(page.locator("[data-test=graph] .edge.conditional").count()).resolves.toBe(2);
+
+    conditions = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2"], {
+      WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
+    });
+    await expect
+      .poll(() => runPage().getAttribute("data-status"), { timeout: 60_000 })
+      .toBe("success");
+    await expect
+      .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
+      .toBe("no");
+    await expect(stepState("alarm")).resolves.toBe("skipped");
+    await expect(condition("report").getAttribute("data-held")).resolves.toBe("yes");
+    await expect(condition("report").textContent()).resolves.toContain("✓ if always()");
+    await expect(stepState("report")).resolves.toBe("success");
+    // publish has no if: of its own; the default, success(), did not hold (alarm was skipped).
+    await expect(condition("publish").textContent()).resolves.toContain("✗ if success()");
+    await expect(stepState("publish")).resolves.toBe("skipped");
+    await expect(condition("fit").count()).resolves.toBe(0);
+    await expect(
+      page.locator('[data-test=graph] [data-step="alarm"] title').textContent(),
+    ).resolves.toContain("if needs.fit.result == 'failure': did not hold: skipped");
+    await page.screenshot({ path: join(ARTIFACTS, "run-conditions.png"), fullPage: true });
   });
 });

@@ -342,6 +342,9 @@ describe("the dashboard in a browser", () => {
     await expect(process.locator("title").textContent()).resolves.toContain(
       "fans out from split.partitions at run time",
     );
+    // The steps table says it as workflow pipeline ps does: where from, then how many were made.
+    const works = page.locator('[data-test=steps] tr[data-step="process"] [data-test=works]');
+    await expect(works.textContent()).resolves.toBe("fans out from split.partitions at run time");
     const workerToken = stack.token("worker", ["work:withdraw"]);
     const claimed = await call("POST", "/work/withdraw", workerToken, { pipeline });
     const split = claimed.body as { id: string; attempt: number; claim?: string };
@@ -353,6 +356,7 @@ describe("the dashboard in a browser", () => {
       .poll(() => process.textContent(), { timeout: SEEN_MS })
       .toContain("running · 3 works (fanned out)");
     await expect.poll(() => process.textContent(), { timeout: SEEN_MS }).toContain("2 queued");
+    await expect(works.textContent()).resolves.toBe("3 (made at run time)");
     await expect(page.locator("[data-test=events]").textContent()).resolves.toContain(
       "3 works from split.partitions",
     );

@@ -91,7 +91,21 @@ export const pipelinePaths: Paths = {
     post: op(
       "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}. A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
       { type: "object" },
-      body(ref("PipelineConfig")),
+      {
+        ...body(ref("PipelineConfig")),
+        parameters: [
+          query(
+            "dry_run",
+            "true: check the deploy (or the run) as it would be done, store nothing; a deploy answers the schedules it would make",
+            { type: "boolean" },
+          ),
+          query(
+            "params",
+            "a JSON object of the run's params (checked against the config's), given to every run a deployed config's schedules start, e.g. {\"n\": 3}",
+            { type: "string" },
+          ),
+        ],
+      },
     ),
     get: op(
       "CHIME's configs API: runs as configs",

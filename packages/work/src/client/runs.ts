@@ -50,11 +50,24 @@ export class RunsClient extends LogsClient {
     return this.call("POST", "/runs", runBody(config, params, at));
   }
 
-  /** Deploys a config with `on:`: its cron triggers become schedules; nothing runs now. */
+  /**
+   * Deploys a config with `on:`: its cron triggers become schedules, each giving `params` to the
+   * runs it starts; nothing runs now. `dryRun` checks it all and stores nothing.
+   */
   deployConfig(
     config: Record<string, unknown>,
-  ): Promise<{ config: string; pipelines: string[]; schedules: ScheduleDetail[] }> {
-    return this.call("POST", "/configs", config);
+    { params, dryRun }: { params?: Record<string, unknown>; dryRun?: boolean } = {},
+  ): Promise<{
+    config: string;
+    pipelines: string[];
+    schedules: ScheduleDetail[];
+    dryRun?: true;
+  }> {
+    const query = new URLSearchParams({
+      ...(dryRun ? { dry_run: "true" } : {}),
+      ...(params && Object.keys(params).length > 0 ? { params: JSON.stringify(params) } : {}),
+    });
+    return this.call("POST", `/configs${query.size > 0 ? `?${query}` : ""}`, config);
   }
 
   /** Removes a deployed config: the schedules its `on:` made. */

@@ -4,7 +4,7 @@ import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
 import { messageOf, when } from "../format.js";
-import { RunGraph } from "../graph.js";
+import { RunGraph, type Step } from "../graph.js";
 import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
@@ -60,6 +60,12 @@ function limits(r: Run) {
     r.maxParallel ? `at most ${r.maxParallel} works at once` : "",
   ].filter(Boolean);
   return parts.length > 0 ? html`<p data-test="limits">${parts.join(" · ")}</p>` : null;
+}
+
+/** A step's works as `workflow pipeline ps` says them: what a step made from results comes from. */
+function worksOf(s: Step): string {
+  if (!s.grows) return `${s.works}`;
+  return s.grown ? `${s.works} (made at run time)` : s.grows;
 }
 
 /** Pause or resume a running run: what it is not, it offers. */
@@ -153,17 +159,18 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     }
     <${Problem} error=${error ?? run.error} />
     ${said ? html`<p class="done">${said}</p>` : null}
-    <div class="graph-box"><${RunGraph} steps=${r.steps} /></div>
+    <div class="graph-box"><${RunGraph} steps=${r.steps} events=${r.events ?? []} /></div>
     <h3>Steps</h3>
     <table data-test="steps">
-      <thead><tr><th>step</th><th>state</th><th>works</th><th>reused from the cache</th></tr></thead>
+      <thead><tr><th>step</th><th>state</th><th>if</th><th>works</th><th>reused from the cache</th></tr></thead>
       <tbody>
         ${r.steps.map(
           (s) =>
             html`<tr data-step=${s.name}>
               <td>${s.name}</td>
               <td><${StatusBadge} status=${s.state} /></td>
-              <td>${s.works}</td>
+              <td class="mono" data-test="if">${s.if && s.if !== "success()" ? s.if : ""}</td>
+              <td data-test="works">${worksOf(s)}</td>
               <td data-test="cached">${s.cached ?? 0}</td>
             </tr>`,
         )}
