@@ -5,7 +5,7 @@ import type { StoredWork } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 
 /**
  * A work printing 20 MB against a service that is reachable but slow to take logs: the worker
@@ -14,13 +14,12 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  */
 
 const LINES = 400_000;
-let stack: Stack;
+const { stack } = useStack(import.meta.filename);
 let proxy: CuttingProxy;
 let dir: string;
 let worker: Owned | undefined;
 
 beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
   proxy = await startCuttingProxy(stack.url);
   dir = mkdtempSync(join(tmpdir(), "logs-backpressure-"));
 });
@@ -28,7 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop("SIGKILL");
   await proxy?.close();
-  await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

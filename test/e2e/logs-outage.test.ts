@@ -5,17 +5,16 @@ import type { StoredWork } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 
 /** Log shipping never holds up a work: while the service refuses its logs, output waits (bounded). */
 
-let stack: Stack;
+const { stack } = useStack(import.meta.filename);
 let proxy: CuttingProxy;
 let dir: string;
 let worker: Owned | undefined;
 
 beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
   proxy = await startCuttingProxy(stack.url);
   dir = mkdtempSync(join(tmpdir(), "logs-outage-"));
 });
@@ -23,7 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop("SIGKILL");
   await proxy?.close();
-  await stack?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

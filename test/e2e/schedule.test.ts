@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
 
@@ -14,11 +15,7 @@ let env: Record<string, string>;
 let dir: string;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  env = {
-    PATH: process.env.PATH ?? "",
-    WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack);
   dir = mkdtempSync(join(tmpdir(), "schedule-"));
 });
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Scope } from "../src/index.js";
 import { servedRoutes } from "./support/routes.js";
-import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import { aWork, QUIET_REAPER, TEST_SECRET, useTestService } from "./support/service.js";
 
 /**
  * Every route of the service x every kind of caller, each cell asserting the documented answer.
@@ -11,11 +11,7 @@ import { aWork, startTestService, TEST_SECRET, type TestService } from "./suppor
  * from the defaults).
  */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const CASES = [
   "no token",

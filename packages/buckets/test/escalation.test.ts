@@ -1,13 +1,9 @@
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mintToken } from "../src/index.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename);
 
 const DAY = 86_400;
 const now = () => Math.floor(Date.now() / 1000);

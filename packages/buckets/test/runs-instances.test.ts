@@ -5,8 +5,10 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, healthySlack, startFakeSlack } from "../../../test/support/slack.js";
 import { releaseRuns } from "../src/service/runs/release.js";
+import { runCalls } from "./support/runs.js";
 import { startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
@@ -42,23 +44,13 @@ afterAll(async () => {
   await Promise.all([a?.close(), b?.close(), slack?.close()]);
 });
 
-const withdraw = async (t: TestService, pipeline: string) =>
-  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
-    .body as Claimed | null;
+const withdraw = (t: TestService, pipeline: string) =>
+  runCalls<unknown, Claimed>(t).withdraw(pipeline);
 const report = (t: TestService, w: Claimed, results: Record<string, unknown> = {}) =>
-  t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
-  });
+  runCalls(t).report(w, "success", results);
 
 /** Polls until `check` holds: no timing is asserted, only that it happens. */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = until;
 
 const steps = (callback?: string) => ({
   version: "2",

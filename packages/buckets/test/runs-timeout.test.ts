@@ -4,6 +4,7 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, startFakeSlack } from "../../../test/support/slack.js";
 import { reap } from "../src/service/reaper.js";
 import { startTestService, type TestService } from "./support/service.js";
@@ -58,13 +59,7 @@ afterAll(async () => {
 });
 
 /** Polls until `check` holds: no timing is asserted, only that it happens. */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = until;
 
 const getRun = async (t: TestService, id: string) =>
   (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;

@@ -18,7 +18,11 @@ export {
   type ExpireRequest,
   ExpireRequestSchema,
   type ExpireResult,
+  ExpireResultSchema,
+  type PreviewAnswer,
+  PreviewAnswerSchema,
   type PreviewWork,
+  PreviewWorkSchema,
 } from "./cache-requests.js";
 export {
   type BatchOptions,
@@ -34,8 +38,7 @@ export {
   type DepositOptions,
   type Filter,
   type Held,
-  type RunCheck,
-  type RunSummary,
+  type RunListFilter,
   type StatusCounts,
   type StoredWork,
   type ViewOptions,
@@ -64,7 +67,7 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { spokenDuration } from "./durations.js";
+export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
 export {
   ERROR_CODES,
   ERROR_FAMILIES,
@@ -116,6 +119,7 @@ export {
   type BulkRequest,
   BulkRequestSchema,
   type BulkResult,
+  BulkResultSchema,
   CLAIM_HEADER,
   ClaimSecretSchema,
   CountRequestSchema,
@@ -129,6 +133,7 @@ export {
   MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  QueryFlagSchema,
   SCOPES,
   type Scope,
   ScopeSchema,
@@ -163,6 +168,7 @@ export {
   RunOutputsParamsSchema,
   type WorkOutputs,
 } from "./run-outputs.js";
+export * from "./runs-requests.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,
@@ -172,6 +178,7 @@ export {
   ConfigSchema,
   FUNCTION_MAX_LENGTH,
   FunctionSchema,
+  HISTORY_LIMIT,
   type HistoryEntry,
   HistoryEntrySchema,
   hasRetriesLeft,

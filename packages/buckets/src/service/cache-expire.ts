@@ -1,9 +1,8 @@
 import { ExpireRequestSchema, type ExpireResult } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
-import type { RunDoc, Within } from "../store/index.js";
+import { type RunDoc, toObjectId, type Within } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { canSeeRun, ownRun } from "./runs/access.js";
 import { parseWith } from "./validate.js";
@@ -37,7 +36,7 @@ export async function expireCache(
   }
   let keys: string[];
   if (request.run !== undefined) {
-    const run = await ownRun(ctx, principal, ObjectId.createFromHexString(request.run));
+    const run = await ownRun(ctx, principal, toObjectId(request.run));
     const step = request.step as string;
     requireStep(run, step);
     keys = await ctx.store.cache.keysOf(run, [step, ...dependentsOf(run, [step])]);
@@ -71,7 +70,7 @@ async function withDerived(
     }
     const next: string[] = [];
     for (const [id, named] of steps) {
-      const run = await ctx.store.runs.get(ObjectId.createFromHexString(id));
+      const run = await ctx.store.runs.get(toObjectId(id));
       if (!run || !canSeeRun(principal, run)) continue;
       const after = dependentsOf(run, named);
       if (after.length === 0) continue;

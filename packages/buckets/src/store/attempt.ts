@@ -5,9 +5,6 @@ import type { Document } from "mongodb";
  * pipeline updates: each transition stays one conditional write, computed from the document.
  */
 
-/** Fields that only a running attempt has. */
-export const ATTEMPT_FIELDS = ["leaseUntil", "deadline", "lease"] as const;
-
 /** The longest a failed work waits before its retry, in seconds. */
 export const BACKOFF_CAP_SECONDS = 600;
 

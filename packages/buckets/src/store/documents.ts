@@ -1,5 +1,5 @@
 import type { Work } from "@workflow/work";
-import { type Collection, type Db, ObjectId } from "mongodb";
+import type { Collection, Db, ObjectId } from "mongodb";
 
 /** A work as stored: `_id` an ObjectId, plus fields only the service reads. */
 export type WorkDoc = Omit<Work, "id" | "config"> & {
@@ -35,14 +35,17 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   index?: number;
   /** Set on works a rerun named: their release never takes from the cache. */
   uncached?: boolean;
-  /** Its combination of the step's matrix (absent for a step without one). */
+  /**
+   * Its combination of the step's matrix (absent for a step without one); a step `from` another
+   * inherits its parent work's, and a step made at run time has the one it was made with.
+   */
   matrix?: Record<string, unknown>;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
-  /** Its matrix combination: a step `from` its step inherits it. */
-  combination?: Record<string, unknown>;
   /** For a work of a step `from` another: the index of the work of each step it comes from. */
   origins?: Record<string, number>;
+  /** The merge (RunDoc.merging) that made it: a merge finished after a crash keeps its works. */
+  merged?: ObjectId;
 };
 
 /**
@@ -95,14 +98,6 @@ export function works(db: Db): Collection<WorkDoc> {
   return db.collection<WorkDoc>(COLLECTION);
 }
 
-export function toObjectId(hex: string): ObjectId {
-  return ObjectId.createFromHexString(hex);
-}
-
-export function newId(): string {
-  return new ObjectId().toHexString();
-}
-
 /**
  * A work as views show it: with the step and matrix combination of its run. Withdraw answers go
  * without them (CHIME's workers build their Work from them, and know no such fields).
@@ -115,7 +110,7 @@ export function presentPlaced(doc: Partial<WorkDoc>): WorkView {
 }
 
 /** Stored fields the API never shows (`notBefore` only when set). */
-const HIDDEN = new Set([
+const HIDDEN: ReadonlySet<string> = new Set<keyof WorkDoc>([
   "_id",
   "deadline",
   "digest",
@@ -131,8 +126,8 @@ const HIDDEN = new Set([
   "template",
   "uncached",
   "matrix",
-  "combination",
   "origins",
+  "merged",
   "notBefore",
 ]);
 

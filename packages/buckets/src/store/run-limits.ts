@@ -1,10 +1,11 @@
 import type { Collection, ObjectId } from "mongodb";
+import { RUN_TRANSITIONS } from "../run-machine.js";
 import type { RunDoc, RunEvent } from "./runs.js";
 import { scatter } from "./scatter.js";
 
 /**
  * A run's timeout and pause, as the periodic loop and the pause routes read and write them; and its
- * pipelines, as a merge or a growing step adds to them.
+ * pipelines, as a growing step adds to them.
  */
 export function runLimitStore(collection: Collection<RunDoc>) {
   return {
@@ -31,7 +32,7 @@ export function runLimitStore(collection: Collection<RunDoc>) {
       const { matchedCount } = await collection.updateOne(
         {
           _id,
-          status: "running",
+          status: { $in: [...RUN_TRANSITIONS[paused === undefined ? "resume" : "pause"].from] },
           paused: paused === undefined ? { $exists: true } : { $exists: false },
         },
         {

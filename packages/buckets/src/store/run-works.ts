@@ -1,10 +1,11 @@
 import type { Status } from "@workflow/work";
-import type { AnyBulkWriteOperation, Collection, ObjectId } from "mongodb";
+import type { AnyBulkWriteOperation, Collection, Filter, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
+import { cancelUpdate } from "./cancel.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
 import type { RunDoc } from "./runs.js";
+import { fromFilter, transitionUpdate } from "./transitions.js";
 
 /**
  * Counts of one step's works by status; `retrying` are failures with a retry to come, `cached`
@@ -40,8 +41,6 @@ const WAITING_PROJECTION = {
   origins: 1,
 } as const;
 
-const unfinishedCancel = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
-
 /**
  * Which works a rerun sends back: the chosen ones (only failures with `failedOnly`, all but
  * successes with `unfinishedOnly`), and every finished work of the `downstream` steps.
@@ -74,6 +73,17 @@ export const ofRun = (run: RunRef) => ({ pipeline: { $in: run.pipelines }, run: 
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
+  /** Deletes a run's works that match (the filter names the run by `ofRun`), and their logs. */
+  const removeWhere = async (filter: Filter<WorkDoc>): Promise<number> => {
+    const ids = await collection
+      .find(filter, { projection: { _id: 1 } })
+      .map((doc) => doc._id)
+      .toArray();
+    if (ids.length === 0) return 0;
+    const { deletedCount } = await collection.deleteMany(filter);
+    await logs.removeFor(ids);
+    return deletedCount;
+  };
   return {
     /** Counts by step and status, from the run's index alone. */
     counts: async (run: RunRef): Promise<Map<string, StepCounts>> => {
@@ -106,11 +116,22 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       }
       return counts;
     },
-    /** The keys and data digests (and results, unless told) of some steps' works, in matrix order. */
-    results: (run: RunRef, steps: string[], withResults = true) =>
+    /**
+     * The keys and data digests (and results, unless told) of some steps' works, in matrix order;
+     * of the steps `only` names, their works of those indexes alone.
+     */
+    results: (run: RunRef, steps: string[], withResults = true, only?: Map<string, number[]>) =>
       collection
         .find(
-          { ...ofRun(run), step: { $in: steps } },
+          only === undefined || only.size === 0
+            ? { ...ofRun(run), step: { $in: steps } }
+            : {
+                ...ofRun(run),
+                $or: [
+                  { step: { $in: steps.filter((s) => !only.has(s)) } },
+                  ...[...only].map(([step, indexes]) => ({ step, index: { $in: indexes } })),
+                ],
+              },
           {
             projection: {
               step: 1,
@@ -118,7 +139,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
               status: 1,
               key: 1,
               "archive.digests": 1,
-              combination: 1,
+              matrix: 1,
               origins: 1,
               ...(withResults ? { results: 1 } : {}),
             },
@@ -126,13 +147,32 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
           },
         )
         .toArray(),
-    /** The next waiting works of a step, in matrix order. */
-    waiting: (run: RunRef, step: string, limit: number) =>
+    /**
+     * The next waiting works of a step, in matrix order; with `lines`, only those whose own work
+     * of step `lines.from` is one of `lines.indexes`.
+     */
+    waiting: (
+      run: RunRef,
+      step: string,
+      limit: number,
+      lines?: { from: string; indexes: number[] },
+    ) =>
       collection
         .find(
-          { ...ofRun(run), step, status: "waiting" },
+          {
+            ...ofRun(run),
+            step,
+            status: "waiting",
+            ...(lines ? { [`origins.${lines.from}`]: { $in: lines.indexes } } : {}),
+          },
           { projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
+        .toArray(),
+    /** The indexes of a step's works that succeeded: the lines after it that may start. */
+    succeeded: (run: RunRef, step: string): Promise<number[]> =>
+      collection
+        .find({ ...ofRun(run), step, status: "success" }, { projection: { index: 1 } })
+        .map((doc) => doc.index as number)
         .toArray(),
     /**
      * waiting -> queued (or -> success, reused), each guarded by its status: a work is released
@@ -142,7 +182,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       if (releases.length === 0) return 0;
       const ops: AnyBulkWriteOperation<WorkDoc>[] = releases.map(({ _id, pipeline, set }) => ({
         updateOne: {
-          filter: { _id, pipeline, status: { $in: [...TRANSITIONS.unblock.from] } },
+          filter: { _id, pipeline, ...fromFilter("unblock") },
           // A reused work's set carries its status (TRANSITIONS.reuse): the one write stores it whole.
           update: { $set: { status: TRANSITIONS.unblock.to, notBefore: 0, ...set } },
         },
@@ -156,12 +196,8 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
     pause: async (run: RunRef, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        {
-          ...ofRun(run),
-          ...(step === undefined ? {} : { step }),
-          status: { $in: [...TRANSITIONS.pause.from] },
-        },
-        { $set: { status: TRANSITIONS.pause.to } },
+        { ...ofRun(run), ...(step === undefined ? {} : { step }), ...fromFilter("pause") },
+        transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
@@ -169,19 +205,15 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     unqueue: async (run: RunRef, limit: number): Promise<number> => {
       const ids = await collection
         .find(
-          { ...ofRun(run), status: { $in: [...TRANSITIONS.pause.from] } },
+          { ...ofRun(run), ...fromFilter("pause") },
           { projection: { _id: 1 }, sort: { index: -1 }, limit },
         )
         .map((doc) => doc._id)
         .toArray();
       if (ids.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
-        {
-          pipeline: { $in: run.pipelines },
-          _id: { $in: ids },
-          status: { $in: [...TRANSITIONS.pause.from] },
-        },
-        { $set: { status: TRANSITIONS.pause.to } },
+        { pipeline: { $in: run.pipelines }, _id: { $in: ids }, ...fromFilter("pause") },
+        transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
@@ -199,83 +231,56 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     /** waiting -> skipped for every work of a step. */
     skip: async (run: RunRef, step: string, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { ...ofRun(run), step, status: { $in: [...TRANSITIONS.skip.from] } },
-        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        { ...ofRun(run), step, ...fromFilter("skip") },
+        transitionUpdate("skip", { stop: now }),
       );
       return modifiedCount;
     },
     /** waiting -> skipped for some works (filled templates too large to store). */
     skipIds: async (run: RunRef, ids: ObjectId[], now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        {
-          pipeline: { $in: run.pipelines },
-          _id: { $in: ids },
-          status: { $in: [...TRANSITIONS.skip.from] },
-        },
-        { $set: { status: TRANSITIONS.skip.to, stop: now } },
+        { pipeline: { $in: run.pipelines }, _id: { $in: ids }, ...fromFilter("skip") },
+        transitionUpdate("skip", { stop: now }),
       );
       return modifiedCount;
     },
     /** Deletes a step's works: a step made from results is made again, all or nothing. */
-    removeStep: async (run: RunRef, step: string): Promise<number> => {
-      const filter = { ...ofRun(run), step };
-      const ids = await collection
-        .find(filter, { projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      if (ids.length === 0) return 0;
-      const { deletedCount } = await collection.deleteMany(filter);
-      await logs.removeFor(ids);
-      return deletedCount;
-    },
-    /** Cancels the unfinished works of a run (or of one step of it). */
-    cancel: async (run: RunRef, now: number, step?: string): Promise<number> => {
+    removeStep: (run: RunRef, step: string): Promise<number> =>
+      removeWhere({ ...ofRun(run), step }),
+    /** Cancels the unfinished works of a run (or of one step of it), but those a merge made. */
+    cancel: async (run: RunRef, now: number, step?: string, except?: ObjectId): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         {
           ...ofRun(run),
           ...(step === undefined ? {} : { step }),
-          $or: [
-            { status: { $in: unfinishedCancel } },
-            { status: "failure", retryAt: { $exists: true } },
-          ],
+          ...(except === undefined ? {} : { merged: { $ne: except } }),
+          ...fromFilter("cancel"),
         },
-        [
-          {
-            $set: {
-              status: TRANSITIONS.cancel.to,
-              stop: now,
-              history: closeCurrentEntry(now, "cancelled", undefined, {
-                $eq: ["$status", "running"],
-              }),
-            },
-          },
-          { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
-        ],
+        cancelUpdate(now),
       );
       return modifiedCount;
     },
-    /** Deletes the works of some steps of a run (replaced by a merge), and their logs. */
-    removeSteps: async (run: RunRef, steps: string[]): Promise<number> => {
+    /**
+     * Deletes the works of some steps of a run (replaced by a merge), and their logs; the works
+     * that merge made (`except`) stay.
+     */
+    removeSteps: async (run: RunRef, steps: string[], except?: ObjectId): Promise<number> => {
       if (steps.length === 0) return 0;
-      const filter = { ...ofRun(run), step: { $in: steps } };
-      const ids = await collection
-        .find(filter, { projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      const { deletedCount } = await collection.deleteMany(filter);
-      await logs.removeFor(ids);
-      return deletedCount;
+      const filter = {
+        ...ofRun(run),
+        step: { $in: steps },
+        ...(except === undefined ? {} : { merged: { $ne: except } }),
+      };
+      return removeWhere(filter);
     },
+    /** How many works a merge made have been stored. */
+    countMerged: (run: RunRef, merge: ObjectId): Promise<number> =>
+      collection.countDocuments({ ...ofRun(run), merged: merge }),
+    /** Deletes the works a merge made: a merge cut short while storing them is undone. */
+    removeMerged: (run: RunRef, merge: ObjectId): Promise<number> =>
+      removeWhere({ ...ofRun(run), merged: merge }),
     /** Deletes a run's works, and their logs with them. */
-    remove: async (run: RunRef): Promise<number> => {
-      const ids = await collection
-        .find(ofRun(run), { projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      const { deletedCount } = await collection.deleteMany(ofRun(run));
-      await logs.removeFor(ids);
-      return deletedCount;
-    },
+    remove: (run: RunRef): Promise<number> => removeWhere(ofRun(run)),
     /**
      * Finished works of a run back to waiting, with fresh retries: the chosen steps' works
      * (only failures when `failedOnly`), and every work of the `downstream` steps.
@@ -287,27 +292,11 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
     ): Promise<number> => {
       const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
-      const { modifiedCount } = await collection.updateMany({ ...ofRun(run), $or: or }, [
-        {
-          $set: {
-            status: TRANSITIONS.rerun.to,
-            uncounted: "$attempt",
-          },
-        },
-        {
-          $unset: [
-            "retryAt",
-            "results",
-            "products",
-            "plots",
-            "archive",
-            "stop",
-            "start",
-            "cached",
-            "keyExpired",
-          ],
-        },
-      ]);
+      const { modifiedCount } = await collection.updateMany(
+        { ...ofRun(run), $or: or },
+        // Fresh retries, and nothing left of the outcome it had.
+        transitionUpdate("rerun", { uncounted: "$attempt" }),
+      );
       return modifiedCount;
     },
   };

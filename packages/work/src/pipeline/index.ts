@@ -1,4 +1,5 @@
 export {
+  bareCondition,
   type ConditionFacts,
   conditionHolds,
   conditionProblem,
@@ -45,6 +46,7 @@ export {
   type RunPlan,
   TEMPLATED_FIELDS,
 } from "./plan.js";
+export { describeLimits, type RunLimits, runLimits, type StepLimits } from "./plan-limits.js";
 export {
   type Condition,
   MAX_RUN_WORKS,

@@ -1,9 +1,16 @@
-import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
-import type { ObjectId } from "mongodb";
-import { z } from "zod";
+import {
+  type RerunAnswer,
+  RerunSchema,
+  type RunCancelled,
+  RunListParamsSchema,
+  type RunSummary,
+  timeoutSeconds,
+} from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
+import { RUN_TRANSITIONS, runAllows } from "../../run-machine.js";
+import type { ObjectId } from "../../store/ids.js";
 import type { Rerun, RunDoc, RunRef, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
@@ -16,26 +23,26 @@ import { summaryOf } from "./summary.js";
 const ABANDONED_RERUN_SECONDS = 60;
 
 /** GET /runs/:id: the run, each step's counts by status, and its events. */
-export async function getRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function getRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunSummary> {
   const run = await readableRun(ctx, principal, id);
   return summaryOf(run, await ctx.store.runWorks.counts(run));
 }
-
-const ListSchema = z.strictObject({
-  name: z.string().max(128).optional(),
-  user: z.string().max(256).optional(),
-  status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
 
 /**
  * GET /runs: newest first, filtered by name, user and status, within the token's pipelines; only
  * the caller's own without work:read.
  */
-export async function listRuns(ctx: ServiceContext, principal: Principal, query: unknown) {
+export async function listRuns(
+  ctx: ServiceContext,
+  principal: Principal,
+  query: unknown,
+): Promise<RunSummary[]> {
   requireScope(principal, "work:read", "work:deposit");
-  const q = parseWith(ListSchema, query, "query");
+  const q = parseWith(RunListParamsSchema, query, "query");
   const user = listedUser(principal, q.user);
   if (user === null) return [];
   const runs = await ctx.store.runs.list(
@@ -55,7 +62,11 @@ export async function listRuns(ctx: ServiceContext, principal: Principal, query:
  * POST /runs/:id/cancel: the run ends cancelled, nothing of it can be claimed any more, and its
  * running works learn it at their next heartbeat.
  */
-export async function cancelRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function cancelRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunCancelled> {
   const run = await ownRun(ctx, principal, id);
   const now = ctx.now();
   if (!(await endRun(ctx, run, "cancelled", now))) {
@@ -67,15 +78,6 @@ export async function cancelRun(ctx: ServiceContext, principal: Principal, id: O
   const cancelled = await ctx.store.runWorks.cancel(run, now);
   return { id: id.toHexString(), cancelled };
 }
-
-export const RerunSchema = z.strictObject({
-  steps: z.array(z.string().min(1)).max(500).optional(),
-  work: ObjectIdSchema.optional(),
-  downstream: z.boolean().default(false),
-  failedOnly: z.boolean().default(false),
-  /** Carries on a cancelled or timed-out run: every work that did not succeed, and nothing else. */
-  unfinishedOnly: z.boolean().default(false),
-});
 
 /** Steps that need any of `from`, transitively. */
 export function downstreamOf(run: Pick<RunDoc, "steps">, from: string[]): string[] {
@@ -103,10 +105,10 @@ export async function rerunRun(
   principal: Principal,
   id: ObjectId,
   body: unknown,
-) {
+): Promise<RerunAnswer> {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
-  if (run.status === "running") {
+  if (!runAllows("rerun", run.status)) {
     throw refuse(
       "wrong_status",
       `run ${id.toHexString()} is still running: cancel it, or rerun once it ends`,
@@ -132,12 +134,18 @@ export async function rerunRun(
     }
   }
   if (steps.length === 0) {
-    // Every step; with failedOnly the steps that failed (or, in a run cut short, had not ended:
-    // their works may have failed before); with unfinishedOnly every step that did not succeed.
+    // Every step; with failedOnly the steps that failed (or, in a run cut short, were cancelled or
+    // had not ended: their works may have failed before); with unfinishedOnly every step that did
+    // not succeed.
     steps = run.steps
       .filter((s) => {
         if (request.unfinishedOnly) return s.outcome !== "success";
-        return !request.failedOnly || s.outcome === "failure" || s.outcome === undefined;
+        return (
+          !request.failedOnly ||
+          s.outcome === "failure" ||
+          s.outcome === "cancelled" ||
+          s.outcome === undefined
+        );
       })
       .map((s) => s.name);
   }
@@ -171,9 +179,9 @@ export async function rerunRun(
   });
   const reopened = await ctx.store.runs.setStatus(
     id,
-    ["success", "failure", "cancelled", "timedout"],
+    [...RUN_TRANSITIONS.rerun.from],
     {
-      status: "running",
+      status: RUN_TRANSITIONS.rerun.to,
       steps: resetSteps,
       checked: now,
       rerunning: rerun,

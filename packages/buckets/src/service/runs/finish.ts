@@ -1,3 +1,4 @@
+import { RUN_ENDS, RUN_TRANSITIONS } from "../../run-machine.js";
 import type { RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { deliverRunEnds } from "./deliver.js";
@@ -14,7 +15,7 @@ export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): 
   await endRun(ctx, run, status, now);
 }
 
-/** Moves a running run to its end, once whoever calls; its callback and Slack message are sent outside the request. */
+/** Moves a running run to its end (RUN_TRANSITIONS), once whoever calls; its callback and Slack message are sent outside the request. */
 export async function endRun(
   ctx: ServiceContext,
   run: RunDoc,
@@ -28,13 +29,18 @@ export async function endRun(
     cancelled: "run cancelled",
     timedout: "run timed out",
   }[status];
-  const set: Partial<RunDoc> = { status, finished: now };
+  const ending = RUN_TRANSITIONS[RUN_ENDS[status]];
+  const set: Partial<RunDoc> = { status: ending.to, finished: now };
+  // A cancelled run's steps that had not ended were cancelled with it: their outcome says so.
+  if (status === "cancelled" && run.steps?.some((s) => !s.outcome)) {
+    set.steps = run.steps.map((s) => (s.outcome ? s : { ...s, outcome: "cancelled" }));
+  }
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
   if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
   const event = { at: now, kind, ...(detail ? { detail } : {}) };
   const ended = await ctx.store.runs.setStatus(
     run._id,
-    ["running"],
+    [...ending.from],
     set,
     [event],
     ["creating", "paused"],

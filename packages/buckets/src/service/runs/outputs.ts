@@ -1,7 +1,7 @@
 import { MAX_RUN_WORKS, RunOutputsParamsSchema, type WorkOutputs } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
+import type { ObjectId } from "../../store/ids.js";
 import { ofRun, type WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";

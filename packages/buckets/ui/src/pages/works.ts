@@ -1,4 +1,5 @@
 import { type BulkProgress, bulkInPages } from "@workflow/work/bulk";
+import type { Work } from "@workflow/work/schema";
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
@@ -35,27 +36,29 @@ const PROJECTION = {
   "results.error": 1,
 };
 
-interface Row {
-  id: string;
-  pipeline: string;
-  status: string;
-  user: string;
-  site: string;
-  tags?: string[];
-  function?: string;
-  command?: string[];
-  creation?: number;
-  attempt?: number;
-  parameters?: Record<string, unknown>;
-  start?: number;
-  stop?: number;
-  history?: { error?: string }[];
-  results?: { error?: string };
-  /** When the service received it: the page's order, and its cursor. */
-  arrived: number;
-  step?: string;
-  matrix?: Record<string, unknown>;
-}
+/** A work as PROJECTION keeps it: the fields it names, of the work's own schema. */
+type Row = Pick<Work, "pipeline" | "status" | "user" | "site"> &
+  Partial<
+    Pick<
+      Work,
+      | "tags"
+      | "function"
+      | "command"
+      | "creation"
+      | "attempt"
+      | "parameters"
+      | "start"
+      | "stop"
+      | "step"
+      | "matrix"
+    >
+  > & {
+    id: string;
+    history?: { error?: string }[];
+    results?: { error?: string };
+    /** When the service received it: the page's order, and its cursor. */
+    arrived: number;
+  };
 
 /** A run's work by its step and combination: `fit [alpha=1, beta=2]`. */
 function placeOf(w: Row): string {
