@@ -240,6 +240,48 @@ pipeline:
     expect(onHotPath(watch.takeMarked())).toEqual([]);
   });
 
+  it("a step from another starts each line as its own work succeeds, in another pipeline", {
+    timeout: 60_000,
+  }, async () => {
+    const client = admin();
+    const w = worker();
+    watch.takeMarked();
+    const { id } = await client.startRun(`
+version: "2"
+name: wire-lines
+defaults: {user: admin, site: local, retries: 0}
+pipeline:
+  steps:
+    - name: fit
+      matrix: {alpha: [1, 2]}
+      work: {command: ["echo", "fit"], parameters: {alpha: "\${{ matrix.alpha }}"}}
+    - name: evaluate
+      matrix: {from: fit}
+      work: {pipeline: wire-lines-b, command: ["echo"], parameters: {model: "\${{ needs.fit.results }}"}}
+`);
+    const succeed = (done: StoredWork[]) =>
+      w.update(
+        done.map((d) => ({
+          id: d.id,
+          pipeline: d.pipeline,
+          attempt: d.attempt,
+          claim: d.claim,
+          status: "success" as const,
+          results: d.parameters ?? {},
+        })),
+      );
+    const fits = await w.withdraw({ pipeline: "wire-lines" }, { count: 2 });
+    expect(fits).toHaveLength(2);
+    await succeed(fits.slice(0, 1));
+    // Its own line goes while the other fit runs: read by line (succeeded, waiting, results).
+    const first = await w.withdraw({ pipeline: "wire-lines-b" }, { count: 2 });
+    expect(first.map((d) => d.parameters)).toEqual([{ model: fits[0]?.parameters }]);
+    await succeed([...fits.slice(1), ...first]);
+    await succeed(await w.withdraw({ pipeline: "wire-lines-b" }, { count: 2 }));
+    await eventually(async () => ((await client.run(id)).status === "success" ? true : undefined));
+    expect(onHotPath(watch.takeMarked())).toEqual([]);
+  });
+
   it("the cache: a run and a deposit answered from it, a preview, expiries", {
     timeout: 60_000,
   }, async () => {
