@@ -87,14 +87,17 @@ export const QUIET_REAPER = { BUCKETS_REAP_SECONDS: "3600" };
 export function useTestService(
   file: string,
   env: Record<string, string> = {},
-  /** Whether the database is emptied first, for tests that count what is in it. */
-  { emptied = false }: { emptied?: boolean } = {},
+  /**
+   * Whether the database is emptied first, for tests that count what is in it; the service's
+   * clock, for tests that skew it.
+   */
+  { emptied = false, localClock }: { emptied?: boolean; localClock?: () => number } = {},
 ): { t: TestService; db: Db } {
   let service: TestService | undefined;
   let mongo: { client: MongoClient; db: Db } | undefined;
   beforeAll(async () => {
     mongo = await testDb(file, "", { drop: emptied });
-    service = await startTestService(file, env);
+    service = await startTestService(file, env, "", localClock);
   });
   afterAll(async () => {
     await mongo?.client.close();
