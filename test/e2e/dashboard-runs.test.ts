@@ -32,6 +32,13 @@ afterAll(async () => {
 const runPage = () => page.locator("[data-test=run]");
 const stepState = (name: string) =>
   page.locator(`[data-test=graph] [data-step="${name}"]`).getAttribute("data-state");
+/** The fill and outline a step's node is drawn in. */
+const colours = (name: string) =>
+  page.evaluate(`(() => {
+    const node = document.querySelector('[data-test=graph] [data-step="${name}"] rect');
+    const style = getComputedStyle(node);
+    return [style.fill, style.stroke];
+  })()`);
 
 describe("a run's page", () => {
   it("shows its limits, pauses and resumes it, and shows it timed out with a way to carry on", {
@@ -127,6 +134,8 @@ describe("a run's page", () => {
       .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
       .toBe("pending");
     await expect(condition("alarm").textContent()).resolves.toContain("… if needs.fit.result ==");
+    // A step with no state of its own colours yet is drawn plain.
+    await expect(colours("alarm")).resolves.toEqual(["rgb(236, 239, 241)", "rgb(120, 144, 156)"]);
     // The page of the run before (paused and resumed there) said so; this run's page does not.
     await expect(runPage().locator(".done").count()).resolves.toBe(0);
     await expect(
@@ -150,6 +159,9 @@ describe("a run's page", () => {
     // publish has no if: of its own; the default, success(), did not hold (alarm was skipped).
     await expect(condition("publish").textContent()).resolves.toContain("✗ if success()");
     await expect(stepState("publish")).resolves.toBe("skipped");
+    // Each state's colours reach its node.
+    await expect(colours("report")).resolves.toEqual(["rgb(200, 230, 201)", "rgb(46, 125, 50)"]);
+    await expect(colours("alarm")).resolves.toEqual(["rgb(225, 190, 231)", "rgb(106, 27, 154)"]);
     await expect(condition("fit").count()).resolves.toBe(0);
     await expect(
       page.locator('[data-test=graph] [data-step="alarm"] title').textContent(),
