@@ -80,6 +80,21 @@ export async function startTestService(
 /** What most service tests run with: a reaper that never runs unless the test calls it. */
 export const QUIET_REAPER = { BUCKETS_REAP_SECONDS: "3600" };
 
+/** The key a notifying service signs its callbacks with. */
+export const CALLBACK_SECRET = "callback-secret-0123456789";
+
+/**
+ * A quiet reaper's service that sends its runs' callbacks (signed with CALLBACK_SECRET) to servers
+ * on this machine, and its Slack messages to the fake Slack at `slackUrl`.
+ */
+export const notifyingEnv = (slackUrl: string) => ({
+  ...QUIET_REAPER,
+  BUCKETS_CALLBACK_SECRET: CALLBACK_SECRET,
+  BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
+  BUCKETS_SLACK_TOKEN: "xoxb-service",
+  BUCKETS_SLACK_API_URL: slackUrl,
+});
+
 /**
  * The file's service (`startTestService`) and its database, started before the file's tests and
  * stopped after them. What it answers stands for them once the file's `beforeAll` has run.
