@@ -5,7 +5,13 @@ import { depositWork, viewWork } from "./support/works.js";
 
 /** The cache (#29) through the API: its refusals, its ttl and expiry by age, and its keys. */
 let skew = 0;
-const { t } = useTestService(import.meta.filename, {}, { localClock: () => Date.now() + skew });
+const { t } = useTestService(
+  import.meta.filename,
+  {},
+  {
+    hooks: { localClock: () => Date.now() + skew },
+  },
+);
 const { withdraw, succeed: report, startRun, getRun } = runCalls<Summary>(t);
 
 interface Stored {

@@ -150,7 +150,7 @@ describe("a run's timeout", () => {
     const { id } = (
       await a.call("POST", "/runs", { token: a.tokens.alice, body: { config: config(name) } })
     ).body as { id: string };
-    const later = await startTestService(import.meta.filename, env, "", undefined);
+    const later = await startTestService(import.meta.filename, env);
     try {
       await expire(id);
       await reap(later.service.ctx);

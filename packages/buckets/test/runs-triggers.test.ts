@@ -1,14 +1,8 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
-import { testServiceEnv } from "../../../test/support/service-env.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { QUIET_REAPER, startTestService } from "./support/service.js";
 
 /** A config's `on:` and `--at`, on a clock the test moves: no test waits for a tick. */
 
@@ -23,13 +17,8 @@ let s: RunningService;
 
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
-  const options = readOptions(
-    testServiceEnv(import.meta.filename, "", {
-      BUCKETS_REAP_SECONDS: "3600",
-      BUCKETS_SCHEDULE_SECONDS: "30",
-    }),
-  );
-  s = await startService(options, { now: () => clock });
+  const env = { ...QUIET_REAPER, BUCKETS_SCHEDULE_SECONDS: "30" };
+  s = (await startTestService(import.meta.filename, env, "", { now: () => clock })).service;
 });
 afterAll(async () => {
   await s.close();

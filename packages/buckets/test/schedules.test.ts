@@ -1,15 +1,8 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
-import { testServiceEnv } from "../../../test/support/service-env.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
-import { aWork } from "./support/service.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { aWork, QUIET_REAPER, startTestService } from "./support/service.js";
 
 /**
  * Schedules against the real service and MongoDB, on a clock the test moves: no test waits for a
@@ -26,15 +19,15 @@ let db: Db;
 const started: RunningService[] = [];
 
 async function instance(label = ""): Promise<RunningService> {
-  const options = readOptions(
-    testServiceEnv(import.meta.filename, label, {
-      BUCKETS_REAP_SECONDS: "3600",
-      // Ticks stay on time for 60 s. The timer may evaluate too, but on the test's clock, which
-      // only the test moves: it can only do what the test's own evaluation would.
-      BUCKETS_SCHEDULE_SECONDS: "30",
-    }),
-  );
-  const service = await startService(options, { now: () => clock });
+  const env = {
+    ...QUIET_REAPER,
+    // Ticks stay on time for 60 s. The timer may evaluate too, but on the test's clock, which
+    // only the test moves: it can only do what the test's own evaluation would.
+    BUCKETS_SCHEDULE_SECONDS: "30",
+  };
+  const { service } = await startTestService(import.meta.filename, env, label, {
+    now: () => clock,
+  });
   started.push(service);
   return service;
 }

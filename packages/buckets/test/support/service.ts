@@ -28,21 +28,21 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/**
+ * What a test may hook in the service: the clocks (this machine's as the service sees it, the
+ * schedules'), how often waiting withdraws look again unsignalled, the commands sent to MongoDB.
+ */
+export type ServiceHooks = NonNullable<Parameters<typeof startService>[1]>;
+
 /** Starts the real service on 127.0.0.1:0 against this test file's own database. */
 export async function startTestService(
   file: string,
   env: Record<string, string> = {},
   label = "",
-  /** This machine's clock as the service sees it (ms): only tests skew it. */
-  localClock?: () => number,
-  /** How often waiting withdraws look again unsignalled (ms). */
-  recheckMs?: number,
+  hooks: ServiceHooks = {},
 ): Promise<TestService> {
   const options = readOptions(testServiceEnv(file, label, env));
-  const service = await startService(options, {
-    ...(localClock ? { localClock } : {}),
-    ...(recheckMs ? { recheckMs } : {}),
-  });
+  const service = await startService(options, hooks);
   const token = (user: string, scopes: Scope[], pipelines?: string[]) =>
     mintToken(service.keys, { user, scopes, ...(pipelines ? { pipelines } : {}) });
   const tokens = {
@@ -102,17 +102,14 @@ export const notifyingEnv = (slackUrl: string) => ({
 export function useTestService(
   file: string,
   env: Record<string, string> = {},
-  /**
-   * Whether the database is emptied first, for tests that count what is in it; the service's
-   * clock, for tests that skew it.
-   */
-  { emptied = false, localClock }: { emptied?: boolean; localClock?: () => number } = {},
+  /** Whether the database is emptied first, for tests that count what is in it; the service's hooks. */
+  { emptied = false, hooks = {} }: { emptied?: boolean; hooks?: ServiceHooks } = {},
 ): { t: TestService; db: Db } {
   let service: TestService | undefined;
   let mongo: { client: MongoClient; db: Db } | undefined;
   beforeAll(async () => {
     mongo = await testDb(file, "", { drop: emptied });
-    service = await startTestService(file, env, "", localClock);
+    service = await startTestService(file, env, "", hooks);
   });
   afterAll(async () => {
     await mongo?.client.close();
