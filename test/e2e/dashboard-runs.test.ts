@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { yamlConfig } from "../support/configs.js";
 import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
@@ -45,21 +46,18 @@ describe("a run's page", () => {
     timeout: 120_000,
   }, async () => {
     const pipeline = `ui-runctl-${Math.random().toString(36).slice(2, 8)}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "timeout: 2h",
-      "max-parallel: 1",
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: slow",
-      "      matrix: {n: [1, 2]}",
-      '      work: {command: ["sh", "-c", "exec sleep 600"]}',
-      "    - name: after",
-      "      needs: [slow]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: slow",
+        "      matrix: {n: [1, 2]}",
+        '      work: {command: ["sh", "-c", "exec sleep 600"]}',
+        "    - name: after",
+        "      needs: [slow]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin", header: ["timeout: 2h", "max-parallel: 1"] },
+    );
     const { id } = await stack.client().startRun(config);
     worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "3"], {
       WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
@@ -104,26 +102,25 @@ describe("a run's page", () => {
 
   it("draws each step's if: on the graph, and whether it held", { timeout: 120_000 }, async () => {
     const pipeline = `ui-if-${Math.random().toString(36).slice(2, 8)}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: fit",
-      '      work: {command: ["true"]}',
-      "    - name: alarm",
-      "      needs: [fit]",
-      "      if: needs.fit.result == 'failure'",
-      '      work: {command: ["true"]}',
-      "    - name: report",
-      "      needs: [fit]",
-      "      if: always()",
-      '      work: {command: ["true"]}',
-      "    - name: publish",
-      "      needs: [alarm]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: fit",
+        '      work: {command: ["true"]}',
+        "    - name: alarm",
+        "      needs: [fit]",
+        "      if: needs.fit.result == 'failure'",
+        '      work: {command: ["true"]}',
+        "    - name: report",
+        "      needs: [fit]",
+        "      if: always()",
+        '      work: {command: ["true"]}',
+        "    - name: publish",
+        "      needs: [alarm]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin" },
+    );
     const { id } = await stack.client().startRun(config);
     await signIn();
     await page.goto(`${stack.url}/ui#/runs/${id}`);

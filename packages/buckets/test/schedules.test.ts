@@ -1,5 +1,6 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stepOne, yamlConfig } from "../../../test/support/configs.js";
 import { testDb } from "../../../test/support/db.js";
 import { mintToken, type RunningService, type Scope } from "../src/index.js";
 import { aWork, QUIET_REAPER, startTestService } from "./support/service.js";
@@ -148,16 +149,7 @@ describe("firing", () => {
 describe("a pipeline target", () => {
   it("starts a run of the config at each tick, linked to the tick by the run's id", async () => {
     const pipeline = `sched-${++names}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: alice, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: one",
-      "      stage: 1",
-      '      work: {command: ["echo", "${{ params.word }}"]}',
-    ].join("\n");
+    const config = yamlConfig(pipeline, stepOne(["echo", "${{ params.word }}"]));
     const added = await call(a, "POST", "/schedules", alice(a), {
       name: pipeline,
       cron: "0 * * * *",

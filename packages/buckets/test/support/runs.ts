@@ -1,5 +1,6 @@
 import { ObjectId } from "mongodb";
 import { expect } from "vitest";
+import { pipelineConfig } from "../../../../test/support/configs.js";
 import type { TestService } from "./service.js";
 
 /**
@@ -111,13 +112,8 @@ export function runCalls<R, C extends Claimed = Claimed>(t: TestService) {
 export const uniqueName = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
 
 /** A version 2 config of `steps`, on site "local", with `extra` beside its pipeline. */
-export const runConfig = (name: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps },
-  ...extra,
-});
+export const runConfig = (name: string, steps: unknown[], extra: Record<string, unknown> = {}) =>
+  pipelineConfig(name, steps, {}, extra);
 
 /** A fit over i = 1, 2, 3, then a sum that needs the fits' results `i`: a run to control. */
 export const fitThenSum = (name: string, extra: Record<string, unknown> = {}) =>
