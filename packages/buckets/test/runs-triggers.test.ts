@@ -41,6 +41,17 @@ async function call(method: string, path: string, bearer: string, body?: unknown
 }
 const message = (body: unknown) => JSON.stringify(body);
 
+/** The schedules evaluated just after 02:00 on the first day; answers the works of `pipeline` then. */
+async function afterNightlyTick(pipeline: string) {
+  clock = START + 2 * HOUR + 1;
+  try {
+    await s.ticker.evaluate();
+  } finally {
+    clock = START;
+  }
+  return call("POST", "/view", alice(), { query: { pipeline } });
+}
+
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
@@ -100,13 +111,7 @@ describe("on: in a config", () => {
       config(name, { on: [{ cron: "0 2 * * *" }] }),
     );
     expect(deployed.status, message(deployed.body)).toBe(200);
-    clock = START + 2 * HOUR + 1;
-    try {
-      await s.ticker.evaluate();
-    } finally {
-      clock = START;
-    }
-    const works = await call("POST", "/view", alice(), { query: { pipeline: name } });
+    const works = await afterNightlyTick(name);
     expect(
       (works.body as { parameters: unknown; step: string }[]).map((w) => [w.step, w.parameters]),
     ).toEqual([["nightly", { at: "2026-01-05T02:00:00.000Z" }]]);
@@ -194,13 +199,7 @@ describe("deploying with params, and a dry run of it", () => {
       target: { params?: unknown };
     }[];
     expect(schedules.find((x) => x.config === name)?.target.params).toEqual({ n: "5" });
-    clock = START + 2 * HOUR + 1;
-    try {
-      await s.ticker.evaluate();
-    } finally {
-      clock = START;
-    }
-    const works = await call("POST", "/view", alice(), { query: { pipeline: name } });
+    const works = await afterNightlyTick(name);
     expect((works.body as { parameters: unknown }[]).map((w) => w.parameters)).toEqual([
       { n: 5, at: "2026-01-05T02:00:00.000Z" },
     ]);
