@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { yamlConfig } from "../../../test/support/configs.js";
 import { runCalls } from "./support/runs.js";
 import { aWork, useTestService } from "./support/service.js";
 import { depositWork, viewWork } from "./support/works.js";
@@ -28,6 +29,9 @@ interface Summary {
   steps: { name: string; cached: number }[];
   events: { kind: string; step?: string; detail?: string }[];
 }
+
+/** What a config of these tests says beside its steps: every work answered from the cache. */
+const CACHED = { header: ["cache: true"] };
 
 /** Alice's work, deposited, as she reads it then. */
 const deposit = async (work: Record<string, unknown>): Promise<Stored> =>
@@ -80,7 +84,7 @@ describe("refusals name the field and how to fix it", () => {
   });
 
   it("an expiry of a run's unknown step names the run's steps", async () => {
-    const config = `version: "2"\nname: fit\ndefaults: {user: alice, site: local}\npipeline:\n  steps:\n    - name: one\n      work: {command: ["true"]}`;
+    const config = yamlConfig("fit", ["    - name: one", '      work: {command: ["true"]}']);
     const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
     const id = (run.body as { id: string }).id;
     await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice });
@@ -147,20 +151,18 @@ describe("keys and the ttl", () => {
 });
 
 describe("a run answered from the cache", () => {
-  const config = `
-version: "2"
-name: paced
-defaults: {user: alice, site: local}
-cache: true
-pipeline:
-  steps:
-    - name: many
-      matrix: {i: [${[...Array(30).keys()].join(", ")}], max-parallel: 2}
-      work: {command: ["true"], parameters: {i: "\${{ matrix.i }}"}}
-    - name: after
-      needs: many
-      work: {command: ["true"], parameters: {all: "\${{ needs.many.results.ok }}"}}
-`;
+  const config = yamlConfig(
+    "paced",
+    [
+      "    - name: many",
+      `      matrix: {i: [${[...Array(30).keys()].join(", ")}], max-parallel: 2}`,
+      '      work: {command: ["true"], parameters: {i: "${{ matrix.i }}"}}',
+      "    - name: after",
+      "      needs: many",
+      '      work: {command: ["true"], parameters: {all: "${{ needs.many.results.ok }}"}}',
+    ],
+    CACHED,
+  );
 
   it("ends within the request that started it, max-parallel or not: reused works take no room", async () => {
     await finish(await startRun(config), "paced", { ok: 1 });
@@ -179,23 +181,21 @@ pipeline:
   });
 
   it("works a step makes from its parent's results at run time are answered from the cache too", async () => {
-    const grows = `
-version: "2"
-name: grows
-defaults: {user: alice, site: local}
-cache: true
-pipeline:
-  steps:
-    - name: split
-      work: {command: ["split"]}
-    - name: process
-      needs: split
-      matrix: {part: "\${{ needs.split.results.parts }}"}
-      work: {command: ["process"], parameters: {p: "\${{ matrix.part }}"}}
-    - name: merge
-      needs: process
-      work: {command: ["merge"], parameters: {all: "\${{ needs.process.results }}"}}
-`;
+    const grows = yamlConfig(
+      "grows",
+      [
+        "    - name: split",
+        '      work: {command: ["split"]}',
+        "    - name: process",
+        "      needs: split",
+        '      matrix: {part: "${{ needs.split.results.parts }}"}',
+        '      work: {command: ["process"], parameters: {p: "${{ matrix.part }}"}}',
+        "    - name: merge",
+        "      needs: process",
+        '      work: {command: ["merge"], parameters: {all: "${{ needs.process.results }}"}}',
+      ],
+      CACHED,
+    );
     const first = await startRun(grows);
     await finish(first, "grows", { parts: ["a", "b", "c"] });
     expect((await getRun(first)).status).toBe("success");
@@ -213,7 +213,15 @@ pipeline:
 });
 
 describe("expiry by key reaches what was made from it; an edit does not keep a stale key", () => {
-  const chain = `version: "2"\nname: chain\ndefaults: {user: alice, site: local}\ncache: true\npipeline:\n  steps:\n    - {name: a, work: {command: ["a"]}}\n    - {name: b, needs: a, work: {command: ["b"]}}\n    - {name: c, needs: b, work: {command: ["c"]}}`;
+  const chain = yamlConfig(
+    "chain",
+    [
+      '    - {name: a, work: {command: ["a"]}}',
+      '    - {name: b, needs: a, work: {command: ["b"]}}',
+      '    - {name: c, needs: b, work: {command: ["c"]}}',
+    ],
+    CACHED,
+  );
   /** Runs the chain to its end as a worker would; answers each step's work. */
   const runChain = async () => {
     const id = await startRun(chain);
