@@ -20,7 +20,7 @@ export default defineConfig({
       },
       { extends: true, test: { name: "worker", include: ["packages/worker/test/**/*.test.ts"] } },
       { extends: true, test: { name: "repo", include: ["test/**/*.test.ts"] } },
-      // Three more mongods, each a Wine process on the team's machines: beside 2 cores' worth of
+      // Two more mongods, each a Wine process on the team's machines: beside 2 cores' worth of
       // other test files a member could stall past the driver's timeouts. So it runs last, alone.
       {
         extends: true,

@@ -3,11 +3,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput, Workspace } from "@workflow/work";
-import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
 import { type LocalS3, S3_CREDENTIALS, startLocalS3 } from "../support/s3.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { runOne } from "../support/works.js";
 
 /**
  * Products and plots archived by a real worker after a Python function made them: on temporary
@@ -16,7 +16,6 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
 
 const MODULES = join(ROOT, "test", "fixtures", "python");
 const ALL = ["bypass", "copy", "delete", "move"] as const;
-const FINAL = ["success", "failure", "cancelled"];
 let stack: Stack;
 let s3: LocalS3;
 let scratch: string;
@@ -71,41 +70,16 @@ async function runWrite(
   work: Partial<WorkInput> = {},
 ): Promise<{ work: StoredWork; made: string }> {
   const made = join(scratch, `made-${++count}`);
-  const client = stack.client();
-  const pipeline = `arc-${Math.random().toString(36).slice(2, 10)}`;
-  const [id] = await client.deposit(
-    [
-      {
-        pipeline,
-        site: "local",
-        user: "admin",
-        function: "wfjobs.jobs.write",
-        parameters: { path: made, text: `content ${count}` },
-        config: { archive: { results: true, ...methods } } as WorkInput["config"],
-        ...work,
-      },
-    ],
-    { returnIds: true },
+  const stored = await runOne(
+    stack,
+    {
+      function: "wfjobs.jobs.write",
+      parameters: { path: made, text: `content ${count}` },
+      config: { archive: { results: true, ...methods } } as WorkInput["config"],
+      ...work,
+    },
+    { cwd: MODULES, prefix: "arc", worker: { workspace } },
   );
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: MODULES,
-    lives: 1,
-    wait: 2,
-    sleep: 0.1,
-    workspace,
-    logger: createLogger("silent"),
-  });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  const stored = await eventually(async () => {
-    const [found] = await client.view({ id });
-    return found && FINAL.includes(found.status) ? found : undefined;
-  }, 20_000);
   return { work: stored, made };
 }
 
@@ -181,35 +155,15 @@ describe("archiving on posix", () => {
 
   it("a missing file is recorded in archive.errors; URLs are left alone; the work still succeeds", async () => {
     const base = join(scratch, "posix-missing");
-    const client = stack.client();
-    const pipeline = `arc-missing-${++count}`;
-    const [id] = await client.deposit(
-      [
-        {
-          pipeline,
-          site: "local",
-          user: "admin",
-          function: "wfjobs.jobs.shaped",
-          parameters: { name: "frb-missing" },
-        },
-      ],
-      { returnIds: true },
+    const work = await runOne(
+      stack,
+      { function: "wfjobs.jobs.shaped", parameters: { name: "frb-missing" } },
+      {
+        cwd: MODULES,
+        prefix: "arc-missing",
+        worker: { workspace: workspaceWith({ posix: { local: base } }) },
+      },
     );
-    const worker = startWorker({
-      pipelines: [pipeline],
-      client,
-      cwd: MODULES,
-      lives: 1,
-      wait: 2,
-      sleep: 0.1,
-      workspace: workspaceWith({ posix: { local: base } }),
-      logger: createLogger("silent"),
-    });
-    await worker.done.finally(() => worker.stop());
-    const work = await eventually(async () => {
-      const [found] = await client.view({ id });
-      return found && FINAL.includes(found.status) ? found : undefined;
-    });
     expect(work.status).toBe("success");
     expect(work.products).toEqual(["/data/frb-missing.h5"]);
     expect(work.plots).toEqual(["/plots/frb-missing.png", "https://example.org/frb-missing.svg"]);
@@ -218,8 +172,10 @@ describe("archiving on posix", () => {
       "plots: /plots/frb-missing.png: no such file",
     ]);
     // Such works can be found: archive.errors is a field queries may name.
-    const found = await client.view({ pipeline, "archive.errors": { $exists: true, $ne: [] } });
-    expect(found.map((w) => w.id)).toEqual([id]);
+    const found = await stack
+      .client()
+      .view({ pipeline: work.pipeline, "archive.errors": { $exists: true, $ne: [] } });
+    expect(found.map((w) => w.id)).toEqual([work.id]);
   });
 });
 

@@ -1,20 +1,13 @@
-import type { ChildProcess } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { interruptWhen, runWorkflow } from "../support/cli.js";
+import { useStack } from "../support/stack.js";
 
 /**
  * `workflow rm`, `cancel` and `retry` on filters of any size (#27.1): the real CLI against the
  * real service, far past the 5,000 works one request used to take and the ~550 ids that fitted
  * in a URL.
  */
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(async () => {
-  await stack.close();
-});
+const { stack } = useStack(import.meta.filename);
 
 const alice = () => ({
   env: {
@@ -57,11 +50,7 @@ describe("workflow rm on 12,000 works", () => {
     await deposit("rm-resume", 12_000);
     const interrupted = await workflow(["rm", "--pipeline", "rm-resume", "--yes"], {
       ...alice(),
-      onSpawn: (child: ChildProcess) => {
-        child.stderr?.on("data", (chunk: Buffer) => {
-          if (chunk.toString().includes("so far")) child.kill("SIGINT");
-        });
-      },
+      onSpawn: interruptWhen(/so far/),
     });
     expect(interrupted.code).toBe(130);
     const said = /interrupted: deleted (\d+) of 12000 works; run the same command again/.exec(

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BucketsClient } from "@workflow/work";
-import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
+import type { WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { cliEnv, runWorkflow } from "../support/cli.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { serving } from "../support/works.js";
 
 /** Issue #29 from the `workflow` command: preview, reuse shown, expiry, deposit --cache. */
 const CONFIG = `
@@ -33,18 +34,8 @@ beforeAll(async () => {
     user: "developer",
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
-  env = {
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
-  worker = startWorker({
-    pipelines: ["cached-cli"],
-    client,
-    cwd: dir,
-    wait: 1,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
+  env = cliEnv(stack, "developer");
+  worker = serving(client, ["cached-cli"], dir);
 });
 afterAll(async () => {
   await worker.stop();

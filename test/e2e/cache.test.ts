@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mintToken } from "@workflow/buckets";
 import { BucketsClient, type StoredWork } from "@workflow/work";
-import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
+import type { WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { serving } from "../support/works.js";
 
 /**
  * Issue #29's figures with a real worker: a 3-step config with `cache: true`, run again and
@@ -61,14 +62,7 @@ export const report = ({ fit }) => ({ report: "fit " + fit });`,
     user: "developer",
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
-  worker = startWorker({
-    pipelines: ["cached", "cached-a", "cached-b"],
-    client,
-    cwd: dir,
-    wait: 1,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
+  worker = serving(client, ["cached", "cached-a", "cached-b"], dir);
 });
 afterAll(async () => {
   await worker.stop();

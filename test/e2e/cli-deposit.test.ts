@@ -1,11 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { interruptWhen, runWorkflow } from "../support/cli.js";
 import { freePort } from "../support/processes.js";
+import { startCuttingProxy } from "../support/proxy.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
@@ -96,19 +95,9 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
     timeout: 120_000,
   }, async () => {
     const file = worksFile("checking.jsonl", "checking", 60_000);
-    let seen = "";
-    let interrupted = false;
     const ran = await runWorkflow(["--url", stack.url, "deposit", "--file", file], {
       env: env(),
-      onSpawn: (child) => {
-        child.stderr?.on("data", (chunk: Buffer) => {
-          seen += chunk;
-          if (!interrupted && /checking 60000 works/.test(seen)) {
-            interrupted = true;
-            child.kill("SIGINT");
-          }
-        });
-      },
+      onSpawn: interruptWhen(/checking 60000 works/),
     });
     expect(ran.code, ran.stderr).toBe(130);
     expect(ran.stderr).toMatch(
@@ -122,20 +111,10 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
     timeout: 120_000,
   }, async () => {
     const file = worksFile("interrupted.jsonl", "interrupted", 20_000);
-    let seen = "";
-    let interrupted = false;
     const ran = await runWorkflow(["--url", stack.url, "deposit", "--file", file], {
       env: env(),
-      onSpawn: (child) => {
-        child.stderr?.on("data", (chunk: Buffer) => {
-          seen += chunk;
-          // After the first batch, while more are to come: the ids are out already.
-          if (!interrupted && /stored 1000\/20000/.test(seen)) {
-            interrupted = true;
-            child.kill("SIGINT");
-          }
-        });
-      },
+      // After the first batch, while more are to come: the ids are out already.
+      onSpawn: interruptWhen(/stored 1000\/20000/),
     });
     expect(ran.code).toBe(130);
     const printed = ran.stdout.trim().split("\n");
@@ -196,33 +175,12 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
   }, async () => {
     // In front of the service: the first two deposits get 503 with Retry-After, then all passes.
     let refused = 0;
-    const target = new URL(stack.url);
-    const proxy: Server = createServer((req, res) => {
-      if (req.method === "POST" && req.url?.startsWith("/work") && refused < 2) {
-        refused++;
-        req.resume();
-        res.writeHead(503, { "retry-after": "1", "content-type": "application/json" });
-        res.end('{"error":{"code":"unavailable","message":"MongoDB is not answering"}}');
-        return;
-      }
-      const forward = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: req.url,
-          method: req.method,
-          headers: req.headers,
-        },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
-      req.pipe(forward);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxy = await startCuttingProxy(stack.url);
+    proxy.refusal = { message: "MongoDB is not answering", retryAfter: 1 };
+    proxy.cut = (req) =>
+      req.method === "POST" && (req.url?.startsWith("/work") ?? false) && refused++ < 2;
     try {
-      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const url = proxy.url;
       const ran = await deposit(["--file", worksFile("outage.jsonl", "outage", 5)], url);
       expect(ran.code, ran.stderr).toBe(0);
       expect(ran.stderr).toMatch(/POST \/work: 503 MongoDB is not answering; retrying in 1 s/);
@@ -230,7 +188,7 @@ describe("workflow deposit: batches, Ctrl-C, repeats, outages", () => {
       expect(ran.stdout.trim().split("\n")).toHaveLength(5);
       expect(await stack.client().count({ pipeline: "outage" })).toBe(5);
     } finally {
-      await new Promise((resolve) => proxy.close(resolve));
+      await proxy.close();
     }
   });
 });

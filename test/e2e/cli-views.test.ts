@@ -2,7 +2,7 @@ import { STATUSES } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorkflow } from "../support/cli.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack, TEST_SECRET } from "../support/stack.js";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -118,7 +118,7 @@ describe("a token the service refuses", () => {
   );
   const expired = jwt.sign(
     { sub: "alice", scopes: ["work:read"], exp: Math.floor(Date.now() / 1000) - 60 },
-    "test-secret-for-the-stack-0123456789",
+    TEST_SECRET,
   );
   it.each([
     ["malformed", "not-a-token"],

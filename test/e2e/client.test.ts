@@ -1,48 +1,30 @@
-import { createServer, request, type Server } from "node:http";
-import { BucketsClient, BucketsError, createWork } from "@workflow/work";
+import { BucketsClient, BucketsError, createWork, type StoredWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
+import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
-let proxy: Server;
+let proxy: CuttingProxy;
 let proxyUrl: string;
 let dropNextDeposit = false;
 let dropped = 0;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  const target = new URL(stack.url);
   // Forwards everything; when told, lets one deposit reach the service and then hangs up on the caller.
-  proxy = createServer((req, res) => {
-    const upstream = request(
-      {
-        host: target.hostname,
-        port: target.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
-      (answer) => {
-        if (dropNextDeposit && req.method === "POST" && req.url?.split("?")[0] === "/work") {
-          dropNextDeposit = false;
-          dropped++;
-          answer.resume();
-          answer.on("end", () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  proxyUrl = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  proxy = await startCuttingProxy(stack.url);
+  proxy.drop = (req) => {
+    if (!dropNextDeposit || req.method !== "POST" || req.url?.split("?")[0] !== "/work")
+      return false;
+    dropNextDeposit = false;
+    dropped++;
+    return true;
+  };
+  proxyUrl = proxy.url;
 });
 afterAll(async () => {
-  proxy.closeAllConnections();
-  await new Promise((resolve) => proxy.close(resolve));
+  await proxy.close();
   await stack.close();
 });
 
@@ -223,5 +205,61 @@ describe("errors", () => {
     const started = Date.now();
     expect(await client.withdraw({ pipeline: "nothing" }, { wait: 2 })).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+  });
+});
+
+describe("following logs", () => {
+  const client = (user: string, scopes: ("work:withdraw" | "work:read" | "admin")[]) =>
+    new BucketsClient({ baseUrls: [stack.url], token: stack.token(user, scopes), env: {} });
+
+  it("streams an attempt's lines through the client's transport until the attempt ends", async () => {
+    const pipeline = `follow-${new ObjectId().toHexString().slice(-8)}`;
+    const owner = client("admin", ["admin"]);
+    const worker = client("follow-worker", ["work:withdraw", "work:read"]);
+    const [id] = await owner.deposit([{ ...work(1), pipeline }], { returnIds: true });
+    const held = (await worker.withdraw({ pipeline })) as StoredWork;
+    await worker.appendLogs(held, [{ t: Date.now(), stream: "stdout", text: "one" }]);
+    const lines: string[] = [];
+    let heard: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
+    const following = owner.followLogs(id as string, (line) => {
+      lines.push(line.text);
+      heard();
+    });
+    await first;
+    await worker.appendLogs(held, [{ t: Date.now(), stream: "stderr", text: "two" }]);
+    await worker.update([{ id: held.id, attempt: held.attempt, status: "success" }]);
+    expect(await following).toEqual({ attempt: 1, cut: 0, ended: true });
+    expect(lines).toEqual(["one", "two"]);
+  });
+
+  it("refuses as every other call does: the service's status, code and message", async () => {
+    const id = new ObjectId().toHexString();
+    const admin = client("admin", ["admin"]);
+    const missing = await admin.followLogs(id, () => undefined).catch((e: unknown) => e);
+    const paged = (await admin.logsPage(id).catch((e: unknown) => e)) as BucketsError;
+    expect(missing).toBeInstanceOf(BucketsError);
+    expect(missing).toMatchObject({ status: 404, code: paged.code });
+    expect((missing as Error).message).toContain(`GET /work/${id}/logs?follow=true: 404`);
+    const stranger = new BucketsClient({ baseUrls: [stack.url], token: "not-a-token", env: {} });
+    const refused = await stranger.followLogs(id, () => undefined).catch((e: unknown) => e);
+    const status = (await stranger.status().catch((e: unknown) => e)) as BucketsError;
+    expect(refused).toBeInstanceOf(BucketsError);
+    expect(refused).toMatchObject({ status: 401, code: status.code });
+  });
+
+  it("stopped by its signal mid-stream, rejects as an aborted call", async () => {
+    const pipeline = `follow-${new ObjectId().toHexString().slice(-8)}`;
+    const owner = client("admin", ["admin"]);
+    const worker = client("follow-worker", ["work:withdraw", "work:read"]);
+    const [id] = await owner.deposit([{ ...work(2), pipeline }], { returnIds: true });
+    const held = (await worker.withdraw({ pipeline })) as StoredWork;
+    await worker.appendLogs(held, [{ t: Date.now(), stream: "stdout", text: "one" }]);
+    const stop = new AbortController();
+    const following = owner.followLogs(id as string, () => stop.abort(), { signal: stop.signal });
+    await expect(following).rejects.toMatchObject({ status: 0, code: "aborted" });
+    await worker.update([{ id: held.id, attempt: held.attempt, status: "success" }]);
   });
 });

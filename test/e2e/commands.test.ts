@@ -2,16 +2,15 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
-import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, killRecorded, pidsIn } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { runOne as runOneWork } from "../support/works.js";
 
 /** Command works run by a real worker: exit codes, output tails, timeouts, and no injection. */
 
 let stack: Stack;
 let dir: string;
-const FINAL = ["success", "failure", "cancelled"];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
@@ -26,32 +25,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Deposits one work, runs a worker until it has done it, and answers the stored work. */
-async function runOne(work: Partial<WorkInput>, lives = 1): Promise<StoredWork> {
-  const client = stack.client();
-  const pipeline = `cmd-${Math.random().toString(36).slice(2, 10)}`;
-  const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
-    returnIds: true,
-  });
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: dir,
-    lives,
-    wait: 2,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  return eventually(async () => {
-    const [stored] = await client.view({ id });
-    return stored && FINAL.includes(stored.status) ? stored : undefined;
-  }, 10_000);
-}
+const runOne = (work: Partial<WorkInput>, lives = 1): Promise<StoredWork> =>
+  runOneWork(stack, work, { cwd: dir, prefix: "cmd", worker: { lives } });
 
 describe("exit codes and output", () => {
   it("exit 0 is success, with exitCode 0 and the tails of stdout and stderr in results", async () => {

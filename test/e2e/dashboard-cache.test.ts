@@ -1,16 +1,13 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { useDashboard } from "../support/dashboard.js";
+import { workerProcess } from "../support/processes.js";
+import { eventually } from "../support/stack.js";
 
 /**
  * The dashboard's work and run pages in Chromium say which works were taken from the cache (issue
  * #29), against the real service, MongoDB and a worker process. Screenshots go to
  * test/artifacts/dashboard; a console error fails the scenario.
  */
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 const SEEN_MS = 20_000;
 const CONFIG = (pipeline: string) => `
 version: "2"
@@ -26,48 +23,9 @@ pipeline:
       work: {command: ["sh", "-c", "echo combined"], parameters: {n: 2}}
 `;
 
-let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let consoleErrors: string[] = [];
-const owned: Owned[] = [];
+const { stack, page, owned, signIn } = useDashboard(import.meta.filename);
 
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename);
-  browser = await chromium.launch({
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  consoleErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
-});
-afterEach(async (test) => {
-  const name = test.task.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  await context.close();
-  expect(consoleErrors, "the page logged console errors").toEqual([]);
-});
-
-async function login(): Promise<void> {
-  await page.goto(`${stack.url}/`);
-  await page.locator("#token").fill(stack.token("admin", ["admin"]));
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header nav").waitFor();
-}
+const login = () => signIn();
 
 async function runToEnd(pipeline: string): Promise<string> {
   const { id } = await stack.client().startRun(CONFIG(pipeline));
@@ -103,6 +61,10 @@ describe("the dashboard and the cache", () => {
       page.locator(`[data-test=steps] tr[data-step=${step}] [data-test=cached]`);
     await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("1");
     await expect(cached("combine").textContent()).resolves.toBe("1");
+    // The graph counts them too, as workflow pipeline ps does.
+    await expect(
+      page.locator('[data-test=graph] [data-step="prepare"] .counts').textContent(),
+    ).resolves.toBe("1 success, 1 cached");
     await page.goto(`${stack.url}/ui#/runs/${first}`);
     await expect.poll(() => cached("prepare").textContent(), { timeout: SEEN_MS }).toBe("0");
 

@@ -1,10 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { type Owned, own, ROOT, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { afterAll, expect, it } from "vitest";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
+import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 
 /**
  * The dashboard's Results page in Chromium: works run by a real worker process, moved to the
@@ -12,57 +11,17 @@ import { type Stack, startStack } from "../support/stack.js";
  * and paged. The screenshot goes to test/artifacts/dashboard/.
  */
 
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 const SEEN_MS = 30_000;
 const PIPELINE = "ui-results";
 /** More than a page (50), so that the page has a next one. */
 const WORKS = 56;
 const FAILING = 3;
 
-let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let consoleErrors: string[] = [];
-const owned: Owned[] = [];
+const { stack, page, owned, signIn } = useDashboard(import.meta.filename);
 const home = mkdtempSync(join(tmpdir(), "dashboard-results-"));
+afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename);
-  browser = await chromium.launch({
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-});
-afterAll(async () => {
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  await browser?.close();
-  await stack?.close();
-  rmSync(home, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  consoleErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
-});
-afterEach(async (test) => {
-  const name = test.task.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  await context.close();
-  expect(consoleErrors, "the page logged console errors").toEqual([]);
-});
-
-async function login(token: string): Promise<void> {
-  await page.goto(`${stack.url}/`);
-  await page.locator("#token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header nav").waitFor();
-}
+const login = signIn;
 
 it("results page: finds transferred works by pipeline, status, tag and event, counts and pages them", {
   timeout: 180_000,

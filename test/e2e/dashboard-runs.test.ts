@@ -1,82 +1,68 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { MongoClient, ObjectId } from "mongodb";
-import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { yamlConfig } from "../support/configs.js";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { databaseName, uriFor } from "../support/db.js";
-import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { type Stack, startStack } from "../support/stack.js";
+import { type Owned, workerProcess } from "../support/processes.js";
 
 /**
  * A run's page in a real browser (Chromium through playwright-core) against the real service,
- * MongoDB and a worker process: its limits, Pause and Resume, and a timed-out run's end.
+ * MongoDB and a worker process: its limits, Pause and Resume, a timed-out run's end, and its steps'
+ * conditions on the graph.
  */
 
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 /** How long the page may take to show what the service already has (it polls every 2 s). */
 const SEEN_MS = 20_000;
 
-let stack: Stack;
-let browser: Browser;
-let page: Page;
+const { stack, page, signIn } = useDashboard(import.meta.filename, {
+  env: { BUCKETS_REAP_SECONDS: "1" },
+});
 let mongo: MongoClient;
 let worker: Owned | undefined;
-const consoleErrors: string[] = [];
-
+let conditions: Owned | undefined;
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" });
   mongo = await MongoClient.connect(uriFor(databaseName(import.meta.filename)));
-  browser = await chromium.launch({
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
 });
-
 afterAll(async () => {
   await worker?.stop("SIGKILL");
-  await browser?.close();
+  await conditions?.stop("SIGKILL");
   await mongo?.close();
-  await stack?.close();
 });
 
 const runPage = () => page.locator("[data-test=run]");
 const stepState = (name: string) =>
   page.locator(`[data-test=graph] [data-step="${name}"]`).getAttribute("data-state");
+/** The fill and outline a step's node is drawn in. */
+const colours = (name: string) =>
+  page.evaluate(`(() => {
+    const node = document.querySelector('[data-test=graph] [data-step="${name}"] rect');
+    const style = getComputedStyle(node);
+    return [style.fill, style.stroke];
+  })()`);
 
 describe("a run's page", () => {
   it("shows its limits, pauses and resumes it, and shows it timed out with a way to carry on", {
     timeout: 120_000,
   }, async () => {
     const pipeline = `ui-runctl-${Math.random().toString(36).slice(2, 8)}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "timeout: 2h",
-      "max-parallel: 1",
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: slow",
-      "      matrix: {n: [1, 2]}",
-      '      work: {command: ["sh", "-c", "exec sleep 600"]}',
-      "    - name: after",
-      "      needs: [slow]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: slow",
+        "      matrix: {n: [1, 2]}",
+        '      work: {command: ["sh", "-c", "exec sleep 600"]}',
+        "    - name: after",
+        "      needs: [slow]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin", header: ["timeout: 2h", "max-parallel: 1"] },
+    );
     const { id } = await stack.client().startRun(config);
     worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "3"], {
       WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
     });
-    await page.goto(`${stack.url}/`);
-    await page.locator("#token").fill(stack.token("admin", ["admin"]));
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.locator("header nav").waitFor();
+    await signIn();
     await page.goto(`${stack.url}/ui#/runs/${id}`);
     await expect
       .poll(() => page.locator("[data-test=limits]").textContent(), { timeout: SEEN_MS })
@@ -112,6 +98,71 @@ describe("a run's page", () => {
     );
     await expect(page.locator("[data-action=rerun-unfinished]").isVisible()).resolves.toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "run-paused-timedout.png"), fullPage: true });
-    expect(consoleErrors).toEqual([]);
+  });
+
+  it("draws each step's if: on the graph, and whether it held", { timeout: 120_000 }, async () => {
+    const pipeline = `ui-if-${Math.random().toString(36).slice(2, 8)}`;
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: fit",
+        '      work: {command: ["true"]}',
+        "    - name: alarm",
+        "      needs: [fit]",
+        "      if: needs.fit.result == 'failure'",
+        '      work: {command: ["true"]}',
+        "    - name: report",
+        "      needs: [fit]",
+        "      if: always()",
+        '      work: {command: ["true"]}',
+        "    - name: publish",
+        "      needs: [alarm]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin" },
+    );
+    const { id } = await stack.client().startRun(config);
+    await signIn();
+    await page.goto(`${stack.url}/ui#/runs/${id}`);
+    const condition = (step: string) =>
+      page.locator(`[data-test=graph] [data-step="${step}"] [data-test=condition]`);
+    // No worker yet: fit has not ended, so alarm's condition is not evaluated.
+    await expect
+      .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
+      .toBe("pending");
+    await expect(condition("alarm").textContent()).resolves.toContain("… if needs.fit.result ==");
+    // A step with no state of its own colours yet is drawn plain.
+    await expect(colours("alarm")).resolves.toEqual(["rgb(236, 239, 241)", "rgb(120, 144, 156)"]);
+    // The page of the run before (paused and resumed there) said so; this run's page does not.
+    await expect(runPage().locator(".done").count()).resolves.toBe(0);
+    await expect(
+      page.locator('[data-test=steps] tr[data-step="alarm"] [data-test=if]').textContent(),
+    ).resolves.toBe("needs.fit.result == 'failure'");
+    await expect(page.locator("[data-test=graph] .edge.conditional").count()).resolves.toBe(2);
+
+    conditions = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2"], {
+      WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
+    });
+    await expect
+      .poll(() => runPage().getAttribute("data-status"), { timeout: 60_000 })
+      .toBe("success");
+    await expect
+      .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
+      .toBe("no");
+    await expect(stepState("alarm")).resolves.toBe("skipped");
+    await expect(condition("report").getAttribute("data-held")).resolves.toBe("yes");
+    await expect(condition("report").textContent()).resolves.toContain("✓ if always()");
+    await expect(stepState("report")).resolves.toBe("success");
+    // publish has no if: of its own; the default, success(), did not hold (alarm was skipped).
+    await expect(condition("publish").textContent()).resolves.toContain("✗ if success()");
+    await expect(stepState("publish")).resolves.toBe("skipped");
+    // Each state's colours reach its node.
+    await expect(colours("report")).resolves.toEqual(["rgb(200, 230, 201)", "rgb(46, 125, 50)"]);
+    await expect(colours("alarm")).resolves.toEqual(["rgb(225, 190, 231)", "rgb(106, 27, 154)"]);
+    await expect(condition("fit").count()).resolves.toBe(0);
+    await expect(
+      page.locator('[data-test=graph] [data-step="alarm"] title').textContent(),
+    ).resolves.toContain("if needs.fit.result == 'failure': did not hold: skipped");
+    await page.screenshot({ path: join(ARTIFACTS, "run-conditions.png"), fullPage: true });
   });
 });

@@ -1,11 +1,10 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { testDb } from "../support/db.js";
-import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { eventually } from "../support/stack.js";
 
 /**
  * The dashboard after a week of real use (#27), in Chromium against the real service, MongoDB
@@ -14,50 +13,12 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  * test/artifacts/dashboard; a console error the scenario does not expect fails it.
  */
 
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 /** How long the page may take to show what the service already has (it polls every 2 to 15 s). */
 const SEEN_MS = 30_000;
 
-let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let consoleErrors: string[] = [];
-let expectedErrors: RegExp[] = [];
-const owned: Owned[] = [];
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename);
-  browser = await chromium.launch({
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1500, height: 900 } });
-  page = await context.newPage();
-  consoleErrors = [];
-  expectedErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
-});
-
-afterEach(async (test) => {
-  const name = test.task.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-  await page.screenshot({ path: join(ARTIFACTS, `week-${name}.png`), fullPage: true });
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  await context.close();
-  const unexpected = consoleErrors.filter((text) => !expectedErrors.some((re) => re.test(text)));
-  expect(unexpected, "the page logged console errors").toEqual([]);
+const { stack, page, owned, expectErrors, signIn } = useDashboard(import.meta.filename, {
+  viewport: { width: 1500, height: 900 },
+  screenshots: "week-",
 });
 
 let serial = 0;
@@ -65,12 +26,7 @@ const pipelineName = (what: string) =>
   `wk-${what}-${++serial}-${Math.random().toString(36).slice(2, 6)}`;
 const admin = () => stack.token("admin", ["admin"]);
 
-async function login(token: string): Promise<void> {
-  await page.goto(`${stack.url}/`);
-  await page.locator("#token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header nav").waitFor();
-}
+const login = signIn;
 
 /** Deposits in requests of 5,000 (a request takes 10,000 at most). */
 async function deposit(works: (Partial<WorkInput> & { pipeline: string })[]): Promise<string[]> {
@@ -114,7 +70,7 @@ describe("bulk actions on a filter of any size", () => {
       .poll(() => progress.textContent(), { timeout: SEEN_MS })
       .toMatch(/Delete: [1-9]\d* of 12000 done…/);
     // The connection goes: the action stops between pages and says how far it got.
-    expectedErrors = [/Failed to load resource/];
+    expectErrors(/Failed to load resource/);
     await page.route("**/work/bulk", (route) => route.abort());
     await expect
       .poll(() => progress.textContent(), { timeout: SEEN_MS })
@@ -256,7 +212,7 @@ describe("the smaller fixes", () => {
     ]);
     await page.screenshot({ path: join(ARTIFACTS, "week-no-such-page.png"), fullPage: true });
     // A work that is not there: the refusal, and no "Loading…" under it.
-    expectedErrors = [/404/];
+    expectErrors(/404/);
     await page.goto(`${stack.url}/ui#/work/${"0".repeat(24)}`);
     await expect.poll(() => text("main section")).toContain("no work");
     expect(await text("main section")).not.toContain("Loading");

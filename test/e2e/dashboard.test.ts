@@ -1,11 +1,10 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import jwt from "jsonwebtoken";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack, TEST_SECRET } from "../support/stack.js";
+import { describe, expect, it } from "vitest";
+import { pipelineConfig, yamlConfig } from "../support/configs.js";
+import { useDashboard } from "../support/dashboard.js";
+import { type Owned, workerProcess } from "../support/processes.js";
+import { eventually, TEST_SECRET } from "../support/stack.js";
 
 /**
  * The dashboard in a real browser (Chromium through playwright-core), against the real service,
@@ -13,54 +12,11 @@ import { eventually, type Stack, startStack, TEST_SECRET } from "../support/stac
  * and fails if the page logs a console error (beyond the one refusal a scenario expects).
  */
 
-const ARTIFACTS = join(ROOT, "test", "artifacts", "dashboard");
 /** How long the page may take to show what the service already has (it polls every 2 s). */
 const SEEN_MS = 20_000;
 
-let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
-let page: Page;
-let consoleErrors: string[] = [];
-/** Console errors the running scenario expects (a refused token's 401), by pattern. */
-let expectedErrors: RegExp[] = [];
-const owned: Owned[] = [];
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" });
-  browser = await chromium.launch({
-    // On these machines Debian's chromium (../shared/browser/env.sh); elsewhere the one that
-    // `npx playwright install chromium` downloaded, which playwright-core finds by itself.
-    ...(process.env.CHROME_PATH ? { executablePath: process.env.CHROME_PATH } : {}),
-    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
-  });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
-
-beforeEach(async () => {
-  // A context per scenario: its own sessionStorage, so every scenario logs in afresh.
-  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  consoleErrors = [];
-  expectedErrors = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-  page.on("pageerror", (error) => consoleErrors.push(`uncaught: ${error.message}`));
-});
-
-afterEach(async (test) => {
-  const name = test.task.name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-  await context.close();
-  const unexpected = consoleErrors.filter((text) => !expectedErrors.some((re) => re.test(text)));
-  expect(unexpected, "the page logged console errors").toEqual([]);
+const { stack, page, context, owned, expectErrors, signIn } = useDashboard(import.meta.filename, {
+  env: { BUCKETS_REAP_SECONDS: "1" },
 });
 
 let serial = 0;
@@ -69,12 +25,7 @@ const pipelineName = (what: string) =>
 
 const admin = () => stack.token("admin", ["admin"]);
 
-async function login(token: string): Promise<void> {
-  await page.goto(`${stack.url}/`);
-  await page.locator("#token").fill(token);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header nav").waitFor();
-}
+const login = signIn;
 
 async function deposit(works: (Partial<WorkInput> & { pipeline: string })[]): Promise<string[]> {
   return (await stack.client().deposit(
@@ -302,20 +253,19 @@ describe("the dashboard in a browser", () => {
 
   it("cancels a run from its graph, and reruns it", async () => {
     const pipeline = pipelineName("run");
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: prepare",
-      "      stage: 1",
-      '      work: {command: ["sh", "-c", "sleep 20"]}',
-      "    - name: fit",
-      "      stage: 2",
-      "      needs: [prepare]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: prepare",
+        "      stage: 1",
+        '      work: {command: ["sh", "-c", "sleep 20"]}',
+        "    - name: fit",
+        "      stage: 2",
+        "      needs: [prepare]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin" },
+    );
     const run = await call("POST", "/runs", admin(), { config });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
     const runId = (run.body as { id: string }).id;
@@ -363,23 +313,20 @@ describe("the dashboard in a browser", () => {
 
   it("draws a step made from a parent's results: fans out until the parent ends, then its count", async () => {
     const pipeline = pipelineName("fanout");
-    const config = {
-      version: "2",
-      name: pipeline,
-      defaults: { user: "admin", site: "local" },
-      pipeline: {
-        steps: [
-          { name: "split", work: { command: ["true"] } },
-          {
-            name: "process",
-            needs: ["split"],
-            matrix: { partition: "${{ needs.split.results.partitions }}" },
-            "max-parallel": 2,
-            work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
-          },
-        ],
-      },
-    };
+    const config = pipelineConfig(
+      pipeline,
+      [
+        { name: "split", work: { command: ["true"] } },
+        {
+          name: "process",
+          needs: ["split"],
+          matrix: { partition: "${{ needs.split.results.partitions }}" },
+          "max-parallel": 2,
+          work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
+        },
+      ],
+      { user: "admin" },
+    );
     const run = await call("POST", "/runs", admin(), { config });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
     const runId = (run.body as { id: string }).id;
@@ -392,6 +339,9 @@ describe("the dashboard in a browser", () => {
     await expect(process.locator("title").textContent()).resolves.toContain(
       "fans out from split.partitions at run time",
     );
+    // The steps table says it as workflow pipeline ps does: where from, then how many were made.
+    const works = page.locator('[data-test=steps] tr[data-step="process"] [data-test=works]');
+    await expect(works.textContent()).resolves.toBe("fans out from split.partitions at run time");
     const workerToken = stack.token("worker", ["work:withdraw"]);
     const claimed = await call("POST", "/work/withdraw", workerToken, { pipeline });
     const split = claimed.body as { id: string; attempt: number; claim?: string };
@@ -403,6 +353,7 @@ describe("the dashboard in a browser", () => {
       .poll(() => process.textContent(), { timeout: SEEN_MS })
       .toContain("running · 3 works (fanned out)");
     await expect.poll(() => process.textContent(), { timeout: SEEN_MS }).toContain("2 queued");
+    await expect(works.textContent()).resolves.toBe("3 (made at run time)");
     await expect(page.locator("[data-test=events]").textContent()).resolves.toContain(
       "3 works from split.partitions",
     );
@@ -490,7 +441,7 @@ describe("the dashboard in a browser", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(error.textContent()).resolves.toContain("expired");
     // Well formed but not signed by this service: the service says so (401), and nothing opens.
-    expectedErrors = [/status of 401/];
+    expectErrors(/status of 401/);
     const forged = jwt.sign(
       { sub: "mallory", scopes: ["admin"] },
       "not-the-service-secret-0123456789",

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
 
@@ -10,11 +11,7 @@ let stack: Stack;
 let env: Record<string, string>;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  env = {
-    PATH: process.env.PATH ?? "",
-    WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack);
 });
 afterAll(async () => {
   await stack.close();

@@ -1,8 +1,9 @@
-import { createServer, request } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { BucketsClient, BucketsError } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
+import { startCuttingProxy } from "../support/proxy.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 /** Deposit is safe to retry; the client finds the service among its URLs; errors are typed. */
@@ -19,47 +20,34 @@ interface Proxy {
   close(): Promise<void>;
 }
 
-/** An HTTP proxy in front of the service that can lose deposit answers, or say 503 itself. */
+/** The cutting proxy in front of the service, losing deposit answers or saying 503 itself, as told. */
 async function startProxy(target: string): Promise<Proxy> {
-  const { hostname, port } = new URL(target);
-  const server = createServer((req, res) => {
-    const deposit = req.method === "POST" && req.url?.split("?")[0] === "/work";
-    if (deposit && proxy.unavailable > 0) {
-      proxy.unavailable--;
-      req.resume();
-      res.writeHead(503, { "content-type": "text/plain" }).end("try later");
-      return;
-    }
-    const upstream = request(
-      { host: hostname, port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        if (deposit) proxy.forwarded.push(answer.statusCode ?? 0);
-        if (deposit && proxy.drop > 0) {
-          proxy.drop--;
-          proxy.dropped++;
-          // The service has answered (the works are stored): hang up on the caller instead.
-          answer.resume();
-          answer.on("end", () => req.socket.destroy());
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const cutting = await startCuttingProxy(target);
   const proxy: Proxy = {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    url: cutting.url,
     drop: 0,
     unavailable: 0,
     forwarded: [],
     dropped: 0,
-    async close() {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
+    close: cutting.close,
+  };
+  const deposit = (req: IncomingMessage) =>
+    req.method === "POST" && req.url?.split("?")[0] === "/work";
+  cutting.refusal = { message: "try later" };
+  cutting.cut = (req) => {
+    if (!deposit(req) || proxy.unavailable === 0) return false;
+    proxy.unavailable--;
+    return true;
+  };
+  // The service answers (the works are stored), and the caller is hung up on instead.
+  cutting.drop = (req) => {
+    if (!deposit(req) || proxy.drop === 0) return false;
+    proxy.drop--;
+    proxy.dropped++;
+    return true;
+  };
+  cutting.answered = (req, status) => {
+    if (deposit(req)) proxy.forwarded.push(status);
   };
   return proxy;
 }

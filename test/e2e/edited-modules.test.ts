@@ -4,14 +4,14 @@ import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { depositAll, finishedWorks } from "../support/works.js";
 
 /**
  * A module edited while a worker runs: the next work runs the edited code, in a fresh warm
  * process, and the worker's log says why it started one (issue #27, item 4).
  */
 
-const FINAL = ["success", "failure", "cancelled"];
 let stack: Stack;
 let dir: string;
 let worker: Owned | undefined;
@@ -29,16 +29,10 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Deposits one work for the running worker and answers it once finished. */
 async function runOne(pipeline: string, work: Partial<WorkInput>): Promise<StoredWork> {
-  const client = stack.client();
-  const [id] = (await client.deposit(
-    [{ pipeline, site: "local", user: "admin", retries: 0, timeout: 30, ...work }],
-    { returnIds: true },
-  )) as string[];
-  return eventually(async () => {
-    const [found] = await client.view({ id }, { limit: 1 });
-    return found && FINAL.includes(found.status) ? found : undefined;
-  }, 30_000);
+  const ids = await depositAll(stack, pipeline, [work], { retries: 0, timeout: 30 });
+  return (await finishedWorks(stack, ids))[0] as StoredWork;
 }
 
 /** The worker's log lines (JSON, as no terminal watches it) whose message is `msg`. */

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import type { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
@@ -60,11 +61,7 @@ beforeAll(async () => {
     user: "developer",
     scopes: ["work:deposit", "work:read", "work:withdraw"],
   });
-  env = {
-    PATH: process.env.PATH ?? "",
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack, "developer");
 });
 afterAll(async () => {
   await stack.close();

@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  alive,
   bash,
   cleanEnv,
   copyRepository,
@@ -12,6 +11,7 @@ import {
   npmStart,
   readmeBlock,
 } from "../support/fresh.js";
+import { alive } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
 
 // A new user's first hour, on a fresh copy of the repository: the README's own commands, in order.
@@ -70,7 +70,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
   it("npm ci links npx workflow and npx buckets; they run once built", {
     timeout: 600_000,
   }, async () => {
-    const quickStart = readmeBlock(readme, "## Quick start");
+    const quickStart = readmeBlock(readme, "## Quick start", "console");
     for (const command of ["npm ci", "npm run build", "npm start"]) {
       expect(quickStart).toContain(command);
     }
@@ -111,15 +111,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
     expect(worker.code, worker.stderr).toBe(0);
     const example = readFileSync(join(clone, "workspace.example.yml"), "utf8");
     writeFileSync(join(home, "chime.yml"), example.replace("http://localhost:8004", service.url));
-    writeFileSync(
-      join(clone, "fit.py"),
-      'import json, sys\nprint(json.dumps({"argv": sys.argv[1:]}))\n',
-    );
-    writeFileSync(
-      join(clone, "works.jsonl"),
-      `${JSON.stringify({ pipeline: "fit-spectra", site: "chime", command: ["python", "fit.py", "--event", "201"] })}\n`,
-    );
-
+    // The script deposits examples/fit.py three times and examples/works.jsonl (two works).
     const script = readmeBlock(readme, "## For scientists").replace(
       /^export WORKFLOW_TOKEN=.*$/m,
       `export WORKFLOW_TOKEN=${alice.stdout.trim()}`,
@@ -127,11 +119,14 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
     const deposited = await scientist(`set -e\n${script}`);
     expect(deposited.code, deposited.stderr).toBe(0);
     const ids = deposited.stdout.match(/^[0-9a-f]{24}$/gm) ?? [];
-    expect(ids).toHaveLength(4);
-    expect(deposited.stdout).toMatch(/^fit-spectra\s+4\s+0\s+0\s+4\s/m); // ls: total, created, waiting, queued
+    expect(ids).toHaveLength(5);
+    expect(deposited.stdout).toMatch(/^fit-spectra\s+5\s+0\s+0\s+5\s/m); // ls: total, created, waiting, queued
 
-    // The README's worker, until the four works are done; SIGTERM stops it.
-    const run = readmeBlock(readme, "## Running workers").trim();
+    // The README's worker, until the five works are done; SIGTERM stops it.
+    // The block starts it in the background with the worker's token; here it runs in front.
+    const run = readmeBlock(readme, "## Running workers")
+      .match(/workflow run [^&\n]+/)?.[0]
+      .trim();
     expect(run).toBe("workflow run fit-spectra --site chime --concurrency 4 --lives -1");
     const env = `export WORKFLOW_TOKEN=${worker.stdout.trim()} WORKFLOW_WORKSPACE=~/chime.yml`;
     let workerProcess: ChildProcess | undefined;
@@ -144,7 +139,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
         const ps = await scientist(
           `export WORKFLOW_WORKSPACE=~/chime.yml WORKFLOW_TOKEN=${alice.stdout.trim()}\nworkflow ps fit-spectra`,
         );
-        return (ps.stdout.match(/ success /g) ?? []).length === 4 ? ps.stdout : undefined;
+        return (ps.stdout.match(/ success /g) ?? []).length === 5 ? ps.stdout : undefined;
       },
       120_000,
       500,
@@ -163,7 +158,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
     expect(listed.stdout).toMatch(
       /^PIPELINE\s+TOTAL\s+CREATED\s+WAITING\s+QUEUED\s+RUNNING\s+SUCCESS\s+FAILURE\s+SKIPPED\s+CANCELLED$/m,
     );
-    expect(listed.stdout).toMatch(/^fit-spectra\s+4\s+0\s+0\s+0\s+0\s+4\s+0\s+0\s+0$/m);
+    expect(listed.stdout).toMatch(/^fit-spectra\s+5\s+0\s+0\s+0\s+0\s+5\s+0\s+0\s+0$/m);
 
     // show: the argv went through `--` whole, dashes included.
     const shown = await scientist(`${as}workflow show ${ids[0]} --json`);
@@ -171,7 +166,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
     expect(JSON.parse(shown.stdout)).toMatchObject({
       id: ids[0],
       status: "success",
-      command: ["python", "fit.py", "--event", "101"],
+      command: ["python", "examples/fit.py", "--event", "101"],
       priority: 4,
       parameters: { snr: 12.5 },
     });
@@ -221,7 +216,7 @@ describe("the first hour of a new user, on a fresh copy of the repository", () =
   it("@workflow/work installs from npm pack into a project outside the repository", {
     timeout: 240_000,
   }, async () => {
-    const steps = readmeBlock(readme, "## For scientists", "sh", 1);
+    const steps = readmeBlock(readme, "## For scientists", "console");
     expect(steps).toContain("npm pack -w packages/work");
     const packed = await operator("npm pack -w packages/work --pack-destination .");
     expect(packed.code, packed.stderr).toBe(0);

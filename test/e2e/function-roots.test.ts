@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
-import { createLogger, startWorker, type WorkerOptions } from "@workflow/worker";
+import type { WorkerOptions } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { runAll as runAllWorks } from "../support/works.js";
 
 /**
  * Function specifiers: a worker loads functions only from its function roots (its directory by
@@ -15,7 +16,6 @@ let stack: Stack;
 let base: string;
 let dir: string;
 let outside: string;
-const FINAL = ["success", "failure", "cancelled"];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
@@ -53,40 +53,11 @@ afterAll(async () => {
 });
 
 /** Deposits the works, runs one worker (concurrency 1) until all are done, answers them in order. */
-async function runAll(
+const runAll = (
   works: Partial<WorkInput>[],
   options: Partial<WorkerOptions> = {},
-): Promise<StoredWork[]> {
-  const client = stack.client();
-  const pipeline = `fr-${Math.random().toString(36).slice(2, 10)}`;
-  const ids = await client.deposit(
-    works.map((w) => ({ pipeline, site: "local", user: "admin", retries: 0, ...w })),
-    { returnIds: true },
-  );
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: dir,
-    lives: ids.length,
-    wait: 2,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-    ...options,
-  });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  const stored = await eventually(async () => {
-    const all = await client.view({ pipeline });
-    return all.length === ids.length && all.every((w) => FINAL.includes(w.status))
-      ? all
-      : undefined;
-  }, 10_000);
-  const byId = new Map(stored.map((w): [string, StoredWork] => [w.id, w]));
-  return ids.map((id) => byId.get(id) as StoredWork);
-}
+): Promise<StoredWork[]> =>
+  runAllWorks(stack, works, { cwd: dir, prefix: "fr", defaults: { retries: 0 }, worker: options });
 
 describe("function roots", () => {
   it("a module in the worker's directory or its node_modules runs", {

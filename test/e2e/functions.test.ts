@@ -6,12 +6,12 @@ import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { runOne as runOneWork } from "../support/works.js";
 
 /** Function works run by a real worker, in child processes, from modules in its working directory. */
 
 let stack: Stack;
 let dir: string;
-const FINAL = ["success", "failure", "cancelled"];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
@@ -53,32 +53,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Deposits one work, runs a worker for `lives` works, and answers the stored work once final. */
-async function runOne(work: Partial<WorkInput>, lives = 1): Promise<StoredWork> {
-  const client = stack.client();
-  const pipeline = `fn-${Math.random().toString(36).slice(2, 10)}`;
-  const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
-    returnIds: true,
-  });
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: dir,
-    lives,
-    wait: 2,
-    sleep: 0.1,
-    logger: createLogger("silent"),
-  });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  return eventually(async () => {
-    const [stored] = await client.view({ id });
-    return stored && FINAL.includes(stored.status) ? stored : undefined;
-  }, 10_000);
-}
+const runOne = (work: Partial<WorkInput>, lives = 1): Promise<StoredWork> =>
+  runOneWork(stack, work, { cwd: dir, prefix: "fn", worker: { lives } });
 
 describe("function works", () => {
   it("an object returned becomes results; the parameters arrive as one object", async () => {

@@ -26,6 +26,11 @@ const deposit = async (pipeline: string, extra: object = {}) =>
     await client().deposit([{ pipeline, site: "s", user: "admin", ...extra }], { returnIds: true })
   )[0] as string;
 const statusOf = async (id: string) => (await client().view({ id }))[0];
+const running = (id: string) =>
+  eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+/** A worker in this process for `pipeline`, polling every second; `more` says the rest. */
+const inProcess = (pipeline: string, more: Partial<Parameters<typeof startWorker>[0]> = {}) =>
+  startWorker({ pipelines: [pipeline], client: client(), wait: 1, logger: silent, ...more });
 const cli = (pipeline: string, extra: string[] = []) => {
   const worker = workerProcess(
     [pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "2", ...extra],
@@ -43,23 +48,9 @@ describe("leases", () => {
     timeout: 30_000,
   }, async () => {
     const id = await deposit("long", { command: ["sleep", "5"] });
-    const first = startWorker({
-      pipelines: ["long"],
-      client: client(),
-      lives: 1,
-      lease: 2,
-      wait: 1,
-      logger: silent,
-    });
-    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
-    const second = startWorker({
-      pipelines: ["long"],
-      client: client(),
-      lease: 2,
-      wait: 1,
-      sleep: 0.1,
-      logger: silent,
-    });
+    const first = inProcess("long", { lives: 1, lease: 2 });
+    await running(id);
+    const second = inProcess("long", { lease: 2, sleep: 0.1 });
     await first.done;
     await second.stop();
     expect(second.completed).toBe(0);
@@ -71,15 +62,9 @@ describe("leases", () => {
   }, async () => {
     const id = await deposit("killed", { command: ["sleep", "3"] });
     const doomed = cli("killed");
-    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    await running(id);
     await doomed.stop("SIGKILL");
-    const rescuer = startWorker({
-      pipelines: ["killed"],
-      client: client(),
-      lives: 1,
-      wait: 2,
-      logger: silent,
-    });
+    const rescuer = inProcess("killed", { lives: 1, wait: 2 });
     await rescuer.done;
     const work = await statusOf(id);
     expect(work).toMatchObject({ status: "success", attempt: 2 });
@@ -92,15 +77,8 @@ describe("stopping", () => {
     timeout: 30_000,
   }, async () => {
     const id = await deposit("cancel", { command: ["sleep", "30"] });
-    const worker = startWorker({
-      pipelines: ["cancel"],
-      client: client(),
-      lives: 1,
-      lease: 2,
-      wait: 1,
-      logger: silent,
-    });
-    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    const worker = inProcess("cancel", { lives: 1, lease: 2 });
+    await running(id);
     const started = Date.now();
     await client().cancel(id);
     await worker.done;
@@ -115,7 +93,7 @@ describe("stopping", () => {
   }, async () => {
     const id = await deposit("graceful", { command: ["sleep", "2"] });
     const worker = cli("graceful");
-    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    await running(id);
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
     expect((await statusOf(id))?.status).toBe("success");
@@ -126,7 +104,7 @@ describe("stopping", () => {
   }, async () => {
     const id = await deposit("impatient", { command: ["sleep", "60"] });
     const worker = cli("impatient", ["--grace", "1"]);
-    await eventually(async () => ((await statusOf(id))?.status === "running" ? true : undefined));
+    await running(id);
     const started = Date.now();
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toBe(0);

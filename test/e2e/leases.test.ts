@@ -1,60 +1,41 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StoredWork } from "@workflow/work";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { killRecorded, type Owned, workerProcess } from "../support/processes.js";
+import { eventually, useStack } from "../support/stack.js";
+import { depositAll, storedWork } from "../support/works.js";
 
 /** Leases: heartbeats keep a long work with its worker; a dead worker's work is re-run elsewhere. */
 
-let stack: Stack;
+const { stack, owned } = useStack(import.meta.filename, {
+  BUCKETS_LEASE_SECONDS: "2",
+  BUCKETS_REAP_SECONDS: "1",
+});
 let dir: string;
-const owned: Owned[] = [];
 const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename, {
-    BUCKETS_LEASE_SECONDS: "2",
-    BUCKETS_REAP_SECONDS: "1",
-  });
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "leases-"));
 });
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
   // A command orphaned by a killed worker runs in its own process group: end it.
-  for (const file of pidFiles.splice(0)) {
-    for (const pid of existsSync(file) ? readFileSync(file, "utf8").split(/\s+/) : []) {
-      if (!pid) continue;
-      try {
-        process.kill(-Number(pid), "SIGKILL");
-      } catch {
-        // gone
-      }
-    }
-  }
+  killRecorded(pidFiles.splice(0), { groups: true });
 });
 
-afterAll(async () => {
-  await stack?.close();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const silent = createLogger("silent");
 
-async function deposit(pipeline: string, command: string[]): Promise<string> {
-  const [id] = await stack
-    .client()
-    .deposit([{ pipeline, site: "local", user: "admin", command }], { returnIds: true });
-  return id as string;
-}
-
-const view = async (id: string): Promise<StoredWork | undefined> =>
-  (await stack.client().view({ id }))[0];
+const deposit = async (pipeline: string, command: string[]) =>
+  (await depositAll(stack, pipeline, [{ command }]))[0] as string;
+const view = (id: string) => storedWork(stack, id);
 
 function worker(pipeline: string, name: string, lives = -1): WorkerHandle {
   const handle = startWorker({

@@ -8,6 +8,7 @@ import { runWorkflow } from "../support/cli.js";
 import { testDb } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { finishedWorks } from "../support/works.js";
 
 /** Live logs: real workers (processes) ship what works print; the service keeps it; the CLI reads it. */
 
@@ -84,31 +85,36 @@ function worker(pipeline: string, extraEnv: Record<string, string> = {}, lives =
   return process;
 }
 
-const finished = (id: string) =>
-  eventually(async () => {
-    const work = await view(id);
-    return ["success", "failure", "cancelled"].includes(work.status) ? work : undefined;
-  }, 30_000);
+const finished = async (id: string) => (await finishedWorks(stack, [id]))[0] as StoredWork;
+
+/**
+ * A work that prints `out` to stdout and `err` to stderr, then waits for its stop file before it
+ * prints `last`; a worker runs it, and it is answered once both lines have been shipped.
+ */
+async function printingUntilStopped(out: string, err: string, last: string) {
+  const pipeline = pipelineName();
+  const stop = join(dir, `${pipeline}.stop`);
+  const id = await deposit(pipeline, {
+    command: [
+      "sh",
+      "-c",
+      `echo ${out}; echo ${err} >&2; while [ ! -e ${stop} ]; do sleep 0.1; done; echo ${last}`,
+    ],
+    timeout: 60,
+  });
+  worker(pipeline);
+  const live = await eventually(async () => {
+    const got = await logs(id);
+    return got.lines.length >= 2 ? got : undefined;
+  });
+  return { id, pipeline, stop, live };
+}
 
 describe("live logs from a worker", () => {
   it("a command's stdout and stderr arrive while it runs, each line with its stream and time", {
     timeout: 60_000,
   }, async () => {
-    const pipeline = pipelineName();
-    const stop = join(dir, `${pipeline}.stop`);
-    const id = await deposit(pipeline, {
-      command: [
-        "sh",
-        "-c",
-        `echo first; echo oops >&2; while [ ! -e ${stop} ]; do sleep 0.1; done; echo last`,
-      ],
-      timeout: 60,
-    });
-    worker(pipeline);
-    const live = await eventually(async () => {
-      const got = await logs(id);
-      return got.lines.length >= 2 ? got : undefined;
-    });
+    const { id, stop, live } = await printingUntilStopped("first", "oops", "last");
     // Still running: the lines came before the command ended.
     expect((await view(id)).status).toBe("running");
     expect(live.lines).toEqual([
@@ -208,18 +214,7 @@ describe("workflow logs and workflow show", () => {
   it("logs prints an attempt's lines; --follow prints them as they come and ends with the attempt; show has history, archive errors and last lines", {
     timeout: 90_000,
   }, async () => {
-    const pipeline = pipelineName();
-    const stop = join(dir, `${pipeline}.stop`);
-    const id = await deposit(pipeline, {
-      command: [
-        "sh",
-        "-c",
-        `echo one; echo two >&2; while [ ! -e ${stop} ]; do sleep 0.1; done; echo three`,
-      ],
-      timeout: 60,
-    });
-    worker(pipeline);
-    await eventually(async () => ((await logs(id)).lines.length >= 2 ? true : undefined));
+    const { id, stop } = await printingUntilStopped("one", "two", "three");
     const env = { WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]) };
 
     let followed = "";

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runWorkflow } from "../support/cli.js";
+import { cliEnv, runWorkflow } from "../support/cli.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
@@ -15,10 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), "pipeline-config-"));
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  env = {
-    WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-    WORKFLOW_HTTP_BASEURLS: stack.url,
-  };
+  env = cliEnv(stack, "developer");
 });
 afterAll(async () => {
   await Promise.all(owned.map((o) => o.stop("SIGKILL")));
@@ -177,6 +174,114 @@ describe("the workflow CLI with a config that says more", () => {
     const again = await runWorkflow(["pipeline", "undeploy", name], { env });
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/no deployed config named/);
+  });
+
+  it("deploy --dry-run prints the schedules it would make and stores nothing; --param goes on each schedule, typed", async () => {
+    const { name, file } = configFile([
+      'on: [{cron: "0 2 * * *", timezone: Europe/Berlin}, {cron: "30 4 * * 1"}]',
+      ...TYPED,
+    ]);
+    const dry = await runWorkflow(
+      ["pipeline", "deploy", file, "--dry-run", "--param", "n=3", "--param", "flag=true"],
+      { env },
+    );
+    expect(dry.stderr).toBe("");
+    expect(dry.stdout).toContain(
+      `deploy of ${name} checked: 2 schedules (dry run: nothing stored)`,
+    );
+    expect(dry.stdout).toContain("each run's params: flag=true (bool), n=3 (int)");
+    expect(dry.stdout).toMatch(
+      new RegExp(`${name}\\.on\\.1 +0 2 \\* \\* \\* +Europe/Berlin +\\d{4}-`),
+    );
+    expect(dry.stdout).toMatch(new RegExp(`${name}\\.on\\.2 +30 4 \\* \\* 1 +UTC +\\d{4}-`));
+    const none = await runWorkflow(["schedule", "ls", "--json"], { env });
+    expect(
+      (JSON.parse(none.stdout) as { config?: string }[]).filter((x) => x.config === name),
+    ).toEqual([]);
+
+    const bad = await runWorkflow(["pipeline", "deploy", file, "--param", "flag=banana"], {
+      env: { ...env, WORKFLOW_HTTP_BASEURLS: "http://127.0.0.1:9" },
+    });
+    expect(bad.code).not.toBe(0);
+    // Refused here: the service (none listens there) was never asked.
+    expect(bad.stderr).toMatch(/params\.flag: value "banana" is not a bool/);
+
+    const deployed = await runWorkflow(["--json", "pipeline", "deploy", file, "--param", "n=3"], {
+      env,
+    });
+    expect(deployed.stderr).toBe("");
+    const answer = JSON.parse(deployed.stdout) as {
+      schedules: { name: string; target: { params?: unknown } }[];
+    };
+    expect(answer.schedules.map((x) => [x.name, x.target.params])).toEqual([
+      [`${name}.on.1`, { n: 3 }],
+      [`${name}.on.2`, { n: 3 }],
+    ]);
+    const listed = await runWorkflow(["schedule", "ls", "--json"], { env });
+    expect(
+      (JSON.parse(listed.stdout) as { config?: string; target: { params?: unknown } }[])
+        .filter((x) => x.config === name)
+        .map((x) => x.target.params),
+    ).toEqual([{ n: 3 }, { n: 3 }]);
+    await runWorkflow(["pipeline", "undeploy", name], { env });
+  });
+
+  it("--dry-run prints every limit of the run, and --json has them", async () => {
+    const { file } = configFile([
+      "timeout: 2h",
+      "max-parallel: 3",
+      "defaults: {user: developer, site: local}",
+      "pipeline:",
+      "  steps:",
+      "    - name: split",
+      '      work: {command: ["true"]}',
+      "    - name: fit",
+      "      matrix: {alpha: [1, 2], max-parallel: 1}",
+      '      work: {command: ["true"], parameters: {a: "${{ matrix.alpha }}"}}',
+      "    - name: process",
+      "      needs: [split]",
+      '      matrix: {part: "${{ needs.split.results.parts }}"}',
+      "      max-parallel: 2",
+      "      cache: true",
+      '      work: {command: ["true"], parameters: {p: "${{ matrix.part }}"}}',
+    ]);
+    const dry = await runWorkflow(["pipeline", "run", file, "--dry-run"], { env });
+    expect(dry.stderr).toBe("");
+    expect(dry.stdout).toContain(
+      "run limits: times out 2 h 0 min after it starts (timeout); at most 3 works queued or running at once, all steps together (max-parallel)",
+    );
+    expect(dry.stdout).toContain("step limits: fit: at most 1 of its works at once (max-parallel)");
+    expect(dry.stdout).toContain(
+      "step limits: process: at most 2 of its works at once (max-parallel); fans out from split.parts to at most 9997 works (a run holds at most 10000; 3 planned now)",
+    );
+    expect(dry.stdout).toContain(
+      "process after split: fans out from split.parts at run time, 2 at a time",
+    );
+    expect(dry.stdout).toMatch(
+      /\[each\] true \{"p":"\$\{\{ matrix\.part \}\}"\} {2}\(each looked up in the cache when made\)/,
+    );
+
+    const json = await runWorkflow(["--json", "pipeline", "run", file, "--dry-run"], { env });
+    expect(json.stderr).toBe("");
+    const plan = JSON.parse(json.stdout) as {
+      limits: unknown;
+      steps: { name: string; grows?: string; works: { cached?: string | null }[] }[];
+    };
+    expect(plan.limits).toEqual({
+      timeout: 7200,
+      maxParallel: 3,
+      maxWorks: 10_000,
+      planned: 3,
+      steps: [
+        { step: "fit", maxParallel: 1 },
+        { step: "process", maxParallel: 2, fanOut: { from: ["split.parts"], atMost: 9997 } },
+      ],
+    });
+    expect(plan.steps.map((s) => [s.name, s.grows ?? null, s.works.map((w) => w.cached)])).toEqual([
+      ["split", null, [null]],
+      ["fit", null, [null, null]],
+      ["process", "fans out from split.parts at run time", []],
+    ]);
   });
 
   it("--at stores the run now and says when it is released", async () => {

@@ -4,40 +4,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { CHIME_EXAMPLE } from "../support/chime-example.js";
+import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 
 const run = promisify(execFile);
 /** CHIME's example functions (workflow.examples.function.math), as a Python package. */
 const MODULES = join(ROOT, "test", "fixtures", "pipelines");
 
-const CONFIG = `
-version: "2"
-name: example-pipeline
-defaults: {user: developer, site: local}
-pipeline:
-  steps:
-    - name: math
-      stage: 1
-      matrix: {alpha: [1, 2, 3], beta: [1, 2, 3]}
-      work:
-        function: workflow.examples.function.math
-        parameters: {a: "\${{ matrix.alpha }}", b: "\${{ matrix.beta }}"}
-    - name: total
+const CONFIG = `${CHIME_EXAMPLE}    - name: total
       stage: 2
       work:
         function: workflow.examples.function.total
         parameters: {sums: "\${{ needs.math.results.sum }}"}
 `;
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(async () => {
-  await stack.close();
-});
+const { stack } = useStack(import.meta.filename);
 
 describe("a pipeline with real workers", () => {
   it("CHIME's example runs: 9 works, then a fan-in step that sums their results", {
@@ -81,11 +65,7 @@ describe("a pipeline with real workers", () => {
   });
 
   it("the CLI's dry run prints the DAG and every work, and deposits nothing", async () => {
-    const env = {
-      PATH: process.env.PATH ?? "",
-      WORKFLOW_TOKEN: stack.token("developer", ["work:deposit", "work:read"]),
-      WORKFLOW_HTTP_BASEURLS: stack.url,
-    };
+    const env = cliEnv(stack, "developer");
     const file = join(mkdtempSync(join(tmpdir(), "pipeline-")), "example.yaml");
     writeFileSync(file, CONFIG.replace("example-pipeline", "dry-example"));
     const { stdout } = await run(

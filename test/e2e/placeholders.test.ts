@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { InvalidWorkError, type StoredWork } from "@workflow/work";
-import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { freshPipeline, runAll as runAllWorks, runDeposited } from "../support/works.js";
 
 /**
  * Placeholders in every command form, filled with values an attacker would write: each command
@@ -13,7 +13,6 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
 let dir: string;
-const FINAL = ["success", "failure", "cancelled"];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
@@ -54,39 +53,15 @@ const FORMS: [string, string[], (value: string) => string][] = [
 ];
 
 /** Deposits the works, runs one worker until all are done, and answers them in order. */
-async function runAll(
+const runAll = (
   works: { command: string[]; parameters?: Record<string, unknown> }[],
-): Promise<StoredWork[]> {
-  const client = stack.client();
-  const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
-  const ids = await client.deposit(
-    works.map((w) => ({ pipeline, site: "local", user: "admin", retries: 0, ...w })),
-    { returnIds: true },
-  );
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
+): Promise<StoredWork[]> =>
+  runAllWorks(stack, works, {
     cwd: dir,
-    lives: ids.length,
-    concurrency: 4,
-    wait: 2,
-    sleep: 0.1,
-    logger: createLogger("silent"),
+    prefix: "ph",
+    defaults: { retries: 0 },
+    worker: { concurrency: 4 },
   });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  const stored = await eventually(async () => {
-    const all = await client.view({ pipeline });
-    return all.length === ids.length && all.every((w) => FINAL.includes(w.status))
-      ? all
-      : undefined;
-  }, 10_000);
-  const byId = new Map(stored.map((w): [string, StoredWork] => [w.id, w]));
-  return ids.map((id) => byId.get(id) as StoredWork);
-}
 
 describe("a parameter is data in every command form", () => {
   it("no value runs as code, and each arrives whole", { timeout: 60_000 }, async () => {
@@ -173,8 +148,7 @@ describe("a placeholder inside a larger string is refused, whatever the program"
   it("sent as CHIME's client sends it (the service takes {{...}} as text), the worker fails it and no value runs", {
     timeout: 60_000,
   }, async () => {
-    const client = stack.client();
-    const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
+    const pipeline = freshPipeline("ph");
     const token = stack.token("admin", ["admin"]);
     for (const { command, item, v } of SPLICED) {
       const sent = await fetch(`${stack.url}/work?return_ids=True`, {
@@ -186,24 +160,7 @@ describe("a placeholder inside a larger string is refused, whatever the program"
       });
       expect(sent.status, JSON.stringify(command)).toBe(200);
       const [id] = (await sent.json()) as string[];
-      const worker = startWorker({
-        pipelines: [pipeline],
-        client,
-        cwd: dir,
-        lives: 1,
-        wait: 2,
-        sleep: 0.1,
-        logger: createLogger("silent"),
-      });
-      try {
-        await worker.done;
-      } finally {
-        await worker.stop();
-      }
-      const [work] = await eventually(async () => {
-        const found = await client.view({ id: id as string });
-        return FINAL.includes(found[0]?.status ?? "") ? found : undefined;
-      });
+      const [work] = await runDeposited(stack, pipeline, [id as string], { cwd: dir });
       expect(work?.status, JSON.stringify(command)).toBe("failure");
       expect(work?.results?.error, JSON.stringify(command)).toContain(`command[${item}]`);
     }
@@ -214,30 +171,15 @@ describe("a placeholder inside a larger string is refused, whatever the program"
     timeout: 60_000,
   }, async () => {
     const client = stack.client();
-    const pipeline = `ph-${Math.random().toString(36).slice(2, 10)}`;
+    const pipeline = freshPipeline("ph");
     for (const { command, item, v } of SPLICED) {
       const [id] = await client.deposit(
         [{ pipeline, site: "local", user: "admin", retries: 0, parameters: { v } }],
         { returnIds: true, static: true },
       );
-      const worker = startWorker({
-        pipelines: [pipeline],
-        client,
+      const [work] = await runDeposited(stack, pipeline, [id as string], {
         cwd: dir,
-        lives: 1,
-        wait: 2,
-        sleep: 0.1,
-        command,
-        logger: createLogger("silent"),
-      });
-      try {
-        await worker.done;
-      } finally {
-        await worker.stop();
-      }
-      const [work] = await eventually(async () => {
-        const found = await client.view({ id: id as string });
-        return FINAL.includes(found[0]?.status ?? "") ? found : undefined;
+        worker: { command },
       });
       expect(work?.status, JSON.stringify(command)).toBe("failure");
       expect(work?.results?.error, JSON.stringify(command)).toContain(`command[${item}]`);

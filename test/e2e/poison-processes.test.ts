@@ -5,6 +5,7 @@ import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { alive, type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { depositAll, finishedWorks } from "../support/works.js";
 
 /**
  * Poison works that defeat the worker through its processes and pipes: a descendant that escapes
@@ -32,14 +33,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const FINAL = ["success", "failure", "cancelled"];
-
-async function deposit(pipeline: string, works: Partial<WorkInput>[]): Promise<string[]> {
-  return stack.client().deposit(
-    works.map((w) => ({ pipeline, site: "local", user: "admin", retries: 0, ...w })),
-    { returnIds: true },
-  );
-}
+const deposit = (pipeline: string, works: Partial<WorkInput>[]): Promise<string[]> =>
+  depositAll(stack, pipeline, works, { retries: 0 });
 
 function worker(pipeline: string, args: string[]): Owned {
   const started = workerProcess(
@@ -49,16 +44,6 @@ function worker(pipeline: string, args: string[]): Owned {
   );
   owned.push(started);
   return started;
-}
-
-async function finished(pipeline: string, ids: string[], ms = 30_000): Promise<StoredWork[]> {
-  return eventually(async () => {
-    const works = await stack.client().view({ pipeline });
-    if (!works.every((w) => FINAL.includes(w.status)) || works.length < ids.length)
-      return undefined;
-    const byId = new Map(works.map((w): [string, StoredWork] => [w.id, w]));
-    return ids.map((id) => byId.get(id) as StoredWork);
-  }, ms);
 }
 
 /** The pid a command printed first (`echo $!`), remembered so that the test kills it if need be. */
@@ -79,7 +64,7 @@ it("a command whose escaped descendant holds its output open ends when the comma
   ]);
   const run = worker(pipeline, ["--lives", "2"]);
   expect(await run.exited).toBe(0);
-  const [poison, good] = await finished(pipeline, ids);
+  const [poison, good] = await finishedWorks(stack, ids);
   expect(poison?.status).toBe("success");
   const pid = printedPid(poison);
   // What held the pipe was the command's, and goes with it.
@@ -95,7 +80,7 @@ it("the timeout fires whatever escaped descendants hold open", { timeout: 60_000
   ]);
   const run = worker(pipeline, ["--lives", "2"]);
   expect(await run.exited).toBe(0);
-  const [poison, good] = await finished(pipeline, ids);
+  const [poison, good] = await finishedWorks(stack, ids);
   expect(poison).toMatchObject({ status: "failure", results: { error: "timed out after 3 s" } });
   const pid = printedPid(poison);
   await eventually(async () => (alive(pid) ? undefined : true), 15_000);
@@ -133,7 +118,7 @@ it("a flood of output does not starve the heartbeats: the work beside it keeps i
   ]);
   const run = worker(pipeline, ["--lives", "2", "--concurrency", "2", "--lease", "3"]);
   expect(await run.exited).toBe(0);
-  const [flood, beside] = await finished(pipeline, ids);
+  const [flood, beside] = await finishedWorks(stack, ids);
   expect(flood?.status).toBe("success");
   // What is kept of the output is its tail, bounded.
   expect(String(flood?.results?.stdout).length).toBeLessThan(70_000);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, ROOT, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { type Stack, startStack } from "../support/stack.js";
+import { depositAll, finishedWorks, freshPipeline } from "../support/works.js";
 
 /**
  * Python functions load only from the worker's function roots, as Node functions do: not from
@@ -14,7 +15,6 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  */
 
 const MODULES = join(ROOT, "test", "fixtures", "python");
-const FINAL = ["success", "failure", "cancelled"];
 let stack: Stack;
 let scratch: string;
 const owned: Owned[] = [];
@@ -51,12 +51,8 @@ async function runAll(
     env = {},
   }: { cwd?: string; args?: string[]; env?: Record<string, string> } = {},
 ): Promise<StoredWork[]> {
-  const client = stack.client();
-  const pipeline = `pyroots-${Math.random().toString(36).slice(2, 10)}`;
-  const ids = await client.deposit(
-    works.map((w) => ({ pipeline, site: "local", user: "admin", retries: 0, ...w })),
-    { returnIds: true },
-  );
+  const pipeline = freshPipeline("pyroots");
+  const ids = await depositAll(stack, pipeline, works, { retries: 0 });
   const worker = workerProcess(
     [pipeline, "--url", stack.url, "--lives", String(ids.length), "--sleep", "0.1", ...args],
     { WORKFLOW_TOKEN: stack.token("cli", ["work:withdraw"]), ...env },
@@ -64,13 +60,7 @@ async function runAll(
   );
   owned.push(worker);
   expect(await worker.exited).toBe(0);
-  return eventually(async () => {
-    const stored = await client.view({ pipeline });
-    if (stored.length < ids.length || !stored.every((w) => FINAL.includes(w.status)))
-      return undefined;
-    const byId = new Map(stored.map((w): [string, StoredWork] => [w.id, w]));
-    return ids.map((id) => byId.get(id) as StoredWork);
-  }, 30_000);
+  return finishedWorks(stack, ids);
 }
 
 describe("what a Python function work may name", () => {

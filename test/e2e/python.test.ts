@@ -3,16 +3,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
-import { createLogger, type Logger, runWork, startWorker } from "@workflow/worker";
+import { createLogger, type Logger, runWork } from "@workflow/worker";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, ROOT, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { freshPipeline, runAll as runAllWorks } from "../support/works.js";
 
 /** Python function works (`pkg.module.func`) run by a real worker in warm python3 processes. */
 
 const MODULES = join(ROOT, "test", "fixtures", "python");
-const FINAL = ["success", "failure", "cancelled"];
 let stack: Stack;
 let scratch: string;
 
@@ -26,43 +26,13 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-const pipelineName = () => `py-${Math.random().toString(36).slice(2, 10)}`;
-
 /** Deposits works, runs one worker in the fixtures' directory until it has done them all. */
-async function runAll(
+const runAll = (
   works: Partial<WorkInput>[],
   concurrency = 1,
   logger: Logger = createLogger("silent"),
-): Promise<StoredWork[]> {
-  const client = stack.client();
-  const pipeline = pipelineName();
-  const ids = (await client.deposit(
-    works.map((work) => ({ pipeline, site: "local", user: "admin", ...work })),
-    { returnIds: true },
-  )) as string[];
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: MODULES,
-    lives: works.length,
-    concurrency,
-    wait: 2,
-    sleep: 0.1,
-    logger,
-  });
-  try {
-    await worker.done;
-  } finally {
-    await worker.stop();
-  }
-  return eventually(async () => {
-    const stored = await client.view({ pipeline }, { limit: works.length });
-    const done = stored.filter((w) => FINAL.includes(w.status));
-    if (done.length < works.length) return undefined;
-    const byId = new Map(done.map((w) => [w.id, w]));
-    return ids.map((id) => byId.get(id) as StoredWork);
-  }, 30_000);
-}
+): Promise<StoredWork[]> =>
+  runAllWorks(stack, works, { cwd: MODULES, prefix: "py", worker: { concurrency, logger } });
 
 const runOne = async (work: Partial<WorkInput>, logger?: Logger) =>
   (await runAll([work], 1, logger))[0] as StoredWork;
@@ -119,7 +89,7 @@ describe("Python function works", () => {
 
   it("what the function prints reaches the output callback, apart from the protocol", async () => {
     const client = stack.client();
-    const pipeline = pipelineName();
+    const pipeline = freshPipeline("py");
     await client.deposit([
       {
         pipeline,
@@ -204,7 +174,7 @@ describe("Python function works", () => {
     timeout: 60_000,
   }, async () => {
     const file = join(scratch, "orphan-pids");
-    const pipeline = pipelineName();
+    const pipeline = freshPipeline("py");
     await stack.client().deposit([
       {
         pipeline,

@@ -101,7 +101,9 @@ describe("the README's pipeline examples, as printed", () => {
       expect(await dry.exited, dry.output()).toBe(0);
       const plan = workflow(["--json", "pipeline", "run", path, "--dry-run"]);
       expect(await plan.exited, plan.output()).toBe(0);
-      const steps = JSON.parse(plan.output()) as { works: { work: { pipeline: string } }[] }[];
+      const { steps } = JSON.parse(plan.output()) as {
+        steps: { works: { work: { pipeline: string } }[] }[];
+      };
       const worker = serve([...new Set(steps.flatMap((s) => s.works.map((w) => w.work.pipeline)))]);
       const started = workflow(["--json", "pipeline", "run", path]);
       expect(await started.exited, started.output()).toBe(0);

@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv } from "../support/cli.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
@@ -27,11 +28,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const owner = () => ({
-  PATH: process.env.PATH ?? "",
-  WORKFLOW_TOKEN: stack.token("alice", ["work:deposit", "work:read"]),
-  WORKFLOW_HTTP_BASEURLS: stack.url,
-});
+const owner = () => cliEnv(stack);
 const workflow = (args: string[]) =>
   exec(process.execPath, [WORKFLOW_CLI, ...args], { env: owner() });
 const client = () => stack.client({ user: "alice", scopes: ["work:deposit", "work:read"] });

@@ -6,6 +6,7 @@ import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, pidsIn } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { runOne as runOneWork } from "../support/works.js";
 
 let stack: Stack;
 let dir: string;
@@ -25,29 +26,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Deposits one work, runs one worker until it has done it, and answers the stored work. */
-async function runOne(work: Partial<WorkInput>): Promise<StoredWork> {
-  const client = stack.client();
-  const pipeline = `p${Math.random().toString(36).slice(2, 10)}`;
-  const [id] = await client.deposit([{ pipeline, site: "local", user: "admin", ...work }], {
-    returnIds: true,
-  });
-  const worker = startWorker({
-    pipelines: [pipeline],
-    client,
-    cwd: dir,
-    lives: 1,
-    wait: 2,
-    logger: createLogger("silent"),
-  });
-  await worker.done;
-  return eventually(async () => {
-    const [stored] = await client.view({ id });
-    return stored && ["success", "failure", "cancelled"].includes(stored.status)
-      ? stored
-      : undefined;
-  });
-}
+const runOne = (work: Partial<WorkInput>): Promise<StoredWork> =>
+  runOneWork(stack, work, { cwd: dir, prefix: "p" });
 
 describe("function works", () => {
   it("an object returned becomes results; parameters arrive as one object", async () => {

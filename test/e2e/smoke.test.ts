@@ -1,12 +1,8 @@
 import { createLogger, startWorker } from "@workflow/worker";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { expect, it } from "vitest";
+import { eventually, useStack } from "../support/stack.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(() => stack.close());
+const { stack } = useStack(import.meta.filename);
 
 it("a worker runs a deposited command and reports success", async () => {
   const client = stack.client();

@@ -1,34 +1,30 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StoredWork } from "@workflow/work";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
+import { depositAll, storedWork } from "../support/works.js";
 
 /** Stopping works and workers: a cancel from the service, SIGTERM/SIGINT, and --grace. */
 
-let stack: Stack;
+// Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
+const { stack, owned } = useStack(import.meta.filename);
 let dir: string;
-const owned: Owned[] = [];
 const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
-beforeAll(async () => {
-  // Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
-  stack = await startStack(import.meta.filename);
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "stopping-"));
 });
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
   killRecorded(pidFiles.splice(0));
 });
 
-afterAll(async () => {
-  await stack?.close();
+afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,15 +34,9 @@ const recorded = (file: string, seconds: number) => {
   return ["sh", "-c", `echo $$ >> ${file}; sleep ${seconds} & echo $! >> ${file}; wait`];
 };
 
-async function deposit(pipeline: string, command: string[]): Promise<string> {
-  const [id] = await stack
-    .client()
-    .deposit([{ pipeline, site: "local", user: "admin", command }], { returnIds: true });
-  return id as string;
-}
-
-const view = async (id: string): Promise<StoredWork | undefined> =>
-  (await stack.client().view({ id }))[0];
+const deposit = async (pipeline: string, command: string[]) =>
+  (await depositAll(stack, pipeline, [{ command }]))[0] as string;
+const view = (id: string) => storedWork(stack, id);
 
 function worker(pipeline: string, lives = -1): WorkerHandle {
   const handle = startWorker({
@@ -107,11 +97,12 @@ describe("cancel", () => {
     const work = await view(id);
     expect(work).toMatchObject({ status: "cancelled", attempt: 1 });
     expect(work?.history?.map((h) => h.status)).toEqual(["cancelled"]);
-    // Nobody picks it up again.
-    const other = worker(pipeline);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await other.stop();
-    expect(other.completed).toBe(0);
+    // Nobody picks it up again: a worker for one work takes the one deposited after it.
+    const next = await deposit(pipeline, ["true"]);
+    const other = worker(pipeline, 1);
+    await other.done;
+    expect(other.completed).toBe(1);
+    expect(await view(next)).toMatchObject({ status: "success", attempt: 1 });
     expect(await view(id)).toMatchObject({ status: "cancelled", attempt: 1 });
   });
 
@@ -141,10 +132,12 @@ describe("cancel", () => {
     const pipeline = "cancel-queued";
     const id = await deposit(pipeline, ["true"]);
     await stack.client().cancel(id);
-    const idle = worker(pipeline);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await idle.stop();
-    expect(idle.completed).toBe(0);
+    // A worker for one work takes the one deposited after it, never the cancelled one.
+    const next = await deposit(pipeline, ["true"]);
+    const idle = worker(pipeline, 1);
+    await idle.done;
+    expect(idle.completed).toBe(1);
+    expect(await view(next)).toMatchObject({ status: "success", attempt: 1 });
     expect(await view(id)).toMatchObject({ status: "cancelled", attempt: 0 });
   });
 });

@@ -1,27 +1,14 @@
 import jwt from "jsonwebtoken";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
-import { type Stack, startStack, TEST_SECRET } from "../support/stack.js";
+import { expect, it } from "vitest";
+import { workerProcess } from "../support/processes.js";
+import { TEST_SECRET, useStack } from "../support/stack.js";
 
 /**
  * A worker whose token the service refuses says so in one line and exits 1, however many slots
  * it has, rather than retrying for ever with a stack trace per slot.
  */
 
-let stack: Stack;
-const owned: Owned[] = [];
-
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-
-afterEach(async () => {
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-});
-
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack, owned } = useStack(import.meta.filename);
 
 async function runWith(
   token: string,

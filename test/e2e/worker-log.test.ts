@@ -2,10 +2,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StoredWork } from "@workflow/work";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { type Owned, own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
+import { expect, it } from "vitest";
+import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 import { startCuttingProxy } from "../support/proxy.js";
-import { eventually, type Stack, startStack } from "../support/stack.js";
+import { eventually, useStack } from "../support/stack.js";
 
 /**
  * The worker's own log: JSON lines for a log collector, pretty for a person at a terminal (a real
@@ -13,18 +13,7 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  * an outage, the worker says when it reaches the service again.
  */
 
-let stack: Stack;
-const owned: Owned[] = [];
-
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterEach(async () => {
-  await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const { stack, owned } = useStack(import.meta.filename);
 
 const deposit = async (pipeline: string, command: string[]) =>
   (

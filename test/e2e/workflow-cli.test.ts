@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
+import { type Ran, runWorkflow } from "../support/cli.js";
+import { ROOT } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
@@ -17,12 +17,6 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real `workflow` binary, with this test's HOME, a token, and standard input if given. */
 function workflow(
   args: string[],
@@ -32,29 +26,12 @@ function workflow(
     url?: boolean;
   },
 ): Promise<Ran> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: home };
+  const env: Record<string, string> = { HOME: home };
   if (token) env.WORKFLOW_TOKEN = token;
-  const child = spawn(
-    process.execPath,
-    [WORKFLOW_CLI, ...args, ...(url ? ["--url", stack.url] : [])],
-    { cwd: ROOT, env },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
+  return runWorkflow([...args, ...(url ? ["--url", stack.url] : [])], {
+    env,
+    ...(input === undefined ? {} : { input }),
   });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  child.stdin.end(input ?? "");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
 const admin = () => stack.token("admin", ["admin"]);
 

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type Stack, startStack } from "../support/stack.js";
+import { expect, it } from "vitest";
+import { useStack } from "../support/stack.js";
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack(import.meta.filename);
-});
-afterAll(() => stack.close());
+const { stack } = useStack(import.meta.filename);
 
 it("8 workers claiming 10,000 works never get the same attempt twice", {
   timeout: 180_000,

@@ -52,13 +52,16 @@ it("kill -9 workers again and again: every work ends in success, none is lost", 
     );
   for (let n = 0; n < 4; n++) workers[n] = start(n);
 
-  // Kill one worker every ~1.5 s and start a new one in its place, while works remain.
+  // Kill one worker each time more works have succeeded, and start a new one in its place, while
+  // works remain.
   let kills = 0;
+  const succeeded = () => client.count({ pipeline: "crash", status: "success" });
   while (
     (await client.count({ pipeline: "crash", status: { $ne: "success" } })) > 0 &&
     kills < 12
   ) {
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const before = await succeeded();
+    await eventually(async () => ((await succeeded()) > before ? true : undefined), 60_000, 250);
     const n = kills % 4;
     await workers[n]?.stop("SIGKILL");
     workers[n] = start(n);

@@ -72,8 +72,13 @@ it("MongoDB stops for 5 s under load: callers get 503 with Retry-After, clients 
   const load = [depositor(0), depositor(1), prober()];
 
   await eventually(async () => (deposited.length >= 100 ? true : undefined));
+  const before = probes.length;
   await mongod.stop({ doCleanup: false });
-  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  // Down until the service has answered a probe with 503: callers have seen the outage.
+  await eventually(
+    async () => (probes.slice(before).some((p) => p.status === 503) ? true : undefined),
+    60_000,
+  );
   await mongod.start(true);
   const resumedAt = deposited.length;
   await eventually(async () => (deposited.length >= resumedAt + 100 ? true : undefined), 90_000);

@@ -71,7 +71,13 @@ it("kill the service under load and start it again: no acknowledged deposit is l
   await eventually(async () => (acknowledged.length >= 200 ? true : undefined));
   await service.stop("SIGKILL");
   const killedAt = acknowledged.length;
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // Down until a request to it fails: what the depositors sent meanwhile is theirs to retry.
+  await eventually(async () =>
+    fetch(`${url}/readyz`).then(
+      () => undefined,
+      () => true,
+    ),
+  );
   service = serviceProcess(port, env);
   await waitForHttp(`${url}/readyz`);
   await eventually(async () => (acknowledged.length >= killedAt + 200 ? true : undefined), 60_000);

@@ -1,11 +1,8 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { ROOT, WORKFLOW_CLI } from "./processes.js";
+import type { ChildProcess } from "node:child_process";
+import { type Ran, ran, WORKFLOW_CLI } from "./processes.js";
+import type { Stack } from "./stack.js";
 
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { Ran };
 
 /**
  * Runs the real `workflow` command with only the environment given (and PATH, HOME); `onOutput`
@@ -23,25 +20,31 @@ export function runWorkflow(
     onSpawn?: (child: ChildProcess) => void;
   } = {},
 ): Promise<Ran> {
-  const child = spawn(process.execPath, [WORKFLOW_CLI, ...args], {
-    cwd: ROOT,
+  return ran(process.execPath, [WORKFLOW_CLI, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
+    input,
+    onSpawn,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  child.stdin.end(input);
-  onSpawn?.(child);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
 }
+
+/** The environment a scientist's `workflow` reads to reach `stack`, as `user` (deposit + read). */
+export const cliEnv = (stack: Stack, user = "alice"): Record<string, string> => ({
+  PATH: process.env.PATH ?? "",
+  WORKFLOW_TOKEN: stack.token(user, ["work:deposit", "work:read"]),
+  WORKFLOW_HTTP_BASEURLS: stack.url,
+});
+
+/** An `onSpawn` that sends the command Ctrl-C (SIGINT), once, when its standard error has matched `when`. */
+export const interruptWhen =
+  (when: RegExp) =>
+  (child: ChildProcess): void => {
+    let seen = "";
+    let interrupted = false;
+    child.stderr?.on("data", (chunk: Buffer) => {
+      seen += chunk;
+      if (!interrupted && when.test(seen)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    });
+  };

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ROOT } from "./processes.js";
+import { type Ran, ROOT, ran } from "./processes.js";
 
 /**
  * Copies the repository as a clone would hold it (tracked files plus new ones git does not
@@ -40,44 +40,17 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, npm_config_yes: "false", ...extra };
 }
 
-export interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a bash script in `cwd`; killed after `ms`. */
 export function bash(
   script: string,
-  {
-    cwd,
-    env,
-    ms = 120_000,
-    onSpawn,
-  }: {
+  options: {
     cwd: string;
     env: Record<string, string>;
     ms?: number;
     onSpawn?: (child: ChildProcess) => void;
   },
 ): Promise<Ran> {
-  const child = spawn("bash", ["-c", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  onSpawn?.(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk;
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk;
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
-  return new Promise((resolve) =>
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  return ran("bash", ["-c", script], options);
 }
 
 /** The code block of `language` that follows a README heading (the first, or the nth). */
@@ -114,16 +87,6 @@ export function descendants(pid: number): number[] {
     }
   }
   return found;
-}
-
-/** Whether `pid` is a live process (a zombie waiting to be reaped is not). */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
 }
 
 /** `npm start` in `cwd`, with its output kept; resolves once the service prints its URL. */

@@ -16,6 +16,54 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` to its end with only the environment given, `input` on its standard input, and
+ * answers its exit code and output; SIGKILLed after `ms`. `onSpawn` sees the child as it starts,
+ * for tests that act in the middle of a run.
+ */
+export function ran(
+  command: string,
+  args: string[],
+  {
+    cwd = ROOT,
+    env,
+    input = "",
+    ms = 120_000,
+    onSpawn,
+  }: {
+    cwd?: string;
+    env: Record<string, string>;
+    input?: string;
+    ms?: number;
+    onSpawn?: (child: ChildProcess) => void;
+  },
+): Promise<Ran> {
+  const child = spawn(command, args, { cwd, env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  child.stdin.end(input);
+  onSpawn?.(child);
+  const timer = setTimeout(() => child.kill("SIGKILL"), ms);
+  return new Promise((resolve) =>
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}
+
 /** A child process that the test owns: stopped (SIGKILL if need be) by `stop`, and awaited. */
 export interface Owned {
   child: ChildProcess;
@@ -90,13 +138,13 @@ export async function waitForHttp(url: string, ms = 30_000): Promise<void> {
   throw new Error(`${url} did not answer within ${ms} ms`);
 }
 
-/** True unless the kernel says there is no such process (ESRCH). */
+/** Whether `pid` is a live process (Linux /proc): a zombie waiting to be reaped is not. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== "ESRCH";
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
   }
 }
 
@@ -106,11 +154,14 @@ export function pidsIn(file: string): number[] {
   return readFileSync(file, "utf8").split(/\s+/).filter(Boolean).map(Number);
 }
 
-/** SIGKILL to what the commands recorded in these files: whatever a failed test left running. */
-export function killRecorded(files: string[]): void {
+/**
+ * SIGKILL to what the commands recorded in these files: whatever a failed test left running
+ * (with `groups`, each pid's whole process group, for commands that run in a group of their own).
+ */
+export function killRecorded(files: string[], { groups = false }: { groups?: boolean } = {}): void {
   for (const pid of files.flatMap(pidsIn)) {
     try {
-      process.kill(pid, "SIGKILL");
+      process.kill(groups ? -pid : pid, "SIGKILL");
     } catch {
       // gone
     }

@@ -6,9 +6,13 @@ import {
   startService,
 } from "@workflow/buckets";
 import { BucketsClient } from "@workflow/work";
-import { databaseName, uriFor } from "./db.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { eventually } from "./eventually.js";
+import type { Owned } from "./processes.js";
+import { TEST_SECRET, testServiceEnv } from "./service-env.js";
+import { standIn } from "./stand-in.js";
 
-export const TEST_SECRET = "test-secret-for-the-stack-0123456789";
+export { eventually, TEST_SECRET };
 
 export interface Stack {
   service: RunningService;
@@ -27,17 +31,7 @@ export async function startStack(
   /** What the service's own tests may hook: its clock, the commands it sends to MongoDB. */
   hooks: Parameters<typeof startService>[1] = {},
 ): Promise<Stack> {
-  const service = await startService(
-    readOptions({
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MONGODB_URI: uriFor(databaseName(file, label)),
-      BUCKETS_JWT_SECRET: TEST_SECRET,
-      LOG_LEVEL: "silent",
-      ...env,
-    }),
-    hooks,
-  );
+  const service = await startService(readOptions(testServiceEnv(file, label, env)), hooks);
   const token = (user: string, scopes: Scope[]) => mintToken(service.keys, { user, scopes });
   return {
     service,
@@ -62,17 +56,25 @@ export async function startStack(
   };
 }
 
-/** Polls `check` until it returns a value that is not undefined, or fails after `ms`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  ms = 20_000,
-  every = 100,
-): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, every));
-  }
+/**
+ * The file's stack (`startStack`), started before its tests and closed after them, and the
+ * processes its tests start (pushed to `owned`), SIGKILLed after each test.
+ */
+export function useStack(
+  file: string,
+  env: Record<string, string> = {},
+): { stack: Stack; owned: Owned[] } {
+  let stack: Stack | undefined;
+  const owned: Owned[] = [];
+  beforeAll(async () => {
+    stack = await startStack(file, env);
+  });
+  afterEach(async () => {
+    await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+  });
+  afterAll(async () => {
+    await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
+    await stack?.close();
+  });
+  return { stack: standIn(() => stack, "the stack"), owned };
 }

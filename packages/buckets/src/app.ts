@@ -10,7 +10,12 @@ import { jsonBody } from "./http/body.js";
 import { errorHandler, notFoundHandler } from "./http/errors.js";
 import { requestLogger, requestMetrics } from "./http/observe.js";
 import { refuseProtoKeys } from "./http/proto.js";
-import { DEFAULT_MAX_LOG_FOLLOWERS, DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN } from "./options.js";
+import {
+  BYTES_PER_MB,
+  DEFAULT_MAX_LOG_FOLLOWERS,
+  DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN,
+  DEFAULT_VIEW_MAX_MB,
+} from "./options.js";
 import { activityRoutes } from "./routes/activity.js";
 import { auditRoutes } from "./routes/audit.js";
 import { cacheRoutes } from "./routes/cache.js";
@@ -41,7 +46,7 @@ export interface AppOptions {
 
 const DEFAULT_APP_OPTIONS: AppOptions = {
   metricsPublic: false,
-  viewMaxBytes: 64 * 1024 * 1024,
+  viewMaxBytes: DEFAULT_VIEW_MAX_MB * BYTES_PER_MB,
   followers: { max: DEFAULT_MAX_LOG_FOLLOWERS, perToken: DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN },
 };
 

@@ -14,4 +14,5 @@ export { ERROR_CODES, type ErrorCode, ServiceError } from "./errors.js";
 export { renderErrorCodes, statusOf } from "./http/errors.js";
 export { renderTransitions, TRANSITIONS } from "./machine.js";
 export { readOptions, type ServiceOptions, ServiceOptionsSchema } from "./options.js";
+export { RUN_TRANSITIONS, renderRunTransitions } from "./run-machine.js";
 export { type RunningService, startService } from "./server.js";

@@ -5,7 +5,12 @@
 
 import type { Status } from "@workflow/work";
 // The statuses alone, not the package's index: the dashboard's bundle imports this table too.
-import { STATUSES, UNFINISHED_STATUSES } from "@workflow/work/statuses";
+import {
+  CANCELLABLE_STATUSES,
+  REQUEUABLE_STATUSES,
+  STATUSES,
+  UNFINISHED_STATUSES,
+} from "@workflow/work/statuses";
 
 /**
  * Who causes a transition. `worker`: the attempt's claimer (the work:withdraw token that claimed
@@ -18,11 +23,18 @@ export type Role = "worker" | "owner" | "admin" | "service";
 export interface Transition {
   /** Statuses the work must be in; the store's conditional update guards on them. */
   from: readonly Status[];
+  /** A failure in `from` only while it awaits a retry (it has a `retryAt`): not one that is final. */
+  retrying?: true;
   /** Also guarded by the attempt the caller names (outcomes, heartbeats, release). */
   fenced: boolean;
   who: readonly Role[];
   /** The status it leaves the work in; `from` when it stays. */
   to: Status | "from";
+  /**
+   * Every field its update sets or removes besides `status` (a dotted path: that field within). The
+   * store writes nothing else (test/transition-writes.test.ts records its writes), and where the
+   * update ends an attempt the store removes each of these that it does not set.
+   */
   writes: readonly string[];
   why: string;
 }
@@ -52,7 +64,10 @@ export const DEFINITION_FIELDS = [
   "notify",
 ] as const;
 
-const ATTEMPT_ENDS = ["stop", "history", "leaseUntil", "deadline", "lease"] as const;
+/** Fields that only a running attempt has: whatever ends the attempt removes them. */
+export const ATTEMPT_FIELDS = ["leaseUntil", "deadline", "lease"] as const;
+
+const ATTEMPT_ENDS = ["stop", "history", ...ATTEMPT_FIELDS] as const;
 
 /**
  * Every way a work's status can change, and who may change it. Each row is one conditional update
@@ -74,8 +89,19 @@ export const TRANSITIONS = {
     fenced: false,
     who: ["worker"],
     to: "running",
-    writes: ["attempt", "start", "leaseUntil", "deadline", "lease", "history", "claim"],
-    why: "POST /work/withdraw, once notBefore has passed; a lease only with ?lease=S",
+    writes: [
+      "attempt",
+      "start",
+      "leaseUntil",
+      "deadline",
+      "lease",
+      "history",
+      "claim",
+      "claimToken",
+      "stop",
+      "finishedAt",
+    ],
+    why: "POST /work/withdraw, once notBefore has passed; a lease only with ?lease=S; a work that runs again is unfinished (no stop, no finishedAt)",
   },
   heartbeat: {
     from: ["running"],
@@ -98,7 +124,7 @@ export const TRANSITIONS = {
     fenced: true,
     who: ["worker"],
     to: "success",
-    writes: [...OUTCOME_FIELDS, "notify.slack.reply", ...ATTEMPT_ENDS],
+    writes: [...OUTCOME_FIELDS, "notify.slack.reply", ...ATTEMPT_ENDS, "retryAt"],
     why: "PUT /work with status success",
   },
   fail: {
@@ -130,7 +156,7 @@ export const TRANSITIONS = {
     fenced: true,
     who: ["worker"],
     to: "queued",
-    writes: [...ATTEMPT_ENDS, "uncounted"],
+    writes: [...ATTEMPT_ENDS, "uncounted", "notBefore"],
     why: "POST /work/:id/release: the attempt does not count against retries",
   },
   lapse: {
@@ -143,18 +169,20 @@ export const TRANSITIONS = {
   },
   retry: {
     from: ["failure"],
+    retrying: true,
     fenced: false,
     who: ["service"],
     to: "queued",
-    writes: ["retryAt"],
+    writes: ["retryAt", "notBefore"],
     why: "the reaper, once retryAt has passed",
   },
   auditFailed: {
     from: ["failure"],
+    retrying: true,
     fenced: false,
     who: ["admin"],
     to: "queued",
-    writes: ["retryAt"],
+    writes: ["retryAt", "notBefore"],
     why: "GET /audit/failed: every failure with retries left, whatever its retryAt",
   },
   auditExpired: {
@@ -167,6 +195,7 @@ export const TRANSITIONS = {
   },
   auditStale: {
     from: [...UNFINISHED_STATUSES, "failure"],
+    retrying: true,
     fenced: false,
     who: ["admin"],
     to: "failure",
@@ -174,20 +203,21 @@ export const TRANSITIONS = {
     why: "GET /audit/stale/:days: unfinished works created before then; final, no retry",
   },
   cancel: {
-    from: [...UNFINISHED_STATUSES, "failure"],
+    from: CANCELLABLE_STATUSES,
+    retrying: true,
     fenced: false,
     who: ["owner", "admin", "service"],
     to: "cancelled",
     writes: [...ATTEMPT_ENDS, "retryAt"],
-    why: "POST /work/:id/cancel, PUT status cancelled, POST /runs/:id/cancel, or a fail-fast step's failure; a failure only while it awaits a retry",
+    why: "POST /work/:id/cancel, PUT status cancelled, POST /runs/:id/cancel, or a fail-fast step's failure",
   },
   unblock: {
     from: ["waiting"],
     fenced: false,
     who: ["service"],
     to: "queued",
-    writes: ["parameters", "command", "notBefore", "key"],
-    why: "a run's step whose needs all ended (and its if holds), filled from their results; max-parallel at a time",
+    writes: ["parameters", "command", "notBefore", "key", "uncached"],
+    why: "a run's step whose needs all ended (and its if holds), filled from their results; max-parallel at a time; a rerun's mark to bypass the cache cleared",
   },
   reuse: {
     from: ["waiting"],
@@ -214,7 +244,7 @@ export const TRANSITIONS = {
     why: "a run's step whose if does not hold once its needs ended (e.g. a need failed)",
   },
   rerun: {
-    from: ["success", "failure", "skipped", "cancelled"],
+    from: REQUEUABLE_STATUSES,
     fenced: false,
     who: ["owner", "admin"],
     to: "waiting",
@@ -229,15 +259,16 @@ export const TRANSITIONS = {
       "stop",
       "cached",
       "keyExpired",
+      "uncached",
     ],
-    why: "POST /runs/:id/rerun: the chosen works and their dependents, with fresh retries",
+    why: "POST /runs/:id/rerun: the chosen works and their dependents, with fresh retries; the chosen run whatever the cache holds",
   },
   requeue: {
-    from: ["success", "failure", "skipped", "cancelled"],
+    from: REQUEUABLE_STATUSES,
     fenced: false,
     who: ["owner", "admin"],
     to: "queued",
-    writes: ["retryAt", "uncounted", "key", "cached", ...DEFINITION_FIELDS],
+    writes: ["retryAt", "uncounted", "notBefore", "key", "cached", ...DEFINITION_FIELDS],
     why: "PUT /work with status queued: a fresh set of retries",
   },
   edit: {
@@ -272,10 +303,16 @@ export type TransitionName = keyof typeof TRANSITIONS;
 export const allows = (name: TransitionName, status: string): boolean =>
   (TRANSITIONS[name].from as readonly string[]).includes(status);
 
+/** How the table names a failure with a retry ahead of it. */
+const AWAITING_RETRY = "failure awaiting a retry";
+
 /** The table as Markdown, for the README. */
 export function renderTransitions(): string {
   const rows = Object.entries(TRANSITIONS).map(([name, t]: [string, Transition]) => {
-    const from = t.from.length === 0 ? "(new)" : t.from.join(", ");
+    const from =
+      t.from.length === 0
+        ? "(new)"
+        : t.from.map((s) => (s === "failure" && t.retrying ? AWAITING_RETRY : s)).join(", ");
     const to = t.to === "from" ? "(same)" : t.to;
     const fenced = t.fenced ? "yes" : "";
     return `| ${name} | ${from} | ${fenced} | ${t.who.join(", ")} | ${to} | ${t.writes.join(", ")} | ${t.why} |`;

@@ -3,7 +3,7 @@
  * here.
  */
 
-import { Settings } from "@workflow/work";
+import { MAX_LEASE_SECONDS, Settings } from "@workflow/work";
 import { z } from "zod";
 import { checkAllowEntry } from "./service/runs/callback-target.js";
 
@@ -13,6 +13,13 @@ const seconds = (fallback: number, max: number) =>
 /** SSE log followers held at once on one instance, and with one token's subject. */
 export const DEFAULT_MAX_LOG_FOLLOWERS = 500;
 export const DEFAULT_MAX_LOG_FOLLOWERS_PER_TOKEN = 20;
+
+/** Long-poll withdraws held at once (BUCKETS_MAX_WAITERS). */
+export const DEFAULT_MAX_WAITERS = 10_000;
+
+/** The most one /view answer may hold, in MB of JSON (BUCKETS_VIEW_MAX_MB). */
+export const DEFAULT_VIEW_MAX_MB = 64;
+export const BYTES_PER_MB = 1024 * 1024;
 
 /** Distinct filters one token's subject may hold waiting for work at once. */
 export const DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN = 100;
@@ -42,7 +49,7 @@ export const ServiceOptionsSchema = z.object({
   /** Serve /metrics without a token. @defaultValue false */
   BUCKETS_METRICS_PUBLIC: z.stringbool().default(false),
   /** Long-poll withdraws held at once; past this a withdraw with `wait` gets 503. @defaultValue 10000 */
-  BUCKETS_MAX_WAITERS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  BUCKETS_MAX_WAITERS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MAX_WAITERS),
   /** Log followers (`GET /work/:id/logs?follow=true`) at once; past this 503. @defaultValue 500 */
   BUCKETS_MAX_LOG_FOLLOWERS: z.coerce
     .number()
@@ -68,7 +75,7 @@ export const ServiceOptionsSchema = z.object({
     .max(1_000_000)
     .default(DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN),
   /** The most one /view answer may hold, in MB of JSON. @defaultValue 64 */
-  BUCKETS_VIEW_MAX_MB: z.coerce.number().positive().max(1024).default(64),
+  BUCKETS_VIEW_MAX_MB: z.coerce.number().positive().max(1024).default(DEFAULT_VIEW_MAX_MB),
   /**
    * Days after which finished works (success, final failure, cancelled, skipped) are removed, by
    * a TTL index. Unset: kept for ever. @defaultValue unset
@@ -106,7 +113,7 @@ export const ServiceOptionsSchema = z.object({
   /** Slack's Web API; tests point it at a local stand-in. @defaultValue "https://slack.com/api/" */
   BUCKETS_SLACK_API_URL: z.url().default("https://slack.com/api/"),
   /** Seconds a claim holds a work without a heartbeat. @defaultValue 60 */
-  BUCKETS_LEASE_SECONDS: seconds(60, 86_400),
+  BUCKETS_LEASE_SECONDS: seconds(60, MAX_LEASE_SECONDS),
   /** Seconds between reaper passes. @defaultValue 5 */
   BUCKETS_REAP_SECONDS: seconds(5, 3600),
   /** Seconds between evaluations of due schedules, on every instance. @defaultValue 5 */

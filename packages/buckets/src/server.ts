@@ -10,7 +10,7 @@ import { buildApp } from "./app.js";
 import { type Keys, resolveKeys } from "./auth/keys.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics } from "./metrics.js";
-import type { ServiceOptions } from "./options.js";
+import { BYTES_PER_MB, type ServiceOptions } from "./options.js";
 import { acrossPipelines } from "./service/across.js";
 import { createClaimer } from "./service/claimer.js";
 import { startClock } from "./service/clock.js";
@@ -49,6 +49,7 @@ export async function startService(
     now,
     recheckMs,
     onCommand,
+    failpoint,
   }: {
     logger?: Logger;
     /** This machine's clock in ms; tests skew it to show that only MongoDB's clock counts. */
@@ -59,6 +60,8 @@ export async function startService(
     recheckMs?: number;
     /** Sees every command sent to MongoDB: the wire test checks that each would target one shard. */
     onCommand?: ConnectOptions["onCommand"];
+    /** Stops multi-write operations at named points, as a crash would (ServiceContext.failpoint). */
+    failpoint?: ServiceContext["failpoint"];
   } = {},
 ): Promise<RunningService> {
   const workspace = options.BUCKETS_WORKSPACE
@@ -90,6 +93,7 @@ export async function startService(
       ? { token: options.BUCKETS_SLACK_TOKEN, apiUrl: options.BUCKETS_SLACK_API_URL }
       : undefined,
     events: createEmitter(),
+    failpoint,
   };
   ctx.events.on("task:error", (task, error) =>
     logger.error({ err: error, task }, `${task} failed`),
@@ -121,7 +125,7 @@ export async function startService(
     { claimer, dispatcher },
     {
       metricsPublic: options.BUCKETS_METRICS_PUBLIC,
-      viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * 1024 * 1024,
+      viewMaxBytes: options.BUCKETS_VIEW_MAX_MB * BYTES_PER_MB,
       followers: {
         max: options.BUCKETS_MAX_LOG_FOLLOWERS,
         perToken: options.BUCKETS_MAX_LOG_FOLLOWERS_PER_TOKEN,

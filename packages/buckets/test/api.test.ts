@@ -1,11 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { chimeWork } from "./support/chime.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename);
 
 describe("the API's happy paths", () => {
   it("answers /version and HEAD /version without a token", async () => {
@@ -228,47 +225,7 @@ describe("the API's happy paths", () => {
   });
 
   it("accepts a CHIME payload: nulls for absent fields, config.archive.logs and config.metrics", async () => {
-    const chime = {
-      pipeline: "chime-pipe",
-      site: "local",
-      user: "alice",
-      function: null,
-      command: ["echo", "hi"],
-      parameters: null,
-      results: null,
-      products: null,
-      plots: null,
-      tags: null,
-      event: null,
-      id: null,
-      creation: null,
-      start: null,
-      stop: null,
-      attempt: null,
-      status: null,
-      timeout: null,
-      retries: null,
-      priority: null,
-      config: {
-        archive: { results: true, products: "copy", plots: "copy", logs: "move" },
-        metrics: false,
-        parent: null,
-        orgs: null,
-        teams: null,
-      },
-      notify: {
-        slack: {
-          channel_id: null,
-          member_ids: null,
-          message: null,
-          results: null,
-          products: null,
-          plots: null,
-          blocks: null,
-          reply: null,
-        },
-      },
-    };
+    const chime = chimeWork("chime-pipe");
     const got = await t.call("POST", "/work?return_ids=true", {
       token: t.tokens.alice,
       body: [chime],

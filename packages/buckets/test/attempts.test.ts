@@ -1,9 +1,8 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
+import { depositWork, viewWork } from "./support/works.js";
 
 type Stored = {
   id: string;
@@ -16,31 +15,12 @@ type Stored = {
   history?: { attempt: number; worker?: string; status: string; error?: string; stop?: number }[];
 };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  // A long reap period: these tests move time themselves and run a reaper pass when they want one.
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+// A long reap period: these tests move time themselves and run a reaper pass when they want one.
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const works = () => db.collection("works");
-const deposit = async (overrides: Record<string, unknown>) =>
-  (
-    (
-      await t.call("POST", "/work?return_ids=true", {
-        token: t.tokens.alice,
-        body: [aWork(overrides)],
-      })
-    ).body as string[]
-  )[0] as string;
-const get = async (id: string) =>
-  ((await t.call("POST", "/view", { body: { query: { id } } })).body as Stored[])[0] as Stored;
+const deposit = (overrides: Record<string, unknown>) => depositWork(t, overrides);
+const get = (id: string) => viewWork<Stored>(t, id);
 const withdraw = async (pipeline: string, worker = "node1/1/w", query = "?lease=30") =>
   (
     await t.call("POST", `/work/withdraw${query}`, {

@@ -1,8 +1,9 @@
 import jwt from "jsonwebtoken";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { pipelineConfig, stepOne, yamlConfig } from "../../../test/support/configs.js";
 import type { Scope } from "../src/index.js";
 import { servedRoutes } from "./support/routes.js";
-import { aWork, startTestService, TEST_SECRET, type TestService } from "./support/service.js";
+import { aWork, QUIET_REAPER, TEST_SECRET, useTestService } from "./support/service.js";
 
 /**
  * Every route of the service x every kind of caller, each cell asserting the documented answer.
@@ -11,11 +12,7 @@ import { aWork, startTestService, TEST_SECRET, type TestService } from "./suppor
  * from the defaults).
  */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const CASES = [
   "no token",
@@ -569,25 +566,13 @@ const ROUTES: Record<string, Row> = {
 };
 
 /** A one-step pipeline config: its works go to the pipeline named after the config. */
-const runConfig = (pipeline: string) =>
-  [
-    'version: "2"',
-    `name: ${pipeline}`,
-    "defaults: {user: alice, site: local}",
-    "pipeline:",
-    "  steps:",
-    "    - name: one",
-    "      stage: 1",
-    '      work: {command: ["true"]}',
-  ].join("\n");
+const runConfig = (pipeline: string) => yamlConfig(pipeline, stepOne());
 
 /** The same config as CHIME's CLI sends it: the YAML read into a mapping. */
-const configOf = (pipeline: string) => ({
-  version: "2",
-  name: pipeline,
-  defaults: { user: "alice", site: "local" },
-  pipeline: { steps: [{ name: "one", stage: 1, work: { command: ["true"] } }] },
-});
+const configOf = (pipeline: string) =>
+  pipelineConfig(pipeline, [{ name: "one", stage: 1, work: { command: ["true"] } }], {
+    user: "alice",
+  });
 
 /** CHIME's `?query=` naming one object. */
 const byId = (id: string) => encodeURIComponent(JSON.stringify({ id }));

@@ -1,14 +1,10 @@
 import { BULK_PAGE_WORKS, type BulkResult } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, useTestService } from "./support/service.js";
 
 /** POST /work/bulk on filters larger than a page: page after page, each work checked (#27). */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename);
 
 let serial = 0;
 const fresh = (what: string) => `pages-${what}-${++serial}`;

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { CHIME_CONFIG, chimeCall } from "./support/chime.js";
+import { useTestService } from "./support/service.js";
 
 /**
  * The PUTs CHIME's tests (workflow v1.12, tests/test_transfer.py, test_audit.py) send with one
@@ -36,21 +37,11 @@ const CHIME_FIELDS = [
   "notify",
 ] as const;
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename);
 
 /** CHIME's session: one token, in x-access-token. */
 const chime = (method: string, path: string, body?: unknown, token = t.tokens.admin) =>
-  t.call(method, path, {
-    token: null,
-    headers: { "x-access-token": token },
-    ...(body === undefined ? {} : { body }),
-  });
+  chimeCall(t, token, method, path, body);
 
 /** `Work(pipeline=..., event=[i, i + 1], tags=[str(i)], site="local", user=...).deposit()`. */
 const depositAs = async (pipeline: string, user: string, token = t.tokens.admin) => {
@@ -62,13 +53,7 @@ const depositAs = async (pipeline: string, user: string, token = t.tokens.admin)
     user,
     event: [1, 2],
     tags: ["1"],
-    config: {
-      archive: { results: true, products: "copy", plots: "copy", logs: "move" },
-      metrics: false,
-      parent: null,
-      orgs: null,
-      teams: null,
-    },
+    config: CHIME_CONFIG,
   };
   const got = await chime("POST", "/work?return_ids=True", [work], token);
   expect(got.status, JSON.stringify(got.body)).toBe(200);

@@ -1,8 +1,7 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
+import { depositWork, viewWork } from "./support/works.js";
 
 /**
  * The answers CHIME's Python client (workflow v1.12) and its audit daemon depend on, one test per
@@ -18,29 +17,10 @@ type Stored = Record<string, unknown> & {
   start?: number;
 };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
-const deposit = async (overrides: Record<string, unknown>) =>
-  (
-    (
-      await t.call("POST", "/work?return_ids=true", {
-        token: t.tokens.alice,
-        body: [aWork(overrides)],
-      })
-    ).body as string[]
-  )[0] as string;
-const get = async (id: string) =>
-  ((await t.call("POST", "/view", { body: { query: { id } } })).body as Stored[])[0] as Stored;
+const deposit = (overrides: Record<string, unknown>) => depositWork(t, overrides);
+const get = (id: string) => viewWork<Stored>(t, id);
 /** CHIME's worker: no ?lease, no heartbeats. */
 const withdraw = async (pipeline: string) =>
   (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))

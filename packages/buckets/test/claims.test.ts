@@ -1,15 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { describe, expect, it } from "vitest";
 import type { Query } from "../src/store/index.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { stages } from "./support/plans.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  const { client } = await testDb(import.meta.filename); // starts from an empty database
-  await client.close();
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename, {}, { emptied: true });
 
 type Claimed = { id: string; priority: number; creation: number; status: string; attempt: number };
 
@@ -195,17 +189,6 @@ describe("claims that arrive together", () => {
 });
 
 describe("the claim's query plan", () => {
-  /** Every stage name in a plan tree, whatever the nesting (inputStage(s), queryPlan, ...). */
-  function stages(node: unknown): string[] {
-    if (Array.isArray(node)) return node.flatMap(stages);
-    if (typeof node !== "object" || node === null) return [];
-    const own =
-      typeof (node as { stage?: unknown }).stage === "string"
-        ? [(node as { stage: string }).stage]
-        : [];
-    return [...own, ...Object.values(node).flatMap(stages)];
-  }
-
   it("is an index scan, never a collection scan, for the filters workers send", async () => {
     // Enough works, over several pipelines and sites, that a collection scan would be a choice.
     await depositAll(

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { stages } from "./support/plans.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  const { client } = await testDb(import.meta.filename); // starts from an empty database
-  await client.close();
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename, {}, { emptied: true });
 
 async function deposit(works: Record<string, unknown>[]): Promise<string[]> {
   const answer = await t.call("POST", "/work?return_ids=true", {
@@ -49,17 +43,6 @@ async function gauge(): Promise<Record<string, number>> {
     samples[`${pipeline}/${status}`] = Number(value);
   }
   return samples;
-}
-
-/** Every stage's name in a plan, however nested. */
-function stages(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(stages);
-  if (typeof node !== "object" || node === null) return [];
-  const own =
-    typeof (node as { stage?: unknown }).stage === "string"
-      ? [(node as { stage: string }).stage]
-      : [];
-  return [...own, ...Object.values(node).flatMap(stages)];
 }
 
 describe("counts", () => {

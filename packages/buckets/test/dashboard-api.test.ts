@@ -1,17 +1,10 @@
 import type { Document } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** What the dashboard reads and does beyond the CLI's routes: its files, the last hour, bulk actions. */
 
-let t: TestService;
-beforeAll(async () => {
-  const { client } = await testDb(import.meta.filename); // starts from an empty database
-  await client.close();
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER, { emptied: true });
 
 async function deposit(
   works: Record<string, unknown>[],

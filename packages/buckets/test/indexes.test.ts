@@ -1,23 +1,10 @@
-import type { Db, Document } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import type { Document } from "mongodb";
+import { describe, expect, it } from "vitest";
 import type { WorkDoc } from "../src/store/index.js";
 import { ensureIndexes } from "../src/store/indexes.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-let db: Db;
-let closeDb: () => Promise<void>;
-beforeAll(async () => {
-  const opened = await testDb(import.meta.filename); // starts from an empty database
-  db = opened.db;
-  closeDb = () => opened.client.close();
-  t = await startTestService(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.close();
-  await closeDb?.();
-});
+const { t, db } = useTestService(import.meta.filename, {}, { emptied: true });
 
 /** How many keys each index of the works holds (mongod's own count, from `validate`). */
 async function keysPerIndex(): Promise<Record<string, number>> {

@@ -1,8 +1,7 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runConfig } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /**
  * Logs go with their work, whichever way it goes; and a work deposited again with the id of one
@@ -10,17 +9,7 @@ import { aWork, startTestService, type TestService } from "./support/service.js"
  * left behind.
  */
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -93,12 +82,9 @@ describe("logs go with their work", () => {
     const created = await t.call("POST", "/runs", {
       token: t.tokens.alice,
       body: {
-        config: {
-          version: "2",
-          name,
-          defaults: { site: "local" },
-          pipeline: { steps: [{ name: "a", matrix: { i: [1, 2] }, work: { command: ["true"] } }] },
-        },
+        config: runConfig(name, [
+          { name: "a", matrix: { i: [1, 2] }, work: { command: ["true"] } },
+        ]),
       },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);

@@ -4,32 +4,15 @@ import {
   MAX_LOG_LINES_PER_ATTEMPT,
   MAX_LOG_PAGE_LINES,
 } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
+import { claimedWork } from "./support/works.js";
 
 /** What an attempt's logs may cost: what is stored, and what one read answers. */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
-let serial = 0;
-async function running(): Promise<string> {
-  const pipeline = `bounds-${++serial}`;
-  const deposited = await t.call("POST", "/work?return_ids=true", {
-    token: t.tokens.alice,
-    body: [aWork({ pipeline })],
-  });
-  const id = (deposited.body as string[])[0] as string;
-  const claimed = await t.call("POST", "/work/withdraw?lease=60", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  expect(claimed.status).toBe(200);
-  return id;
-}
+const running = async () => (await claimedWork(t, "bounds")).id;
 
 const line = (text: string) => ({ t: 1, stream: "stdout", text });
 async function append(id: string, lines: unknown[]): Promise<void> {

@@ -1,14 +1,11 @@
 import { MAX_LOG_BYTES_PER_ATTEMPT } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
+import { claimedWork } from "./support/works.js";
 
 /** Logs per (work, attempt): appended by the worker that holds the attempt, read by its readers. */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 interface Stored {
   id: string;
@@ -16,22 +13,8 @@ interface Stored {
   status: string;
 }
 
-let serial = 0;
 /** A work of alice's in a pipeline of its own, claimed by worker-1 as attempt 1. */
-async function running(): Promise<{ id: string; pipeline: string }> {
-  const pipeline = `logs-${++serial}`;
-  const deposited = await t.call("POST", "/work?return_ids=true", {
-    token: t.tokens.alice,
-    body: [aWork({ pipeline })],
-  });
-  const id = (deposited.body as string[])[0] as string;
-  const claimed = await t.call("POST", "/work/withdraw?lease=60", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  expect(claimed.body).toMatchObject({ id, attempt: 1, status: "running" });
-  return { id, pipeline };
-}
+const running = () => claimedWork(t, "logs");
 
 const line = (text: string, stream = "stdout") => ({ t: Date.now(), stream, text });
 const append = (id: string, lines: unknown[], { attempt = 1, token = t.tokens.worker } = {}) =>

@@ -1,12 +1,9 @@
 import type { CommandStartedEvent } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { eventually } from "../../../test/support/eventually.js";
+import { aWork, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename);
 
 const longPoll = (pipeline: string, wait: number) =>
   t.call("POST", `/work/withdraw?wait=${wait}`, { token: t.tokens.worker, body: { pipeline } });
@@ -14,7 +11,7 @@ const longPoll = (pipeline: string, wait: number) =>
 describe("long-poll withdraw, single node", () => {
   it("answers within 1 s of a matching deposit", async () => {
     const waiting = longPoll("soon", 10);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await eventually(async () => (t.service.dispatcher.waiting === 1 ? true : undefined));
     const deposited = Date.now();
     await t.call("POST", "/work", { token: t.tokens.alice, body: [aWork({ pipeline: "soon" })] });
     const got = await waiting;
@@ -43,7 +40,8 @@ describe("long-poll withdraw, single node", () => {
     // A wait well past the 3.5 s watched: on a loaded machine the deposit below may come late, and
     // a wait that lapsed first would answer null.
     const waiting = Array.from({ length: 50 }, () => longPoll("quiet", 20));
-    await new Promise((resolve) => setTimeout(resolve, 500)); // each made its one first claim
+    // Each made its one first claim, and waits.
+    await eventually(async () => (t.service.dispatcher.waiting === 50 ? true : undefined));
     client.on("commandStarted", count);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     client.off("commandStarted", count);

@@ -1,14 +1,41 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  BulkRequestSchema,
+  BulkResultSchema,
+  CreateRunSchema,
+  ExpireRequestSchema,
+  ExpireResultSchema,
+  MergeStepsSchema,
+  PreviewAnswerSchema,
+  RerunAnswerSchema,
+  RerunSchema,
+  RunCancelledSchema,
+  RunCheckSchema,
+  RunCreatedSchema,
+  RunListParamsSchema,
+  RunPausedSchema,
+  RunResumedSchema,
+  RunSummarySchema,
+  ScheduleDetailSchema,
+  ScheduleRemovedSchema,
+  ScheduleSpecSchema,
+  ScheduleViewSchema,
+  StepsMergedSchema,
+} from "@workflow/work";
+import { ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { schema } from "../src/openapi/build.js";
 import { servedRoutes } from "./support/routes.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { runConfig } from "./support/runs.js";
+import { useTestService } from "./support/service.js";
 
-/** GET /openapi.json describes every route the service serves, and none it does not. */
+/**
+ * GET /openapi.json describes every route the service serves, and none it does not; the run,
+ * schedule, cache and bulk operations with @workflow/work's schemas, which the service's answers
+ * meet.
+ */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename);
 
 it("documents every served route and method, and only those", async () => {
   const answer = await t.call("GET", "/openapi.json", { token: null });
@@ -40,4 +67,175 @@ it("every operation names its answers, and the schemas it refers to exist", asyn
     (match) => match[1] as string,
   );
   for (const name of new Set(refs)) expect(document.components.schemas, name).toHaveProperty(name);
+});
+
+type Operation = {
+  requestBody?: { content: { "application/json": { schema: unknown } } };
+  responses: Record<string, { content?: { "application/json": { schema: unknown } } }>;
+  parameters?: { name: string }[];
+};
+type Document = {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown> };
+};
+
+/** The document's schema with every $ref replaced by the component it names. */
+function resolved(document: Document, node: unknown): unknown {
+  if (Array.isArray(node)) return node.map((item) => resolved(document, item));
+  if (node === null || typeof node !== "object") return node;
+  const ref = (node as { $ref?: string }).$ref;
+  if (ref) return resolved(document, document.components.schemas[ref.split("/").pop() as string]);
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [key, resolved(document, value)]),
+  );
+}
+
+const array = <T extends z.ZodType>(item: T) => z.array(item);
+
+/** Where each request and answer is described, and by which schema of @workflow/work. */
+const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
+  ["POST /runs", "body", CreateRunSchema],
+  ["POST /runs", "201", RunCreatedSchema],
+  ["POST /runs", "200", RunCheckSchema],
+  ["GET /runs", "200", array(RunSummarySchema)],
+  ["GET /runs/{id}", "200", RunSummarySchema],
+  ["POST /runs/{id}/cancel", "200", RunCancelledSchema],
+  ["POST /runs/{id}/rerun", "body", RerunSchema],
+  ["POST /runs/{id}/rerun", "200", RerunAnswerSchema],
+  ["POST /runs/{id}/pause", "200", RunPausedSchema],
+  ["POST /runs/{id}/resume", "200", RunResumedSchema],
+  ["POST /runs/{id}/steps", "body", MergeStepsSchema],
+  ["POST /runs/{id}/steps", "200", StepsMergedSchema],
+  ["POST /runs/preview", "body", CreateRunSchema],
+  ["POST /runs/preview", "200", PreviewAnswerSchema],
+  ["POST /cache/expire", "body", ExpireRequestSchema],
+  ["POST /cache/expire", "200", ExpireResultSchema],
+  ["POST /work/bulk", "body", BulkRequestSchema],
+  ["POST /work/bulk", "200", BulkResultSchema],
+  ["POST /schedules", "body", ScheduleSpecSchema],
+  ["POST /schedules", "201", ScheduleDetailSchema],
+  ["POST /schedules", "200", ScheduleDetailSchema],
+  ["GET /schedules", "200", array(ScheduleViewSchema)],
+  ["GET /schedules/{id}", "200", ScheduleDetailSchema],
+  ["POST /schedules/{id}/pause", "200", ScheduleDetailSchema],
+  ["POST /schedules/{id}/resume", "200", ScheduleDetailSchema],
+  ["DELETE /schedules/{id}", "200", ScheduleRemovedSchema],
+];
+
+it("describes runs, schedules, the cache and bulk actions with the schemas the service parses with", async () => {
+  const document = (await t.call("GET", "/openapi.json", { token: null })).body as Document;
+  for (const [route, where, zod] of DESCRIBED) {
+    const [method, path] = route.split(" ") as [string, string];
+    const operation = document.paths[path]?.[method.toLowerCase()] as Operation;
+    const described =
+      where === "body"
+        ? operation.requestBody?.content["application/json"].schema
+        : operation.responses[where]?.content?.["application/json"].schema;
+    expect(resolved(document, described), `${route} ${where}`).toEqual(
+      schema(zod, where === "body" ? "input" : "output"),
+    );
+  }
+  const listed = document.paths["/runs"]?.get?.parameters?.map((p) => p.name);
+  expect(listed).toEqual(Object.keys(RunListParamsSchema.shape));
+});
+
+describe("the service's answers are what the document says", () => {
+  /** The answer, after checking it against its (strict) schema: no field the schema lacks. */
+  async function answer<T extends z.ZodType>(
+    zod: T,
+    status: number,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<z.output<T>> {
+    const got = await t.call(method, path, {
+      token: t.tokens.alice,
+      ...(body === undefined ? {} : { body }),
+    });
+    expect(got.status, `${method} ${path}: ${JSON.stringify(got.body)}`).toBe(status);
+    const parsed = zod.safeParse(got.body);
+    expect(parsed.error?.issues ?? [], `${method} ${path}: ${JSON.stringify(got.body)}`).toEqual(
+      [],
+    );
+    return parsed.data as z.output<T>;
+  }
+
+  it("for runs, their preview, the cache and bulk actions", async () => {
+    const name = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const config = runConfig(name, [
+      {
+        name: "fit",
+        matrix: { i: [1, 2] },
+        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" }, cache: true },
+      },
+      { name: "sum", needs: ["fit"], work: { command: ["true"] } },
+    ]);
+    const checked = await answer(RunCheckSchema, 200, "POST", "/runs?dry_run=true", { config });
+    expect(checked).toMatchObject({ name, user: "alice", works: 3 });
+    const preview = await answer(PreviewAnswerSchema, 200, "POST", "/runs/preview", { config });
+    expect(preview.works.map((w) => w.step)).toEqual(["fit", "fit", "sum"]);
+    const { id, works } = await answer(RunCreatedSchema, 201, "POST", "/runs", { config });
+    expect(works).toHaveLength(3);
+    const merged = await answer(StepsMergedSchema, 200, "POST", `/runs/${id}/steps`, {
+      steps: [{ name: "report", needs: ["sum"], work: { command: ["true"] } }],
+    });
+    expect(merged.added).toEqual(["report"]);
+    expect((await answer(RunPausedSchema, 200, "POST", `/runs/${id}/pause`)).paused).toBe(true);
+    expect((await answer(RunResumedSchema, 200, "POST", `/runs/${id}/resume`)).paused).toBe(false);
+    const run = await answer(RunSummarySchema, 200, "GET", `/runs/${id}`);
+    expect(run.steps.map((s) => [s.name, s.state])).toEqual([
+      ["fit", "running"],
+      ["sum", "waiting"],
+      ["report", "waiting"],
+    ]);
+    expect(run.events?.map((e) => e.kind)).toContain("run paused");
+    const listed = await answer(array(RunSummarySchema), 200, "GET", `/runs?name=${name}`);
+    expect(listed.map((r) => r.id)).toEqual([id]);
+    const expired = await answer(ExpireResultSchema, 200, "POST", "/cache/expire", {
+      run: id,
+      step: "fit",
+    });
+    expect(expired).toEqual({ expired: 0, keys: 2 });
+    expect((await answer(RunCancelledSchema, 200, "POST", `/runs/${id}/cancel`)).cancelled).toBe(4);
+    const rerun = await answer(RerunAnswerSchema, 200, "POST", `/runs/${id}/rerun`, {
+      unfinishedOnly: true,
+    });
+    expect(rerun.works).toBe(4);
+    const count = await t.call("POST", "/view/count", {
+      token: t.tokens.alice,
+      body: { query: { pipeline: name } },
+    });
+    const bulk = await answer(BulkResultSchema, 200, "POST", "/work/bulk", {
+      query: { pipeline: name },
+      action: "cancel",
+      confirmed: count.body,
+    });
+    expect(bulk).toMatchObject({ matched: count.body });
+  });
+
+  it("for schedules", async () => {
+    const name = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const spec = {
+      name,
+      cron: "0 * * * *",
+      target: { works: [{ pipeline: name, site: "local", user: "alice", command: ["true"] }] },
+    };
+    const checked = await answer(
+      ScheduleDetailSchema,
+      200,
+      "POST",
+      "/schedules?dry_run=true",
+      spec,
+    );
+    expect(checked.next).toHaveLength(5);
+    const added = await answer(ScheduleDetailSchema, 201, "POST", "/schedules", spec);
+    const listed = await answer(array(ScheduleViewSchema), 200, "GET", "/schedules");
+    expect(listed.map((s) => s.id)).toContain(added.id);
+    await answer(ScheduleDetailSchema, 200, "GET", `/schedules/${added.id}`);
+    const paused = await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/pause`);
+    expect(paused.enabled).toBe(false);
+    await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/resume`);
+    const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/schedules/${added.id}`);
+    expect(removed).toEqual({ id: added.id, removed: true });
+  });
 });

@@ -1,24 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BSON, type Db, type MongoClient, ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { renderTransitions } from "../src/index.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { BSON, ObjectId } from "mongodb";
+import { describe, expect, it } from "vitest";
+import { renderRunTransitions, renderTransitions } from "../src/index.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Who may write which field through PUT /work: each role x each field x running or not. */
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 type Role = "worker" | "owner" | "other" | "admin";
 const tokenOf = (role: Role) =>
@@ -181,8 +170,11 @@ describe("who may write which field", () => {
   });
 });
 
-describe("the transition table", () => {
-  it("is the one the README shows", () => {
+describe("the transition tables", () => {
+  it.each([
+    ["works'", renderTransitions],
+    ["runs'", renderRunTransitions],
+  ])("the %s is the one the README shows", (_, render) => {
     const readme = readFileSync(join(import.meta.dirname, "..", "..", "..", "README.md"), "utf8");
     // Compared cell by cell: the formatter pads the README's table.
     const rows = (text: string) =>
@@ -190,9 +182,11 @@ describe("the transition table", () => {
         .split("\n")
         .filter((line) => line.startsWith("|") && !/^\|[\s|-]+\|$/.test(line))
         .map((line) => line.split("|").map((cell) => cell.trim()));
-    const table = rows(renderTransitions());
+    const table = rows(render());
     const shown = rows(readme);
+    // Both tables start with a row of headings; this one's is known by its cells.
     const start = shown.findIndex((row) => row.join("|") === table[0]?.join("|"));
+    expect(start).toBeGreaterThanOrEqual(0);
     expect(shown.slice(start, start + table.length)).toEqual(table);
   });
 });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /**
  * A token that may deposit but not read (no work:read) learns nothing of other users' works, runs
@@ -7,11 +7,7 @@ import { aWork, startTestService, type TestService } from "./support/service.js"
  * Their owners, whatever their token, are answered as before.
  */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const eve = () => t.token("eve", ["work:deposit"]);
 

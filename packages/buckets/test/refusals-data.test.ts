@@ -1,14 +1,11 @@
 import { MAX_DEPTH } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runConfig } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Data no work may hold is refused with a 4xx naming where it is, never a 500 or a silent drop. */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(() => t.close());
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -111,14 +108,7 @@ describe("a rerun of a work that is not an id", () => {
     const name = fresh("rerun");
     const created = await t.call("POST", "/runs", {
       token: t.tokens.alice,
-      body: {
-        config: {
-          version: "2",
-          name,
-          defaults: { site: "local" },
-          pipeline: { steps: [{ name: "a", work: { command: ["true"] } }] },
-        },
-      },
+      body: { config: runConfig(name, [{ name: "a", work: { command: ["true"] } }]) },
     });
     const { id } = created.body as { id: string };
     await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice });

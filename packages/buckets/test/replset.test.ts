@@ -1,84 +1,134 @@
 import { MongoClient } from "mongodb";
 import { MongoMemoryReplSet } from "mongodb-memory-server";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../../test/support/eventually.js";
 import { mongodPort } from "../../../test/support/mongod-port.js";
+import { alive } from "../../../test/support/processes.js";
+import { testServiceEnv } from "../../../test/support/service-env.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { aWork } from "./support/service.js";
 
-// Two service instances on one 3-member replica set, as in production.
+// Two service instances on one replica set, as in production: two members, the fewest that can
+// elect a new primary when one steps down.
 let replSet: MongoMemoryReplSet;
 let a: RunningService;
 let b: RunningService;
 let mongo: MongoClient;
 const options = (uri: string) =>
-  readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: uri,
-    BUCKETS_JWT_SECRET: "replset-secret-0123456789",
-    BUCKETS_REAP_SECONDS: "1",
-    LOG_LEVEL: "silent",
-  });
+  readOptions(
+    testServiceEnv(import.meta.filename, "", { MONGODB_URI: uri, BUCKETS_REAP_SECONDS: "1" }),
+  );
 
-/**
- * Three mongods started at once on a busy machine now and then fail to start (see
- * test/support/mongod-port.ts), or one stops answering for a while just after. That is the
- * harness, not the service, so a fresh set and fresh services are started then, once more. A
- * set counts as started once every member has taken a write and both services are up.
- */
-async function startAll(): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    // The launch timeout is long for the same reason: with the default 10 s a slow member failed.
-    const first = mongodPort();
-    const set = new MongoMemoryReplSet({
-      replSet: { count: 3 },
-      instanceOpts: [0, 1, 2].map((i) => ({ port: first + i, launchTimeout: 120_000 })),
-    });
-    const started: RunningService[] = [];
-    let client: MongoClient | undefined;
-    try {
-      await set.start();
-      await set.waitUntilRunning();
-      client = await MongoClient.connect(set.getUri("buckets"));
-      await client
-        .db("buckets")
-        .collection("probe")
-        .insertOne({ started: attempt }, { writeConcern: { w: 3, wtimeoutMS: 30_000 } });
-      const services = await Promise.allSettled([
-        startService(options(set.getUri("buckets"))),
-        startService(options(set.getUri("buckets"))),
-      ]);
-      for (const service of services)
-        if (service.status === "fulfilled") started.push(service.value);
-      for (const service of services) if (service.status === "rejected") throw service.reason;
-      [a, b] = started as [RunningService, RunningService];
-      [replSet, mongo] = [set, client];
-      return;
-    } catch (error) {
-      await Promise.all(started.map((service) => service.close().catch(() => undefined)));
-      await client?.close().catch(() => undefined);
-      await set.stop().catch(() => undefined);
-      if (attempt === 2) throw error;
-    }
+const MEMBERS = 2;
+const ATTEMPTS = 3;
+/** A member's own start; mongod under a busy machine's Wine can take far past the library's 10 s. */
+const LAUNCH_MS = 90_000;
+/** Every attempt together; within the hook's timeout, with room to stop a last one, so that the
+ * hook fails with what failed rather than its own timeout. */
+const BUDGET_MS = 1_000_000;
+const HOOK_MS = BUDGET_MS + 2 * LAUNCH_MS + 60_000;
+let until = Number.POSITIVE_INFINITY;
+
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** `work`, failed with `what` and why if it is not done within `ms`. */
+async function step<T>(what: string, most: number, work: Promise<T>): Promise<T> {
+  const ms = Math.max(0, Math.min(most, until - Date.now()));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } catch (error) {
+    throw new Error(`${what}: ${reason(error)}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-/** Why the set could not be started, twice over: its tests are then skipped, saying so. */
-let unavailable: string | undefined;
-beforeAll(async () => {
-  // A member can also hang its start rather than fail it: past this, the tests are skipped too,
-  // before the hook's own timeout would fail the file.
-  const deadline = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error("the set did not start within 8 minutes")), 480_000).unref(),
-  );
-  await Promise.race([startAll(), deadline]).catch((error: unknown) => {
-    unavailable = error instanceof Error ? error.message : String(error);
-    console.warn(`replica set not started, its tests are skipped: ${unavailable}`);
+/**
+ * One attempt at the set and both services, each step bounded. A step that fails or runs late
+ * abandons the attempt: what it started is stopped before the next (no mongod is left behind),
+ * and the error says which step failed and how.
+ */
+async function startOnce(attempt: number): Promise<void> {
+  const first = mongodPort();
+  const set = new MongoMemoryReplSet({
+    replSet: { count: MEMBERS },
+    instanceOpts: Array.from({ length: MEMBERS }, (_, i) => ({
+      port: first + i,
+      launchTimeout: LAUNCH_MS,
+    })),
   });
-}, 600_000);
-beforeEach((context) => {
-  if (unavailable) context.skip(`the replica set could not be started: ${unavailable}`);
-});
+  const starting = set.start();
+  const services: Promise<RunningService>[] = [];
+  let client: MongoClient | undefined;
+  try {
+    await step(`starting ${MEMBERS} members`, LAUNCH_MS + 30_000, starting);
+    await step("electing a primary", 60_000, set.waitUntilRunning());
+    client = await step("connecting", 30_000, MongoClient.connect(set.getUri("buckets")));
+    await step(
+      "a write taken by every member",
+      60_000,
+      client
+        .db("buckets")
+        .collection("probe")
+        .insertOne({ attempt }, { writeConcern: { w: MEMBERS, wtimeoutMS: 50_000 } }),
+    );
+    services.push(startService(options(set.getUri("buckets"))));
+    services.push(startService(options(set.getUri("buckets"))));
+    [a, b] = (await step("starting both services", 60_000, Promise.all(services))) as [
+      RunningService,
+      RunningService,
+    ];
+    [replSet, mongo] = [set, client];
+  } catch (error) {
+    await client?.close().catch(() => undefined);
+    for (const settled of await Promise.allSettled(services))
+      if (settled.status === "fulfilled") await settled.value.close().catch(() => undefined);
+    await stopSet(set, starting);
+    throw error;
+  }
+}
+
+/** Stops every member of `set`, also those its abandoned `starting` had not finished starting. */
+async function stopSet(set: MongoMemoryReplSet, starting: Promise<void>): Promise<void> {
+  const pids = () =>
+    set.servers.flatMap((server) => server.instanceInfo?.instance.mongodProcess?.pid ?? []);
+  const seen = new Set(pids());
+  await set.stop().catch(() => undefined);
+  // A member still starting has no handle to stop yet; its own launch timeout ends it, or it
+  // comes up, and is stopped now.
+  // Not bounded by the budget: what is still starting must be waited for to be stopped.
+  await Promise.race([
+    starting.catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, LAUNCH_MS).unref()),
+  ]);
+  for (const pid of pids()) seen.add(pid);
+  await set.stop().catch(() => undefined);
+  for (const pid of seen) {
+    if (!alive(pid)) continue;
+    console.warn(`replset: mongod ${pid} outlived its stop, killed`);
+    process.kill(pid, "SIGKILL");
+  }
+}
+
+beforeAll(async () => {
+  until = Date.now() + BUDGET_MS;
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= ATTEMPTS && Date.now() < until; attempt++) {
+    try {
+      await startOnce(attempt);
+      if (failures.length > 0) console.warn(`replset started after: ${failures.join("; ")}`);
+      return;
+    } catch (error) {
+      failures.push(`attempt ${attempt}: ${reason(error)}`);
+      console.warn(`replset: ${failures.at(-1)}`);
+    }
+  }
+  throw new Error(`the replica set did not start: ${failures.join("; ")}`);
+}, HOOK_MS);
 afterAll(async () => {
   await mongo?.close();
   await a?.close();
@@ -138,7 +188,7 @@ describe("two instances on one replica set", () => {
       }
     };
     const load = [depositor(a, 1), depositor(b, 2)];
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await eventually(async () => (acknowledged.length >= 100 ? true : undefined), 60_000);
     const primary = replSet.servers.find((s) => s.instanceInfo?.instance.isInstancePrimary);
     const direct = await MongoClient.connect(`${primary?.getUri()}?directConnection=true`);
     await direct
@@ -146,7 +196,25 @@ describe("two instances on one replica set", () => {
       .command({ replSetStepDown: 10, force: true })
       .catch(() => undefined);
     await direct.close();
-    await new Promise((resolve) => setTimeout(resolve, 8_000));
+    // Load goes on until the other member is primary and has taken more deposits from both.
+    const atStepDown = acknowledged.length;
+    const others = replSet.servers.filter((s) => s !== primary);
+    await eventually(async () => {
+      for (const other of others) {
+        const member = await MongoClient.connect(`${other.getUri()}?directConnection=true`);
+        try {
+          const hello = await member.db("admin").command({ hello: 1 });
+          if (hello.isWritablePrimary === true) return true;
+        } finally {
+          await member.close();
+        }
+      }
+      return undefined;
+    }, 60_000);
+    await eventually(
+      async () => (acknowledged.length >= atStepDown + 100 ? true : undefined),
+      60_000,
+    );
     loading = false;
     await Promise.all(load);
 
@@ -165,7 +233,7 @@ describe("two instances on one replica set", () => {
     timeout: 30_000,
   }, async () => {
     const waiting = call(a, "POST", "/work/withdraw?wait=10", { pipeline: "cross" });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await eventually(async () => (a.dispatcher.waiting === 1 ? true : undefined));
     const deposited = Date.now();
     await call(b, "POST", "/work", [aWork({ pipeline: "cross", user: "admin" })]);
     const got = await waiting;
@@ -206,9 +274,23 @@ describe("two instances on one replica set", () => {
       if (running === 0 && (await expired()) >= 50) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    // Two more passes of each reaper: none of them expires a lease again.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(await expired()).toBe(50);
+    // Later passes expire none of them again: two more lapsed leases, one after the other, are
+    // each expired once, and nothing else is.
+    for (const n of [1, 2]) {
+      await call(a, "POST", "/work", [aWork({ pipeline: `lapse-after-${n}`, user: "admin" })]);
+      const after = (await call(b, "POST", "/work/withdraw", { pipeline: `lapse-after-${n}` }))
+        .body as { id: string };
+      expect(after).toMatchObject({ attempt: 1 });
+      await mongo
+        .db("buckets")
+        .collection("works")
+        .updateOne(
+          { pipeline: `lapse-after-${n}` },
+          { $set: { leaseUntil: Date.now() / 1000 - 1 } },
+        );
+      await eventually(async () => ((await expired()) >= 50 + n ? true : undefined), 30_000);
+    }
+    expect(await expired()).toBe(52);
     const works = (await call(a, "POST", "/view", { query: { pipeline: "lapse" } })).body as {
       status: string;
       attempt: number;

@@ -1,32 +1,17 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { chimeCall } from "./support/chime.js";
+import { aWork, useTestService } from "./support/service.js";
 
 /** The results store refuses what the queue refuses, with the same answers; never a 500. */
 
 const BASE = "/results-service";
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_VIEW_MAX_MB: "1" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, { BUCKETS_VIEW_MAX_MB: "1" });
 
 /** CHIME's session: its token in x-access-token. */
 const chime = (method: string, path: string, body?: unknown, token = t.tokens.alice) =>
-  t.call(method, `${BASE}${path}`, {
-    token: null,
-    headers: { "x-access-token": token },
-    ...(body === undefined ? {} : { body }),
-  });
+  chimeCall(t, token, method, `${BASE}${path}`, body);
 
 describe("bad input gets what the queue gives: 400 naming the field, 413 past the limits", () => {
   const finished = (overrides: Record<string, unknown> = {}) =>

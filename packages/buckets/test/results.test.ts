@@ -1,8 +1,7 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { chimeCall, chimeWork } from "./support/chime.js";
+import { useTestService } from "./support/service.js";
 
 /**
  * The results store as CHIME's results client (workflow v1.12, workflow/http/results.py) and its
@@ -14,69 +13,11 @@ import { startTestService, type TestService } from "./support/service.js";
 const BASE = "/results-service";
 type Result = Record<string, unknown> & { id: string; results?: Record<string, unknown> };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename);
 
 /** CHIME's session: its token in x-access-token, never Authorization. */
 const chime = (method: string, path: string, body?: unknown, token = t.tokens.alice) =>
-  t.call(method, `${BASE}${path}`, {
-    token: null,
-    headers: { "x-access-token": token },
-    ...(body === undefined ? {} : { body }),
-  });
-
-/** A work as CHIME's Work.payload: every optional field present, null when unset. */
-const chimeWork = (pipeline: string, overrides: Record<string, unknown> = {}) => ({
-  pipeline,
-  site: "local",
-  user: "alice",
-  function: null,
-  command: ["echo", "hi"],
-  parameters: null,
-  results: null,
-  products: null,
-  plots: null,
-  tags: null,
-  event: null,
-  id: null,
-  creation: null,
-  start: null,
-  stop: null,
-  attempt: null,
-  status: null,
-  timeout: null,
-  retries: null,
-  priority: null,
-  config: {
-    archive: { results: true, products: "copy", plots: "copy", logs: "move" },
-    metrics: false,
-    parent: null,
-    orgs: null,
-    teams: null,
-  },
-  notify: {
-    slack: {
-      channel_id: null,
-      member_ids: null,
-      message: null,
-      results: null,
-      products: null,
-      plots: null,
-      blocks: null,
-      reply: null,
-    },
-  },
-  ...overrides,
-});
+  chimeCall(t, token, method, `${BASE}${path}`, body);
 
 /** Works deposited to the queue as CHIME does, then finished there (as a worker would leave them). */
 async function finishedInQueue(works: Record<string, unknown>[]) {

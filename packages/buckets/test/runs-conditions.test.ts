@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runCalls, runConfig } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 type Run = { id: string; status: string; steps: { name: string; state: string }[] };
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -20,34 +15,17 @@ const step = (name: string, more: Record<string, unknown> = {}) => ({
   ...more,
   work: { command: ["true"], retries: 0, parameters: { step: name } },
 });
-const config = (name: string, steps: unknown[]) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps },
-});
+const config = runConfig;
 const start = (body: unknown) => t.call("POST", "/runs", { token: t.tokens.alice, body });
+const runs = runCalls<Run, Claimed>(t);
 
 /** Claims every claimable work of a pipeline, failing the steps named in `failing`. */
-async function drain(pipeline: string, failing: string[]): Promise<string[]> {
-  const ran: string[] = [];
-  for (;;) {
-    const claim = await t.call("POST", "/work/withdraw", {
-      token: t.tokens.worker,
-      body: { pipeline },
-    });
-    const work = claim.body as Claimed | null;
-    if (!work) return ran;
-    const name = work.parameters?.step as string;
-    ran.push(name);
-    const status = failing.includes(name) ? "failure" : "success";
-    const answer = await t.call("PUT", "/work", {
-      token: t.tokens.worker,
-      body: [{ id: work.id, attempt: work.attempt, status }],
-    });
-    expect(answer.status).toBe(200);
-  }
-}
+const drain = async (pipeline: string, failing: string[]): Promise<string[]> =>
+  (
+    await runs.drain(pipeline, (w) => ({
+      status: failing.includes(w.parameters?.step as string) ? "failure" : "success",
+    }))
+  ).map((w) => w.parameters?.step as string);
 
 const states = async (id: string) => {
   const run = (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;
@@ -136,5 +114,128 @@ describe("if: conditions on named needs", () => {
     expect((answer.body as { error: { message: string } }).error.message).toMatch(message);
     const runs = await t.call("GET", `/runs?name=${name}`, { token: t.tokens.alice });
     expect(runs.body).toEqual([]);
+  });
+});
+
+describe("cancelled(): a step whose works were cancelled ends cancelled", () => {
+  // Written as GitHub writes conditions, each wrapped whole in ${{ }}, in YAML as a user sends it.
+  const yaml = (name: string) => `
+version: "2"
+name: ${name}
+defaults: { site: local }
+pipeline:
+  steps:
+    - name: main
+      matrix: { i: [1, 2] }
+      work: { command: ["true"], retries: 0, parameters: { step: main } }
+    - name: cleanup
+      needs: [main]
+      if: \${{ cancelled() }}
+      work: { command: ["true"], parameters: { step: cleanup } }
+    - name: named
+      needs: [main]
+      if: \${{ needs.main.result == 'cancelled' }}
+      work: { command: ["true"], parameters: { step: named } }
+    - name: usual
+      needs: [main]
+      work: { command: ["true"], parameters: { step: usual } }
+    - name: on-fail
+      needs: [main]
+      if: failure()
+      work: { command: ["true"], parameters: { step: on-fail } }
+`;
+
+  it("when its owner cancels them: cancelled() and needs.X.result == 'cancelled' hold", async () => {
+    const name = fresh("cond-cancel");
+    const answer = await start({ config: yaml(name) });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const id = (answer.body as { id: string }).id;
+    const run = (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {
+      steps: { name: string; if: string }[];
+    };
+    // Read as the bare expression.
+    expect(run.steps.find((s) => s.name === "named")?.if).toBe("needs.main.result == 'cancelled'");
+    expect(run.steps.find((s) => s.name === "cleanup")?.if).toBe("cancelled()");
+    // One of main's works succeeds; its owner cancels the other.
+    const first = (
+      await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline: name } })
+    ).body as Claimed;
+    await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: [{ id: first.id, attempt: first.attempt, status: "success" }],
+    });
+    const left = (
+      await t.call("POST", "/view", {
+        token: t.tokens.alice,
+        body: { query: { pipeline: name, step: "main", status: "queued" } },
+      })
+    ).body as { id: string }[];
+    expect(left).toHaveLength(1);
+    const cancel = await t.call("POST", `/work/${left[0]?.id}/cancel`, { token: t.tokens.alice });
+    expect(cancel.status, JSON.stringify(cancel.body)).toBeLessThan(300);
+    expect(await states(id)).toMatchObject({ main: "cancelled" });
+    const ran = await drain(name, []);
+    expect(ran.sort()).toEqual(["cleanup", "named"]);
+    expect(await states(id)).toMatchObject({
+      main: "cancelled",
+      cleanup: "success",
+      named: "success",
+      usual: "skipped",
+      "on-fail": "skipped",
+      // No step failed, one was cancelled: the run ends cancelled, as GitHub concludes one.
+      status: "cancelled",
+    });
+    const events = (
+      (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {
+        events: { kind: string; step?: string }[];
+      }
+    ).events;
+    expect(events).toContainEqual(
+      expect.objectContaining({ kind: "step cancelled", step: "main" }),
+    );
+  });
+
+  it("a work that failed makes the step failed, even with others cancelled (fail-fast)", async () => {
+    const name = fresh("cond-failfast");
+    const answer = await start({
+      config: config(name, [
+        {
+          ...step("main"),
+          matrix: { i: [1, 2], "fail-fast": true, "max-parallel": 1 },
+        },
+        step("cleanup", { needs: ["main"], if: "cancelled()" }),
+        step("on-fail", { needs: ["main"], if: "failure()" }),
+      ]),
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    const ran = await drain(name, ["main"]);
+    expect(ran.sort()).toEqual(["main", "on-fail"]);
+    expect(await states((answer.body as { id: string }).id)).toMatchObject({
+      main: "failure",
+      cleanup: "skipped",
+    });
+  });
+
+  it("a cancelled run (paused first) records its unfinished steps as cancelled", async () => {
+    const name = fresh("cond-run-cancel");
+    const answer = await start({ config: yaml(name) });
+    const id = (answer.body as { id: string }).id;
+    expect((await t.call("POST", `/runs/${id}/pause`, { token: t.tokens.alice })).status).toBe(200);
+    expect((await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice })).status).toBe(
+      200,
+    );
+    expect(await states(id)).toMatchObject({
+      status: "cancelled",
+      main: "cancelled",
+      cleanup: "cancelled",
+    });
+    // Rerunning its failures reruns the cancelled steps' works that failed: none here, so the
+    // run stays as it ended; rerunning what did not finish carries it on.
+    const again = await t.call("POST", `/runs/${id}/rerun`, {
+      token: t.tokens.alice,
+      body: { unfinishedOnly: true },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect((await states(id)).status).toBe("running");
   });
 });

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { startTestService, type TestService } from "./support/service.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 /** What CHIME's `workflow configs deploy FILE` sends: the YAML file as a mapping. */
 const CHIME = {

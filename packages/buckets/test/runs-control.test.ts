@@ -1,80 +1,20 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { type Claimed, fitThenSum, type RunView, runCalls } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
-type Run = {
-  id: string;
-  status: string;
-  paused?: number;
-  maxParallel?: number;
-  steps: { name: string; state: string; works: number; counts: Record<string, number> }[];
-  events: { kind: string; step?: string; detail?: string }[];
-};
+type Run = RunView;
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
 
-async function start(config: Record<string, unknown>): Promise<string> {
-  const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
-  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
-  return (answer.body as { id: string }).id;
-}
-const getRun = async (id: string) =>
-  (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;
-const withdraw = async (pipeline: string) =>
-  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
-    .body as Claimed | null;
-const succeed = (w: Claimed, results: Record<string, unknown> = {}) =>
-  t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
-  });
-const post = (path: string, body?: unknown) =>
-  t.call("POST", path, { token: t.tokens.alice, ...(body === undefined ? {} : { body }) });
-/** Every work of the run that can be claimed now. */
-async function claimAll(pipeline: string): Promise<Claimed[]> {
-  const claimed: Claimed[] = [];
-  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) claimed.push(w);
-  return claimed;
-}
+const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
 const active = (run: Run) =>
   run.steps.reduce((n, s) => n + (s.counts.queued ?? 0) + (s.counts.running ?? 0), 0);
 
-const twoSteps = (name: string, extra: Record<string, unknown> = {}) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  ...extra,
-  pipeline: {
-    steps: <Record<string, unknown>[]>[
-      {
-        name: "fit",
-        matrix: { i: [1, 2, 3] },
-        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
-      },
-      {
-        name: "sum",
-        needs: ["fit"],
-        work: { command: ["true"], parameters: { all: "${{ needs.fit.results.i }}" } },
-      },
-    ],
-  },
-});
+const twoSteps = fitThenSum;
 
 describe("max-parallel at the top of a config", () => {
   it("caps the run's queued-or-running works across all its steps", async () => {

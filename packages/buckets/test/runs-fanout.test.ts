@@ -1,8 +1,7 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runCalls } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 /** Works made from a parent's results (#28.1) and per-combination chains (#28.2), at the API. */
 
@@ -22,53 +21,19 @@ type Run = {
   events: { kind: string; step?: string; detail?: string }[];
 };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-const withdraw = async (pipeline: string): Promise<Claimed | null> => {
-  const answer = await t.call("POST", "/work/withdraw", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  expect(answer.status).toBe(200);
-  return answer.body as Claimed | null;
-};
-
+const runs = runCalls<Run, Claimed>(t);
+const { withdraw, getRun } = runs;
 const report = async (work: Claimed, results: unknown, status = "success") => {
-  const answer = await t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: work.id, attempt: work.attempt, status, results }],
-  });
+  const answer = await runs.report(work, status, results);
   expect(answer.status, JSON.stringify(answer.body)).toBe(200);
 };
-
-/** Claims and reports every claimable work until none is left, in claim order. */
-async function drain(pipeline: string, results: (w: Claimed) => unknown): Promise<Claimed[]> {
-  const done: Claimed[] = [];
-  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
-    await report(w, results(w));
-    done.push(w);
-  }
-  return done;
-}
-
-const getRun = async (id: string) => {
-  const answer = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
-  expect(answer.status).toBe(200);
-  return answer.body as Run;
-};
+const drain = (pipeline: string, results: (w: Claimed) => unknown) =>
+  runs.drain(pipeline, (w) => ({ results: results(w) }));
 const stepOf = (run: Run, name: string) => run.steps.find((s) => s.name === name) as Step;
 
 /** split -> process (a matrix from split's results) -> merge, as the issue writes it. */
@@ -95,6 +60,41 @@ const fanOut = (name: string, matrix: Record<string, unknown>, more: object = {}
   },
 });
 const PARTITIONS = { partition: "${{ needs.split.results.partitions }}" };
+
+/**
+ * fit over alpha 1, 2, 3 -> evaluate (one per fit, given its results) -> report (one per
+ * evaluate): a chain of one combination each. `report` says what the last step needs and is
+ * given; `defaults` go beside site "local".
+ */
+const fitChain = (
+  name: string,
+  report: { needs?: string[]; parameters: Record<string, string> },
+  defaults: Record<string, unknown> = {},
+) => ({
+  version: "2",
+  name,
+  defaults: { site: "local", ...defaults },
+  pipeline: {
+    steps: [
+      {
+        name: "fit",
+        matrix: { alpha: [1, 2, 3] },
+        work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
+      },
+      {
+        name: "evaluate",
+        matrix: { from: "fit" },
+        work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
+      },
+      {
+        name: "report",
+        ...(report.needs ? { needs: report.needs } : {}),
+        matrix: { from: "evaluate" },
+        work: { command: ["report"], parameters: report.parameters },
+      },
+    ],
+  },
+});
 
 async function start(config: unknown) {
   const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
@@ -156,14 +156,24 @@ describe("a matrix from a parent's results", () => {
     await report(split, { extra: [{ size: 2, big: true }, { size: 9 }] });
     const run = await getRun(id);
     expect(stepOf(run, "process").works).toBe(3);
-    const combos = await db
-      .collection("works")
-      .find({ run: new ObjectId(id), step: "process" }, { sort: { index: 1 } })
-      .toArray();
-    expect(combos.map((w) => w.combination)).toEqual([
-      { size: 1 },
+    // Works made at run time carry their combination as `matrix`, as works planned at submission
+    // do: shown and queryable in /view.
+    const viewed = await t.call("POST", "/view", {
+      token: t.tokens.alice,
+      body: { query: { pipeline, step: "process" } },
+    });
+    expect(viewed.status).toBe(200);
+    const combos = (viewed.body as { matrix?: unknown; creation: number }[]).map((w) => w.matrix);
+    expect(combos).toEqual(
+      expect.arrayContaining([{ size: 1 }, { size: 2, big: true }, { size: 9 }]),
+    );
+    expect(combos).toHaveLength(3);
+    const big = await t.call("POST", "/view", {
+      token: t.tokens.alice,
+      body: { query: { pipeline, "matrix.big": true } },
+    });
+    expect((big.body as { matrix: unknown }[]).map((w) => w.matrix)).toEqual([
       { size: 2, big: true },
-      { size: 9 },
     ]);
   });
 
@@ -312,38 +322,16 @@ describe("refused at submission, naming the step and the field", () => {
 describe("one combination through several steps (matrix.from)", () => {
   it("each work sees only its own combination's results, down a chain", async () => {
     const pipeline = fresh("chain");
-    const { id, works } = await start({
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local" },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { alpha: [1, 2, 3] },
-            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-          {
-            name: "evaluate",
-            matrix: { from: "fit" },
-            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
-          },
-          {
-            name: "report",
-            needs: ["fit"],
-            matrix: { from: "evaluate" },
-            work: {
-              command: ["report"],
-              parameters: {
-                alpha: "${{ matrix.alpha }}",
-                score: "${{ needs.evaluate.results.score }}",
-                fit: "${{ needs.fit.results.alpha }}",
-              },
-            },
-          },
-        ],
-      },
-    });
+    const { id, works } = await start(
+      fitChain(pipeline, {
+        needs: ["fit"],
+        parameters: {
+          alpha: "${{ matrix.alpha }}",
+          score: "${{ needs.evaluate.results.score }}",
+          fit: "${{ needs.fit.results.alpha }}",
+        },
+      }),
+    );
     expect(works).toHaveLength(9);
     const seen = await drain(pipeline, (w) => {
       const p = w.parameters ?? {};
@@ -361,30 +349,9 @@ describe("one combination through several steps (matrix.from)", () => {
 
   it("a line whose work failed is skipped down the chain; the other combinations carry on", async () => {
     const pipeline = fresh("lines");
-    const { id } = await start({
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local", retries: 0 },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { alpha: [1, 2, 3] },
-            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-          {
-            name: "evaluate",
-            matrix: { from: "fit" },
-            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
-          },
-          {
-            name: "report",
-            matrix: { from: "evaluate" },
-            work: { command: ["report"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-        ],
-      },
-    });
+    const { id } = await start(
+      fitChain(pipeline, { parameters: { alpha: "${{ matrix.alpha }}" } }, { retries: 0 }),
+    );
     const seen: Claimed[] = [];
     for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
       const failing = w.parameters?.alpha === 2 && !("model" in (w.parameters ?? {}));
@@ -404,6 +371,77 @@ describe("one combination through several steps (matrix.from)", () => {
     expect(
       run.events.find((e) => e.kind === "works skipped" && e.step === "evaluate")?.detail,
     ).toBe("1 works: their own work of fit did not succeed (the other combinations carry on)");
+  });
+
+  it("a line starts as soon as its own work of the step it runs from succeeds, down the chain", async () => {
+    const pipeline = fresh("early");
+    const { id } = await start(
+      fitChain(
+        pipeline,
+        {
+          needs: ["fit"],
+          parameters: {
+            score: "${{ needs.evaluate.results.score }}",
+            fit: "${{ needs.fit.results.alpha }}",
+          },
+        },
+        { retries: 0 },
+      ),
+    );
+    // Three workers hold the three fits.
+    const fits = [await withdraw(pipeline), await withdraw(pipeline), await withdraw(pipeline)];
+    expect(await withdraw(pipeline)).toBeNull();
+    await report(fits[0] as Claimed, { alpha: 1 });
+    // Its own line goes on while the other fits still run; theirs wait.
+    let run = await getRun(id);
+    expect(stepOf(run, "fit").state).toBe("running");
+    expect(stepOf(run, "evaluate")).toMatchObject({
+      state: "running",
+      counts: { queued: 1, waiting: 2 },
+    });
+    const evaluate = (await withdraw(pipeline)) as Claimed;
+    expect(evaluate.parameters).toEqual({ model: { alpha: 1 } });
+    expect(await withdraw(pipeline)).toBeNull();
+    await report(evaluate, { score: 10 });
+    const first = (await withdraw(pipeline)) as Claimed;
+    expect(first.parameters).toEqual({ score: 10, fit: 1 });
+    await report(first, {});
+    // Fit 2 fails: its line is skipped once fit ends; fit 3's line runs.
+    await report(fits[1] as Claimed, {}, "failure");
+    run = await getRun(id);
+    expect(stepOf(run, "evaluate").counts).toEqual({ success: 1, waiting: 2 });
+    await report(fits[2] as Claimed, { alpha: 3 });
+    const rest = await drain(pipeline, (w) => ({ score: 30, got: w.parameters }));
+    expect(rest.map((w) => w.parameters)).toEqual([{ model: { alpha: 3 } }, { score: 30, fit: 3 }]);
+    run = await getRun(id);
+    expect(run.status).toBe("failure");
+    expect(stepOf(run, "evaluate").counts).toEqual({ success: 2, skipped: 1 });
+    expect(stepOf(run, "report").counts).toEqual({ success: 2, skipped: 1 });
+  });
+
+  it("a step from another with its own if: waits for that whole step", async () => {
+    const pipeline = fresh("early-if");
+    await start({
+      version: "2",
+      name: pipeline,
+      defaults: { site: "local", retries: 0 },
+      pipeline: {
+        steps: [
+          { name: "fit", matrix: { alpha: [1, 2] }, work: { command: ["fit"] } },
+          {
+            name: "evaluate",
+            matrix: { from: "fit" },
+            if: "always()",
+            work: { command: ["evaluate"] },
+          },
+        ],
+      },
+    });
+    const [a, b] = [await withdraw(pipeline), await withdraw(pipeline)];
+    await report(a as Claimed, {});
+    expect(await withdraw(pipeline)).toBeNull();
+    await report(b as Claimed, {});
+    expect(await drain(pipeline, () => ({}))).toHaveLength(2);
   });
 
   it("a step from a fanned-out step is made with it, one work per partition", async () => {

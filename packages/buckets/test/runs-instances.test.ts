@@ -5,9 +5,16 @@ import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
+import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, healthySlack, startFakeSlack } from "../../../test/support/slack.js";
 import { releaseRuns } from "../src/service/runs/release.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { runCalls } from "./support/runs.js";
+import {
+  CALLBACK_SECRET,
+  notifyingEnv,
+  startTestService,
+  type TestService,
+} from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 type Run = {
@@ -17,7 +24,6 @@ type Run = {
   slack?: { delivered?: number; attempts: number };
 };
 
-const SECRET = "callback-secret-0123456789";
 let a: TestService;
 let b: TestService;
 let slack: FakeSlack;
@@ -26,14 +32,7 @@ let mongo: MongoClient;
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
   slack = await startFakeSlack();
-  const env = {
-    BUCKETS_REAP_SECONDS: "3600",
-    BUCKETS_CALLBACK_SECRET: SECRET,
-    // The callbacks of these tests go to servers on this machine.
-    BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
-    BUCKETS_SLACK_TOKEN: "xoxb-service",
-    BUCKETS_SLACK_API_URL: slack.url,
-  };
+  const env = notifyingEnv(slack.url);
   a = await startTestService(import.meta.filename, env);
   b = await startTestService(import.meta.filename, env);
 });
@@ -42,23 +41,13 @@ afterAll(async () => {
   await Promise.all([a?.close(), b?.close(), slack?.close()]);
 });
 
-const withdraw = async (t: TestService, pipeline: string) =>
-  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
-    .body as Claimed | null;
+const withdraw = (t: TestService, pipeline: string) =>
+  runCalls<unknown, Claimed>(t).withdraw(pipeline);
 const report = (t: TestService, w: Claimed, results: Record<string, unknown> = {}) =>
-  t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
-  });
+  runCalls(t).report(w, "success", results);
 
 /** Polls until `check` holds: no timing is asserted, only that it happens. */
-async function eventually<T>(probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (check(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = until;
 
 const steps = (callback?: string) => ({
   version: "2",
@@ -152,7 +141,9 @@ describe("two instances", () => {
       );
       expect(received).toHaveLength(2);
       for (const { body, signature } of received) {
-        expect(signature).toBe(`sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`);
+        expect(signature).toBe(
+          `sha256=${createHmac("sha256", CALLBACK_SECRET).update(body).digest("hex")}`,
+        );
         expect(JSON.parse(body)).toMatchObject({ id, status: "success", name: config.name });
       }
       expect(run.status).toBe("success");

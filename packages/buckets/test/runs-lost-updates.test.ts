@@ -1,10 +1,9 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
 import { sweepRuns } from "../src/service/runs/release.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { runCalls, runConfig } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 /**
  * A run's bookkeeping is two writes or more (works, then the run): a failure or a sweep between
@@ -13,54 +12,16 @@ import { startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-const config = (name: string, steps: unknown[]) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps },
-});
-
-async function started(name: string, steps: unknown[]): Promise<string> {
-  const answer = await t.call("POST", "/runs", {
-    token: t.tokens.alice,
-    body: { config: config(name, steps) },
-  });
-  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
-  return (answer.body as { id: string }).id;
-}
-
-const withdraw = async (pipeline: string) =>
-  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
-    .body as Claimed | null;
-
-const report = async (work: Claimed) => {
-  const answer = await t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: work.id, attempt: work.attempt, status: "success" }],
-  });
-  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-};
-
-const runOf = async (id: string) =>
-  (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {
-    status: string;
-    steps: { name: string; counts: Record<string, number> }[];
-  };
+type Run = { status: string; steps: { name: string; counts: Record<string, number> }[] };
+const runs = runCalls<Run, Claimed>(t);
+const { withdraw, getRun: runOf } = runs;
+const started = (name: string, steps: unknown[]) => runs.startRun(runConfig(name, steps));
+const report = async (work: Claimed) => expect((await runs.report(work)).status).toBe(200);
 
 const countOf = (run: string, step: string, status: string[]) =>
   db.collection("works").countDocuments({ run: new ObjectId(run), step, status: { $in: status } });

@@ -1,75 +1,19 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { reap } from "../src/service/reaper.js";
+import { LeaseLost } from "../src/service/runs/lease.js";
+import { type Claimed, fitThenSum, type RunView, runCalls } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
-type Run = {
-  id: string;
-  status: string;
-  steps: { name: string; state: string; works: number; counts: Record<string, number> }[];
-  events: { kind: string; step?: string; detail?: string }[];
-};
+type Run = RunView;
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
 
-async function start(config: Record<string, unknown>): Promise<string> {
-  const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
-  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
-  return (answer.body as { id: string }).id;
-}
-const getRun = async (id: string) =>
-  (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as Run;
-const withdraw = async (pipeline: string) =>
-  (await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline } }))
-    .body as Claimed | null;
-const succeed = (w: Claimed, results: Record<string, unknown> = {}) =>
-  t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: w.id, attempt: w.attempt, status: "success", results }],
-  });
-const post = (path: string, body?: unknown) =>
-  t.call("POST", path, { token: t.tokens.alice, ...(body === undefined ? {} : { body }) });
-/** Every work of the run that can be claimed now. */
-async function claimAll(pipeline: string): Promise<Claimed[]> {
-  const claimed: Claimed[] = [];
-  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) claimed.push(w);
-  return claimed;
-}
+const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
 
-const twoSteps = (name: string, extra: Record<string, unknown> = {}) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  ...extra,
-  pipeline: {
-    steps: <Record<string, unknown>[]>[
-      {
-        name: "fit",
-        matrix: { i: [1, 2, 3] },
-        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
-      },
-      {
-        name: "sum",
-        needs: ["fit"],
-        work: { command: ["true"], parameters: { all: "${{ needs.fit.results.i }}" } },
-      },
-    ],
-  },
-});
+const twoSteps = fitThenSum;
 
 describe("merging steps into a running run", () => {
   it("adds a step, and a replaced step runs again with what follows it while the rest keeps its results", async () => {
@@ -159,6 +103,49 @@ describe("merging steps into a running run", () => {
     ]);
   });
 
+  it("a merged step that fans out from results, or runs from another, keeps doing so", async () => {
+    const name = unique("merge-grow");
+    const id = await start(twoSteps(name));
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "each",
+          needs: ["sum"],
+          matrix: { part: "${{ needs.sum.results.parts }}" },
+          work: { command: ["true"], parameters: { part: "${{ matrix.part }}" } },
+        },
+        {
+          name: "check",
+          matrix: { from: "fit" },
+          work: { command: ["true"], parameters: { fit: "${{ needs.fit.results.i }}" } },
+        },
+      ],
+    });
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    expect(merged.body).toMatchObject({ added: ["each", "check"], works: 3 });
+    const seen: Claimed[] = [];
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      const p = w.parameters ?? {};
+      await succeed(w, "all" in p ? { parts: ["a", "b"] } : { i: p.i });
+      seen.push(w);
+    }
+    expect(seen.filter((w) => "part" in (w.parameters ?? {})).map((w) => w.parameters)).toEqual([
+      { part: "a" },
+      { part: "b" },
+    ]);
+    expect(seen.filter((w) => "fit" in (w.parameters ?? {})).map((w) => w.parameters?.fit)).toEqual(
+      [1, 2, 3],
+    );
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["check", 3],
+      ["each", 2],
+    ]);
+  });
+
   it("refuses, naming the step, a need that does not exist or a cycle; and an ended run", async () => {
     const name = unique("merge-bad");
     const id = await start(twoSteps(name));
@@ -182,5 +169,137 @@ describe("merging steps into a running run", () => {
     });
     expect(ended.status).toBe(409);
     expect(JSON.stringify(ended.body)).toContain("steps merge only into a running run");
+  });
+});
+
+describe("a merge cut short by a crash", () => {
+  /** Stops the next merge at `point` as a crash would: its request never completes its work. */
+  const crashAt = (point: string) => {
+    t.service.ctx.failpoint = (at) => {
+      if (at === point) throw new Error(`failpoint ${point}`);
+    };
+  };
+  const threeSteps = (name: string) => {
+    const config = twoSteps(name);
+    config.pipeline.steps.push({ name: "plot", needs: ["sum"], work: { command: ["true"] } });
+    return config;
+  };
+
+  it("stopped after the old works went, is finished by the run's next evaluation: the run ends consistent", async () => {
+    const name = unique("merge-crash");
+    const id = await start(threeSteps(name));
+    for (const w of await claimAll(name)) await succeed(w, { i: w.parameters?.i });
+    await succeed((await withdraw(name)) as Claimed);
+    const plot = (await withdraw(name)) as Claimed;
+    crashAt("merge:replaced");
+    const merged = await post(`/runs/${id}/steps`, {
+      steps: [
+        {
+          name: "sum",
+          needs: ["fit"],
+          work: { command: ["true"], parameters: { total: "${{ needs.fit.results.i }}" } },
+        },
+      ],
+    });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status).toBe(500);
+    // Half-way: nothing of the merged step runs before the merge is finished.
+    expect(await withdraw(name)).toBeNull();
+    await reap(t.service.ctx);
+    const beat = await t.call("POST", `/work/${plot.id}/heartbeat?attempt=1`, {
+      token: t.tokens.worker,
+    });
+    expect(beat.status).toBe(409);
+    const sums = await claimAll(name);
+    expect(sums.map((w) => w.parameters)).toEqual([{ total: [1, 2, 3] }]);
+    await succeed(sums[0] as Claimed);
+    const [again] = await claimAll(name);
+    expect(again?.id).toBe(plot.id);
+    await succeed(again as Claimed);
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works, s.counts])).toEqual([
+      ["fit", 3, { success: 3 }],
+      ["sum", 1, { success: 1 }],
+      ["plot", 1, { success: 1 }],
+    ]);
+    expect(run.events.filter((e) => e.kind === "steps merged").map((e) => e.detail)).toEqual([
+      "replaced sum; again plot",
+    ]);
+  });
+
+  it("stopped before its works were stored, is undone: the run goes on as it was, and merges again", async () => {
+    const name = unique("merge-undone");
+    const id = await start(twoSteps(name));
+    crashAt("merge:recorded");
+    const steps = [{ name: "report", needs: ["sum"], work: { command: ["true"] } }];
+    const merged = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status).toBe(500);
+    // While its merger might still be storing works, an evaluation leaves it be.
+    const first = (await withdraw(name)) as Claimed;
+    await succeed(first, { i: first.parameters?.i });
+    let run = await getRun(id);
+    expect(run.events.map((e) => e.kind)).not.toContain("steps merge undone");
+    // Once it cannot be, a report of one of its works evaluates the run, which undoes the merge.
+    await db
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(id) }, { $inc: { "merging.at": -120 } });
+    const second = (await withdraw(name)) as Claimed;
+    await succeed(second, { i: second.parameters?.i });
+    run = await getRun(id);
+    expect(run.steps.map((s) => s.name)).toEqual(["fit", "sum"]);
+    expect(run.events.map((e) => e.kind)).toContain("steps merge undone");
+    const again = await post(`/runs/${id}/steps`, { steps });
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      await succeed(w, { i: w.parameters?.i });
+    }
+    run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["report", 1],
+    ]);
+  });
+
+  it("out of time (its lease lost), answers what happened: done once its works are stored, else a 409 and nothing stays", async () => {
+    const outOfTimeAt = (point: string) => {
+      t.service.ctx.failpoint = (at) => {
+        if (at === point) throw new LeaseLost(`took too long at ${point}`);
+      };
+    };
+    const name = unique("merge-late");
+    const id = await start(twoSteps(name));
+    const steps = [{ name: "report", needs: ["sum"], work: { command: ["true"] } }];
+    outOfTimeAt("merge:recorded");
+    const refused = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: "changed" } });
+    expect(JSON.stringify(refused.body)).toContain("is undone; merge again in");
+    await db
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(id) }, { $inc: { "merging.at": -120 } });
+    await reap(t.service.ctx);
+    expect((await getRun(id)).events.map((e) => e.kind)).toContain("steps merge undone");
+    outOfTimeAt("merge:replaced");
+    const merged = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    expect(merged.body).toMatchObject({ added: ["report"], works: 1 });
+    // Finished by the run's next evaluation, as the answer promised.
+    await reap(t.service.ctx);
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      await succeed(w, { i: w.parameters?.i });
+    }
+    const run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["report", 1],
+    ]);
   });
 });

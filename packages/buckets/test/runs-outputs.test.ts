@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runConfig } from "./support/runs.js";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = {
   id: string;
@@ -10,39 +11,27 @@ type Claimed = {
 };
 type Viewed = { id: string; step?: string; matrix?: Record<string, unknown> };
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-const config = (name: string) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: {
-    steps: [
-      {
-        name: "fit",
-        matrix: { alpha: [1, 2], band: ["L", "S"] },
-        work: {
-          command: ["true"],
-          parameters: { alpha: "${{ matrix.alpha }}", band: "${{ matrix.band }}" },
-        },
+const config = (name: string) =>
+  runConfig(name, [
+    {
+      name: "fit",
+      matrix: { alpha: [1, 2], band: ["L", "S"] },
+      work: {
+        command: ["true"],
+        parameters: { alpha: "${{ matrix.alpha }}", band: "${{ matrix.band }}" },
       },
-      {
-        name: "sum",
-        needs: ["fit"],
-        work: { command: ["true"], parameters: { all: "${{ needs.fit.results.score }}" } },
-      },
-    ],
-  },
-});
+    },
+    {
+      name: "sum",
+      needs: ["fit"],
+      work: { command: ["true"], parameters: { all: "${{ needs.fit.results.score }}" } },
+    },
+  ]);
 
 async function ranRun(name: string): Promise<{ id: string; claimed: Claimed[] }> {
   const started = await t.call("POST", "/runs", {

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;

@@ -1,22 +1,10 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 /** Claims up to 100 works at a time and reports them in one request, until none is left. */
 async function drainBatches(pipeline: string, results: (w: Claimed) => Record<string, unknown>) {

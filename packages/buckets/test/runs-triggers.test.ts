@@ -1,14 +1,8 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { databaseName, testDb, uriFor } from "../../../test/support/db.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
-import { TEST_SECRET } from "./support/service.js";
+import { testDb } from "../../../test/support/db.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { QUIET_REAPER, startTestService } from "./support/service.js";
 
 /** A config's `on:` and `--at`, on a clock the test moves: no test waits for a tick. */
 
@@ -23,16 +17,8 @@ let s: RunningService;
 
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
-  const options = readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: uriFor(databaseName(import.meta.filename)),
-    BUCKETS_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: "silent",
-    BUCKETS_REAP_SECONDS: "3600",
-    BUCKETS_SCHEDULE_SECONDS: "30",
-  });
-  s = await startService(options, { now: () => clock });
+  const env = { ...QUIET_REAPER, BUCKETS_SCHEDULE_SECONDS: "30" };
+  s = (await startTestService(import.meta.filename, env, "", { now: () => clock })).service;
 });
 afterAll(async () => {
   await s.close();
@@ -54,6 +40,17 @@ async function call(method: string, path: string, bearer: string, body?: unknown
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 const message = (body: unknown) => JSON.stringify(body);
+
+/** The schedules evaluated just after 02:00 on the first day; answers the works of `pipeline` then. */
+async function afterNightlyTick(pipeline: string) {
+  clock = START + 2 * HOUR + 1;
+  try {
+    await s.ticker.evaluate();
+  } finally {
+    clock = START;
+  }
+  return call("POST", "/view", alice(), { query: { pipeline } });
+}
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -114,13 +111,7 @@ describe("on: in a config", () => {
       config(name, { on: [{ cron: "0 2 * * *" }] }),
     );
     expect(deployed.status, message(deployed.body)).toBe(200);
-    clock = START + 2 * HOUR + 1;
-    try {
-      await s.ticker.evaluate();
-    } finally {
-      clock = START;
-    }
-    const works = await call("POST", "/view", alice(), { query: { pipeline: name } });
+    const works = await afterNightlyTick(name);
     expect(
       (works.body as { parameters: unknown; step: string }[]).map((w) => [w.step, w.parameters]),
     ).toEqual([["nightly", { at: "2026-01-05T02:00:00.000Z" }]]);
@@ -174,6 +165,118 @@ describe("on: in a config", () => {
     expect(answer.status).toBe(400);
     expect(message(answer.body)).toMatch(expected);
     expect(await db.collection("schedules").countDocuments({ config: name })).toBe(0);
+  });
+});
+
+const TYPED = {
+  n: { type: "int", default: 1, choices: [1, 2, 5] },
+  label: { type: "str", required: false },
+};
+const typed = (name: string, on: unknown[] = [{ cron: "0 2 * * *" }]) => ({
+  ...config(name, { on, params: TYPED }),
+  pipeline: {
+    steps: [
+      {
+        name: "nightly",
+        work: {
+          command: ["true"],
+          parameters: { n: "${{ params.n }}", at: "${{ release.time }}" },
+        },
+      },
+    ],
+  },
+});
+const deploy = (bearer: string, body: unknown, query: Record<string, string> = {}) =>
+  call("POST", `/configs?${new URLSearchParams(query)}`, bearer, body);
+
+describe("deploying with params, and a dry run of it", () => {
+  it("stores the params on each schedule it makes, and each tick's run gets them, typed", async () => {
+    const name = fresh("with-params");
+    const deployed = await deploy(alice(), typed(name), { params: JSON.stringify({ n: "5" }) });
+    expect(deployed.status, message(deployed.body)).toBe(200);
+    const schedules = (await call("GET", "/schedules", alice())).body as {
+      config?: string;
+      target: { params?: unknown };
+    }[];
+    expect(schedules.find((x) => x.config === name)?.target.params).toEqual({ n: "5" });
+    const works = await afterNightlyTick(name);
+    expect((works.body as { parameters: unknown }[]).map((w) => w.parameters)).toEqual([
+      { n: 5, at: "2026-01-05T02:00:00.000Z" },
+    ]);
+    const runs = await call("GET", `/runs?name=${name}`, alice());
+    expect((runs.body as { params: unknown }[]).map((r) => r.params)).toEqual([{ n: 5 }]);
+  });
+
+  it.each([
+    ["a value not of its type", { n: "many" }, /params\.n: value \\"many\\" is not an int/],
+    ["a value not among its choices", { n: 3 }, /params\.n: value 3 is not one of its choices/],
+  ])("refuses %s, naming the param, and stores nothing", async (_what, params, expected) => {
+    const name = fresh("bad-params");
+    const answer = await deploy(alice(), typed(name), { params: JSON.stringify(params) });
+    expect(answer.status).toBe(400);
+    expect(message(answer.body)).toMatch(expected);
+    expect(await db.collection("schedules").countDocuments({ config: name })).toBe(0);
+  });
+
+  it("refuses params that are not a JSON object", async () => {
+    const answer = await deploy(alice(), typed(fresh("not-json")), { params: "n=5" });
+    expect(answer.status).toBe(400);
+    expect(message(answer.body)).toMatch(/params must be a JSON object, e\.g\. \{\\"n\\": 3\}/);
+  });
+
+  it("a dry run answers the schedules it would make with their next times, and stores and removes nothing", async () => {
+    const name = fresh("dry-deploy");
+    const kept = await deploy(alice(), typed(name, [{ cron: "0 5 * * *" }]));
+    expect(kept.status, message(kept.body)).toBe(200);
+    const dry = await deploy(
+      alice(),
+      typed(name, [{ cron: "0 2 * * *", timezone: "Europe/Berlin" }, { cron: "30 3 * * *" }]),
+      { dry_run: "true", params: JSON.stringify({ n: 2 }) },
+    );
+    expect(dry.status, message(dry.body)).toBe(200);
+    const body = dry.body as {
+      config: string;
+      dryRun: boolean;
+      schedules: { name: string; cron: string; next: number[]; target: { params?: unknown } }[];
+    };
+    expect(body).toMatchObject({ config: name, dryRun: true });
+    expect(body.schedules.map((x) => [x.name, x.cron, x.target.params])).toEqual([
+      [`${name}.on.1`, "0 2 * * *", { n: 2 }],
+      [`${name}.on.2`, "30 3 * * *", { n: 2 }],
+    ]);
+    // 02:00 in Berlin is 01:00 UTC in January.
+    expect(body.schedules[0]?.next[0]).toBe(START + HOUR);
+    // The earlier deploy is as it was.
+    expect((await schedulesOf(alice(), name)).map((x) => x.cron)).toEqual(["0 5 * * *"]);
+  });
+
+  it("a dry run is refused as the deploy is: a bad param, another schedule's name", async () => {
+    const name = fresh("dry-refused");
+    const bad = await deploy(alice(), typed(name), {
+      dry_run: "true",
+      params: JSON.stringify({ n: "many" }),
+    });
+    expect(bad.status).toBe(400);
+    expect(message(bad.body)).toMatch(/params\.n/);
+    const taken = await call("POST", "/schedules", alice(), {
+      name: `${name}.on.1`,
+      cron: "0 1 * * *",
+      target: { works: [{ pipeline: name, command: ["true"], site: "local", user: "alice" }] },
+    });
+    expect(taken.status, message(taken.body)).toBe(201);
+    const clash = await deploy(alice(), typed(name), { dry_run: "true" });
+    expect(clash.status).toBe(409);
+    expect(message(clash.body)).toMatch(/already have a schedule named/);
+    expect(await db.collection("schedules").countDocuments({ config: name })).toBe(0);
+  });
+
+  it("a dry run of a config without on: checks the run and starts nothing", async () => {
+    const name = fresh("dry-run-config");
+    // As CHIME's Python client spells it.
+    const dry = await deploy(alice(), config(name), { dry_run: "True" });
+    expect(dry.status, message(dry.body)).toBe(200);
+    expect(dry.body).toMatchObject({ name, user: "alice", works: 1, dryRun: true });
+    expect(await db.collection("runs").countDocuments({ name })).toBe(0);
   });
 });
 

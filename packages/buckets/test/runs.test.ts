@@ -1,9 +1,9 @@
-import type { Db, MongoClient } from "mongodb";
 import { ObjectId } from "mongodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testDb } from "../../../test/support/db.js";
+import { describe, expect, it } from "vitest";
+import { CHIME_EXAMPLE } from "../../../test/support/chime-example.js";
 import { reap } from "../src/service/reaper.js";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { runCalls } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = {
   id: string;
@@ -19,34 +19,10 @@ type Run = {
   events: { kind: string; step?: string; at: number }[];
 };
 
-let t: TestService;
-let db: Db;
-let mongo: MongoClient;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  ({ client: mongo, db } = await testDb(import.meta.filename, "", { drop: false }));
-});
-afterAll(async () => {
-  await mongo.close();
-  await t.close();
-});
+const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
-
-export const CHIME_EXAMPLE = `
-version: "2"
-name: example-pipeline
-defaults: {user: developer, site: local}
-pipeline:
-  steps:
-    - name: math
-      stage: 1
-      matrix: {alpha: [1, 2, 3], beta: [1, 2, 3]}
-      work:
-        function: workflow.examples.function.math
-        parameters: {a: "\${{ matrix.alpha }}", b: "\${{ matrix.beta }}"}
-`;
 
 const start = (config: unknown, params?: Record<string, unknown>, token = t.tokens.alice) =>
   t.call("POST", "/runs", { token, body: { config, ...(params ? { params } : {}) } });
@@ -57,40 +33,7 @@ async function started(config: unknown, params?: Record<string, unknown>) {
   return answer.body as { id: string; works: string[] };
 }
 
-const withdraw = async (pipeline: string): Promise<Claimed | null> => {
-  const answer = await t.call("POST", "/work/withdraw", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  expect(answer.status).toBe(200);
-  return answer.body as Claimed | null;
-};
-
-const report = (work: Claimed, status: string, results?: Record<string, unknown>) =>
-  t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: work.id, attempt: work.attempt, status, ...(results ? { results } : {}) }],
-  });
-
-/** Claims and reports every claimable work of a pipeline until none is left; answers them in order. */
-async function drain(
-  pipeline: string,
-  handle: (w: Claimed) => { status?: string; results?: Record<string, unknown> },
-): Promise<Claimed[]> {
-  const done: Claimed[] = [];
-  for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
-    const { status = "success", results } = handle(w);
-    expect((await report(w, status, results)).status).toBe(200);
-    done.push(w);
-  }
-  return done;
-}
-
-const getRun = async (id: string) => {
-  const answer = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
-  expect(answer.status).toBe(200);
-  return answer.body as Run;
-};
+const { withdraw, report, drain, getRun } = runCalls<Run, Claimed>(t);
 const stepOf = (run: Run, name: string) => run.steps.find((s) => s.name === name);
 
 /** A + B -> ... config with the given steps, run as alice. */

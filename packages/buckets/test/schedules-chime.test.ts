@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { databaseName, uriFor } from "../../../test/support/db.js";
+import { testServiceEnv } from "../../../test/support/service-env.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
-import { TEST_SECRET } from "./support/service.js";
 
 /**
  * CHIME's schedules API as its client v1.12 calls it (workflow/http/schedules.py): deploy a config
@@ -16,14 +15,11 @@ let alice: string;
 let bob: string;
 
 beforeAll(async () => {
-  const options = readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: uriFor(databaseName(import.meta.filename)),
-    BUCKETS_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: "silent",
-    BUCKETS_SCHEDULE_SECONDS: "3600",
-  });
+  const options = readOptions(
+    testServiceEnv(import.meta.filename, "", {
+      BUCKETS_SCHEDULE_SECONDS: "3600",
+    }),
+  );
   service = await startService(options, { now: () => clock });
   alice = mintToken(service.keys, { user: "alice", scopes: ["work:deposit", "work:read"] });
   bob = mintToken(service.keys, { user: "bob", scopes: ["work:deposit", "work:read"] });

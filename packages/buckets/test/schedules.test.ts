@@ -1,14 +1,9 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { databaseName, testDb, uriFor } from "../../../test/support/db.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
-import { aWork, TEST_SECRET } from "./support/service.js";
+import { stepOne, yamlConfig } from "../../../test/support/configs.js";
+import { testDb } from "../../../test/support/db.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { aWork, QUIET_REAPER, startTestService } from "./support/service.js";
 
 /**
  * Schedules against the real service and MongoDB, on a clock the test moves: no test waits for a
@@ -25,18 +20,15 @@ let db: Db;
 const started: RunningService[] = [];
 
 async function instance(label = ""): Promise<RunningService> {
-  const options = readOptions({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    MONGODB_URI: uriFor(databaseName(import.meta.filename, label)),
-    BUCKETS_JWT_SECRET: TEST_SECRET,
-    LOG_LEVEL: "silent",
-    BUCKETS_REAP_SECONDS: "3600",
+  const env = {
+    ...QUIET_REAPER,
     // Ticks stay on time for 60 s. The timer may evaluate too, but on the test's clock, which
     // only the test moves: it can only do what the test's own evaluation would.
     BUCKETS_SCHEDULE_SECONDS: "30",
+  };
+  const { service } = await startTestService(import.meta.filename, env, label, {
+    now: () => clock,
   });
-  const service = await startService(options, { now: () => clock });
   started.push(service);
   return service;
 }
@@ -157,16 +149,7 @@ describe("firing", () => {
 describe("a pipeline target", () => {
   it("starts a run of the config at each tick, linked to the tick by the run's id", async () => {
     const pipeline = `sched-${++names}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: alice, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: one",
-      "      stage: 1",
-      '      work: {command: ["echo", "${{ params.word }}"]}',
-    ].join("\n");
+    const config = yamlConfig(pipeline, stepOne(["echo", "${{ params.word }}"]));
     const added = await call(a, "POST", "/schedules", alice(a), {
       name: pipeline,
       cron: "0 * * * *",
@@ -192,7 +175,9 @@ describe("a pipeline target", () => {
   });
 });
 
-describe("daylight saving time in America/Toronto", () => {
+// 144 evaluations each: on a loaded machine that outlasts vitest's default 30 s, and a test cut off
+// mid-loop would go on moving the shared clock under the next test.
+describe("daylight saving time in America/Toronto", { timeout: 180_000 }, () => {
   /** Moves the clock half an hour at a time through `hours` and answers when the schedule fired (UTC). */
   async function firesThrough(cron: string, from: string, hours: number) {
     clock = Date.parse(from) / 1000;

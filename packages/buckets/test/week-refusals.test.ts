@@ -1,14 +1,10 @@
 import { BucketsClient } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, useTestService } from "./support/service.js";
 
 /** Messages and bounds found in the first week of real use (#27). */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename);
 
 const message = (body: unknown) => (body as { error: { message: string } }).error.message;
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { aWork, useTestService } from "./support/service.js";
 
 /**
  * GET /activity/workers from workers' contacts (#27.8): an idle worker that polls is there with
@@ -7,11 +7,7 @@ import { aWork, startTestService, type TestService } from "./support/service.js"
  * sees only the workers serving them.
  */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename);
-});
-afterAll(() => t?.close());
+const { t } = useTestService(import.meta.filename);
 
 interface Seen {
   worker: string;

@@ -32,17 +32,26 @@ export const ExpireRequestSchema = z
 export type ExpireRequest = z.input<typeof ExpireRequestSchema>;
 
 /** What POST /cache/expire did. */
-export interface ExpireResult {
+export const ExpireResultSchema = z.strictObject({
   /** Successes that may no longer stand in. */
-  expired: number;
-  keys: number;
-}
+  expired: z.int(),
+  keys: z.int(),
+});
+export type ExpireResult = z.output<typeof ExpireResultSchema>;
 
-/** One work of a run's preview (POST /runs?dryRun=true): taken from the cache, or to run. */
-export interface PreviewWork {
-  step: string;
-  index: number;
-  key?: string;
+/** One work of a run's preview (POST /runs/preview): taken from the cache, or to run. */
+export const PreviewWorkSchema = z.strictObject({
+  step: z.string(),
+  index: z.int(),
+  key: z.string().optional(),
   /** The success it would be answered from; absent: it will run. */
-  from?: string;
-}
+  from: z.string().optional(),
+});
+export type PreviewWork = z.output<typeof PreviewWorkSchema>;
+
+/** POST /runs/preview takes what POST /runs takes (CreateRunSchema) and answers its works. */
+export const PreviewAnswerSchema = z.strictObject({
+  name: z.string(),
+  works: z.array(PreviewWorkSchema),
+});
+export type PreviewAnswer = z.output<typeof PreviewAnswerSchema>;

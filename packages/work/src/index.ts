@@ -23,7 +23,11 @@ export {
   type ExpireRequest,
   ExpireRequestSchema,
   type ExpireResult,
+  ExpireResultSchema,
+  type PreviewAnswer,
+  PreviewAnswerSchema,
   type PreviewWork,
+  PreviewWorkSchema,
 } from "./cache-requests.js";
 export {
   type BatchOptions,
@@ -39,8 +43,7 @@ export {
   type DepositOptions,
   type Filter,
   type Held,
-  type RunCheck,
-  type RunSummary,
+  type RunListFilter,
   type StatusCounts,
   type StoredWork,
   type ViewOptions,
@@ -69,7 +72,12 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { spokenDuration } from "./durations.js";
+export {
+  type DurationUnit,
+  SECONDS_PER_DAY,
+  spokenDuration,
+  UNIT_SECONDS,
+} from "./durations.js";
 export {
   ERROR_CODES,
   ERROR_FAMILIES,
@@ -121,6 +129,7 @@ export {
   type BulkRequest,
   BulkRequestSchema,
   type BulkResult,
+  BulkResultSchema,
   CLAIM_HEADER,
   ClaimSecretSchema,
   CountRequestSchema,
@@ -134,6 +143,7 @@ export {
   MintRequestSchema,
   type OutcomeInput,
   OutcomeSchema,
+  QueryFlagSchema,
   SCOPES,
   type Scope,
   ScopeSchema,
@@ -168,6 +178,7 @@ export {
   RunOutputsParamsSchema,
   type WorkOutputs,
 } from "./run-outputs.js";
+export * from "./runs-requests.js";
 export * from "./schedule.js";
 export {
   ARCHIVE_METHODS,
@@ -177,6 +188,7 @@ export {
   ConfigSchema,
   FUNCTION_MAX_LENGTH,
   FunctionSchema,
+  HISTORY_LIMIT,
   type HistoryEntry,
   HistoryEntrySchema,
   hasRetriesLeft,

@@ -4,17 +4,40 @@
  */
 
 import { z } from "zod";
+import { SECONDS_PER_DAY } from "./durations.js";
 import { FreeObjectSchema } from "./free.js";
 import { ObjectIdSchema, SlackSchema } from "./schema.js";
+import { yesOrNo } from "./settings.js";
+
+/**
+ * The bodies and parameters of the API's requests, shared by the service (which validates with
+ * them), the client (which builds them) and the OpenAPI document.
+ */
 
 /** The most works one withdraw claims. */
 export const MAX_CLAIM_COUNT = 100;
 /** The longest a withdraw long-polls, in seconds. */
 export const MAX_WAIT_SECONDS = 30;
 /** The longest lease a withdraw may ask for, in seconds (a day). */
-export const MAX_LEASE_SECONDS = 86_400;
+export const MAX_LEASE_SECONDS = SECONDS_PER_DAY;
 /** The most works a view answers at once. */
 export const MAX_VIEW_LIMIT = 10_000;
+
+/**
+ * A yes/no query parameter (`?dry_run=true`, `?follow=1`): true, false, 1 or 0 in any case, as
+ * CHIME's Python client sends `True`; absent or empty, no. Sent twice, yes when either is.
+ */
+export const QueryFlagSchema = z
+  .union([z.string(), z.array(z.string())])
+  .optional()
+  .transform((raw, check) => {
+    const values = [raw ?? []].flat().map((value) => (value === "" ? false : yesOrNo(value)));
+    if (values.includes(undefined)) {
+      check.addIssue({ code: "custom", message: `must be true, false, 1 or 0: got "${raw}"` });
+      return z.NEVER;
+    }
+    return values.includes(true);
+  });
 
 /** `?count=N&wait=S&lease=S` on POST /work/withdraw. */
 export const WithdrawParamsSchema = z.object({
@@ -163,11 +186,12 @@ export type BulkRequest = z.input<typeof BulkRequestSchema>;
  * What one page of a bulk action did: `done` of the `matched` works of this page, the others
  * refused (the first few said why), and `next` when more may match past it.
  */
-export interface BulkResult {
-  matched: number;
-  done: number;
-  refused: number;
-  reasons: { id?: string | undefined; message: string }[];
+export const BulkResultSchema = z.strictObject({
+  matched: z.int(),
+  done: z.int(),
+  refused: z.int(),
+  reasons: z.array(z.strictObject({ id: z.string().optional(), message: z.string() })),
   /** The last work of this page when the page was full: send it as `after` for the next. */
-  next?: string | undefined;
-}
+  next: z.string().optional(),
+});
+export type BulkResult = z.output<typeof BulkResultSchema>;

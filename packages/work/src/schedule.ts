@@ -78,37 +78,49 @@ export const ScheduleSpecSchema = z.strictObject({
 export type ScheduleSpec = z.output<typeof ScheduleSpecSchema>;
 export type ScheduleInput = z.input<typeof ScheduleSpecSchema>;
 
+/**
+ * The answers of /schedules, generated into the OpenAPI document and checked against the
+ * service's answers in its tests: strict, so a field the service starts sending is added here.
+ */
+
 /** One firing of a schedule and what it deposited. */
-export interface ScheduleTick {
+export const ScheduleTickSchema = z.strictObject({
   /** The cron time it fired for (unix seconds). */
-  tick: number;
+  tick: z.number(),
   /** When it fired (unix seconds). */
-  fired: number;
-  works?: string[];
-  run?: string;
-  error?: string;
-}
+  fired: z.number(),
+  works: z.array(z.string()).optional(),
+  run: z.string().optional(),
+  error: z.string().optional(),
+});
+export type ScheduleTick = z.output<typeof ScheduleTickSchema>;
 
 /** A schedule as the service answers it. */
-export interface ScheduleView extends ScheduleSpec {
-  id: string;
-  user: string;
-  pipelines: string[];
-  created: number;
+export const ScheduleViewSchema = ScheduleSpecSchema.extend({
+  id: z.string(),
+  user: z.string(),
+  pipelines: z.array(z.string()),
+  created: z.number(),
   /** The next fire time (unix seconds); null once it is done (no lives left). */
-  nextRun: number | null;
+  nextRun: z.number().nullable(),
   /** How many times it has fired. */
-  fired: number;
-  done: boolean;
+  fired: z.int(),
+  done: z.boolean(),
   /** Why it is paused, when the service paused it (its owner may no longer deposit). */
-  pausedReason?: string;
+  pausedReason: z.string().optional(),
   /** The deployed pipeline config whose `on:` made it. */
-  config?: string;
-}
+  config: z.string().optional(),
+});
+export type ScheduleView = z.output<typeof ScheduleViewSchema>;
 
-export interface ScheduleDetail extends ScheduleView {
-  /** The next fire times (unix seconds), at most 5. */
-  next: number[];
-  /** The last ticks, newest first, at most 20. */
-  ticks: ScheduleTick[];
-}
+/** GET /schedules/:id, and what adding, pausing and resuming one answer. */
+export const ScheduleDetailSchema = ScheduleViewSchema.extend({
+  /** The next fire times (unix seconds), at most SCHEDULE_NEXT_SHOWN. */
+  next: z.array(z.number()),
+  /** The last ticks, newest first, at most SCHEDULE_TICKS_SHOWN. */
+  ticks: z.array(ScheduleTickSchema),
+});
+export type ScheduleDetail = z.output<typeof ScheduleDetailSchema>;
+
+export const ScheduleRemovedSchema = z.strictObject({ id: z.string(), removed: z.literal(true) });
+export type ScheduleRemoved = z.output<typeof ScheduleRemovedSchema>;

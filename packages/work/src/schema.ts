@@ -93,6 +93,9 @@ export const NotifySchema = nullMeansAbsent(
 );
 export type Notify = z.infer<typeof NotifySchema>;
 
+/** The attempts a work's history keeps: the last ones. */
+export const HISTORY_LIMIT = 20;
+
 export const HistoryEntrySchema = z.object({
   attempt: z.int().min(1),
   worker: z.string().optional(),
@@ -161,8 +164,8 @@ export const WorkFieldsSchema = z.strictObject({
   stop: z.number().nonnegative().optional(),
   /** Set by the service at each withdraw; fences outcomes and heartbeats. @defaultValue 0 */
   attempt: z.int().min(0).default(0),
-  /** Set by the service: one entry per attempt, the last 20. */
-  history: z.array(HistoryEntrySchema).max(20).optional(),
+  /** Set by the service: one entry per attempt, the last HISTORY_LIMIT. */
+  history: z.array(HistoryEntrySchema).max(HISTORY_LIMIT).optional(),
   /** @defaultValue "created" */
   status: StatusSchema.default("created"),
   /** Seconds. @defaultValue 3600 */

@@ -15,6 +15,17 @@ export interface SettingsOptions {
 
 export const DEFAULT_SECRETS_DIR = "/run/secrets";
 
+/** How a yes or no is written, in a setting or a query parameter, whatever its case. */
+const YES_OR_NO: Readonly<Record<string, boolean>> = {
+  true: true,
+  "1": true,
+  false: false,
+  "0": false,
+};
+
+/** A yes or no as written (`True`, `0`, ...), or undefined when it is neither. */
+export const yesOrNo = (raw: string): boolean | undefined => YES_OR_NO[raw.toLowerCase()];
+
 export interface Setting {
   name: string;
   raw: string;
@@ -87,7 +98,7 @@ export function coerce(setting: Setting, kind: SettingKind): unknown {
       return value;
     }
     case "boolean": {
-      const value = { true: true, false: false, "1": true, "0": false }[raw.toLowerCase()];
+      const value = yesOrNo(raw);
       if (value === undefined)
         throw new SettingError(setting.source, "must be true, false, 1 or 0");
       return value;

@@ -18,6 +18,18 @@ export const STATUSES = [
 export const UNFINISHED_STATUSES = ["created", "waiting", "queued", "running"] as const;
 
 /**
+ * The statuses a work may be cancelled in (the service's transition table, `cancel`): a failure
+ * only while a retry is ahead of it. The dashboard offers its Cancel button by them.
+ */
+export const CANCELLABLE_STATUSES = [...UNFINISHED_STATUSES, "failure"] as const;
+
+/**
+ * The statuses a work may be sent back to the queue from (`requeue`, `rerun`): the finished ones.
+ * The dashboard offers its Retry button by them.
+ */
+export const REQUEUABLE_STATUSES = ["success", "failure", "skipped", "cancelled"] as const;
+
+/**
  * The statuses a work can end in; a failure is over only once no retry is ahead of it. In this
  * order because the retention index's filter lists them so.
  */

@@ -2,11 +2,8 @@
  * When a worker claims, and how many works: a pure decision over what its slots are doing, so the
  * loop in claims.ts only carries it out (and the decision is tested on its own).
  */
-import type { StoredWork } from "@workflow/work";
+import { MAX_CLAIM_COUNT, type StoredWork } from "@workflow/work";
 import { leaseSeconds } from "./ownership.js";
-
-/** The most works one withdraw may claim (the service's limit). */
-export const MAX_CLAIM = 100;
 
 /**
  * How long a claim waits for more slots while works are still running here, counted from when
@@ -93,11 +90,11 @@ function aheadCount(s: ClaimState): number {
 export function planClaim(s: ClaimState): ClaimPlan {
   const ahead = s.waiting === 0;
   if (ahead && !wantsAhead(s)) return { kind: "idle" };
-  const count = Math.min(ahead ? aheadCount(s) : s.waiting, MAX_CLAIM, s.left);
+  const count = Math.min(ahead ? aheadCount(s) : s.waiting, MAX_CLAIM_COUNT, s.left);
   if (count <= 0) return { kind: "done" };
   const wait = Math.max(s.waitingSince ?? 0, s.lastClaimAt) + CLAIM_LINGER_MS - s.now;
   // Busy slots may free up within the linger and join this claim, up to what one claim can take.
-  const more = s.executing > 0 && count < Math.min(MAX_CLAIM, s.left);
+  const more = s.executing > 0 && count < Math.min(MAX_CLAIM_COUNT, s.left);
   if (!ahead && more && wait > 0 && !s.stopping) return { kind: "linger", ms: wait };
   return { kind: "claim", count, ahead };
 }

@@ -1,11 +1,6 @@
+import { MAX_CLAIM_COUNT } from "@workflow/work";
 import { describe, expect, it } from "vitest";
-import {
-  CLAIM_LINGER_MS,
-  type ClaimState,
-  MAX_CLAIM,
-  planClaim,
-  waitedTooLong,
-} from "../src/claim-plan.js";
+import { CLAIM_LINGER_MS, type ClaimState, planClaim, waitedTooLong } from "../src/claim-plan.js";
 
 /** When a worker claims, and how many works, decided from what its slots are doing. */
 
@@ -44,7 +39,7 @@ describe("planClaim", () => {
 
   it("never asks for more than one withdraw takes, or than the lives left", () => {
     expect(planClaim(state({ waiting: 500, waitingSince: NOW }))).toMatchObject({
-      count: MAX_CLAIM,
+      count: MAX_CLAIM_COUNT,
     });
     expect(planClaim(state({ waiting: 4, waitingSince: NOW, left: 2 }))).toMatchObject({
       count: 2,

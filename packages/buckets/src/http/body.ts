@@ -3,10 +3,14 @@
  */
 
 import express, { type RequestHandler } from "express";
+import { MAX_DOCUMENT_BYTES } from "../service/context.js";
 import { notePossibleProtoKey } from "./proto.js";
 
-/** The largest body the service reads: works are capped at 4 MB of results each. */
-export const BODY_LIMIT = "16mb";
+/**
+ * The largest body the service reads, in bytes: no one work can be larger (works are capped at
+ * 4 MB of results each), and a request of many smaller works can be sent in several.
+ */
+export const BODY_LIMIT = MAX_DOCUMENT_BYTES;
 
 /**
  * The most object keys one JSON body may hold (20 for each work of the largest batch). Parsing

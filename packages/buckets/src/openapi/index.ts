@@ -2,16 +2,32 @@
 
 import {
   BulkRequestSchema,
+  BulkResultSchema,
   CountRequestSchema,
+  CreateRunSchema,
   ExpireRequestSchema,
+  ExpireResultSchema,
   MergeStepsSchema,
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
+  PreviewAnswerSchema,
+  RerunAnswerSchema,
+  RerunSchema,
   ResultsCountRequestSchema,
   ResultsDepositAnswerSchema,
   ResultsViewRequestSchema,
+  RunCancelledSchema,
+  RunCheckSchema,
+  RunCreatedSchema,
+  RunPausedSchema,
+  RunResumedSchema,
+  RunSummarySchema,
+  ScheduleDetailSchema,
+  ScheduleRemovedSchema,
   ScheduleSpecSchema,
+  ScheduleViewSchema,
+  StepsMergedSchema,
   ViewRequestSchema,
   WorkSchema,
 } from "@workflow/work";
@@ -19,7 +35,7 @@ import { VERSION } from "../version.js";
 import { ErrorSchema, type JsonSchema, schema } from "./build.js";
 import { cachePaths } from "./cache.js";
 import { opsPaths } from "./ops.js";
-import { pipelinePaths, RUN } from "./pipelines.js";
+import { pipelinePaths } from "./pipelines.js";
 import { resultPaths } from "./results.js";
 import { runOutputPaths } from "./run-outputs.js";
 import { workPaths } from "./work.js";
@@ -47,14 +63,29 @@ export function openApiDocument(): JsonSchema {
         ViewRequest: schema(ViewRequestSchema),
         CountRequest: schema(CountRequestSchema),
         BulkRequest: schema(BulkRequestSchema),
+        BulkResult: schema(BulkResultSchema, "output"),
         ExpireRequest: schema(ExpireRequestSchema),
+        ExpireResult: schema(ExpireResultSchema, "output"),
         Error: schema(ErrorSchema),
         MintRequest: schema(MintRequestSchema),
         Outcome: schema(OutcomeSchema),
         PipelineConfig: schema(PipelineConfigSchema),
         ScheduleSpec: schema(ScheduleSpecSchema),
+        ScheduleView: schema(ScheduleViewSchema, "output"),
+        Schedule: schema(ScheduleDetailSchema, "output"),
+        ScheduleRemoved: schema(ScheduleRemovedSchema, "output"),
+        CreateRun: schema(CreateRunSchema),
+        RunCreated: schema(RunCreatedSchema, "output"),
+        RunCheck: schema(RunCheckSchema, "output"),
+        PreviewAnswer: schema(PreviewAnswerSchema, "output"),
+        Run: schema(RunSummarySchema, "output"),
+        RunCancelled: schema(RunCancelledSchema, "output"),
+        Rerun: schema(RerunSchema),
+        RerunAnswer: schema(RerunAnswerSchema, "output"),
+        RunPaused: schema(RunPausedSchema, "output"),
+        RunResumed: schema(RunResumedSchema, "output"),
         MergeSteps: schema(MergeStepsSchema),
-        Run: RUN,
+        StepsMerged: schema(StepsMergedSchema, "output"),
         ResultsViewRequest: schema(ResultsViewRequestSchema),
         ResultsCountRequest: schema(ResultsCountRequestSchema),
         ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),

@@ -1,61 +1,23 @@
 /** OpenAPI paths of runs, configs and schedules. */
 
-import { RUN_STATUSES } from "@workflow/work/statuses";
-import { body, op, type Paths, pathParam, query, ref, strings } from "./build.js";
+import { RunListParamsSchema } from "@workflow/work";
+import {
+  body,
+  ok,
+  op,
+  type Paths,
+  pathParam,
+  query,
+  queryParameters,
+  ref,
+  strings,
+} from "./build.js";
 
-/** A run as GET /runs/:id shows it (GET /runs leaves out events). */
-export const RUN = {
-  type: "object",
-  properties: {
-    id: { type: "string" },
-    name: { type: "string" },
-    user: { type: "string" },
-    pipelines: strings,
-    status: { enum: [...RUN_STATUSES] },
-    created: { type: "number" },
-    finished: { type: "number" },
-    paused: { type: "number", description: "since when it is paused (unix seconds)" },
-    deadline: { type: "number", description: "when its timeout passes (unix seconds)" },
-    maxParallel: { type: "integer", description: "its works queued or running at once" },
-    params: { type: "object" },
-    steps: { type: "array", items: { type: "object" } },
-    events: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          at: { type: "number" },
-          kind: { type: "string" },
-          step: { type: "string" },
-          detail: { type: "string" },
-        },
-      },
-    },
-    callback: { type: "object" },
-    slack: { type: "object" },
-  },
-};
-
-/** A schedule as the service answers it, with its next fire times and last ticks when one is asked for. */
-const SCHEDULE = {
-  allOf: [
-    ref("ScheduleSpec"),
-    {
-      type: "object",
-      properties: {
-        id: { type: "string" },
-        user: { type: "string" },
-        pipelines: strings,
-        nextRun: { type: ["number", "null"] },
-        fired: { type: "integer" },
-        done: { type: "boolean" },
-        pausedReason: { type: "string" },
-        next: { type: "array", items: { type: "number" } },
-        ticks: { type: "array", items: { type: "object" } },
-      },
-    },
-  ],
-};
+/** An operation that also answers 201 with `created`: a request that stores what it made. */
+const storing = (operation: ReturnType<typeof op>, description: string, created: unknown) => ({
+  ...operation,
+  responses: { "201": ok(description, created), ...operation.responses },
+});
 
 /** CHIME's `?query=` and `?projection=`: JSON objects as text. */
 const chimeQuery = [
@@ -67,50 +29,26 @@ const chimeId = [query("query", 'a JSON object naming the id: {"id": "..."}', { 
 /** Pipelines: runs, CHIME's configs API on runs, schedules and CHIME's schedules API. */
 export const pipelinePaths: Paths = {
   "/runs": {
-    post: op(
-      "Start a run of a pipeline config (YAML text or an object): its id and its works' ids (201); with ?dry_run=true, every check of a run and nothing stored: its name, user, pipelines and number of works (200)",
-      {
-        type: "object",
-        properties: {
-          id: { type: "string" },
-          works: { oneOf: [{ type: "array", items: { type: "string" } }, { type: "integer" }] },
-          name: { type: "string" },
-          user: { type: "string" },
-          pipelines: { type: "array", items: { type: "string" } },
+    post: storing(
+      op(
+        "Start a run of a pipeline config (YAML text or an object): its id and its works' ids (201); with ?dry_run=true, every check of a run and nothing stored: its name, user, pipelines and number of works (200)",
+        ref("RunCheck"),
+        {
+          ...body(ref("CreateRun")),
+          parameters: [
+            query("dry_run", "true: check the run as it would be started, store nothing", {
+              type: "boolean",
+            }),
+          ],
         },
-      },
-      {
-        ...body({
-          type: "object",
-          required: ["config"],
-          properties: {
-            config: { oneOf: [{ type: "string" }, ref("PipelineConfig")] },
-            params: { type: "object" },
-            at: {
-              description:
-                "release the run at this time (unix seconds, or ISO 8601 with an offset)",
-              oneOf: [{ type: "number" }, { type: "string", format: "date-time" }],
-            },
-          },
-        }),
-        parameters: [
-          query("dry_run", "true: check the run as it would be started, store nothing", {
-            type: "string",
-            enum: ["true", "1"],
-          }),
-        ],
-      },
+      ),
+      "the run started: its id and its works' ids",
+      ref("RunCreated"),
     ),
     get: op(
       "Runs, newest first, within the token's pipelines",
       { type: "array", items: ref("Run") },
-      {
-        parameters: ["name", "user", "status", "limit", "skip"].map((name) => ({
-          name,
-          in: "query",
-          schema: { type: ["limit", "skip"].includes(name) ? "integer" : "string" },
-        })),
-      },
+      { parameters: queryParameters(RunListParamsSchema) },
     ),
   },
   "/runs/{id}": {
@@ -119,83 +57,57 @@ export const pipelinePaths: Paths = {
     }),
   },
   "/runs/{id}/cancel": {
-    post: op(
-      "Cancel a run: its unfinished works are cancelled",
-      {
-        type: "object",
-        properties: { id: { type: "string" }, cancelled: { type: "integer" } },
-      },
-      { parameters: [pathParam("id")] },
-    ),
+    post: op("Cancel a run: its unfinished works are cancelled", ref("RunCancelled"), {
+      parameters: [pathParam("id")],
+    }),
   },
   "/runs/{id}/rerun": {
     post: op(
       "Re-run a finished run's works (some steps, one work, only failures) and with downstream all after them",
-      { type: "object" },
-      {
-        parameters: [pathParam("id")],
-        ...body({
-          type: "object",
-          properties: {
-            steps: { type: "array", items: { type: "string" } },
-            work: { type: "string" },
-            downstream: { type: "boolean" },
-            failedOnly: { type: "boolean" },
-            unfinishedOnly: {
-              type: "boolean",
-              description:
-                "every work that did not succeed: carries on a cancelled or timed-out run",
-            },
-          },
-        }),
-      },
+      ref("RerunAnswer"),
+      { parameters: [pathParam("id")], ...body(ref("Rerun")) },
     ),
   },
   "/runs/{id}/pause": {
     post: op(
       "Pause a running run: nothing more is queued, its queued works go back to waiting, running ones finish",
-      {
-        type: "object",
-        properties: {
-          id: { type: "string" },
-          paused: { const: true },
-          waiting: { type: "integer" },
-        },
-      },
+      ref("RunPaused"),
       { parameters: [pathParam("id")] },
     ),
   },
   "/runs/{id}/resume": {
     post: op(
       "Resume a paused run: it is released again as its needs and limits allow",
-      { type: "object", properties: { id: { type: "string" }, paused: { const: false } } },
+      ref("RunResumed"),
       { parameters: [pathParam("id")] },
     ),
   },
   "/runs/{id}/steps": {
     post: op(
       "Merge steps into a running run: new ones are added, one of a step's name replaces it; a replaced step and those after it run again",
-      {
-        type: "object",
-        properties: {
-          id: { type: "string" },
-          added: strings,
-          replaced: strings,
-          again: strings,
-          works: { type: "integer" },
-        },
-      },
-      {
-        parameters: [pathParam("id")],
-        ...body(ref("MergeSteps")),
-      },
+      ref("StepsMerged"),
+      { parameters: [pathParam("id")], ...body(ref("MergeSteps")) },
     ),
   },
   "/configs": {
     post: op(
       "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}. A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
       { type: "object" },
-      body(ref("PipelineConfig")),
+      {
+        ...body(ref("PipelineConfig")),
+        parameters: [
+          query(
+            "dry_run",
+            "true: check the deploy (or the run) as it would be done, store nothing; a deploy answers the schedules it would make",
+            { type: "boolean" },
+          ),
+          query(
+            "params",
+            "a JSON object of the run's params (checked against the config's), given to every run a deployed config's schedules start, e.g. {\"n\": 3}",
+            { type: "string" },
+          ),
+        ],
+      },
     ),
     get: op(
       "CHIME's configs API: runs as configs",
@@ -237,28 +149,36 @@ export const pipelinePaths: Paths = {
     }),
   },
   "/schedules": {
-    post: op("Add a schedule (?dry_run=true checks it and answers its next fire times)", SCHEDULE, {
-      ...body(ref("ScheduleSpec")),
-      parameters: [query("dry_run", "check only; store nothing", { type: "boolean" })],
-    }),
+    post: storing(
+      op(
+        "Check a schedule and its next fire times, storing nothing (?dry_run=true)",
+        ref("Schedule"),
+        {
+          ...body(ref("ScheduleSpec")),
+          parameters: [query("dry_run", "check only; store nothing", { type: "boolean" })],
+        },
+      ),
+      "Add a schedule: it, its next fire times and no ticks yet",
+      ref("Schedule"),
+    ),
     get: op("Your schedules (an admin's: all), within the token's pipelines", {
       type: "array",
-      items: SCHEDULE,
+      items: ref("ScheduleView"),
     }),
   },
   "/schedules/{id}": {
-    get: op("A schedule with its next 5 fire times and its last 20 ticks", SCHEDULE, {
+    get: op("A schedule with its next 5 fire times and its last 20 ticks", ref("Schedule"), {
       parameters: [pathParam("id")],
     }),
-    delete: op("Remove a schedule", { type: "object" }, { parameters: [pathParam("id")] }),
+    delete: op("Remove a schedule", ref("ScheduleRemoved"), { parameters: [pathParam("id")] }),
   },
   "/schedules/{id}/pause": {
-    post: op("Pause a schedule: it fires nothing until resumed", SCHEDULE, {
+    post: op("Pause a schedule: it fires nothing until resumed", ref("Schedule"), {
       parameters: [pathParam("id")],
     }),
   },
   "/schedules/{id}/resume": {
-    post: op("Resume a schedule from its next tick (what passed is skipped)", SCHEDULE, {
+    post: op("Resume a schedule from its next tick (what passed is skipped)", ref("Schedule"), {
       parameters: [pathParam("id")],
     }),
   },

@@ -52,7 +52,7 @@ export const workPaths: Paths = {
       { oneOf: [{ type: "array", items: { type: "string" } }, { const: true }] },
       {
         ...body(works),
-        parameters: [query("return_ids", "answer the ids, in order", { type: "string" })],
+        parameters: [query("return_ids", "answer the ids, in order", { type: "boolean" })],
       },
     ),
     put: op(
@@ -191,22 +191,7 @@ export const workPaths: Paths = {
   "/work/bulk": {
     post: op(
       "Retry, cancel or delete the works a query matches, 1,000 a request in id order (send `next` as `after` for the page past it; confirm what is left of the count each time): each through its one-work request's transition and checks; refused works are counted and the first reasons given",
-      {
-        type: "object",
-        properties: {
-          matched: { type: "integer" },
-          done: { type: "integer" },
-          refused: { type: "integer" },
-          reasons: {
-            type: "array",
-            items: {
-              type: "object",
-              properties: { id: { type: "string" }, message: { type: "string" } },
-            },
-          },
-          next: { type: "string", description: "present when more may match: send as `after`" },
-        },
-      },
+      ref("BulkResult"),
       body(ref("BulkRequest")),
     ),
   },

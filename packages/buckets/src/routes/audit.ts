@@ -5,7 +5,7 @@ import { z } from "zod";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { type AuditKind, audit } from "../service/lifecycle.js";
-import { parseWith } from "../service/validate.js";
+import { parseWith, queryFlag } from "../service/validate.js";
 
 const DaysSchema = z.coerce
   .number({ error: "days must be a number, e.g. /audit/stale/7" })
@@ -20,8 +20,8 @@ export function auditRoutes(ctx: ServiceContext): Router {
   const router = Router();
   const answer = (kind: AuditKind, days?: (params: Record<string, string>) => number) =>
     router.get(kind === "stale" ? "/audit/stale/:days" : `/audit/${kind}`, async (req, res) => {
+      const details = queryFlag(req.query, "details");
       const counts = await audit(ctx, principalOf(res), kind, days?.(req.params));
-      const details = String(req.query.details).toLowerCase() === "true";
       res.json(details ? counts : counts.total);
     });
   answer("failed");

@@ -27,7 +27,7 @@ export function configRoutes(ctx: ServiceContext, base = ""): Router {
   );
 
   router.post(`${base}/configs`, async (req, res) => {
-    res.json(await deployConfig(ctx, principalOf(res), req.body));
+    res.json(await deployConfig(ctx, principalOf(res), req.body, req.query));
   });
   router.get(`${base}/configs`, async (req, res) => {
     res.json(await listConfigs(ctx, principalOf(res), req.query));

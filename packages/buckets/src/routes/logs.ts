@@ -7,7 +7,7 @@ import type { ServiceContext } from "../service/context.js";
 import { createFollowHub, type FollowLimits, type Step } from "../service/follow.js";
 import { appendLogs, followLogs, logText, readLogs, showWork } from "../service/logs.js";
 import { parseId } from "../service/remove.js";
-import { parseWith } from "../service/validate.js";
+import { parseWith, queryFlag } from "../service/validate.js";
 
 /** A comment line now and then keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
@@ -31,7 +31,7 @@ export function logRoutes(ctx: ServiceContext, followers: FollowLimits): Router 
   router.get("/work/:id/logs", async (req, res) => {
     const id = parseId(req.params.id);
     const principal = principalOf(res);
-    if (String(req.query.follow).toLowerCase() !== "true") {
+    if (!queryFlag(req.query, "follow")) {
       if (String(req.query.format).toLowerCase() === "json") {
         const { attempt, after, limit } = req.query;
         return void res.json(await readLogs(ctx, principal, id, { attempt, after, limit }));

@@ -1,5 +1,6 @@
 /** Routes of pipeline runs. Routes only parse and answer: the rules are in service/runs/. */
 
+import type { RunCreated } from "@workflow/work";
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
@@ -8,21 +9,19 @@ import { cancelRun, getRun, listRuns, rerunRun } from "../service/runs/control.j
 import { checkRun, createRun } from "../service/runs/create.js";
 import { mergeRunSteps } from "../service/runs/merge.js";
 import { pauseRun, resumeRun } from "../service/runs/pause.js";
-
-/** `?dry_run=true` (or 1): check the run, store nothing. */
-const isDryRun = (value: unknown) => value === "true" || value === "1";
+import { queryFlag } from "../service/validate.js";
 
 /** Pipelines: runs of a config, their steps and events; cancel, rerun, pause, resume and merge. */
 export function runRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
   router.post("/runs", async (req, res) => {
-    if (isDryRun(req.query.dry_run)) {
+    if (queryFlag(req.query, "dry_run")) {
       res.json(await checkRun(ctx, principalOf(res), req.body));
       return;
     }
     const { id, works } = await createRun(ctx, principalOf(res), req.body);
-    res.status(201).json({ id, works });
+    res.status(201).json({ id, works } satisfies RunCreated);
   });
 
   router.get("/runs", async (req, res) => {

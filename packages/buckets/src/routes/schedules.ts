@@ -18,13 +18,14 @@ import {
   removeSchedule,
   setEnabled,
 } from "../service/schedules/manage.js";
+import { queryFlag } from "../service/validate.js";
 
 /** Schedules: cron runs of works and pipelines, fired once across instances. */
 export function scheduleRoutes(ctx: ServiceContext): Router {
   const router = Router();
 
   router.post("/schedules", async (req, res) => {
-    const dryRun = req.query.dry_run === "true";
+    const dryRun = queryFlag(req.query, "dry_run");
     const detail = await addSchedule(ctx, principalOf(res), req.body, dryRun);
     res.status(dryRun ? 200 : 201).json(detail);
   });

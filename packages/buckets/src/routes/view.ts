@@ -3,6 +3,7 @@
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
+import { queryFlag } from "../service/validate.js";
 import { count, details, pipelines, status, view } from "../service/views.js";
 
 /** Read-only views of the queue; one /view answer holds at most `maxBytes` of JSON. */
@@ -24,7 +25,7 @@ export function viewRoutes(ctx: ServiceContext, { maxBytes }: { maxBytes: number
     res.json(await pipelines(ctx, principalOf(res)));
   });
   router.get("/status/details/:pipeline", async (req, res) => {
-    const all = String(req.query.all).toLowerCase() === "true";
+    const all = queryFlag(req.query, "all");
     res.json(await details(ctx, principalOf(res), req.params.pipeline, { all }));
   });
   return router;

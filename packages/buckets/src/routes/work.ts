@@ -9,7 +9,7 @@ import { deposit } from "../service/deposit.js";
 import { cancel, heartbeat, release } from "../service/lifecycle.js";
 import { parseId, parseIds, remove } from "../service/remove.js";
 import { update } from "../service/update.js";
-import { parseWith } from "../service/validate.js";
+import { parseWith, queryFlag } from "../service/validate.js";
 import { type Withdrawing, withdraw } from "../service/withdraw.js";
 
 /** Deposit, withdraw, update and delete, and the life of one attempt. */
@@ -18,8 +18,9 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
 
   router.post("/work", async (req, res) => {
     // `?static=true`, which this project's client once sent, changes nothing: any work is taken.
+    const returnIds = queryFlag(req.query, "return_ids");
     const ids = await deposit(ctx, principalOf(res), req.body);
-    res.json(isTrue(req.query.return_ids) ? ids : true);
+    res.json(returnIds ? ids : true);
   });
 
   router.post("/work/withdraw", async (req, res) => {
@@ -74,11 +75,6 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   });
 
   return router;
-}
-
-/** CHIME's client may repeat a parameter (`?return_ids=True&return_ids=True`); any true counts. */
-function isTrue(raw: unknown): boolean {
-  return [raw].flat().some((value) => String(value).toLowerCase() === "true");
 }
 
 /** The worker's self-description (host, pid, name), trimmed to something safe to store. */

@@ -1,11 +1,10 @@
 /** Cache expiry: successes that stop standing in for new works, and the keys derived from them. */
 
 import { ExpireRequestSchema, type ExpireResult } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
-import type { RunDoc, Within } from "../store/index.js";
+import { type RunDoc, toObjectId, type Within } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { canSeeRun, ownRun } from "./runs/access.js";
 import { parseWith } from "./validate.js";
@@ -39,10 +38,10 @@ export async function expireCache(
   }
   let keys: string[];
   if (request.run !== undefined) {
-    const run = await ownRun(ctx, principal, ObjectId.createFromHexString(request.run));
+    const run = await ownRun(ctx, principal, toObjectId(request.run));
     const step = request.step as string;
     requireStep(run, step);
-    keys = await ctx.store.cache.keysOf(run._id, [step, ...dependentsOf(run, [step])]);
+    keys = await ctx.store.cache.keysOf(run, [step, ...dependentsOf(run, [step])]);
   } else {
     keys = await withDerived(ctx, principal, within, request.key as string);
   }
@@ -73,11 +72,11 @@ async function withDerived(
     }
     const next: string[] = [];
     for (const [id, named] of steps) {
-      const run = await ctx.store.runs.get(ObjectId.createFromHexString(id));
+      const run = await ctx.store.runs.get(toObjectId(id));
       if (!run || !canSeeRun(principal, run)) continue;
       const after = dependentsOf(run, named);
       if (after.length === 0) continue;
-      for (const k of await ctx.store.cache.keysOf(run._id, after)) {
+      for (const k of await ctx.store.cache.keysOf(run, after)) {
         if (keys.has(k)) continue;
         keys.add(k);
         next.push(k);

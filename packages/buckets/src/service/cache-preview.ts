@@ -1,14 +1,14 @@
 /** A run's cache preview: what POST /runs would reuse and what would run, writing nothing. */
 
-import { fill, needsResolver, type Parent, type PreviewWork } from "@workflow/work";
-import { ObjectId } from "mongodb";
+import { CreateRunSchema, type Parent, type PreviewAnswer, type PreviewWork } from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import type { WorkDoc } from "../store/index.js";
-import { keyAndReuse, parentDigests } from "./cache.js";
+import { freshObjectId, type WorkDoc } from "../store/index.js";
+import { keyAndReuse, lineParents, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
-import { CreateRunSchema, plan, worksOf } from "./runs/create.js";
-import { filledFields } from "./runs/fanout.js";
+import { plan, worksOf } from "./runs/create.js";
+import { fillTemplate } from "./runs/fanout.js";
+import { hasMatrix } from "./runs/run-steps.js";
 import { parseWith } from "./validate.js";
 
 /** A step whose works would all come from the cache: what its dependents' keys and fields read. */
@@ -27,12 +27,12 @@ export async function previewRun(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,
-): Promise<{ name: string; works: PreviewWork[] }> {
+): Promise<PreviewAnswer> {
   requireScope(principal, "work:deposit");
   const { config, params } = parseWith(CreateRunSchema, body, "body");
   const planned = plan(principal, config, params);
   const now = ctx.now();
-  const runId = new ObjectId();
+  const runId = freshObjectId();
   const predicted = new Map<string, Predicted>();
   const works: PreviewWork[] = [];
   for (const step of planned.steps) {
@@ -44,12 +44,17 @@ export async function previewRun(
       continue;
     }
     const parents = step.needs.flatMap((name) =>
-      (predicted.get(name) as Predicted).works.map((w) => ({ ...w, step: name })),
+      (predicted.get(name) as Predicted).works.map((w, index) => ({ ...w, step: name, index })),
     );
     const into = docs.map((doc) => filledFrom(doc, predicted));
+    const lines = lineParents(step.needs, parents);
     await keyAndReuse(
       ctx,
-      docs.map((doc, i) => ({ work: { ...doc, ...into[i] }, into: into[i] as Partial<WorkDoc> })),
+      docs.map((doc, i) => ({
+        work: { ...doc, ...into[i] },
+        into: into[i] as Partial<WorkDoc>,
+        parents: lines(doc.origins),
+      })),
       parentDigests(step.needs, parents),
       { count: false },
     );
@@ -62,10 +67,8 @@ export async function previewRun(
       });
     });
     if (into.every((set) => set.cached)) {
-      const matrix =
-        planned.config.pipeline.steps.find((c) => c.name === step.name)?.matrix !== undefined;
       predicted.set(step.name, {
-        matrix,
+        matrix: hasMatrix(planned, step.name),
         works: into.map((set) => ({
           key: set.key,
           ...(set.archive?.digests ? { digests: set.archive.digests } : {}),
@@ -87,5 +90,5 @@ function filledFrom(doc: WorkDoc, predicted: Map<string, Predicted>): Partial<Wo
       works: p.works.map((w) => ({ status: "success", results: w.results })),
     });
   }
-  return filledFields(fill(doc.template, needsResolver(parents, doc.origins)) as never);
+  return fillTemplate(doc.template, parents, doc.origins);
 }

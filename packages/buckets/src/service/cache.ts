@@ -17,6 +17,8 @@ export type KeyedDoc = Pick<
 export interface Queuing {
   work: KeyedDoc;
   into: Partial<WorkDoc>;
+  /** Its own parents' digests, when they are not those of the whole call (a step `from` another). */
+  parents?: readonly string[];
 }
 
 /**
@@ -38,7 +40,7 @@ export async function keyAndReuse(
   const miss = (n: number) => count && ctx.metrics.cacheMisses.inc(n);
   const wanted = new Map<string, Queuing[]>();
   for (const item of queuing) {
-    const key = workKey(item.work, parents);
+    const key = workKey(item.work, item.parents ?? parents);
     item.into.key = key;
     if (!item.work.cache) continue;
     if (item.work.uncached) {
@@ -90,15 +92,36 @@ function answer(into: Partial<WorkDoc>, source: CacheSource, now: number): void 
   }
 }
 
+type ParentRow = ParentWork & { step?: string | undefined; index?: number | undefined };
+
 /** The digests of the steps a step needs, in the order of its needs, for its works' keys. */
-export function parentDigests(
-  needs: readonly string[],
-  rows: readonly (ParentWork & { step?: string | undefined })[],
-): string[] {
+export function parentDigests(needs: readonly string[], rows: readonly ParentRow[]): string[] {
   return needs.map((name) =>
     parentDigest(
       name,
       rows.filter((r) => r.step === name),
     ),
   );
+}
+
+/**
+ * Each work's parents' digests, for a step `from` another: a work of it reads its own line's work
+ * of each step its origins name, and so is keyed by that work alone (the same whether the rest of
+ * that step had ended or not). Undefined for a work without origins: the step's digests stand.
+ */
+export function lineParents(
+  needs: readonly string[],
+  rows: readonly ParentRow[],
+): (origins: Record<string, number> | undefined) => string[] | undefined {
+  const whole = parentDigests(needs, rows);
+  const byLine = new Map(rows.map((r) => [`${r.step}#${r.index}`, r]));
+  return (origins) => {
+    if (origins === undefined || !needs.some((n) => origins[n] !== undefined)) return undefined;
+    return needs.map((name, i) => {
+      const origin = origins[name];
+      if (origin === undefined) return whole[i] as string;
+      const own = byLine.get(`${name}#${origin}`);
+      return parentDigest(name, own ? [own] : []);
+    });
+  };
 }

@@ -7,7 +7,7 @@ import { protoKeyAt } from "@workflow/work";
 import { z } from "zod";
 
 /** A query parameter holding a JSON object (`{}` when absent). */
-export const JsonParam = (what: string) =>
+export const JsonParam = (what: string, example = '{"id": "..."}') =>
   z
     .string()
     .max(10_000)
@@ -32,7 +32,7 @@ export const JsonParam = (what: string) =>
       }
       ctx.addIssue({
         code: "custom",
-        message: `${what} must be a JSON object, e.g. {"id": "..."}`,
+        message: `${what} must be a JSON object, e.g. ${example}`,
       });
       return z.NEVER;
     });

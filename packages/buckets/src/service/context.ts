@@ -4,6 +4,7 @@ import type { Workspace } from "@workflow/work";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
+
 import type { ServiceEmitter } from "./events.js";
 import type { CallbackPolicy } from "./runs/callback-target.js";
 
@@ -25,7 +26,15 @@ export interface ServiceContext {
   callbackPolicy?: CallbackPolicy | undefined;
   /** Posts runs' Slack messages; unset, a config that asks for Slack is refused. */
   slack?: { token: string; apiUrl: string } | undefined;
+  /**
+   * Called at the named points of multi-write operations (`merge:stored`, `merge:replaced`); a
+   * test that throws there stops the operation as a crash would. Unset outside tests.
+   */
+  failpoint?: ((at: string) => void) | undefined;
 }
+
+/** The most one work may weigh as MongoDB stores it: so the most one request body may. */
+export { MAX_DOCUMENT_BYTES } from "../store/index.js";
 
 /** The most works one request may carry. */
 export const MAX_BATCH = 10_000;

@@ -2,12 +2,12 @@
 
 import { hash } from "node:crypto";
 import { type Work, withoutStrategy } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requirePipeline, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { refuse, ServiceError } from "../errors.js";
 import { TRANSITIONS } from "../machine.js";
 import {
+  freshObjectId,
   newId,
   type Oversized,
   oversizedMessage,
@@ -62,7 +62,7 @@ export async function deposit(
 ): Promise<string[]> {
   requireScope(principal, "work:deposit");
   const items = requireArray(body, "works", MAX_BATCH);
-  const stamp = { received: ctx.now(), incarnation: new ObjectId() };
+  const stamp = { received: ctx.now(), incarnation: freshObjectId() };
   const docs = items.map((item, index) => toDoc(ctx, principal, item, index, stamp));
   if (options.dryRun) return docs.map((doc) => doc._id.toHexString());
   await keyAndReuse(

@@ -4,14 +4,11 @@
  */
 
 import { ServiceError } from "../errors.js";
-import { DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN } from "../options.js";
+import { DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN, DEFAULT_MAX_WAITERS } from "../options.js";
 import type { Query, WorkView } from "../store/index.js";
 import type { ClaimRequest } from "./claimer.js";
 import type { ServiceContext } from "./context.js";
 import { namedPipelines } from "./withdraw.js";
-
-/** Long-poll withdraws held at once by default (BUCKETS_MAX_WAITERS). */
-export const MAX_WAITERS = 10_000;
 
 /** How often waiting withdraws look again without a signal: for backoffs ending, other instances. */
 export const RECHECK_MS = 1_000;
@@ -71,7 +68,7 @@ export class Dispatcher {
     ctx: ServiceContext,
     claim: Claim,
     {
-      maxWaiters = MAX_WAITERS,
+      maxWaiters = DEFAULT_MAX_WAITERS,
       maxFiltersPerToken = DEFAULT_MAX_WAIT_FILTERS_PER_TOKEN,
       recheckMs = RECHECK_MS,
     } = {},

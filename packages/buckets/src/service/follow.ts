@@ -4,8 +4,8 @@
  */
 
 import type { LogLine } from "@workflow/work";
-import type { ObjectId } from "mongodb";
 import { ServiceError } from "../errors.js";
+import type { ObjectId } from "../store/ids.js";
 import type { Batch, LogOwner } from "../store/logs.js";
 import type { ServiceContext } from "./context.js";
 

@@ -3,6 +3,7 @@
  * work.
  */
 
+import { SECONDS_PER_DAY } from "@workflow/work";
 import { mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { notFound, refuse } from "../errors.js";
@@ -10,8 +11,6 @@ import type { Holder, Missed, WorkDoc } from "../store/index.js";
 import { foreignClaim } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
 import { releaseRuns, runsOf } from "./runs/release.js";
-
-const DAY = 86_400;
 
 /** Whether a token's pipelines let it see a work at all. */
 export function canSee(principal: Principal, pipeline: string): boolean {
@@ -144,7 +143,7 @@ export async function audit(
       return { total: ended.retrying + ended.final, ...ended };
     }
     case "stale": {
-      const failed = await ctx.store.auditStale(now - days * DAY, now, within);
+      const failed = await ctx.store.auditStale(now - days * SECONDS_PER_DAY, now, within);
       ctx.metrics.failures.inc(failed);
       return { total: failed, failed };
     }

@@ -12,11 +12,16 @@ import {
   MAX_LOG_LINES_PER_ATTEMPT,
   MAX_LOG_PAGE_LINES,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { invalid, refuse } from "../errors.js";
-import { type Holder, presentPlaced, type WorkDoc, type WorkView } from "../store/index.js";
+import {
+  type Holder,
+  presentPlaced,
+  toObjectId,
+  type WorkDoc,
+  type WorkView,
+} from "../store/index.js";
 import type { LogPosition } from "../store/logs.js";
 import { requireClaimer } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
@@ -120,7 +125,7 @@ function parseCursor(raw: unknown): LogPosition | undefined {
     throw invalid(
       `after must be the "next" of a previous page of these logs: got "${String(raw)}"`,
     );
-  return { batch: new ObjectId(match[1]), line: Number(match[2]) };
+  return { batch: toObjectId(match[1] as string), line: Number(match[2]) };
 }
 
 function parseLimit(raw: unknown): number {

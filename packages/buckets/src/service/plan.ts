@@ -3,23 +3,29 @@
  * written here.
  */
 
-import { hasRetriesLeft, type Work, WorkSchema, withoutStrategy, workKey } from "@workflow/work";
+import { type Work, WorkSchema, withoutStrategy, workKey } from "@workflow/work";
 import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { type ErrorCode, refuse, ServiceError } from "../errors.js";
 import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
-import {
-  DEADLINE_GRACE_SECONDS,
-  type Outcome,
-  present,
-  type Replacement,
-  type WorkDoc,
-} from "../store/index.js";
+import { DEADLINE_GRACE_SECONDS, presentFields, type WorkDoc } from "../store/index.js";
 import { ADMIN_SETTABLE, type AdminPart, adminPart, exhaustedRetries } from "./admin-fields.js";
 import { type Changes, changesOf } from "./changes.js";
 import type { ServiceContext } from "./context.js";
+import {
+  heldWhenCancelled,
+  holds,
+  isRetry,
+  late,
+  outcome,
+  type Plan,
+  replace,
+  withoutStatus,
+} from "./plan-kinds.js";
 import { requireSite } from "./sites.js";
 import { at, parseWith, requireResultsWithinCap } from "./validate.js";
+
+export type { Plan } from "./plan-kinds.js";
 
 /** What a worker may write, besides Slack's reply. */
 const REPORTED = new Set<string>(OUTCOME_FIELDS);
@@ -27,12 +33,6 @@ const DEFINITION = new Set<string>(DEFINITION_FIELDS);
 const NEVER = new Set(["pipeline", "user", "step", "matrix"]);
 /** What an admin may move on a running work: its deadline follows. */
 const RESCHEDULE = new Set(["start", "timeout"]);
-
-export type Plan =
-  | { kind: "outcome"; outcome: Outcome; final: boolean }
-  | { kind: "replace"; change: Replacement }
-  | { kind: "cancel" }
-  | { kind: "none" };
 
 /**
  * One item of PUT /work: which transition it asks for, and whether its sender may cause it. The
@@ -50,7 +50,7 @@ export function planOf(
   const where = at(index);
   const id = doc._id.toHexString();
   requireResultsWithinCap(item, where);
-  const { id: _id, ...current } = present(doc);
+  const current = presentFields(doc);
   const sent = Object.entries(item as Record<string, unknown>)
     .filter(([, value]) => value !== null)
     .map(([key]) => key);
@@ -151,7 +151,8 @@ function statusChange(
       );
       const { key: _rekeyed, ...set } = change.kind === "replace" ? change.change.set : {};
       // Its key said what it computed before this change: a requeued work is keyed no more.
-      return replace(doc, { ...set, status: "queued", notBefore: 0, uncounted: doc.attempt }, [
+      const status = TRANSITIONS.requeue.to;
+      return replace(doc, { ...set, status, notBefore: 0, uncounted: doc.attempt }, [
         "retryAt",
         "key",
         "cached",
@@ -231,97 +232,6 @@ function reschedule(doc: WorkDoc, merged: Work, now: number, also: Partial<WorkD
   const deadline = start + merged.timeout + DEADLINE_GRACE_SECONDS;
   const leaseUntil = doc.lease ? Math.min(now + doc.lease, deadline) : deadline;
   return replace(doc, { ...also, start, timeout: merged.timeout, deadline, leaseUntil }, []);
-}
-
-function outcome(
-  doc: WorkDoc,
-  merged: Work,
-  changes: Changes,
-  transition: Outcome["transition"],
-  attempt: number | undefined,
-  admin: Partial<WorkDoc> = {},
-): Plan {
-  const wrote = (field: string) => changes.fields.includes(field);
-  const error = merged.results?.error;
-  return {
-    kind: "outcome",
-    final:
-      transition === "fail" && !hasRetriesLeft({ ...doc, retries: admin.retries ?? doc.retries }),
-    outcome: {
-      _id: doc._id,
-      pipeline: doc.pipeline,
-      attempt: attempt ?? doc.attempt,
-      transition,
-      stop: wrote("stop") ? merged.stop : undefined,
-      results: wrote("results") ? merged.results : undefined,
-      products: wrote("products") ? merged.products : undefined,
-      plots: wrote("plots") ? merged.plots : undefined,
-      archive: wrote("archive") ? merged.archive : undefined,
-      reply: changes.reply,
-      ...(Object.keys(admin).length > 0 ? { admin } : {}),
-      error:
-        error === undefined || error === null
-          ? undefined
-          : (typeof error === "string" ? error : JSON.stringify(error)).slice(0, 1000),
-    },
-  };
-}
-
-/**
- * The outcome that the worker of a work cancelled under it reports: one only. The same one sent
- * again (its answer was lost) is no change; another is refused.
- */
-function late(doc: WorkDoc, merged: Work, changes: Changes): Plan {
-  const reported = doc.claim?.late;
-  if (reported === undefined) return outcome(doc, merged, changes, "late", doc.attempt);
-  if (reported === merged.stop) return { kind: "none" };
-  const id = doc._id.toHexString();
-  throw refuse(
-    "already_reported",
-    `work ${id}: the late outcome of attempt ${doc.attempt} was already reported; it is recorded once`,
-    { id, attempt: doc.attempt, status: doc.status },
-  );
-}
-
-function replace(doc: WorkDoc, set: Partial<WorkDoc>, unset: string[]): Plan {
-  return {
-    kind: "replace",
-    change: {
-      _id: doc._id,
-      pipeline: doc.pipeline,
-      attempt: doc.attempt,
-      status: doc.status,
-      set,
-      unset,
-    },
-  };
-}
-
-/** A worker holds a work while it runs at the attempt the worker names. */
-const holds = (doc: WorkDoc, attempt: number | undefined) =>
-  doc.status === "running" && (attempt ?? doc.attempt) === doc.attempt;
-
-/**
- * The attempt named was running when the work was cancelled (the cancel closed its history entry
- * as cancelled): its worker may still report what it had.
- */
-const heldWhenCancelled = (doc: WorkDoc, attempt: number | undefined) =>
-  doc.status === "cancelled" &&
-  (attempt ?? doc.attempt) === doc.attempt &&
-  doc.history?.find((h) => h.attempt === doc.attempt)?.status === "cancelled";
-
-const withoutStatus = (changes: Changes): Changes => ({
-  ...changes,
-  fields: changes.fields.filter((f) => f !== "status"),
-});
-
-/**
- * A worker that lost the answer to its report sends it again: the attempt's history entry already
- * ends with this very outcome (same status, same stop), so there is nothing to do.
- */
-function isRetry(doc: WorkDoc, attempt: number, merged: Work): boolean {
-  const entry = doc.history?.find((h) => h.attempt === attempt);
-  return entry?.stop !== undefined && entry.status === merged.status && entry.stop === merged.stop;
 }
 
 const reportsOnly = (principal: Principal) =>

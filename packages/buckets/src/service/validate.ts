@@ -7,6 +7,7 @@ import {
   formatIssues,
   MAX_DEPTH,
   pathText,
+  QueryFlagSchema,
   tooDeepAt,
   WorkSchema,
 } from "@workflow/work";
@@ -44,6 +45,10 @@ export function requireResultsWithinCap(item: unknown, where: string): void {
 export function parseWork(item: unknown, where: string) {
   return parseWith(WorkSchema, item, where);
 }
+
+/** A yes/no query parameter (QueryFlagSchema); a value that is neither is a 400 that names it. */
+export const queryFlag = (query: Record<string, unknown>, name: string): boolean =>
+  parseWith(QueryFlagSchema, query[name], name);
 
 /** Parses with a schema; a failure is a 400 whose details are the zod issues, paths prefixed. */
 export function parseWith<T extends z.ZodType>(

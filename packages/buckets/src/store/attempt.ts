@@ -5,8 +5,10 @@
 
 import type { Document } from "mongodb";
 
-/** Fields that only a running attempt has. */
-export const ATTEMPT_FIELDS = ["leaseUntil", "deadline", "lease"] as const;
+/**
+ * The pieces every transition that ends an attempt shares, as aggregation expressions for
+ * pipeline updates: each transition stays one conditional write, computed from the document.
+ */
 
 /** The longest a failed work waits before its retry, in seconds. */
 export const BACKOFF_CAP_SECONDS = 600;

@@ -1,12 +1,16 @@
 /** The store's cancel of an unfinished work, as one conditional write. */
 
 import type { Collection, ObjectId } from "mongodb";
-import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
+import { closeCurrentEntry } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
+import { fromFilter, transitionUpdate } from "./transitions.js";
 
-/** Statuses a cancel applies to; a failure only while a retry is to come. */
-const unfinished = TRANSITIONS.cancel.from.filter((s) => s !== "failure");
+/** The cancel's update: a running attempt's history entry ends as cancelled. */
+export const cancelUpdate = (now: number) =>
+  transitionUpdate("cancel", {
+    stop: now,
+    history: closeCurrentEntry(now, "cancelled", undefined, { $eq: ["$status", "running"] }),
+  });
 
 /** Cancels a work that has not finished. Answers whether it did. */
 export async function cancel(
@@ -15,21 +19,8 @@ export async function cancel(
   now: number,
 ): Promise<boolean> {
   const { matchedCount } = await collection.updateOne(
-    {
-      _id,
-      pipeline,
-      $or: [{ status: { $in: unfinished } }, { status: "failure", retryAt: { $exists: true } }],
-    },
-    [
-      {
-        $set: {
-          status: TRANSITIONS.cancel.to,
-          stop: now,
-          history: closeCurrentEntry(now, "cancelled", undefined, { $eq: ["$status", "running"] }),
-        },
-      },
-      { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
-    ],
+    { _id, pipeline, ...fromFilter("cancel") },
+    cancelUpdate(now),
   );
   return matchedCount === 1;
 }

@@ -1,8 +1,10 @@
 /** The store's claims: the queue's order, and claiming one or many works as conditional writes. */
 
+import { HISTORY_LIMIT } from "@workflow/work";
 import { type Collection, type Document, type Filter, ObjectId } from "mongodb";
 import { TRANSITIONS } from "../machine.js";
 import type { HeldBy, WorkDoc } from "./documents.js";
+import { transitionUpdate } from "./transitions.js";
 
 /** Who claims: the worker's self-description (for the attempt's history) and its claim. */
 export interface Claimant {
@@ -25,7 +27,6 @@ export interface ClaimOptions {
  * theirs to set, so it cannot order the queue), then the id.
  */
 export const CLAIM_SORT = { priority: -1, received: 1, _id: 1 } as const;
-export const HISTORY_LIMIT = 20;
 
 /**
  * The worker enforces a work's timeout itself (and needs a few seconds to kill and report). The
@@ -51,33 +52,28 @@ function claimUpdate(
 ): Document[] {
   const attempt = { $add: ["$attempt", 1] };
   const deadline = { $add: [now + DEADLINE_GRACE_SECONDS, "$timeout"] };
-  return [
-    {
-      $set: {
-        status: TRANSITIONS.claim.to,
-        start: now,
-        attempt,
-        deadline,
-        leaseUntil: lease === undefined ? deadline : { $min: [now + lease, deadline] },
-        lease: lease ?? "$$REMOVE",
-        history: {
-          $slice: [
-            {
-              $concatArrays: [
-                { $ifNull: ["$history", []] },
-                [{ attempt, worker, start: now, status: "running" }],
-              ],
-            },
-            -HISTORY_LIMIT,
+  // A work that runs again is no longer finished (no stop, no finishedAt): retention must not
+  // count from its last stop. The batch's token stays until it is read back.
+  return transitionUpdate("claim", {
+    start: now,
+    attempt,
+    deadline,
+    leaseUntil: lease === undefined ? deadline : { $min: [now + lease, deadline] },
+    lease: lease ?? "$$REMOVE",
+    history: {
+      $slice: [
+        {
+          $concatArrays: [
+            { $ifNull: ["$history", []] },
+            [{ attempt, worker, start: now, status: "running" }],
           ],
         },
-        claim,
-        ...(token ? { claimToken: token } : {}),
-      },
+        -HISTORY_LIMIT,
+      ],
     },
-    // A work that runs again is no longer finished: retention must not count from its last stop.
-    { $unset: token ? ["stop", "finishedAt"] : ["stop", "claimToken", "finishedAt"] },
-  ];
+    claim,
+    ...(token ? { claimToken: token } : {}),
+  });
 }
 
 /** Claims the first matching work in claim order with one atomic findOneAndUpdate. */

@@ -1,7 +1,7 @@
 /** A work as MongoDB stores it, and who holds its current attempt's claim. */
 
 import type { Work } from "@workflow/work";
-import { type Collection, type Db, ObjectId } from "mongodb";
+import type { Collection, Db, ObjectId } from "mongodb";
 
 /** A work as stored: `_id` an ObjectId, plus fields only the service reads. */
 export type WorkDoc = Omit<Work, "id" | "config"> & {
@@ -37,14 +37,17 @@ export type WorkDoc = Omit<Work, "id" | "config"> & {
   index?: number;
   /** Set on works a rerun named: their release never takes from the cache. */
   uncached?: boolean;
-  /** Its combination of the step's matrix (absent for a step without one). */
+  /**
+   * Its combination of the step's matrix (absent for a step without one); a step `from` another
+   * inherits its parent work's, and a step made at run time has the one it was made with.
+   */
   matrix?: Record<string, unknown>;
   /** The fields a release fills from the parents' results, as written in the config. */
   template?: Record<string, unknown>;
-  /** Its matrix combination: a step `from` its step inherits it. */
-  combination?: Record<string, unknown>;
   /** For a work of a step `from` another: the index of the work of each step it comes from. */
   origins?: Record<string, number>;
+  /** The merge (RunDoc.merging) that made it: a merge finished after a crash keeps its works. */
+  merged?: ObjectId;
 };
 
 /**
@@ -97,14 +100,6 @@ export function works(db: Db): Collection<WorkDoc> {
   return db.collection<WorkDoc>(COLLECTION);
 }
 
-export function toObjectId(hex: string): ObjectId {
-  return ObjectId.createFromHexString(hex);
-}
-
-export function newId(): string {
-  return new ObjectId().toHexString();
-}
-
 /**
  * A work as views show it: with the step and matrix combination of its run. Withdraw answers go
  * without them (CHIME's workers build their Work from them, and know no such fields).
@@ -116,31 +111,44 @@ export function presentPlaced(doc: Partial<WorkDoc>): WorkView {
   return view;
 }
 
-/** The API's view of a stored document (which may be projected). */
-export function present(doc: Partial<WorkDoc>): WorkView {
-  const {
-    _id,
-    deadline: _d,
-    digest: _g,
-    claimToken: _c,
-    claim: _claim,
-    received: _r,
-    incarnation: _inc,
-    lease: _l,
-    finishedAt: _f,
-    run: _run,
-    step: _step,
-    index: _index,
-    template: _t,
-    uncached: _u,
-    matrix: _m,
-    combination: _combination,
-    origins: _origins,
-    notBefore,
-    ...rest
-  } = doc;
-  const view: WorkView = { id: _id ? _id.toHexString() : "", ...(rest as Partial<Work>) };
-  if (_id === undefined) delete (view as Partial<WorkView>).id;
-  if (notBefore) view.notBefore = notBefore;
-  return view;
+/** Stored fields the API never shows (`notBefore` only when set). */
+const HIDDEN: ReadonlySet<string> = new Set<keyof WorkDoc>([
+  "_id",
+  "deadline",
+  "digest",
+  "claimToken",
+  "claim",
+  "received",
+  "incarnation",
+  "lease",
+  "finishedAt",
+  "run",
+  "step",
+  "index",
+  "template",
+  "uncached",
+  "matrix",
+  "origins",
+  "merged",
+  "notBefore",
+]);
+
+/**
+ * Copied key by key: a rest destructuring that leaves out this many keys builds a dictionary-mode
+ * object, slower to build, to serialise and to collect, on every claim and every outcome.
+ */
+function viewOf(doc: Partial<WorkDoc>, withId: boolean): WorkView {
+  const view: Record<string, unknown> = {};
+  if (withId && doc._id !== undefined) view.id = doc._id.toHexString();
+  const fields = doc as Record<string, unknown>;
+  for (const key in fields) if (!HIDDEN.has(key)) view[key] = fields[key];
+  if (doc.notBefore) view.notBefore = doc.notBefore;
+  return view as WorkView;
 }
+
+/** The API's view of a stored document (which may be projected). */
+export const present = (doc: Partial<WorkDoc>): WorkView => viewOf(doc, true);
+
+/** The same without its id: the stored work a PUT's item is laid over. */
+export const presentFields = (doc: Partial<WorkDoc>): Partial<Work> =>
+  viewOf(doc, false) as Partial<Work>;

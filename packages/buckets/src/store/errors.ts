@@ -101,3 +101,12 @@ export function toStoreError(error: unknown): StoreError | undefined {
   }
   return undefined;
 }
+
+/** MongoDB (or the store) refused the documents themselves (too deep, too large), not reaching it. */
+export function refusedDocuments(error: unknown): boolean {
+  return (
+    error instanceof StoreError ||
+    ((error instanceof MongoServerError || error instanceof MongoBulkWriteError) &&
+      !error.hasErrorLabel("RetryableWriteError"))
+  );
+}

@@ -19,9 +19,10 @@ import {
 import { serverTime } from "./clock.js";
 import { contactStore } from "./contacts.js";
 import { depositWorks } from "./deposit.js";
-import { type Holder, toObjectId, type WorkDoc, works } from "./documents.js";
+import { type Holder, type WorkDoc, works } from "./documents.js";
 import { StoreError } from "./errors.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
+import { toObjectId } from "./ids.js";
 import { ensureIndexes } from "./indexes.js";
 import { heartbeat, release } from "./lease.js";
 import { logStore } from "./logs.js";
@@ -44,25 +45,24 @@ export {
   type Claimant,
   type ClaimOptions,
   DEADLINE_GRACE_SECONDS,
-  HISTORY_LIMIT,
 } from "./claim.js";
 export type { ContactDoc, ContactVia } from "./contacts.js";
 export {
   type HeldBy,
   type Holder,
   isHeldBy,
-  newId,
   present,
+  presentFields,
   presentPlaced,
-  toObjectId,
   type WorkDoc,
   type WorkView,
 } from "./documents.js";
-export { StoreError, type StoreFailure, toStoreError } from "./errors.js";
+export { refusedDocuments, StoreError, type StoreFailure, toStoreError } from "./errors.js";
 export type { FindOptions } from "./find.js";
+export { freshObjectId, newId, type ObjectId, toObjectId } from "./ids.js";
 export type { HeartbeatResult, Missed } from "./lease.js";
 export type { Outcome } from "./outcome.js";
-export { type Oversized, oversizedMessage } from "./oversize.js";
+export { MAX_DOCUMENT_BYTES, type Oversized, oversizedMessage } from "./oversize.js";
 export type { Ended } from "./reap.js";
 export {
   presentResult,
@@ -70,11 +70,12 @@ export {
   type ResultStore,
   type ResultView,
 } from "./results.js";
-export type { StepCounts, Unblock } from "./run-works.js";
+export { ofRun, type RunRef, type StepCounts, type Unblock } from "./run-works.js";
 export type {
   Callback,
   Delivery,
   DeliveryKind,
+  Merging,
   Rerun,
   RunDoc,
   RunEvent,

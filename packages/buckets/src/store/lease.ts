@@ -3,9 +3,9 @@
  */
 
 import type { Collection, ObjectId } from "mongodb";
-import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry } from "./attempt.js";
+import { closeCurrentEntry } from "./attempt.js";
 import { type Holder, heldByFilter, isHeldBy, type WorkDoc } from "./documents.js";
+import { fromFilter, transitionUpdate } from "./transitions.js";
 
 /**
  * Why a fenced write found nothing to change: the work as it is now, or nothing. `foreign`: the
@@ -57,20 +57,16 @@ export async function heartbeat(
   holder: Holder,
 ): Promise<HeartbeatResult> {
   const extended = await collection.updateOne(
-    { ...work, attempt, status: { $in: [...TRANSITIONS.heartbeat.from] }, ...heldByFilter(holder) },
-    [
-      {
-        $set: {
-          leaseUntil: {
-            $cond: [
-              { $gt: ["$lease", 0] },
-              { $min: [{ $add: [now, "$lease"] }, "$deadline"] },
-              "$leaseUntil",
-            ],
-          },
-        },
+    { ...work, attempt, ...fromFilter("heartbeat"), ...heldByFilter(holder) },
+    transitionUpdate("heartbeat", {
+      leaseUntil: {
+        $cond: [
+          { $gt: ["$lease", 0] },
+          { $min: [{ $add: [now, "$lease"] }, "$deadline"] },
+          "$leaseUntil",
+        ],
       },
-    ],
+    }),
   );
   if (extended.matchedCount === 1) return { kind: "extended" };
   const missed = await whyMissed(collection, work, attempt, holder);
@@ -89,19 +85,13 @@ export async function release(
   holder: Holder,
 ): Promise<Missed | undefined> {
   const released = await collection.updateOne(
-    { ...work, attempt, status: { $in: [...TRANSITIONS.release.from] }, ...heldByFilter(holder) },
-    [
-      {
-        $set: {
-          status: TRANSITIONS.release.to,
-          stop: now,
-          notBefore: 0,
-          uncounted: { $add: [{ $ifNull: ["$uncounted", 0] }, 1] },
-          history: closeCurrentEntry(now, "released"),
-        },
-      },
-      { $unset: [...ATTEMPT_FIELDS] },
-    ],
+    { ...work, attempt, ...fromFilter("release"), ...heldByFilter(holder) },
+    transitionUpdate("release", {
+      stop: now,
+      notBefore: 0,
+      uncounted: { $add: [{ $ifNull: ["$uncounted", 0] }, 1] },
+      history: closeCurrentEntry(now, "released"),
+    }),
   );
   return released.matchedCount === 1 ? undefined : whyMissed(collection, work, attempt, holder);
 }

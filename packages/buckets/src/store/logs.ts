@@ -3,13 +3,12 @@
  * their works.
  */
 
-import { LOG_LINE_OVERHEAD_BYTES, type LogLine } from "@workflow/work";
+import { LOG_LINE_OVERHEAD_BYTES, type LogLine, SECONDS_PER_DAY } from "@workflow/work";
 import { type Collection, type Db, type Filter, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 
 export const LOGS_COLLECTION = "logs";
 export const LOGS_RETENTION_INDEX = "logs_retention";
-const SECONDS_PER_DAY = 86_400;
 /** Works whose logs one delete removes: a run's works may be many more than one request's. */
 const REMOVE_BATCH = 10_000;
 

@@ -1,8 +1,8 @@
 /** The store's record of workers' outcomes, each as one conditional write. */
 
 import type { Collection, Document, ObjectId } from "mongodb";
-import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry, retryAtAfter } from "./attempt.js";
+import { ATTEMPT_FIELDS, TRANSITIONS } from "../machine.js";
+import { closeCurrentEntry, retryAtAfter } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import { oversizedError } from "./oversize.js";
 

@@ -1,10 +1,10 @@
 /** The store's reaper writes: lapsed attempts ended, failures re-queued, and CHIME's audits. */
 
 import type { Collection, Document, Filter } from "mongodb";
-import { TRANSITIONS } from "../machine.js";
-import { ATTEMPT_FIELDS, closeCurrentEntry, RETRIES_LEFT, retryAtAfter } from "./attempt.js";
+import { closeCurrentEntry, RETRIES_LEFT, retryAtAfter } from "./attempt.js";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";
+import { fromFilter, transitionUpdate } from "./transitions.js";
 
 /** What one pass over running works failed: `retrying` of them have a retry to come. */
 export interface Ended {
@@ -22,24 +22,19 @@ const within = (pipelines: string[] | undefined): Filter<WorkDoc> =>
  */
 async function failRunning(
   collection: Collection<WorkDoc>,
+  transition: "lapse" | "auditExpired",
   filter: Filter<WorkDoc>,
   now: number,
   reason: Document | string,
 ): Promise<Ended> {
-  const end = [
-    {
-      $set: {
-        status: "failure",
-        stop: now,
-        history: closeCurrentEntry(now, "expired", reason),
-        retryAt: retryAtAfter(now),
-      },
-    },
-    { $unset: [...ATTEMPT_FIELDS] },
-  ];
+  const end = transitionUpdate(transition, {
+    stop: now,
+    history: closeCurrentEntry(now, "expired", reason),
+    retryAt: retryAtAfter(now),
+  });
   // $and, not a spread: `filter` may hold an $expr of its own.
   const running = (retries: Document): Filter<WorkDoc> => ({
-    $and: [filter, { status: { $in: [...TRANSITIONS.lapse.from] } }, { $expr: retries }],
+    $and: [filter, fromFilter(transition), { $expr: retries }],
   });
   const every = scatter("the reaper's and audits' ends of running works");
   const retrying = await collection.updateMany(running(RETRIES_LEFT), end, every);
@@ -56,7 +51,7 @@ export function lapse(collection: Collection<WorkDoc>, now: number): Promise<End
       "lease expired: the worker went silent",
     ],
   };
-  return failRunning(collection, { leaseUntil: { $lt: now } }, now, reason);
+  return failRunning(collection, "lapse", { leaseUntil: { $lt: now } }, now, reason);
 }
 
 /** CHIME's /audit/expired: running works past start + timeout, with no grace. */
@@ -66,7 +61,13 @@ export function auditExpired(
   pipelines?: string[],
 ): Promise<Ended> {
   const past = { $expr: { $gt: [now, { $add: ["$start", "$timeout"] }] } };
-  return failRunning(collection, { ...within(pipelines), ...past }, now, "timed out");
+  return failRunning(
+    collection,
+    "auditExpired",
+    { ...within(pipelines), ...past },
+    now,
+    "timed out",
+  );
 }
 
 /** Failures whose retry is due (the reaper), or every failure with a retry to come (the audit). */
@@ -74,11 +75,13 @@ export async function requeueFailed(
   collection: Collection<WorkDoc>,
   due: { now: number } | { pipelines: string[] | undefined },
 ): Promise<number> {
-  const retryAt = "now" in due ? { $lte: due.now } : { $exists: true };
-  const scope = "now" in due ? {} : within(due.pipelines);
+  const [transition, filter] =
+    "now" in due
+      ? (["retry", { ...fromFilter("retry"), retryAt: { $lte: due.now } }] as const)
+      : (["auditFailed", { ...within(due.pipelines), ...fromFilter("auditFailed") }] as const);
   const { modifiedCount } = await collection.updateMany(
-    { ...scope, status: { $in: [...TRANSITIONS.retry.from] }, retryAt },
-    { $set: { status: TRANSITIONS.retry.to, notBefore: 0 }, $unset: { retryAt: "" } },
+    filter,
+    transitionUpdate(transition, { notBefore: 0 }),
     scatter("the reaper's and audits' retries"),
   );
   return modifiedCount;
@@ -91,25 +94,14 @@ export async function auditStale(
   now: number,
   pipelines?: string[],
 ): Promise<number> {
-  const unfinished = TRANSITIONS.auditStale.from.filter((s) => s !== "failure");
   const { modifiedCount } = await collection.updateMany(
-    {
-      ...within(pipelines),
-      creation: { $lt: before },
-      $or: [{ status: { $in: unfinished } }, { status: "failure", retryAt: { $exists: true } }],
-    },
-    [
-      {
-        $set: {
-          status: TRANSITIONS.auditStale.to,
-          stop: now,
-          history: closeCurrentEntry(now, "failure", "stale: not finished in time", {
-            $eq: ["$status", "running"],
-          }),
-        },
-      },
-      { $unset: [...ATTEMPT_FIELDS, "retryAt"] },
-    ],
+    { ...within(pipelines), creation: { $lt: before }, ...fromFilter("auditStale") },
+    transitionUpdate("auditStale", {
+      stop: now,
+      history: closeCurrentEntry(now, "failure", "stale: not finished in time", {
+        $eq: ["$status", "running"],
+      }),
+    }),
     scatter("the stale audit"),
   );
   return modifiedCount;

@@ -1,13 +1,11 @@
 /** Retention in the store: the TTL index, and the dates it reads. */
 
-import { FINISHED_STATUSES } from "@workflow/work";
+import { FINISHED_STATUSES, SECONDS_PER_DAY } from "@workflow/work";
 import type { Collection, Db, Document, Filter } from "mongodb";
 import type { WorkDoc } from "./documents.js";
 import { scatter } from "./scatter.js";
 
 export const RETENTION_INDEX = "retention";
-
-const SECONDS_PER_DAY = 86_400;
 
 /**
  * The TTL index that removes finished works `days` after they stopped (MongoDB's TTL monitor runs

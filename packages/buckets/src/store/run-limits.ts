@@ -1,10 +1,14 @@
 /** The store's writes of a run's timeout and pause. */
 
 import type { Collection, ObjectId } from "mongodb";
+import { RUN_TRANSITIONS } from "../run-machine.js";
 import type { RunDoc, RunEvent } from "./runs.js";
 import { scatter } from "./scatter.js";
 
-/** A run's timeout and pause, as the periodic loop and the pause routes read and write them. */
+/**
+ * A run's timeout and pause, as the periodic loop and the pause routes read and write them; and its
+ * pipelines, as a growing step adds to them.
+ */
 export function runLimitStore(collection: Collection<RunDoc>) {
   return {
     /** Running runs whose deadline has passed: the periodic loop times them out. */
@@ -30,7 +34,7 @@ export function runLimitStore(collection: Collection<RunDoc>) {
       const { matchedCount } = await collection.updateOne(
         {
           _id,
-          status: "running",
+          status: { $in: [...RUN_TRANSITIONS[paused === undefined ? "resume" : "pause"].from] },
           paused: paused === undefined ? { $exists: true } : { $exists: false },
         },
         {
@@ -39,6 +43,29 @@ export function runLimitStore(collection: Collection<RunDoc>) {
         },
       );
       return matchedCount === 1;
+    },
+    /**
+     * Adds pipelines to the run's, before any of its works is stored in them: its works are found
+     * on its pipelines' shards only. Answers the run's pipelines as they now are.
+     */
+    addPipelines: async (_id: ObjectId, pipelines: string[]): Promise<string[]> => {
+      const after = await collection.findOneAndUpdate(
+        { _id },
+        [
+          {
+            $set: {
+              pipelines: {
+                $sortArray: {
+                  input: { $setUnion: ["$pipelines", { $literal: pipelines }] },
+                  sortBy: 1,
+                },
+              },
+            },
+          },
+        ],
+        { returnDocument: "after", projection: { pipelines: 1 } },
+      );
+      return after?.pipelines ?? pipelines;
     },
   };
 }

@@ -91,6 +91,11 @@ export interface RunDoc {
    * pending long after it began was cut short by a crash: the sweep finishes it.
    */
   rerunning?: Rerun;
+  /**
+   * Set, with all it changes, while a merge (POST /runs/:id/steps) swaps steps: the run is not
+   * evaluated until it is done, and an evaluation that finds it set (its merger died) finishes it.
+   */
+  merging?: Merging;
   /** Held by the instance evaluating the run, until then (unix seconds). */
   lockUntil?: number;
   lockId?: ObjectId;
@@ -108,6 +113,23 @@ export interface Rerun {
   failedOnly: boolean;
   unfinishedOnly?: boolean;
   downstream: string[];
+}
+
+/** A merge's intent, recorded on its run before any work changes (see service/runs/merge.ts). */
+export interface Merging {
+  /** Marks the works it makes (WorkDoc.merged). */
+  id: ObjectId;
+  at: number;
+  added: string[];
+  replaced: string[];
+  /** The steps after a replaced one, which run again. */
+  again: string[];
+  /** How many works it makes: all stored, the merge goes on; fewer, it is undone. */
+  works: number;
+  /** The run's config, steps and pipelines once merged. */
+  config: Record<string, unknown>;
+  steps: RunStep[];
+  pipelines: string[];
 }
 
 export const RUNS = "runs";
@@ -212,10 +234,12 @@ export function runStore(db: Db) {
       lockId: ObjectId | undefined,
       set: Partial<RunDoc>,
       events: RunEvent[],
+      unset: (keyof RunDoc)[] = [],
     ) => {
       const { matchedCount } = await collection.updateOne(lockId ? { _id, lockId } : { _id }, {
-        $set: set,
+        ...(Object.keys(set).length > 0 ? { $set: set } : {}),
         ...(events.length > 0 ? { $push: { events: { $each: events } } } : {}),
+        ...(unset.length > 0 ? { $unset: Object.fromEntries(unset.map((k) => [k, ""])) } : {}),
       });
       return matchedCount === 1;
     },
@@ -250,7 +274,10 @@ export function runStore(db: Db) {
       collection
         .find(
           { "rerunning.at": { $lt: before }, status: "running" },
-          { ...scatter("the sweep for cut-short reruns"), projection: { rerunning: 1 } },
+          {
+            ...scatter("the sweep for cut-short reruns"),
+            projection: { rerunning: 1, pipelines: 1 },
+          },
         )
         .limit(limit)
         .toArray(),

@@ -111,7 +111,8 @@ function Page({ session }: { session: Session }) {
       return html`<${WorkPage} session=${session} id=${id ?? ""} />`;
     case "runs":
       return id
-        ? html`<${RunPage} session=${session} id=${id} />`
+        ? // Keyed: another run's page starts afresh, without this one's last message.
+          html`<${RunPage} key=${id} session=${session} id=${id} />`
         : html`<${Runs} params=${params} />`;
     case "schedules":
       return html`<${Schedules} session=${session} />`;

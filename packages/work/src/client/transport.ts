@@ -1,6 +1,12 @@
 /** The client's one HTTP transport: base URLs, timeouts, auth, and errors as BucketsError. */
 
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from "axios";
+import { Readable } from "node:stream";
+import axios, {
+  type AxiosInstance,
+  type AxiosRequestConfig,
+  type AxiosResponse,
+  isAxiosError,
+} from "axios";
 import { BucketsError } from "./errors.js";
 import type { ClientSettings } from "./settings.js";
 
@@ -82,19 +88,43 @@ export class Transport {
     data?: unknown,
     { extraTimeoutSeconds = 0, signal, headers }: RequestOptions = {},
   ): Promise<T> {
+    const response = await this.#send(method, path, {
+      ...(data === undefined ? {} : { data }),
+      timeout: (this.#settings.timeout + extraTimeoutSeconds) * 1000,
+      ...(signal ? { signal } : {}),
+      ...(headers ? { headers } : {}),
+    });
+    if (response.status >= 200 && response.status < 300) return response.data as T;
+    throw refusal(method, path, response, response.data);
+  }
+
+  /**
+   * A GET whose answer is streamed (Server-Sent Events): its body as it arrives, with the same
+   * token, base URL and errors as `request`. No timeout: it lasts until the service ends it or
+   * `signal` aborts.
+   */
+  async stream(path: string, { signal }: { signal?: AbortSignal } = {}) {
+    const response = await this.#send("GET", path, {
+      responseType: "stream",
+      timeout: 0,
+      ...(signal ? { signal } : {}),
+    });
+    const body = response.data as Readable;
+    if (response.status >= 200 && response.status < 300) {
+      return Readable.toWeb(body) as ReadableStream<Uint8Array>;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    throw refusal("GET", path, response, parsedOrUndefined(text));
+  }
+
+  async #send(method: string, path: string, config: AxiosRequestConfig): Promise<AxiosResponse> {
     const base = await this.baseUrl();
-    let response: AxiosResponse;
     try {
-      response = await this.#http.request({
-        method,
-        url: `${base}${path}`,
-        ...(data === undefined ? {} : { data }),
-        timeout: (this.#settings.timeout + extraTimeoutSeconds) * 1000,
-        ...(signal ? { signal } : {}),
-        ...(headers ? { headers } : {}),
-      });
+      return await this.#http.request({ method, url: `${base}${path}`, ...config });
     } catch (error) {
-      if (signal?.aborted)
+      if (config.signal?.aborted)
         throw new BucketsError(0, "aborted", `${method} ${path}: aborted`, { cause: error });
       // The service may have moved: look for a URL that answers again next time.
       this.#baseUrl = undefined;
@@ -103,19 +133,30 @@ export class Transport {
         cause: error,
       });
     }
-    if (response.status >= 200 && response.status < 300) return response.data as T;
-    const body = response.data as
-      | { error?: { code?: string; message?: string; details?: unknown } }
-      | undefined;
-    const retryAfter = Number(response.headers["retry-after"]);
-    throw new BucketsError(
-      response.status,
-      body?.error?.code ?? "http_error",
-      `${method} ${path}: ${response.status} ${body?.error?.message ?? response.statusText}`,
-      {
-        details: body?.error?.details,
-        ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
-      },
-    );
+  }
+}
+
+/** The service's refusal as a BucketsError: its code, message, details and Retry-After. */
+function refusal(method: string, path: string, response: AxiosResponse, data: unknown) {
+  const body = data as
+    | { error?: { code?: string; message?: string; details?: unknown } }
+    | undefined;
+  const retryAfter = Number(response.headers["retry-after"]);
+  return new BucketsError(
+    response.status,
+    body?.error?.code ?? "http_error",
+    `${method} ${path}: ${response.status} ${body?.error?.message ?? response.statusText}`,
+    {
+      details: body?.error?.details,
+      ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+    },
+  );
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }

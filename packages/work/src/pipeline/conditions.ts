@@ -56,9 +56,17 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * A condition as its bare expression: GitHub's `${{ success() }}` wrapping (the whole condition
+ * inside one `${{ }}`) is read as `success()`.
+ */
+export function bareCondition(raw: string): string {
+  return raw.replace(/^\s*\$\{\{\s*([\s\S]*?)\s*\}\}\s*$/, "$1").trim();
+}
+
 /** Parses a condition (with or without `${{ }}` around it); throws ConditionSyntaxError. */
 export function parseCondition(raw: string): ConditionNode {
-  const text = raw.replace(/^\s*\$\{\{\s*([\s\S]*?)\s*\}\}\s*$/, "$1").trim();
+  const text = bareCondition(raw);
   if (text.length === 0) throw new ConditionSyntaxError("it is empty");
   if (text.length > MAX_CONDITION_LENGTH) {
     throw new ConditionSyntaxError(`it is over ${MAX_CONDITION_LENGTH} characters`);

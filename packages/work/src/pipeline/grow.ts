@@ -25,7 +25,10 @@ export interface GrownWork {
   index: number;
   combination: Combination;
   origins?: Record<string, number>;
-  /** The step's templated fields with the combination filled; needs expressions still in them. */
+  /**
+   * The step's templated fields, filled: its combination and its needs' results in one pass, so a
+   * result that reads like an expression is written as the data it is, never read as one.
+   */
   template: Record<string, unknown>;
 }
 
@@ -112,8 +115,9 @@ export function growWorks(growth: Growth, parents: Map<string, Parent>, room: nu
     }
     for (const combo of combos) {
       const combination = { ...origin?.combination, ...combo };
+      const needs = needsResolver(parents, origins);
       const template = fill(growth.template, (ref) =>
-        ref.kind === "matrix" ? (readPath(combination, ref.key.split(".")) ?? null) : undefined,
+        ref.kind === "matrix" ? (readPath(combination, ref.key.split(".")) ?? null) : needs(ref),
       ) as Record<string, unknown>;
       works.push({ index: works.length, combination, ...(origins ? { origins } : {}), template });
     }

@@ -1,6 +1,7 @@
 /** The pipeline configs' public surface: parsing, planning and fan-out. */
 
 export {
+  bareCondition,
   type ConditionFacts,
   conditionHolds,
   conditionProblem,
@@ -47,6 +48,7 @@ export {
   type RunPlan,
   TEMPLATED_FIELDS,
 } from "./plan.js";
+export { describeLimits, type RunLimits, runLimits, type StepLimits } from "./plan-limits.js";
 export {
   type Condition,
   MAX_RUN_WORKS,

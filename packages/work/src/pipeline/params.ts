@@ -42,7 +42,13 @@ function coerce(type: ParamType, value: unknown): { value: unknown } | { problem
   switch (type) {
     case "int":
       if (typeof value === "number" && Number.isInteger(value)) return { value };
-      if (typeof value === "string" && /^-?\d+$/.test(value.trim())) return { value: +value };
+      if (typeof value === "string" && /^-?\d+$/.test(value.trim())) {
+        // Past 2^53 the text reads as another number (or Infinity, stored as null).
+        if (Number.isSafeInteger(+value)) return { value: +value };
+        return {
+          problem: `${shown} is too large an int: pass one within ±${Number.MAX_SAFE_INTEGER}`,
+        };
+      }
       return { problem: `${shown} is not an int: pass a whole number such as 3` };
     case "float":
       if (typeof value === "number" && Number.isFinite(value)) return { value };

@@ -3,22 +3,15 @@
  */
 
 import { parse as parseYaml } from "yaml";
-import { formatIssues, WorkflowError } from "../errors.js";
-import { placeholderProblem } from "../placeholders.js";
-import { type Work, WorkSchema } from "../schema.js";
-import { conditionProblem } from "./conditions.js";
-import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
-import {
-  combinationsOf,
-  type Growth,
-  growthOf,
-  growthProblem,
-  keysOf,
-  type PlannedCombination,
-} from "./fanout.js";
+import { formatIssues } from "../errors.js";
+import type { Work } from "../schema.js";
+import { bareCondition, conditionProblem } from "./conditions.js";
+import { label, PipelineConfigError } from "./config-error.js";
+import { combinationsOf, type Growth, growthOf, growthProblem, keysOf } from "./fanout.js";
 import { timeoutSeconds } from "./limits.js";
 import { type Combination, matrixSize } from "./matrix.js";
 import { ParamError, resolveParams } from "./params.js";
+import { planWorks } from "./plan-works.js";
 import {
   type Condition,
   MAX_RUN_WORKS,
@@ -26,17 +19,10 @@ import {
   PipelineConfigSchema,
   type Step,
 } from "./schema.js";
-import { releaseTime } from "./triggers.js";
+import { needsOf, topologicalOrder } from "./step-order.js";
 
-/** A config the service refuses; the message names the step and the field. */
-export class PipelineConfigError extends WorkflowError {
-  constructor(message: string, details?: unknown) {
-    super("invalid", message, { details });
-  }
-}
-
-/** Fields where `${{ needs... }}` may appear: filled when the step is released. */
-export const TEMPLATED_FIELDS = ["parameters", "command"] as const;
+export { PipelineConfigError } from "./config-error.js";
+export { TEMPLATED_FIELDS } from "./plan-works.js";
 
 export interface PlannedWork {
   step: string;
@@ -84,8 +70,6 @@ export function parseConfigText(text: string, source = "config"): unknown {
     throw new PipelineConfigError(`${source}: not YAML or JSON: ${(error as Error).message}`);
   }
 }
-
-const label = (step: Step, index: number) => `step "${step.name}" (pipeline.steps[${index}])`;
 
 /**
  * Checks a config and expands it into the works a run creates, before anything is stored: a
@@ -167,7 +151,8 @@ export function planRun(
     const plannedStep: PlannedStep = {
       name: step.name,
       needs: needs[i] as string[],
-      if: step.if ?? "success()",
+      // Stored bare, so that the run, dry runs and the graph show the expression itself.
+      if: step.if === undefined ? "success()" : bareCondition(step.if),
       ...(maxParallel ? { maxParallel } : {}),
       failFast: step.matrix?.["fail-fast"] ?? false,
       works,
@@ -185,191 +170,4 @@ export function planRun(
     ...(config.timeout === undefined ? {} : { timeout: timeoutSeconds(config.timeout) }),
     ...(config["max-parallel"] === undefined ? {} : { maxParallel: config["max-parallel"] }),
   };
-}
-
-/** A step's needs: its own `needs`, and every step of the stage before its own. */
-function needsOf(step: Step, i: number, steps: Step[], byName: Map<string, number>): string[] {
-  // A step `from` another needs it.
-  const from = step.matrix?.from === undefined ? [] : [step.matrix.from];
-  for (const name of from) {
-    if (!byName.has(name) || name === step.name) {
-      throw new PipelineConfigError(
-        `${label(step, i)}: matrix.from: ${name === step.name ? "a step cannot run per work of itself" : `no step is named "${name}"`}`,
-      );
-    }
-  }
-  const own = [...(step.needs === undefined ? [] : [step.needs].flat()), ...from];
-  for (const name of own) {
-    if (!byName.has(name)) {
-      throw new PipelineConfigError(`${label(step, i)}: needs: no step is named "${name}"`);
-    }
-    if (name === step.name) {
-      throw new PipelineConfigError(`${label(step, i)}: needs: a step cannot need itself`);
-    }
-  }
-  if (step.stage === undefined) return [...new Set(own)];
-  const earlier = steps
-    .map((s) => s.stage)
-    .filter((s): s is number => s !== undefined && s < (step.stage as number));
-  if (earlier.length === 0) return [...new Set(own)];
-  const previous = Math.max(...earlier);
-  const staged = steps.filter((s) => s.stage === previous).map((s) => s.name);
-  return [...new Set([...own, ...staged])];
-}
-
-/** Kahn's order; what is left over is a cycle, named in the error. */
-function topologicalOrder(steps: Step[], needs: string[][]): number[] {
-  const index = new Map(steps.map((s, i) => [s.name, i]));
-  const waiting = needs.map((n) => n.length);
-  const dependents = steps.map(() => [] as number[]);
-  needs.forEach((list, i) => {
-    for (const name of list) dependents[index.get(name) as number]?.push(i);
-  });
-  const ready = waiting.flatMap((n, i) => (n === 0 ? [i] : []));
-  const order: number[] = [];
-  while (ready.length > 0) {
-    const i = ready.shift() as number;
-    order.push(i);
-    for (const d of dependents[i] ?? []) {
-      waiting[d] = (waiting[d] as number) - 1;
-      if (waiting[d] === 0) ready.push(d);
-    }
-  }
-  if (order.length < steps.length) {
-    const cycle = steps.filter((_, i) => !order.includes(i)).map((s) => `"${s.name}"`);
-    const first = steps.findIndex((_, i) => !order.includes(i));
-    throw new PipelineConfigError(
-      `${label(steps[first] as Step, first)}: needs: a cycle among steps ${cycle.join(", ")}; a step cannot wait for itself`,
-    );
-  }
-  return order;
-}
-
-function planWorks(
-  config: PipelineConfig,
-  step: Step,
-  i: number,
-  needs: string[],
-  params: Record<string, unknown>,
-  /** Its combinations; `undefined` when known only at run time: then one work, as a template. */
-  combinations: PlannedCombination[] | undefined,
-  keys: Set<string> | "any",
-  release: number,
-): PlannedWork[] {
-  const where = label(step, i);
-  const grows = combinations === undefined;
-  const own = { ...keyFields(config, step), ...step.work };
-  for (const { where: field, text } of expressionsIn(own)) {
-    const ref = parseReference(text);
-    const at = `${where}: work.${field}`;
-    if (typeof ref === "string") throw new PipelineConfigError(`${at}: ${ref}`);
-    if (ref.kind === "matrix" && keys !== "any" && !keys.has(ref.key.split(".")[0] as string)) {
-      throw new PipelineConfigError(
-        `${at}: matrix.${ref.key}: the step's matrix has no key "${ref.key.split(".")[0]}"`,
-      );
-    }
-    const top = field.split(/[.[]/)[0] as string;
-    if (grows && ref.kind === "matrix" && !(TEMPLATED_FIELDS as readonly string[]).includes(top)) {
-      throw new PipelineConfigError(
-        `${at}: matrix.${ref.key}: a matrix made at run time can fill only ${TEMPLATED_FIELDS.join(" and ")}`,
-      );
-    }
-    if (ref.kind === "params" && readPath(params, ref.key.split(".")) === undefined) {
-      throw new PipelineConfigError(
-        `${at}: params.${ref.key}: no such param; give it a default in the config's params or pass it when the run starts`,
-      );
-    }
-    if (ref.kind === "needs") {
-      if (!(TEMPLATED_FIELDS as readonly string[]).includes(top)) {
-        throw new PipelineConfigError(
-          `${at}: needs.${ref.step}: a parent's results can fill only ${TEMPLATED_FIELDS.join(" and ")}`,
-        );
-      }
-      if (!needs.includes(ref.step)) {
-        throw new PipelineConfigError(
-          `${at}: needs.${ref.step}: "${step.name}" does not need a step "${ref.step}"; add it to needs`,
-        );
-      }
-    }
-  }
-  const given: PlannedCombination[] = combinations ?? [{ matrix: {} }];
-  const combos = given.map((c) => c.matrix);
-  if (combos.length === 0) {
-    throw new PipelineConfigError(
-      `${where}: matrix: it gives no works (every combination excluded)`,
-    );
-  }
-  const tags = step.runs_on === undefined ? [] : [step.runs_on].flat();
-  return combos.map((matrix, index) => {
-    const resolve = (ref: ReturnType<typeof parseReference>) => {
-      if (typeof ref === "string" || ref.kind === "needs") return undefined;
-      if (ref.kind === "release") return releaseTime(release);
-      if (grows && ref.kind === "matrix") return undefined;
-      const source = ref.kind === "matrix" ? matrix : params;
-      const value = readPath(source, ref.key.split("."));
-      // A matrix key another combination has (added by include) but this one lacks.
-      return value === undefined ? null : value;
-    };
-    const filled = fill({ ...config.defaults, ...own }, resolve) as Record<string, unknown>;
-    if (typeof filled.version === "number") filled.version = String(filled.version);
-    filled.pipeline ??= config.name;
-    if (tags.length > 0) {
-      filled.tags = [...new Set([...((filled.tags as string[] | undefined) ?? []), ...tags])];
-    }
-    const template: Record<string, unknown> = {};
-    for (const field of TEMPLATED_FIELDS) {
-      if (filled[field] !== undefined && expressionsIn(filled[field]).length > 0) {
-        template[field] = filled[field];
-      }
-    }
-    // Checked as a work with the parents' results stood in by a string.
-    const probe = fill(filled, (ref) =>
-      typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix") ? "?" : undefined,
-    );
-    const work = WorkSchema.safeParse(probe);
-    if (!work.success) {
-      throw new PipelineConfigError(
-        `${where}: work${combos.length > 1 ? ` (matrix ${JSON.stringify(matrix)})` : ""}: ${formatIssues(work.error.issues)}`,
-        work.error.issues,
-      );
-    }
-    const problem = work.data.command && placeholderProblem(work.data.command);
-    if (problem)
-      throw new PipelineConfigError(`${where}: work.${problem.message}`, [
-        { path: ["command", problem.item], message: problem.message },
-      ]);
-    const slack = work.data.notify.slack;
-    if (slack.channel_id || slack.member_ids?.length) {
-      throw new PipelineConfigError(
-        `${where}: work.notify.slack: a run posts one Slack message, when it ends; set notify.slack at the top of the config instead`,
-      );
-    }
-    const data = { ...work.data, ...(filled as Partial<Work>) } as Work;
-    // Defaults of the schema, with the templated fields kept as written.
-    const planned: PlannedWork = {
-      step: step.name,
-      index,
-      matrix,
-      work: { ...work.data, ...pick(data, Object.keys(template)) },
-    };
-    if (Object.keys(template).length > 0) planned.template = template;
-    const origins = given[index]?.origins;
-    if (origins) planned.origins = origins;
-    return planned;
-  });
-}
-
-/** The step's (or else the config's) `cache`, and the step's `version`, as work fields; the work's own win. */
-function keyFields(config: PipelineConfig, step: Step): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  const cache = step.cache !== undefined ? step.cache : config.cache;
-  // false (step) over true (config): a work's `cache: false` is no cache.
-  if (step.cache !== undefined || config.cache !== undefined) fields.cache = cache ?? false;
-  // The config's own `version` is its format's: a version for every work goes in defaults.
-  if (step.version !== undefined) fields.version = String(step.version);
-  return fields;
-}
-
-function pick(work: Work, keys: string[]): Partial<Work> {
-  return Object.fromEntries(keys.map((k) => [k, work[k as keyof Work]]));
 }

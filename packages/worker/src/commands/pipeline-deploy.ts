@@ -1,9 +1,12 @@
 /** `workflow pipeline deploy|undeploy`: a config with `on:` and its schedules. */
 
+import { describeParams, type RunPlan } from "@workflow/work";
 import type { Command } from "commander";
+import { paramsOf } from "./config-file.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
 import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
+import { collect } from "./parse.js";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -24,10 +27,18 @@ export function atOf(text: string): number {
   return ms / 1000;
 }
 
+/** Checks a config and its params here, before the service is asked (see pipeline.ts). */
+type Check = (
+  path: string,
+  config: Record<string, unknown>,
+  params: Record<string, unknown>,
+) => RunPlan;
+
 /** Deploying a config with `on:` (its schedules), and removing it. */
 export function registerPipelineDeploy(
   pipeline: Command,
   readConfig: (path: string) => Record<string, unknown>,
+  check: Check,
 ): void {
   pipeline
     .command("deploy")
@@ -35,34 +46,56 @@ export function registerPipelineDeploy(
       "deploy a config with on: its cron triggers become schedules (deploying again replaces them)",
     )
     .argument("<file>", "the config, or - for standard input")
+    .option(
+      "--param <name=value>",
+      "a value for ${{ params.name }} in every run its schedules start (repeatable)",
+      collect,
+    )
+    .option(
+      "--dry-run",
+      "check the deploy on the service as the real one is checked (each schedule, its target, the params), then print the schedules it would make; store nothing",
+    )
     .addHelpText(
       "after",
-      '\nThe config names its triggers:\n  on:\n    - {cron: "0 2 * * *", timezone: Europe/Berlin}\n    - {manual: true}\n\nExample:\n  workflow pipeline deploy nightly.yaml',
+      '\nThe config names its triggers:\n  on:\n    - {cron: "0 2 * * *", timezone: Europe/Berlin}\n    - {manual: true}\n\nExamples:\n  workflow pipeline deploy nightly.yaml --dry-run\n  workflow pipeline deploy nightly.yaml --param threshold=0.5',
     )
-    .action(async (file: string, _opts: object, command: Command) => {
-      const flags = command.optsWithGlobals<Flags>();
-      const config = readConfig(file);
-      if (!Array.isArray(config.on)) {
-        throw new UsageError(
-          `${file}: it has no on: to deploy; name its triggers (on: [{cron: "0 2 * * *"}]) or start it now with workflow pipeline run`,
+    .action(
+      async (file: string, opts: { param?: string[]; dryRun?: boolean }, command: Command) => {
+        const flags = command.optsWithGlobals<Flags>();
+        const config = readConfig(file);
+        if (!Array.isArray(config.on)) {
+          throw new UsageError(
+            `${file}: it has no on: to deploy; name its triggers (on: [{cron: "0 2 * * *"}]) or start it now with workflow pipeline run`,
+          );
+        }
+        const params = paramsOf(opts.param);
+        // A bad --param is refused here, before the service is asked.
+        const plan = check(file, config, params);
+        const deployed = await clientFrom(flags).deployConfig(config, {
+          params,
+          dryRun: Boolean(opts.dryRun),
+        });
+        if (outputOf(flags).json) return printJson(deployed);
+        if (flags.quiet) return;
+        const count = `${deployed.schedules.length} schedules`;
+        process.stdout.write(
+          deployed.dryRun
+            ? `deploy of ${deployed.config} checked: ${count} (dry run: nothing stored)\n`
+            : `deployed ${deployed.config}: ${count} (workflow pipeline undeploy ${deployed.config} removes them)\n`,
         );
-      }
-      const deployed = await clientFrom(flags).deployConfig(config);
-      if (outputOf(flags).json) return printJson(deployed);
-      if (flags.quiet) return;
-      process.stdout.write(
-        `deployed ${deployed.config}: ${deployed.schedules.length} schedules (workflow pipeline undeploy ${deployed.config} removes them)\n`,
-      );
-      printTable(
-        ["SCHEDULE", "CRON", "TIMEZONE", "NEXT"],
-        deployed.schedules.map((s) => [
-          s.name,
-          s.cron,
-          s.timezone,
-          s.next[0] === undefined ? "-" : new Date(s.next[0] * 1000).toISOString(),
-        ]),
-      );
-    });
+        const given = describeParams(plan.config.params, plan.params);
+        if (given.length > 0) process.stdout.write(`each run's params: ${given.join(", ")}\n`);
+        printTable(
+          ["SCHEDULE", "CRON", "TIMEZONE", "NEXT"],
+          deployed.schedules.map((s) => [
+            s.name,
+            s.cron,
+            s.timezone,
+            s.next[0] === undefined ? "-" : new Date(s.next[0] * 1000).toISOString(),
+          ]),
+        );
+      },
+    );
 
   pipeline
     .command("undeploy")

@@ -4,9 +4,6 @@
 
 import {
   BucketsError,
-  describeParams,
-  growthSummary,
-  isCron,
   PipelineConfigError,
   planRun,
   type RunPlan,
@@ -20,8 +17,9 @@ import { UsageError } from "./input.js";
 import { outputOf, printJson, printTable } from "./output.js";
 import { collect, integer } from "./parse.js";
 import { atOf, registerPipelineDeploy } from "./pipeline-deploy.js";
+import { dryRunJson, marksOf, printPlan } from "./pipeline-dry-run.js";
 import { registerPipelineViews } from "./pipeline-views.js";
-import { planLimits, registerRunControl, runHeadline } from "./run-control.js";
+import { registerRunControl, runHeadline } from "./run-control.js";
 
 interface Flags extends ConnectionFlags {
   json?: boolean;
@@ -53,66 +51,6 @@ function check(
   } catch (error) {
     if (error instanceof PipelineConfigError) throw new UsageError(`${path}: ${error.message}`);
     throw error;
-  }
-}
-
-/** What the service would do with each work, by step and index: the success it reuses, or none. */
-type Marks = Map<string, string | undefined>;
-
-/** The service's preview, or nothing (said on stderr) when it cannot be asked. */
-async function marksOf(
-  flags: Flags,
-  config: Record<string, unknown>,
-  params: Record<string, unknown>,
-): Promise<Marks | undefined> {
-  try {
-    const { works } = await clientFrom(flags).previewRun(config, params);
-    return new Map(works.map((w) => [`${w.step}[${w.index}]`, w.from]));
-  } catch (error) {
-    process.stderr.write(
-      `workflow: could not ask the service which works it would take from the cache (${(error as Error).message}); the works are listed without\n`,
-    );
-    return undefined;
-  }
-}
-
-const markOf = (marks: Marks | undefined, step: string, index: number) => {
-  if (!marks) return "";
-  const from = marks.get(`${step}[${index}]`);
-  return from ? `  cached (from ${from})` : "  will run";
-};
-
-/** d6tflow's preview: the DAG, then every work the run would create, cached or to run. */
-function printPlan(plan: RunPlan, marks?: Marks, at?: number): void {
-  process.stdout.write(
-    `pipeline ${plan.name}: ${plan.steps.length} steps, ${plan.steps.reduce((n, s) => n + s.works.length, 0)} works (dry run: nothing deposited)\n${planLimits(plan)}\n`,
-  );
-  const triggers = (plan.config.on ?? []).map((t) =>
-    isCron(t) ? `cron "${t.cron}" (${t.timezone})` : "by hand",
-  );
-  if (triggers.length > 0) process.stdout.write(`runs: ${triggers.join(", ")}\n`);
-  if (at !== undefined) process.stdout.write(`released at ${releaseTime(at)}\n`);
-  const params = describeParams(plan.config.params, plan.params);
-  if (params.length > 0) process.stdout.write(`params: ${params.join(", ")}\n\n`);
-  for (const step of plan.steps) {
-    const after = step.needs.length > 0 ? ` after ${step.needs.join(", ")}` : "";
-    const cond = step.if === "success()" ? "" : ` if ${step.if}`;
-    const parallel = step.maxParallel ? `, ${step.maxParallel} at a time` : "";
-    const works = step.growth ? growthSummary(step.growth) : `${step.works.length} works`;
-    process.stdout.write(`${step.name}${after}${cond}: ${works}${parallel}\n`);
-    if (step.growth) {
-      const { function: fn, command, parameters } = step.growth.work;
-      const what = fn ?? (command ? command.join(" ") : "");
-      process.stdout.write(`  [each] ${what} ${JSON.stringify(parameters ?? {})}\n`);
-    }
-    for (const planned of step.works) {
-      const { function: fn, command, parameters, pipeline, site, user, tags } = planned.work;
-      const what = fn ?? (command ? command.join(" ") : "");
-      const extra = tags?.length ? ` tags=${tags.join(",")}` : "";
-      process.stdout.write(
-        `  [${planned.index}] ${what} ${JSON.stringify(parameters ?? {})} (${pipeline}, ${site}, ${user}${extra})${markOf(marks, step.name, planned.index)}\n`,
-      );
-    }
   }
 }
 
@@ -188,19 +126,7 @@ export function registerPipeline(program: Command): void {
         const plan = checked ? check(file, config, params, at, checked.user) : local;
         if (opts.dryRun) {
           const marks = await marksOf(flags, config, params);
-          if (outputOf(flags).json) {
-            return printJson(
-              plan.steps.map((s) => ({
-                ...s,
-                works: s.works.map((w) => ({
-                  index: w.index,
-                  matrix: w.matrix,
-                  work: w.work,
-                  ...(marks ? { cached: marks.get(`${s.name}[${w.index}]`) ?? null } : {}),
-                })),
-              })),
-            );
-          }
+          if (outputOf(flags).json) return printJson(dryRunJson(plan, marks, at));
           return printPlan(plan, marks, at);
         }
         const { id, works } = await clientFrom(flags).startRun(
@@ -263,7 +189,7 @@ export function registerPipeline(program: Command): void {
 
   registerRunControl(pipeline);
   registerPipelineViews(pipeline);
-  registerPipelineDeploy(pipeline, readConfig);
+  registerPipelineDeploy(pipeline, readConfig, check);
 
   program
     .command("rerun")

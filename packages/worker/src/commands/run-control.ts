@@ -1,12 +1,6 @@
 /** `workflow pipeline pause|resume|merge`, and how a run's status and limits are printed. */
 
-import {
-  PipelineConfigError,
-  type RunPlan,
-  type RunSummary,
-  spokenDuration,
-  stepsOf,
-} from "@workflow/work";
+import { PipelineConfigError, type RunSummary, stepsOf } from "@workflow/work";
 import type { Command } from "commander";
 import { readConfigFile } from "./config-file.js";
 import { type ConnectionFlags, clientFrom } from "./connection.js";
@@ -19,19 +13,6 @@ interface Flags extends ConnectionFlags {
 }
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
-
-/** What a dry run says of the run's own limits, if it has any. */
-export function planLimits(plan: RunPlan): string {
-  const limits = [
-    plan.timeout === undefined
-      ? ""
-      : `times out ${spokenDuration(plan.timeout)} after it starts (timeout)`,
-    plan.maxParallel === undefined
-      ? ""
-      : `at most ${plan.maxParallel} works queued or running at once, all steps together (max-parallel)`,
-  ].filter(Boolean);
-  return limits.length > 0 ? `run limits: ${limits.join("; ")}\n` : "";
-}
 
 /** `pipeline ps`'s first line: the run's status, and whether it is paused, its deadline and cap. */
 export function runHeadline(run: RunSummary): string {

@@ -4,6 +4,7 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import { startWorker } from "../daemon.js";
 import { createLogger } from "../logger.js";
+import { WORKER_DEFAULTS } from "../options.js";
 import { type ConnectionFlags, clientFrom, workspaceFrom } from "./connection.js";
 import { collect, integer, number } from "./parse.js";
 
@@ -46,21 +47,26 @@ export function registerRun(program: Command): void {
       "a directory function works (Node and Python) may load modules from (repeatable; default: the working directory, and PYTHONPATH for Python)",
       collect,
     )
-    .option("--lives <n>", "works to do before exiting; -1 for ever", integer, -1)
-    .option("--sleep <seconds>", "pause after an empty long-poll", number, 1)
-    .option("--concurrency <k>", "works to run at once", integer, 1)
+    .option(
+      "--lives <n>",
+      "works to do before exiting; -1 for ever",
+      integer,
+      WORKER_DEFAULTS.lives,
+    )
+    .option("--sleep <seconds>", "pause after an empty long-poll", number, WORKER_DEFAULTS.sleep)
+    .option("--concurrency <k>", "works to run at once", integer, WORKER_DEFAULTS.concurrency)
     .option(
       "--grace <seconds>",
       "on SIGTERM, time running works get before they are killed",
       number,
-      30,
+      WORKER_DEFAULTS.grace,
     )
     .option(
       "--lease <seconds>",
       "how long a claim holds between heartbeats: a dead worker's works run again after this (default: the service's BUCKETS_LEASE_SECONDS)",
       number,
     )
-    .option("--name <name>", "this worker's name in each attempt's history", "worker")
+    .option("--name <name>", "this worker's name in each attempt's history", WORKER_DEFAULTS.name)
     .addHelpText(
       "after",
       "\nExample:\n  workflow run fit-spectra --site chime --concurrency 4 --url http://buckets:8004",

@@ -1,11 +1,10 @@
 /** Who may see and act on a run: readers, and its owner within its pipelines. */
 
 import { ObjectIdSchema } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { hasScope, isAdmin, mayRead, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { notFound, refuse } from "../../errors.js";
-import type { RunDoc } from "../../store/index.js";
+import { type ObjectId, type RunDoc, toObjectId } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
 import { parseWith } from "../validate.js";
@@ -16,7 +15,7 @@ export function canSeeRun(principal: Principal, run: Pick<RunDoc, "pipelines">):
 }
 
 export function parseRunId(raw: unknown): ObjectId {
-  return ObjectId.createFromHexString(parseWith(ObjectIdSchema, raw, "run id"));
+  return toObjectId(parseWith(ObjectIdSchema, raw, "run id"));
 }
 
 /**

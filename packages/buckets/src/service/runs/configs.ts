@@ -3,6 +3,7 @@
  * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
  */
 
+import { QueryFlagSchema } from "@workflow/work";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
@@ -13,14 +14,39 @@ import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { listedUser, ownRun, parseRunId, readableRun } from "./access.js";
 import { cancelRun, rerunRun } from "./control.js";
-import { createRun } from "./create.js";
+import { checkRun, createRun } from "./create.js";
 import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
 
-/** POST /configs: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's CLI prints it. */
-export async function deployConfig(ctx: ServiceContext, principal: Principal, body: unknown) {
+/**
+ * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
+ * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
+ */
+
+/** POST /configs's own query: CHIME's body is the config, so what goes with it goes here. */
+const DeployQuerySchema = z.looseObject({
+  dry_run: QueryFlagSchema,
+  params: JsonParam("params", '{"n": 3}'),
+});
+
+/**
+ * POST /configs?dry_run&params: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's
+ * CLI prints it. `params` (JSON text) are the run's params, or those of every run a deployed
+ * config's schedules start; `dry_run=true` checks as the deploy (or the run) would, storing nothing.
+ */
+export async function deployConfig(
+  ctx: ServiceContext,
+  principal: Principal,
+  body: unknown,
+  options: unknown = {},
+) {
+  const asked = parseWith(DeployQuerySchema, options, "query");
+  const dryRun = asked.dry_run;
+  const params = Object.keys(asked.params).length > 0 ? asked.params : undefined;
   // A config that says what starts its runs is deployed as its schedules; nothing runs now.
-  if (hasTriggers(body)) return deployTriggers(ctx, principal, body);
-  const { id } = await createRun(ctx, principal, { config: body }, "configs");
+  if (hasTriggers(body)) return deployTriggers(ctx, principal, body, { params, dryRun });
+  const request = { config: body, ...(params ? { params } : {}) };
+  if (dryRun) return { ...(await checkRun(ctx, principal, request)), dryRun: true };
+  const { id } = await createRun(ctx, principal, request, "configs");
   return { config: id, pipelines: [id] };
 }
 
@@ -117,7 +143,7 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
       `config ${id.toHexString()} is running: stop it first (workflow configs stop)`,
     );
   }
-  await ctx.store.runWorks.remove(id);
+  await ctx.store.runWorks.remove(run);
   await ctx.store.runs.remove(id);
 }
 

@@ -1,12 +1,19 @@
 /** Reading and controlling runs: get, list, cancel and rerun. */
 
-import { ObjectIdSchema, RUN_STATUSES, timeoutSeconds } from "@workflow/work";
-import type { ObjectId } from "mongodb";
-import { z } from "zod";
+import {
+  type RerunAnswer,
+  RerunSchema,
+  type RunCancelled,
+  RunListParamsSchema,
+  type RunSummary,
+  timeoutSeconds,
+} from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
-import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
+import { RUN_TRANSITIONS, runAllows } from "../../run-machine.js";
+import type { ObjectId } from "../../store/ids.js";
+import type { Rerun, RunDoc, RunRef, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { listedUser, ownRun, readableRun } from "./access.js";
@@ -18,26 +25,26 @@ import { summaryOf } from "./summary.js";
 const ABANDONED_RERUN_SECONDS = 60;
 
 /** GET /runs/:id: the run, each step's counts by status, and its events. */
-export async function getRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function getRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunSummary> {
   const run = await readableRun(ctx, principal, id);
-  return summaryOf(run, await ctx.store.runWorks.counts(id));
+  return summaryOf(run, await ctx.store.runWorks.counts(run));
 }
-
-const ListSchema = z.strictObject({
-  name: z.string().max(128).optional(),
-  user: z.string().max(256).optional(),
-  status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(50),
-  skip: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
 
 /**
  * GET /runs: newest first, filtered by name, user and status, within the token's pipelines; only
  * the caller's own without work:read.
  */
-export async function listRuns(ctx: ServiceContext, principal: Principal, query: unknown) {
+export async function listRuns(
+  ctx: ServiceContext,
+  principal: Principal,
+  query: unknown,
+): Promise<RunSummary[]> {
   requireScope(principal, "work:read", "work:deposit");
-  const q = parseWith(ListSchema, query, "query");
+  const q = parseWith(RunListParamsSchema, query, "query");
   const user = listedUser(principal, q.user);
   if (user === null) return [];
   const runs = await ctx.store.runs.list(
@@ -57,7 +64,11 @@ export async function listRuns(ctx: ServiceContext, principal: Principal, query:
  * POST /runs/:id/cancel: the run ends cancelled, nothing of it can be claimed any more, and its
  * running works learn it at their next heartbeat.
  */
-export async function cancelRun(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function cancelRun(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<RunCancelled> {
   const run = await ownRun(ctx, principal, id);
   const now = ctx.now();
   if (!(await endRun(ctx, run, "cancelled", now))) {
@@ -66,18 +77,9 @@ export async function cancelRun(ctx: ServiceContext, principal: Principal, id: O
       `run ${id.toHexString()} is ${(await ctx.store.runs.get(id))?.status}: only a running run can be cancelled`,
     );
   }
-  const cancelled = await ctx.store.runWorks.cancel(id, now);
+  const cancelled = await ctx.store.runWorks.cancel(run, now);
   return { id: id.toHexString(), cancelled };
 }
-
-export const RerunSchema = z.strictObject({
-  steps: z.array(z.string().min(1)).max(500).optional(),
-  work: ObjectIdSchema.optional(),
-  downstream: z.boolean().default(false),
-  failedOnly: z.boolean().default(false),
-  /** Carries on a cancelled or timed-out run: every work that did not succeed, and nothing else. */
-  unfinishedOnly: z.boolean().default(false),
-});
 
 /** Steps that need any of `from`, transitively. */
 export function downstreamOf(run: Pick<RunDoc, "steps">, from: string[]): string[] {
@@ -105,10 +107,10 @@ export async function rerunRun(
   principal: Principal,
   id: ObjectId,
   body: unknown,
-) {
+): Promise<RerunAnswer> {
   const run = await ownRun(ctx, principal, id);
   const request = parseWith(RerunSchema, body ?? {}, "body");
-  if (run.status === "running") {
+  if (!runAllows("rerun", run.status)) {
     throw refuse(
       "wrong_status",
       `run ${id.toHexString()} is still running: cancel it, or rerun once it ends`,
@@ -134,12 +136,18 @@ export async function rerunRun(
     }
   }
   if (steps.length === 0) {
-    // Every step; with failedOnly the steps that failed (or, in a run cut short, had not ended:
-    // their works may have failed before); with unfinishedOnly every step that did not succeed.
+    // Every step; with failedOnly the steps that failed (or, in a run cut short, were cancelled or
+    // had not ended: their works may have failed before); with unfinishedOnly every step that did
+    // not succeed.
     steps = run.steps
       .filter((s) => {
         if (request.unfinishedOnly) return s.outcome !== "success";
-        return !request.failedOnly || s.outcome === "failure" || s.outcome === undefined;
+        return (
+          !request.failedOnly ||
+          s.outcome === "failure" ||
+          s.outcome === "cancelled" ||
+          s.outcome === undefined
+        );
       })
       .map((s) => s.name);
   }
@@ -154,7 +162,7 @@ export async function rerunRun(
     downstream,
   };
   const { at: _at, downstream: _d, ...chosen } = rerun;
-  if ((await ctx.store.runWorks.rerunnable(id, chosen, downstream)) === 0) {
+  if ((await ctx.store.runWorks.rerunnable(run, chosen, downstream)) === 0) {
     // Nothing goes back to waiting: the run stays as it ended (reopened, it would end again at
     // once, and a cancelled run would turn into a failed one).
     return { id: id.toHexString(), works: 0, steps: [] };
@@ -173,9 +181,9 @@ export async function rerunRun(
   });
   const reopened = await ctx.store.runs.setStatus(
     id,
-    ["success", "failure", "cancelled", "timedout"],
+    [...RUN_TRANSITIONS.rerun.from],
     {
-      status: "running",
+      status: RUN_TRANSITIONS.rerun.to,
       steps: resetSteps,
       checked: now,
       rerunning: rerun,
@@ -189,18 +197,18 @@ export async function rerunRun(
   );
   if (!reopened)
     throw refuse("changed", `run ${id.toHexString()} changed while being rerun; retry`);
-  const works = await finishRerun(ctx, id, rerun);
+  const works = await finishRerun(ctx, run, rerun);
   return { id: id.toHexString(), works, steps: [...touched] };
 }
 
 /** Its works back to waiting, then the run may be evaluated again. Repeating it changes nothing. */
-async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Promise<number> {
+async function finishRerun(ctx: ServiceContext, run: RunRef, rerun: Rerun): Promise<number> {
   const { at: _at, downstream, ...chosen } = rerun;
-  const works = await ctx.store.runWorks.rerun(id, chosen, downstream);
+  const works = await ctx.store.runWorks.rerun(run, chosen, downstream);
   // While the run is marked rerunning no release reads them: the chosen works run again.
-  await ctx.store.cache.markUncached(id, chosen);
-  await ctx.store.runs.rerunDone(id, rerun.at);
-  await releaseRuns(ctx, [id]);
+  await ctx.store.cache.markUncached(run, chosen);
+  await ctx.store.runs.rerunDone(run._id, rerun.at);
+  await releaseRuns(ctx, [run._id]);
   return works;
 }
 
@@ -212,7 +220,7 @@ async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Pro
 export async function sweepReruns(ctx: ServiceContext, limit = 100): Promise<number> {
   const pending = await ctx.store.runs.abandonedReruns(ctx.now() - ABANDONED_RERUN_SECONDS, limit);
   for (const run of pending) {
-    if (run.rerunning) await finishRerun(ctx, run._id, run.rerunning);
+    if (run.rerunning) await finishRerun(ctx, run, run.rerunning);
   }
   return pending.length;
 }

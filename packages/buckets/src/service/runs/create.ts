@@ -1,11 +1,10 @@
 /** Creating a run: the config checked and planned, its works stored, its first steps released. */
 
 import {
-  FreeObjectSchema,
+  CreateRunSchema,
   PipelineConfigError,
   parseConfigText,
   planRun,
-  RunAtSchema,
   type RunCheck,
   type RunPlan,
   releaseTime,
@@ -13,28 +12,19 @@ import {
   type Slack,
   withoutStrategy,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
-import { z } from "zod";
 import { requireOwner, requirePipeline, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
 import { TRANSITIONS } from "../../machine.js";
-import type { RunDoc, RunStep, WorkDoc } from "../../store/index.js";
+import { RUN_TRANSITIONS } from "../../run-machine.js";
+import { freshObjectId, type ObjectId, type RunDoc, type WorkDoc } from "../../store/index.js";
 import { keyAndReuse } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import { requireSite } from "../sites.js";
 import { parseWith } from "../validate.js";
 import { policyOf, requireCallbackTarget } from "./callback-target.js";
 import { releaseRuns } from "./release.js";
-
-export const CreateRunSchema = z.strictObject({
-  config: z.union([z.string().max(1_000_000), FreeObjectSchema], {
-    error: "config must be the pipeline config, as YAML text or as an object",
-  }),
-  params: FreeObjectSchema.optional(),
-  /** Released at this time rather than now (`workflow pipeline run --at`). */
-  at: RunAtSchema.optional(),
-});
+import { runStepOf } from "./run-steps.js";
 
 /** A release this far in the past is a mistake, not a run for now. */
 const AT_PAST_SECONDS = 60;
@@ -100,7 +90,7 @@ async function prepare(
       `config "${planned.name}": its on: has no {manual: true}, so it runs only on its schedule; deploy it (workflow pipeline deploy) or add {manual: true} to on`,
     );
   }
-  const runId = new ObjectId();
+  const runId = freshObjectId();
   const docs = planned.steps.flatMap((step) => worksOf(ctx, principal, step, runId, now, at ?? 0));
   capQueued(docs, planned.maxParallel);
   const later = planned.steps.flatMap((s) => (s.growth ? [checkGrowth(ctx, principal, s)] : []));
@@ -140,24 +130,13 @@ export async function createRun(
     source,
     tick,
   );
-  const steps: RunStep[] = planned.steps.map((s) => ({
-    name: s.name,
-    needs: s.needs,
-    if: s.if,
-    ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
-    failFast: s.failFast,
-    matrix: planned.config.pipeline.steps.find((c) => c.name === s.name)?.matrix !== undefined,
-    works: s.works.length,
-    released: s.needs.length === 0,
-    ...(s.growth ? { growth: s.growth } : {}),
-    ...(s.from ? { from: s.from } : {}),
-  }));
+  const steps = planned.steps.map((s) => runStepOf(planned, s, s.needs.length === 0));
   const run: RunDoc = {
     _id: runId,
     name: planned.name,
     user: users[0] as string,
     pipelines: [...new Set([...docs, ...later].map((d) => d.pipeline))].sort(),
-    status: "running",
+    status: RUN_TRANSITIONS.start.to,
     created: now,
     params: planned.params,
     config: planned.config as unknown as Record<string, unknown>,
@@ -195,7 +174,7 @@ export async function createRun(
     await ctx.store.deposit(docs);
   } catch (error) {
     // Nothing of a refused run stays: its works and the run go.
-    await ctx.store.runWorks.cancel(runId, now).catch(() => undefined);
+    await ctx.store.runWorks.cancel(run, now).catch(() => undefined);
     await ctx.store.runs.remove(runId).catch(() => undefined);
     throw error;
   }
@@ -249,7 +228,7 @@ export function worksOf(
     const { id: _id, config, notBefore, ...work } = p.work;
     const doc: WorkDoc = {
       ...work,
-      _id: new ObjectId(),
+      _id: freshObjectId(),
       config: { ...withoutStrategy(config), parent: config.parent ?? run.toHexString() },
       status: queued ? TRANSITIONS.deposit.to : "waiting",
       attempt: 0,
@@ -261,14 +240,17 @@ export function worksOf(
     };
     if (Object.keys(p.matrix).length > 0) doc.matrix = p.matrix;
     if (p.template) doc.template = p.template;
-    if (Object.keys(p.matrix).length > 0) doc.combination = p.matrix;
     if (p.origins) doc.origins = p.origins;
     return doc;
   });
 }
 
 /** The works a step makes at run time share its template's user, pipeline and site: checked now. */
-function checkGrowth(ctx: ServiceContext, principal: Principal, step: RunPlan["steps"][number]) {
+export function checkGrowth(
+  ctx: ServiceContext,
+  principal: Principal,
+  step: RunPlan["steps"][number],
+) {
   const work = step.growth?.work as RunPlan["steps"][number]["works"][number]["work"];
   const where = `step "${step.name}"`;
   requireOwner(principal, work.user, `${where} (user "${work.user}")`);

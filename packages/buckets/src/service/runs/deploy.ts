@@ -16,6 +16,15 @@ export interface Deployed {
   config: string;
   pipelines: string[];
   schedules: ScheduleDetail[];
+  /** Set on a dry run: the schedules it would make, none stored. */
+  dryRun?: true;
+}
+
+/** How a deploy is asked for: `params` are given to every run its schedules start. */
+export interface DeployOptions {
+  params?: Record<string, unknown>;
+  /** Check everything a deploy checks and store nothing. */
+  dryRun?: boolean;
 }
 
 /** Whether a config (as POST /configs takes it) says what starts its runs. */
@@ -25,25 +34,29 @@ export const hasTriggers = (body: unknown): body is Record<string, unknown> =>
 /**
  * Deploys a config with `on:`: each cron trigger becomes a schedule owned by the caller, as one
  * they added themselves, whose ticks run the config (without its `on`). Deploying it again
- * replaces its schedules; nothing runs now. Every trigger is checked before any is stored.
+ * replaces its schedules; nothing runs now. Every trigger is checked before any is stored, so a
+ * dry run is those checks alone. Its params are checked against the config's as a run's are.
  */
 export async function deployTriggers(
   ctx: ServiceContext,
   principal: Principal,
   body: Record<string, unknown>,
+  { params, dryRun = false }: DeployOptions = {},
 ): Promise<Deployed> {
   requireScope(principal, "work:deposit");
-  const planned = plan(principal, body);
+  const planned = plan(principal, body, params);
   const { on: _on, ...config } = body;
+  const given = params && Object.keys(params).length > 0 ? { params } : {};
   const specs = (planned.config.on ?? []).filter(isCron).map((trigger, i) => ({
     name: triggerScheduleName(planned.name, i),
     cron: trigger.cron,
     timezone: trigger.timezone,
     ...(trigger.missed ? { missed: trigger.missed } : {}),
-    target: { config },
+    target: { config, ...given },
   }));
   const previous = await ctx.store.schedules.ofConfig(principal.sub, planned.name);
   const mine = await ctx.store.schedules.list({ user: principal.sub }, MAX_SCHEDULES_READ);
+  const checked: ScheduleDetail[] = [];
   for (const [i, spec] of specs.entries()) {
     // Its own earlier schedules are about to go: only a name another schedule holds is refused.
     const holder = mine.find((s) => s.name === spec.name);
@@ -53,8 +66,9 @@ export async function deployTriggers(
         `on[${i}]: you already have a schedule named "${spec.name}" that this config did not make: remove it first (workflow schedule rm) or rename the config`,
       );
     }
-    await addSchedule(ctx, principal, spec, true, planned.name);
+    checked.push(await addSchedule(ctx, principal, spec, true, planned.name));
   }
+  if (dryRun) return { config: planned.name, pipelines: [], schedules: checked, dryRun: true };
   for (const { _id } of previous) await removeSchedule(ctx, principal, _id);
   const schedules: ScheduleDetail[] = [];
   try {

@@ -11,16 +11,17 @@ import {
   type Parent,
   withoutStrategy,
 } from "@workflow/work";
-import { MongoBulkWriteError, MongoServerError, type ObjectId, ObjectId as Oid } from "mongodb";
 import { TRANSITIONS } from "../../machine.js";
 import {
+  freshObjectId,
   type RunDoc,
   type RunEvent,
+  type RunRef,
   type RunStep,
-  StoreError,
+  refusedDocuments,
   type WorkDoc,
 } from "../../store/index.js";
-import { keyAndReuse, parentDigests } from "../cache.js";
+import { keyAndReuse, lineParents, parentDigests } from "../cache.js";
 import type { ServiceContext } from "../context.js";
 import type { RunLease } from "./lease.js";
 
@@ -29,39 +30,66 @@ export const MAX_FILLED_BYTES = 12 * 1024 * 1024;
 
 /**
  * The parents' works a step reads, in matrix order: their results (unless `withResults` is false),
- * combinations and origins; and the digests of the needed steps, which its works' keys are made of
- * (../cache.ts).
+ * combinations and origins; the digests of the needed steps, which its works' keys are made of
+ * (../cache.ts), and each work's own (`lines`) for a step `from` another. With `only`, of the
+ * steps it names only the works of those indexes are read (the lines being released).
  */
 export async function parentsOf(
   ctx: ServiceContext,
-  run: ObjectId,
+  run: RunRef,
   step: RunStep,
   byName: Map<string, RunStep>,
   withResults = true,
-): Promise<{ parents: Map<string, Parent>; digests: string[] }> {
+  only?: Map<string, number[]>,
+): Promise<{
+  parents: Map<string, Parent>;
+  digests: string[];
+  lines: ReturnType<typeof lineParents>;
+}> {
   const parents = new Map<string, Parent>();
-  if (step.needs.length === 0) return { parents, digests: [] };
-  const rows = await ctx.store.runWorks.results(run, step.needs, withResults);
+  if (step.needs.length === 0) return { parents, digests: [], lines: () => undefined };
+  const rows = await ctx.store.runWorks.results(run, step.needs, withResults, only);
   for (const name of step.needs) {
     parents.set(name, { matrix: byName.get(name)?.matrix ?? false, works: [] });
   }
   for (const row of rows) {
-    parents.get(row.step as string)?.works.push({
+    const works = parents.get(row.step as string)?.works;
+    if (!works) continue;
+    // By index: `only` reads some works of a step, and a work reads its own by its origin.
+    works[row.index ?? works.length] = {
       status: row.status,
       results: row.results ?? null,
-      ...(row.combination ? { combination: row.combination } : {}),
+      ...(row.matrix ? { combination: row.matrix } : {}),
       ...(row.origins ? { origins: row.origins } : {}),
-    });
+    };
   }
-  const digests = parentDigests(
-    step.needs,
-    rows.map((r) => ({ step: r.step, key: r.key, digests: r.archive?.digests })),
-  );
-  return { parents, digests };
+  const keyed = rows.map((r) => ({
+    step: r.step,
+    index: r.index,
+    key: r.key,
+    digests: r.archive?.digests,
+  }));
+  return {
+    parents,
+    digests: parentDigests(step.needs, keyed),
+    lines: lineParents(step.needs, keyed),
+  };
+}
+
+/**
+ * A templated work's fields as its release fills them from its parents' works (for a step `from`
+ * another, from its own line's work alone): the one filling of releases, fan-outs and previews.
+ */
+export function fillTemplate(
+  template: Record<string, unknown>,
+  parents: Map<string, Parent>,
+  origins: Record<string, number> | undefined,
+): Partial<WorkDoc> {
+  return filledFields(fill(template, needsResolver(parents, origins)) as Record<string, unknown>);
 }
 
 /** The fields a filled template sets on its work; a command's items stay strings. */
-export function filledFields(filled: Record<string, unknown>): Partial<WorkDoc> {
+function filledFields(filled: Record<string, unknown>): Partial<WorkDoc> {
   const set: Partial<WorkDoc> = {};
   if (filled.parameters !== undefined) set.parameters = filled.parameters as WorkDoc["parameters"];
   if (Array.isArray(filled.command)) {
@@ -72,12 +100,6 @@ export function filledFields(filled: Record<string, unknown>): Partial<WorkDoc> 
   }
   return set;
 }
-
-/** An error of MongoDB refusing the works themselves (too deep, too large), not of reaching it. */
-const refused = (error: unknown) =>
-  error instanceof StoreError ||
-  ((error instanceof MongoServerError || error instanceof MongoBulkWriteError) &&
-    !error.hasErrorLabel("RetryableWriteError"));
 
 /**
  * Makes the works of a step that grows, now that its needs ended, in one write: its first
@@ -99,7 +121,7 @@ export async function growStep(
     Object.assign(step, { works: 0, grown: true, outcome: "failure" });
     events.push({ at: now, kind: "step failed", step: step.name, detail: problem });
   };
-  const { parents, digests } = await parentsOf(ctx, run._id, step, byName);
+  const { parents, digests, lines } = await parentsOf(ctx, run, step, byName);
   let others = 0;
   for (const s of byName.values()) if (s.name !== step.name) others += s.works;
   const grown = growWorks(growth, parents, Math.max(0, MAX_RUN_WORKS - others));
@@ -109,7 +131,8 @@ export async function growStep(
   const docs: WorkDoc[] = [];
   let lost = 0;
   for (const g of grown.works) {
-    const set = filledFields(fill(g.template, needsResolver(parents, g.origins)) as never);
+    // Filled once, by growWorks: filled again, a result reading `${{ ... }}` would be read as one.
+    const set = filledFields(g.template);
     // Results were checked as results; filled into parameters they may nest deeper than a work may.
     const free = FreeObjectSchema.safeParse(set.parameters ?? {});
     if (!free.success) {
@@ -125,7 +148,7 @@ export async function growStep(
     const doc: WorkDoc = {
       ...work,
       ...set,
-      _id: new Oid(),
+      _id: freshObjectId(),
       config: { ...withoutStrategy(config), parent: config.parent ?? run._id.toHexString() },
       status: g.index < queued ? TRANSITIONS.deposit.to : "waiting",
       ...(lineLost(step, parents, g.origins) ? { status: TRANSITIONS.skip.to, stop: now } : {}),
@@ -135,27 +158,32 @@ export async function growStep(
       run: run._id,
       step: step.name,
       index: g.index,
-      combination: g.combination,
     };
+    if (Object.keys(g.combination).length > 0) doc.matrix = g.combination;
     if (g.origins) doc.origins = g.origins;
     if (doc.status === TRANSITIONS.skip.to) lost++;
-    if (Object.keys(g.template).length > 0) doc.template = g.template;
+    // No template kept: its needs have ended, and a rerun that changes them makes the step again.
     docs.push(doc);
   }
   // Made queued, they are queued as any release is: keyed, and answered from the cache if they may.
   const queuedNow = docs.filter((d) => d.status === TRANSITIONS.deposit.to);
   const reused = await keyAndReuse(
     ctx,
-    queuedNow.map((doc) => ({ work: doc, into: doc })),
+    queuedNow.map((doc) => ({ work: doc, into: doc, parents: lines(doc.origins) })),
     digests,
   );
   await lease.check();
-  await ctx.store.runWorks.removeStep(run._id, step.name);
+  if (!run.pipelines.includes(work.pipeline)) {
+    // Its works are found on the run's pipelines' shards. A run records its growths' pipelines as
+    // it is created or merged; one stored before it did gets this one now, before its works.
+    run.pipelines = await ctx.store.runs.addPipelines(run._id, [work.pipeline]);
+  }
+  await ctx.store.runWorks.removeStep(run, step.name);
   try {
     await ctx.store.deposit(docs);
   } catch (error) {
-    await ctx.store.runWorks.removeStep(run._id, step.name).catch(() => undefined);
-    if (!refused(error)) throw error;
+    await ctx.store.runWorks.removeStep(run, step.name).catch(() => undefined);
+    if (!refusedDocuments(error)) throw error;
     return fail(
       `step "${step.name}": its ${docs.length} works could not be stored: ${(error as Error).message}`,
     );
@@ -198,8 +226,9 @@ const lostEvent = (step: RunStep, n: number, at: number): RunEvent => ({
 });
 
 /**
- * A step `from` another runs when that step ends even if some of its works failed: the works of
- * the lines that failed are skipped, all at once, when it is released.
+ * A step `from` another runs when that step ends even if some of its works failed or were
+ * cancelled: the works of the lines that did not succeed are skipped, all at once, when it is
+ * released.
  */
 export async function skipLostLines(
   ctx: ServiceContext,
@@ -209,12 +238,13 @@ export async function skipLostLines(
   byName: Map<string, RunStep>,
   events: RunEvent[],
 ): Promise<void> {
-  if (step.from === undefined || byName.get(step.from)?.outcome !== "failure") return;
-  const { parents } = await parentsOf(ctx, run._id, step, byName);
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, step.works);
+  const outcome = step.from === undefined ? undefined : byName.get(step.from)?.outcome;
+  if (outcome !== "failure" && outcome !== "cancelled") return;
+  const { parents } = await parentsOf(ctx, run, step, byName);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, step.works);
   const lost = waiting.filter((w) => lineLost(step, parents, w.origins)).map((w) => w._id);
   if (lost.length === 0) return;
   await lease.check();
-  await ctx.store.runWorks.skipIds(lost, ctx.now());
+  await ctx.store.runWorks.skipIds(run, lost, ctx.now());
   events.push(lostEvent(step, lost.length, ctx.now()));
 }

@@ -1,5 +1,6 @@
 /** Ends a run whose steps all ended, once, and makes its deliveries due. */
 
+import { RUN_ENDS, RUN_TRANSITIONS } from "../../run-machine.js";
 import type { RunDoc, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { deliverRunEnds } from "./deliver.js";
@@ -10,13 +11,15 @@ export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): 
   // last rerun): they could not run, and not by anyone's choice.
   const since = run.events.map((e) => e.kind).lastIndexOf("rerun");
   const tooLarge = run.events.slice(since + 1).some((e) => e.kind === "works skipped");
-  const failed =
-    tooLarge || run.steps.some((s) => s.outcome === "failure" || s.outcome === "cancelled");
-  const status: RunStatus = failed ? "failure" : "success";
+  // As GitHub Actions concludes a workflow: a failure decides, else a step cancelled (its works
+  // cancelled by their owner) makes the run cancelled, though nobody cancelled the run itself.
+  const failed = tooLarge || run.steps.some((s) => s.outcome === "failure");
+  const cancelled = run.steps.some((s) => s.outcome === "cancelled");
+  const status: RunStatus = failed ? "failure" : cancelled ? "cancelled" : "success";
   await endRun(ctx, run, status, now);
 }
 
-/** Moves a running run to its end, once whoever calls; its callback and Slack message are sent outside the request. */
+/** Moves a running run to its end (RUN_TRANSITIONS), once whoever calls; its callback and Slack message are sent outside the request. */
 export async function endRun(
   ctx: ServiceContext,
   run: RunDoc,
@@ -30,13 +33,18 @@ export async function endRun(
     cancelled: "run cancelled",
     timedout: "run timed out",
   }[status];
-  const set: Partial<RunDoc> = { status, finished: now };
+  const ending = RUN_TRANSITIONS[RUN_ENDS[status]];
+  const set: Partial<RunDoc> = { status: ending.to, finished: now };
+  // A cancelled run's steps that had not ended were cancelled with it: their outcome says so.
+  if (status === "cancelled" && run.steps?.some((s) => !s.outcome)) {
+    set.steps = run.steps.map((s) => (s.outcome ? s : { ...s, outcome: "cancelled" }));
+  }
   if (run.callback) set.callback = { url: run.callback.url, due: now, attempts: 0 };
   if (run.slack) set.slack = { target: run.slack.target, due: now, attempts: 0 };
   const event = { at: now, kind, ...(detail ? { detail } : {}) };
   const ended = await ctx.store.runs.setStatus(
     run._id,
-    ["running"],
+    [...ending.from],
     set,
     [event],
     ["creating", "paused"],

@@ -4,7 +4,7 @@
  */
 
 import { performance } from "node:perf_hooks";
-import type { ObjectId } from "mongodb";
+import type { ObjectId } from "../../store/ids.js";
 import { LOCK_SECONDS } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 

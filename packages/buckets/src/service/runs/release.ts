@@ -3,24 +3,17 @@
  * catches up.
  */
 
-import { conditionHolds, fill, needsResolver, UNFINISHED_STATUSES } from "@workflow/work";
-import type { ObjectId } from "mongodb";
-import type {
-  RunDoc,
-  RunEvent,
-  RunStep,
-  StepCounts,
-  StepOutcome,
-  Unblock,
-  WorkDoc,
-} from "../../store/index.js";
-import { keyAndReuse } from "../cache.js";
+import { conditionHolds, UNFINISHED_STATUSES } from "@workflow/work";
+import type { ObjectId } from "../../store/ids.js";
+import type { RunEvent, RunStep, StepCounts, StepOutcome, WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
-import { filledFields, growStep, MAX_FILLED_BYTES, parentsOf, skipLostLines } from "./fanout.js";
+import { growStep, skipLostLines } from "./fanout.js";
 import { endRun, finishRun } from "./finish.js";
 import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js";
+import { finishMerge, type MergingRun } from "./merge-finish.js";
 import { runRoom } from "./room.js";
 import { overdue, timeOut } from "./timeout.js";
+import { chainOf, linesMayStart, releaseLines, unblock } from "./unblock.js";
 
 /** A run still being created this long after it began was cut short by a crash. */
 const ABANDONED_SECONDS = 600;
@@ -103,7 +96,7 @@ export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<numbe
   const now = ctx.now();
   for (const run of await ctx.store.runs.abandoned(now - ABANDONED_SECONDS, limit)) {
     if (await endRun(ctx, run, "cancelled", now, ABANDONED)) {
-      await ctx.store.runWorks.cancel(run._id, now);
+      await ctx.store.runWorks.cancel(run, now);
     }
   }
   const stale = await ctx.store.runs.stale(now, limit);
@@ -120,8 +113,17 @@ function outcomeOf(counts: StepCounts | undefined, works: number): StepOutcome |
   if (unfinished > 0) return undefined;
   if ((c.success ?? 0) === works) return "success";
   if ((c.skipped ?? 0) === works) return "skipped";
+  // Stopped by someone rather than failed (fail-fast cancels only after a failure).
+  if ((c.cancelled ?? 0) > 0 && (c.failure ?? 0) === 0) return "cancelled";
   return "failure";
 }
+
+const ENDED: Record<StepOutcome, string> = {
+  success: "step succeeded",
+  failure: "step failed",
+  skipped: "step skipped",
+  cancelled: "step cancelled",
+};
 
 /** Whether a step it needs, or one those need, ended with `outcome`. */
 function endedUpstream(step: RunStep, byName: Map<string, RunStep>, outcome: StepOutcome): boolean {
@@ -132,12 +134,15 @@ function endedUpstream(step: RunStep, byName: Map<string, RunStep>, outcome: Ste
 }
 
 function holds(step: RunStep, byName: Map<string, RunStep>): boolean {
-  // A step `from` another runs the lines that succeeded (./fanout.ts skips the others).
+  // A step `from` another runs the lines that succeeded up its chain (./fanout.ts skips the
+  // others, and some may have run already: ./unblock.ts).
+  const chain = chainOf(step, byName);
   return conditionHolds(step.if, {
     result: (name) => byName.get(name)?.outcome ?? "skipped",
     allSucceeded: step.needs.every((name) => {
       const outcome = byName.get(name)?.outcome;
-      return outcome === "success" || (outcome === "failure" && name === step.from);
+      const stopped = outcome === "failure" || outcome === "cancelled";
+      return outcome === "success" || (stopped && chain.has(name));
     }),
     failedUpstream: endedUpstream(step, byName, "failure"),
     cancelledUpstream: endedUpstream(step, byName, "cancelled"),
@@ -150,9 +155,18 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   // A run whose works are still being stored would see steps without works as failed; one being
   // rerun would see its works' old outcomes and end again at once.
   if (run?.status !== "running" || run.creating || run.rerunning) return;
+  if (run.merging) {
+    // Holding the lock, this evaluation knows the merger is gone: it finishes the merge, and
+    // evaluates the merged run in its next round.
+    // One whose works may still be being stored is left for a later sweep.
+    if ((await finishMerge(ctx, lease, run as MergingRun)) === "done") {
+      await ctx.store.runs.markDirty(id);
+    }
+    return;
+  }
   const now = ctx.now();
   if (overdue(run, now)) return timeOut(ctx, lease, run);
-  const counts = await ctx.store.runWorks.counts(id);
+  const counts = await ctx.store.runWorks.counts(run);
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
   const events: RunEvent[] = [];
@@ -161,19 +175,15 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
     const c = counts.get(step.name);
     if (step.failFast && (c?.byStatus.failure ?? 0) > (c?.retrying ?? 0)) {
       await lease.check();
-      await ctx.store.runWorks.cancel(id, now, step.name);
-      const fresh = await ctx.store.runWorks.counts(id);
+      await ctx.store.runWorks.cancel(run, now, step.name);
+      const fresh = await ctx.store.runWorks.counts(run);
       const updated = fresh.get(step.name);
       if (updated) counts.set(step.name, updated);
     }
     const outcome = outcomeOf(counts.get(step.name), step.works);
     if (outcome) {
       step.outcome = outcome;
-      events.push({
-        at: now,
-        kind: `step ${outcome === "success" ? "succeeded" : "failed"}`,
-        step: step.name,
-      });
+      events.push({ at: now, kind: ENDED[outcome], step: step.name });
     }
   }
   // Each decision may settle another (a skip cascades), so go round until nothing changes.
@@ -195,7 +205,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
         }
       } else {
         await lease.check();
-        await ctx.store.runWorks.skip(id, step.name, now);
+        await ctx.store.runWorks.skip(run, step.name, now);
         step.outcome = "skipped";
         events.push({ at: now, kind: "step skipped", step: step.name });
       }
@@ -204,13 +214,19 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   // Paused, or over the run's max-parallel: none of its works is queued (see ./pause.ts).
   let left = await runRoom(ctx, lease, run, counts);
   for (const step of steps) {
-    if (!step.released || step.outcome || left <= 0) continue;
+    if (!(step.released || linesMayStart(step, byName)) || step.outcome || left <= 0) continue;
     const c = counts.get(step.name)?.byStatus ?? {};
     // Counted from the works, not from whether the step is new: a release whose save failed left
     // its works queued, and the next evaluation sees the step new again.
     const active = (c.queued ?? 0) + (c.running ?? 0);
     const room = Math.min(left, step.maxParallel ? step.maxParallel - active : step.works);
-    if (room > 0 && (fresh.has(step.name) || (c.waiting ?? 0) > 0)) {
+    if (room <= 0) continue;
+    if (!step.released) {
+      // Not released yet: each line starts as its own work of the step it runs from succeeds.
+      if ((c.waiting ?? 0) > 0) {
+        left -= await releaseLines(ctx, lease, run, step, byName, room, events);
+      }
+    } else if (fresh.has(step.name) || (c.waiting ?? 0) > 0) {
       left -= await unblock(ctx, lease, run, step, byName, room, events);
     }
   }
@@ -222,66 +238,4 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   // Fenced by the lock token: an evaluation that lost its lock saves nothing.
   const saved = await ctx.store.runs.save(id, lease.lockId, { steps, checked: now }, events);
   if (saved && ended) await finishRun(ctx, { ...run, steps }, now);
-}
-
-/** Queues up to `room` waiting works of a step, in matrix order, filled from their needs. */
-async function unblock(
-  ctx: ServiceContext,
-  lease: RunLease,
-  run: RunDoc,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-  room: number,
-  events: RunEvent[],
-): Promise<number> {
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
-  if (waiting.length === 0) return 0;
-  const templated = waiting.some((w) => w.template);
-  // Read even when nothing is templated: the parents' keys and digests make the works' keys.
-  const { parents, digests } = await parentsOf(ctx, run._id, step, byName, templated);
-  const releases: Unblock[] = waiting.map((work) => ({
-    _id: work._id,
-    pipeline: work.pipeline,
-    set: work.template
-      ? filledFields(fill(work.template, needsResolver(parents, work.origins)) as never)
-      : {},
-  }));
-  const reused = await keyAndReuse(
-    ctx,
-    releases.map((r, i) => ({ work: { ...(waiting[i] as WorkDoc), ...r.set }, into: r.set })),
-    digests,
-  );
-  if (reused > 0) noteReused(events, step.name, reused, ctx.now());
-  // A work holds at most 16 MB in MongoDB: a fan-in of many large results cannot be stored.
-  const tooLarge = releases.filter((r) => JSON.stringify(r.set).length > MAX_FILLED_BYTES);
-  await lease.check();
-  if (tooLarge.length > 0) {
-    await ctx.store.runWorks.skipIds(
-      tooLarge.map((r) => r._id),
-      ctx.now(),
-    );
-    events.push({
-      at: ctx.now(),
-      kind: "works skipped",
-      step: step.name,
-      detail: `${tooLarge.length} works: their parameters filled from the parents' results would exceed ${MAX_FILLED_BYTES / 1024 / 1024} MB; pass a smaller part of the results (a deeper path)`,
-    });
-  }
-  if (tooLarge.length > 0) await lease.check();
-  const released = await ctx.store.runWorks.unblock(releases.filter((r) => !tooLarge.includes(r)));
-  // Waiting workers hear of them now, not after the run's bookkeeping.
-  if (released > 0) ctx.events.emit("work:queued");
-  // Reused works took no room (they ended at once): as many more may go in this evaluation.
-  if (reused > 0 && waiting.length === room) {
-    return released + (await unblock(ctx, lease, run, step, byName, reused, events));
-  }
-  return released;
-}
-
-/** One event per step and evaluation, however many rounds of release reused its works. */
-function noteReused(events: RunEvent[], step: string, n: number, at: number): void {
-  const last = events.at(-1);
-  if (last?.kind === "works reused" && last.step === step) {
-    last.detail = `${Number(last.detail) + n}`;
-  } else events.push({ at, kind: "works reused", step, detail: `${n}` });
 }

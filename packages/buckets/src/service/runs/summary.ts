@@ -1,6 +1,6 @@
 /** A run as clients see it: its steps' states and its deliveries. */
 
-import { growthSummary } from "@workflow/work";
+import { growthSummary, type RunSummary } from "@workflow/work";
 import type { Delivery, RunDoc, StepCounts } from "../../store/index.js";
 
 /** Where a delivery stands: its attempts, and when it was delivered or why it last failed. */
@@ -14,14 +14,20 @@ const stateOf = ({ attempts, delivered, error }: Delivery) => ({
  * A step's state. A run cancelled or timed out ends with the steps that had not ended yet: they
  * show how the run ended, not the running or waiting they were left in.
  */
-function stepState(run: RunDoc, step: RunDoc["steps"][number]): string {
+function stepState(
+  run: RunDoc,
+  step: RunDoc["steps"][number],
+  counts: StepCounts | undefined,
+): string {
   if (step.outcome) return step.outcome;
   if (run.status === "cancelled" || run.status === "timedout") return run.status;
-  return step.released ? "running" : "waiting";
+  // A step `from` another runs its lines as their own parent works succeed, before it is released.
+  const started = (counts?.byStatus.queued ?? 0) + (counts?.byStatus.running ?? 0) > 0;
+  return step.released || started ? "running" : "waiting";
 }
 
 /** A run as the API (and its callback) shows it. */
-export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
+export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>): RunSummary {
   return {
     id: run._id.toHexString(),
     name: run.name,
@@ -42,7 +48,7 @@ export function summaryOf(run: RunDoc, counts?: Map<string, StepCounts>) {
       ...(s.maxParallel ? { maxParallel: s.maxParallel } : {}),
       // Its works are counted once made; until then, what they will be made from.
       ...(s.growth ? { grows: growthSummary(s.growth), grown: Boolean(s.grown) } : {}),
-      state: stepState(run, s),
+      state: stepState(run, s, counts?.get(s.name)),
       ...(counts ? { counts: counts.get(s.name)?.byStatus ?? {} } : {}),
       // Successes taken from the cache (counted in counts.success too).
       ...(counts ? { cached: counts.get(s.name)?.cached ?? 0 } : {}),

@@ -5,13 +5,14 @@ import {
   SCHEDULE_NEXT_SHOWN,
   SCHEDULE_TICKS_SHOWN,
   type ScheduleDetail,
+  type ScheduleRemoved,
   ScheduleSpecSchema,
   type ScheduleView,
 } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { isAdmin, requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { notFound, refuse } from "../../errors.js";
+import { freshObjectId, type ObjectId, toObjectId } from "../../store/ids.js";
 import type { ScheduleDoc, ScheduleOwner } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { canSee } from "../lifecycle.js";
@@ -23,7 +24,7 @@ import { checkTarget } from "./target.js";
 const LIST_LIMIT = 1000;
 
 export function parseScheduleId(raw: unknown): ObjectId {
-  return ObjectId.createFromHexString(parseWith(ObjectIdSchema, raw, "schedule id"));
+  return toObjectId(parseWith(ObjectIdSchema, raw, "schedule id"));
 }
 
 /** A schedule deposits with the rights of the token that created (or last resumed) it. */
@@ -75,7 +76,7 @@ export async function addSchedule(
   const pipelines = await checkTarget(ctx, principal, spec.target);
   const now = ctx.now();
   const doc: ScheduleDoc = {
-    _id: new ObjectId(),
+    _id: freshObjectId(),
     user: principal.sub,
     ...spec,
     pipelines,
@@ -144,7 +145,10 @@ async function readable(ctx: ServiceContext, principal: Principal, id: ObjectId)
   return doc;
 }
 
-export async function listSchedules(ctx: ServiceContext, principal: Principal) {
+export async function listSchedules(
+  ctx: ServiceContext,
+  principal: Principal,
+): Promise<ScheduleView[]> {
   requireScope(principal, "work:read", "work:deposit");
   const docs = await ctx.store.schedules.list(
     { ...(isAdmin(principal) ? {} : { user: principal.sub }), within: principal.pipelines },
@@ -179,7 +183,11 @@ export async function setEnabled(
   return detailOf(ctx, updated);
 }
 
-export async function removeSchedule(ctx: ServiceContext, principal: Principal, id: ObjectId) {
+export async function removeSchedule(
+  ctx: ServiceContext,
+  principal: Principal,
+  id: ObjectId,
+): Promise<ScheduleRemoved> {
   requireScope(principal, "work:deposit");
   await readable(ctx, principal, id);
   if (!(await ctx.store.schedules.remove(id))) {

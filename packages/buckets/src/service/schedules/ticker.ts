@@ -4,10 +4,10 @@
  */
 
 import { ScopeSchema } from "@workflow/work";
-import { ObjectId } from "mongodb";
 import { z } from "zod";
 import type { Principal } from "../../auth/tokens.js";
 import { ERROR_CODES, type ErrorFamily, ServiceError } from "../../errors.js";
+import { freshObjectId } from "../../store/ids.js";
 import type { ScheduleDoc } from "../../store/schedules.js";
 import type { ServiceContext } from "../context.js";
 import { dueTicks, parseCron } from "./cron.js";
@@ -114,7 +114,7 @@ async function fireTick(
   tick: number,
   now: number,
 ): Promise<boolean> {
-  const record = { _id: new ObjectId(), schedule: schedule._id, tick, fired: now };
+  const record = { _id: freshObjectId(), schedule: schedule._id, tick, fired: now };
   if (!(await ctx.store.schedules.openTick(record))) return true;
   const owner = OwnerSchema.parse(schedule.owner) satisfies Principal;
   if (owner.exp !== undefined && owner.exp <= now) {

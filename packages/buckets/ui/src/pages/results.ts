@@ -5,6 +5,7 @@
  */
 
 import { RESULT_STATUSES, RESULTS_PREFIX } from "@workflow/work/results-paths";
+import type { Work } from "@workflow/work/schema";
 import { html } from "htm/preact";
 import { post } from "../api.js";
 import { FilterBar, queryOf } from "../filter-bar.js";
@@ -31,21 +32,14 @@ const PROJECTION = {
   stop: 1,
 };
 
-interface Row {
-  id: string;
-  pipeline: string;
-  status: string;
-  user: string;
-  site: string;
-  tags?: string[];
-  event?: number[];
-  function?: string;
-  command?: string[];
-  parameters?: Record<string, unknown>;
-  results?: Record<string, unknown>;
-  creation?: number;
-  stop?: number;
-}
+/** A kept result as PROJECTION keeps it: the fields it names, of the work's own schema. */
+type Row = Pick<Work, "pipeline" | "status" | "user" | "site"> &
+  Partial<
+    Pick<
+      Work,
+      "tags" | "event" | "function" | "command" | "parameters" | "results" | "creation" | "stop"
+    >
+  > & { id: string };
 
 /** A cell's JSON, cut so that one large result does not stretch the table. */
 const short = (value: unknown, max = 120) => {

@@ -1,5 +1,6 @@
 /** The Runs pages: the list, and one run with its graph, steps, events and controls. */
 
+import type { RunSummary as Run } from "@workflow/work/runs-requests";
 import { RUN_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
@@ -10,22 +11,6 @@ import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
-
-interface Run {
-  id: string;
-  name: string;
-  user: string;
-  pipelines: string[];
-  status: string;
-  created: number;
-  finished?: number;
-  /** Since when it is paused; `deadline` is when its timeout passes. */
-  paused?: number;
-  deadline?: number;
-  maxParallel?: number;
-  steps: Step[];
-  events?: { at: number; kind: string; step?: string; detail?: string }[];
-}
 
 const EVERY_MS = 2_000;
 
@@ -77,6 +62,12 @@ function limits(r: Run) {
     r.maxParallel ? `at most ${r.maxParallel} works at once` : "",
   ].filter(Boolean);
   return parts.length > 0 ? html`<p data-test="limits">${parts.join(" · ")}</p>` : null;
+}
+
+/** A step's works as `workflow pipeline ps` says them: what a step made from results comes from. */
+function worksOf(s: Step): string {
+  if (!s.grows) return `${s.works}`;
+  return s.grown ? `${s.works} (made at run time)` : s.grows;
 }
 
 /** Pause or resume a running run: what it is not, it offers. */
@@ -170,17 +161,18 @@ export function RunPage({ session, id }: { session: Session; id: string }) {
     }
     <${Problem} error=${error ?? run.error} />
     ${said ? html`<p class="done">${said}</p>` : null}
-    <div class="graph-box"><${RunGraph} steps=${r.steps} /></div>
+    <div class="graph-box"><${RunGraph} steps=${r.steps} events=${r.events ?? []} /></div>
     <h3>Steps</h3>
     <table data-test="steps">
-      <thead><tr><th>step</th><th>state</th><th>works</th><th>reused from the cache</th></tr></thead>
+      <thead><tr><th>step</th><th>state</th><th>if</th><th>works</th><th>reused from the cache</th></tr></thead>
       <tbody>
         ${r.steps.map(
           (s) =>
             html`<tr data-step=${s.name}>
               <td>${s.name}</td>
               <td><${StatusBadge} status=${s.state} /></td>
-              <td>${s.works}</td>
+              <td class="mono" data-test="if">${s.if && s.if !== "success()" ? s.if : ""}</td>
+              <td data-test="works">${worksOf(s)}</td>
               <td data-test="cached">${s.cached ?? 0}</td>
             </tr>`,
         )}

@@ -1,5 +1,6 @@
 /** The Schedules page: every schedule, its next fire times, enable and disable. */
 
+import type { ScheduleView as Schedule, ScheduleDetail } from "@workflow/work/schedule";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { get, post } from "../api.js";
@@ -8,27 +9,13 @@ import type { Session } from "../main.js";
 import { usePoll } from "../poll.js";
 import { Problem } from "../widgets.js";
 
-interface Schedule {
-  id: string;
-  name: string;
-  user: string;
-  cron: string;
-  timezone?: string;
-  enabled: boolean;
-  nextRun: number | null;
-  fired?: number;
-  done?: boolean;
-  pausedReason?: string;
-  pipelines?: string[];
-}
-
 const EVERY_MS = 5_000;
 
 /** Schedules run in their own zone (UTC unless they name one): their times are shown in it. */
 const zoneOf = (s: Schedule) => s.timezone ?? "UTC";
 
 function NextTimes({ id, zone, paused }: { id: string; zone: string; paused: boolean }) {
-  const detail = usePoll(() => get<{ next: number[] }>(`/schedules/${id}`), 0, id);
+  const detail = usePoll(() => get<ScheduleDetail>(`/schedules/${id}`), 0, id);
   if (detail.error) return html`<${Problem} error=${detail.error} />`;
   if (!detail.data) return html`<span>…</span>`;
   return detail.data.next.length

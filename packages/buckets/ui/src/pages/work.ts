@@ -1,8 +1,10 @@
 /** The page of one work: its fields, attempts, logs and outputs, and what may be done to it. */
 
+import type { LogLine } from "@workflow/work/logs";
+import type { HistoryEntry, Work as Stored } from "@workflow/work/schema";
+import { CANCELLABLE_STATUSES, REQUEUABLE_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { allows } from "../../../src/machine.js";
 import { api, follow, get, post } from "../api.js";
 import { duration, messageOf, when } from "../format.js";
 import { JsonTree } from "../json.js";
@@ -11,50 +13,14 @@ import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem, StatusBadge } from "../widgets.js";
 
-interface Attempt {
-  attempt: number;
-  worker?: string;
-  start?: number;
-  stop?: number;
-  status: string;
-  error?: string;
-}
-interface LogLine {
-  t: number;
-  stream: string;
-  text: string;
-}
-interface Work {
-  id: string;
-  pipeline: string;
-  status: string;
-  user: string;
-  site: string;
-  attempt?: number;
-  retries?: number;
-  priority?: number;
-  tags?: string[];
-  event?: string;
-  function?: string;
-  command?: string[];
-  parameters?: Record<string, unknown>;
-  creation?: number;
-  start?: number;
-  stop?: number;
-  timeout?: number;
-  results?: Record<string, unknown>;
-  products?: string[];
-  plots?: string[];
-  history?: Attempt[];
-  key?: string;
-  cached?: { from: string; at: number };
-  step?: string;
-  matrix?: Record<string, unknown>;
-  config?: { parent?: string };
-  logs: { attempt: number; lines: LogLine[] };
-}
+type Attempt = HistoryEntry;
+/** GET /work/:id: the work, and the last lines of its latest attempt's logs. */
+type Work = Stored & { id: string; logs: { attempt: number; lines: LogLine[] } };
 
 const EVERY_MS = 2_000;
+
+/** Whether the service's transition table lets a work in `status` take an action. */
+const among = (statuses: readonly string[], status: string) => statuses.includes(status);
 
 /** A product or plot is a link when it is one (a URL); a path is shown as it is. */
 function Link({ target }: { target: string }) {
@@ -218,7 +184,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
       session.acts
         ? html`<div class="actions" data-test="actions">
             ${
-              allows("requeue", w.status)
+              among(REQUEUABLE_STATUSES, w.status)
                 ? html`<button
                     data-action="retry"
                     disabled=${busy}
@@ -229,7 +195,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 : null
             }
             ${
-              allows("cancel", w.status)
+              among(CANCELLABLE_STATUSES, w.status)
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
