@@ -1,6 +1,6 @@
-import type { Harness } from "./harness.js";
-
 /** Runs as the scenarios drive them: their configs, and claimers that report their works at once. */
+
+import type { Harness } from "./harness.js";
 
 /** What a claim answers, as far as the scenarios read it. */
 export type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };

@@ -1,3 +1,5 @@
+/** The run transition table: each change of a run's status, who may cause it and what it writes. */
+
 import type { RunStatus } from "@workflow/work/statuses";
 
 /**

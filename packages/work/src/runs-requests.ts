@@ -1,15 +1,15 @@
-import { z } from "zod";
-import { FreeObjectSchema } from "./free.js";
-import { RunAtSchema } from "./pipeline/triggers.js";
-import { ObjectIdSchema } from "./schema.js";
-import { RUN_STATUSES } from "./statuses.js";
-
 /**
  * The requests and answers of /runs: one zod schema each, which the service parses with, the
  * OpenAPI document is generated from, and the client and the dashboard take their types from.
  * Answers are strict objects: a field the service starts sending is added here first, or the
  * tests that check its answers against these schemas fail.
  */
+
+import { z } from "zod";
+import { FreeObjectSchema } from "./free.js";
+import { RunAtSchema } from "./pipeline/triggers.js";
+import { ObjectIdSchema } from "./schema.js";
+import { RUN_STATUSES } from "./statuses.js";
 
 /** The longest config text POST /runs takes. */
 export const MAX_CONFIG_TEXT = 1_000_000;

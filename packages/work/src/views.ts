@@ -1,3 +1,5 @@
+/** Views of works that the dashboard and the bench ask for alike. */
+
 /**
  * What the dashboard's Works page asks POST /view for, in one place so that the bench's dashboard
  * scenario measures the page as it is. Imports nothing, so that the dashboard's bundle can share it.

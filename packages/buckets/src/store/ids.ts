@@ -1,3 +1,5 @@
+/** The store's ids: MongoDB's ObjectId, made and parsed here so the driver stays in the store. */
+
 import { ObjectId } from "mongodb";
 
 /**

@@ -1,11 +1,11 @@
-import type { Document, Filter } from "mongodb";
-import { TRANSITIONS, type Transition, type TransitionName } from "../machine.js";
-import type { WorkDoc } from "./documents.js";
-
 /**
  * The store's side of machine.ts: the filters and updates of its rows, made from the table so that
  * the two cannot say different things.
  */
+
+import type { Document, Filter } from "mongodb";
+import { TRANSITIONS, type Transition, type TransitionName } from "../machine.js";
+import type { WorkDoc } from "./documents.js";
 
 /** A failure with a retry ahead of it: the only failure a cancel, a retry or an audit moves. */
 export const AWAITING_RETRY = { status: "failure", retryAt: { $exists: true } } as const;

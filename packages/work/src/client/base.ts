@@ -1,3 +1,9 @@
+/**
+ * What every part of the client shares: its settings, its one transport (token, base URL,
+ * timeouts, errors) and its retry policy. The calls themselves live by job in ./works.ts,
+ * ./logs.ts, ./runs.ts and ./client.ts.
+ */
+
 import { CLAIM_HEADER } from "../requests.js";
 import type { Work } from "../schema.js";
 import type { RetryOptions } from "./retry.js";
@@ -7,12 +13,6 @@ import {
   resolveClientSettings,
 } from "./settings.js";
 import { type RequestOptions, Transport } from "./transport.js";
-
-/**
- * What every part of the client shares: its settings, its one transport (token, base URL,
- * timeouts, errors) and its retry policy. The calls themselves live by job in ./works.ts,
- * ./logs.ts, ./runs.ts and ./client.ts.
- */
 
 export interface BucketsClientOptions extends ClientSettingsInput {
   /** Sent as X-Worker-Id on withdraw: who holds a claim (host, pid, name). */

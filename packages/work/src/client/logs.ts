@@ -1,3 +1,5 @@
+/** The client's calls on an attempt's logs: a worker appends them, readers page or follow them. */
+
 import type { AttemptLogs, LogLine } from "../logs.js";
 import { attemptPath, claimHeaders, type Held } from "./base.js";
 import { BucketsError } from "./errors.js";

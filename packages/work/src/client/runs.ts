@@ -1,3 +1,5 @@
+/** The client's calls on pipeline runs: starting or deploying them, reading them, steering them. */
+
 import type { ExpireRequest, ExpireResult, PreviewAnswer } from "../cache-requests.js";
 import type { MergeStepsRequest } from "../pipeline/merge.js";
 import type { RunOutputs } from "../run-outputs.js";

@@ -1,3 +1,5 @@
+/** The client's calls on works, the part every other part of the client builds on. */
+
 import type { LogLine } from "../logs.js";
 import type {
   BulkRequest,

@@ -1,3 +1,5 @@
+/** How a pipeline config is refused: one error class, and one way of naming a step. */
+
 import { WorkflowError } from "../errors.js";
 import type { Step } from "./schema.js";
 

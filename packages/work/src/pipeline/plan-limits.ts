@@ -1,3 +1,5 @@
+/** The limits a planned run is held to, as its dry run reports them. */
+
 import { spokenDuration } from "../durations.js";
 import type { RunPlan } from "./plan.js";
 import { MAX_RUN_WORKS } from "./schema.js";

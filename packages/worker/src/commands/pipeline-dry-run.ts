@@ -1,3 +1,5 @@
+/** `workflow pipeline run --dry-run`: the run as it would start, each work cached or to run. */
+
 import {
   describeLimits,
   describeParams,

@@ -1,3 +1,5 @@
+/** The second half of a merge: its recorded steps made the run's, or the merge undone. */
+
 import { LOCK_SECONDS, type Merging, type RunDoc, type RunRef } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import type { RunLease } from "./lease.js";

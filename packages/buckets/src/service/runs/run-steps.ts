@@ -1,3 +1,5 @@
+/** A planned step as its run records it, one shape for a new run and a merge. */
+
 import type { RunPlan } from "@workflow/work";
 import type { RunStep } from "../../store/index.js";
 

@@ -1,3 +1,5 @@
+/** Queuing a step's waiting works: filled from their needs, keyed, or answered from the cache. */
+
 import { bareCondition } from "@workflow/work";
 import type { RunDoc, RunEvent, RunStep, Unblock, WorkDoc } from "../../store/index.js";
 import { keyAndReuse } from "../cache.js";
