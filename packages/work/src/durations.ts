@@ -1,4 +1,4 @@
-/** Durations as people read them. */
+/** Durations: the seconds in each unit that every parser reads, and seconds as people read them. */
 
 export const SECONDS_PER_DAY = 86_400;
 

@@ -1,6 +1,7 @@
 /**
  * The bodies and parameters of the API's requests, shared by the service (which validates with
- * them), the client (which builds them) and the OpenAPI document.
+ * them), the client (which builds them) and the OpenAPI document. Those of /runs and of the cache
+ * are in ./runs-requests.ts and ./cache-requests.ts.
  */
 
 import { z } from "zod";

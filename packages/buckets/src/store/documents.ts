@@ -1,4 +1,4 @@
-/** A work as MongoDB stores it, and who holds its current attempt's claim. */
+/** A work as MongoDB stores it, who holds its current attempt's claim, and the API's view of it. */
 
 import type { Work } from "@workflow/work";
 import type { Collection, Db, ObjectId } from "mongodb";

@@ -1,6 +1,6 @@
 /**
- * The store: the only door to MongoDB. The service reads and writes works, runs and logs through
- * it.
+ * The store: the only door to MongoDB (test/layers.test.ts keeps it so). The service reads and
+ * writes all it keeps through it: works, runs, logs, schedules, results, the cache.
  */
 
 import type { Db, Filter } from "mongodb";

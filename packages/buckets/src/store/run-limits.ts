@@ -1,4 +1,4 @@
-/** The store's writes of a run's timeout and pause. */
+/** The store's writes of a run's timeout and pause, and of the pipelines a growing step adds. */
 
 import type { Collection, ObjectId } from "mongodb";
 import { RUN_TRANSITIONS } from "../run-machine.js";

@@ -1,4 +1,4 @@
-/** A run's steps as a graph, every edge pointing right. */
+/** A run's steps as a graph, every edge pointing right; a step's condition, and whether it held. */
 
 import type { RunEvent as RunEventOfRun, RunStepSummary } from "@workflow/work/runs-requests";
 import { html } from "htm/preact";

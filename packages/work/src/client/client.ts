@@ -1,4 +1,4 @@
-/** BucketsClient: the service's API as typed calls, through the one transport. */
+/** BucketsClient: the service's whole API as typed calls, its parts by job joined in one class. */
 
 import type { ScheduleDetail, ScheduleInput, ScheduleRemoved, ScheduleView } from "../schedule.js";
 import { RunsClient } from "./runs.js";

@@ -1,7 +1,7 @@
 /**
  * The results store: finished works kept after they left the queue, filtered as the Works page
- * filters (the one filter bar, the same URL parameters, the same query), counted, and paged by `skip`, since results
- * are kept in id order and only grow.
+ * filters (the one filter bar, the same URL parameters, the same query), counted, and paged by
+ * `skip`, since results are kept in id order and only grow.
  */
 
 import { RESULT_STATUSES, RESULTS_PREFIX } from "@workflow/work/results-paths";
