@@ -1,4 +1,5 @@
-// How the dashboard writes times, durations and errors.
+/** How the dashboard writes times, durations and errors. */
+
 import { ApiError } from "./api.js";
 
 /** Unix seconds as local date and time, to the second. */
