@@ -1,4 +1,4 @@
-/** Requests of the results store's views. */
+/** The results store's requests and answers, in the shapes CHIME's results client uses. */
 
 import { z } from "zod";
 import { MAX_VIEW_LIMIT } from "./requests.js";
