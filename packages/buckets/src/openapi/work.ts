@@ -218,6 +218,7 @@ export const workPaths: Paths = {
           type: "object",
           properties: {
             worker: { type: "string" },
+            user: { type: "string", description: "the user of the token it contacted us with" },
             running: { type: "integer" },
             lastSeen: { type: "number" },
             lastContact: { type: "number" },

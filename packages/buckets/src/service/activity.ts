@@ -73,6 +73,8 @@ export interface WorkerSeen {
   running: number;
   /** When it was last heard of, by contact or by an attempt's start or stop (unix seconds). */
   lastSeen: number;
+  /** The user of the token it contacted the service with. */
+  user?: string;
   /** Its last contact (unix seconds), a poll for work or an attempt's heartbeat. */
   lastContact?: number;
   contact?: ContactVia;
@@ -93,10 +95,11 @@ export async function workersSeen(
 ): Promise<WorkerSeen[]> {
   requireScope(principal, "work:read");
   const since = ctx.now() - WORKERS_WINDOW_SECONDS;
+  // Keyed by user and worker: two users' workers of the same name are two workers.
   const seen = new Map<string, WorkerSeen>();
-  const entry = (name: string) => {
-    const worker = seen.get(name) ?? { worker: name, running: 0, lastSeen: 0, pipelines: [] };
-    seen.set(name, worker);
+  const entry = (key: string, name: string) => {
+    const worker = seen.get(key) ?? { worker: name, running: 0, lastSeen: 0, pipelines: [] };
+    seen.set(key, worker);
     return worker;
   };
   const [sightings, contacts] = await Promise.all([
@@ -109,14 +112,19 @@ export async function workersSeen(
       ? c.pipelines.filter((p) => principal.pipelines?.includes(p))
       : c.pipelines;
     if (principal.pipelines && serves.length === 0) continue;
-    const worker = entry(c._id);
+    const worker = entry(`${c.user}\u0000${c.worker}`, c.worker);
+    worker.user = c.user;
     worker.lastContact = c.at;
     worker.contact = c.via;
     worker.lastSeen = Math.max(worker.lastSeen, c.at);
     for (const p of serves) if (!worker.pipelines.includes(p)) worker.pipelines.push(p);
   }
+  const byName = new Map<string, WorkerSeen>();
+  for (const w of seen.values()) if (!byName.has(w.worker)) byName.set(w.worker, w);
   for (const s of sightings) {
-    const worker = entry(s.worker);
+    // An attempt records the worker's name only: it counts for the first contact of that name.
+    const worker = byName.get(s.worker) ?? entry(`\u0000${s.worker}`, s.worker);
+    byName.set(s.worker, worker);
     if (s.status === "running") worker.running += 1;
     worker.lastSeen = Math.max(worker.lastSeen, s.at);
     if (!worker.pipelines.includes(s.pipeline)) worker.pipelines.push(s.pipeline);

@@ -18,6 +18,8 @@ interface Minutes {
 }
 interface Worker {
   worker: string;
+  /** The token's user it contacted the service as. */
+  user?: string;
   running: number;
   lastSeen: number;
   lastContact?: number;
@@ -120,7 +122,7 @@ export function Overview() {
       <tbody>
         ${(workers.data ?? []).map(
           (w) => html`<tr data-worker=${w.worker} data-state=${stateOf(w, now)}>
-            <td>${w.worker}</td>
+            <td data-user=${w.user} title=${w.user ? `as ${w.user}` : ""}>${w.worker}</td>
             <td data-test="state">${stateOf(w, now)}</td>
             <td class="num">${w.running}</td>
             <td data-test="contact">
