@@ -13,6 +13,7 @@ const { t } = useTestService(import.meta.filename);
 
 interface Seen {
   worker: string;
+  user?: string;
   running: number;
   lastContact?: number;
   contact?: string;
