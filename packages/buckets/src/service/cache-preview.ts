@@ -4,7 +4,7 @@ import type { Principal } from "../auth/tokens.js";
 import { freshObjectId, type WorkDoc } from "../store/index.js";
 import { keyAndReuse, lineParents, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
-import { plan, worksOf } from "./runs/create.js";
+import { prepare, worksOf } from "./runs/create.js";
 import { fillTemplate } from "./runs/fanout.js";
 import { hasMatrix } from "./runs/run-steps.js";
 import { parseWith } from "./validate.js";
@@ -26,11 +26,10 @@ export async function previewRun(
   principal: Principal,
   body: unknown,
 ): Promise<PreviewAnswer> {
-  requireScope(principal, "work:deposit");
-  const { config, params } = parseWith(CreateRunSchema, body, "body");
-  const planned = plan(principal, config, params);
   const now = ctx.now();
-  const runId = freshObjectId();
+  // Refused as the start would refuse it: a step that grows is checked (user, pipeline, site)
+  // though its works are made only later.
+  const { planned, runId } = await prepare(ctx, principal, body, now, "runs");
   const predicted = new Map<string, Predicted>();
   const works: PreviewWork[] = [];
   for (const step of planned.steps) {
