@@ -1,10 +1,16 @@
 import {
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
+  AuditDetailsSchema,
   BulkRequestSchema,
   BulkResultSchema,
   CreateRunSchema,
   ExpireRequestSchema,
   ExpireResultSchema,
   MergeStepsSchema,
+  PipelineCountsSchema,
+  PipelineDetailsSchema,
+  PipelineNamesSchema,
   PreviewAnswerSchema,
   RerunAnswerSchema,
   RerunSchema,
@@ -12,6 +18,7 @@ import {
   RunCheckSchema,
   RunCreatedSchema,
   RunListParamsSchema,
+  RunOutputsSchema,
   RunPausedSchema,
   RunResumedSchema,
   RunSummarySchema,
@@ -19,7 +26,9 @@ import {
   ScheduleRemovedSchema,
   ScheduleSpecSchema,
   ScheduleViewSchema,
+  StatusCountsSchema,
   StepsMergedSchema,
+  WorkerSeenSchema,
 } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
@@ -119,6 +128,16 @@ const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
   ["POST /schedules/{id}/pause", "200", ScheduleDetailSchema],
   ["POST /schedules/{id}/resume", "200", ScheduleDetailSchema],
   ["DELETE /schedules/{id}", "200", ScheduleRemovedSchema],
+  ["GET /runs/{id}/outputs", "200", RunOutputsSchema],
+  ["GET /status", "200", StatusCountsSchema],
+  ["GET /status/pipelines", "200", PipelineNamesSchema],
+  ["GET /status/details/{pipeline}", "200", PipelineDetailsSchema],
+  ["GET /audit/failed", "200", AuditAnswerSchema],
+  ["GET /audit/expired", "200", AuditAnswerSchema],
+  ["GET /audit/stale/{days}", "200", AuditAnswerSchema],
+  ["GET /activity/counts", "200", array(PipelineCountsSchema)],
+  ["GET /activity/minutes", "200", ActivityMinutesSchema],
+  ["GET /activity/workers", "200", array(WorkerSeenSchema)],
 ];
 
 it("describes runs, schedules, the cache and bulk actions with the schemas the service parses with", async () => {
@@ -146,9 +165,10 @@ describe("the service's answers are what the document says", () => {
     method: string,
     path: string,
     body?: unknown,
+    token: string = t.tokens.alice,
   ): Promise<z.output<T>> {
     const got = await t.call(method, path, {
-      token: t.tokens.alice,
+      token,
       ...(body === undefined ? {} : { body }),
     });
     expect(got.status, `${method} ${path}: ${JSON.stringify(got.body)}`).toBe(status);
@@ -217,6 +237,60 @@ describe("the service's answers are what the document says", () => {
       confirmed: count.body,
     });
     expect(bulk).toMatchObject({ matched: count.body });
+    const outputs = await answer(RunOutputsSchema, 200, "GET", `/runs/${id}/outputs`);
+    expect(outputs.steps.map((s) => [s.name, s.works.length])).toEqual([
+      ["fit", 2],
+      ["sum", 1],
+      ["report", 1],
+    ]);
+    expect(outputs.steps[0]?.works.map((w) => w.matrix)).toEqual([{ i: 1 }, { i: 2 }]);
+  });
+
+  it("for the status, the audits and the dashboard's activity", async () => {
+    const pipeline = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const deposited = await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [{ pipeline, site: "local", user: "alice", command: ["true"] }],
+    });
+    expect(deposited.status).toBe(200);
+    const counts = await answer(StatusCountsSchema, 200, "GET", "/status");
+    expect(counts.queued).toBeGreaterThanOrEqual(1);
+    expect(await answer(PipelineNamesSchema, 200, "GET", "/status/pipelines")).toContain(pipeline);
+    const columns = await answer(PipelineDetailsSchema, 200, "GET", `/status/details/${pipeline}`);
+    expect(columns).toEqual({ total: 1, queued: 1, running: 0, success: 0, failure: 0 });
+    const all = await answer(
+      StatusCountsSchema,
+      200,
+      "GET",
+      `/status/details/${pipeline}?all=true`,
+    );
+    expect(all.cancelled).toBe(0);
+    const admin = t.tokens.admin;
+    for (const path of ["/audit/failed", "/audit/expired", "/audit/stale/36500"]) {
+      expect(typeof (await answer(AuditAnswerSchema, 200, "GET", path, undefined, admin))).toBe(
+        "number",
+      );
+      const parts = await answer(
+        AuditDetailsSchema,
+        200,
+        "GET",
+        `${path}?details=true`,
+        undefined,
+        admin,
+      );
+      expect(parts.total).toBe(0);
+    }
+    const table = await answer(array(PipelineCountsSchema), 200, "GET", "/activity/counts");
+    expect(table.find((r) => r.pipeline === pipeline)?.counts.queued).toBe(1);
+    const minutes = await answer(ActivityMinutesSchema, 200, "GET", "/activity/minutes");
+    expect(minutes.minutes).toHaveLength(minutes.success.length);
+    const claimed = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline },
+    });
+    expect(claimed.status).toBe(200);
+    const workers = await answer(array(WorkerSeenSchema), 200, "GET", "/activity/workers");
+    expect(workers.some((w) => w.pipelines.includes(pipeline))).toBe(true);
   });
 
   it("for schedules", async () => {

@@ -1,4 +1,22 @@
 export {
+  type ActivityMinutes,
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
+  AuditDaysSchema,
+  type AuditDetails,
+  AuditDetailsSchema,
+  CONTACT_VIAS,
+  type ContactVia,
+  type PipelineCounts,
+  PipelineCountsSchema,
+  type PipelineDetails,
+  PipelineDetailsSchema,
+  PipelineNamesSchema,
+  StatusCountsSchema,
+  type WorkerSeen,
+  WorkerSeenSchema,
+} from "./activity-answers.js";
+export {
   type Cache,
   CachedSchema,
   CacheSchema,
@@ -166,7 +184,9 @@ export {
   type RunOutputs,
   type RunOutputsParams,
   RunOutputsParamsSchema,
+  RunOutputsSchema,
   type WorkOutputs,
+  WorkOutputsSchema,
 } from "./run-outputs.js";
 export * from "./runs-requests.js";
 export * from "./schedule.js";

@@ -1,4 +1,6 @@
 import {
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
   BulkRequestSchema,
   BulkResultSchema,
   CountRequestSchema,
@@ -9,6 +11,8 @@ import {
   MintRequestSchema,
   OutcomeSchema,
   PipelineConfigSchema,
+  PipelineCountsSchema,
+  PipelineDetailsSchema,
   PreviewAnswerSchema,
   RerunAnswerSchema,
   RerunSchema,
@@ -18,6 +22,7 @@ import {
   RunCancelledSchema,
   RunCheckSchema,
   RunCreatedSchema,
+  RunOutputsSchema,
   RunPausedSchema,
   RunResumedSchema,
   RunSummarySchema,
@@ -25,8 +30,10 @@ import {
   ScheduleRemovedSchema,
   ScheduleSpecSchema,
   ScheduleViewSchema,
+  StatusCountsSchema,
   StepsMergedSchema,
   ViewRequestSchema,
+  WorkerSeenSchema,
   WorkSchema,
 } from "@workflow/work";
 import { VERSION } from "../version.js";
@@ -87,6 +94,13 @@ export function openApiDocument(): JsonSchema {
         ResultsViewRequest: schema(ResultsViewRequestSchema),
         ResultsCountRequest: schema(ResultsCountRequestSchema),
         ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),
+        RunOutputs: schema(RunOutputsSchema, "output"),
+        StatusCounts: schema(StatusCountsSchema, "output"),
+        PipelineDetails: schema(PipelineDetailsSchema, "output"),
+        AuditAnswer: schema(AuditAnswerSchema, "output"),
+        PipelineCounts: schema(PipelineCountsSchema, "output"),
+        ActivityMinutes: schema(ActivityMinutesSchema, "output"),
+        WorkerSeen: schema(WorkerSeenSchema, "output"),
       },
     },
     paths: withChimeBase({
