@@ -4,6 +4,21 @@ import {
   AuditDetailsSchema,
   BulkRequestSchema,
   BulkResultSchema,
+  ChimeConfigListSchema,
+  ChimeConfigSchema,
+  ChimeScheduleConfigSchema,
+  ChimeScheduleCountsSchema,
+  ChimeScheduleIdsSchema,
+  ChimeScheduleListSchema,
+  ChimeScheduleSchema,
+  ConfigCheckSchema,
+  ConfigCountSchema,
+  ConfigDeployAnswerSchema,
+  ConfigDeployedSchema,
+  ConfigDeployParamsSchema,
+  ConfigRemovedSchema,
+  ConfigStartedSchema,
+  ConfigStoppedSchema,
   CreateRunSchema,
   ExpireRequestSchema,
   ExpireResultSchema,
@@ -102,6 +117,17 @@ const array = <T extends z.ZodType>(item: T) => z.array(item);
 
 /** Where each request and answer is described, and by which schema of @workflow/work. */
 const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
+  ["POST /configs", "200", ConfigDeployAnswerSchema],
+  ["GET /configs", "200", ChimeConfigListSchema],
+  ["GET /configs/count", "200", ConfigCountSchema],
+  ["PUT /configs/cancel", "200", ConfigStoppedSchema],
+  ["POST /configs/retry", "200", RerunAnswerSchema],
+  ["DELETE /configs", "200", ConfigRemovedSchema],
+  ["POST /v2/schedule", "body", ChimeScheduleConfigSchema],
+  ["POST /v2/schedule", "201", ChimeScheduleIdsSchema],
+  ["GET /v2/schedule", "200", ChimeScheduleListSchema],
+  ["GET /v2/schedule/count", "200", ChimeScheduleCountsSchema],
+  ["DELETE /v2/schedule", "200", ScheduleRemovedSchema],
   ["POST /runs", "body", CreateRunSchema],
   ["POST /runs", "201", RunCreatedSchema],
   ["POST /runs", "200", RunCheckSchema],
@@ -155,6 +181,10 @@ it("describes runs, schedules, the cache and bulk actions with the schemas the s
   }
   const listed = document.paths["/runs"]?.get?.parameters?.map((p) => p.name);
   expect(listed).toEqual(Object.keys(RunListParamsSchema.shape));
+  const deploy = document.paths["/configs"]?.post?.parameters?.map((p) => p.name);
+  expect(deploy).toEqual(Object.keys(ConfigDeployParamsSchema.shape));
+  // CHIME's clients find the same operations at their base URL.
+  expect(document.paths["/v2/configs"]).toEqual(document.paths["/configs"]);
 });
 
 describe("the service's answers are what the document says", () => {
@@ -317,5 +347,75 @@ describe("the service's answers are what the document says", () => {
     await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/resume`);
     const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/schedules/${added.id}`);
     expect(removed).toEqual({ id: added.id, removed: true });
+  });
+
+  it("for CHIME's configs and schedules APIs", async () => {
+    const name = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const config = {
+      version: "2",
+      name,
+      defaults: { user: "alice", site: "local" },
+      pipeline: { steps: [{ name: "one", work: { command: ["true"] } }] },
+    };
+    const checked = await answer(ConfigCheckSchema, 200, "POST", "/configs?dry_run=True", config);
+    expect(checked).toMatchObject({ name, works: 1, dryRun: true });
+    const started = await answer(ConfigStartedSchema, 200, "POST", "/configs", config);
+    const id = started.config;
+    expect(started.pipelines).toEqual([id]);
+    const [listed] = await answer(array(ChimeConfigSchema), 200, "GET", `/configs?name=${name}`);
+    expect(listed).toMatchObject({ id, name, status: "running", deployments: [] });
+    const hidden = encodeURIComponent(JSON.stringify({ yaml: 0 }));
+    const projected = await answer(
+      ChimeConfigListSchema,
+      200,
+      "GET",
+      `/configs?name=${name}&projection=${hidden}`,
+    );
+    expect(projected[0]).not.toHaveProperty("yaml");
+    expect((await answer(ConfigCountSchema, 200, "GET", "/configs/count")).configs).toBeGreaterThan(0);
+    const byId = encodeURIComponent(JSON.stringify({ id }));
+    const stopped = await answer(ConfigStoppedSchema, 200, "PUT", `/configs/cancel?query=${byId}`);
+    expect(stopped).toEqual({ stopped_config: id, stopped_pipelines: [id] });
+    const retried = await answer(RerunAnswerSchema, 200, "POST", "/configs/retry", { id });
+    expect(retried.id).toBe(id);
+    await t.call("PUT", `/configs/cancel?query=${byId}`, { token: t.tokens.alice });
+    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?query=${byId}`)).toBe(true);
+
+    const triggered = { ...config, on: [{ cron: "0 2 * * *" }] };
+    const params = encodeURIComponent(JSON.stringify({}));
+    const wouldDeploy = await answer(
+      ConfigDeployedSchema,
+      200,
+      "POST",
+      `/configs?dry_run=true&params=${params}`,
+      triggered,
+    );
+    expect(wouldDeploy).toMatchObject({ config: name, pipelines: [], dryRun: true });
+    const deployed = await answer(ConfigDeployedSchema, 200, "POST", "/configs", triggered);
+    expect(deployed.schedules).toHaveLength(1);
+    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?name=${name}`)).toBe(true);
+
+    const scheduled = { ...config, schedule: { cronspec: "0 2 * * *", count: 3 } };
+    const [schedule] = await answer(ChimeScheduleIdsSchema, 201, "POST", "/v2/schedule", scheduled);
+    const one = encodeURIComponent(JSON.stringify({ id: schedule }));
+    const [shown] = await answer(
+      array(ChimeScheduleSchema),
+      200,
+      "GET",
+      `/v2/schedule?query=${one}`,
+    );
+    expect(shown).toMatchObject({ id: schedule, name, status: "active", lives: 3, history: [] });
+    const all = await answer(array(ChimeScheduleSchema), 200, "GET", "/v2/schedule");
+    expect(all.map((s) => s.id)).toContain(schedule);
+    const named = encodeURIComponent(JSON.stringify({ name }));
+    const counts = await answer(
+      ChimeScheduleCountsSchema,
+      200,
+      "GET",
+      `/v2/schedule/count?query=${named}`,
+    );
+    expect(counts).toEqual({ [name]: 1 });
+    const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/v2/schedule?query=${one}`);
+    expect(removed).toEqual({ id: schedule, removed: true });
   });
 });

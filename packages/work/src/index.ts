@@ -42,6 +42,7 @@ export {
   type PreviewWork,
   PreviewWorkSchema,
 } from "./cache-requests.js";
+export * from "./chime-requests.js";
 export {
   type BatchOptions,
   DEPOSIT_BATCH,
