@@ -50,6 +50,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { schema } from "../src/openapi/build.js";
 import { servedRoutes } from "./support/routes.js";
+import { runConfig } from "./support/runs.js";
 import { useTestService } from "./support/service.js";
 
 /**
@@ -211,21 +212,14 @@ describe("the service's answers are what the document says", () => {
 
   it("for runs, their preview, the cache and bulk actions", async () => {
     const name = `doc-${new ObjectId().toHexString().slice(-8)}`;
-    const config = {
-      version: "2",
-      name,
-      defaults: { site: "local" },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { i: [1, 2] },
-            work: { command: ["true"], parameters: { i: "${{ matrix.i }}" }, cache: true },
-          },
-          { name: "sum", needs: ["fit"], work: { command: ["true"] } },
-        ],
+    const config = runConfig(name, [
+      {
+        name: "fit",
+        matrix: { i: [1, 2] },
+        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" }, cache: true },
       },
-    };
+      { name: "sum", needs: ["fit"], work: { command: ["true"] } },
+    ]);
     const checked = await answer(RunCheckSchema, 200, "POST", "/runs?dry_run=true", { config });
     expect(checked).toMatchObject({ name, user: "alice", works: 3 });
     const preview = await answer(PreviewAnswerSchema, 200, "POST", "/runs/preview", { config });

@@ -86,7 +86,12 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
+export {
+  type DurationUnit,
+  SECONDS_PER_DAY,
+  spokenDuration,
+  UNIT_SECONDS,
+} from "./durations.js";
 export {
   ERROR_CODES,
   ERROR_FAMILIES,

@@ -142,7 +142,7 @@ export async function removeConfig(ctx: ServiceContext, principal: Principal, pa
       `config ${id.toHexString()} is running: stop it first (workflow configs stop)`,
     );
   }
-  await ctx.store.runWorks.remove(id);
+  await ctx.store.runWorks.remove(run);
   await ctx.store.runs.remove(id);
 }
 
