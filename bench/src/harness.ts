@@ -14,6 +14,8 @@ export const ROOT = join(import.meta.dirname, "..", "..");
  * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- --only endToEnd
  */
 export const NODE_ARGS = process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+/** Node flags for the service alone (its profile without the workers'): BENCH_SERVICE_NODE_ARGS. */
+const SERVICE_NODE_ARGS = process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
 const SECRET = "bench-secret-0123456789abcdef";
 /** The node flags of the service's bin (its `#!/usr/bin/env -S node ...` line), as users run it. */
 const SERVICE_FLAGS =
@@ -77,7 +79,13 @@ async function startService(uri: string): Promise<Service> {
   const url = `http://127.0.0.1:${port}`;
   const service = spawn(
     process.execPath,
-    [...SERVICE_FLAGS, ...NODE_ARGS, join(ROOT, "packages/buckets/dist/cli.js"), "serve"],
+    [
+      ...SERVICE_FLAGS,
+      ...NODE_ARGS,
+      ...SERVICE_NODE_ARGS,
+      join(ROOT, "packages/buckets/dist/cli.js"),
+      "serve",
+    ],
     {
       env: {
         PATH: process.env.PATH ?? "",
@@ -257,7 +265,13 @@ function request(
         res.on("error", reject);
       },
     );
-    req.on("error", reject);
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      // A kept-alive socket the service closed as idle (its 5 s keep-alive) while this request
+      // was being sent on it: the request never reached the service, so it is sent again.
+      if (req.reusedSocket && error.code === "ECONNRESET") {
+        request(agent, url, method, token, body, raw).then(resolve, reject);
+      } else reject(error);
+    });
     req.end(payload);
   });
 }

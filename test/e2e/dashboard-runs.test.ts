@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { yamlConfig } from "../support/configs.js";
 import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
@@ -32,27 +33,31 @@ afterAll(async () => {
 const runPage = () => page.locator("[data-test=run]");
 const stepState = (name: string) =>
   page.locator(`[data-test=graph] [data-step="${name}"]`).getAttribute("data-state");
+/** The fill and outline a step's node is drawn in. */
+const colours = (name: string) =>
+  page.evaluate(`(() => {
+    const node = document.querySelector('[data-test=graph] [data-step="${name}"] rect');
+    const style = getComputedStyle(node);
+    return [style.fill, style.stroke];
+  })()`);
 
 describe("a run's page", () => {
   it("shows its limits, pauses and resumes it, and shows it timed out with a way to carry on", {
     timeout: 120_000,
   }, async () => {
     const pipeline = `ui-runctl-${Math.random().toString(36).slice(2, 8)}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "timeout: 2h",
-      "max-parallel: 1",
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: slow",
-      "      matrix: {n: [1, 2]}",
-      '      work: {command: ["sh", "-c", "exec sleep 600"]}',
-      "    - name: after",
-      "      needs: [slow]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: slow",
+        "      matrix: {n: [1, 2]}",
+        '      work: {command: ["sh", "-c", "exec sleep 600"]}',
+        "    - name: after",
+        "      needs: [slow]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin", header: ["timeout: 2h", "max-parallel: 1"] },
+    );
     const { id } = await stack.client().startRun(config);
     worker = workerProcess([pipeline, "--url", stack.url, "--sleep", "0.2", "--lease", "3"], {
       WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]),
@@ -97,26 +102,25 @@ describe("a run's page", () => {
 
   it("draws each step's if: on the graph, and whether it held", { timeout: 120_000 }, async () => {
     const pipeline = `ui-if-${Math.random().toString(36).slice(2, 8)}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: fit",
-      '      work: {command: ["true"]}',
-      "    - name: alarm",
-      "      needs: [fit]",
-      "      if: needs.fit.result == 'failure'",
-      '      work: {command: ["true"]}',
-      "    - name: report",
-      "      needs: [fit]",
-      "      if: always()",
-      '      work: {command: ["true"]}',
-      "    - name: publish",
-      "      needs: [alarm]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: fit",
+        '      work: {command: ["true"]}',
+        "    - name: alarm",
+        "      needs: [fit]",
+        "      if: needs.fit.result == 'failure'",
+        '      work: {command: ["true"]}',
+        "    - name: report",
+        "      needs: [fit]",
+        "      if: always()",
+        '      work: {command: ["true"]}',
+        "    - name: publish",
+        "      needs: [alarm]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin" },
+    );
     const { id } = await stack.client().startRun(config);
     await signIn();
     await page.goto(`${stack.url}/ui#/runs/${id}`);
@@ -127,6 +131,8 @@ describe("a run's page", () => {
       .poll(() => condition("alarm").getAttribute("data-held"), { timeout: SEEN_MS })
       .toBe("pending");
     await expect(condition("alarm").textContent()).resolves.toContain("… if needs.fit.result ==");
+    // A step with no state of its own colours yet is drawn plain.
+    await expect(colours("alarm")).resolves.toEqual(["rgb(236, 239, 241)", "rgb(120, 144, 156)"]);
     // The page of the run before (paused and resumed there) said so; this run's page does not.
     await expect(runPage().locator(".done").count()).resolves.toBe(0);
     await expect(
@@ -150,6 +156,9 @@ describe("a run's page", () => {
     // publish has no if: of its own; the default, success(), did not hold (alarm was skipped).
     await expect(condition("publish").textContent()).resolves.toContain("✗ if success()");
     await expect(stepState("publish")).resolves.toBe("skipped");
+    // Each state's colours reach its node.
+    await expect(colours("report")).resolves.toEqual(["rgb(200, 230, 201)", "rgb(46, 125, 50)"]);
+    await expect(colours("alarm")).resolves.toEqual(["rgb(225, 190, 231)", "rgb(106, 27, 154)"]);
     await expect(condition("fit").count()).resolves.toBe(0);
     await expect(
       page.locator('[data-test=graph] [data-step="alarm"] title').textContent(),

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { pipelineConfig } from "../support/configs.js";
 import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 
 /**
@@ -18,17 +19,14 @@ describe("the dashboard and a run's steps", () => {
   }, async () => {
     const pipeline = `ui-steps-${Math.random().toString(36).slice(2, 8)}`;
     const admin = stack.token("admin", ["admin"]);
-    const config = {
-      version: "2",
-      name: pipeline,
-      defaults: { user: "admin", site: "local" },
-      pipeline: {
-        steps: [
-          { name: "fit", matrix: { alpha: [1, 2] }, work: { command: ["true"] } },
-          { name: "merge", needs: ["fit"], work: { command: ["true"] } },
-        ],
-      },
-    };
+    const config = pipelineConfig(
+      pipeline,
+      [
+        { name: "fit", matrix: { alpha: [1, 2] }, work: { command: ["true"] } },
+        { name: "merge", needs: ["fit"], work: { command: ["true"] } },
+      ],
+      { user: "admin" },
+    );
     const started = await fetch(`${stack.url}/runs`, {
       method: "POST",
       headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },

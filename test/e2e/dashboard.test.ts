@@ -1,6 +1,7 @@
 import type { StoredWork, WorkInput } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
+import { pipelineConfig, yamlConfig } from "../support/configs.js";
 import { useDashboard } from "../support/dashboard.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, TEST_SECRET } from "../support/stack.js";
@@ -252,20 +253,19 @@ describe("the dashboard in a browser", () => {
 
   it("cancels a run from its graph, and reruns it", async () => {
     const pipeline = pipelineName("run");
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: admin, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: prepare",
-      "      stage: 1",
-      '      work: {command: ["sh", "-c", "sleep 20"]}',
-      "    - name: fit",
-      "      stage: 2",
-      "      needs: [prepare]",
-      '      work: {command: ["true"]}',
-    ].join("\n");
+    const config = yamlConfig(
+      pipeline,
+      [
+        "    - name: prepare",
+        "      stage: 1",
+        '      work: {command: ["sh", "-c", "sleep 20"]}',
+        "    - name: fit",
+        "      stage: 2",
+        "      needs: [prepare]",
+        '      work: {command: ["true"]}',
+      ],
+      { user: "admin" },
+    );
     const run = await call("POST", "/runs", admin(), { config });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
     const runId = (run.body as { id: string }).id;
@@ -313,23 +313,20 @@ describe("the dashboard in a browser", () => {
 
   it("draws a step made from a parent's results: fans out until the parent ends, then its count", async () => {
     const pipeline = pipelineName("fanout");
-    const config = {
-      version: "2",
-      name: pipeline,
-      defaults: { user: "admin", site: "local" },
-      pipeline: {
-        steps: [
-          { name: "split", work: { command: ["true"] } },
-          {
-            name: "process",
-            needs: ["split"],
-            matrix: { partition: "${{ needs.split.results.partitions }}" },
-            "max-parallel": 2,
-            work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
-          },
-        ],
-      },
-    };
+    const config = pipelineConfig(
+      pipeline,
+      [
+        { name: "split", work: { command: ["true"] } },
+        {
+          name: "process",
+          needs: ["split"],
+          matrix: { partition: "${{ needs.split.results.partitions }}" },
+          "max-parallel": 2,
+          work: { command: ["true"], parameters: { p: "${{ matrix.partition }}" } },
+        },
+      ],
+      { user: "admin" },
+    );
     const run = await call("POST", "/runs", admin(), { config });
     expect(run.status, JSON.stringify(run.body)).toBe(201);
     const runId = (run.body as { id: string }).id;

@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { StoredWork } from "@workflow/work";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Owned, workerProcess } from "../support/processes.js";
-import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
-import { eventually, useStack } from "../support/stack.js";
+import { writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { useProxiedWorker } from "../support/proxied-worker.js";
+import { depositAll, finishedWorks } from "../support/works.js";
 
 /**
  * A work printing 20 MB against a service that is reachable but slow to take logs: the worker
@@ -14,39 +10,13 @@ import { eventually, useStack } from "../support/stack.js";
  */
 
 const LINES = 400_000;
-const { stack } = useStack(import.meta.filename);
-let proxy: CuttingProxy;
-let dir: string;
-let worker: Owned | undefined;
-
-beforeAll(async () => {
-  proxy = await startCuttingProxy(stack.url);
-  dir = mkdtempSync(join(tmpdir(), "logs-backpressure-"));
-});
-
-afterAll(async () => {
-  await worker?.stop("SIGKILL");
-  await proxy?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const { stack, proxy, scratch, startWorker } = useProxiedWorker(import.meta.filename);
 
 /** Runs one work with a fresh worker through the slow proxy; answers it ended and its logs. */
 async function runSlowly(work: Record<string, unknown>) {
-  const [id] = (await stack
-    .client()
-    .deposit([{ pipeline: "slow-logs", site: "local", user: "alice", ...work }], {
-      returnIds: true,
-    })) as string[];
-  await worker?.stop("SIGKILL");
-  worker = workerProcess(
-    ["slow-logs", "--url", proxy.url, "--lives", "1", "--sleep", "0.1"],
-    { WORKFLOW_TOKEN: stack.token("worker", ["work:withdraw"]) },
-    dir,
-  );
-  const done = await eventually(async () => {
-    const found = (await stack.client().view({ id }, { limit: 1 }))[0] as StoredWork;
-    return ["success", "failure"].includes(found.status) ? found : undefined;
-  }, 150_000);
+  const [id] = await depositAll(stack, "slow-logs", [work], { user: "alice" });
+  startWorker("slow-logs");
+  const [done] = await finishedWorks(stack, [id as string], 150_000);
   return { done, logs: await stack.client().logs(id as string) };
 }
 
@@ -70,7 +40,7 @@ describe("logs while the service is slow but reachable", () => {
       return 150;
     };
     const { done, logs } = await runSlowly({ command: ["sh", "-c", script] });
-    expect(done.status).toBe("success");
+    expect(done?.status).toBe("success");
     expect(appends).toBeGreaterThan(10);
     const { lines, cut } = logs;
     expect(lines.filter((line) => line.text.startsWith("[workflow: "))).toEqual([]);
@@ -87,7 +57,7 @@ describe("logs while the service is slow but reachable", () => {
     timeout: 180_000,
   }, async () => {
     writeFileSync(
-      join(dir, "flood.py"),
+      scratch("flood.py"),
       "def flood(n):\n    for i in range(n):\n        print(f'{i + 1:050d}')\n    return {'printed': n}\n",
     );
     proxy.slow = (req) => (req.method === "POST" && /\/logs\b/.test(req.url ?? "") ? 150 : 0);

@@ -40,23 +40,26 @@ async function claim(pipeline: string, n: number): Promise<StoredWork[]> {
   return claimed;
 }
 
+/** Every work's success, with `results(work)`, reported at once through one reporter. */
+function reportAll(
+  works: StoredWork[],
+  results: (work: StoredWork) => Record<string, unknown>,
+): Promise<boolean[]> {
+  const reporter = createReporter(worker);
+  return Promise.all(
+    works.map((work) =>
+      reporter.report(work, toUpdate(work, { status: "success", results: results(work) }), logger),
+    ),
+  );
+}
+
 it("20 outcomes in one batch, one with a $ key in its results: 19 land, the 20th fails saying why", {
   timeout: 30_000,
 }, async () => {
   const works = await claim("split", 20);
   const poisoned = works[13] as StoredWork;
-  const reporter = createReporter(worker);
-  const recorded = await Promise.all(
-    works.map((work) =>
-      reporter.report(
-        work,
-        toUpdate(work, {
-          status: "success",
-          results: work === poisoned ? { $where: "sleep(1000)" } : { n: work.parameters?.i },
-        }),
-        logger,
-      ),
-    ),
+  const recorded = await reportAll(works, (work) =>
+    work === poisoned ? { $where: "sleep(1000)" } : { n: work.parameters?.i },
   );
   // The poisoned outcome's stand-in (a failure) was recorded too.
   expect(recorded.every(Boolean)).toBe(true);
@@ -80,12 +83,7 @@ it("a work deleted while it ran drops only its own outcome", { timeout: 30_000 }
   const works = await claim("deleted", 5);
   const gone = works[2] as StoredWork;
   await admin.delete([gone.id]);
-  const reporter = createReporter(worker);
-  const recorded = await Promise.all(
-    works.map((work) =>
-      reporter.report(work, toUpdate(work, { status: "success", results: { ok: true } }), logger),
-    ),
-  );
+  const recorded = await reportAll(works, () => ({ ok: true }));
   expect(recorded).toEqual(works.map((w) => w !== gone));
   const stored = await admin.view({ pipeline: "deleted" });
   expect(stored).toHaveLength(4);
@@ -102,18 +100,8 @@ it("refusals of two causes in one batch: each outcome goes by its own code", {
   const gone = works[1] as StoredWork;
   const poisoned = works[3] as StoredWork;
   await admin.delete([gone.id]);
-  const reporter = createReporter(worker);
-  const recorded = await Promise.all(
-    works.map((work) =>
-      reporter.report(
-        work,
-        toUpdate(work, {
-          status: "success",
-          results: work === poisoned ? { $where: "sleep(1000)" } : { ok: true },
-        }),
-        logger,
-      ),
-    ),
+  const recorded = await reportAll(works, (work) =>
+    work === poisoned ? { $where: "sleep(1000)" } : { ok: true },
   );
   expect(recorded).toEqual(works.map((w) => w !== gone));
   const stored = new Map((await admin.view({ pipeline: "mixed" })).map((w) => [w.id, w]));

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv } from "../support/cli.js";
+import { stepOne, yamlConfig } from "../support/configs.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
 
@@ -78,19 +79,7 @@ describe("workflow schedule", () => {
     timeout: 60_000,
   }, async () => {
     const good = join(dir, "pipe.yaml");
-    writeFileSync(
-      good,
-      [
-        'version: "2"',
-        "name: scheduled",
-        "defaults: {user: alice, site: local}",
-        "pipeline:",
-        "  steps:",
-        "    - name: one",
-        "      stage: 1",
-        '      work: {command: ["echo", "${{ params.word }}"]}',
-      ].join("\n"),
-    );
+    writeFileSync(good, yamlConfig("scheduled", stepOne(["echo", "${{ params.word }}"])));
     const added = JSON.parse(
       await workflow(
         "add",

@@ -169,6 +169,119 @@ pipeline:
     await eventually(async () => ((await client.run(id)).status === "success" ? true : undefined));
   });
 
+  it("a run's works, found on its pipelines' shards: pause, a step grown in another pipeline, a merged one in a third, outputs, rerun, cancel, removal", {
+    timeout: 60_000,
+  }, async () => {
+    const client = admin();
+    const w = worker();
+    watch.takeMarked();
+    const { id } = await client.startRun(`
+version: "2"
+name: wire-control
+defaults: {user: admin, site: local}
+pipeline:
+  steps:
+    - name: split
+      work: {command: ["echo", "split"]}
+    - name: parts
+      needs: split
+      matrix: {part: "\${{ needs.split.results.parts }}"}
+      work: {pipeline: wire-grown, command: ["echo", "\${{ matrix.part }}"]}
+`);
+    await client.pauseRun(id);
+    await client.resumeRun(id);
+    // Stored waiting in a pipeline the run did not name until the merge: found through it.
+    await client.mergeSteps(
+      id,
+      `
+- name: after
+  needs: parts
+  work: {pipeline: wire-merged, command: ["echo", "after"]}
+`,
+    );
+    const succeed = async (pipeline: string, results: Record<string, unknown> = {}) => {
+      const done = await w.withdraw({ pipeline }, { count: 5 });
+      await w.update(
+        done.map((d) => ({
+          id: d.id,
+          pipeline: d.pipeline,
+          attempt: d.attempt,
+          claim: d.claim,
+          status: "success" as const,
+          results,
+        })),
+      );
+      return done.map((d) => d.command);
+    };
+    expect(await succeed("wire-control", { parts: [1, 2] })).toEqual([["echo", "split"]]);
+    // Made from the results as the outcome was recorded, then released in turn.
+    expect(await succeed("wire-grown")).toEqual([
+      ["echo", "1"],
+      ["echo", "2"],
+    ]);
+    expect(await succeed("wire-merged")).toEqual([["echo", "after"]]);
+    const done = await eventually(async () => {
+      const run = await client.run(id);
+      return run.status === "success" ? run : undefined;
+    });
+    expect(done.pipelines).toEqual(["wire-control", "wire-grown", "wire-merged"]);
+    expect(done.steps.map((s) => [s.name, s.works])).toEqual([
+      ["split", 1],
+      ["parts", 2],
+      ["after", 1],
+    ]);
+    expect((await client.runOutputs(id)).steps.map((s) => s.works.length)).toEqual([1, 2, 1]);
+    expect((await client.rerun(id, { steps: ["split"], downstream: true })).works).toBe(4);
+    expect((await client.cancelRun(id)).cancelled).toBeGreaterThan(0);
+    const query = encodeURIComponent(JSON.stringify({ id }));
+    await call("DELETE", `/configs?name=wire-control&query=${query}`);
+    const all = ["wire-control", "wire-grown", "wire-merged"];
+    expect(await client.count({ pipeline: { $in: all } })).toBe(0);
+    expect(onHotPath(watch.takeMarked())).toEqual([]);
+  });
+
+  it("a step from another starts each line as its own work succeeds, in another pipeline", {
+    timeout: 60_000,
+  }, async () => {
+    const client = admin();
+    const w = worker();
+    watch.takeMarked();
+    const { id } = await client.startRun(`
+version: "2"
+name: wire-lines
+defaults: {user: admin, site: local, retries: 0}
+pipeline:
+  steps:
+    - name: fit
+      matrix: {alpha: [1, 2]}
+      work: {command: ["echo", "fit"], parameters: {alpha: "\${{ matrix.alpha }}"}}
+    - name: evaluate
+      matrix: {from: fit}
+      work: {pipeline: wire-lines-b, command: ["echo"], parameters: {model: "\${{ needs.fit.results }}"}}
+`);
+    const succeed = (done: StoredWork[]) =>
+      w.update(
+        done.map((d) => ({
+          id: d.id,
+          pipeline: d.pipeline,
+          attempt: d.attempt,
+          claim: d.claim,
+          status: "success" as const,
+          results: d.parameters ?? {},
+        })),
+      );
+    const fits = await w.withdraw({ pipeline: "wire-lines" }, { count: 2 });
+    expect(fits).toHaveLength(2);
+    await succeed(fits.slice(0, 1));
+    // Its own line goes while the other fit runs: read by line (succeeded, waiting, results).
+    const first = await w.withdraw({ pipeline: "wire-lines-b" }, { count: 2 });
+    expect(first.map((d) => d.parameters)).toEqual([{ model: fits[0]?.parameters }]);
+    await succeed([...fits.slice(1), ...first]);
+    await succeed(await w.withdraw({ pipeline: "wire-lines-b" }, { count: 2 }));
+    await eventually(async () => ((await client.run(id)).status === "success" ? true : undefined));
+    expect(onHotPath(watch.takeMarked())).toEqual([]);
+  });
+
   it("the cache: a run and a deposit answered from it, a preview, expiries", {
     timeout: 60_000,
   }, async () => {

@@ -1,7 +1,11 @@
+import type { Slack } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../support/slack.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { depositAll, freshPipeline } from "../support/works.js";
+
+/** A worker's Slack notifications against a fake Slack: what it posts, when, and what it keeps. */
 
 let stack: Stack;
 let slack: FakeSlack;
@@ -20,22 +24,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function run(slackNotify: object, extra: object = {}) {
-  const client = stack.client();
-  const pipeline = `slack${Math.random().toString(36).slice(2, 8)}`;
-  const [id] = await client.deposit(
-    [
-      {
-        pipeline,
-        site: "chime",
-        user: "admin",
-        command: ["echo", "done"],
-        notify: { slack: slackNotify },
-        ...extra,
-      },
-    ],
-    { returnIds: true },
-  );
+/** One work of a pipeline of its own, as the admin, that asks Slack for `ask`; answers both. */
+async function depositNotifying(ask: Partial<Slack>) {
+  const pipeline = freshPipeline("slack");
+  const [id] = await depositAll(stack, pipeline, [
+    { site: "chime", command: ["echo", "done"], notify: { slack: ask } },
+  ]);
+  return { id: id as string, pipeline };
+}
+
+/** A worker in this process, speaking to the fake Slack, for the one work of `pipeline`. */
+async function workOnce(pipeline: string, client = stack.client()) {
   const worker = startWorker({
     pipelines: [pipeline],
     client,
@@ -45,8 +44,14 @@ async function run(slackNotify: object, extra: object = {}) {
     env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
   });
   await worker.done;
-  const [work] = await client.view({ id });
-  return { id: id as string, pipeline, work };
+}
+
+/** A work that asks Slack for `ask`, run; answers it as stored after. */
+async function run(ask: Partial<Slack>) {
+  const { id, pipeline } = await depositNotifying(ask);
+  await workOnce(pipeline);
+  const [work] = await stack.client().view({ id });
+  return { id, pipeline, work };
 }
 
 describe("Slack notifications", () => {
@@ -69,19 +74,7 @@ describe("Slack notifications", () => {
 
   it("posts while the worker holds the attempt, then records outcome and reply in one PUT, with a worker's own token", async () => {
     const admin = stack.client();
-    const pipeline = `slack${Math.random().toString(36).slice(2, 8)}`;
-    const [id] = await admin.deposit(
-      [
-        {
-          pipeline,
-          site: "chime",
-          user: "admin",
-          command: ["echo", "done"],
-          notify: { slack: { channel_id: "C2" } },
-        },
-      ],
-      { returnIds: true },
-    );
+    const { id, pipeline } = await depositNotifying({ channel_id: "C2" });
     const seen: (string | undefined)[] = [];
     slack.onCall = async () => {
       seen.push((await admin.view({ id }))[0]?.status);
@@ -95,15 +88,7 @@ describe("Slack notifications", () => {
       sent.push(works);
       return update(works);
     };
-    const worker = startWorker({
-      pipelines: [pipeline],
-      client,
-      lives: 1,
-      wait: 2,
-      logger: createLogger("silent"),
-      env: { WORKFLOW_NOTIFY_SLACK_TOKEN: "xoxb-test", WORKFLOW_NOTIFY_SLACK_API_URL: slack.url },
-    });
-    await worker.done;
+    await workOnce(pipeline, client);
     // Slack heard while the worker held the attempt; outcome and reply went in its one PUT.
     expect(seen).toEqual(["running"]);
     expect(sent).toHaveLength(1);

@@ -1,62 +1,20 @@
 import { MAX_RUN_WORKS } from "@workflow/work";
 import type { Harness } from "../harness.js";
+import { fourClaimers, manyThenFanIn } from "../runs.js";
 import { log, median, round } from "../stats.js";
 
-type Claimed = { id: string; attempt: number };
-
-const CLAIM = 100;
 const POLL_MS = 20;
-
-/** A matrix step of `n` no-op works and its fan-in, every work with `cache: true`. */
-const configOf = (pipeline: string, n: number) => ({
-  version: "2",
-  name: pipeline,
-  defaults: { site: "local" },
-  cache: true,
-  pipeline: {
-    steps: [
-      {
-        name: "many",
-        matrix: { i: [...Array(n).keys()] },
-        work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
-      },
-      {
-        name: "fanin",
-        needs: ["many"],
-        work: { command: ["true"], parameters: { all: "${{ needs.many.results.ok }}" } },
-      },
-    ],
-  },
-});
 
 /** Claims and reports the pipeline's works, 100 a request, 4 claimers, until the run ends. */
 async function workUntilDone(h: Harness, pipeline: string, run: string): Promise<void> {
   let done = false;
-  const claimer = async () => {
-    while (!done) {
-      const claimed = await h.http<Claimed[]>("POST", `/work/withdraw?count=${CLAIM}`, {
-        pipeline,
-      });
-      if (claimed.length === 0) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        continue;
-      }
-      await h.http(
-        "PUT",
-        "/work",
-        claimed.map((w) => ({
-          id: w.id,
-          attempt: w.attempt,
-          status: "success",
-          results: { ok: 1 },
-        })),
-      );
-    }
-  };
-  const workers = [claimer(), claimer(), claimer(), claimer()];
+  const workers = fourClaimers(h, pipeline, async (claimed) => {
+    if (claimed.length === 0) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    return !done;
+  });
   await ended(h, run);
   done = true;
-  await Promise.all(workers);
+  await workers;
 }
 
 async function ended(h: Harness, run: string): Promise<string> {
@@ -70,7 +28,9 @@ async function ended(h: Harness, run: string): Promise<string> {
 /** Seconds from POST /runs to the run's end: executed by no-op workers, or answered from the cache. */
 async function timed(h: Harness, pipeline: string, n: number, execute: boolean) {
   const started = performance.now();
-  const { id } = await h.http<{ id: string }>("POST", "/runs", { config: configOf(pipeline, n) });
+  const { id } = await h.http<{ id: string }>("POST", "/runs", {
+    config: manyThenFanIn(pipeline, n, { cache: true }),
+  });
   if (execute) await workUntilDone(h, pipeline, id);
   const status = await ended(h, id);
   if (status !== "success") throw new Error(`run ${id} ended ${status}`);

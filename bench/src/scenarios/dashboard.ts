@@ -1,3 +1,4 @@
+import { WORKS_PAGE_PROJECTION } from "@workflow/work/views";
 import { type Harness, queuedDoc } from "../harness.js";
 import { latencies, log, p50p99 } from "../stats.js";
 import { empty } from "./latency.js";
@@ -9,19 +10,6 @@ const RUNNING = 200;
 const SAMPLES = 100;
 const HOUR = 3600;
 const DAY = 24 * HOUR;
-const PROJECTION = {
-  pipeline: 1,
-  status: 1,
-  user: 1,
-  site: 1,
-  tags: 1,
-  function: 1,
-  command: 1,
-  creation: 1,
-  attempt: 1,
-  parameters: 1,
-};
-
 /**
  * A day of a busy service: `total` works over five pipelines, most ended (success, one in ten a
  * failure) with their stops spread over the last 24 hours, so the last hour holds about 1/24th of
@@ -90,7 +78,7 @@ export async function dashboardScenario(h: Harness, quick: boolean) {
   const page = (query: object, after?: string) => () =>
     h.http("POST", "/view", {
       query,
-      projection: PROJECTION,
+      projection: WORKS_PAGE_PROJECTION,
       limit: 50,
       ...(after ? { after } : {}),
     });

@@ -1,40 +1,30 @@
 import { MAX_RUN_WORKS } from "@workflow/work";
 import type { Harness } from "../harness.js";
+import { type Claimed, fourClaimers, reportDone, runConfig } from "../runs.js";
 import { log, median, round } from "../stats.js";
-
-type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
-
-const CLAIM = 100;
 
 /** A parent, `n` children, a fan-in: the children from the parent's results, or stored whole. */
 function config(pipeline: string, n: number, grown: boolean) {
   const matrix = grown
     ? { i: "${{ needs.parent.results.partitions }}" }
     : { i: [...Array(n).keys()] };
-  return {
-    version: "2",
-    name: pipeline,
-    defaults: { site: "local" },
-    pipeline: {
-      steps: [
-        { name: "parent", work: { command: ["true"] } },
-        {
-          name: "children",
-          needs: ["parent"],
-          matrix,
-          work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
-        },
-        {
-          name: "fanin",
-          needs: ["children"],
-          work: {
-            command: ["true"],
-            parameters: { fanin: true, all: "${{ needs.children.results.ok }}" },
-          },
-        },
-      ],
+  return runConfig(pipeline, [
+    { name: "parent", work: { command: ["true"] } },
+    {
+      name: "children",
+      needs: ["parent"],
+      matrix,
+      work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
     },
-  };
+    {
+      name: "fanin",
+      needs: ["children"],
+      work: {
+        command: ["true"],
+        parameters: { fanin: true, all: "${{ needs.children.results.ok }}" },
+      },
+    },
+  ]);
 }
 
 /**
@@ -63,23 +53,16 @@ async function once(h: Harness, pipeline: string, n: number, grown: boolean) {
     const firstChild = performance.now() - sent;
     if (!child) throw new Error("no child was released");
     let fanIn: number | undefined;
-    const report = (works: Claimed[]) =>
-      h.http(
-        "PUT",
-        "/work",
-        works.map((w) => ({ id: w.id, attempt: w.attempt, status: "success", results: { ok: 1 } })),
-      );
-    await report([child]);
-    const claimer = async () => {
-      while (fanIn === undefined) {
-        const claimed = await h.http<Claimed[]>("POST", `/work/withdraw?count=${CLAIM}&wait=1`, {
-          pipeline,
-        });
+    await reportDone(h, [child]);
+    await fourClaimers(
+      h,
+      pipeline,
+      (claimed) => {
         if (claimed.some((w) => w.parameters?.fanin)) fanIn ??= performance.now() - sent;
-        if (claimed.length > 0) await report(claimed);
-      }
-    };
-    await Promise.all([claimer(), claimer(), claimer(), claimer()]);
+        return fanIn === undefined;
+      },
+      "&wait=1",
+    );
     return { firstChild, fanIn: fanIn as number };
   } finally {
     poller.close();

@@ -1,64 +1,26 @@
 import { MAX_RUN_WORKS } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import type { Harness } from "../harness.js";
+import { type Claimed, fourClaimers, manyThenFanIn, runConfig } from "../runs.js";
 import { log, median, percentile, round } from "../stats.js";
 import { fanOutScenario } from "./fanout.js";
 
-type Claimed = { id: string; attempt: number };
-
 const BATCH = 1_000;
-const CLAIM = 100;
 
 /** Claims and reports every work of a pipeline, 100 a request, 4 claimers at once. */
 async function drain(h: Harness, pipeline: string): Promise<number> {
   let done = 0;
-  const claimer = async () => {
-    for (;;) {
-      const claimed = await h.http<Claimed[]>("POST", `/work/withdraw?count=${CLAIM}`, {
-        pipeline,
-      });
-      if (claimed.length === 0) return;
-      await h.http(
-        "PUT",
-        "/work",
-        claimed.map((w) => ({
-          id: w.id,
-          attempt: w.attempt,
-          status: "success",
-          results: { ok: 1 },
-        })),
-      );
-      done += claimed.length;
-    }
-  };
-  await Promise.all([claimer(), claimer(), claimer(), claimer()]);
+  await fourClaimers(h, pipeline, (claimed) => {
+    done += claimed.length;
+    return claimed.length > 0;
+  });
   return done;
 }
 
 /** Seconds to create `n` works as one run (a matrix step), then claim and report them all. */
 async function asRun(h: Harness, n: number, pipeline: string) {
   const started = performance.now();
-  await h.http("POST", "/runs", {
-    config: {
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local" },
-      pipeline: {
-        steps: [
-          {
-            name: "many",
-            matrix: { i: [...Array(n).keys()] },
-            work: { command: ["true"], parameters: { i: "${{ matrix.i }}" } },
-          },
-          {
-            name: "fanin",
-            needs: ["many"],
-            work: { command: ["true"], parameters: { all: "${{ needs.many.results.ok }}" } },
-          },
-        ],
-      },
-    },
-  });
+  await h.http("POST", "/runs", { config: manyThenFanIn(pipeline, n) });
   const created = performance.now();
   await drain(h, pipeline);
   return { create: (created - started) / 1000, total: (performance.now() - started) / 1000 };
@@ -110,17 +72,10 @@ export async function pipelinesScenario(h: Harness, quick: boolean, runs: number
     for (let i = 0; i < chains; i++) {
       const pipeline = `bench-release-${i}`;
       await h.http("POST", "/runs", {
-        config: {
-          version: "2",
-          name: pipeline,
-          defaults: { site: "local" },
-          pipeline: {
-            steps: [
-              { name: "parent", work: { command: ["true"] } },
-              { name: "child", needs: ["parent"], work: { command: ["true"] } },
-            ],
-          },
-        },
+        config: runConfig(pipeline, [
+          { name: "parent", work: { command: ["true"] } },
+          { name: "child", needs: ["parent"], work: { command: ["true"] } },
+        ]),
       });
       const [parent] = await h.http<Claimed[]>("POST", "/work/withdraw?count=1", { pipeline });
       // The worker waits first, as an idle worker does; the clock starts when the outcome is sent.

@@ -52,14 +52,14 @@ export const RUN_TRANSITIONS = {
     who: ["service"],
     to: "failure",
     writes: [...ENDS, "events"],
-    why: "its steps all ended, one failed or was cancelled (or works were skipped as too large)",
+    why: "its steps all ended, one failed (or works were skipped as too large)",
   },
   cancel: {
     from: ["running"],
     who: ["owner", "admin", "service"],
     to: "cancelled",
     writes: [...ENDS, "events"],
-    why: "POST /runs/:id/cancel, or a run whose creation a crash cut short; its unfinished works are cancelled",
+    why: "POST /runs/:id/cancel or a crash during its creation (its unfinished works are cancelled), or its steps all ended with one cancelled and none failed",
   },
   timeout: {
     from: ["running"],

@@ -1,5 +1,6 @@
 import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
+import { pipelineConfig, stepOne, yamlConfig } from "../../../test/support/configs.js";
 import type { Scope } from "../src/index.js";
 import { servedRoutes } from "./support/routes.js";
 import { aWork, QUIET_REAPER, TEST_SECRET, useTestService } from "./support/service.js";
@@ -565,25 +566,13 @@ const ROUTES: Record<string, Row> = {
 };
 
 /** A one-step pipeline config: its works go to the pipeline named after the config. */
-const runConfig = (pipeline: string) =>
-  [
-    'version: "2"',
-    `name: ${pipeline}`,
-    "defaults: {user: alice, site: local}",
-    "pipeline:",
-    "  steps:",
-    "    - name: one",
-    "      stage: 1",
-    '      work: {command: ["true"]}',
-  ].join("\n");
+const runConfig = (pipeline: string) => yamlConfig(pipeline, stepOne());
 
 /** The same config as CHIME's CLI sends it: the YAML read into a mapping. */
-const configOf = (pipeline: string) => ({
-  version: "2",
-  name: pipeline,
-  defaults: { user: "alice", site: "local" },
-  pipeline: { steps: [{ name: "one", stage: 1, work: { command: ["true"] } }] },
-});
+const configOf = (pipeline: string) =>
+  pipelineConfig(pipeline, [{ name: "one", stage: 1, work: { command: ["true"] } }], {
+    user: "alice",
+  });
 
 /** CHIME's `?query=` naming one object. */
 const byId = (id: string) => encodeURIComponent(JSON.stringify({ id }));

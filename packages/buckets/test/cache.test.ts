@@ -1,13 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { yamlConfig } from "../../../test/support/configs.js";
+import { runCalls } from "./support/runs.js";
+import { aWork, useTestService } from "./support/service.js";
+import { depositWork, viewWork } from "./support/works.js";
 
 /** The cache (#29) through the API: its refusals, its ttl and expiry by age, and its keys. */
-let t: TestService;
 let skew = 0;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, {}, "", () => Date.now() + skew);
-});
-afterAll(() => t.close());
+const { t } = useTestService(
+  import.meta.filename,
+  {},
+  {
+    hooks: { localClock: () => Date.now() + skew },
+  },
+);
+const { withdraw, succeed: report, startRun, getRun } = runCalls<Summary>(t);
 
 interface Stored {
   id: string;
@@ -18,30 +24,40 @@ interface Stored {
   results?: Record<string, unknown>;
 }
 
-async function deposit(work: Record<string, unknown>): Promise<Stored> {
-  const put = await t.call("POST", "/work?return_ids=true", {
-    token: t.tokens.alice,
-    body: [aWork(work)],
-  });
-  expect(put.status).toBe(200);
-  const [id] = put.body as string[];
-  const got = await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id } } });
-  return (got.body as Stored[])[0] as Stored;
+interface Summary {
+  status: string;
+  steps: { name: string; cached: number }[];
+  events: { kind: string; step?: string; detail?: string }[];
 }
+
+/** What a config of these tests says beside its steps: every work answered from the cache. */
+const CACHED = { header: ["cache: true"] };
+
+/** Alice's work, deposited, as she reads it then. */
+const deposit = async (work: Record<string, unknown>): Promise<Stored> =>
+  viewWork<Stored>(t, await depositWork(t, work));
 
 /** Claims the pipeline's next work as the worker and reports it a success. */
 async function succeed(pipeline: string, results: Record<string, unknown>): Promise<string> {
-  const got = await t.call("POST", "/work/withdraw", {
-    token: t.tokens.worker,
-    body: { pipeline },
-  });
-  const work = got.body as { id: string; attempt: number; claim: string };
-  const put = await t.call("PUT", "/work", {
-    token: t.tokens.worker,
-    body: [{ id: work.id, attempt: work.attempt, claim: work.claim, status: "success", results }],
-  });
-  expect(put.status).toBe(200);
-  return work.id;
+  const work = await withdraw(pipeline);
+  expect(work).not.toBeNull();
+  expect((await report(work as { id: string; attempt: number }, results)).status).toBe(200);
+  return work?.id as string;
+}
+
+/** Claims the pipeline's works ten at a time, each a success with `results`, until run `id` ends. */
+async function finish(id: string, pipeline: string, results: Record<string, unknown>) {
+  while ((await getRun(id)).status === "running") {
+    const got = await t.call("POST", "/work/withdraw?count=10", {
+      token: t.tokens.worker,
+      body: { pipeline },
+    });
+    const claimed = got.body as { id: string; attempt: number; claim: string }[];
+    await t.call("PUT", "/work", {
+      token: t.tokens.worker,
+      body: claimed.map((w) => ({ ...w, status: "success", results })),
+    });
+  }
 }
 
 describe("refusals name the field and how to fix it", () => {
@@ -68,7 +84,7 @@ describe("refusals name the field and how to fix it", () => {
   });
 
   it("an expiry of a run's unknown step names the run's steps", async () => {
-    const config = `version: "2"\nname: fit\ndefaults: {user: alice, site: local}\npipeline:\n  steps:\n    - name: one\n      work: {command: ["true"]}`;
+    const config = yamlConfig("fit", ["    - name: one", '      work: {command: ["true"]}']);
     const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
     const id = (run.body as { id: string }).id;
     await t.call("POST", `/runs/${id}/cancel`, { token: t.tokens.alice });
@@ -135,46 +151,22 @@ describe("keys and the ttl", () => {
 });
 
 describe("a run answered from the cache", () => {
-  const config = `
-version: "2"
-name: paced
-defaults: {user: alice, site: local}
-cache: true
-pipeline:
-  steps:
-    - name: many
-      matrix: {i: [${[...Array(30).keys()].join(", ")}], max-parallel: 2}
-      work: {command: ["true"], parameters: {i: "\${{ matrix.i }}"}}
-    - name: after
-      needs: many
-      work: {command: ["true"], parameters: {all: "\${{ needs.many.results.ok }}"}}
-`;
-  const start = async () => {
-    const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
-    expect(run.status).toBe(201);
-    return (run.body as { id: string }).id;
-  };
-  const summary = async (id: string) =>
-    (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {
-      status: string;
-      steps: { name: string; cached: number }[];
-      events: { kind: string; step?: string; detail?: string }[];
-    };
+  const config = yamlConfig(
+    "paced",
+    [
+      "    - name: many",
+      `      matrix: {i: [${[...Array(30).keys()].join(", ")}], max-parallel: 2}`,
+      '      work: {command: ["true"], parameters: {i: "${{ matrix.i }}"}}',
+      "    - name: after",
+      "      needs: many",
+      '      work: {command: ["true"], parameters: {all: "${{ needs.many.results.ok }}"}}',
+    ],
+    CACHED,
+  );
 
   it("ends within the request that started it, max-parallel or not: reused works take no room", async () => {
-    const first = await start();
-    while ((await summary(first)).status === "running") {
-      const got = await t.call("POST", "/work/withdraw?count=10", {
-        token: t.tokens.worker,
-        body: { pipeline: "paced" },
-      });
-      const claimed = got.body as { id: string; attempt: number; claim: string }[];
-      await t.call("PUT", "/work", {
-        token: t.tokens.worker,
-        body: claimed.map((w) => ({ ...w, status: "success", results: { ok: 1 } })),
-      });
-    }
-    const second = await summary(await start());
+    await finish(await startRun(config), "paced", { ok: 1 });
+    const second = await getRun(await startRun(config));
     expect(second.status).toBe("success");
     expect(second.steps.map((s) => [s.name, s.cached])).toEqual([
       ["many", 30],
@@ -189,46 +181,25 @@ pipeline:
   });
 
   it("works a step makes from its parent's results at run time are answered from the cache too", async () => {
-    const grows = `
-version: "2"
-name: grows
-defaults: {user: alice, site: local}
-cache: true
-pipeline:
-  steps:
-    - name: split
-      work: {command: ["split"]}
-    - name: process
-      needs: split
-      matrix: {part: "\${{ needs.split.results.parts }}"}
-      work: {command: ["process"], parameters: {p: "\${{ matrix.part }}"}}
-    - name: merge
-      needs: process
-      work: {command: ["merge"], parameters: {all: "\${{ needs.process.results }}"}}
-`;
-    const begin = async () => {
-      const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config: grows } });
-      expect(run.status, JSON.stringify(run.body)).toBe(201);
-      return (run.body as { id: string }).id;
-    };
-    const first = await begin();
-    while ((await summary(first)).status === "running") {
-      const got = await t.call("POST", "/work/withdraw?count=10", {
-        token: t.tokens.worker,
-        body: { pipeline: "grows" },
-      });
-      const claimed = got.body as { id: string; attempt: number; claim: string }[];
-      await t.call("PUT", "/work", {
-        token: t.tokens.worker,
-        body: claimed.map((w) => ({
-          ...w,
-          status: "success",
-          results: { parts: ["a", "b", "c"] },
-        })),
-      });
-    }
-    expect((await summary(first)).status).toBe("success");
-    const second = await summary(await begin());
+    const grows = yamlConfig(
+      "grows",
+      [
+        "    - name: split",
+        '      work: {command: ["split"]}',
+        "    - name: process",
+        "      needs: split",
+        '      matrix: {part: "${{ needs.split.results.parts }}"}',
+        '      work: {command: ["process"], parameters: {p: "${{ matrix.part }}"}}',
+        "    - name: merge",
+        "      needs: process",
+        '      work: {command: ["merge"], parameters: {all: "${{ needs.process.results }}"}}',
+      ],
+      CACHED,
+    );
+    const first = await startRun(grows);
+    await finish(first, "grows", { parts: ["a", "b", "c"] });
+    expect((await getRun(first)).status).toBe("success");
+    const second = await getRun(await startRun(grows));
     expect(second.status).toBe("success");
     expect(second.steps.map((s) => [s.name, s.cached])).toEqual([
       ["split", 1],
@@ -242,23 +213,19 @@ pipeline:
 });
 
 describe("expiry by key reaches what was made from it; an edit does not keep a stale key", () => {
-  const chain = `version: "2"\nname: chain\ndefaults: {user: alice, site: local}\ncache: true\npipeline:\n  steps:\n    - {name: a, work: {command: ["a"]}}\n    - {name: b, needs: a, work: {command: ["b"]}}\n    - {name: c, needs: b, work: {command: ["c"]}}`;
+  const chain = yamlConfig(
+    "chain",
+    [
+      '    - {name: a, work: {command: ["a"]}}',
+      '    - {name: b, needs: a, work: {command: ["b"]}}',
+      '    - {name: c, needs: b, work: {command: ["c"]}}',
+    ],
+    CACHED,
+  );
   /** Runs the chain to its end as a worker would; answers each step's work. */
   const runChain = async () => {
-    const run = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config: chain } });
-    const id = (run.body as { id: string }).id;
-    for (;;) {
-      const got = await t.call("GET", `/runs/${id}`, { token: t.tokens.alice });
-      if ((got.body as { status: string }).status !== "running") break;
-      const claimed = await t.call("POST", "/work/withdraw?count=10", {
-        token: t.tokens.worker,
-        body: { pipeline: "chain" },
-      });
-      await t.call("PUT", "/work", {
-        token: t.tokens.worker,
-        body: (claimed.body as Stored[]).map((w) => ({ ...w, status: "success", results: {} })),
-      });
-    }
+    const id = await startRun(chain);
+    await finish(id, "chain", {});
     const got = await t.call("POST", "/view", {
       token: t.tokens.alice,
       body: { query: { "config.parent": id } },
@@ -294,9 +261,7 @@ describe("expiry by key reaches what was made from it; an edit does not keep a s
       body: [{ id: done.id, parameters: { x: 2 } }],
     });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
-    const [edited] = (
-      await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id: done.id } } })
-    ).body as Stored[];
+    const edited = await viewWork<Stored>(t, done.id);
     expect(edited).toMatchObject({ status: "success", results: { x: 1 } });
     expect(edited?.key).toBeUndefined();
     // Its results are of x=1: it stands in for neither definition.
@@ -308,9 +273,7 @@ describe("expiry by key reaches what was made from it; an edit does not keep a s
       token: t.tokens.alice,
       body: [{ id: waiting.id, parameters: { x: 6 } }],
     });
-    const [moved] = (
-      await t.call("POST", "/view", { token: t.tokens.alice, body: { query: { id: waiting.id } } })
-    ).body as Stored[];
+    const moved = await viewWork<Stored>(t, waiting.id);
     const fresh = await deposit({ pipeline: "edited", parameters: { x: 6 } });
     expect(moved?.key).toBe(fresh.key);
     expect(moved?.key).not.toBe(waiting.key);

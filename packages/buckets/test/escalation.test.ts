@@ -15,6 +15,10 @@ async function mint(token: string, body: Record<string, unknown>) {
   return { status: got.status, body: got.body, token: minted, claims };
 }
 
+/** A reader's token for eve, minted by `token`, that expires as `expiresIn` says (unasked unless given). */
+const mintReader = (token: string, expiresIn?: string) =>
+  mint(token, { user: "eve", scopes: ["work:read"], ...(expiresIn ? { expiresIn } : {}) });
+
 describe("POST /tokens mints nothing wider than the token asking", () => {
   it("a pipeline-limited admin mints only within its pipelines", async () => {
     const limited = t.token("ops-fit", ["admin"], ["fit"]);
@@ -42,43 +46,31 @@ describe("POST /tokens mints nothing wider than the token asking", () => {
     const caller = mintToken(t.service.keys, { user: "ops", scopes: ["admin"], expiresIn: "1h" });
     const callerExp = (jwt.decode(caller) as { exp: number }).exp;
     for (const expiresIn of ["never", "30d", "2h"]) {
-      const got = await mint(caller, { user: "eve", scopes: ["work:read"], expiresIn });
+      const got = await mintReader(caller, expiresIn);
       expect(got.status, expiresIn).toBe(403);
       expect(JSON.stringify(got.body)).toContain("expires at");
     }
-    const shorter = await mint(caller, { user: "eve", scopes: ["work:read"], expiresIn: "30m" });
+    const shorter = await mintReader(caller, "30m");
     expect(shorter.status).toBe(200);
     expect(Number(shorter.claims?.exp)).toBeLessThanOrEqual(callerExp);
     // Unasked, the default lifetime is cut to what is left of the caller's.
-    const unasked = await mint(caller, { user: "eve", scopes: ["work:read"] });
+    const unasked = await mintReader(caller);
     expect(unasked.status).toBe(200);
     expect(Number(unasked.claims?.exp)).toBeLessThanOrEqual(callerExp);
   });
 
   it("a token that never expires mints 30-day tokens unless told otherwise, and `never` on request", async () => {
     const before = now();
-    const unasked = await mint(t.tokens.admin, { user: "eve", scopes: ["work:read"] });
+    const unasked = await mintReader(t.tokens.admin);
     expect(Number(unasked.claims?.exp)).toBeGreaterThanOrEqual(before + 30 * DAY);
     expect(Number(unasked.claims?.exp)).toBeLessThanOrEqual(now() + 30 * DAY);
-    const never = await mint(t.tokens.admin, {
-      user: "eve",
-      scopes: ["work:read"],
-      expiresIn: "never",
-    });
+    const never = await mintReader(t.tokens.admin, "never");
     expect(never.status).toBe(200);
     expect(never.claims).not.toHaveProperty("exp");
-    const bad = await mint(t.tokens.admin, {
-      user: "eve",
-      scopes: ["work:read"],
-      expiresIn: "soon",
-    });
+    const bad = await mintReader(t.tokens.admin, "soon");
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.body)).toContain("never");
-    const ages = await mint(t.tokens.admin, {
-      user: "eve",
-      scopes: ["work:read"],
-      expiresIn: "9999999999y",
-    });
+    const ages = await mintReader(t.tokens.admin, "9999999999y");
     expect(ages.status).toBe(400);
     expect(JSON.stringify(ages.body)).toContain("100 years");
   });

@@ -19,12 +19,9 @@ let mongo: MongoClient;
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
   a = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-  b = await startTestService(
-    import.meta.filename,
-    { BUCKETS_REAP_SECONDS: "3600" },
-    "",
-    () => Date.now() + SKEW_MS,
-  );
+  b = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" }, "", {
+    localClock: () => Date.now() + SKEW_MS,
+  });
 });
 afterAll(async () => {
   await mongo.close();

@@ -17,8 +17,7 @@ beforeAll(async () => {
     import.meta.filename,
     { MONGODB_URI: uri.toString(), BUCKETS_MAX_WAIT_FILTERS_PER_TOKEN: "40" },
     "",
-    undefined,
-    3_600_000,
+    { recheckMs: 3_600_000 },
   );
   t.service.database.client.on("commandStarted", (event: CommandStartedEvent) => {
     if (event.commandName === "findAndModify" || event.commandName === "aggregate")

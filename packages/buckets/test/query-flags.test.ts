@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aWork, startTestService, type TestService } from "./support/service.js";
+import { describe, expect, it } from "vitest";
+import { runCalls, runConfig } from "./support/runs.js";
+import { aWork, QUIET_REAPER, useTestService } from "./support/service.js";
 
 /**
  * Every yes/no query parameter reads the same: true, false, 1 or 0 in any case (CHIME's Python
  * client sends `True`), absent is no, and anything else is a 400 that names the parameter.
  */
 
-let t: TestService;
-beforeAll(async () => {
-  t = await startTestService(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
-});
-afterAll(async () => {
-  await t.close();
-});
+const { t } = useTestService(import.meta.filename, QUIET_REAPER);
+const { post } = runCalls(t);
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
-const runConfig = (name: string) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps: [{ name: "one", work: { command: ["true"] } }] },
-});
+const oneStep = (name: string) => runConfig(name, [{ name: "one", work: { command: ["true"] } }]);
 const schedule = (name: string) => ({
   name,
   cron: "0 * * * *",
@@ -35,10 +26,7 @@ describe("yes/no query parameters", () => {
     "?dry_run=%s checks a run and stores nothing",
     async (yes) => {
       const name = fresh("dry");
-      const answer = await t.call("POST", `/runs?dry_run=${yes}`, {
-        token: t.tokens.alice,
-        body: { config: runConfig(name) },
-      });
+      const answer = await post(`/runs?dry_run=${yes}`, { config: oneStep(name) });
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       expect(await runsOf(name)).toBe(0);
     },
@@ -46,20 +34,14 @@ describe("yes/no query parameters", () => {
 
   it.each(["False", "0"])("?dry_run=%s starts the run", async (no) => {
     const name = fresh("wet");
-    const answer = await t.call("POST", `/runs?dry_run=${no}`, {
-      token: t.tokens.alice,
-      body: { config: runConfig(name) },
-    });
+    const answer = await post(`/runs?dry_run=${no}`, { config: oneStep(name) });
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     expect(await runsOf(name)).toBe(1);
   });
 
   it("?dry_run=True checks a schedule and stores none (it once stored it)", async () => {
     const name = fresh("sched");
-    const answer = await t.call("POST", "/schedules?dry_run=True", {
-      token: t.tokens.alice,
-      body: schedule(name),
-    });
+    const answer = await post("/schedules?dry_run=True", schedule(name));
     expect(answer.status, JSON.stringify(answer.body)).toBe(200);
     const listed = (await t.call("GET", "/schedules", { token: t.tokens.alice })).body as {
       name: string;
@@ -68,16 +50,10 @@ describe("yes/no query parameters", () => {
   });
 
   it("?return_ids=True answers the ids, ?return_ids=0 only true", async () => {
-    const yes = await t.call("POST", "/work?return_ids=True", {
-      token: t.tokens.alice,
-      body: [aWork({ pipeline: fresh("ids") })],
-    });
+    const yes = await post("/work?return_ids=True", [aWork({ pipeline: fresh("ids") })]);
     expect(yes.status).toBe(200);
     expect(yes.body).toEqual([expect.stringMatching(/^[0-9a-f]{24}$/)]);
-    const no = await t.call("POST", "/work?return_ids=0", {
-      token: t.tokens.alice,
-      body: [aWork({ pipeline: fresh("ids") })],
-    });
+    const no = await post("/work?return_ids=0", [aWork({ pipeline: fresh("ids") })]);
     expect(no.body).toBe(true);
   });
 
@@ -104,14 +80,8 @@ describe("yes/no query parameters", () => {
 
   it("a refused ?return_ids stores nothing", async () => {
     const pipeline = fresh("refused");
-    await t.call("POST", "/work?return_ids=yes", {
-      token: t.tokens.alice,
-      body: [aWork({ pipeline })],
-    });
-    const listed = await t.call("POST", "/view", {
-      token: t.tokens.alice,
-      body: { query: { pipeline }, projection: { _id: 1 } },
-    });
+    expect((await post("/work?return_ids=yes", [aWork({ pipeline })])).status).toBe(400);
+    const listed = await post("/view", { query: { pipeline }, projection: { _id: 1 } });
     expect(listed.body).toEqual([]);
   });
 });

@@ -182,6 +182,8 @@ pipeline:
       named: "success",
       usual: "skipped",
       "on-fail": "skipped",
+      // No step failed, one was cancelled: the run ends cancelled, as GitHub concludes one.
+      status: "cancelled",
     });
     const events = (
       (await t.call("GET", `/runs/${id}`, { token: t.tokens.alice })).body as {

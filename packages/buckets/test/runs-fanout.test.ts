@@ -61,6 +61,41 @@ const fanOut = (name: string, matrix: Record<string, unknown>, more: object = {}
 });
 const PARTITIONS = { partition: "${{ needs.split.results.partitions }}" };
 
+/**
+ * fit over alpha 1, 2, 3 -> evaluate (one per fit, given its results) -> report (one per
+ * evaluate): a chain of one combination each. `report` says what the last step needs and is
+ * given; `defaults` go beside site "local".
+ */
+const fitChain = (
+  name: string,
+  report: { needs?: string[]; parameters: Record<string, string> },
+  defaults: Record<string, unknown> = {},
+) => ({
+  version: "2",
+  name,
+  defaults: { site: "local", ...defaults },
+  pipeline: {
+    steps: [
+      {
+        name: "fit",
+        matrix: { alpha: [1, 2, 3] },
+        work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
+      },
+      {
+        name: "evaluate",
+        matrix: { from: "fit" },
+        work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
+      },
+      {
+        name: "report",
+        ...(report.needs ? { needs: report.needs } : {}),
+        matrix: { from: "evaluate" },
+        work: { command: ["report"], parameters: report.parameters },
+      },
+    ],
+  },
+});
+
 async function start(config: unknown) {
   const answer = await t.call("POST", "/runs", { token: t.tokens.alice, body: { config } });
   expect(answer.status, JSON.stringify(answer.body)).toBe(201);
@@ -287,38 +322,16 @@ describe("refused at submission, naming the step and the field", () => {
 describe("one combination through several steps (matrix.from)", () => {
   it("each work sees only its own combination's results, down a chain", async () => {
     const pipeline = fresh("chain");
-    const { id, works } = await start({
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local" },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { alpha: [1, 2, 3] },
-            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-          {
-            name: "evaluate",
-            matrix: { from: "fit" },
-            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
-          },
-          {
-            name: "report",
-            needs: ["fit"],
-            matrix: { from: "evaluate" },
-            work: {
-              command: ["report"],
-              parameters: {
-                alpha: "${{ matrix.alpha }}",
-                score: "${{ needs.evaluate.results.score }}",
-                fit: "${{ needs.fit.results.alpha }}",
-              },
-            },
-          },
-        ],
-      },
-    });
+    const { id, works } = await start(
+      fitChain(pipeline, {
+        needs: ["fit"],
+        parameters: {
+          alpha: "${{ matrix.alpha }}",
+          score: "${{ needs.evaluate.results.score }}",
+          fit: "${{ needs.fit.results.alpha }}",
+        },
+      }),
+    );
     expect(works).toHaveLength(9);
     const seen = await drain(pipeline, (w) => {
       const p = w.parameters ?? {};
@@ -336,30 +349,9 @@ describe("one combination through several steps (matrix.from)", () => {
 
   it("a line whose work failed is skipped down the chain; the other combinations carry on", async () => {
     const pipeline = fresh("lines");
-    const { id } = await start({
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local", retries: 0 },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { alpha: [1, 2, 3] },
-            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-          {
-            name: "evaluate",
-            matrix: { from: "fit" },
-            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
-          },
-          {
-            name: "report",
-            matrix: { from: "evaluate" },
-            work: { command: ["report"], parameters: { alpha: "${{ matrix.alpha }}" } },
-          },
-        ],
-      },
-    });
+    const { id } = await start(
+      fitChain(pipeline, { parameters: { alpha: "${{ matrix.alpha }}" } }, { retries: 0 }),
+    );
     const seen: Claimed[] = [];
     for (let w = await withdraw(pipeline); w; w = await withdraw(pipeline)) {
       const failing = w.parameters?.alpha === 2 && !("model" in (w.parameters ?? {}));
@@ -383,37 +375,19 @@ describe("one combination through several steps (matrix.from)", () => {
 
   it("a line starts as soon as its own work of the step it runs from succeeds, down the chain", async () => {
     const pipeline = fresh("early");
-    const { id } = await start({
-      version: "2",
-      name: pipeline,
-      defaults: { site: "local", retries: 0 },
-      pipeline: {
-        steps: [
-          {
-            name: "fit",
-            matrix: { alpha: [1, 2, 3] },
-            work: { command: ["fit"], parameters: { alpha: "${{ matrix.alpha }}" } },
+    const { id } = await start(
+      fitChain(
+        pipeline,
+        {
+          needs: ["fit"],
+          parameters: {
+            score: "${{ needs.evaluate.results.score }}",
+            fit: "${{ needs.fit.results.alpha }}",
           },
-          {
-            name: "evaluate",
-            matrix: { from: "fit" },
-            work: { command: ["evaluate"], parameters: { model: "${{ needs.fit.results }}" } },
-          },
-          {
-            name: "report",
-            needs: ["fit"],
-            matrix: { from: "evaluate" },
-            work: {
-              command: ["report"],
-              parameters: {
-                score: "${{ needs.evaluate.results.score }}",
-                fit: "${{ needs.fit.results.alpha }}",
-              },
-            },
-          },
-        ],
-      },
-    });
+        },
+        { retries: 0 },
+      ),
+    );
     // Three workers hold the three fits.
     const fits = [await withdraw(pipeline), await withdraw(pipeline), await withdraw(pipeline)];
     expect(await withdraw(pipeline)).toBeNull();

@@ -9,7 +9,12 @@ import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, healthySlack, startFakeSlack } from "../../../test/support/slack.js";
 import { releaseRuns } from "../src/service/runs/release.js";
 import { runCalls } from "./support/runs.js";
-import { startTestService, type TestService } from "./support/service.js";
+import {
+  CALLBACK_SECRET,
+  notifyingEnv,
+  startTestService,
+  type TestService,
+} from "./support/service.js";
 
 type Claimed = { id: string; attempt: number; parameters?: Record<string, unknown> };
 type Run = {
@@ -19,7 +24,6 @@ type Run = {
   slack?: { delivered?: number; attempts: number };
 };
 
-const SECRET = "callback-secret-0123456789";
 let a: TestService;
 let b: TestService;
 let slack: FakeSlack;
@@ -28,14 +32,7 @@ let mongo: MongoClient;
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
   slack = await startFakeSlack();
-  const env = {
-    BUCKETS_REAP_SECONDS: "3600",
-    BUCKETS_CALLBACK_SECRET: SECRET,
-    // The callbacks of these tests go to servers on this machine.
-    BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
-    BUCKETS_SLACK_TOKEN: "xoxb-service",
-    BUCKETS_SLACK_API_URL: slack.url,
-  };
+  const env = notifyingEnv(slack.url);
   a = await startTestService(import.meta.filename, env);
   b = await startTestService(import.meta.filename, env);
 });
@@ -144,7 +141,9 @@ describe("two instances", () => {
       );
       expect(received).toHaveLength(2);
       for (const { body, signature } of received) {
-        expect(signature).toBe(`sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`);
+        expect(signature).toBe(
+          `sha256=${createHmac("sha256", CALLBACK_SECRET).update(body).digest("hex")}`,
+        );
         expect(JSON.parse(body)).toMatchObject({ id, status: "success", name: config.name });
       }
       expect(run.status).toBe("success");

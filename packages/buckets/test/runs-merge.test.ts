@@ -1,6 +1,7 @@
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
+import { LeaseLost } from "../src/service/runs/lease.js";
 import { type Claimed, fitThenSum, type RunView, runCalls } from "./support/runs.js";
 import { QUIET_REAPER, useTestService } from "./support/service.js";
 
@@ -255,6 +256,45 @@ describe("a merge cut short by a crash", () => {
       await succeed(w, { i: w.parameters?.i });
     }
     run = await getRun(id);
+    expect(run.status).toBe("success");
+    expect(run.steps.map((s) => [s.name, s.works])).toEqual([
+      ["fit", 3],
+      ["sum", 1],
+      ["report", 1],
+    ]);
+  });
+
+  it("out of time (its lease lost), answers what happened: done once its works are stored, else a 409 and nothing stays", async () => {
+    const outOfTimeAt = (point: string) => {
+      t.service.ctx.failpoint = (at) => {
+        if (at === point) throw new LeaseLost(`took too long at ${point}`);
+      };
+    };
+    const name = unique("merge-late");
+    const id = await start(twoSteps(name));
+    const steps = [{ name: "report", needs: ["sum"], work: { command: ["true"] } }];
+    outOfTimeAt("merge:recorded");
+    const refused = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: "changed" } });
+    expect(JSON.stringify(refused.body)).toContain("is undone; merge again in");
+    await db
+      .collection("runs")
+      .updateOne({ _id: new ObjectId(id) }, { $inc: { "merging.at": -120 } });
+    await reap(t.service.ctx);
+    expect((await getRun(id)).events.map((e) => e.kind)).toContain("steps merge undone");
+    outOfTimeAt("merge:replaced");
+    const merged = await post(`/runs/${id}/steps`, { steps });
+    t.service.ctx.failpoint = undefined;
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    expect(merged.body).toMatchObject({ added: ["report"], works: 1 });
+    // Finished by the run's next evaluation, as the answer promised.
+    await reap(t.service.ctx);
+    for (let w = await withdraw(name); w; w = await withdraw(name)) {
+      await succeed(w, { i: w.parameters?.i });
+    }
+    const run = await getRun(id);
     expect(run.status).toBe("success");
     expect(run.steps.map((s) => [s.name, s.works])).toEqual([
       ["fit", 3],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runConfig } from "./support/runs.js";
 import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Claimed = {
@@ -15,28 +16,22 @@ const { t } = useTestService(import.meta.filename, QUIET_REAPER);
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
 
-const config = (name: string) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: {
-    steps: [
-      {
-        name: "fit",
-        matrix: { alpha: [1, 2], band: ["L", "S"] },
-        work: {
-          command: ["true"],
-          parameters: { alpha: "${{ matrix.alpha }}", band: "${{ matrix.band }}" },
-        },
+const config = (name: string) =>
+  runConfig(name, [
+    {
+      name: "fit",
+      matrix: { alpha: [1, 2], band: ["L", "S"] },
+      work: {
+        command: ["true"],
+        parameters: { alpha: "${{ matrix.alpha }}", band: "${{ matrix.band }}" },
       },
-      {
-        name: "sum",
-        needs: ["fit"],
-        work: { command: ["true"], parameters: { all: "${{ needs.fit.results.score }}" } },
-      },
-    ],
-  },
-});
+    },
+    {
+      name: "sum",
+      needs: ["fit"],
+      work: { command: ["true"], parameters: { all: "${{ needs.fit.results.score }}" } },
+    },
+  ]);
 
 async function ranRun(name: string): Promise<{ id: string; claimed: Claimed[] }> {
   const started = await t.call("POST", "/runs", {

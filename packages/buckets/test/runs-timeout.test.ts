@@ -7,7 +7,7 @@ import { testDb } from "../../../test/support/db.js";
 import { until } from "../../../test/support/eventually.js";
 import { type FakeSlack, startFakeSlack } from "../../../test/support/slack.js";
 import { reap } from "../src/service/reaper.js";
-import { startTestService, type TestService } from "./support/service.js";
+import { notifyingEnv, startTestService, type TestService } from "./support/service.js";
 
 type Claimed = { id: string; attempt: number };
 type Run = {
@@ -42,13 +42,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  env = {
-    BUCKETS_REAP_SECONDS: "3600",
-    BUCKETS_CALLBACK_SECRET: "callback-secret-0123456789",
-    BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
-    BUCKETS_SLACK_TOKEN: "xoxb-service",
-    BUCKETS_SLACK_API_URL: slack.url,
-  };
+  env = notifyingEnv(slack.url);
   a = await startTestService(import.meta.filename, env);
   b = await startTestService(import.meta.filename, env);
 });
@@ -156,7 +150,7 @@ describe("a run's timeout", () => {
     const { id } = (
       await a.call("POST", "/runs", { token: a.tokens.alice, body: { config: config(name) } })
     ).body as { id: string };
-    const later = await startTestService(import.meta.filename, env, "", undefined);
+    const later = await startTestService(import.meta.filename, env);
     try {
       await expire(id);
       await reap(later.service.ctx);

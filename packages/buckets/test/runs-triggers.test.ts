@@ -1,14 +1,8 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testDb } from "../../../test/support/db.js";
-import { testServiceEnv } from "../../../test/support/service-env.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { QUIET_REAPER, startTestService } from "./support/service.js";
 
 /** A config's `on:` and `--at`, on a clock the test moves: no test waits for a tick. */
 
@@ -23,13 +17,8 @@ let s: RunningService;
 
 beforeAll(async () => {
   ({ client: mongo, db } = await testDb(import.meta.filename));
-  const options = readOptions(
-    testServiceEnv(import.meta.filename, "", {
-      BUCKETS_REAP_SECONDS: "3600",
-      BUCKETS_SCHEDULE_SECONDS: "30",
-    }),
-  );
-  s = await startService(options, { now: () => clock });
+  const env = { ...QUIET_REAPER, BUCKETS_SCHEDULE_SECONDS: "30" };
+  s = (await startTestService(import.meta.filename, env, "", { now: () => clock })).service;
 });
 afterAll(async () => {
   await s.close();
@@ -51,6 +40,17 @@ async function call(method: string, path: string, bearer: string, body?: unknown
   return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 const message = (body: unknown) => JSON.stringify(body);
+
+/** The schedules evaluated just after 02:00 on the first day; answers the works of `pipeline` then. */
+async function afterNightlyTick(pipeline: string) {
+  clock = START + 2 * HOUR + 1;
+  try {
+    await s.ticker.evaluate();
+  } finally {
+    clock = START;
+  }
+  return call("POST", "/view", alice(), { query: { pipeline } });
+}
 
 let serial = 0;
 const fresh = (base: string) => `${base}-${++serial}`;
@@ -111,13 +111,7 @@ describe("on: in a config", () => {
       config(name, { on: [{ cron: "0 2 * * *" }] }),
     );
     expect(deployed.status, message(deployed.body)).toBe(200);
-    clock = START + 2 * HOUR + 1;
-    try {
-      await s.ticker.evaluate();
-    } finally {
-      clock = START;
-    }
-    const works = await call("POST", "/view", alice(), { query: { pipeline: name } });
+    const works = await afterNightlyTick(name);
     expect(
       (works.body as { parameters: unknown; step: string }[]).map((w) => [w.step, w.parameters]),
     ).toEqual([["nightly", { at: "2026-01-05T02:00:00.000Z" }]]);
@@ -205,13 +199,7 @@ describe("deploying with params, and a dry run of it", () => {
       target: { params?: unknown };
     }[];
     expect(schedules.find((x) => x.config === name)?.target.params).toEqual({ n: "5" });
-    clock = START + 2 * HOUR + 1;
-    try {
-      await s.ticker.evaluate();
-    } finally {
-      clock = START;
-    }
-    const works = await call("POST", "/view", alice(), { query: { pipeline: name } });
+    const works = await afterNightlyTick(name);
     expect((works.body as { parameters: unknown }[]).map((w) => w.parameters)).toEqual([
       { n: 5, at: "2026-01-05T02:00:00.000Z" },
     ]);

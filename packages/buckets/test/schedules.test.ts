@@ -1,15 +1,9 @@
 import type { Db, MongoClient } from "mongodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { stepOne, yamlConfig } from "../../../test/support/configs.js";
 import { testDb } from "../../../test/support/db.js";
-import { testServiceEnv } from "../../../test/support/service-env.js";
-import {
-  mintToken,
-  type RunningService,
-  readOptions,
-  type Scope,
-  startService,
-} from "../src/index.js";
-import { aWork } from "./support/service.js";
+import { mintToken, type RunningService, type Scope } from "../src/index.js";
+import { aWork, QUIET_REAPER, startTestService } from "./support/service.js";
 
 /**
  * Schedules against the real service and MongoDB, on a clock the test moves: no test waits for a
@@ -26,15 +20,15 @@ let db: Db;
 const started: RunningService[] = [];
 
 async function instance(label = ""): Promise<RunningService> {
-  const options = readOptions(
-    testServiceEnv(import.meta.filename, label, {
-      BUCKETS_REAP_SECONDS: "3600",
-      // Ticks stay on time for 60 s. The timer may evaluate too, but on the test's clock, which
-      // only the test moves: it can only do what the test's own evaluation would.
-      BUCKETS_SCHEDULE_SECONDS: "30",
-    }),
-  );
-  const service = await startService(options, { now: () => clock });
+  const env = {
+    ...QUIET_REAPER,
+    // Ticks stay on time for 60 s. The timer may evaluate too, but on the test's clock, which
+    // only the test moves: it can only do what the test's own evaluation would.
+    BUCKETS_SCHEDULE_SECONDS: "30",
+  };
+  const { service } = await startTestService(import.meta.filename, env, label, {
+    now: () => clock,
+  });
   started.push(service);
   return service;
 }
@@ -155,16 +149,7 @@ describe("firing", () => {
 describe("a pipeline target", () => {
   it("starts a run of the config at each tick, linked to the tick by the run's id", async () => {
     const pipeline = `sched-${++names}`;
-    const config = [
-      'version: "2"',
-      `name: ${pipeline}`,
-      "defaults: {user: alice, site: local}",
-      "pipeline:",
-      "  steps:",
-      "    - name: one",
-      "      stage: 1",
-      '      work: {command: ["echo", "${{ params.word }}"]}',
-    ].join("\n");
+    const config = yamlConfig(pipeline, stepOne(["echo", "${{ params.word }}"]));
     const added = await call(a, "POST", "/schedules", alice(a), {
       name: pipeline,
       cron: "0 * * * *",

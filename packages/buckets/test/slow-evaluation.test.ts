@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { MongoClient } from "mongodb";
 import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { pipelineConfig } from "../../../test/support/configs.js";
 import { mongodPort } from "../../../test/support/mongod-port.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { reap } from "../src/service/reaper.js";
@@ -106,21 +107,18 @@ let serial = 0;
 async function aRun(s: RunningService, works: number): Promise<{ id: string; pipeline: string }> {
   const pipeline = `slow-${++serial}`;
   const work = { command: ["true"], user: "admin" };
-  const config = {
-    version: "2",
-    name: pipeline,
-    defaults: { site: "local", user: "admin" },
-    pipeline: {
-      steps: [
-        {
-          name: "a",
-          ...(works > 1 ? { matrix: { i: Array.from({ length: works }, (_, i) => i) } } : {}),
-          work,
-        },
-        { name: "b", needs: ["a"], work },
-      ],
-    },
-  };
+  const config = pipelineConfig(
+    pipeline,
+    [
+      {
+        name: "a",
+        ...(works > 1 ? { matrix: { i: Array.from({ length: works }, (_, i) => i) } } : {}),
+        work,
+      },
+      { name: "b", needs: ["a"], work },
+    ],
+    { user: "admin" },
+  );
   const answer = await call(s, "POST", "/runs", { config });
   expect(answer.status, JSON.stringify(answer.body)).toBe(201);
   return { id: answer.body.id, pipeline };

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { type DurationUnit, UNIT_SECONDS } from "./durations.js";
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 export const DURATION_HELP = 'a duration looks like "30d", "12h", "90m" or 3600 (seconds)';
 
 /** A span of time: seconds, or a number with a unit (s, m, h, d, w). Answers seconds. */
@@ -8,7 +8,7 @@ export function parseDuration(value: string | number): number | undefined {
   if (typeof value === "number") return Number.isFinite(value) && value > 0 ? value : undefined;
   const match = /^([1-9]\d{0,9})([smhdw]?)$/.exec(value.trim());
   if (!match) return undefined;
-  return Number(match[1]) * (UNITS[match[2] || "s"] as number);
+  return Number(match[1]) * UNIT_SECONDS[(match[2] || "s") as DurationUnit];
 }
 
 export const DurationSchema = z

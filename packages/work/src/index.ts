@@ -1,4 +1,22 @@
 export {
+  type ActivityMinutes,
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
+  AuditDaysSchema,
+  type AuditDetails,
+  AuditDetailsSchema,
+  CONTACT_VIAS,
+  type ContactVia,
+  type PipelineCounts,
+  PipelineCountsSchema,
+  type PipelineDetails,
+  PipelineDetailsSchema,
+  PipelineNamesSchema,
+  StatusCountsSchema,
+  type WorkerSeen,
+  WorkerSeenSchema,
+} from "./activity-answers.js";
+export {
   type Cache,
   CachedSchema,
   CacheSchema,
@@ -24,6 +42,7 @@ export {
   type PreviewWork,
   PreviewWorkSchema,
 } from "./cache-requests.js";
+export * from "./chime-requests.js";
 export {
   type BatchOptions,
   DEPOSIT_BATCH,
@@ -67,7 +86,12 @@ export {
   transferFinished,
 } from "./client/transfer.js";
 export { type CreateWorkOptions, createWork } from "./create.js";
-export { SECONDS_PER_DAY, spokenDuration } from "./durations.js";
+export {
+  type DurationUnit,
+  SECONDS_PER_DAY,
+  spokenDuration,
+  UNIT_SECONDS,
+} from "./durations.js";
 export {
   ERROR_CODES,
   ERROR_FAMILIES,
@@ -166,7 +190,9 @@ export {
   type RunOutputs,
   type RunOutputsParams,
   RunOutputsParamsSchema,
+  RunOutputsSchema,
   type WorkOutputs,
+  WorkOutputsSchema,
 } from "./run-outputs.js";
 export * from "./runs-requests.js";
 export * from "./schedule.js";

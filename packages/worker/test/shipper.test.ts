@@ -37,6 +37,18 @@ function writeUntilHeld(shipper: LogShipper, from: number, most: number) {
 
 const texts = (sent: LogLine[][]) => sent.flat().map((l) => l.text);
 
+/** Closes the shipper while the service takes what it sends, one batch a turn, until it has closed. */
+async function closeThroughGates(shipper: LogShipper, gates: (() => void)[]) {
+  let closed = false;
+  void shipper.close().then(() => {
+    closed = true;
+  });
+  while (!closed) {
+    gates.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 describe("LogShipper", () => {
   it("a slow service: the writer is asked to wait, then let go, and nothing is dropped", async () => {
     const gates: (() => void)[] = [];
@@ -54,14 +66,7 @@ describe("LogShipper", () => {
       await new Promise((resolve) => setImmediate(resolve));
       gates.shift()?.();
     }
-    let closed = false;
-    void shipper.close().then(() => {
-      closed = true;
-    });
-    while (!closed) {
-      gates.shift()?.();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await closeThroughGates(shipper, gates);
     const all = texts(sent);
     expect(all.filter((t) => t.startsWith("[workflow:"))).toEqual([]);
     expect(all.map(Number)).toEqual(Array.from({ length: held.next - 1 }, (_, i) => i + 1));
@@ -72,14 +77,7 @@ describe("LogShipper", () => {
     const { shipper, sent } = shipperWith(() => new Promise((go) => gates.push(go)));
     const waits = Array.from({ length: 300 }, () => shipper.write("stdout", "y\n".repeat(1000)));
     expect(waits.filter(Boolean)).toEqual([]);
-    let closed = false;
-    void shipper.close().then(() => {
-      closed = true;
-    });
-    while (!closed) {
-      gates.shift()?.();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await closeThroughGates(shipper, gates);
     const markers = texts(sent).filter((t) => t.startsWith("[workflow:"));
     expect(markers[0]).toMatch(
       /^\[workflow: \d+ lines of output were dropped: more output came after them than the service keeps of an attempt/,

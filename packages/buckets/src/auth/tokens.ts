@@ -1,4 +1,12 @@
-import { LIFETIME_HELP, LIFETIME_PATTERN, SCOPES, type Scope, ScopeSchema } from "@workflow/work";
+import {
+  type DurationUnit,
+  LIFETIME_HELP,
+  LIFETIME_PATTERN,
+  SCOPES,
+  type Scope,
+  ScopeSchema,
+  UNIT_SECONDS,
+} from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { invalid, refuse } from "../errors.js";
@@ -22,8 +30,6 @@ export const DEFAULT_LIFETIME = "30d";
 /** The lifetime of the admin token `serve` prints on a fresh install. */
 export const PRINTED_ADMIN_LIFETIME = "24h";
 
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 } as const;
-
 export { LIFETIME_HELP, LIFETIME_PATTERN };
 
 /** The longest lifetime with an end: past a century, say "never". */
@@ -33,7 +39,7 @@ const MAX_LIFETIME_SECONDS = 100 * UNIT_SECONDS.y;
 export function parseLifetime(text: string): number | null {
   if (!LIFETIME_PATTERN.test(text)) throw invalid(`${LIFETIME_HELP}, not "${text}"`);
   if (text === "never") return null;
-  const unit = /[smhdwy]$/.test(text) ? (text.at(-1) as keyof typeof UNIT_SECONDS) : "s";
+  const unit = /[smhdwy]$/.test(text) ? (text.at(-1) as DurationUnit) : "s";
   const seconds = Number.parseInt(text, 10) * UNIT_SECONDS[unit];
   if (seconds > MAX_LIFETIME_SECONDS) {
     throw invalid(`a lifetime of "${text}" is over 100 years: say "never" if that is meant`);

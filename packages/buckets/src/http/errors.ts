@@ -3,7 +3,9 @@ import type { ErrorRequestHandler, RequestHandler } from "express";
 import { ERROR_CODES, type ErrorCode, ServiceError } from "../errors.js";
 import { QueryError } from "../query.js";
 import { fromStore } from "../service/store-failures.js";
-import { MAX_BODY_KEYS } from "./body.js";
+import { BODY_LIMIT, MAX_BODY_KEYS } from "./body.js";
+
+const BODY_LIMIT_MB = BODY_LIMIT / 1024 / 1024;
 
 /**
  * Each family's HTTP status: a code's status is its family's. Statuses never change for a cause
@@ -106,7 +108,7 @@ function bodyParserError(error: unknown): ServiceError | undefined {
         "too_large",
         // The body is refused unread, so how many works it holds is unknown: one work this
         // large could never be stored, and splitting would not help it.
-        "the body is over the 16 MB limit: no one work can be this large (MongoDB holds 16 MB a work), so keep large data in files and pass their paths in parameters; a request of many smaller works can be sent in several",
+        `the body is over the ${BODY_LIMIT_MB} MB limit: no one work can be this large (MongoDB holds ${BODY_LIMIT_MB} MB a work), so keep large data in files and pass their paths in parameters; a request of many smaller works can be sent in several`,
       );
     case "entity.keys.too_many":
       return new ServiceError(

@@ -1,7 +1,12 @@
-import { STATUSES, type Status } from "@workflow/work";
+import {
+  type ActivityMinutes,
+  type PipelineCounts,
+  STATUSES,
+  type Status,
+  type WorkerSeen,
+} from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import type { ContactVia } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The dashboard's window: the last hour, by the minute. */
@@ -10,11 +15,6 @@ export const ACTIVITY_MINUTES = 60;
 export const WORKERS_WINDOW_SECONDS = 600;
 /** The most running works, and the most recently stopped ones, read to name the workers. */
 export const WORKERS_READ_LIMIT = 2_000;
-
-export interface PipelineCounts {
-  pipeline: string;
-  counts: Record<Status | "total", number>;
-}
 
 /** Pipelines x statuses, from the same index counts as /status (shared, never a scan). */
 export async function countTable(
@@ -41,20 +41,13 @@ export async function countTable(
     .map(([pipeline, counts]) => ({ pipeline, counts }));
 }
 
-export interface Minutes {
-  /** Each minute's start (unix seconds), oldest first; the last is the current minute. */
-  minutes: number[];
-  success: number[];
-  failure: number[];
-}
-
 /** Works that ended in success or failure, per minute of the last hour, by their stop time. */
-export async function minutes(ctx: ServiceContext, principal: Principal): Promise<Minutes> {
+export async function minutes(ctx: ServiceContext, principal: Principal): Promise<ActivityMinutes> {
   requireScope(principal, "work:read");
   const current = Math.floor(ctx.now() / 60) * 60;
   const first = current - (ACTIVITY_MINUTES - 1) * 60;
   const rows = await ctx.store.activity.endedPerMinute(first, principal.pipelines);
-  const result: Minutes = {
+  const result: ActivityMinutes = {
     minutes: Array.from({ length: ACTIVITY_MINUTES }, (_, i) => first + i * 60),
     success: new Array(ACTIVITY_MINUTES).fill(0),
     failure: new Array(ACTIVITY_MINUTES).fill(0),
@@ -65,21 +58,6 @@ export async function minutes(ctx: ServiceContext, principal: Principal): Promis
       result[row.status][at] = (result[row.status][at] ?? 0) + row.n;
   }
   return result;
-}
-
-export interface WorkerSeen {
-  worker: string;
-  /** Works it runs now. */
-  running: number;
-  /** When it was last heard of, by contact or by an attempt's start or stop (unix seconds). */
-  lastSeen: number;
-  /** The user of the token it contacted the service with. */
-  user?: string;
-  /** Its last contact (unix seconds), a poll for work or an attempt's heartbeat. */
-  lastContact?: number;
-  contact?: ContactVia;
-  /** What it serves (the pipelines its polls name), and those of the attempts seen. */
-  pipelines: string[];
 }
 
 /** The most workers' contacts read. */

@@ -39,7 +39,7 @@ export async function expireCache(
     const run = await ownRun(ctx, principal, toObjectId(request.run));
     const step = request.step as string;
     requireStep(run, step);
-    keys = await ctx.store.cache.keysOf(run._id, [step, ...dependentsOf(run, [step])]);
+    keys = await ctx.store.cache.keysOf(run, [step, ...dependentsOf(run, [step])]);
   } else {
     keys = await withDerived(ctx, principal, within, request.key as string);
   }
@@ -74,7 +74,7 @@ async function withDerived(
       if (!run || !canSeeRun(principal, run)) continue;
       const after = dependentsOf(run, named);
       if (after.length === 0) continue;
-      for (const k of await ctx.store.cache.keysOf(run._id, after)) {
+      for (const k of await ctx.store.cache.keysOf(run, after)) {
         if (keys.has(k)) continue;
         keys.add(k);
         next.push(k);

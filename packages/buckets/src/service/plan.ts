@@ -3,7 +3,7 @@ import { hasScope, isAdmin, mayRead } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { type ErrorCode, refuse, ServiceError } from "../errors.js";
 import { allows, DEFINITION_FIELDS, OUTCOME_FIELDS, TRANSITIONS } from "../machine.js";
-import { DEADLINE_GRACE_SECONDS, present, type WorkDoc } from "../store/index.js";
+import { DEADLINE_GRACE_SECONDS, presentFields, type WorkDoc } from "../store/index.js";
 import { ADMIN_SETTABLE, type AdminPart, adminPart, exhaustedRetries } from "./admin-fields.js";
 import { type Changes, changesOf } from "./changes.js";
 import type { ServiceContext } from "./context.js";
@@ -45,7 +45,7 @@ export function planOf(
   const where = at(index);
   const id = doc._id.toHexString();
   requireResultsWithinCap(item, where);
-  const { id: _id, ...current } = present(doc);
+  const current = presentFields(doc);
   const sent = Object.entries(item as Record<string, unknown>)
     .filter(([, value]) => value !== null)
     .map(([key]) => key);

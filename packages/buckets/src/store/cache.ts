@@ -1,5 +1,6 @@
 import type { Collection, IndexDescription, ObjectId } from "mongodb";
 import type { WorkDoc } from "./documents.js";
+import { ofRun, type RunRef } from "./run-works.js";
 import { scatter } from "./scatter.js";
 
 /**
@@ -35,9 +36,6 @@ function scoped(within: Within): Record<string, unknown> {
 /** An expiry that names no pipeline (an admin's, of all of them) reaches every shard. */
 const across = (within: Within) =>
   within.pipelines ? {} : scatter("an expiry of the cache in every pipeline");
-
-/** A run's keys and a rerun's marks are found by run, as the run's other works are (README, Sizing). */
-const byRun = scatter("a run's works, by run");
 
 /** How many keys one lookup asks for at most: a 10,000-work step is looked up in parts. */
 const KEYS_PER_LOOKUP = 1000;
@@ -79,8 +77,8 @@ export function cacheStore(collection: Collection<WorkDoc>) {
       return found;
     },
     /** The keys of some steps' works in a run. */
-    keysOf: async (run: ObjectId, steps: string[]): Promise<string[]> => {
-      const keys = await collection.distinct("key", { run, step: { $in: steps } }, byRun);
+    keysOf: async (run: RunRef, steps: string[]): Promise<string[]> => {
+      const keys = await collection.distinct("key", { ...ofRun(run), step: { $in: steps } });
       return keys.filter((k): k is string => typeof k === "string");
     },
     /**
@@ -142,14 +140,13 @@ export function cacheStore(collection: Collection<WorkDoc>) {
     },
     /** Works a rerun named run again whatever the cache holds: marked until they are released. */
     markUncached: async (
-      run: ObjectId,
+      run: RunRef,
       chosen: { steps: string[]; ids?: ObjectId[] },
     ): Promise<number> => {
       const which = chosen.ids ? { _id: { $in: chosen.ids } } : { step: { $in: chosen.steps } };
       const { modifiedCount } = await collection.updateMany(
-        { run, status: "waiting", ...which },
+        { ...ofRun(run), status: "waiting", ...which },
         { $set: { uncached: true } },
-        byRun,
       );
       return modifiedCount;
     },

@@ -47,6 +47,7 @@ export {
   type Holder,
   isHeldBy,
   present,
+  presentFields,
   presentPlaced,
   type WorkDoc,
   type WorkView,
@@ -64,7 +65,7 @@ export {
   type ResultStore,
   type ResultView,
 } from "./results.js";
-export type { StepCounts, Unblock } from "./run-works.js";
+export { ofRun, type RunRef, type StepCounts, type Unblock } from "./run-works.js";
 export type {
   Callback,
   Delivery,

@@ -3,7 +3,10 @@ import { RUN_TRANSITIONS } from "../run-machine.js";
 import type { RunDoc, RunEvent } from "./runs.js";
 import { scatter } from "./scatter.js";
 
-/** A run's timeout and pause, as the periodic loop and the pause routes read and write them. */
+/**
+ * A run's timeout and pause, as the periodic loop and the pause routes read and write them; and its
+ * pipelines, as a growing step adds to them.
+ */
 export function runLimitStore(collection: Collection<RunDoc>) {
   return {
     /** Running runs whose deadline has passed: the periodic loop times them out. */
@@ -38,6 +41,29 @@ export function runLimitStore(collection: Collection<RunDoc>) {
         },
       );
       return matchedCount === 1;
+    },
+    /**
+     * Adds pipelines to the run's, before any of its works is stored in them: its works are found
+     * on its pipelines' shards only. Answers the run's pipelines as they now are.
+     */
+    addPipelines: async (_id: ObjectId, pipelines: string[]): Promise<string[]> => {
+      const after = await collection.findOneAndUpdate(
+        { _id },
+        [
+          {
+            $set: {
+              pipelines: {
+                $sortArray: {
+                  input: { $setUnion: ["$pipelines", { $literal: pipelines }] },
+                  sortBy: 1,
+                },
+              },
+            },
+          },
+        ],
+        { returnDocument: "after", projection: { pipelines: 1 } },
+      );
+      return after?.pipelines ?? pipelines;
     },
   };
 }

@@ -4,7 +4,7 @@ import { TRANSITIONS } from "../machine.js";
 import { cancelUpdate } from "./cancel.js";
 import type { WorkDoc } from "./documents.js";
 import type { LogStore } from "./logs.js";
-import { scatter } from "./scatter.js";
+import type { RunDoc } from "./runs.js";
 import { fromFilter, transitionUpdate } from "./transitions.js";
 
 /**
@@ -62,49 +62,49 @@ function rerunFilter(
   return or;
 }
 
+/** A run as its works are found: by id, on the shards of its pipelines (README, Sizing). */
+export type RunRef = Pick<RunDoc, "_id" | "pipelines">;
+
 /**
- * A run's works are found by run, which is no shard key: each of these reaches every shard once
- * works are sharded (README, Sizing), until they name the run's pipelines too.
+ * The filter of a run's works. `run` is no shard key, so each query also names the run's pipelines
+ * (kept on the run as it is created, merged and grows): mongos sends it to those shards only.
  */
-const byRun = scatter("a run's works, by run");
+export const ofRun = (run: RunRef) => ({ pipeline: { $in: run.pipelines }, run: run._id });
 
 /** Works of runs: counted, released, skipped, cancelled and re-run by step. */
 export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
-  /** Deletes a run's works that match, and their logs with them. */
+  /** Deletes a run's works that match (the filter names the run by `ofRun`), and their logs. */
   const removeWhere = async (filter: Filter<WorkDoc>): Promise<number> => {
     const ids = await collection
-      .find(filter, { ...byRun, projection: { _id: 1 } })
+      .find(filter, { projection: { _id: 1 } })
       .map((doc) => doc._id)
       .toArray();
     if (ids.length === 0) return 0;
-    const { deletedCount } = await collection.deleteMany(filter, byRun);
+    const { deletedCount } = await collection.deleteMany(filter);
     await logs.removeFor(ids);
     return deletedCount;
   };
   return {
     /** Counts by step and status, from the run's index alone. */
-    counts: async (run: ObjectId): Promise<Map<string, StepCounts>> => {
+    counts: async (run: RunRef): Promise<Map<string, StepCounts>> => {
       const rows = await collection
         .aggregate<{
           _id: { step: string; status: Status; retrying: boolean; cached: boolean };
           n: number;
-        }>(
-          [
-            { $match: { run } },
-            {
-              $group: {
-                _id: {
-                  step: "$step",
-                  status: "$status",
-                  retrying: { $gt: ["$retryAt", null] },
-                  cached: { $gt: ["$cached", null] },
-                },
-                n: { $sum: 1 },
+        }>([
+          { $match: ofRun(run) },
+          {
+            $group: {
+              _id: {
+                step: "$step",
+                status: "$status",
+                retrying: { $gt: ["$retryAt", null] },
+                cached: { $gt: ["$cached", null] },
               },
+              n: { $sum: 1 },
             },
-          ],
-          byRun,
-        )
+          },
+        ])
         .toArray();
       const counts = new Map<string, StepCounts>();
       for (const { _id, n } of rows) {
@@ -120,20 +120,19 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      * The keys and data digests (and results, unless told) of some steps' works, in matrix order;
      * of the steps `only` names, their works of those indexes alone.
      */
-    results: (run: ObjectId, steps: string[], withResults = true, only?: Map<string, number[]>) =>
+    results: (run: RunRef, steps: string[], withResults = true, only?: Map<string, number[]>) =>
       collection
         .find(
           only === undefined || only.size === 0
-            ? { run, step: { $in: steps } }
+            ? { ...ofRun(run), step: { $in: steps } }
             : {
-                run,
+                ...ofRun(run),
                 $or: [
                   { step: { $in: steps.filter((s) => !only.has(s)) } },
                   ...[...only].map(([step, indexes]) => ({ step, index: { $in: indexes } })),
                 ],
               },
           {
-            ...byRun,
             projection: {
               step: 1,
               index: 1,
@@ -153,7 +152,7 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      * of step `lines.from` is one of `lines.indexes`.
      */
     waiting: (
-      run: ObjectId,
+      run: RunRef,
       step: string,
       limit: number,
       lines?: { from: string; indexes: number[] },
@@ -161,18 +160,18 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       collection
         .find(
           {
-            run,
+            ...ofRun(run),
             step,
             status: "waiting",
             ...(lines ? { [`origins.${lines.from}`]: { $in: lines.indexes } } : {}),
           },
-          { ...byRun, projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
+          { projection: WAITING_PROJECTION, sort: { index: 1 }, limit },
         )
         .toArray(),
     /** The indexes of a step's works that succeeded: the lines after it that may start. */
-    succeeded: (run: ObjectId, step: string): Promise<number[]> =>
+    succeeded: (run: RunRef, step: string): Promise<number[]> =>
       collection
-        .find({ run, step, status: "success" }, { ...byRun, projection: { index: 1 } })
+        .find({ ...ofRun(run), step, status: "success" }, { projection: { index: 1 } })
         .map((doc) => doc.index as number)
         .toArray(),
     /**
@@ -195,83 +194,69 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
       return result.modifiedCount;
     },
     /** queued -> waiting for a paused run's works (or one step's), so that none is claimed. */
-    pause: async (run: ObjectId, step?: string): Promise<number> => {
+    pause: async (run: RunRef, step?: string): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { run, ...(step === undefined ? {} : { step }), ...fromFilter("pause") },
+        { ...ofRun(run), ...(step === undefined ? {} : { step }), ...fromFilter("pause") },
         transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
     /** queued -> waiting for at most `limit` of a run's works, the last in matrix order first. */
-    unqueue: async (run: ObjectId, limit: number): Promise<number> => {
+    unqueue: async (run: RunRef, limit: number): Promise<number> => {
       const ids = await collection
         .find(
-          { run, ...fromFilter("pause") },
+          { ...ofRun(run), ...fromFilter("pause") },
           { projection: { _id: 1 }, sort: { index: -1 }, limit },
         )
         .map((doc) => doc._id)
         .toArray();
       if (ids.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, ...fromFilter("pause") },
+        { pipeline: { $in: run.pipelines }, _id: { $in: ids }, ...fromFilter("pause") },
         transitionUpdate("pause", {}),
       );
       return modifiedCount;
     },
     /** Counts what `rerun` would send back to waiting, without changing anything. */
     rerunnable: (
-      run: ObjectId,
+      run: RunRef,
       chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ) => {
       const or = rerunFilter(chosen, downstream);
-      return or.length === 0 ? Promise.resolve(0) : collection.countDocuments({ run, $or: or });
+      return or.length === 0
+        ? Promise.resolve(0)
+        : collection.countDocuments({ ...ofRun(run), $or: or });
     },
     /** waiting -> skipped for every work of a step. */
-    skip: async (run: ObjectId, step: string, now: number): Promise<number> => {
+    skip: async (run: RunRef, step: string, now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { run, step, ...fromFilter("skip") },
+        { ...ofRun(run), step, ...fromFilter("skip") },
         transitionUpdate("skip", { stop: now }),
-        byRun,
       );
       return modifiedCount;
     },
     /** waiting -> skipped for some works (filled templates too large to store). */
-    skipIds: async (ids: ObjectId[], now: number): Promise<number> => {
+    skipIds: async (run: RunRef, ids: ObjectId[], now: number): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
-        { _id: { $in: ids }, ...fromFilter("skip") },
+        { pipeline: { $in: run.pipelines }, _id: { $in: ids }, ...fromFilter("skip") },
         transitionUpdate("skip", { stop: now }),
-        byRun,
       );
       return modifiedCount;
     },
     /** Deletes a step's works: a step made from results is made again, all or nothing. */
-    removeStep: async (run: ObjectId, step: string): Promise<number> => {
-      const ids = await collection
-        .find({ run, step }, { projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      if (ids.length === 0) return 0;
-      const { deletedCount } = await collection.deleteMany({ run, step });
-      await logs.removeFor(ids);
-      return deletedCount;
-    },
+    removeStep: (run: RunRef, step: string): Promise<number> =>
+      removeWhere({ ...ofRun(run), step }),
     /** Cancels the unfinished works of a run (or of one step of it), but those a merge made. */
-    cancel: async (
-      run: ObjectId,
-      now: number,
-      step?: string,
-      except?: ObjectId,
-    ): Promise<number> => {
+    cancel: async (run: RunRef, now: number, step?: string, except?: ObjectId): Promise<number> => {
       const { modifiedCount } = await collection.updateMany(
         {
-          run,
+          ...ofRun(run),
           ...(step === undefined ? {} : { step }),
           ...(except === undefined ? {} : { merged: { $ne: except } }),
           ...fromFilter("cancel"),
         },
         cancelUpdate(now),
-        byRun,
       );
       return modifiedCount;
     },
@@ -279,47 +264,38 @@ export function runWorkStore(collection: Collection<WorkDoc>, logs: LogStore) {
      * Deletes the works of some steps of a run (replaced by a merge), and their logs; the works
      * that merge made (`except`) stay.
      */
-    removeSteps: async (run: ObjectId, steps: string[], except?: ObjectId): Promise<number> => {
+    removeSteps: async (run: RunRef, steps: string[], except?: ObjectId): Promise<number> => {
       if (steps.length === 0) return 0;
       const filter = {
-        run,
+        ...ofRun(run),
         step: { $in: steps },
         ...(except === undefined ? {} : { merged: { $ne: except } }),
       };
       return removeWhere(filter);
     },
     /** How many works a merge made have been stored. */
-    countMerged: (run: ObjectId, merge: ObjectId): Promise<number> =>
-      collection.countDocuments({ run, merged: merge }, byRun),
+    countMerged: (run: RunRef, merge: ObjectId): Promise<number> =>
+      collection.countDocuments({ ...ofRun(run), merged: merge }),
     /** Deletes the works a merge made: a merge cut short while storing them is undone. */
-    removeMerged: (run: ObjectId, merge: ObjectId): Promise<number> =>
-      removeWhere({ run, merged: merge }),
+    removeMerged: (run: RunRef, merge: ObjectId): Promise<number> =>
+      removeWhere({ ...ofRun(run), merged: merge }),
     /** Deletes a run's works, and their logs with them. */
-    remove: async (run: ObjectId): Promise<number> => {
-      const ids = await collection
-        .find({ run }, { ...byRun, projection: { _id: 1 } })
-        .map((doc) => doc._id)
-        .toArray();
-      const { deletedCount } = await collection.deleteMany({ run }, byRun);
-      await logs.removeFor(ids);
-      return deletedCount;
-    },
+    remove: (run: RunRef): Promise<number> => removeWhere(ofRun(run)),
     /**
      * Finished works of a run back to waiting, with fresh retries: the chosen steps' works
      * (only failures when `failedOnly`), and every work of the `downstream` steps.
      */
     rerun: async (
-      run: ObjectId,
+      run: RunRef,
       chosen: { steps: string[]; ids?: ObjectId[]; failedOnly: boolean; unfinishedOnly?: boolean },
       downstream: string[],
     ): Promise<number> => {
       const or = rerunFilter(chosen, downstream);
       if (or.length === 0) return 0;
       const { modifiedCount } = await collection.updateMany(
-        { run, $or: or },
+        { ...ofRun(run), $or: or },
         // Fresh retries, and nothing left of the outcome it had.
         transitionUpdate("rerun", { uncounted: "$attempt" }),
-        byRun,
       );
       return modifiedCount;
     },

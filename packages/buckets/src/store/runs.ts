@@ -272,7 +272,10 @@ export function runStore(db: Db) {
       collection
         .find(
           { "rerunning.at": { $lt: before }, status: "running" },
-          { ...scatter("the sweep for cut-short reruns"), projection: { rerunning: 1 } },
+          {
+            ...scatter("the sweep for cut-short reruns"),
+            projection: { rerunning: 1, pipelines: 1 },
+          },
         )
         .limit(limit)
         .toArray(),

@@ -1,4 +1,6 @@
+import { ObjectId } from "mongodb";
 import { expect } from "vitest";
+import { pipelineConfig } from "../../../../test/support/configs.js";
 import type { TestService } from "./service.js";
 
 /**
@@ -82,10 +84,14 @@ export function runCalls<R, C extends Claimed = Claimed>(t: TestService) {
     return done;
   };
 
-  /** Starts `config` as alice (201 expected) and answers the run's id. */
-  const startRun = async (config: unknown, params?: Record<string, unknown>): Promise<string> => {
+  /** Starts `config` as alice unless told (201 expected) and answers the run's id. */
+  const startRun = async (
+    config: unknown,
+    params?: Record<string, unknown>,
+    token = t.tokens.alice,
+  ): Promise<string> => {
     const answer = await t.call("POST", "/runs", {
-      token: t.tokens.alice,
+      token,
       body: { config, ...(params ? { params } : {}) },
     });
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
@@ -102,14 +108,12 @@ export function runCalls<R, C extends Claimed = Claimed>(t: TestService) {
   return { withdraw, report, succeed, post, claimAll, drain, startRun, getRun };
 }
 
+/** `base` with a suffix of its own, so that runs kept in the file's database from earlier runs never meet. */
+export const uniqueName = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
+
 /** A version 2 config of `steps`, on site "local", with `extra` beside its pipeline. */
-export const runConfig = (name: string, steps: unknown[], extra: Record<string, unknown> = {}) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: { steps },
-  ...extra,
-});
+export const runConfig = (name: string, steps: unknown[], extra: Record<string, unknown> = {}) =>
+  pipelineConfig(name, steps, {}, extra);
 
 /** A fit over i = 1, 2, 3, then a sum that needs the fits' results `i`: a run to control. */
 export const fitThenSum = (name: string, extra: Record<string, unknown> = {}) =>

@@ -28,21 +28,21 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+/**
+ * What a test may hook in the service: the clocks (this machine's as the service sees it, the
+ * schedules'), how often waiting withdraws look again unsignalled, the commands sent to MongoDB.
+ */
+export type ServiceHooks = NonNullable<Parameters<typeof startService>[1]>;
+
 /** Starts the real service on 127.0.0.1:0 against this test file's own database. */
 export async function startTestService(
   file: string,
   env: Record<string, string> = {},
   label = "",
-  /** This machine's clock as the service sees it (ms): only tests skew it. */
-  localClock?: () => number,
-  /** How often waiting withdraws look again unsignalled (ms). */
-  recheckMs?: number,
+  hooks: ServiceHooks = {},
 ): Promise<TestService> {
   const options = readOptions(testServiceEnv(file, label, env));
-  const service = await startService(options, {
-    ...(localClock ? { localClock } : {}),
-    ...(recheckMs ? { recheckMs } : {}),
-  });
+  const service = await startService(options, hooks);
   const token = (user: string, scopes: Scope[], pipelines?: string[]) =>
     mintToken(service.keys, { user, scopes, ...(pipelines ? { pipelines } : {}) });
   const tokens = {
@@ -80,6 +80,21 @@ export async function startTestService(
 /** What most service tests run with: a reaper that never runs unless the test calls it. */
 export const QUIET_REAPER = { BUCKETS_REAP_SECONDS: "3600" };
 
+/** The key a notifying service signs its callbacks with. */
+export const CALLBACK_SECRET = "callback-secret-0123456789";
+
+/**
+ * A quiet reaper's service that sends its runs' callbacks (signed with CALLBACK_SECRET) to servers
+ * on this machine, and its Slack messages to the fake Slack at `slackUrl`.
+ */
+export const notifyingEnv = (slackUrl: string) => ({
+  ...QUIET_REAPER,
+  BUCKETS_CALLBACK_SECRET: CALLBACK_SECRET,
+  BUCKETS_CALLBACK_ALLOW: "127.0.0.1",
+  BUCKETS_SLACK_TOKEN: "xoxb-service",
+  BUCKETS_SLACK_API_URL: slackUrl,
+});
+
 /**
  * The file's service (`startTestService`) and its database, started before the file's tests and
  * stopped after them. What it answers stands for them once the file's `beforeAll` has run.
@@ -87,14 +102,14 @@ export const QUIET_REAPER = { BUCKETS_REAP_SECONDS: "3600" };
 export function useTestService(
   file: string,
   env: Record<string, string> = {},
-  /** Whether the database is emptied first, for tests that count what is in it. */
-  { emptied = false }: { emptied?: boolean } = {},
+  /** Whether the database is emptied first, for tests that count what is in it; the service's hooks. */
+  { emptied = false, hooks = {} }: { emptied?: boolean; hooks?: ServiceHooks } = {},
 ): { t: TestService; db: Db } {
   let service: TestService | undefined;
   let mongo: { client: MongoClient; db: Db } | undefined;
   beforeAll(async () => {
     mongo = await testDb(file, "", { drop: emptied });
-    service = await startTestService(file, env);
+    service = await startTestService(file, env, "", hooks);
   });
   afterAll(async () => {
     await mongo?.client.close();

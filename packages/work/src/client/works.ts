@@ -1,3 +1,4 @@
+import type { PipelineDetails, StatusCounts } from "../activity-answers.js";
 import type { LogLine } from "../logs.js";
 import type {
   BulkRequest,
@@ -32,7 +33,7 @@ export interface WithdrawOptions {
   lease?: number | true;
   signal?: AbortSignal;
 }
-export type StatusCounts = Record<string, number>;
+export type { StatusCounts };
 
 /** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
 const DELETE_IDS_PER_REQUEST = 200;
@@ -152,7 +153,7 @@ export class WorksClient extends ClientCore {
   }
 
   /** A pipeline's counts: total, queued, running, success and failure; `all` adds every status. */
-  details(pipeline: string, { all = false }: { all?: boolean } = {}): Promise<StatusCounts> {
+  details(pipeline: string, { all = false }: { all?: boolean } = {}): Promise<PipelineDetails> {
     const suffix = all ? "?all=true" : "";
     return this.call("GET", `/status/details/${encodeURIComponent(pipeline)}${suffix}`);
   }

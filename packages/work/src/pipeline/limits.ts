@@ -1,9 +1,9 @@
 import { z } from "zod";
+import { type DurationUnit, SECONDS_PER_DAY, UNIT_SECONDS } from "../durations.js";
 
 /** The longest a run's `timeout` may be: a run is not meant to outlive a month. */
-export const MAX_RUN_TIMEOUT_SECONDS = 30 * 86_400;
+export const MAX_RUN_TIMEOUT_SECONDS = 30 * SECONDS_PER_DAY;
 
-const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 const DURATION = /^([1-9]\d{0,7})([smhd])$/;
 const HELP = 'timeout must be a duration such as "90s", "30m", "2h" or "1d", or whole seconds';
 
@@ -12,7 +12,7 @@ export function timeoutSeconds(value: string | number): number {
   if (typeof value === "number") return value;
   const match = DURATION.exec(value);
   if (!match) return Number.NaN;
-  return Number(match[1]) * UNIT_SECONDS[match[2] as keyof typeof UNIT_SECONDS];
+  return Number(match[1]) * UNIT_SECONDS[match[2] as DurationUnit];
 }
 
 /**
@@ -28,7 +28,7 @@ export const RunTimeoutSchema = z
   )
   // Also run on a value the union refused: then it adds nothing.
   .refine((value) => !(timeoutSeconds(value) > MAX_RUN_TIMEOUT_SECONDS), {
-    error: `timeout must be at most ${MAX_RUN_TIMEOUT_SECONDS / 86_400}d`,
+    error: `timeout must be at most ${MAX_RUN_TIMEOUT_SECONDS / SECONDS_PER_DAY}d`,
   });
 
 /** A config's top-level `max-parallel`: the most of the run's works queued or running at once. */

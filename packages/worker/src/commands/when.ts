@@ -1,6 +1,5 @@
+import { type DurationUnit, UNIT_SECONDS } from "@workflow/work";
 import { InvalidArgumentError } from "commander";
-
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `--at 2026-12-01T02:00Z`: unix seconds. A time without a zone would depend on the machine: refused. */
 export function parseAt(value: string): number {
@@ -19,5 +18,5 @@ export function parseAt(value: string): number {
 export function parseIn(value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([smhd])$/i.exec(value.trim());
   if (!match) throw new InvalidArgumentError("must be a duration such as 90s, 10m, 2h or 1d");
-  return Number(match[1]) * (UNITS[(match[2] as string).toLowerCase()] as number);
+  return Number(match[1]) * UNIT_SECONDS[(match[2] as string).toLowerCase() as DurationUnit];
 }

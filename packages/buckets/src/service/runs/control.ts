@@ -11,7 +11,7 @@ import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
 import { RUN_TRANSITIONS, runAllows } from "../../run-machine.js";
 import type { ObjectId } from "../../store/ids.js";
-import type { Rerun, RunDoc, RunStatus } from "../../store/index.js";
+import type { Rerun, RunDoc, RunRef, RunStatus } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { listedUser, ownRun, readableRun } from "./access.js";
@@ -29,7 +29,7 @@ export async function getRun(
   id: ObjectId,
 ): Promise<RunSummary> {
   const run = await readableRun(ctx, principal, id);
-  return summaryOf(run, await ctx.store.runWorks.counts(id));
+  return summaryOf(run, await ctx.store.runWorks.counts(run));
 }
 
 /**
@@ -75,7 +75,7 @@ export async function cancelRun(
       `run ${id.toHexString()} is ${(await ctx.store.runs.get(id))?.status}: only a running run can be cancelled`,
     );
   }
-  const cancelled = await ctx.store.runWorks.cancel(id, now);
+  const cancelled = await ctx.store.runWorks.cancel(run, now);
   return { id: id.toHexString(), cancelled };
 }
 
@@ -160,7 +160,7 @@ export async function rerunRun(
     downstream,
   };
   const { at: _at, downstream: _d, ...chosen } = rerun;
-  if ((await ctx.store.runWorks.rerunnable(id, chosen, downstream)) === 0) {
+  if ((await ctx.store.runWorks.rerunnable(run, chosen, downstream)) === 0) {
     // Nothing goes back to waiting: the run stays as it ended (reopened, it would end again at
     // once, and a cancelled run would turn into a failed one).
     return { id: id.toHexString(), works: 0, steps: [] };
@@ -195,18 +195,18 @@ export async function rerunRun(
   );
   if (!reopened)
     throw refuse("changed", `run ${id.toHexString()} changed while being rerun; retry`);
-  const works = await finishRerun(ctx, id, rerun);
+  const works = await finishRerun(ctx, run, rerun);
   return { id: id.toHexString(), works, steps: [...touched] };
 }
 
 /** Its works back to waiting, then the run may be evaluated again. Repeating it changes nothing. */
-async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Promise<number> {
+async function finishRerun(ctx: ServiceContext, run: RunRef, rerun: Rerun): Promise<number> {
   const { at: _at, downstream, ...chosen } = rerun;
-  const works = await ctx.store.runWorks.rerun(id, chosen, downstream);
+  const works = await ctx.store.runWorks.rerun(run, chosen, downstream);
   // While the run is marked rerunning no release reads them: the chosen works run again.
-  await ctx.store.cache.markUncached(id, chosen);
-  await ctx.store.runs.rerunDone(id, rerun.at);
-  await releaseRuns(ctx, [id]);
+  await ctx.store.cache.markUncached(run, chosen);
+  await ctx.store.runs.rerunDone(run._id, rerun.at);
+  await releaseRuns(ctx, [run._id]);
   return works;
 }
 
@@ -218,7 +218,7 @@ async function finishRerun(ctx: ServiceContext, id: ObjectId, rerun: Rerun): Pro
 export async function sweepReruns(ctx: ServiceContext, limit = 100): Promise<number> {
   const pending = await ctx.store.runs.abandonedReruns(ctx.now() - ABANDONED_RERUN_SECONDS, limit);
   for (const run of pending) {
-    if (run.rerunning) await finishRerun(ctx, run._id, run.rerunning);
+    if (run.rerunning) await finishRerun(ctx, run, run.rerunning);
   }
   return pending.length;
 }

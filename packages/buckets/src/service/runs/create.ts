@@ -173,7 +173,7 @@ export async function createRun(
     await ctx.store.deposit(docs);
   } catch (error) {
     // Nothing of a refused run stays: its works and the run go.
-    await ctx.store.runWorks.cancel(runId, now).catch(() => undefined);
+    await ctx.store.runWorks.cancel(run, now).catch(() => undefined);
     await ctx.store.runs.remove(runId).catch(() => undefined);
     throw error;
   }

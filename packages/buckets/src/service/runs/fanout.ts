@@ -12,9 +12,9 @@ import {
 import { TRANSITIONS } from "../../machine.js";
 import {
   freshObjectId,
-  type ObjectId,
   type RunDoc,
   type RunEvent,
+  type RunRef,
   type RunStep,
   refusedDocuments,
   type WorkDoc,
@@ -34,7 +34,7 @@ export const MAX_FILLED_BYTES = 12 * 1024 * 1024;
  */
 export async function parentsOf(
   ctx: ServiceContext,
-  run: ObjectId,
+  run: RunRef,
   step: RunStep,
   byName: Map<string, RunStep>,
   withResults = true,
@@ -119,7 +119,7 @@ export async function growStep(
     Object.assign(step, { works: 0, grown: true, outcome: "failure" });
     events.push({ at: now, kind: "step failed", step: step.name, detail: problem });
   };
-  const { parents, digests, lines } = await parentsOf(ctx, run._id, step, byName);
+  const { parents, digests, lines } = await parentsOf(ctx, run, step, byName);
   let others = 0;
   for (const s of byName.values()) if (s.name !== step.name) others += s.works;
   const grown = growWorks(growth, parents, Math.max(0, MAX_RUN_WORKS - others));
@@ -171,11 +171,16 @@ export async function growStep(
     digests,
   );
   await lease.check();
-  await ctx.store.runWorks.removeStep(run._id, step.name);
+  if (!run.pipelines.includes(work.pipeline)) {
+    // Its works are found on the run's pipelines' shards. A run records its growths' pipelines as
+    // it is created or merged; one stored before it did gets this one now, before its works.
+    run.pipelines = await ctx.store.runs.addPipelines(run._id, [work.pipeline]);
+  }
+  await ctx.store.runWorks.removeStep(run, step.name);
   try {
     await ctx.store.deposit(docs);
   } catch (error) {
-    await ctx.store.runWorks.removeStep(run._id, step.name).catch(() => undefined);
+    await ctx.store.runWorks.removeStep(run, step.name).catch(() => undefined);
     if (!refusedDocuments(error)) throw error;
     return fail(
       `step "${step.name}": its ${docs.length} works could not be stored: ${(error as Error).message}`,
@@ -233,11 +238,11 @@ export async function skipLostLines(
 ): Promise<void> {
   const outcome = step.from === undefined ? undefined : byName.get(step.from)?.outcome;
   if (outcome !== "failure" && outcome !== "cancelled") return;
-  const { parents } = await parentsOf(ctx, run._id, step, byName);
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, step.works);
+  const { parents } = await parentsOf(ctx, run, step, byName);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, step.works);
   const lost = waiting.filter((w) => lineLost(step, parents, w.origins)).map((w) => w._id);
   if (lost.length === 0) return;
   await lease.check();
-  await ctx.store.runWorks.skipIds(lost, ctx.now());
+  await ctx.store.runWorks.skipIds(run, lost, ctx.now());
   events.push(lostEvent(step, lost.length, ctx.now()));
 }

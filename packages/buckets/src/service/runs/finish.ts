@@ -9,9 +9,11 @@ export async function finishRun(ctx: ServiceContext, run: RunDoc, now: number): 
   // last rerun): they could not run, and not by anyone's choice.
   const since = run.events.map((e) => e.kind).lastIndexOf("rerun");
   const tooLarge = run.events.slice(since + 1).some((e) => e.kind === "works skipped");
-  const failed =
-    tooLarge || run.steps.some((s) => s.outcome === "failure" || s.outcome === "cancelled");
-  const status: RunStatus = failed ? "failure" : "success";
+  // As GitHub Actions concludes a workflow: a failure decides, else a step cancelled (its works
+  // cancelled by their owner) makes the run cancelled, though nobody cancelled the run itself.
+  const failed = tooLarge || run.steps.some((s) => s.outcome === "failure");
+  const cancelled = run.steps.some((s) => s.outcome === "cancelled");
+  const status: RunStatus = failed ? "failure" : cancelled ? "cancelled" : "success";
   await endRun(ctx, run, status, now);
 }
 

@@ -1,4 +1,4 @@
-import { LOCK_SECONDS, type Merging, type RunDoc } from "../../store/index.js";
+import { LOCK_SECONDS, type Merging, type RunDoc, type RunRef } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import type { RunLease } from "./lease.js";
 
@@ -21,11 +21,14 @@ export async function finishMerge(
   const { merging: m, _id: id } = run;
   const { runs, runWorks } = ctx.store;
   const now = ctx.now();
-  if ((await runWorks.countMerged(id, m.id)) < m.works) {
+  // Its works are stored before the run lists their pipelines: they are found on the merged run's.
+  const pipelines = [...new Set([...run.pipelines, ...m.pipelines])].sort();
+  const works: RunRef = { _id: id, pipelines };
+  if ((await runWorks.countMerged(works, m.id)) < m.works) {
     // A merger that lost its lock may still be storing them: undone only once it cannot be.
     if (now - m.at < UNDO_AFTER_SECONDS) return "storing";
     await lease.check();
-    await runWorks.removeMerged(id, m.id);
+    await runWorks.removeMerged(works, m.id);
     await lease.check();
     await runs.save(
       id,
@@ -38,17 +41,17 @@ export async function finishMerge(
   }
   for (const name of m.replaced) {
     await lease.check();
-    await runWorks.cancel(id, now, name, m.id);
+    await runWorks.cancel(works, now, name, m.id);
   }
   await lease.check();
-  await runWorks.removeSteps(id, m.replaced, m.id);
+  await runWorks.removeSteps(works, m.replaced, m.id);
   ctx.failpoint?.("merge:replaced");
   for (const name of m.again) {
     await lease.check();
-    await runWorks.cancel(id, now, name);
+    await runWorks.cancel(works, now, name);
   }
   await lease.check();
-  await runWorks.rerun(id, { steps: [], failedOnly: false }, m.again);
+  await runWorks.rerun(works, { steps: [], failedOnly: false }, m.again);
   const renewed = new Set([...m.added, ...m.replaced, ...m.again]);
   // The steps it keeps as the run has them now.
   const byName = new Map(run.steps.map((s) => [s.name, s]));
@@ -57,7 +60,7 @@ export async function finishMerge(
   await runs.save(
     id,
     lease.lockId,
-    { steps, config: m.config, pipelines: m.pipelines },
+    { steps, config: m.config, pipelines },
     [{ at: now, kind: "steps merged", detail: detailOf(m) }],
     ["merging"],
   );

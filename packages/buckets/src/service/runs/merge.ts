@@ -20,7 +20,7 @@ import { parseWith } from "../validate.js";
 import { ownRun } from "./access.js";
 import { downstreamOf } from "./control.js";
 import { checkGrowth, plan, worksOf } from "./create.js";
-import { RunLease } from "./lease.js";
+import { LeaseLost, RunLease } from "./lease.js";
 import { finishMerge, type MergingRun, UNDO_AFTER_SECONDS } from "./merge-finish.js";
 import { releaseRuns } from "./release.js";
 import { runStepOf } from "./run-steps.js";
@@ -70,7 +70,9 @@ export async function mergeRunSteps(
   const given = configError(() => stepsOf(request.steps));
   const lockId = await lockRun(ctx, id);
   const lease = new RunLease(ctx, id, lockId);
-  let answer: { id: string; added: string[]; replaced: string[]; again: string[]; works: number };
+  let answer!: StepsMerged;
+  /** How far it got: what a merge whose time ran out (LeaseLost) can still say of itself. */
+  let stage: "reading" | "recorded" | "stored" = "reading";
   try {
     await lease.check();
     // A lock taken means no evaluation is under way: the run read now is the one to change.
@@ -91,16 +93,31 @@ export async function mergeRunSteps(
     if (merging.added.length === 0 && merging.replaced.length === 0) return answer;
     await lease.check();
     await ctx.store.runs.save(id, lockId, { merging }, []);
+    stage = "recorded";
     ctx.failpoint?.("merge:recorded");
     await lease.check();
     if (docs.length > 0) await ctx.store.deposit(docs);
+    stage = "stored";
     await finishMerge(ctx, lease, { ...current, merging });
+  } catch (error) {
+    if (!(error instanceof LeaseLost)) throw error;
+    // Its works all stored, the run's next evaluation finishes the merge: it is done, if later.
+    if (stage !== "stored") throw tooSlow(id, stage);
   } finally {
     await ctx.store.runs.letGo(id, lockId);
   }
   await releaseRuns(ctx, [id]);
   return answer;
 }
+
+/** A merge that ran out of time before its works were all stored: nothing of it will stay. */
+const tooSlow = (id: ObjectId, stage: "reading" | "recorded") =>
+  refuse(
+    "changed",
+    stage === "reading"
+      ? `run ${id.toHexString()}: the merge took too long and changed nothing; merge again`
+      : `run ${id.toHexString()}: the merge took too long while storing its works, and is undone; merge again in ${UNDO_AFTER_SECONDS} s`,
+  );
 
 const pick = ({ added, replaced, again }: Merging) => ({ added, replaced, again });
 

@@ -2,7 +2,7 @@ import { MAX_RUN_WORKS, RunOutputsParamsSchema, type WorkOutputs } from "@workfl
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, refuse } from "../../errors.js";
 import type { ObjectId } from "../../store/ids.js";
-import type { WorkDoc } from "../../store/index.js";
+import { ofRun, type WorkDoc } from "../../store/index.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { readableRun } from "./access.js";
@@ -54,7 +54,7 @@ export async function runOutputs(
   let bytes = 0;
   // Works are stored in the run's step order, so _id order is also each step's matrix order.
   const docs = ctx.store.find(
-    { run: id, ...(step === undefined ? {} : { step }) },
+    { ...ofRun(run), ...(step === undefined ? {} : { step }) },
     { projection: PROJECTION, limit: MAX_RUN_WORKS },
   );
   for await (const doc of docs) {

@@ -34,7 +34,7 @@ export async function pauseRun(
       throw notRunning(id, fresh?.status ?? "gone", "paused");
     return { id: id.toHexString(), paused: true, waiting: 0 };
   }
-  const waiting = await ctx.store.runWorks.pause(id);
+  const waiting = await ctx.store.runWorks.pause(run);
   // An evaluation under way may have read the run before the pause: it evaluates again (and
   // sends back to waiting whatever it queued).
   await releaseRuns(ctx, [id]);

@@ -91,7 +91,7 @@ export async function sweepRuns(ctx: ServiceContext, limit = 100): Promise<numbe
   const now = ctx.now();
   for (const run of await ctx.store.runs.abandoned(now - ABANDONED_SECONDS, limit)) {
     if (await endRun(ctx, run, "cancelled", now, ABANDONED)) {
-      await ctx.store.runWorks.cancel(run._id, now);
+      await ctx.store.runWorks.cancel(run, now);
     }
   }
   const stale = await ctx.store.runs.stale(now, limit);
@@ -161,7 +161,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   }
   const now = ctx.now();
   if (overdue(run, now)) return timeOut(ctx, lease, run);
-  const counts = await ctx.store.runWorks.counts(id);
+  const counts = await ctx.store.runWorks.counts(run);
   const steps = run.steps.map((s) => ({ ...s }));
   const byName = new Map(steps.map((s) => [s.name, s]));
   const events: RunEvent[] = [];
@@ -170,8 +170,8 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
     const c = counts.get(step.name);
     if (step.failFast && (c?.byStatus.failure ?? 0) > (c?.retrying ?? 0)) {
       await lease.check();
-      await ctx.store.runWorks.cancel(id, now, step.name);
-      const fresh = await ctx.store.runWorks.counts(id);
+      await ctx.store.runWorks.cancel(run, now, step.name);
+      const fresh = await ctx.store.runWorks.counts(run);
       const updated = fresh.get(step.name);
       if (updated) counts.set(step.name, updated);
     }
@@ -200,7 +200,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
         }
       } else {
         await lease.check();
-        await ctx.store.runWorks.skip(id, step.name, now);
+        await ctx.store.runWorks.skip(run, step.name, now);
         step.outcome = "skipped";
         events.push({ at: now, kind: "step skipped", step: step.name });
       }

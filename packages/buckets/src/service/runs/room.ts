@@ -15,7 +15,7 @@ export async function runRoom(
 ): Promise<number> {
   if (run.paused !== undefined) {
     await lease.check();
-    await ctx.store.runWorks.pause(run._id);
+    await ctx.store.runWorks.pause(run);
     return 0;
   }
   if (run.maxParallel === undefined) return Number.POSITIVE_INFINITY;
@@ -26,7 +26,7 @@ export async function runRoom(
   if (over > 0) {
     // Retries are queued by the reaper, which knows nothing of runs: the excess waits its turn.
     await lease.check();
-    await ctx.store.runWorks.unqueue(run._id, over);
+    await ctx.store.runWorks.unqueue(run, over);
   }
   return run.maxParallel - active;
 }

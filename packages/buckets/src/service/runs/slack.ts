@@ -66,7 +66,7 @@ function runMessage(
 export async function sendSlack(ctx: ServiceContext, run: RunDoc): Promise<string | undefined> {
   if (!ctx.slack) return "the service has no Slack token (BUCKETS_SLACK_TOKEN)";
   const target = run.slack?.target ?? {};
-  const counts = await ctx.store.runWorks.counts(run._id);
+  const counts = await ctx.store.runWorks.counts(run);
   const byStatus: Record<string, number> = {};
   for (const step of counts.values()) {
     for (const [status, n] of Object.entries(step.byStatus)) {

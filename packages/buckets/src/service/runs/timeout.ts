@@ -18,7 +18,7 @@ export async function timeOut(ctx: ServiceContext, lease: RunLease, run: RunDoc)
   const detail = `its timeout${given === undefined ? "" : ` of ${given}`} passed after ${spokenDuration(now - run.created)}`;
   await lease.check();
   if (await endRun(ctx, run, "timedout", now, detail)) {
-    await ctx.store.runWorks.cancel(run._id, now);
+    await ctx.store.runWorks.cancel(run, now);
   }
 }
 

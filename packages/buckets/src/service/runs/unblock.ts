@@ -17,7 +17,7 @@ export async function unblock(
   room: number,
   events: RunEvent[],
 ): Promise<number> {
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, room);
   if (waiting.length === 0) return 0;
   const { released, reused } = await queue(ctx, lease, run, step, byName, waiting, events);
   // Reused works took no room (they ended at once): as many more may go in this evaluation.
@@ -64,10 +64,10 @@ export async function releaseLines(
   events: RunEvent[],
 ): Promise<number> {
   const from = step.from as string;
-  const succeeded = await ctx.store.runWorks.succeeded(run._id, from);
+  const succeeded = await ctx.store.runWorks.succeeded(run, from);
   if (succeeded.length === 0) return 0;
   const lines = { from, indexes: succeeded };
-  const waiting = await ctx.store.runWorks.waiting(run._id, step.name, room, lines);
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, room, lines);
   if (waiting.length === 0) return 0;
   const { released, reused } = await queue(ctx, lease, run, step, byName, waiting, events);
   if (reused > 0 && waiting.length === room) {
@@ -98,7 +98,7 @@ async function queue(
     }
   }
   // Read even when nothing is templated: the parents' keys and digests make the works' keys.
-  const { parents, digests, lines } = await parentsOf(ctx, run._id, step, byName, templated, only);
+  const { parents, digests, lines } = await parentsOf(ctx, run, step, byName, templated, only);
   const releases: Unblock[] = waiting.map((work) => ({
     _id: work._id,
     pipeline: work.pipeline,
@@ -118,6 +118,7 @@ async function queue(
   await lease.check();
   if (tooLarge.length > 0) {
     await ctx.store.runWorks.skipIds(
+      run,
       tooLarge.map((r) => r._id),
       ctx.now(),
     );

@@ -1,6 +1,7 @@
 import { type BulkProgress, bulkInPages } from "@workflow/work/bulk";
 import type { Work } from "@workflow/work/schema";
 import { STATUSES } from "@workflow/work/statuses";
+import { WORKS_PAGE_PROJECTION } from "@workflow/work/views";
 import { html } from "htm/preact";
 import { useState } from "preact/hooks";
 import { post } from "../api.js";
@@ -17,26 +18,7 @@ const EVERY_MS = 5_000;
 /** The match count is a count over the whole filter: refreshed less often than the page. */
 const COUNT_EVERY_MS = 15_000;
 const FILTERS = ["pipeline", "step", "status", "site", "tag", "user", "event"] as const;
-const PROJECTION = {
-  pipeline: 1,
-  status: 1,
-  user: 1,
-  site: 1,
-  tags: 1,
-  function: 1,
-  command: 1,
-  creation: 1,
-  attempt: 1,
-  parameters: 1,
-  step: 1,
-  matrix: 1,
-  start: 1,
-  stop: 1,
-  "history.error": 1,
-  "results.error": 1,
-};
-
-/** A work as PROJECTION keeps it: the fields it names, of the work's own schema. */
+/** A work as WORKS_PAGE_PROJECTION keeps it: the fields it names, of the work's own schema. */
 type Row = Pick<Work, "pipeline" | "status" | "user" | "site"> &
   Partial<
     Pick<
@@ -179,7 +161,7 @@ export function Works({ session, params }: { session: Session; params: URLSearch
     () =>
       post<Row[]>("/view", {
         query,
-        projection: PROJECTION,
+        projection: WORKS_PAGE_PROJECTION,
         limit: PAGE,
         order: "arrival",
         ...(before ? { before } : {}),
