@@ -1,13 +1,11 @@
-import { CreateRunSchema, type Parent, type PreviewAnswer, type PreviewWork } from "@workflow/work";
-import { requireScope } from "../auth/access.js";
+import type { Parent, PreviewAnswer, PreviewWork } from "@workflow/work";
 import type { Principal } from "../auth/tokens.js";
-import { freshObjectId, type WorkDoc } from "../store/index.js";
+import type { WorkDoc } from "../store/index.js";
 import { keyAndReuse, lineParents, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
 import { prepare, worksOf } from "./runs/create.js";
 import { fillTemplate } from "./runs/fanout.js";
 import { hasMatrix } from "./runs/run-steps.js";
-import { parseWith } from "./validate.js";
 
 /** A step whose works would all come from the cache: what its dependents' keys and fields read. */
 interface Predicted {
