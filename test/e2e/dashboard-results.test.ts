@@ -69,13 +69,13 @@ it("results page: finds transferred works by pipeline, status, tag and event, co
   await page.screenshot({ path: join(ARTIFACTS, "results-page.png"), fullPage: true });
   await page.locator("[data-test=next]").click();
   await expect.poll(() => rows.count()).toBe(WORKS - 50);
-  await expect(count.textContent()).resolves.toContain(`showing 51–${WORKS}`);
+  await expect.poll(() => count.textContent()).toContain(`showing 51–${WORKS}`);
 
   // The same filters as Works: status, tag and event, kept in the URL across a reload.
   await page.locator("select[name=status]").selectOption("failure");
   await page.getByRole("button", { name: "Filter" }).click();
   await expect.poll(() => rows.count()).toBe(FAILING);
-  await expect(count.textContent()).resolves.toContain(`${FAILING} results match`);
+  await expect.poll(() => count.textContent()).toContain(`${FAILING} results match`);
   await page.locator("input[name=tag]").fill("even");
   await page.getByRole("button", { name: "Filter" }).click();
   await expect.poll(() => rows.count()).toBe(2);

@@ -167,8 +167,11 @@ describe("Workers seen recently", () => {
           ? true
           : undefined,
       );
-      await db.collection<{ _id: string }>("workers").insertOne({
-        _id: "gone-worker",
+      // A contact is keyed by the token's user and the worker's id.
+      await db.collection<{ _id: { user: string; worker: string } }>("workers").insertOne({
+        _id: { user: "worker", worker: "gone-worker" },
+        user: "worker",
+        worker: "gone-worker",
         at: Date.now() / 1000 - 300,
         via: "heartbeat",
         pipelines: [pipeline],

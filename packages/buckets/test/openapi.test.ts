@@ -1,10 +1,31 @@
 import {
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
+  AuditDetailsSchema,
   BulkRequestSchema,
   BulkResultSchema,
+  ChimeConfigListSchema,
+  ChimeConfigSchema,
+  ChimeScheduleConfigSchema,
+  ChimeScheduleCountsSchema,
+  ChimeScheduleIdsSchema,
+  ChimeScheduleListSchema,
+  ChimeScheduleSchema,
+  ConfigCheckSchema,
+  ConfigCountSchema,
+  ConfigDeployAnswerSchema,
+  ConfigDeployedSchema,
+  ConfigDeployParamsSchema,
+  ConfigRemovedSchema,
+  ConfigStartedSchema,
+  ConfigStoppedSchema,
   CreateRunSchema,
   ExpireRequestSchema,
   ExpireResultSchema,
   MergeStepsSchema,
+  PipelineCountsSchema,
+  PipelineDetailsSchema,
+  PipelineNamesSchema,
   PreviewAnswerSchema,
   RerunAnswerSchema,
   RerunSchema,
@@ -12,6 +33,7 @@ import {
   RunCheckSchema,
   RunCreatedSchema,
   RunListParamsSchema,
+  RunOutputsSchema,
   RunPausedSchema,
   RunResumedSchema,
   RunSummarySchema,
@@ -19,7 +41,9 @@ import {
   ScheduleRemovedSchema,
   ScheduleSpecSchema,
   ScheduleViewSchema,
+  StatusCountsSchema,
   StepsMergedSchema,
+  WorkerSeenSchema,
 } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
@@ -94,6 +118,17 @@ const array = <T extends z.ZodType>(item: T) => z.array(item);
 
 /** Where each request and answer is described, and by which schema of @workflow/work. */
 const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
+  ["POST /configs", "200", ConfigDeployAnswerSchema],
+  ["GET /configs", "200", ChimeConfigListSchema],
+  ["GET /configs/count", "200", ConfigCountSchema],
+  ["PUT /configs/cancel", "200", ConfigStoppedSchema],
+  ["POST /configs/retry", "200", RerunAnswerSchema],
+  ["DELETE /configs", "200", ConfigRemovedSchema],
+  ["POST /v2/schedule", "body", ChimeScheduleConfigSchema],
+  ["POST /v2/schedule", "201", ChimeScheduleIdsSchema],
+  ["GET /v2/schedule", "200", ChimeScheduleListSchema],
+  ["GET /v2/schedule/count", "200", ChimeScheduleCountsSchema],
+  ["DELETE /v2/schedule", "200", ScheduleRemovedSchema],
   ["POST /runs", "body", CreateRunSchema],
   ["POST /runs", "201", RunCreatedSchema],
   ["POST /runs", "200", RunCheckSchema],
@@ -120,6 +155,16 @@ const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
   ["POST /schedules/{id}/pause", "200", ScheduleDetailSchema],
   ["POST /schedules/{id}/resume", "200", ScheduleDetailSchema],
   ["DELETE /schedules/{id}", "200", ScheduleRemovedSchema],
+  ["GET /runs/{id}/outputs", "200", RunOutputsSchema],
+  ["GET /status", "200", StatusCountsSchema],
+  ["GET /status/pipelines", "200", PipelineNamesSchema],
+  ["GET /status/details/{pipeline}", "200", PipelineDetailsSchema],
+  ["GET /audit/failed", "200", AuditAnswerSchema],
+  ["GET /audit/expired", "200", AuditAnswerSchema],
+  ["GET /audit/stale/{days}", "200", AuditAnswerSchema],
+  ["GET /activity/counts", "200", array(PipelineCountsSchema)],
+  ["GET /activity/minutes", "200", ActivityMinutesSchema],
+  ["GET /activity/workers", "200", array(WorkerSeenSchema)],
 ];
 
 it("describes runs, schedules, the cache and bulk actions with the schemas the service parses with", async () => {
@@ -137,6 +182,10 @@ it("describes runs, schedules, the cache and bulk actions with the schemas the s
   }
   const listed = document.paths["/runs"]?.get?.parameters?.map((p) => p.name);
   expect(listed).toEqual(Object.keys(RunListParamsSchema.shape));
+  const deploy = document.paths["/configs"]?.post?.parameters?.map((p) => p.name);
+  expect(deploy).toEqual(Object.keys(ConfigDeployParamsSchema.shape));
+  // CHIME's clients find the same operations at their base URL.
+  expect(document.paths["/v2/configs"]).toEqual(document.paths["/configs"]);
 });
 
 describe("the service's answers are what the document says", () => {
@@ -147,9 +196,10 @@ describe("the service's answers are what the document says", () => {
     method: string,
     path: string,
     body?: unknown,
+    token: string = t.tokens.alice,
   ): Promise<z.output<T>> {
     const got = await t.call(method, path, {
-      token: t.tokens.alice,
+      token,
       ...(body === undefined ? {} : { body }),
     });
     expect(got.status, `${method} ${path}: ${JSON.stringify(got.body)}`).toBe(status);
@@ -211,6 +261,60 @@ describe("the service's answers are what the document says", () => {
       confirmed: count.body,
     });
     expect(bulk).toMatchObject({ matched: count.body });
+    const outputs = await answer(RunOutputsSchema, 200, "GET", `/runs/${id}/outputs`);
+    expect(outputs.steps.map((s) => [s.name, s.works.length])).toEqual([
+      ["fit", 2],
+      ["sum", 1],
+      ["report", 1],
+    ]);
+    expect(outputs.steps[0]?.works.map((w) => w.matrix)).toEqual([{ i: 1 }, { i: 2 }]);
+  });
+
+  it("for the status, the audits and the dashboard's activity", async () => {
+    const pipeline = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const deposited = await t.call("POST", "/work", {
+      token: t.tokens.alice,
+      body: [{ pipeline, site: "local", user: "alice", command: ["true"] }],
+    });
+    expect(deposited.status).toBe(200);
+    const counts = await answer(StatusCountsSchema, 200, "GET", "/status");
+    expect(counts.queued).toBeGreaterThanOrEqual(1);
+    expect(await answer(PipelineNamesSchema, 200, "GET", "/status/pipelines")).toContain(pipeline);
+    const columns = await answer(PipelineDetailsSchema, 200, "GET", `/status/details/${pipeline}`);
+    expect(columns).toEqual({ total: 1, queued: 1, running: 0, success: 0, failure: 0 });
+    const all = await answer(
+      StatusCountsSchema,
+      200,
+      "GET",
+      `/status/details/${pipeline}?all=true`,
+    );
+    expect(all.cancelled).toBe(0);
+    const admin = t.tokens.admin;
+    for (const path of ["/audit/failed", "/audit/expired", "/audit/stale/36500"]) {
+      expect(typeof (await answer(AuditAnswerSchema, 200, "GET", path, undefined, admin))).toBe(
+        "number",
+      );
+      const parts = await answer(
+        AuditDetailsSchema,
+        200,
+        "GET",
+        `${path}?details=true`,
+        undefined,
+        admin,
+      );
+      expect(parts.total).toBe(0);
+    }
+    const table = await answer(array(PipelineCountsSchema), 200, "GET", "/activity/counts");
+    expect(table.find((r) => r.pipeline === pipeline)?.counts.queued).toBe(1);
+    const minutes = await answer(ActivityMinutesSchema, 200, "GET", "/activity/minutes");
+    expect(minutes.minutes).toHaveLength(minutes.success.length);
+    const claimed = await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline },
+    });
+    expect(claimed.status).toBe(200);
+    const workers = await answer(array(WorkerSeenSchema), 200, "GET", "/activity/workers");
+    expect(workers.some((w) => w.pipelines.includes(pipeline))).toBe(true);
   });
 
   it("for schedules", async () => {
@@ -237,5 +341,77 @@ describe("the service's answers are what the document says", () => {
     await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/resume`);
     const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/schedules/${added.id}`);
     expect(removed).toEqual({ id: added.id, removed: true });
+  });
+
+  it("for CHIME's configs and schedules APIs", async () => {
+    const name = `doc-${new ObjectId().toHexString().slice(-8)}`;
+    const config = {
+      version: "2",
+      name,
+      defaults: { user: "alice", site: "local" },
+      pipeline: { steps: [{ name: "one", work: { command: ["true"] } }] },
+    };
+    const checked = await answer(ConfigCheckSchema, 200, "POST", "/configs?dry_run=True", config);
+    expect(checked).toMatchObject({ name, works: 1, dryRun: true });
+    const started = await answer(ConfigStartedSchema, 200, "POST", "/configs", config);
+    const id = started.config;
+    expect(started.pipelines).toEqual([id]);
+    const [listed] = await answer(array(ChimeConfigSchema), 200, "GET", `/configs?name=${name}`);
+    expect(listed).toMatchObject({ id, name, status: "running", deployments: [] });
+    const hidden = encodeURIComponent(JSON.stringify({ yaml: 0 }));
+    const projected = await answer(
+      ChimeConfigListSchema,
+      200,
+      "GET",
+      `/configs?name=${name}&projection=${hidden}`,
+    );
+    expect(projected[0]).not.toHaveProperty("yaml");
+    // The first test's run is alice's too.
+    const counted = await answer(ConfigCountSchema, 200, "GET", "/configs/count");
+    expect(counted.configs).toBe(2);
+    const byId = encodeURIComponent(JSON.stringify({ id }));
+    const stopped = await answer(ConfigStoppedSchema, 200, "PUT", `/configs/cancel?query=${byId}`);
+    expect(stopped).toEqual({ stopped_config: id, stopped_pipelines: [id] });
+    const retried = await answer(RerunAnswerSchema, 200, "POST", "/configs/retry", { id });
+    expect(retried.id).toBe(id);
+    await t.call("PUT", `/configs/cancel?query=${byId}`, { token: t.tokens.alice });
+    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?query=${byId}`)).toBe(true);
+
+    const triggered = { ...config, on: [{ cron: "0 2 * * *" }] };
+    const params = encodeURIComponent(JSON.stringify({}));
+    const wouldDeploy = await answer(
+      ConfigDeployedSchema,
+      200,
+      "POST",
+      `/configs?dry_run=true&params=${params}`,
+      triggered,
+    );
+    expect(wouldDeploy).toMatchObject({ config: name, pipelines: [], dryRun: true });
+    const deployed = await answer(ConfigDeployedSchema, 200, "POST", "/configs", triggered);
+    expect(deployed.schedules).toHaveLength(1);
+    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?name=${name}`)).toBe(true);
+
+    const scheduled = { ...config, schedule: { cronspec: "0 2 * * *", count: 3 } };
+    const [schedule] = await answer(ChimeScheduleIdsSchema, 201, "POST", "/v2/schedule", scheduled);
+    const one = encodeURIComponent(JSON.stringify({ id: schedule }));
+    const [shown] = await answer(
+      array(ChimeScheduleSchema),
+      200,
+      "GET",
+      `/v2/schedule?query=${one}`,
+    );
+    expect(shown).toMatchObject({ id: schedule, name, status: "active", lives: 3, history: [] });
+    const all = await answer(array(ChimeScheduleSchema), 200, "GET", "/v2/schedule");
+    expect(all.map((s) => s.id)).toContain(schedule);
+    const named = encodeURIComponent(JSON.stringify({ name }));
+    const counts = await answer(
+      ChimeScheduleCountsSchema,
+      200,
+      "GET",
+      `/v2/schedule/count?query=${named}`,
+    );
+    expect(counts).toEqual({ [name]: 1 });
+    const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/v2/schedule?query=${one}`);
+    expect(removed).toEqual({ id: schedule, removed: true });
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { WORKER_ID_MAX } from "../src/routes/work.js";
+import { CONTACT_PIPELINES_KEPT } from "../src/store/contacts.js";
 import { aWork, useTestService } from "./support/service.js";
 
 /**
@@ -11,6 +13,7 @@ const { t } = useTestService(import.meta.filename);
 
 interface Seen {
   worker: string;
+  user?: string;
   running: number;
   lastContact?: number;
   contact?: string;
@@ -58,5 +61,46 @@ describe("workers seen recently", () => {
     );
     expect(names).toContain("host-3/1/mine");
     expect(names).not.toContain("host-3/2/theirs");
+  });
+});
+
+describe("a worker's contact belongs to its token's user", () => {
+  it("never lets one user's token overwrite another user's worker of the same id", async () => {
+    await poll("host-4/1/shared", "owned-by-worker-1");
+    await t.call("POST", "/work/withdraw", {
+      token: t.token("mallory", ["work:withdraw"]),
+      body: { pipeline: "mallory-pipe" },
+      headers: { "x-worker-id": "host-4/1/shared" },
+    });
+    const named = (await seen()).filter((w) => w.worker === "host-4/1/shared");
+    const mine = named.find((w) => w.user === "worker-1");
+    expect(mine?.pipelines).toEqual(["owned-by-worker-1"]);
+    expect(named.find((w) => w.user === "mallory")?.pipelines).toEqual(["mallory-pipe"]);
+  });
+
+  it("keeps only the most recent pipelines a worker named, not every one", async () => {
+    const names = Array.from({ length: CONTACT_PIPELINES_KEPT + 5 }, (_, i) => `fresh-${i}`);
+    // One poll naming them all, then one naming the first again: it moves to the most recent.
+    await t.call("POST", "/work/withdraw", {
+      token: t.tokens.worker,
+      body: { pipeline: { $in: names } },
+      headers: { "x-worker-id": "host-5/1/greedy" },
+    });
+    const greedy = (await seen()).find((w) => w.worker === "host-5/1/greedy");
+    expect(greedy?.pipelines).toEqual(names.slice(-CONTACT_PIPELINES_KEPT));
+  });
+
+  it("truncates an absurd worker id instead of storing it whole", async () => {
+    const long = `host-6/${"x".repeat(5000)}`;
+    expect((await poll(long, "long-id")).status).toBe(200);
+    const named = (await seen()).map((w) => w.worker);
+    expect(named).toContain(long.slice(0, WORKER_ID_MAX));
+  });
+
+  it("names a worker that sends no id, as CHIME's Python client does, by its user", async () => {
+    await t.call("POST", "/work/withdraw", { token: t.tokens.worker, body: { pipeline: "chime" } });
+    const chime = (await seen()).find((w) => w.pipelines.includes("chime"));
+    expect(chime).toMatchObject({ user: "worker-1", contact: "poll" });
+    expect(chime?.worker).toMatch(/^worker-1@/);
   });
 });

@@ -4,6 +4,24 @@
  */
 
 export {
+  type ActivityMinutes,
+  ActivityMinutesSchema,
+  AuditAnswerSchema,
+  AuditDaysSchema,
+  type AuditDetails,
+  AuditDetailsSchema,
+  CONTACT_VIAS,
+  type ContactVia,
+  type PipelineCounts,
+  PipelineCountsSchema,
+  type PipelineDetails,
+  PipelineDetailsSchema,
+  PipelineNamesSchema,
+  StatusCountsSchema,
+  type WorkerSeen,
+  WorkerSeenSchema,
+} from "./activity-answers.js";
+export {
   type Cache,
   CachedSchema,
   CacheSchema,
@@ -29,6 +47,7 @@ export {
   type PreviewWork,
   PreviewWorkSchema,
 } from "./cache-requests.js";
+export * from "./chime-requests.js";
 export {
   type BatchOptions,
   DEPOSIT_BATCH,
@@ -176,7 +195,9 @@ export {
   type RunOutputs,
   type RunOutputsParams,
   RunOutputsParamsSchema,
+  RunOutputsSchema,
   type WorkOutputs,
+  WorkOutputsSchema,
 } from "./run-outputs.js";
 export * from "./runs-requests.js";
 export * from "./schedule.js";

@@ -1,7 +1,7 @@
 /** A run's outputs, as the service answers them. */
 
 import { z } from "zod";
-import type { Status } from "./schema.js";
+import { STATUSES } from "./statuses.js";
 
 /** `?step=NAME` on GET /runs/:id/outputs: only that step's works. */
 export const RunOutputsParamsSchema = z.strictObject({
@@ -15,19 +15,23 @@ export const RunOutputsParamsSchema = z.strictObject({
 export type RunOutputsParams = z.infer<typeof RunOutputsParamsSchema>;
 
 /** One work's outputs, in its step's matrix order. */
-export interface WorkOutputs {
-  id: string;
-  status: Status;
-  matrix?: Record<string, unknown>;
-  results?: Record<string, unknown>;
-  products?: string[];
-  plots?: string[];
-}
+export const WorkOutputsSchema = z.strictObject({
+  id: z.string(),
+  status: z.enum(STATUSES),
+  matrix: z.record(z.string(), z.unknown()).optional(),
+  results: z.record(z.string(), z.unknown()).optional(),
+  products: z.array(z.string()).optional(),
+  plots: z.array(z.string()).optional(),
+});
+export type WorkOutputs = z.output<typeof WorkOutputsSchema>;
 
 /** GET /runs/:id/outputs: each step's results and products, steps in the run's order. */
-export interface RunOutputs {
-  id: string;
-  name: string;
-  status: string;
-  steps: { name: string; state: string; works: WorkOutputs[] }[];
-}
+export const RunOutputsSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  status: z.string(),
+  steps: z.array(
+    z.strictObject({ name: z.string(), state: z.string(), works: z.array(WorkOutputsSchema) }),
+  ),
+});
+export type RunOutputs = z.output<typeof RunOutputsSchema>;

@@ -23,6 +23,12 @@ export const UNFINISHED_STATUSES = ["created", "waiting", "queued", "running"] a
  */
 export const CANCELLABLE_STATUSES = [...UNFINISHED_STATUSES, "failure"] as const;
 
+/** Whether a work may be cancelled now: a failure only while it awaits a retry (a `retryAt`). */
+export function isCancellable(work: { status: string; retryAt?: number | undefined }): boolean {
+  if (!(CANCELLABLE_STATUSES as readonly string[]).includes(work.status)) return false;
+  return work.status !== "failure" || work.retryAt !== undefined;
+}
+
 /**
  * The statuses a work may be sent back to the queue from (`requeue`, `rerun`): the finished ones.
  * The dashboard offers its Retry button by them.

@@ -50,6 +50,35 @@ describe("a work's key", () => {
   });
 });
 
+describe("canonical JSON", () => {
+  // Pinned from the first definition (entries filtered, sorted and mapped): keys stored under it
+  // must keep matching, whatever code writes the text.
+  it("sorts keys by UTF-16 order, drops undefined members, writes an undefined item as null and leaves a hole empty", () => {
+    const sparse: number[] = [];
+    sparse[0] = 1;
+    sparse[2] = 3;
+    const value = {
+      é: 1,
+      B: [sparse, undefined, null],
+      a: { u: undefined, 'z"q': -0, "\u2028": "😀" },
+      "10": 2,
+      "2": 3,
+    };
+    expect(canonicalJson(value)).toBe(
+      '{"10":2,"2":3,"B":[[1,,3],null,null],"a":{"z\\"q":0,"\u2028":"😀"},"é":1}',
+    );
+  });
+
+  it("leaves a key's site out when cache.site asks for a site the work does not name", () => {
+    expect(workKey({ site: "s" })).toBe(
+      "k1:fb3a245ff788f0c3cbc728ded95624f765d21e9774a004c0b3739607a623786b",
+    );
+    expect(workKey({ site: undefined as unknown as string, cache: { site: true } })).toBe(
+      "k1:5d1993d35e5edc41992074091188990b786d9a6b63b471b06dcd55e54f393aa8",
+    );
+  });
+});
+
 describe("cache and version in a pipeline config", () => {
   const config = (extra: Record<string, unknown>, step: Record<string, unknown> = {}) => ({
     version: "2",

@@ -1,23 +1,19 @@
 /** OpenAPI paths of runs, configs and schedules. */
 
-import { RunListParamsSchema } from "@workflow/work";
-import {
-  body,
-  ok,
-  op,
-  type Paths,
-  pathParam,
-  query,
-  queryParameters,
-  ref,
-  strings,
-} from "./build.js";
+import { ConfigDeployParamsSchema, RunListParamsSchema } from "@workflow/work";
+import { body, ok, op, type Paths, pathParam, query, queryParameters, ref } from "./build.js";
 
 /** An operation that also answers 201 with `created`: a request that stores what it made. */
 const storing = (operation: ReturnType<typeof op>, description: string, created: unknown) => ({
   ...operation,
   responses: { "201": ok(description, created), ...operation.responses },
 });
+
+/** An operation that answers 201 with what it stored, and never 200. */
+const creating = (operation: ReturnType<typeof op>, description: string) => {
+  const { "200": answer, ...refusals } = operation.responses;
+  return { ...operation, responses: { "201": { ...answer, description }, ...refusals } };
+};
 
 /** CHIME's `?query=` and `?projection=`: JSON objects as text. */
 const chimeQuery = [
@@ -91,55 +87,40 @@ export const pipelinePaths: Paths = {
   },
   "/configs": {
     post: op(
-      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines}. A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
-      { type: "object" },
+      "CHIME's configs API: start a run of a config (the YAML as a mapping); answers {config, pipelines} (with ?dry_run=true, the run's check and dryRun). A config with on: is deployed instead: its cron triggers become schedules (replacing those of an earlier deploy), answered as schedules",
+      ref("ConfigDeployAnswer"),
       {
         ...body(ref("PipelineConfig")),
-        parameters: [
-          query(
-            "dry_run",
-            "true: check the deploy (or the run) as it would be done, store nothing; a deploy answers the schedules it would make",
-            { type: "boolean" },
-          ),
-          query(
-            "params",
-            "a JSON object of the run's params (checked against the config's), given to every run a deployed config's schedules start, e.g. {\"n\": 3}",
-            { type: "string" },
-          ),
-        ],
+        parameters: queryParameters(ConfigDeployParamsSchema),
       },
     ),
     get: op(
-      "CHIME's configs API: runs as configs",
-      { type: "array", items: { type: "object" } },
+      "CHIME's configs API: runs as configs (a projection keeps or leaves out fields)",
+      ref("ChimeConfigList"),
       {
         parameters: [query("name", "a config's name", { type: "string" }), ...chimeQuery],
       },
     ),
     delete: op(
       "CHIME's configs API: remove a run that ended, with its works; ?name= alone removes a deployed config's schedules",
-      { const: true },
+      ref("ConfigRemoved"),
       {
         parameters: [query("name", "a deployed config's name", { type: "string" }), ...chimeId],
       },
     ),
   },
   "/configs/count": {
-    get: op("CHIME's configs API: how many configs (runs)", { type: "object" }),
+    get: op("CHIME's configs API: how many configs (runs)", ref("ConfigCount")),
   },
   "/configs/cancel": {
-    put: op(
-      "CHIME's configs API: cancel a run (304 once it has ended)",
-      { type: "object" },
-      {
-        parameters: chimeId,
-      },
-    ),
+    put: op("CHIME's configs API: cancel a run (304 once it has ended)", ref("ConfigStopped"), {
+      parameters: chimeId,
+    }),
   },
   "/configs/retry": {
     post: op(
       "CHIME's configs API: re-run a run's failures and what depends on them",
-      { type: "object" },
+      ref("RerunAnswer"),
       body({ type: "object", properties: { id: { type: "string" }, name: { type: "string" } } }),
     ),
   },
@@ -183,35 +164,26 @@ export const pipelinePaths: Paths = {
     }),
   },
   "/v2/schedule": {
-    post: op(
-      "CHIME's schedules API: schedule a run of a config with a schedule section (cronspec, count or lives); answers [id]",
-      strings,
-      body({ type: "object", required: ["name", "schedule"] }),
+    post: creating(
+      op(
+        "CHIME's schedules API: schedule a run of a config with a schedule section (cronspec, count or lives); answers [id] (201)",
+        ref("ChimeScheduleIds"),
+        body(ref("ChimeScheduleConfig")),
+      ),
+      "the schedule added: its id, alone in a list",
     ),
     get: op(
-      "CHIME's schedules API: schedules as its CLI shows them",
-      {
-        type: "array",
-        items: { type: "object" },
-      },
+      "CHIME's schedules API: schedules as its CLI shows them (a projection keeps or leaves out fields)",
+      ref("ChimeScheduleList"),
       { parameters: chimeQuery },
     ),
-    delete: op(
-      "CHIME's schedules API: remove a schedule",
-      { type: "object" },
-      {
-        parameters: chimeId,
-      },
-    ),
+    delete: op("CHIME's schedules API: remove a schedule", ref("ScheduleRemoved"), {
+      parameters: chimeId,
+    }),
   },
   "/v2/schedule/count": {
-    get: op(
-      "CHIME's schedules API: how many schedules each name has",
-      {
-        type: "object",
-        additionalProperties: { type: "integer" },
-      },
-      { parameters: [chimeId[0]] },
-    ),
+    get: op("CHIME's schedules API: how many schedules each name has", ref("ChimeScheduleCounts"), {
+      parameters: [chimeId[0]],
+    }),
   },
 };

@@ -4,27 +4,17 @@
  */
 
 import {
+  AuditDaysSchema,
   CLAIM_HEADER,
   ClaimSecretSchema,
   MAX_LOG_PAGE_LINES,
+  PipelineNamesSchema,
   WithdrawParamsSchema,
 } from "@workflow/work";
-import {
-  body,
-  counts,
-  op,
-  type Paths,
-  pathParam,
-  query,
-  queryParameters,
-  ref,
-  schema,
-} from "./build.js";
+import { body, op, type Paths, pathParam, query, queryParameters, ref, schema } from "./build.js";
 
 /** The audits answer a number, or with ?details=true its parts. */
-const audited = {
-  oneOf: [{ type: "integer" }, { type: "object", additionalProperties: { type: "integer" } }],
-};
+const audited = ref("AuditAnswer");
 const details = query("details", "answer the parts, not only the number", { type: "boolean" });
 const works = { type: "array", items: ref("Work") };
 
@@ -168,7 +158,7 @@ export const workPaths: Paths = {
   },
   "/audit/stale/{days}": {
     get: op("Fail unfinished works created more than {days} days ago; answers how many", audited, {
-      parameters: [pathParam("days", "number"), details],
+      parameters: [{ ...pathParam("days"), schema: schema(AuditDaysSchema) }, details],
     }),
   },
   "/tokens": {
@@ -198,48 +188,35 @@ export const workPaths: Paths = {
   "/activity/counts": {
     get: op("Counts by pipeline and status (the dashboard's overview)", {
       type: "array",
-      items: {
-        type: "object",
-        properties: { pipeline: { type: "string" }, counts: counts },
-      },
+      items: ref("PipelineCounts"),
     }),
   },
   "/activity/minutes": {
-    get: op("Works that ended in success or failure per minute over the last hour", {
-      type: "object",
-      properties: {
-        minutes: { type: "array", items: { type: "integer" } },
-        success: { type: "array", items: { type: "integer" } },
-        failure: { type: "array", items: { type: "integer" } },
-      },
-    }),
+    get: op(
+      "Works that ended in success or failure per minute over the last hour",
+      ref("ActivityMinutes"),
+    ),
   },
   "/activity/workers": {
     get: op(
       "Workers heard from in the last 10 minutes: by a poll for work or a heartbeat (lastContact, contact), or by running or stopping works",
-      {
-        type: "array",
-        items: {
-          type: "object",
-          properties: {
-            worker: { type: "string" },
-            running: { type: "integer" },
-            lastSeen: { type: "number" },
-            lastContact: { type: "number" },
-            contact: { type: "string", enum: ["poll", "heartbeat"] },
-            pipelines: { type: "array", items: { type: "string" } },
-          },
-        },
-      },
+      { type: "array", items: ref("WorkerSeen") },
     ),
   },
-  "/status": { get: op("Counts by status", counts) },
+  "/status": { get: op("Counts by status", ref("StatusCounts")) },
   "/status/pipelines": {
-    get: op("Pipeline names", { type: "array", items: { type: "string" } }),
+    get: op("Pipeline names", schema(PipelineNamesSchema, "output")),
   },
   "/status/details/{pipeline}": {
-    get: op("Counts by status for one pipeline", counts, {
-      parameters: [{ name: "pipeline", in: "path", required: true, schema: { type: "string" } }],
-    }),
+    get: op(
+      "Counts by status for one pipeline: total, queued, running, success and failure; with ?all=true every status",
+      ref("PipelineDetails"),
+      {
+        parameters: [
+          pathParam("pipeline"),
+          query("all", "true: every status, not only CHIME's columns", { type: "boolean" }),
+        ],
+      },
+    ),
   },
 };

@@ -1,16 +1,11 @@
 /** Routes of CHIME's audits, on demand. */
 
+import { AuditDaysSchema } from "@workflow/work";
 import { Router } from "express";
-import { z } from "zod";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { type AuditKind, audit } from "../service/lifecycle.js";
 import { parseWith, queryFlag } from "../service/validate.js";
-
-const DaysSchema = z.coerce
-  .number({ error: "days must be a number, e.g. /audit/stale/7" })
-  .min(0)
-  .max(36_500);
 
 /**
  * CHIME's audits, on demand (the reaper does their work on its own every few seconds). Each
@@ -26,6 +21,6 @@ export function auditRoutes(ctx: ServiceContext): Router {
     });
   answer("failed");
   answer("expired");
-  answer("stale", (params) => parseWith(DaysSchema, params.days, "days"));
+  answer("stale", (params) => parseWith(AuditDaysSchema, params.days, "days"));
   return router;
 }

@@ -45,11 +45,8 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
     const id = parseId(req.params.id);
     const principal = principalOf(res);
     const answer = await heartbeat(ctx, principal, id, params, holderOf(req, res));
-    await noteContact(
-      ctx,
-      workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`),
-      "heartbeat",
-    );
+    const worker = workerId(req.get("x-worker-id"), `${principal.sub}@${req.ip}`);
+    await noteContact(ctx, { user: principal.sub, worker }, "heartbeat");
     res.json(answer);
   });
 
@@ -77,11 +74,17 @@ export function workRoutes(ctx: ServiceContext, withdrawing: Withdrawing): Route
   return router;
 }
 
-/** The worker's self-description (host, pid, name), trimmed to something safe to store. */
+/**
+ * The longest worker id kept. Longer ones are truncated, not refused: the id only labels the
+ * worker for operators, and refusing it would stop a worker whose host name is long from working.
+ */
+export const WORKER_ID_MAX = 200;
+
+/** The worker's self-description (host, pid, name), trimmed to printable ASCII, safe to store. */
 function workerId(header: string | undefined, fallback: string): string {
   const cleaned = header
     ?.replace(/[^\x20-\x7e]/g, "")
     .trim()
-    .slice(0, 200);
+    .slice(0, WORKER_ID_MAX);
   return cleaned || fallback;
 }

@@ -2,10 +2,15 @@
  * The dashboard's activity: counts per pipeline, the last hour by the minute, and the workers seen.
  */
 
-import { STATUSES, type Status } from "@workflow/work";
+import {
+  type ActivityMinutes,
+  type PipelineCounts,
+  STATUSES,
+  type Status,
+  type WorkerSeen,
+} from "@workflow/work";
 import { requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
-import type { ContactVia } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 
 /** The dashboard's window: the last hour, by the minute. */
@@ -14,11 +19,6 @@ export const ACTIVITY_MINUTES = 60;
 export const WORKERS_WINDOW_SECONDS = 600;
 /** The most running works, and the most recently stopped ones, read to name the workers. */
 export const WORKERS_READ_LIMIT = 2_000;
-
-export interface PipelineCounts {
-  pipeline: string;
-  counts: Record<Status | "total", number>;
-}
 
 /** Pipelines x statuses, from the same index counts as /status (shared, never a scan). */
 export async function countTable(
@@ -45,20 +45,13 @@ export async function countTable(
     .map(([pipeline, counts]) => ({ pipeline, counts }));
 }
 
-export interface Minutes {
-  /** Each minute's start (unix seconds), oldest first; the last is the current minute. */
-  minutes: number[];
-  success: number[];
-  failure: number[];
-}
-
 /** Works that ended in success or failure, per minute of the last hour, by their stop time. */
-export async function minutes(ctx: ServiceContext, principal: Principal): Promise<Minutes> {
+export async function minutes(ctx: ServiceContext, principal: Principal): Promise<ActivityMinutes> {
   requireScope(principal, "work:read");
   const current = Math.floor(ctx.now() / 60) * 60;
   const first = current - (ACTIVITY_MINUTES - 1) * 60;
   const rows = await ctx.store.activity.endedPerMinute(first, principal.pipelines);
-  const result: Minutes = {
+  const result: ActivityMinutes = {
     minutes: Array.from({ length: ACTIVITY_MINUTES }, (_, i) => first + i * 60),
     success: new Array(ACTIVITY_MINUTES).fill(0),
     failure: new Array(ACTIVITY_MINUTES).fill(0),
@@ -69,19 +62,6 @@ export async function minutes(ctx: ServiceContext, principal: Principal): Promis
       result[row.status][at] = (result[row.status][at] ?? 0) + row.n;
   }
   return result;
-}
-
-export interface WorkerSeen {
-  worker: string;
-  /** Works it runs now. */
-  running: number;
-  /** When it was last heard of, by contact or by an attempt's start or stop (unix seconds). */
-  lastSeen: number;
-  /** Its last contact (unix seconds), a poll for work or an attempt's heartbeat. */
-  lastContact?: number;
-  contact?: ContactVia;
-  /** What it serves (the pipelines its polls name), and those of the attempts seen. */
-  pipelines: string[];
 }
 
 /** The most workers' contacts read. */
@@ -97,10 +77,11 @@ export async function workersSeen(
 ): Promise<WorkerSeen[]> {
   requireScope(principal, "work:read");
   const since = ctx.now() - WORKERS_WINDOW_SECONDS;
+  // Keyed by user and worker: two users' workers of the same name are two workers.
   const seen = new Map<string, WorkerSeen>();
-  const entry = (name: string) => {
-    const worker = seen.get(name) ?? { worker: name, running: 0, lastSeen: 0, pipelines: [] };
-    seen.set(name, worker);
+  const entry = (key: string, name: string) => {
+    const worker = seen.get(key) ?? { worker: name, running: 0, lastSeen: 0, pipelines: [] };
+    seen.set(key, worker);
     return worker;
   };
   const [sightings, contacts] = await Promise.all([
@@ -113,14 +94,19 @@ export async function workersSeen(
       ? c.pipelines.filter((p) => principal.pipelines?.includes(p))
       : c.pipelines;
     if (principal.pipelines && serves.length === 0) continue;
-    const worker = entry(c._id);
+    const worker = entry(`${c.user}\u0000${c.worker}`, c.worker);
+    worker.user = c.user;
     worker.lastContact = c.at;
     worker.contact = c.via;
     worker.lastSeen = Math.max(worker.lastSeen, c.at);
     for (const p of serves) if (!worker.pipelines.includes(p)) worker.pipelines.push(p);
   }
+  const byName = new Map<string, WorkerSeen>();
+  for (const w of seen.values()) if (!byName.has(w.worker)) byName.set(w.worker, w);
   for (const s of sightings) {
-    const worker = entry(s.worker);
+    // An attempt records the worker's name only: it counts for the first contact of that name.
+    const worker = byName.get(s.worker) ?? entry(`\u0000${s.worker}`, s.worker);
+    byName.set(s.worker, worker);
     if (s.status === "running") worker.running += 1;
     worker.lastSeen = Math.max(worker.lastSeen, s.at);
     if (!worker.pipelines.includes(s.pipeline)) worker.pipelines.push(s.pipeline);

@@ -1,15 +1,13 @@
 /** A run's cache preview: what POST /runs would reuse and what would run, writing nothing. */
 
-import { CreateRunSchema, type Parent, type PreviewAnswer, type PreviewWork } from "@workflow/work";
-import { requireScope } from "../auth/access.js";
+import type { Parent, PreviewAnswer, PreviewWork } from "@workflow/work";
 import type { Principal } from "../auth/tokens.js";
-import { freshObjectId, type WorkDoc } from "../store/index.js";
+import type { WorkDoc } from "../store/index.js";
 import { keyAndReuse, lineParents, parentDigests } from "./cache.js";
 import type { ServiceContext } from "./context.js";
-import { plan, worksOf } from "./runs/create.js";
+import { prepare, worksOf } from "./runs/create.js";
 import { fillTemplate } from "./runs/fanout.js";
 import { hasMatrix } from "./runs/run-steps.js";
-import { parseWith } from "./validate.js";
 
 /** A step whose works would all come from the cache: what its dependents' keys and fields read. */
 interface Predicted {
@@ -28,11 +26,10 @@ export async function previewRun(
   principal: Principal,
   body: unknown,
 ): Promise<PreviewAnswer> {
-  requireScope(principal, "work:deposit");
-  const { config, params } = parseWith(CreateRunSchema, body, "body");
-  const planned = plan(principal, config, params);
   const now = ctx.now();
-  const runId = freshObjectId();
+  // Refused as the start would refuse it: a step that grows is checked (user, pipeline, site)
+  // though its works are made only later.
+  const { planned, runId } = await prepare(ctx, principal, body, now, "runs");
   const predicted = new Map<string, Predicted>();
   const works: PreviewWork[] = [];
   for (const step of planned.steps) {

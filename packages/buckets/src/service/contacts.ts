@@ -9,12 +9,12 @@ import type { ServiceContext } from "./context.js";
  */
 export async function noteContact(
   ctx: ServiceContext,
-  worker: string,
+  contact: { user: string; worker: string },
   via: ContactVia,
   pipelines: string[] = [],
 ): Promise<void> {
   // Awaited, so the dashboard read right after a poll sees it; at most one write in 5 s a worker.
-  await ctx.store.contacts.seen(worker, via, pipelines, ctx.now()).catch((error: unknown) => {
-    ctx.logger.warn({ err: error, worker }, "worker:contact not recorded");
+  await ctx.store.contacts.seen(contact, via, pipelines, ctx.now()).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, ...contact }, "worker:contact not recorded");
   });
 }

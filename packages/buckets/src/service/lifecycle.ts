@@ -3,7 +3,7 @@
  * work.
  */
 
-import { SECONDS_PER_DAY } from "@workflow/work";
+import { type AuditDetails, SECONDS_PER_DAY } from "@workflow/work";
 import { mayRead, requireOwner, requireScope } from "../auth/access.js";
 import type { Principal } from "../auth/tokens.js";
 import { notFound, refuse } from "../errors.js";
@@ -126,7 +126,7 @@ export async function audit(
   principal: Principal,
   kind: AuditKind,
   days = 0,
-): Promise<Record<string, number>> {
+): Promise<AuditDetails> {
   requireScope(principal, "admin");
   const within = principal.pipelines;
   const now = ctx.now();

@@ -5,9 +5,11 @@
 
 import {
   CountRequestSchema,
+  type PipelineDetails,
   PipelineSchema,
   STATUSES,
   type Status,
+  type StatusCounts,
   ViewRequestSchema,
 } from "@workflow/work";
 import { requirePipeline, requireScope } from "../auth/access.js";
@@ -17,8 +19,6 @@ import { compileQuery, VIEW_FIELDS, VIEW_OPEN_PREFIXES } from "../query.js";
 import { presentPlaced, type Query, toObjectId, type WorkDoc } from "../store/index.js";
 import type { ServiceContext } from "./context.js";
 import { parseWith } from "./validate.js";
-
-export type StatusCounts = Record<Status | "total", number>;
 
 function viewQuery(principal: Principal, raw: unknown): Query {
   requireScope(principal, "work:read");
@@ -182,7 +182,7 @@ export async function details(
   principal: Principal,
   pipeline: unknown,
   { all = false }: { all?: boolean } = {},
-): Promise<Partial<StatusCounts>> {
+): Promise<PipelineDetails> {
   requireScope(principal, "work:read");
   const name = parseWith(PipelineSchema, pipeline, "pipeline");
   requirePipeline(principal, name);

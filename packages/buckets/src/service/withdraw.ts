@@ -68,7 +68,12 @@ export async function withdraw(
 ): Promise<WorkView | WorkView[] | null> {
   const params = parseWith(WithdrawParamsSchema, request.params, "query");
   const query = withdrawQuery(principal, request.filter);
-  await noteContact(ctx, request.worker, "poll", namedPipelines(query.pipeline) ?? []);
+  await noteContact(
+    ctx,
+    { user: principal.sub, worker: request.worker },
+    "poll",
+    namedPipelines(query.pipeline) ?? [],
+  );
   const lease = params.lease === true ? ctx.leaseSeconds : params.lease;
   const options = { worker: request.worker, sub: principal.sub, lease };
   // Read before the claim: a deposit between an empty claim and the wait is not missed.

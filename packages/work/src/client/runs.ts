@@ -1,6 +1,7 @@
 /** The client's calls on pipeline runs: starting or deploying them, reading them, steering them. */
 
 import type { ExpireRequest, ExpireResult, PreviewAnswer } from "../cache-requests.js";
+import type { ConfigDeployed } from "../chime-requests.js";
 import type { MergeStepsRequest } from "../pipeline/merge.js";
 import type { RunOutputs } from "../run-outputs.js";
 import type {
@@ -16,7 +17,6 @@ import type {
   RunSummary,
   StepsMerged,
 } from "../runs-requests.js";
-import type { ScheduleDetail } from "../schedule.js";
 import { LogsClient } from "./logs.js";
 
 /**
@@ -59,12 +59,7 @@ export class RunsClient extends LogsClient {
   deployConfig(
     config: Record<string, unknown>,
     { params, dryRun }: { params?: Record<string, unknown>; dryRun?: boolean } = {},
-  ): Promise<{
-    config: string;
-    pipelines: string[];
-    schedules: ScheduleDetail[];
-    dryRun?: true;
-  }> {
+  ): Promise<ConfigDeployed> {
     const query = new URLSearchParams({
       ...(dryRun ? { dry_run: "true" } : {}),
       ...(params && Object.keys(params).length > 0 ? { params: JSON.stringify(params) } : {}),

@@ -1,5 +1,6 @@
 /** The client's calls on works, the part every other part of the client builds on. */
 
+import type { PipelineDetails, StatusCounts } from "../activity-answers.js";
 import type { LogLine } from "../logs.js";
 import type {
   BulkRequest,
@@ -34,7 +35,7 @@ export interface WithdrawOptions {
   lease?: number | true;
   signal?: AbortSignal;
 }
-export type StatusCounts = Record<string, number>;
+export type { StatusCounts };
 
 /** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
 const DELETE_IDS_PER_REQUEST = 200;
@@ -154,7 +155,7 @@ export class WorksClient extends ClientCore {
   }
 
   /** A pipeline's counts: total, queued, running, success and failure; `all` adds every status. */
-  details(pipeline: string, { all = false }: { all?: boolean } = {}): Promise<StatusCounts> {
+  details(pipeline: string, { all = false }: { all?: boolean } = {}): Promise<PipelineDetails> {
     const suffix = all ? "?all=true" : "";
     return this.call("GET", `/status/details/${encodeURIComponent(pipeline)}${suffix}`);
   }

@@ -48,10 +48,48 @@ export function expressionsIn(template: unknown, at = ""): { where: string; text
 }
 
 /**
- * Fills a template: `resolve` answers the value an expression names, or `undefined` to leave the
- * expression as it is (filled later). A whole-string expression keeps the value's type.
+ * A value filled into a field that is filled again later (at release) is data, never read as an
+ * expression there: its `${{` is held as KEPT_OPEN until that last fill writes it back.
  */
-export function fill(template: unknown, resolve: (ref: Reference) => unknown): unknown {
+const OPEN = "${{";
+const KEPT_OPEN = "$\uE000{{";
+
+/** A value with every `${{` in its strings kept from being read as an expression. */
+function keep(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll(OPEN, KEPT_OPEN);
+  if (Array.isArray(value)) return value.map(keep);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, keep(v)]));
+  }
+  return value;
+}
+
+/** A filled value with its kept `${{` written back as the data they are. */
+export function released(value: unknown): unknown {
+  if (typeof value === "string") return value.replaceAll(KEPT_OPEN, OPEN);
+  if (Array.isArray(value)) return value.map(released);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, released(v)]));
+  }
+  return value;
+}
+
+/**
+ * Fills a template: `resolve` answers the value an expression names, or `undefined` to leave the
+ * expression as it is (filled later). A whole-string expression keeps the value's type. With
+ * `later`, the template is filled again afterwards: what this fill writes in stays data then;
+ * without it, this is the last fill and what earlier ones kept is written back.
+ */
+export function fill(
+  template: unknown,
+  resolve: (ref: Reference) => unknown,
+  options: { later?: boolean } = {},
+): unknown {
+  const filled = fillOnce(template, options.later ? (ref) => keep(resolve(ref)) : resolve);
+  return options.later ? filled : released(filled);
+}
+
+function fillOnce(template: unknown, resolve: (ref: Reference) => unknown): unknown {
   if (typeof template === "string") {
     const whole = WHOLE.exec(template);
     if (whole && !(whole[1] ?? "").includes("}}")) {
@@ -68,10 +106,10 @@ export function fill(template: unknown, resolve: (ref: Reference) => unknown): u
       return typeof value === "string" ? value : JSON.stringify(value);
     });
   }
-  if (Array.isArray(template)) return template.map((item) => fill(item, resolve));
+  if (Array.isArray(template)) return template.map((item) => fillOnce(item, resolve));
   if (template !== null && typeof template === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(template)) out[key] = fill(item, resolve);
+    for (const [key, item] of Object.entries(template)) out[key] = fillOnce(item, resolve);
     return out;
   }
   return template;

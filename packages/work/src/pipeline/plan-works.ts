@@ -3,7 +3,7 @@ import { formatIssues } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
 import { label, PipelineConfigError } from "./config-error.js";
-import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
+import { expressionsIn, fill, parseReference, readPath, released } from "./expressions.js";
 import type { PlannedCombination } from "./fanout.js";
 import type { PlannedWork } from "./plan.js";
 import type { PipelineConfig, Step } from "./schema.js";
@@ -77,7 +77,11 @@ export function planWorks(
       // A matrix key another combination has (added by include) but this one lacks.
       return value === undefined ? null : value;
     };
-    const filled = fill({ ...config.defaults, ...own }, resolve) as Record<string, unknown>;
+    // Filled again at release where needs (or a matrix made at run time) remain: kept as data.
+    const filled = fill({ ...config.defaults, ...own }, resolve, { later: true }) as Record<
+      string,
+      unknown
+    >;
     if (typeof filled.version === "number") filled.version = String(filled.version);
     filled.pipeline ??= config.name;
     if (tags.length > 0) {
@@ -90,8 +94,16 @@ export function planWorks(
       }
     }
     // Checked as a work with the parents' results stood in by a string.
-    const probe = fill(filled, (ref) =>
-      typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix") ? "?" : undefined,
+    // Filled as a last fill would, so what params wrote in stays data and is written back.
+    const probe = released(
+      fill(
+        filled,
+        (ref) =>
+          typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix")
+            ? "?"
+            : undefined,
+        { later: true },
+      ),
     );
     const work = WorkSchema.safeParse(probe);
     if (!work.success) {

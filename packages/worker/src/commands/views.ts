@@ -42,7 +42,7 @@ export function registerViews(program: Command): void {
         ["PIPELINE", "TOTAL", ...STATUSES.map((s) => s.toUpperCase())],
         names.map((pipeline, i) => [
           pipeline,
-          ...["total", ...STATUSES].map((s) => counts[i]?.[s] ?? 0),
+          ...(["total", ...STATUSES] as const).map((s) => counts[i]?.[s] ?? 0),
         ]),
       );
     });

@@ -3,13 +3,20 @@
  * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
  */
 
-import { QueryFlagSchema } from "@workflow/work";
+import {
+  type ChimeConfig,
+  type ConfigCheck,
+  type ConfigDeployed,
+  ConfigDeployParamsSchema,
+  type ConfigStarted,
+  JsonParam,
+} from "@workflow/work";
 import { z } from "zod";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid, notFound, refuse, ServiceError } from "../../errors.js";
 import type { RunDoc } from "../../store/index.js";
-import { JsonParam, project } from "../chime-query.js";
+import { project } from "../chime-query.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import { listedUser, ownRun, parseRunId, readableRun } from "./access.js";
@@ -22,12 +29,6 @@ import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
  * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
  */
 
-/** POST /configs's own query: CHIME's body is the config, so what goes with it goes here. */
-const DeployQuerySchema = z.looseObject({
-  dry_run: QueryFlagSchema,
-  params: JsonParam("params", '{"n": 3}'),
-});
-
 /**
  * POST /configs?dry_run&params: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's
  * CLI prints it. `params` (JSON text) are the run's params, or those of every run a deployed
@@ -38,20 +39,20 @@ export async function deployConfig(
   principal: Principal,
   body: unknown,
   options: unknown = {},
-) {
-  const asked = parseWith(DeployQuerySchema, options, "query");
+): Promise<ConfigStarted | ConfigCheck | ConfigDeployed> {
+  const asked = parseWith(ConfigDeployParamsSchema, options, "query");
   const dryRun = asked.dry_run;
   const params = Object.keys(asked.params).length > 0 ? asked.params : undefined;
   // A config that says what starts its runs is deployed as its schedules; nothing runs now.
   if (hasTriggers(body)) return deployTriggers(ctx, principal, body, { params, dryRun });
   const request = { config: body, ...(params ? { params } : {}) };
-  if (dryRun) return { ...(await checkRun(ctx, principal, request)), dryRun: true };
+  if (dryRun) return { ...(await checkRun(ctx, principal, request)), dryRun: true as const };
   const { id } = await createRun(ctx, principal, request, "configs");
   return { config: id, pipelines: [id] };
 }
 
 /** CHIME's view of a run. */
-function asConfig(run: RunDoc) {
+function asConfig(run: RunDoc): ChimeConfig {
   const id = run._id.toHexString();
   return {
     id,
@@ -63,7 +64,10 @@ function asConfig(run: RunDoc) {
     creation: run.created,
     // JSON is YAML: CHIME's CLI reads this with yaml.safe_load.
     ...(run.config
-      ? { yaml: JSON.stringify(run.config, null, 2), deployments: run.config.deployments ?? [] }
+      ? {
+          yaml: JSON.stringify(run.config, null, 2),
+          deployments: (run.config.deployments ?? []) as unknown[],
+        }
       : {}),
   };
 }

@@ -69,7 +69,8 @@ export async function checkRun(
   };
 }
 
-async function prepare(
+/** Everything POST /runs checks before it writes: what its preview checks too. */
+export async function prepare(
   ctx: ServiceContext,
   principal: Principal,
   body: unknown,

@@ -1,6 +1,11 @@
 /** Deploying a config with `on:` triggers: its schedules, and their removal. */
 
-import { isCron, type ScheduleDetail, triggerScheduleName } from "@workflow/work";
+import {
+  type ConfigDeployed,
+  isCron,
+  type ScheduleDetail,
+  triggerScheduleName,
+} from "@workflow/work";
 import { requireScope } from "../../auth/access.js";
 import type { Principal } from "../../auth/tokens.js";
 import { notFound, refuse } from "../../errors.js";
@@ -10,15 +15,6 @@ import { plan } from "./create.js";
 
 /** The most of a user's schedules read to find a name a trigger would take. */
 const MAX_SCHEDULES_READ = 10_000;
-
-/** What deploying a config with `on:` answers: CHIME's {config, pipelines}, and its schedules. */
-export interface Deployed {
-  config: string;
-  pipelines: string[];
-  schedules: ScheduleDetail[];
-  /** Set on a dry run: the schedules it would make, none stored. */
-  dryRun?: true;
-}
 
 /** How a deploy is asked for: `params` are given to every run its schedules start. */
 export interface DeployOptions {
@@ -42,7 +38,7 @@ export async function deployTriggers(
   principal: Principal,
   body: Record<string, unknown>,
   { params, dryRun = false }: DeployOptions = {},
-): Promise<Deployed> {
+): Promise<ConfigDeployed> {
   requireScope(principal, "work:deposit");
   const planned = plan(principal, body, params);
   const { on: _on, ...config } = body;

@@ -4,11 +4,17 @@
  * `workflow schedules deploy|ls|ps|rm|count` of CHIME's CLI work here.
  */
 
-import type { ScheduleDetail, ScheduleView } from "@workflow/work";
+import {
+  type ChimeSchedule,
+  ChimeScheduleConfigSchema,
+  JsonParam,
+  type ScheduleDetail,
+  type ScheduleView,
+} from "@workflow/work";
 import { z } from "zod";
 import type { Principal } from "../../auth/tokens.js";
 import { invalid } from "../../errors.js";
-import { JsonParam, project } from "../chime-query.js";
+import { project } from "../chime-query.js";
 import type { ServiceContext } from "../context.js";
 import { parseWith } from "../validate.js";
 import {
@@ -19,18 +25,11 @@ import {
   removeSchedule,
 } from "./manage.js";
 
-/** The `schedule` section of a CHIME config: `count` (0 = for ever) or `lives` (-1 = for ever). */
-const ChimeScheduleSchema = z.strictObject({
-  cronspec: z.string({ error: "schedule.cronspec: give a cron expression such as 0 2 * * *" }),
-  lives: z.number().int().min(-1).optional(),
-  count: z.number().int().min(0).optional(),
-  timezone: z.string().optional(),
-});
-
-const ChimeConfigSchema = z.looseObject({
-  name: z.string({ error: "name: a scheduled config needs a name" }),
-  schedule: ChimeScheduleSchema,
-});
+/**
+ * CHIME's schedules API (workflow/http/schedules.py, client v1.12) on these schedules: a deployed
+ * config with a `schedule` section is a schedule whose target is that config, so that
+ * `workflow schedules deploy|ls|ps|rm|count` of CHIME's CLI work here.
+ */
 
 /** POST /v2/schedule: CHIME's config YAML (as a mapping). Answers the new schedule's id. */
 export async function deployChimeSchedule(
@@ -38,7 +37,7 @@ export async function deployChimeSchedule(
   principal: Principal,
   body: unknown,
 ): Promise<string[]> {
-  const { schedule, ...config } = parseWith(ChimeConfigSchema, body, "body");
+  const { schedule, ...config } = parseWith(ChimeScheduleConfigSchema, body, "body");
   const lives = schedule.lives ?? (schedule.count ? schedule.count : -1);
   const detail = await addSchedule(ctx, principal, {
     name: config.name,
@@ -53,7 +52,7 @@ export async function deployChimeSchedule(
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 /** CHIME's view of a schedule: its status words, and its history as [time, what it started]. */
-function asChime(view: ScheduleView, ticks: ScheduleDetail["ticks"] = []) {
+function asChime(view: ScheduleView, ticks: ScheduleDetail["ticks"] = []): ChimeSchedule {
   const config = view.target as { config?: unknown; works?: unknown };
   return {
     id: view.id,
@@ -70,7 +69,9 @@ function asChime(view: ScheduleView, ticks: ScheduleDetail["ticks"] = []) {
       ...(config.works ? { works: config.works } : {}),
       name: view.name,
     },
-    history: ticks.map((tick) => [iso(tick.fired), tick.run ?? (tick.works ?? []).join(",")]),
+    history: ticks.map(
+      (tick) => [iso(tick.fired), tick.run ?? (tick.works ?? []).join(",")] as const,
+    ),
   };
 }
 

@@ -1,5 +1,10 @@
 /** The Overview page: counts per pipeline, the last hour, and the workers. */
 
+import type {
+  ActivityMinutes as Minutes,
+  PipelineCounts as Row,
+  WorkerSeen as Worker,
+} from "@workflow/work/activity-answers";
 import { STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { get } from "../api.js";
@@ -8,24 +13,6 @@ import { duration, when } from "../format.js";
 import { usePoll } from "../poll.js";
 import { href } from "../router.js";
 import { Problem } from "../widgets.js";
-
-interface Row {
-  pipeline: string;
-  counts: Record<string, number>;
-}
-interface Minutes {
-  minutes: number[];
-  success: number[];
-  failure: number[];
-}
-interface Worker {
-  worker: string;
-  running: number;
-  lastSeen: number;
-  lastContact?: number;
-  contact?: "poll" | "heartbeat";
-  pipelines: string[];
-}
 
 /**
  * Heard from within this long, a worker is live: it polls again once a long-poll (at most a
@@ -54,7 +41,10 @@ export function Overview() {
   const rows = counts.data ?? [];
   const now = Date.now() / 1000;
   const totals = Object.fromEntries(
-    ["total", ...STATUSES].map((s) => [s, rows.reduce((sum, r) => sum + (r.counts[s] ?? 0), 0)]),
+    (["total", ...STATUSES] as const).map((s) => [
+      s,
+      rows.reduce((sum, r) => sum + (r.counts[s] ?? 0), 0),
+    ]),
   );
   const cell = (pipeline: string | undefined, status: string, n: number) => {
     const params: Record<string, string> = {};
@@ -78,7 +68,7 @@ export function Overview() {
         ${rows.map(
           (r) => html`<tr data-pipeline=${r.pipeline}>
             <th><a href=${href("works", { pipeline: r.pipeline })}>${r.pipeline}</a></th>
-            ${["total", ...STATUSES].map((s) => cell(r.pipeline, s, r.counts[s] ?? 0))}
+            ${(["total", ...STATUSES] as const).map((s) => cell(r.pipeline, s, r.counts[s] ?? 0))}
           </tr>`,
         )}
         ${
@@ -122,7 +112,7 @@ export function Overview() {
       <tbody>
         ${(workers.data ?? []).map(
           (w) => html`<tr data-worker=${w.worker} data-state=${stateOf(w, now)}>
-            <td>${w.worker}</td>
+            <td data-user=${w.user} title=${w.user ? `as ${w.user}` : ""}>${w.worker}</td>
             <td data-test="state">${stateOf(w, now)}</td>
             <td class="num">${w.running}</td>
             <td data-test="contact">

@@ -2,7 +2,7 @@
 
 import type { LogLine } from "@workflow/work/logs";
 import type { HistoryEntry, Work as Stored } from "@workflow/work/schema";
-import { CANCELLABLE_STATUSES, REQUEUABLE_STATUSES } from "@workflow/work/statuses";
+import { isCancellable, REQUEUABLE_STATUSES } from "@workflow/work/statuses";
 import { html } from "htm/preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, follow, get, post } from "../api.js";
@@ -195,7 +195,7 @@ export function WorkPage({ session, id }: { session: Session; id: string }) {
                 : null
             }
             ${
-              among(CANCELLABLE_STATUSES, w.status)
+              isCancellable(w)
                 ? html`<button
                     data-action="cancel"
                     disabled=${busy}
