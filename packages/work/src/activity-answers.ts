@@ -1,12 +1,12 @@
-import { z } from "zod";
-import { STATUSES } from "./statuses.js";
-
 /**
  * The answers of the queue's read-outs: /status, /status/pipelines, /status/details, the audits
  * and the dashboard's /activity. One zod schema each, which the OpenAPI document is generated
  * from, the client and the dashboard take their types from, and the tests check the service's
  * answers against (strict: a field the service starts sending is added here first).
  */
+
+import { z } from "zod";
+import { STATUSES } from "./statuses.js";
 
 const COUNTED = ["total", ...STATUSES] as const;
 

@@ -1,16 +1,16 @@
-import { z } from "zod";
-import { protoKeyAt } from "./free.js";
-import { QueryFlagSchema } from "./requests.js";
-import { RunCheckSchema } from "./runs-requests.js";
-import { ScheduleDetailSchema } from "./schedule.js";
-import { RUN_STATUSES } from "./statuses.js";
-
 /**
  * The requests and answers of CHIME's configs API (/configs) and schedules API (/v2/schedule), as
  * its Python client (v1.12) sends and reads them: one zod schema each, which the service parses
  * with, the OpenAPI document is generated from and the client takes its types from. Field names
  * are CHIME's: its client reads them, so none is renamed or dropped.
  */
+
+import { z } from "zod";
+import { protoKeyAt } from "./free.js";
+import { QueryFlagSchema } from "./requests.js";
+import { RunCheckSchema } from "./runs-requests.js";
+import { ScheduleDetailSchema } from "./schedule.js";
+import { RUN_STATUSES } from "./statuses.js";
 
 /**
  * A query parameter holding a JSON object (`{}` when absent): CHIME's client sends `query`,
