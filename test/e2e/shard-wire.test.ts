@@ -48,6 +48,22 @@ afterEach(() => {
 const admin = () => stack.client();
 const worker = () =>
   stack.client({ user: "worker", scopes: ["work:withdraw", "work:read"], workerId: "wire" });
+/** Reports each of `done` a success, with the results `results` gives it, as its claimer. */
+const succeedAll = (
+  w: ReturnType<typeof worker>,
+  done: StoredWork[],
+  results: (d: StoredWork) => Record<string, unknown> = () => ({}),
+) =>
+  w.update(
+    done.map((d) => ({
+      id: d.id,
+      pipeline: d.pipeline,
+      attempt: d.attempt,
+      claim: d.claim,
+      status: "success" as const,
+      results: results(d),
+    })),
+  );
 const work = (pipeline: string, overrides: Record<string, unknown> = {}) => ({
   pipeline,
   site: "local",
@@ -201,16 +217,7 @@ pipeline:
     );
     const succeed = async (pipeline: string, results: Record<string, unknown> = {}) => {
       const done = await w.withdraw({ pipeline }, { count: 5 });
-      await w.update(
-        done.map((d) => ({
-          id: d.id,
-          pipeline: d.pipeline,
-          attempt: d.attempt,
-          claim: d.claim,
-          status: "success" as const,
-          results,
-        })),
-      );
+      await succeedAll(w, done, () => results);
       return done.map((d) => d.command);
     };
     expect(await succeed("wire-control", { parts: [1, 2] })).toEqual([["echo", "split"]]);
@@ -259,17 +266,7 @@ pipeline:
       matrix: {from: fit}
       work: {pipeline: wire-lines-b, command: ["echo"], parameters: {model: "\${{ needs.fit.results }}"}}
 `);
-    const succeed = (done: StoredWork[]) =>
-      w.update(
-        done.map((d) => ({
-          id: d.id,
-          pipeline: d.pipeline,
-          attempt: d.attempt,
-          claim: d.claim,
-          status: "success" as const,
-          results: d.parameters ?? {},
-        })),
-      );
+    const succeed = (done: StoredWork[]) => succeedAll(w, done, (d) => d.parameters ?? {});
     const fits = await w.withdraw({ pipeline: "wire-lines" }, { count: 2 });
     expect(fits).toHaveLength(2);
     await succeed(fits.slice(0, 1));

@@ -1,5 +1,5 @@
-import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
+import { runConfig, uniqueName as unique } from "./support/runs.js";
 import { useTestService } from "./support/service.js";
 
 /**
@@ -9,23 +9,16 @@ import { useTestService } from "./support/service.js";
 
 const { t } = useTestService(import.meta.filename);
 
-const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
-const grows = (name: string, work: Record<string, unknown>) => ({
-  version: "2",
-  name,
-  defaults: { site: "local" },
-  pipeline: {
-    steps: [
-      { name: "split", work: { command: ["split"] } },
-      {
-        name: "process",
-        needs: ["split"],
-        matrix: { part: "${{ needs.split.results.parts }}" },
-        work: { command: ["process"], parameters: { p: "${{ matrix.part }}" }, ...work },
-      },
-    ],
-  },
-});
+const grows = (name: string, work: Record<string, unknown>) =>
+  runConfig(name, [
+    { name: "split", work: { command: ["split"] } },
+    {
+      name: "process",
+      needs: ["split"],
+      matrix: { part: "${{ needs.split.results.parts }}" },
+      work: { command: ["process"], parameters: { p: "${{ matrix.part }}" }, ...work },
+    },
+  ]);
 const codeOf = (body: unknown) => (body as { error?: { code?: string } }).error?.code;
 
 async function bothRefuse(token: string, config: unknown, status: number) {

@@ -2,14 +2,18 @@ import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
 import { LeaseLost } from "../src/service/runs/lease.js";
-import { type Claimed, fitThenSum, type RunView, runCalls } from "./support/runs.js";
+import {
+  type Claimed,
+  fitThenSum,
+  type RunView,
+  runCalls,
+  uniqueName as unique,
+} from "./support/runs.js";
 import { QUIET_REAPER, useTestService } from "./support/service.js";
 
 type Run = RunView;
 
 const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
-
-const unique = (base: string) => `${base}-${new ObjectId().toHexString().slice(-8)}`;
 
 const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
 

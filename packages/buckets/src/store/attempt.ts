@@ -5,11 +5,6 @@
 
 import type { Document } from "mongodb";
 
-/**
- * The pieces every transition that ends an attempt shares, as aggregation expressions for
- * pipeline updates: each transition stays one conditional write, computed from the document.
- */
-
 /** The longest a failed work waits before its retry, in seconds. */
 export const BACKOFF_CAP_SECONDS = 600;
 

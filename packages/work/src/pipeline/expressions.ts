@@ -65,7 +65,7 @@ function keep(value: unknown): unknown {
 }
 
 /** A filled value with its kept `${{` written back as the data they are. */
-export function released(value: unknown): unknown {
+function released(value: unknown): unknown {
   if (typeof value === "string") return value.replaceAll(KEPT_OPEN, OPEN);
   if (Array.isArray(value)) return value.map(released);
   if (value !== null && typeof value === "object") {

@@ -3,7 +3,7 @@ import { formatIssues } from "../errors.js";
 import { placeholderProblem } from "../placeholders.js";
 import { type Work, WorkSchema } from "../schema.js";
 import { label, PipelineConfigError } from "./config-error.js";
-import { expressionsIn, fill, parseReference, readPath, released } from "./expressions.js";
+import { expressionsIn, fill, parseReference, readPath } from "./expressions.js";
 import type { PlannedCombination } from "./fanout.js";
 import type { PlannedWork } from "./plan.js";
 import type { PipelineConfig, Step } from "./schema.js";
@@ -93,17 +93,10 @@ export function planWorks(
         template[field] = filled[field];
       }
     }
-    // Checked as a work with the parents' results stood in by a string.
-    // Filled as a last fill would, so what params wrote in stays data and is written back.
-    const probe = released(
-      fill(
-        filled,
-        (ref) =>
-          typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix")
-            ? "?"
-            : undefined,
-        { later: true },
-      ),
+    // Checked as a work with the parents' results stood in by a string; filled as the last fill
+    // is, so what params wrote in is written back as the data it is.
+    const probe = fill(filled, (ref) =>
+      typeof ref !== "string" && (ref.kind === "needs" || ref.kind === "matrix") ? "?" : undefined,
     );
     const work = WorkSchema.safeParse(probe);
     if (!work.success) {

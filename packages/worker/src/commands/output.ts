@@ -1,6 +1,6 @@
 /** What commands print: JSON for machines, aligned tables for people. */
 
-/** What commands print: JSON for machines, aligned tables for people. */
+/** How a command prints: its --json and --quiet flags. */
 export interface Output {
   json: boolean;
   quiet: boolean;

@@ -1,4 +1,4 @@
-/** How one run of a work ended, before it is reported. */
+/** What a runner answers when a work ends or is stopped, before the worker reports it. */
 
 /** How one run of a work ended, before it is reported. */
 export interface Outcome {

@@ -25,11 +25,6 @@ import { checkRun, createRun } from "./create.js";
 import { deployTriggers, hasTriggers, undeployConfig } from "./deploy.js";
 
 /**
- * CHIME's configs API (workflow/http/configs.py, client v1.12) mapped onto runs: a deployed config
- * is a run, and its one pipeline is the run itself. `workflow configs deploy FILE` starts a run.
- */
-
-/**
  * POST /configs?dry_run&params: the YAML as a mapping. Answers `{config, pipelines}` as CHIME's
  * CLI prints it. `params` (JSON text) are the run's params, or those of every run a deployed
  * config's schedules start; `dry_run=true` checks as the deploy (or the run) would, storing nothing.

@@ -25,12 +25,6 @@ import {
   removeSchedule,
 } from "./manage.js";
 
-/**
- * CHIME's schedules API (workflow/http/schedules.py, client v1.12) on these schedules: a deployed
- * config with a `schedule` section is a schedule whose target is that config, so that
- * `workflow schedules deploy|ls|ps|rm|count` of CHIME's CLI work here.
- */
-
 /** POST /v2/schedule: CHIME's config YAML (as a mapping). Answers the new schedule's id. */
 export async function deployChimeSchedule(
   ctx: ServiceContext,
