@@ -2,33 +2,29 @@ import {
   ActivityMinutesSchema,
   AuditAnswerSchema,
   AuditDetailsSchema,
-  BulkRequestSchema,
   BulkResultSchema,
   ChimeConfigListSchema,
   ChimeConfigSchema,
-  ChimeScheduleConfigSchema,
   ChimeScheduleCountsSchema,
   ChimeScheduleIdsSchema,
-  ChimeScheduleListSchema,
   ChimeScheduleSchema,
   ConfigCheckSchema,
   ConfigCountSchema,
-  ConfigDeployAnswerSchema,
   ConfigDeployedSchema,
   ConfigDeployParamsSchema,
   ConfigRemovedSchema,
   ConfigStartedSchema,
   ConfigStoppedSchema,
-  CreateRunSchema,
-  ExpireRequestSchema,
   ExpireResultSchema,
-  MergeStepsSchema,
+  HealthAnswerSchema,
+  MintAnswerSchema,
+  MintRequestSchema,
+  OpenApiAnswerSchema,
   PipelineCountsSchema,
   PipelineDetailsSchema,
   PipelineNamesSchema,
   PreviewAnswerSchema,
   RerunAnswerSchema,
-  RerunSchema,
   RunCancelledSchema,
   RunCheckSchema,
   RunCreatedSchema,
@@ -39,16 +35,17 @@ import {
   RunSummarySchema,
   ScheduleDetailSchema,
   ScheduleRemovedSchema,
-  ScheduleSpecSchema,
   ScheduleViewSchema,
   StatusCountsSchema,
   StepsMergedSchema,
+  VersionAnswerSchema,
   WorkerSeenSchema,
 } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { schema } from "../src/openapi/build.js";
+import { ref, schema } from "../src/openapi/build.js";
+import { COMPONENTS } from "../src/openapi/index.js";
 import { servedRoutes } from "./support/routes.js";
 import { runConfig } from "./support/runs.js";
 import { useTestService } from "./support/service.js";
@@ -103,82 +100,87 @@ type Document = {
   components: { schemas: Record<string, unknown> };
 };
 
-/** The document's schema with every $ref replaced by the component it names. */
-function resolved(document: Document, node: unknown): unknown {
-  if (Array.isArray(node)) return node.map((item) => resolved(document, item));
-  if (node === null || typeof node !== "object") return node;
-  const ref = (node as { $ref?: string }).$ref;
-  if (ref) return resolved(document, document.components.schemas[ref.split("/").pop() as string]);
-  return Object.fromEntries(
-    Object.entries(node).map(([key, value]) => [key, resolved(document, value)]),
-  );
-}
-
 const array = <T extends z.ZodType>(item: T) => z.array(item);
 
-/** Where each request and answer is described, and by which schema of @workflow/work. */
-const DESCRIBED: [string, "body" | "200" | "201", z.ZodType][] = [
-  ["POST /configs", "200", ConfigDeployAnswerSchema],
-  ["GET /configs", "200", ChimeConfigListSchema],
-  ["GET /configs/count", "200", ConfigCountSchema],
-  ["PUT /configs/cancel", "200", ConfigStoppedSchema],
-  ["POST /configs/retry", "200", RerunAnswerSchema],
-  ["DELETE /configs", "200", ConfigRemovedSchema],
-  ["POST /v2/schedule", "body", ChimeScheduleConfigSchema],
-  ["POST /v2/schedule", "201", ChimeScheduleIdsSchema],
-  ["GET /v2/schedule", "200", ChimeScheduleListSchema],
-  ["GET /v2/schedule/count", "200", ChimeScheduleCountsSchema],
-  ["DELETE /v2/schedule", "200", ScheduleRemovedSchema],
-  ["POST /runs", "body", CreateRunSchema],
-  ["POST /runs", "201", RunCreatedSchema],
-  ["POST /runs", "200", RunCheckSchema],
-  ["GET /runs", "200", array(RunSummarySchema)],
-  ["GET /runs/{id}", "200", RunSummarySchema],
-  ["POST /runs/{id}/cancel", "200", RunCancelledSchema],
-  ["POST /runs/{id}/rerun", "body", RerunSchema],
-  ["POST /runs/{id}/rerun", "200", RerunAnswerSchema],
-  ["POST /runs/{id}/pause", "200", RunPausedSchema],
-  ["POST /runs/{id}/resume", "200", RunResumedSchema],
-  ["POST /runs/{id}/steps", "body", MergeStepsSchema],
-  ["POST /runs/{id}/steps", "200", StepsMergedSchema],
-  ["POST /runs/preview", "body", CreateRunSchema],
-  ["POST /runs/preview", "200", PreviewAnswerSchema],
-  ["POST /cache/expire", "body", ExpireRequestSchema],
-  ["POST /cache/expire", "200", ExpireResultSchema],
-  ["POST /work/bulk", "body", BulkRequestSchema],
-  ["POST /work/bulk", "200", BulkResultSchema],
-  ["POST /schedules", "body", ScheduleSpecSchema],
-  ["POST /schedules", "201", ScheduleDetailSchema],
-  ["POST /schedules", "200", ScheduleDetailSchema],
-  ["GET /schedules", "200", array(ScheduleViewSchema)],
-  ["GET /schedules/{id}", "200", ScheduleDetailSchema],
-  ["POST /schedules/{id}/pause", "200", ScheduleDetailSchema],
-  ["POST /schedules/{id}/resume", "200", ScheduleDetailSchema],
-  ["DELETE /schedules/{id}", "200", ScheduleRemovedSchema],
-  ["GET /runs/{id}/outputs", "200", RunOutputsSchema],
-  ["GET /status", "200", StatusCountsSchema],
-  ["GET /status/pipelines", "200", PipelineNamesSchema],
-  ["GET /status/details/{pipeline}", "200", PipelineDetailsSchema],
-  ["GET /audit/failed", "200", AuditAnswerSchema],
-  ["GET /audit/expired", "200", AuditAnswerSchema],
-  ["GET /audit/stale/{days}", "200", AuditAnswerSchema],
-  ["GET /activity/counts", "200", array(PipelineCountsSchema)],
-  ["GET /activity/minutes", "200", ActivityMinutesSchema],
-  ["GET /activity/workers", "200", array(WorkerSeenSchema)],
+/**
+ * Where each request and answer is described, by the name of its component (in a list: a list of
+ * them), which the document builds from @workflow/work's schema of that name (COMPONENTS).
+ */
+const DESCRIBED: [string, "body" | "200" | "201", string | [string]][] = [
+  ["POST /configs", "200", "ConfigDeployAnswer"],
+  ["GET /configs", "200", "ChimeConfigList"],
+  ["GET /configs/count", "200", "ConfigCount"],
+  ["PUT /configs/cancel", "200", "ConfigStopped"],
+  ["POST /configs/retry", "200", "RerunAnswer"],
+  ["DELETE /configs", "200", "ConfigRemoved"],
+  ["POST /v2/schedule", "body", "ChimeScheduleConfig"],
+  ["POST /v2/schedule", "201", "ChimeScheduleIds"],
+  ["GET /v2/schedule", "200", "ChimeScheduleList"],
+  ["GET /v2/schedule/count", "200", "ChimeScheduleCounts"],
+  ["DELETE /v2/schedule", "200", "ScheduleRemoved"],
+  ["POST /runs", "body", "CreateRun"],
+  ["POST /runs", "201", "RunCreated"],
+  ["POST /runs", "200", "RunCheck"],
+  ["GET /runs", "200", ["Run"]],
+  ["GET /runs/{id}", "200", "Run"],
+  ["POST /runs/{id}/cancel", "200", "RunCancelled"],
+  ["POST /runs/{id}/rerun", "body", "Rerun"],
+  ["POST /runs/{id}/rerun", "200", "RerunAnswer"],
+  ["POST /runs/{id}/pause", "200", "RunPaused"],
+  ["POST /runs/{id}/resume", "200", "RunResumed"],
+  ["POST /runs/{id}/steps", "body", "MergeSteps"],
+  ["POST /runs/{id}/steps", "200", "StepsMerged"],
+  ["POST /runs/preview", "body", "CreateRun"],
+  ["POST /runs/preview", "200", "PreviewAnswer"],
+  ["POST /cache/expire", "body", "ExpireRequest"],
+  ["POST /cache/expire", "200", "ExpireResult"],
+  ["POST /work/bulk", "body", "BulkRequest"],
+  ["POST /work/bulk", "200", "BulkResult"],
+  ["POST /schedules", "body", "ScheduleSpec"],
+  ["POST /schedules", "201", "Schedule"],
+  ["POST /schedules", "200", "Schedule"],
+  ["GET /schedules", "200", ["ScheduleView"]],
+  ["GET /schedules/{id}", "200", "Schedule"],
+  ["POST /schedules/{id}/pause", "200", "Schedule"],
+  ["POST /schedules/{id}/resume", "200", "Schedule"],
+  ["DELETE /schedules/{id}", "200", "ScheduleRemoved"],
+  ["GET /runs/{id}/outputs", "200", "RunOutputs"],
+  ["GET /status", "200", "StatusCounts"],
+  ["GET /status/pipelines", "200", "PipelineNames"],
+  ["GET /status/details/{pipeline}", "200", "PipelineDetails"],
+  ["GET /audit/failed", "200", "AuditAnswer"],
+  ["GET /audit/expired", "200", "AuditAnswer"],
+  ["GET /audit/stale/{days}", "200", "AuditAnswer"],
+  ["GET /activity/counts", "200", ["PipelineCounts"]],
+  ["GET /activity/minutes", "200", "ActivityMinutes"],
+  ["GET /activity/workers", "200", ["WorkerSeen"]],
+  ["POST /tokens", "body", "MintRequest"],
+  ["POST /tokens", "200", "MintAnswer"],
+  ["GET /version", "200", "VersionAnswer"],
+  ["GET /v2/version", "200", "VersionAnswer"],
+  ["GET /livez", "200", "HealthAnswer"],
+  ["GET /readyz", "200", "HealthAnswer"],
+  ["GET /openapi.json", "200", "OpenApiAnswer"],
 ];
 
 it("describes runs, schedules, the cache and bulk actions with the schemas the service parses with", async () => {
   const document = (await t.call("GET", "/openapi.json", { token: null })).body as Document;
-  for (const [route, where, zod] of DESCRIBED) {
+  for (const [route, where, named] of DESCRIBED) {
     const [method, path] = route.split(" ") as [string, string];
     const operation = document.paths[path]?.[method.toLowerCase()] as Operation;
     const described =
       where === "body"
         ? operation.requestBody?.content["application/json"].schema
         : operation.responses[where]?.content?.["application/json"].schema;
-    expect(resolved(document, described), `${route} ${where}`).toEqual(
-      schema(zod, where === "body" ? "input" : "output"),
-    );
+    const expected =
+      typeof named === "string" ? ref(named) : { type: "array", items: ref(named[0]) };
+    expect(described, `${route} ${where}`).toEqual(expected);
+  }
+  // Those named above (a work's schema holds the time it was made at, as the default creation).
+  for (const name of new Set(DESCRIBED.map(([, , named]) => [named].flat()[0] as string))) {
+    const [zod, io] = COMPONENTS[name] ?? [];
+    expect(zod, name).toBeDefined();
+    if (zod) expect(document.components.schemas[name], name).toEqual(schema(zod, io));
   }
   const listed = document.paths["/runs"]?.get?.parameters?.map((p) => p.name);
   expect(listed).toEqual(Object.keys(RunListParamsSchema.shape));
@@ -315,6 +317,20 @@ describe("the service's answers are what the document says", () => {
     expect(claimed.status).toBe(200);
     const workers = await answer(array(WorkerSeenSchema), 200, "GET", "/activity/workers");
     expect(workers.some((w) => w.pipelines.includes(pipeline))).toBe(true);
+  });
+
+  it("for the operators' endpoints and tokens", async () => {
+    const version = await answer(VersionAnswerSchema, 200, "GET", "/version");
+    expect(await answer(VersionAnswerSchema, 200, "GET", "/v2/version")).toEqual(version);
+    expect(await answer(HealthAnswerSchema, 200, "GET", "/livez")).toEqual({ ok: true });
+    expect(await answer(HealthAnswerSchema, 200, "GET", "/readyz")).toEqual({ ok: true });
+    const document = await answer(OpenApiAnswerSchema, 200, "GET", "/openapi.json");
+    expect(document.info.version).toBe(version.version);
+    const request = { user: "carol", scopes: ["work:read"], expiresIn: "1h" };
+    expect(MintRequestSchema.safeParse(request).success).toBe(true);
+    const minted = await answer(MintAnswerSchema, 200, "POST", "/tokens", request, t.tokens.admin);
+    const read = await t.call("GET", "/status", { token: minted.token });
+    expect(read.status).toBe(200);
   });
 
   it("for schedules", async () => {

@@ -34,8 +34,12 @@ export const AuditDetailsSchema = z.union([
   z.strictObject({ total: z.int(), failed: z.int() }),
 ]);
 export type AuditDetails = z.output<typeof AuditDetailsSchema>;
-/** An audit's answer: how many works it moved (CHIME's audit daemon reads a plain number). */
-export const AuditAnswerSchema = z.union([z.int(), AuditDetailsSchema]);
+/** An audit's plain answer: how many works it moved (CHIME's audit daemon reads a number). */
+export const AuditCountSchema = z.int();
+export type AuditCount = z.output<typeof AuditCountSchema>;
+/** An audit's answer: the number, or with ?details=true its parts. */
+export const AuditAnswerSchema = z.union([AuditCountSchema, AuditDetailsSchema]);
+export type AuditAnswer = z.output<typeof AuditAnswerSchema>;
 
 /** One row of GET /activity/counts: a pipeline's works by status. */
 export const PipelineCountsSchema = z.strictObject({

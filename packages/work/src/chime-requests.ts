@@ -87,6 +87,7 @@ export const ConfigDeployAnswerSchema = z.union([
 
 /** DELETE /configs: CHIME's client reads a plain `true`. */
 export const ConfigRemovedSchema = z.literal(true);
+export type ConfigRemoved = z.output<typeof ConfigRemovedSchema>;
 
 /** A run as CHIME's configs API shows it (GET /configs, before any `projection`). */
 export const ChimeConfigSchema = z.strictObject({

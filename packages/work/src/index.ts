@@ -6,7 +6,10 @@
 export {
   type ActivityMinutes,
   ActivityMinutesSchema,
+  type AuditAnswer,
   AuditAnswerSchema,
+  type AuditCount,
+  AuditCountSchema,
   AuditDaysSchema,
   type AuditDetails,
   AuditDetailsSchema,
@@ -56,6 +59,7 @@ export {
 } from "./client/batches.js";
 export { type BulkProgress, bulkInPages } from "./client/bulk.js";
 export {
+  type Audits,
   BucketsClient,
   type BucketsClientOptions,
   type DepositManyOptions,
@@ -137,6 +141,14 @@ export {
   MAX_LOG_LINES_PER_ATTEMPT,
   MAX_LOG_PAGE_LINES,
 } from "./logs.js";
+export {
+  type HealthAnswer,
+  HealthAnswerSchema,
+  type OpenApiAnswer,
+  OpenApiAnswerSchema,
+  type VersionAnswer,
+  VersionAnswerSchema,
+} from "./ops-answers.js";
 export { toPayload, type WorkPayload, withoutStrategy } from "./payload.js";
 export { exitQuietlyWhenPipeCloses } from "./pipe.js";
 export * from "./pipeline/index.js";
@@ -158,6 +170,8 @@ export {
   MAX_LEASE_SECONDS,
   MAX_VIEW_LIMIT,
   MAX_WAIT_SECONDS,
+  type MintAnswer,
+  MintAnswerSchema,
   type MintRequest,
   MintRequestSchema,
   type OutcomeInput,

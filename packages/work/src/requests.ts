@@ -160,6 +160,9 @@ export const MintRequestSchema = z.strictObject({
   expiresIn: z.string().regex(LIFETIME_PATTERN, { error: LIFETIME_HELP }).optional(),
 });
 export type MintRequest = z.input<typeof MintRequestSchema>;
+/** What POST /tokens answers: the token minted. */
+export const MintAnswerSchema = z.strictObject({ token: z.string() });
+export type MintAnswer = z.output<typeof MintAnswerSchema>;
 
 /**
  * The most works one POST /work/bulk request acts on: a larger filter is done page after page,

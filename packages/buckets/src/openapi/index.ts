@@ -18,12 +18,17 @@ import {
   CreateRunSchema,
   ExpireRequestSchema,
   ExpireResultSchema,
+  HealthAnswerSchema,
   MergeStepsSchema,
+  MintAnswerSchema,
   MintRequestSchema,
+  type OpenApiAnswer,
+  OpenApiAnswerSchema,
   OutcomeSchema,
   PipelineConfigSchema,
   PipelineCountsSchema,
   PipelineDetailsSchema,
+  PipelineNamesSchema,
   PreviewAnswerSchema,
   RerunAnswerSchema,
   RerunSchema,
@@ -43,10 +48,12 @@ import {
   ScheduleViewSchema,
   StatusCountsSchema,
   StepsMergedSchema,
+  VersionAnswerSchema,
   ViewRequestSchema,
   WorkerSeenSchema,
   WorkSchema,
 } from "@workflow/work";
+import type { z } from "zod";
 import { VERSION } from "../version.js";
 import { ErrorSchema, type JsonSchema, schema } from "./build.js";
 import { cachePaths } from "./cache.js";
@@ -56,11 +63,75 @@ import { resultPaths } from "./results.js";
 import { runOutputPaths } from "./run-outputs.js";
 import { workPaths } from "./work.js";
 
+/** A schema read as the service parses a request with it, or as it sends an answer it made. */
+type Component = readonly [z.ZodType, "input" | "output"];
+const parsed = (zod: z.ZodType): Component => [zod, "input"];
+const sent = (zod: z.ZodType): Component => [zod, "output"];
+
+/**
+ * The document's named schemas: each request body as the service parses it, each answer as it
+ * sends it, all of them @workflow/work's. Tests check the service's answers against them by name.
+ */
+export const COMPONENTS: Record<string, Component> = {
+  Work: parsed(WorkSchema),
+  StoredWork: sent(WorkSchema),
+  ViewRequest: parsed(ViewRequestSchema),
+  CountRequest: parsed(CountRequestSchema),
+  BulkRequest: parsed(BulkRequestSchema),
+  BulkResult: sent(BulkResultSchema),
+  ExpireRequest: parsed(ExpireRequestSchema),
+  ExpireResult: sent(ExpireResultSchema),
+  Error: parsed(ErrorSchema),
+  MintRequest: parsed(MintRequestSchema),
+  Outcome: parsed(OutcomeSchema),
+  PipelineConfig: parsed(PipelineConfigSchema),
+  ScheduleSpec: parsed(ScheduleSpecSchema),
+  ScheduleView: sent(ScheduleViewSchema),
+  Schedule: sent(ScheduleDetailSchema),
+  ScheduleRemoved: sent(ScheduleRemovedSchema),
+  CreateRun: parsed(CreateRunSchema),
+  RunCreated: sent(RunCreatedSchema),
+  RunCheck: sent(RunCheckSchema),
+  PreviewAnswer: sent(PreviewAnswerSchema),
+  Run: sent(RunSummarySchema),
+  RunCancelled: sent(RunCancelledSchema),
+  Rerun: parsed(RerunSchema),
+  RerunAnswer: sent(RerunAnswerSchema),
+  RunPaused: sent(RunPausedSchema),
+  RunResumed: sent(RunResumedSchema),
+  MergeSteps: parsed(MergeStepsSchema),
+  StepsMerged: sent(StepsMergedSchema),
+  ResultsViewRequest: parsed(ResultsViewRequestSchema),
+  ResultsCountRequest: parsed(ResultsCountRequestSchema),
+  ResultsDepositAnswer: parsed(ResultsDepositAnswerSchema),
+  RunOutputs: sent(RunOutputsSchema),
+  StatusCounts: sent(StatusCountsSchema),
+  PipelineNames: sent(PipelineNamesSchema),
+  PipelineDetails: sent(PipelineDetailsSchema),
+  AuditAnswer: sent(AuditAnswerSchema),
+  PipelineCounts: sent(PipelineCountsSchema),
+  ActivityMinutes: sent(ActivityMinutesSchema),
+  WorkerSeen: sent(WorkerSeenSchema),
+  ConfigDeployAnswer: sent(ConfigDeployAnswerSchema),
+  ChimeConfigList: sent(ChimeConfigListSchema),
+  ConfigRemoved: sent(ConfigRemovedSchema),
+  ConfigCount: sent(ConfigCountSchema),
+  ConfigStopped: sent(ConfigStoppedSchema),
+  ChimeScheduleConfig: parsed(ChimeScheduleConfigSchema),
+  ChimeScheduleIds: sent(ChimeScheduleIdsSchema),
+  ChimeScheduleList: sent(ChimeScheduleListSchema),
+  ChimeScheduleCounts: sent(ChimeScheduleCountsSchema),
+  MintAnswer: sent(MintAnswerSchema),
+  VersionAnswer: sent(VersionAnswerSchema),
+  HealthAnswer: sent(HealthAnswerSchema),
+  OpenApiAnswer: sent(OpenApiAnswerSchema),
+};
+
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. A test
  * checks that it describes every route the service serves, and no other.
  */
-export function openApiDocument(): JsonSchema {
+export function openApiDocument(): OpenApiAnswer {
   return {
     openapi: "3.1.0",
     info: {
@@ -73,55 +144,9 @@ export function openApiDocument(): JsonSchema {
         bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
         accessToken: { type: "apiKey", in: "header", name: "x-access-token" },
       },
-      schemas: {
-        Work: schema(WorkSchema),
-        StoredWork: schema(WorkSchema, "output"),
-        ViewRequest: schema(ViewRequestSchema),
-        CountRequest: schema(CountRequestSchema),
-        BulkRequest: schema(BulkRequestSchema),
-        BulkResult: schema(BulkResultSchema, "output"),
-        ExpireRequest: schema(ExpireRequestSchema),
-        ExpireResult: schema(ExpireResultSchema, "output"),
-        Error: schema(ErrorSchema),
-        MintRequest: schema(MintRequestSchema),
-        Outcome: schema(OutcomeSchema),
-        PipelineConfig: schema(PipelineConfigSchema),
-        ScheduleSpec: schema(ScheduleSpecSchema),
-        ScheduleView: schema(ScheduleViewSchema, "output"),
-        Schedule: schema(ScheduleDetailSchema, "output"),
-        ScheduleRemoved: schema(ScheduleRemovedSchema, "output"),
-        CreateRun: schema(CreateRunSchema),
-        RunCreated: schema(RunCreatedSchema, "output"),
-        RunCheck: schema(RunCheckSchema, "output"),
-        PreviewAnswer: schema(PreviewAnswerSchema, "output"),
-        Run: schema(RunSummarySchema, "output"),
-        RunCancelled: schema(RunCancelledSchema, "output"),
-        Rerun: schema(RerunSchema),
-        RerunAnswer: schema(RerunAnswerSchema, "output"),
-        RunPaused: schema(RunPausedSchema, "output"),
-        RunResumed: schema(RunResumedSchema, "output"),
-        MergeSteps: schema(MergeStepsSchema),
-        StepsMerged: schema(StepsMergedSchema, "output"),
-        ResultsViewRequest: schema(ResultsViewRequestSchema),
-        ResultsCountRequest: schema(ResultsCountRequestSchema),
-        ResultsDepositAnswer: schema(ResultsDepositAnswerSchema),
-        RunOutputs: schema(RunOutputsSchema, "output"),
-        StatusCounts: schema(StatusCountsSchema, "output"),
-        PipelineDetails: schema(PipelineDetailsSchema, "output"),
-        AuditAnswer: schema(AuditAnswerSchema, "output"),
-        PipelineCounts: schema(PipelineCountsSchema, "output"),
-        ActivityMinutes: schema(ActivityMinutesSchema, "output"),
-        WorkerSeen: schema(WorkerSeenSchema, "output"),
-        ConfigDeployAnswer: schema(ConfigDeployAnswerSchema, "output"),
-        ChimeConfigList: schema(ChimeConfigListSchema, "output"),
-        ConfigRemoved: schema(ConfigRemovedSchema, "output"),
-        ConfigCount: schema(ConfigCountSchema, "output"),
-        ConfigStopped: schema(ConfigStoppedSchema, "output"),
-        ChimeScheduleConfig: schema(ChimeScheduleConfigSchema),
-        ChimeScheduleIds: schema(ChimeScheduleIdsSchema, "output"),
-        ChimeScheduleList: schema(ChimeScheduleListSchema, "output"),
-        ChimeScheduleCounts: schema(ChimeScheduleCountsSchema, "output"),
-      },
+      schemas: Object.fromEntries(
+        Object.entries(COMPONENTS).map(([name, [zod, io]]) => [name, schema(zod, io)]),
+      ),
     },
     paths: withChimeBase({
       ...opsPaths,

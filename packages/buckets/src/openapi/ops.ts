@@ -1,6 +1,6 @@
 /** OpenAPI paths of the operators' endpoints and the pages. */
 
-import { errors, ok, type Paths } from "./build.js";
+import { errors, ok, type Paths, ref } from "./build.js";
 
 /** The operators' endpoints and the pages: public but for /metrics. */
 export const opsPaths: Paths = {
@@ -26,20 +26,20 @@ export const opsPaths: Paths = {
     get: {
       summary: "The service's version",
       responses: {
-        "200": ok("version", { type: "object", properties: { version: { type: "string" } } }),
+        "200": ok("version", ref("VersionAnswer")),
       },
     },
   },
   "/livez": {
     get: {
       summary: "The process is up",
-      responses: { "200": ok("alive", { type: "object" }) },
+      responses: { "200": ok("alive", ref("HealthAnswer")) },
     },
   },
   "/readyz": {
     get: {
       summary: "MongoDB answers",
-      responses: { "200": ok("ready", { type: "object" }), "503": errors["503"] },
+      responses: { "200": ok("ready", ref("HealthAnswer")), "503": errors["503"] },
     },
   },
   "/metrics": {
@@ -58,7 +58,7 @@ export const opsPaths: Paths = {
   "/openapi.json": {
     get: {
       summary: "This document",
-      responses: { "200": ok("the OpenAPI 3.1 document", { type: "object" }) },
+      responses: { "200": ok("the OpenAPI 3.1 document", ref("OpenApiAnswer")) },
     },
   },
 };

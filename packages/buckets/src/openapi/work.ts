@@ -8,7 +8,6 @@ import {
   CLAIM_HEADER,
   ClaimSecretSchema,
   MAX_LOG_PAGE_LINES,
-  PipelineNamesSchema,
   WithdrawParamsSchema,
 } from "@workflow/work";
 import { body, op, type Paths, pathParam, query, queryParameters, ref, schema } from "./build.js";
@@ -164,7 +163,7 @@ export const workPaths: Paths = {
   "/tokens": {
     post: op(
       "Mint a token with the service's key (admin)",
-      { type: "object", properties: { token: { type: "string" } } },
+      ref("MintAnswer"),
       body(ref("MintRequest")),
     ),
   },
@@ -205,7 +204,7 @@ export const workPaths: Paths = {
   },
   "/status": { get: op("Counts by status", ref("StatusCounts")) },
   "/status/pipelines": {
-    get: op("Pipeline names", schema(PipelineNamesSchema, "output")),
+    get: op("Pipeline names", ref("PipelineNames")),
   },
   "/status/details/{pipeline}": {
     get: op(

@@ -1,6 +1,6 @@
 /** Routes of CHIME's audits, on demand. */
 
-import { AuditDaysSchema } from "@workflow/work";
+import { type AuditAnswer, AuditDaysSchema } from "@workflow/work";
 import { Router } from "express";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
@@ -17,7 +17,7 @@ export function auditRoutes(ctx: ServiceContext): Router {
     router.get(kind === "stale" ? "/audit/stale/:days" : `/audit/${kind}`, async (req, res) => {
       const details = queryFlag(req.query, "details");
       const counts = await audit(ctx, principalOf(res), kind, days?.(req.params));
-      res.json(details ? counts : counts.total);
+      res.json((details ? counts : counts.total) satisfies AuditAnswer);
     });
   answer("failed");
   answer("expired");

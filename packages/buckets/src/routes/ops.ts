@@ -3,6 +3,7 @@
  * document.
  */
 
+import type { HealthAnswer, OpenApiAnswer, VersionAnswer } from "@workflow/work";
 import { type RequestHandler, Router } from "express";
 import { requireScope } from "../auth/access.js";
 import { refuse } from "../errors.js";
@@ -29,15 +30,16 @@ export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOpt
   // At CHIME's pipelines base too (`.../v2`), where its clients check the server (HEAD and GET).
   for (const path of ["/version", "/v2/version"]) {
     router.get(path, (_req, res) => {
-      res.json({ version: VERSION });
+      res.json({ version: VERSION } satisfies VersionAnswer);
     });
   }
+  const healthy: HealthAnswer = { ok: true };
   router.get("/livez", (_req, res) => {
-    res.json({ ok: true });
+    res.json(healthy);
   });
   router.get("/readyz", async (_req, res) => {
     await ctx.store.ping();
-    res.json({ ok: true });
+    res.json(healthy);
   });
   const guard: RequestHandler[] = options.metricsPublic
     ? []
@@ -58,7 +60,7 @@ export function opsRoutes(ctx: ServiceContext, metrics: Metrics, options: OpsOpt
   router.get("/metrics", ...guard, async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  const openapi = openApiDocument();
+  const openapi: OpenApiAnswer = openApiDocument();
   router.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });

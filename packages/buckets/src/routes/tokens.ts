@@ -1,6 +1,6 @@
 /** Route that lets an admin mint tokens no wider than its own. */
 
-import { MintRequestSchema } from "@workflow/work";
+import { type MintAnswer, MintRequestSchema } from "@workflow/work";
 import { Router } from "express";
 import { requireNoWider, requireScope } from "../auth/access.js";
 import type { Keys } from "../auth/keys.js";
@@ -31,14 +31,15 @@ export function tokenRoutes(keys: Keys): Router {
       lifetime: request.expiresIn === undefined ? undefined : parseLifetime(request.expiresIn),
       defaultLifetime: parseLifetime(DEFAULT_LIFETIME) as number,
     });
-    res.json({
+    const minted: MintAnswer = {
       token: mintToken(keys, {
         user: request.user,
         scopes: request.scopes,
         ...(request.pipelines ? { pipelines: request.pipelines } : {}),
         expiresIn: lifetime === null ? "never" : String(lifetime),
       }),
-    });
+    };
+    res.json(minted);
   });
   return router;
 }

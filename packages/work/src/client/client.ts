@@ -11,6 +11,7 @@ export type {
 export type { Followed } from "./logs.js";
 export type { RunListFilter } from "./runs.js";
 export type {
+  Audits,
   DepositManyOptions,
   DepositOptions,
   Filter,

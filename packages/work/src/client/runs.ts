@@ -1,7 +1,7 @@
 /** The client's calls on pipeline runs: starting or deploying them, reading them, steering them. */
 
 import type { ExpireRequest, ExpireResult, PreviewAnswer } from "../cache-requests.js";
-import type { ConfigDeployed } from "../chime-requests.js";
+import type { ConfigDeployed, ConfigRemoved } from "../chime-requests.js";
 import type { MergeStepsRequest } from "../pipeline/merge.js";
 import type { RunOutputs } from "../run-outputs.js";
 import type {
@@ -68,7 +68,7 @@ export class RunsClient extends LogsClient {
   }
 
   /** Removes a deployed config: the schedules its `on:` made. */
-  undeployConfig(name: string): Promise<true> {
+  undeployConfig(name: string): Promise<ConfigRemoved> {
     return this.call("DELETE", `/configs?${new URLSearchParams({ name })}`);
   }
 

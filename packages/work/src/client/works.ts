@@ -1,10 +1,11 @@
 /** The client's calls on works, the part every other part of the client builds on. */
 
-import type { PipelineDetails, StatusCounts } from "../activity-answers.js";
+import type { AuditCount, PipelineDetails, StatusCounts } from "../activity-answers.js";
 import type { LogLine } from "../logs.js";
 import type {
   BulkRequest,
   BulkResult,
+  MintAnswer,
   MintRequest,
   OutcomeInput,
   ViewRequest,
@@ -36,6 +37,12 @@ export interface WithdrawOptions {
   signal?: AbortSignal;
 }
 export type { StatusCounts };
+/** What `audit()` ran: each audit's plain answer (GET /audit/failed, /expired, /stale/:days). */
+export interface Audits {
+  failed: AuditCount;
+  expired: AuditCount;
+  stale?: AuditCount;
+}
 
 /** Ids per DELETE /work: about 5 KB of URL, well within any server's bound on request headers. */
 const DELETE_IDS_PER_REQUEST = 200;
@@ -161,13 +168,13 @@ export class WorksClient extends ClientCore {
   }
 
   /** Runs CHIME's audits; each answers how many works it moved. `staleDays` adds the stale audit. */
-  async audit({ staleDays }: { staleDays?: number } = {}): Promise<Record<string, number>> {
-    const failed = await this.call<number>("GET", "/audit/failed");
-    const expired = await this.call<number>("GET", "/audit/expired");
+  async audit({ staleDays }: { staleDays?: number } = {}): Promise<Audits> {
+    const failed = await this.call<AuditCount>("GET", "/audit/failed");
+    const expired = await this.call<AuditCount>("GET", "/audit/expired");
     const stale =
       staleDays === undefined
         ? undefined
-        : await this.call<number>("GET", `/audit/stale/${staleDays}`);
+        : await this.call<AuditCount>("GET", `/audit/stale/${staleDays}`);
     return { failed, expired, ...(stale === undefined ? {} : { stale }) };
   }
 
@@ -183,7 +190,7 @@ export class WorksClient extends ClientCore {
   }
 
   /** Asks the service to mint a token with its key (needs an admin token). */
-  mintToken(request: MintRequest): Promise<{ token: string }> {
+  mintToken(request: MintRequest): Promise<MintAnswer> {
     return this.call("POST", "/tokens", request);
   }
 
