@@ -1,6 +1,6 @@
 /** Notes a worker's contact for the dashboard, never failing the request it rides on. */
 
-import type { ContactVia } from "../store/index.js";
+import type { ContactVia } from "@workflow/work";
 import type { ServiceContext } from "./context.js";
 
 /**

@@ -1,9 +1,7 @@
 /** The store's record of how each worker last reached the service. */
 
+import type { ContactVia } from "@workflow/work";
 import type { Collection, Db } from "mongodb";
-
-/** How a worker last reached the service: asking for work, or keeping an attempt's lease. */
-export type ContactVia = "poll" | "heartbeat";
 
 /**
  * One worker's last contact: what tells an idle live worker from a stopped one. Keyed by the

@@ -46,7 +46,7 @@ export {
   type ClaimOptions,
   DEADLINE_GRACE_SECONDS,
 } from "./claim.js";
-export type { ContactDoc, ContactVia } from "./contacts.js";
+export type { ContactDoc } from "./contacts.js";
 export {
   type HeldBy,
   type Holder,
