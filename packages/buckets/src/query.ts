@@ -3,7 +3,7 @@
  * through an allow-list of fields and operators, and refuses everything else, naming the part.
  */
 
-import { HistoryEntrySchema, WorkFieldsSchema } from "@workflow/work";
+import { ArchiveSchema, HistoryEntrySchema, SlackSchema, WorkFieldsSchema } from "@workflow/work";
 
 export class QueryError extends Error {
   readonly path: string;
@@ -36,25 +36,17 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const MAX_SEGMENTS = 8;
 const HEX_ID = /^[0-9a-f]{24}$/i;
 
-// Every field of a stored work, and the documented sub-fields of its objects.
+// Every field of a stored work, and the sub-fields of its objects as the schemas have them (config's
+// are those the service stores: `strategy` stays on the client).
 const WORK_FIELDS = Object.keys(WorkFieldsSchema.shape);
 const NESTED_FIELDS = [
   "config.archive",
-  ...under("config.archive", "results", "products", "plots", "logs"),
+  ...under("config.archive", ...Object.keys(ArchiveSchema.out.shape)),
   ...under("config", "parent", "orgs", "teams", "metrics"),
   // Works whose products or plots could not be archived: {"archive.errors": {"$ne": []}}.
   "archive.errors",
   "notify.slack",
-  ...under(
-    "notify.slack",
-    "channel_id",
-    "member_ids",
-    "message",
-    "results",
-    "products",
-    "plots",
-    "reply",
-  ),
+  ...under("notify.slack", ...Object.keys(SlackSchema.out.shape)),
   ...under("history", ...Object.keys(HistoryEntrySchema.shape)),
 ];
 

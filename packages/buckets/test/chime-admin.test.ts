@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHIME_CONFIG, chimeCall } from "./support/chime.js";
+import { CHIME_CONFIG, CHIME_FIELDS, chimeCall } from "./support/chime.js";
 import { useTestService } from "./support/service.js";
 
 /**
@@ -10,32 +10,6 @@ import { useTestService } from "./support/service.js";
  */
 
 type Stored = Record<string, unknown> & { id: string; attempt: number; retries: number };
-
-/** The fields of CHIME's Work model: what `Work.update` sends back. */
-const CHIME_FIELDS = [
-  "pipeline",
-  "site",
-  "user",
-  "function",
-  "command",
-  "parameters",
-  "results",
-  "products",
-  "plots",
-  "tags",
-  "event",
-  "id",
-  "creation",
-  "start",
-  "stop",
-  "attempt",
-  "status",
-  "timeout",
-  "retries",
-  "priority",
-  "config",
-  "notify",
-] as const;
 
 const { t } = useTestService(import.meta.filename);
 

@@ -5,6 +5,32 @@ import type { TestService } from "./service.js";
  * never Authorization, and its works with every optional field sent, null when unset.
  */
 
+/** The fields of CHIME's Work model: what `Work.update` sends back. */
+export const CHIME_FIELDS = [
+  "pipeline",
+  "site",
+  "user",
+  "function",
+  "command",
+  "parameters",
+  "results",
+  "products",
+  "plots",
+  "tags",
+  "event",
+  "id",
+  "creation",
+  "start",
+  "stop",
+  "attempt",
+  "status",
+  "timeout",
+  "retries",
+  "priority",
+  "config",
+  "notify",
+] as const;
+
 /** One request of CHIME's session, with `token` in x-access-token. */
 export const chimeCall = (
   t: TestService,
