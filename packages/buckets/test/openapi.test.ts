@@ -1,45 +1,13 @@
 import {
-  ActivityMinutesSchema,
-  AuditAnswerSchema,
   AuditDetailsSchema,
-  BulkResultSchema,
-  ChimeConfigListSchema,
   ChimeConfigSchema,
-  ChimeScheduleCountsSchema,
-  ChimeScheduleIdsSchema,
   ChimeScheduleSchema,
   ConfigCheckSchema,
-  ConfigCountSchema,
   ConfigDeployedSchema,
   ConfigDeployParamsSchema,
-  ConfigRemovedSchema,
   ConfigStartedSchema,
-  ConfigStoppedSchema,
-  ExpireResultSchema,
-  HealthAnswerSchema,
-  MintAnswerSchema,
   MintRequestSchema,
-  OpenApiAnswerSchema,
-  PipelineCountsSchema,
-  PipelineDetailsSchema,
-  PipelineNamesSchema,
-  PreviewAnswerSchema,
-  RerunAnswerSchema,
-  RunCancelledSchema,
-  RunCheckSchema,
-  RunCreatedSchema,
   RunListParamsSchema,
-  RunOutputsSchema,
-  RunPausedSchema,
-  RunResumedSchema,
-  RunSummarySchema,
-  ScheduleDetailSchema,
-  ScheduleRemovedSchema,
-  ScheduleViewSchema,
-  StatusCountsSchema,
-  StepsMergedSchema,
-  VersionAnswerSchema,
-  WorkerSeenSchema,
 } from "@workflow/work";
 import { ObjectId } from "mongodb";
 import { describe, expect, it } from "vitest";
@@ -101,6 +69,9 @@ type Document = {
 };
 
 const array = <T extends z.ZodType>(item: T) => z.array(item);
+/** The document's component `name`: the @workflow/work schema it is built from. */
+const the = <N extends keyof typeof COMPONENTS>(name: N): (typeof COMPONENTS)[N][0] =>
+  COMPONENTS[name][0];
 
 /**
  * Where each request and answer is described, by the name of its component (in a list: a list of
@@ -178,9 +149,11 @@ it("describes runs, schedules, the cache and bulk actions with the schemas the s
   }
   // Those named above (a work's schema holds the time it was made at, as the default creation).
   for (const name of new Set(DESCRIBED.map(([, , named]) => [named].flat()[0] as string))) {
-    const [zod, io] = COMPONENTS[name] ?? [];
-    expect(zod, name).toBeDefined();
-    if (zod) expect(document.components.schemas[name], name).toEqual(schema(zod, io));
+    const component = (COMPONENTS as Record<string, readonly [z.ZodType, "input" | "output"]>)[
+      name
+    ];
+    expect(component, name).toBeDefined();
+    if (component) expect(document.components.schemas[name], name).toEqual(schema(...component));
   }
   const listed = document.paths["/runs"]?.get?.parameters?.map((p) => p.name);
   expect(listed).toEqual(Object.keys(RunListParamsSchema.shape));
@@ -222,34 +195,36 @@ describe("the service's answers are what the document says", () => {
       },
       { name: "sum", needs: ["fit"], work: { command: ["true"] } },
     ]);
-    const checked = await answer(RunCheckSchema, 200, "POST", "/runs?dry_run=true", { config });
+    const checked = await answer(the("RunCheck"), 200, "POST", "/runs?dry_run=true", { config });
     expect(checked).toMatchObject({ name, user: "alice", works: 3 });
-    const preview = await answer(PreviewAnswerSchema, 200, "POST", "/runs/preview", { config });
+    const preview = await answer(the("PreviewAnswer"), 200, "POST", "/runs/preview", { config });
     expect(preview.works.map((w) => w.step)).toEqual(["fit", "fit", "sum"]);
-    const { id, works } = await answer(RunCreatedSchema, 201, "POST", "/runs", { config });
+    const { id, works } = await answer(the("RunCreated"), 201, "POST", "/runs", { config });
     expect(works).toHaveLength(3);
-    const merged = await answer(StepsMergedSchema, 200, "POST", `/runs/${id}/steps`, {
+    const merged = await answer(the("StepsMerged"), 200, "POST", `/runs/${id}/steps`, {
       steps: [{ name: "report", needs: ["sum"], work: { command: ["true"] } }],
     });
     expect(merged.added).toEqual(["report"]);
-    expect((await answer(RunPausedSchema, 200, "POST", `/runs/${id}/pause`)).paused).toBe(true);
-    expect((await answer(RunResumedSchema, 200, "POST", `/runs/${id}/resume`)).paused).toBe(false);
-    const run = await answer(RunSummarySchema, 200, "GET", `/runs/${id}`);
+    expect((await answer(the("RunPaused"), 200, "POST", `/runs/${id}/pause`)).paused).toBe(true);
+    expect((await answer(the("RunResumed"), 200, "POST", `/runs/${id}/resume`)).paused).toBe(false);
+    const run = await answer(the("Run"), 200, "GET", `/runs/${id}`);
     expect(run.steps.map((s) => [s.name, s.state])).toEqual([
       ["fit", "running"],
       ["sum", "waiting"],
       ["report", "waiting"],
     ]);
     expect(run.events?.map((e) => e.kind)).toContain("run paused");
-    const listed = await answer(array(RunSummarySchema), 200, "GET", `/runs?name=${name}`);
+    const listed = await answer(array(the("Run")), 200, "GET", `/runs?name=${name}`);
     expect(listed.map((r) => r.id)).toEqual([id]);
-    const expired = await answer(ExpireResultSchema, 200, "POST", "/cache/expire", {
+    const expired = await answer(the("ExpireResult"), 200, "POST", "/cache/expire", {
       run: id,
       step: "fit",
     });
     expect(expired).toEqual({ expired: 0, keys: 2 });
-    expect((await answer(RunCancelledSchema, 200, "POST", `/runs/${id}/cancel`)).cancelled).toBe(4);
-    const rerun = await answer(RerunAnswerSchema, 200, "POST", `/runs/${id}/rerun`, {
+    expect((await answer(the("RunCancelled"), 200, "POST", `/runs/${id}/cancel`)).cancelled).toBe(
+      4,
+    );
+    const rerun = await answer(the("RerunAnswer"), 200, "POST", `/runs/${id}/rerun`, {
       unfinishedOnly: true,
     });
     expect(rerun.works).toBe(4);
@@ -257,13 +232,13 @@ describe("the service's answers are what the document says", () => {
       token: t.tokens.alice,
       body: { query: { pipeline: name } },
     });
-    const bulk = await answer(BulkResultSchema, 200, "POST", "/work/bulk", {
+    const bulk = await answer(the("BulkResult"), 200, "POST", "/work/bulk", {
       query: { pipeline: name },
       action: "cancel",
       confirmed: count.body,
     });
     expect(bulk).toMatchObject({ matched: count.body });
-    const outputs = await answer(RunOutputsSchema, 200, "GET", `/runs/${id}/outputs`);
+    const outputs = await answer(the("RunOutputs"), 200, "GET", `/runs/${id}/outputs`);
     expect(outputs.steps.map((s) => [s.name, s.works.length])).toEqual([
       ["fit", 2],
       ["sum", 1],
@@ -279,13 +254,13 @@ describe("the service's answers are what the document says", () => {
       body: [{ pipeline, site: "local", user: "alice", command: ["true"] }],
     });
     expect(deposited.status).toBe(200);
-    const counts = await answer(StatusCountsSchema, 200, "GET", "/status");
+    const counts = await answer(the("StatusCounts"), 200, "GET", "/status");
     expect(counts.queued).toBeGreaterThanOrEqual(1);
-    expect(await answer(PipelineNamesSchema, 200, "GET", "/status/pipelines")).toContain(pipeline);
-    const columns = await answer(PipelineDetailsSchema, 200, "GET", `/status/details/${pipeline}`);
+    expect(await answer(the("PipelineNames"), 200, "GET", "/status/pipelines")).toContain(pipeline);
+    const columns = await answer(the("PipelineDetails"), 200, "GET", `/status/details/${pipeline}`);
     expect(columns).toEqual({ total: 1, queued: 1, running: 0, success: 0, failure: 0 });
     const all = await answer(
-      StatusCountsSchema,
+      the("StatusCounts"),
       200,
       "GET",
       `/status/details/${pipeline}?all=true`,
@@ -293,7 +268,7 @@ describe("the service's answers are what the document says", () => {
     expect(all.cancelled).toBe(0);
     const admin = t.tokens.admin;
     for (const path of ["/audit/failed", "/audit/expired", "/audit/stale/36500"]) {
-      expect(typeof (await answer(AuditAnswerSchema, 200, "GET", path, undefined, admin))).toBe(
+      expect(typeof (await answer(the("AuditAnswer"), 200, "GET", path, undefined, admin))).toBe(
         "number",
       );
       const parts = await answer(
@@ -306,29 +281,29 @@ describe("the service's answers are what the document says", () => {
       );
       expect(parts.total).toBe(0);
     }
-    const table = await answer(array(PipelineCountsSchema), 200, "GET", "/activity/counts");
+    const table = await answer(array(the("PipelineCounts")), 200, "GET", "/activity/counts");
     expect(table.find((r) => r.pipeline === pipeline)?.counts.queued).toBe(1);
-    const minutes = await answer(ActivityMinutesSchema, 200, "GET", "/activity/minutes");
+    const minutes = await answer(the("ActivityMinutes"), 200, "GET", "/activity/minutes");
     expect(minutes.minutes).toHaveLength(minutes.success.length);
     const claimed = await t.call("POST", "/work/withdraw", {
       token: t.tokens.worker,
       body: { pipeline },
     });
     expect(claimed.status).toBe(200);
-    const workers = await answer(array(WorkerSeenSchema), 200, "GET", "/activity/workers");
+    const workers = await answer(array(the("WorkerSeen")), 200, "GET", "/activity/workers");
     expect(workers.some((w) => w.pipelines.includes(pipeline))).toBe(true);
   });
 
   it("for the operators' endpoints and tokens", async () => {
-    const version = await answer(VersionAnswerSchema, 200, "GET", "/version");
-    expect(await answer(VersionAnswerSchema, 200, "GET", "/v2/version")).toEqual(version);
-    expect(await answer(HealthAnswerSchema, 200, "GET", "/livez")).toEqual({ ok: true });
-    expect(await answer(HealthAnswerSchema, 200, "GET", "/readyz")).toEqual({ ok: true });
-    const document = await answer(OpenApiAnswerSchema, 200, "GET", "/openapi.json");
+    const version = await answer(the("VersionAnswer"), 200, "GET", "/version");
+    expect(await answer(the("VersionAnswer"), 200, "GET", "/v2/version")).toEqual(version);
+    expect(await answer(the("HealthAnswer"), 200, "GET", "/livez")).toEqual({ ok: true });
+    expect(await answer(the("HealthAnswer"), 200, "GET", "/readyz")).toEqual({ ok: true });
+    const document = await answer(the("OpenApiAnswer"), 200, "GET", "/openapi.json");
     expect(document.info.version).toBe(version.version);
     const request = { user: "carol", scopes: ["work:read"], expiresIn: "1h" };
     expect(MintRequestSchema.safeParse(request).success).toBe(true);
-    const minted = await answer(MintAnswerSchema, 200, "POST", "/tokens", request, t.tokens.admin);
+    const minted = await answer(the("MintAnswer"), 200, "POST", "/tokens", request, t.tokens.admin);
     const read = await t.call("GET", "/status", { token: minted.token });
     expect(read.status).toBe(200);
   });
@@ -340,22 +315,16 @@ describe("the service's answers are what the document says", () => {
       cron: "0 * * * *",
       target: { works: [{ pipeline: name, site: "local", user: "alice", command: ["true"] }] },
     };
-    const checked = await answer(
-      ScheduleDetailSchema,
-      200,
-      "POST",
-      "/schedules?dry_run=true",
-      spec,
-    );
+    const checked = await answer(the("Schedule"), 200, "POST", "/schedules?dry_run=true", spec);
     expect(checked.next).toHaveLength(5);
-    const added = await answer(ScheduleDetailSchema, 201, "POST", "/schedules", spec);
-    const listed = await answer(array(ScheduleViewSchema), 200, "GET", "/schedules");
+    const added = await answer(the("Schedule"), 201, "POST", "/schedules", spec);
+    const listed = await answer(array(the("ScheduleView")), 200, "GET", "/schedules");
     expect(listed.map((s) => s.id)).toContain(added.id);
-    await answer(ScheduleDetailSchema, 200, "GET", `/schedules/${added.id}`);
-    const paused = await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/pause`);
+    await answer(the("Schedule"), 200, "GET", `/schedules/${added.id}`);
+    const paused = await answer(the("Schedule"), 200, "POST", `/schedules/${added.id}/pause`);
     expect(paused.enabled).toBe(false);
-    await answer(ScheduleDetailSchema, 200, "POST", `/schedules/${added.id}/resume`);
-    const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/schedules/${added.id}`);
+    await answer(the("Schedule"), 200, "POST", `/schedules/${added.id}/resume`);
+    const removed = await answer(the("ScheduleRemoved"), 200, "DELETE", `/schedules/${added.id}`);
     expect(removed).toEqual({ id: added.id, removed: true });
   });
 
@@ -376,22 +345,22 @@ describe("the service's answers are what the document says", () => {
     expect(listed).toMatchObject({ id, name, status: "running", deployments: [] });
     const hidden = encodeURIComponent(JSON.stringify({ yaml: 0 }));
     const projected = await answer(
-      ChimeConfigListSchema,
+      the("ChimeConfigList"),
       200,
       "GET",
       `/configs?name=${name}&projection=${hidden}`,
     );
     expect(projected[0]).not.toHaveProperty("yaml");
     // The first test's run is alice's too.
-    const counted = await answer(ConfigCountSchema, 200, "GET", "/configs/count");
+    const counted = await answer(the("ConfigCount"), 200, "GET", "/configs/count");
     expect(counted.configs).toBe(2);
     const byId = encodeURIComponent(JSON.stringify({ id }));
-    const stopped = await answer(ConfigStoppedSchema, 200, "PUT", `/configs/cancel?query=${byId}`);
+    const stopped = await answer(the("ConfigStopped"), 200, "PUT", `/configs/cancel?query=${byId}`);
     expect(stopped).toEqual({ stopped_config: id, stopped_pipelines: [id] });
-    const retried = await answer(RerunAnswerSchema, 200, "POST", "/configs/retry", { id });
+    const retried = await answer(the("RerunAnswer"), 200, "POST", "/configs/retry", { id });
     expect(retried.id).toBe(id);
     await t.call("PUT", `/configs/cancel?query=${byId}`, { token: t.tokens.alice });
-    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?query=${byId}`)).toBe(true);
+    expect(await answer(the("ConfigRemoved"), 200, "DELETE", `/configs?query=${byId}`)).toBe(true);
 
     const triggered = { ...config, on: [{ cron: "0 2 * * *" }] };
     const params = encodeURIComponent(JSON.stringify({}));
@@ -405,10 +374,16 @@ describe("the service's answers are what the document says", () => {
     expect(wouldDeploy).toMatchObject({ config: name, pipelines: [], dryRun: true });
     const deployed = await answer(ConfigDeployedSchema, 200, "POST", "/configs", triggered);
     expect(deployed.schedules).toHaveLength(1);
-    expect(await answer(ConfigRemovedSchema, 200, "DELETE", `/configs?name=${name}`)).toBe(true);
+    expect(await answer(the("ConfigRemoved"), 200, "DELETE", `/configs?name=${name}`)).toBe(true);
 
     const scheduled = { ...config, schedule: { cronspec: "0 2 * * *", count: 3 } };
-    const [schedule] = await answer(ChimeScheduleIdsSchema, 201, "POST", "/v2/schedule", scheduled);
+    const [schedule] = await answer(
+      the("ChimeScheduleIds"),
+      201,
+      "POST",
+      "/v2/schedule",
+      scheduled,
+    );
     const one = encodeURIComponent(JSON.stringify({ id: schedule }));
     const [shown] = await answer(
       array(ChimeScheduleSchema),
@@ -421,13 +396,18 @@ describe("the service's answers are what the document says", () => {
     expect(all.map((s) => s.id)).toContain(schedule);
     const named = encodeURIComponent(JSON.stringify({ name }));
     const counts = await answer(
-      ChimeScheduleCountsSchema,
+      the("ChimeScheduleCounts"),
       200,
       "GET",
       `/v2/schedule/count?query=${named}`,
     );
     expect(counts).toEqual({ [name]: 1 });
-    const removed = await answer(ScheduleRemovedSchema, 200, "DELETE", `/v2/schedule?query=${one}`);
+    const removed = await answer(
+      the("ScheduleRemoved"),
+      200,
+      "DELETE",
+      `/v2/schedule?query=${one}`,
+    );
     expect(removed).toEqual({ id: schedule, removed: true });
   });
 });

@@ -65,14 +65,10 @@ import { workPaths } from "./work.js";
 
 /** A schema read as the service parses a request with it, or as it sends an answer it made. */
 type Component = readonly [z.ZodType, "input" | "output"];
-const parsed = (zod: z.ZodType): Component => [zod, "input"];
-const sent = (zod: z.ZodType): Component => [zod, "output"];
+const parsed = <T extends z.ZodType>(zod: T) => [zod, "input"] as const;
+const sent = <T extends z.ZodType>(zod: T) => [zod, "output"] as const;
 
-/**
- * The document's named schemas: each request body as the service parses it, each answer as it
- * sends it, all of them @workflow/work's. Tests check the service's answers against them by name.
- */
-export const COMPONENTS: Record<string, Component> = {
+export const COMPONENTS = {
   Work: parsed(WorkSchema),
   StoredWork: sent(WorkSchema),
   ViewRequest: parsed(ViewRequestSchema),
@@ -125,7 +121,7 @@ export const COMPONENTS: Record<string, Component> = {
   VersionAnswer: sent(VersionAnswerSchema),
   HealthAnswer: sent(HealthAnswerSchema),
   OpenApiAnswer: sent(OpenApiAnswerSchema),
-};
+} as const satisfies Record<string, Component>;
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. A test
@@ -145,7 +141,10 @@ export function openApiDocument(): OpenApiAnswer {
         accessToken: { type: "apiKey", in: "header", name: "x-access-token" },
       },
       schemas: Object.fromEntries(
-        Object.entries(COMPONENTS).map(([name, [zod, io]]) => [name, schema(zod, io)]),
+        Object.entries(COMPONENTS).map(([name, [zod, io]]: [string, Component]) => [
+          name,
+          schema(zod, io),
+        ]),
       ),
     },
     paths: withChimeBase({
