@@ -4,20 +4,16 @@ import { reap } from "../src/service/reaper.js";
 import { LeaseLost } from "../src/service/runs/lease.js";
 import {
   type Claimed,
-  fitThenSum,
-  type RunView,
+  type RunView as Run,
   runCalls,
+  fitThenSum as twoSteps,
   uniqueName as unique,
 } from "./support/runs.js";
 import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Run = RunView;
-
 const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
 
 const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
-
-const twoSteps = fitThenSum;
 
 describe("merging steps into a running run", () => {
   it("adds a step, and a replaced step runs again with what follows it while the rest keeps its results", async () => {
