@@ -112,9 +112,9 @@ const version = (pkg: string) =>
   ).version;
 
 const quick = process.argv.includes("--quick");
-/** `--only deposit` runs one scenario (withdraw, deposit, endToEnd, depth, dispatch, pipelines, scale, dashboard, abuse, cache). */
+/** `--only deposit` runs one scenario, `--only dashboard,abuse` those in order (withdraw, deposit, endToEnd, depth, dispatch, pipelines, scale, dashboard, abuse, cache). */
 const onlyAt = process.argv.indexOf("--only");
-const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1]?.split(",") : undefined;
 const runs = 3;
 const started = Date.now();
 const h = await startHarness();
@@ -134,7 +134,7 @@ try {
   };
   let scenarios: Figures = {};
   for (const [name, measure] of Object.entries(all)) {
-    if (!only || only === name) scenarios = { ...scenarios, ...(await measure()) };
+    if (!only || only.includes(name)) scenarios = { ...scenarios, ...(await measure()) };
   }
   const mongodVersion = ((await h.db.admin().command({ buildInfo: 1 })) as { version: string })
     .version;

@@ -46,20 +46,49 @@ export async function abuseScenario(h: Harness, quick: boolean) {
         }
       }),
     );
+    // The service's peak memory under the abuse: a bounded cost is bounded in memory too.
+    let peak = 0;
+    const sampling = setInterval(() => {
+      h.serviceUsage().then(
+        ({ rss }) => (peak = Math.max(peak, rss)),
+        () => undefined,
+      );
+    }, 500);
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // the abuse under way
     const ours = p50p99(await measure());
     stop = true;
-    return { ours, baseline, running };
+    clearInterval(sampling);
+    return { ours, baseline, running, peakRss: peak };
   };
   type P = { p50: number; p99: number };
-  const figure = ({ ours, baseline }: { ours: P; baseline: P }, what: string) => ({
-    ours,
-    baseline,
-    ratio: round(ours.p50 / baseline.p50),
-    what,
-    unit: "ms",
-  });
-  const results: Record<string, ReturnType<typeof figure>> = {};
+  type Figure = {
+    ours: P;
+    baseline: P;
+    ratio: number;
+    what: string;
+    unit: "ms";
+    serviceRssMiB: number;
+  };
+  const results: Record<string, Figure> = {};
+  /** Records one abuse's figure, and logs it at once: a service that falls over shows where. */
+  const record = (
+    name: string,
+    { ours, baseline, peakRss }: { ours: P; baseline: P; peakRss: number },
+    what: string,
+  ) => {
+    const r: Figure = {
+      ours,
+      baseline,
+      ratio: round(ours.p50 / baseline.p50),
+      what,
+      unit: "ms",
+      serviceRssMiB: round(peakRss / 2 ** 20),
+    };
+    results[name] = r;
+    log(
+      `${name}: innocent withdraw p50 ${r.ours.p50} vs ${r.baseline.p50} ms (${r.ratio}), service RSS at most ${r.serviceRssMiB} MiB - ${r.what}`,
+    );
+  };
 
   // 1. Counting with thousands of pipelines: /status, /activity/counts and /metrics in a loop.
   const pipelines = quick ? 1_000 : 3_000;
@@ -72,7 +101,8 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   let n = 0;
   const counts = await under(2, 100, () => h.raw("GET", paths[n++ % 3] as string, abuser));
   await counts.running;
-  results.abuseCounts = figure(
+  record(
+    "abuseCounts",
     counts,
     `/status, /activity/counts, /metrics, 2 loops of 10 a second, ${pipelines} pipelines`,
   );
@@ -89,7 +119,8 @@ export async function abuseScenario(h: Harness, quick: boolean) {
     ),
   );
   await longPolls.running;
-  results.abuseLongPolls = figure(
+  record(
+    "abuseLongPolls",
     longPolls,
     `${polls} long-polls with distinct filters, one token, each again 5 s after its answer`,
   );
@@ -103,7 +134,8 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   const following = await under(followers, 5_000, () =>
     h.raw("GET", `/work/${id}/logs?follow=true`, abuser),
   );
-  results.abuseFollowers = figure(
+  record(
+    "abuseFollowers",
     following,
     `${followers} log followers of one attempt, one token, each again 5 s after a refusal`,
   );
@@ -112,7 +144,8 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   await following.running;
   const reads = await under(2, 1_000, () => h.raw("GET", `/work/${id}/logs?format=json`, abuser));
   await reads.running;
-  results.abuseLogReads = figure(
+  record(
+    "abuseLogReads",
     reads,
     "JSON reads of an attempt of 100,000 empty lines, 2 loops of 1 a second",
   );
@@ -123,17 +156,14 @@ export async function abuseScenario(h: Harness, quick: boolean) {
   const huge = JSON.stringify([{ ...work("huge", 0), parameters }]);
   const deposits = await under(1, 2_000, () => h.raw("POST", "/work", abuser, huge));
   await deposits.running;
-  results.abuseKeys = figure(
+  record(
+    "abuseKeys",
     deposits,
     `a deposit every 2 s of ${keys} parameter keys (${round(huge.length / 2 ** 20)} MB)`,
   );
 
   await h.works.deleteMany({});
   await h.db.collection("logs").deleteMany({});
-  for (const [name, r] of Object.entries(results))
-    log(
-      `${name}: innocent withdraw p50 ${r.ours.p50} vs ${r.baseline.p50} ms (${r.ratio}) - ${r.what}`,
-    );
   return results;
 }
 

@@ -68,10 +68,18 @@ async function follow(id: string, token: string): Promise<Follower> {
   return {
     status: response.status,
     headers: response.headers,
+    // Waits for `text` and consumes what came up to it: a long stream is searched once.
     async until(text) {
-      while (!seen.includes(text)) {
+      let from = 0;
+      for (;;) {
+        const at = seen.indexOf(text, from);
+        if (at >= 0) {
+          seen = seen.slice(at + text.length);
+          return;
+        }
+        from = Math.max(0, seen.length - text.length);
         const chunk = await reader?.read();
-        if (!chunk || chunk.done) throw new Error(`ended before ${text}: ${seen}`);
+        if (!chunk || chunk.done) throw new Error(`ended before ${text}: ${seen.slice(-2000)}`);
         seen += decoder.decode(chunk.value, { stream: true });
       }
     },
@@ -121,6 +129,38 @@ describe("log followers", () => {
     });
     await finish(id);
     await Promise.all([...mine.slice(1), ...bobs].map((f) => f.until("event: end")));
+  });
+});
+
+describe("a follower that stops reading", () => {
+  it("is let go with an error event once it falls behind; one that reads gets every line", {
+    timeout: 90_000,
+  }, async () => {
+    const id = await running();
+    await append(id, "first");
+    const slow = await follow(id, t.tokens.bob);
+    const reading = await follow(id, t.tokens.bob);
+    await reading.until('"text":"first"');
+    // Each batch about 1.6 MB on the wire, each taken by a poll of its own: far more than the
+    // backlog allowed and what the sockets between hold.
+    const text = "x".repeat(96);
+    for (let batch = 0; batch < 16; batch++) {
+      const lines = Array.from({ length: 9_999 }, () => ({ t: 1, stream: "stdout", text }));
+      lines.push({ t: 1, stream: "stdout", text: `batch-${batch}` });
+      const appended = await t.call("POST", `/work/${id}/logs?attempt=1`, {
+        token: t.tokens.worker,
+        body: { lines },
+      });
+      expect(appended.status).toBe(200);
+      await reading.until(`"text":"batch-${batch}"`);
+    }
+    await finish(id);
+    await reading.until("event: end");
+    // Only now does the slow one read: what it was sent, then why it was let go, and no end.
+    await slow.until('"text":"first"');
+    await slow.until("event: error");
+    await slow.until("fell more than 4 MB behind the attempt's output; follow again");
+    await expect(slow.until('"text":"batch-15"')).rejects.toThrow(/ended before/);
   });
 });
 

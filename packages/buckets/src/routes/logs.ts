@@ -11,6 +11,12 @@ import { parseWith, queryFlag } from "../service/validate.js";
 
 /** A comment line now and then keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
+/**
+ * How far a follower may fall behind the lines that came after its first read, in bytes not yet
+ * taken from its socket. Past it the follow ends with an `error` event (follow again to go on):
+ * a follower that stops reading must not hold the service's memory for as long as it stays.
+ */
+export const MAX_FOLLOWER_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /** One work in full, and the logs of its attempts: appended by its worker, read by its readers. */
 export function logRoutes(ctx: ServiceContext, followers: FollowLimits): Router {
@@ -62,14 +68,31 @@ export function logRoutes(ctx: ServiceContext, followers: FollowLimits): Router 
     });
     send("start", { id, attempt: following.attempt, cut: following.cut });
     let quiet = Date.now();
+    /** What the socket may hold unsent when a step comes: the first read, and the backlog. */
+    let allowance: number | undefined;
     write = (step) => {
       if (closed) return;
-      for (const line of step.lines) send("line", line);
+      if (allowance !== undefined && res.writableLength > allowance) return void behind();
+      // One write a step: a write a line costs a buffer each, many times the line's own size.
+      let text = "";
+      for (const line of step.lines) text += `event: line\ndata: ${JSON.stringify(line)}\n\n`;
+      if (text) res.write(text);
+      allowance ??= res.writableLength + MAX_FOLLOWER_BACKLOG_BYTES;
       if (step.lines.length > 0) quiet = Date.now();
       if (step.ended) {
         send("end", { attempt: following.attempt });
         done();
       }
+    };
+    const behind = () => {
+      send("error", {
+        message: `this follower fell more than ${MAX_FOLLOWER_BACKLOG_BYTES / 2 ** 20} MB behind the attempt's output; follow again to go on from its first kept line`,
+      });
+      closed = true;
+      done();
+      // A client that reads nothing more would keep the unsent output in memory: let it go.
+      const timer = setTimeout(() => res.destroy(), KEEPALIVE_MS).unref();
+      res.once("finish", () => clearTimeout(timer));
     };
     for (const step of early) write(step);
     const keepalive = setInterval(() => {
