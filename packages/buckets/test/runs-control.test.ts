@@ -4,15 +4,21 @@ import { reap } from "../src/service/reaper.js";
 import {
   type Claimed,
   type RunView as Run,
-  runCalls,
   fitThenSum as twoSteps,
   uniqueName as unique,
+  useRunService,
 } from "./support/runs.js";
-import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
-
-const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
+const {
+  t,
+  db,
+  withdraw,
+  claimAll,
+  startRun: start,
+  getRun,
+  succeed,
+  post,
+} = useRunService<Run>(import.meta.filename);
 const active = (run: Run) =>
   run.steps.reduce((n, s) => n + (s.counts.queued ?? 0) + (s.counts.running ?? 0), 0);
 

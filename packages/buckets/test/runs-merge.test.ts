@@ -5,15 +5,21 @@ import { LeaseLost } from "../src/service/runs/lease.js";
 import {
   type Claimed,
   type RunView as Run,
-  runCalls,
   fitThenSum as twoSteps,
   uniqueName as unique,
+  useRunService,
 } from "./support/runs.js";
-import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
-
-const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
+const {
+  t,
+  db,
+  withdraw,
+  claimAll,
+  startRun: start,
+  getRun,
+  succeed,
+  post,
+} = useRunService<Run>(import.meta.filename);
 
 describe("merging steps into a running run", () => {
   it("adds a step, and a replaced step runs again with what follows it while the rest keeps its results", async () => {
