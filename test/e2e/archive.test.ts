@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput, Workspace } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
 import { type LocalS3, S3_CREDENTIALS, startLocalS3 } from "../support/s3.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { runOne } from "../support/works.js";
 
 /**
@@ -18,14 +18,13 @@ const MODULES = join(ROOT, "test", "fixtures", "python");
 const ALL = ["bypass", "copy", "delete", "move"] as const;
 let stack: Stack;
 let s3: LocalS3;
-let scratch: string;
+const scratch = useTempDir("archive-");
 const saved: Record<string, string | undefined> = {};
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
   s3 = await startLocalS3();
   await s3.createBucket("archive-test");
-  scratch = mkdtempSync(join(tmpdir(), "archive-"));
   // The worker reads the usual AWS variables (or /run/secrets).
   for (const [name, value] of [
     ["AWS_ACCESS_KEY_ID", S3_CREDENTIALS.accessKeyId],
@@ -43,7 +42,6 @@ afterAll(async () => {
   }
   await stack?.close();
   await s3?.close();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 let count = 0;

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BucketsClient } from "@workflow/work";
 import type { WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, runWorkflow } from "../support/cli.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { serving } from "../support/works.js";
 
 /** Issue #29 from the `workflow` command: preview, reuse shown, expiry, deposit --cache. */
@@ -21,13 +21,12 @@ pipeline:
 `;
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("cache-cli-");
 let client: BucketsClient;
 let worker: WorkerHandle;
 let env: Record<string, string>;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "cache-cli-"));
   writeFileSync(join(dir, "jobs.mjs"), "export const fit = ({ alpha }) => ({ fit: alpha * 2 });");
   writeFileSync(join(dir, "pipeline.yaml"), CONFIG);
   client = stack.client({
@@ -40,7 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker.stop();
   await stack.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const workflow = async (...args: string[]) => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mintToken } from "@workflow/buckets";
 import { BucketsClient, type StoredWork } from "@workflow/work";
 import type { WorkerHandle } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { serving } from "../support/works.js";
 
 /**
@@ -38,12 +38,11 @@ pipeline:
 `;
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("cache-");
 let client: BucketsClient;
 let worker: WorkerHandle;
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "cache-"));
   // The calibration writes the bytes of calibration.txt: the test changes them, not its parameters.
   writeFileSync(join(dir, "calibration.txt"), "gain 1.0");
   writeFileSync(
@@ -67,7 +66,6 @@ export const report = ({ fit }) => ({ report: "fit " + fit });`,
 afterAll(async () => {
   await worker.stop();
   await stack.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Starts a run of CONFIG and answers its works by step once it ended. */

@@ -1,23 +1,21 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /** A worker of short works claims their successors while they run; none of them is lost. */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("claim-ahead-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "claim-ahead-"));
   writeFileSync(join(dir, "noop.mjs"), "export const noop = () => ({ done: true });\n");
 });
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The service's own count of a metric (a counter, or one label set of a histogram's count). */

@@ -1,21 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { interruptWhen, runWorkflow } from "../support/cli.js";
 import { freePort } from "../support/processes.js";
 import { startCuttingProxy } from "../support/proxy.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 let stack: Stack;
-let home: string;
+const home = useTempDir("cli-deposit-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  home = mkdtempSync(join(tmpdir(), "cli-deposit-"));
 });
 afterAll(async () => {
   await stack.close();
-  rmSync(home, { recursive: true, force: true });
 });
 
 const env = () => ({

@@ -1,20 +1,19 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, killRecorded, pidsIn } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { runOne as runOneWork } from "../support/works.js";
 
 /** Command works run by a real worker: exit codes, output tails, timeouts, and no injection. */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("commands-");
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "commands-"));
 });
 
 afterAll(async () => {
@@ -22,7 +21,6 @@ afterAll(async () => {
   const files = existsSync(dir ?? "") ? readdirSync(dir) : [];
   killRecorded(files.filter((name) => name.endsWith(".pids")).map((name) => join(dir, name)));
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const runOne = (work: Partial<WorkInput>, lives = 1): Promise<StoredWork> =>

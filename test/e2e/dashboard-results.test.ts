@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { ARTIFACTS, useDashboard } from "../support/dashboard.js";
 import { own, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * The dashboard's Results page in Chromium: works run by a real worker process, moved to the
@@ -18,8 +17,7 @@ const WORKS = 56;
 const FAILING = 3;
 
 const { stack, page, owned, signIn } = useDashboard(import.meta.filename);
-const home = mkdtempSync(join(tmpdir(), "dashboard-results-"));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const home = useTempDir("dashboard-results-");
 
 const login = signIn;
 

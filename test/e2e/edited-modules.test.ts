@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { depositAll, finishedWorks } from "../support/works.js";
 
 /**
@@ -13,12 +13,11 @@ import { depositAll, finishedWorks } from "../support/works.js";
  */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("edited-modules-");
 let worker: Owned | undefined;
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "edited-modules-"));
   mkdirSync(join(dir, "labjobs"));
   writeFileSync(join(dir, "labjobs", "__init__.py"), "");
 });
@@ -26,7 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop("SIGKILL");
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Deposits one work for the running worker and answers it once finished. */

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BucketsClient } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
@@ -7,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { alive } from "../support/processes.js";
 import { type CuttingProxy, startCuttingProxy } from "../support/proxy.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * Self-fencing: a worker that cannot renew its lease before it lapses stops the work, and does not
@@ -15,7 +15,7 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
 let lapsing: Stack;
-let dir: string;
+const dir = useTempDir("fencing-");
 let proxy: CuttingProxy;
 let lapsingProxy: CuttingProxy;
 
@@ -24,7 +24,6 @@ beforeAll(async () => {
   stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "3600" });
   // Here the reaper ends a lapsed lease within a second.
   lapsing = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "1" }, "lapsing");
-  dir = mkdtempSync(join(tmpdir(), "fencing-"));
   proxy = await startCuttingProxy(stack.url);
   lapsingProxy = await startCuttingProxy(lapsing.url);
 });
@@ -34,7 +33,6 @@ afterAll(async () => {
   await lapsingProxy?.close();
   await stack?.close();
   await lapsing?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A worker on `pipeline` that reaches the service through `through`, with 2 s leases. */

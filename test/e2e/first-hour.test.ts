@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,16 +12,16 @@ import {
 } from "../support/fresh.js";
 import { alive } from "../support/processes.js";
 import { eventually } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 // A new user's first hour, on a fresh copy of the repository: the README's own commands, in order.
-let dir: string;
+const dir = useTempDir("first-hour-");
 let clone: string;
 let home: string;
 let readme: string;
 const started: ChildProcess[] = [];
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "first-hour-"));
   clone = join(dir, "buckets");
   home = join(dir, "home");
   mkdirSync(home);
@@ -31,7 +30,6 @@ beforeAll(() => {
 });
 afterAll(() => {
   for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** An operator's shell in the clone (the real HOME: npm's cache, mongod's Wine prefix). */

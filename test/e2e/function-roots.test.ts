@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import type { WorkerOptions } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { runAll as runAllWorks } from "../support/works.js";
 
 /**
@@ -13,13 +13,12 @@ import { runAll as runAllWorks } from "../support/works.js";
  */
 
 let stack: Stack;
-let base: string;
+const base = useTempDir("function-roots-");
 let dir: string;
 let outside: string;
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  base = mkdtempSync(join(tmpdir(), "function-roots-"));
   dir = join(base, "worker");
   outside = join(base, "elsewhere");
   mkdirSync(join(dir, "node_modules", "fit-kit"), { recursive: true });
@@ -49,7 +48,6 @@ export function run({ file }) { writeFileSync(file, "ran"); return { ran: true }
 
 afterAll(async () => {
   await stack?.close();
-  if (base) rmSync(base, { recursive: true, force: true });
 });
 
 /** Deposits the works, runs one worker (concurrency 1) until all are done, answers them in order. */

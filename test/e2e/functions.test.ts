@@ -1,21 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { runOne as runOneWork } from "../support/works.js";
 
 /** Function works run by a real worker, in child processes, from modules in its working directory. */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("functions-");
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "functions-"));
   writeFileSync(
     join(dir, "jobs.mjs"),
     `import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -50,7 +49,6 @@ export function hang({ file }) {
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const runOne = (work: Partial<WorkInput>, lives = 1): Promise<StoredWork> =>

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { killRecorded, type Owned, workerProcess } from "../support/processes.js";
 import { eventually, useStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { depositAll, storedWork } from "../support/works.js";
 
 /** Leases: heartbeats keep a long work with its worker; a dead worker's work is re-run elsewhere. */
@@ -13,13 +13,11 @@ const { stack, owned } = useStack(import.meta.filename, {
   BUCKETS_LEASE_SECONDS: "2",
   BUCKETS_REAP_SECONDS: "1",
 });
-let dir: string;
+const dir = useTempDir("leases-");
 const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "leases-"));
-});
+beforeAll(() => {});
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
@@ -27,9 +25,7 @@ afterEach(async () => {
   killRecorded(pidFiles.splice(0), { groups: true });
 });
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => {});
 
 const silent = createLogger("silent");
 

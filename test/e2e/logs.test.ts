@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LogLine, MAX_LOG_PAGE_LINES, type StoredWork } from "@workflow/work";
 import { ObjectId } from "mongodb";
@@ -8,17 +7,17 @@ import { runWorkflow } from "../support/cli.js";
 import { testDb } from "../support/db.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { finishedWorks } from "../support/works.js";
 
 /** Live logs: real workers (processes) ship what works print; the service keeps it; the CLI reads it. */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("logs-");
 const owned: Owned[] = [];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "logs-"));
   // A Node function and a Python function that print, and tell what of the worker's secrets they see.
   writeFileSync(
     join(dir, "talk.mjs"),
@@ -52,7 +51,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 let serial = 0;

@@ -1,17 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RESULTS_MAX_BYTES } from "@workflow/work";
 import { startWorker } from "@workflow/worker";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("oversized-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "oversized-"));
   writeFileSync(
     join(dir, "jobs.mjs"),
     `export function huge() {
@@ -21,7 +20,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("a function whose results are over the cap", () => {

@@ -1,17 +1,17 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, runWorkflow } from "../support/cli.js";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /** A config that says more (#28 section 5), through the real CLI with real worker processes. */
 
 let stack: Stack;
 let env: Record<string, string>;
 const owned: Owned[] = [];
-const dir = mkdtempSync(join(tmpdir(), "pipeline-config-"));
+const dir = useTempDir("pipeline-config-");
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);

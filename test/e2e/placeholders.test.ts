@@ -1,9 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
 import { InvalidWorkError, type StoredWork } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { freshPipeline, runAll as runAllWorks, runDeposited } from "../support/works.js";
 
 /**
@@ -12,16 +11,14 @@ import { freshPipeline, runAll as runAllWorks, runDeposited } from "../support/w
  */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("placeholders-");
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "placeholders-"));
 });
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Each tries to create a file named after its kind, in the works' directory. */

@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { alive, type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { depositAll, finishedWorks } from "../support/works.js";
 
 /**
@@ -14,13 +12,12 @@ import { depositAll, finishedWorks } from "../support/works.js";
  */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("poison-processes-");
 const owned: Owned[] = [];
 const escaped: number[] = [];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "poison-processes-"));
 });
 
 afterEach(async () => {
@@ -30,7 +27,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const deposit = (pipeline: string, works: Partial<WorkInput>[]): Promise<string[]> =>

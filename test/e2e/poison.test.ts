@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { type Owned, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * Poison works: input that makes starting a process throw (a NUL byte can reach no program) fails
@@ -12,12 +12,11 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("poison-");
 const owned: Owned[] = [];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "poison-"));
   writeFileSync(join(dir, "jobs.mjs"), "export const echo = ({ text }) => ({ text });\n");
 });
 
@@ -27,7 +26,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const NUL = "bad\u0000byte";

@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, ROOT, workerProcess } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { depositAll, finishedWorks, freshPipeline } from "../support/works.js";
 
 /**
@@ -16,7 +16,7 @@ import { depositAll, finishedWorks, freshPipeline } from "../support/works.js";
 
 const MODULES = join(ROOT, "test", "fixtures", "python");
 let stack: Stack;
-let scratch: string;
+const scratch = useTempDir("python-roots-");
 const owned: Owned[] = [];
 
 const hasPycparser = (() => {
@@ -30,7 +30,6 @@ const hasPycparser = (() => {
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  scratch = mkdtempSync(join(tmpdir(), "python-roots-"));
 });
 
 afterEach(async () => {
@@ -39,7 +38,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 /** Runs the works in one worker process (in `cwd`, with `args` and `env`) and answers them in order. */

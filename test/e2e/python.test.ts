@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, type Logger, runWork } from "@workflow/worker";
@@ -8,22 +7,21 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, ROOT, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { freshPipeline, runAll as runAllWorks } from "../support/works.js";
 
 /** Python function works (`pkg.module.func`) run by a real worker in warm python3 processes. */
 
 const MODULES = join(ROOT, "test", "fixtures", "python");
 let stack: Stack;
-let scratch: string;
+const scratch = useTempDir("python-");
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  scratch = mkdtempSync(join(tmpdir(), "python-"));
 });
 
 afterAll(async () => {
   await stack?.close();
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 /** Deposits works, runs one worker in the fixtures' directory until it has done them all. */

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../support/processes.js";
 import { type Block, endGroups, readmeBlocks, runShell } from "../support/readme.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * Every example of the READMEs outside the Pipelines section (readme-pipelines.test.ts runs that)
@@ -32,13 +32,12 @@ const runnable = all.filter((b) => RUN.has(b.language));
 const where = (b: Block) => `${b.file}:${b.line} (${b.section || "top"}, ${b.language})`;
 
 let stack: Stack;
-let home: string;
+const home = useTempDir("readme-examples-");
 let session: string;
 let env: Record<string, string>;
 const groups: number[] = [];
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "readme-examples-"));
   const sites = join(home, "sites.yml");
   writeFileSync(sites, "workspace: chime\nsites: [chime, local]\n");
   stack = await startStack(import.meta.filename, { BUCKETS_WORKSPACE: sites });
@@ -61,7 +60,6 @@ beforeAll(async () => {
 afterAll(async () => {
   endGroups(groups);
   await stack?.close();
-  rmSync(home, { recursive: true, force: true });
 });
 
 /** A `ts` block, compiled as written, run by node as a module from the repository's root. */

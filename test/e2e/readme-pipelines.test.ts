@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseConfigText } from "@workflow/work";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Owned, own, ROOT, WORKFLOW_CLI, workerProcess } from "../support/processes.js";
 import { endGroups, readmeBlocks, runShell } from "../support/readme.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * Every example of the README's Pipelines section runs as printed, against the real service and
@@ -32,14 +32,13 @@ const configs = blocks.filter((b) => b.language === "yaml" && configOf(b.text));
 const scripts = blocks.filter((b) => b.language === "sh");
 
 let stack: Stack;
-let home: string;
+const home = useTempDir("readme-pipelines-");
 let env: Record<string, string>;
 const owned: Owned[] = [];
 /** Process groups the shell blocks started (a block may leave a worker running). */
 const groups: number[] = [];
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), "readme-pipelines-"));
   // The service's sites, and the CLI's workspace: the same sites, and the service's URL.
   const sites = join(home, "sites.yml");
   writeFileSync(sites, "workspace: readme\nsites: [local]\n");
@@ -60,7 +59,6 @@ afterAll(async () => {
   endGroups(groups);
   await Promise.all(owned.splice(0).map((o) => o.stop("SIGKILL")));
   await stack?.close();
-  rmSync(home, { recursive: true, force: true });
 });
 
 const workflow = (args: string[]) => {

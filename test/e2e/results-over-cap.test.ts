@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RESULTS_MAX_BYTES } from "@workflow/work";
 import { startWorker } from "@workflow/worker";
@@ -7,17 +6,17 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runWorkflow } from "../support/cli.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * Results over 4 MB are dropped by the worker (#27.9): said where people look (ps and show's
  * status, a warning count in /metrics), and a failure instead when the work's config asks.
  */
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("over-cap-");
 const ids: Record<"warned" | "failed" | "small", string> = { warned: "", failed: "", small: "" };
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "over-cap-"));
   writeFileSync(
     join(dir, "jobs.mjs"),
     `export function huge() {
@@ -65,7 +64,6 @@ export function small() {
 }, 60_000);
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const workflow = (args: string[]) =>

@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
@@ -10,22 +9,21 @@ import { cliEnv } from "../support/cli.js";
 import { databaseName, uriFor } from "../support/db.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 const exec = promisify(execFile);
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("run-control-");
 let mongo: MongoClient;
 beforeAll(async () => {
   // The periodic loop, which times runs out, at its shortest.
   stack = await startStack(import.meta.filename, { BUCKETS_REAP_SECONDS: "5" });
-  dir = mkdtempSync(join(tmpdir(), "run-control-"));
   mongo = await MongoClient.connect(uriFor(databaseName(import.meta.filename)));
 });
 afterAll(async () => {
   await mongo?.close();
   await stack.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const owner = () => cliEnv(stack);

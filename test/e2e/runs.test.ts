@@ -1,18 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive, pidsIn } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { runOne as runOneWork } from "../support/works.js";
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("runs-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "runs-"));
   writeFileSync(
     join(dir, "jobs.mjs"),
     `export const fit = ({ a, b }) => ({ sum: a + b });
@@ -23,7 +22,6 @@ export const pid = () => ({ pid: process.pid });`,
 });
 afterAll(async () => {
   await stack.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const runOne = (work: Partial<WorkInput>): Promise<StoredWork> =>

@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,16 +7,16 @@ import { cliEnv } from "../support/cli.js";
 import { stepOne, yamlConfig } from "../support/configs.js";
 import { WORKFLOW_CLI } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 const run = promisify(execFile);
 
 let stack: Stack;
 let env: Record<string, string>;
-let dir: string;
+const dir = useTempDir("schedule-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
   env = cliEnv(stack);
-  dir = mkdtempSync(join(tmpdir(), "schedule-"));
 });
 afterAll(async () => {
   await stack.close();

@@ -1,21 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createWork, loadWorkspace } from "@workflow/work";
 import jwt from "jsonwebtoken";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName, uriFor } from "../support/db.js";
 import { BUCKETS_CLI, freePort, type Owned, own, ROOT, waitForHttp } from "../support/processes.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 const SECRET = "serve-workspace-secret-0123456789";
-let dir: string;
+const dir = useTempDir("serve-workspace-");
 const owned: Owned[] = [];
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "serve-workspace-"));
-});
+beforeAll(() => {});
 afterAll(async () => {
   await Promise.all(owned.map((o) => o.stop("SIGTERM")));
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** `buckets serve` as its own process, with these arguments; answers its URL once it listens. */

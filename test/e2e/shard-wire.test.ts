@@ -64,6 +64,23 @@ const succeedAll = (
       results: results(d),
     })),
   );
+/**
+ * The YAML of config `name` as admin on site local, with `steps` under `pipeline.steps`; `defaults`
+ * goes on in its defaults, `header` lines beside them.
+ */
+const yaml = (name: string, steps: string, { defaults = "", header = "" } = {}) => `
+version: "2"
+name: ${name}
+defaults: {user: admin, site: local${defaults}}
+${header}pipeline:
+  steps:
+${steps}`;
+/** A flow's clients, once the watch has forgotten what came before it. */
+const flow = () => {
+  const clients = { client: admin(), w: worker() };
+  watch.takeMarked();
+  return clients;
+};
 const work = (pipeline: string, overrides: Record<string, unknown> = {}) => ({
   pipeline,
   site: "local",
@@ -158,20 +175,19 @@ describe("every command the service sends targets one shard, or is listed as rea
 
   it("a pipeline with a fan-in runs to success", { timeout: 60_000 }, async () => {
     const client = admin();
-    const { id } = await client.startRun(`
-version: "2"
-name: wire-run
-defaults: {user: admin, site: local}
-pipeline:
-  steps:
-    - name: fan
+    const { id } = await client.startRun(
+      yaml(
+        "wire-run",
+        `    - name: fan
       stage: 1
       matrix: {x: [1, 2, 3]}
       work: {command: ["echo", "x=\${{ matrix.x }}"]}
     - name: in
       stage: 2
       work: {command: ["echo", "done"]}
-`);
+`,
+      ),
+    );
     const daemon = startWorker({
       pipelines: ["wire-run"],
       client: worker(),
@@ -188,22 +204,19 @@ pipeline:
   it("a run's works, found on its pipelines' shards: pause, a step grown in another pipeline, a merged one in a third, outputs, rerun, cancel, removal", {
     timeout: 60_000,
   }, async () => {
-    const client = admin();
-    const w = worker();
-    watch.takeMarked();
-    const { id } = await client.startRun(`
-version: "2"
-name: wire-control
-defaults: {user: admin, site: local}
-pipeline:
-  steps:
-    - name: split
+    const { client, w } = flow();
+    const { id } = await client.startRun(
+      yaml(
+        "wire-control",
+        `    - name: split
       work: {command: ["echo", "split"]}
     - name: parts
       needs: split
       matrix: {part: "\${{ needs.split.results.parts }}"}
       work: {pipeline: wire-grown, command: ["echo", "\${{ matrix.part }}"]}
-`);
+`,
+      ),
+    );
     await client.pauseRun(id);
     await client.resumeRun(id);
     // Stored waiting in a pipeline the run did not name until the merge: found through it.
@@ -250,22 +263,20 @@ pipeline:
   it("a step from another starts each line as its own work succeeds, in another pipeline", {
     timeout: 60_000,
   }, async () => {
-    const client = admin();
-    const w = worker();
-    watch.takeMarked();
-    const { id } = await client.startRun(`
-version: "2"
-name: wire-lines
-defaults: {user: admin, site: local, retries: 0}
-pipeline:
-  steps:
-    - name: fit
+    const { client, w } = flow();
+    const { id } = await client.startRun(
+      yaml(
+        "wire-lines",
+        `    - name: fit
       matrix: {alpha: [1, 2]}
       work: {command: ["echo", "fit"], parameters: {alpha: "\${{ matrix.alpha }}"}}
     - name: evaluate
       matrix: {from: fit}
       work: {pipeline: wire-lines-b, command: ["echo"], parameters: {model: "\${{ needs.fit.results }}"}}
-`);
+`,
+        { defaults: ", retries: 0" },
+      ),
+    );
     const succeed = (done: StoredWork[]) => succeedAll(w, done, (d) => d.parameters ?? {});
     const fits = await w.withdraw({ pipeline: "wire-lines" }, { count: 2 });
     expect(fits).toHaveLength(2);
@@ -283,19 +294,16 @@ pipeline:
     timeout: 60_000,
   }, async () => {
     const client = admin();
-    const config = `
-version: "2"
-name: wire-cache
-defaults: {user: admin, site: local}
-cache: true
-pipeline:
-  steps:
-    - name: one
+    const config = yaml(
+      "wire-cache",
+      `    - name: one
       work: {command: ["echo", "one"]}
     - name: two
       needs: one
       work: {command: ["echo", "two"]}
-`;
+`,
+      { header: "cache: true\n" },
+    );
     const { id } = await client.startRun(config);
     const daemon = startWorker({
       pipelines: ["wire-cache"],

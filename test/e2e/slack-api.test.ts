@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StoredWork, WorkInput } from "@workflow/work";
 import { createLogger, startWorker } from "@workflow/worker";
@@ -7,16 +6,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/processes.js";
 import { type FakeSlack, startFakeSlack } from "../support/slack.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /** Slack notifications from a real worker, with a local HTTP server playing Slack's Web API. */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("slack-api-");
 let slack: FakeSlack;
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "slack-api-"));
   writeFileSync(
     join(dir, "jobs.mjs"),
     `export const image = ({ name }) => ({ results: { name }, products: ["/data/" + name + ".h5"], plots: ["/plots/" + name + ".png"] });`,
@@ -31,7 +30,6 @@ afterEach(() => {
 afterAll(async () => {
   await slack?.close();
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Deposits one work asking for Slack, runs a worker for it, and answers the stored work. */

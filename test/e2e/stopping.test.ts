@@ -1,32 +1,27 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, startWorker, type WorkerHandle } from "@workflow/worker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, useStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 import { depositAll, storedWork } from "../support/works.js";
 
 /** Stopping works and workers: a cancel from the service, SIGTERM/SIGINT, and --grace. */
 
 // Workers ask for 3 s leases: heartbeats every second, so a cancel is learned quickly.
 const { stack, owned } = useStack(import.meta.filename);
-let dir: string;
+const dir = useTempDir("stopping-");
 const workers: WorkerHandle[] = [];
 const pidFiles: string[] = [];
 
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "stopping-"));
-});
+beforeAll(() => {});
 
 afterEach(async () => {
   await Promise.all(workers.splice(0).map((w) => w.stop()));
   killRecorded(pidFiles.splice(0));
 });
 
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => {});
 
 /** A command that records its pid and its child's pid in `file`, then waits `seconds`. */
 const recorded = (file: string, seconds: number) => {

@@ -1,9 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { alive, killRecorded, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /**
  * A command does not outlive its worker: after kill -9 of the worker, the command's whole process
@@ -12,13 +11,12 @@ import { eventually, type Stack, startStack } from "../support/stack.js";
  */
 
 let stack: Stack;
-let dir: string;
+const dir = useTempDir("watchdog-");
 const owned: Owned[] = [];
 const pidFiles: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  dir = mkdtempSync(join(tmpdir(), "watchdog-"));
 });
 
 afterEach(async () => {
@@ -28,7 +26,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await stack?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it.each([

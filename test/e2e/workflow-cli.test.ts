@@ -1,20 +1,18 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Ran, runWorkflow } from "../support/cli.js";
 import { ROOT } from "../support/processes.js";
 import { type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 let stack: Stack;
-let home: string;
+const home = useTempDir("cli-home-");
 beforeAll(async () => {
   stack = await startStack(import.meta.filename);
-  home = mkdtempSync(join(tmpdir(), "cli-home-"));
 });
 afterAll(async () => {
   await stack.close();
-  rmSync(home, { recursive: true, force: true });
 });
 
 /** Runs the real `workflow` binary, with this test's HOME, a token, and standard input if given. */

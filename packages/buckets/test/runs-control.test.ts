@@ -3,22 +3,24 @@ import { describe, expect, it } from "vitest";
 import { reap } from "../src/service/reaper.js";
 import {
   type Claimed,
-  fitThenSum,
-  type RunView,
-  runCalls,
+  type RunView as Run,
+  fitThenSum as twoSteps,
   uniqueName as unique,
+  useRunService,
 } from "./support/runs.js";
-import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Run = RunView;
-
-const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
-
-const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
+const {
+  t,
+  db,
+  withdraw,
+  claimAll,
+  startRun: start,
+  getRun,
+  succeed,
+  post,
+} = useRunService<Run>(import.meta.filename);
 const active = (run: Run) =>
   run.steps.reduce((n, s) => n + (s.counts.queued ?? 0) + (s.counts.running ?? 0), 0);
-
-const twoSteps = fitThenSum;
 
 describe("max-parallel at the top of a config", () => {
   it("caps the run's queued-or-running works across all its steps", async () => {

@@ -4,20 +4,22 @@ import { reap } from "../src/service/reaper.js";
 import { LeaseLost } from "../src/service/runs/lease.js";
 import {
   type Claimed,
-  fitThenSum,
-  type RunView,
-  runCalls,
+  type RunView as Run,
+  fitThenSum as twoSteps,
   uniqueName as unique,
+  useRunService,
 } from "./support/runs.js";
-import { QUIET_REAPER, useTestService } from "./support/service.js";
 
-type Run = RunView;
-
-const { t, db } = useTestService(import.meta.filename, QUIET_REAPER);
-
-const { withdraw, claimAll, startRun: start, getRun, succeed, post } = runCalls<Run>(t);
-
-const twoSteps = fitThenSum;
+const {
+  t,
+  db,
+  withdraw,
+  claimAll,
+  startRun: start,
+  getRun,
+  succeed,
+  post,
+} = useRunService<Run>(import.meta.filename);
 
 describe("merging steps into a running run", () => {
   it("adds a step, and a replaced step runs again with what follows it while the rest keeps its results", async () => {

@@ -2,6 +2,7 @@
 
 import type { RunCreated } from "@workflow/work";
 import { Router } from "express";
+import type { Principal } from "../auth/tokens.js";
 import { principalOf } from "../http/auth.js";
 import type { ServiceContext } from "../service/context.js";
 import { parseRunId } from "../service/runs/access.js";
@@ -10,6 +11,8 @@ import { checkRun, createRun } from "../service/runs/create.js";
 import { mergeRunSteps } from "../service/runs/merge.js";
 import { pauseRun, resumeRun } from "../service/runs/pause.js";
 import { queryFlag } from "../service/validate.js";
+
+type RunId = ReturnType<typeof parseRunId>;
 
 /** Pipelines: runs of a config, their steps and events; cancel, rerun, pause, resume and merge. */
 export function runRoutes(ctx: ServiceContext): Router {
@@ -28,29 +31,26 @@ export function runRoutes(ctx: ServiceContext): Router {
     res.json(await listRuns(ctx, principalOf(res), req.query));
   });
 
-  router.get("/runs/:id", async (req, res) => {
-    res.json(await getRun(ctx, principalOf(res), parseRunId(req.params.id)));
-  });
-
-  router.post("/runs/:id/cancel", async (req, res) => {
-    res.json(await cancelRun(ctx, principalOf(res), parseRunId(req.params.id)));
-  });
-
-  router.post("/runs/:id/rerun", async (req, res) => {
-    res.json(await rerunRun(ctx, principalOf(res), parseRunId(req.params.id), req.body));
-  });
-
-  router.post("/runs/:id/pause", async (req, res) => {
-    res.json(await pauseRun(ctx, principalOf(res), parseRunId(req.params.id)));
-  });
-
-  router.post("/runs/:id/resume", async (req, res) => {
-    res.json(await resumeRun(ctx, principalOf(res), parseRunId(req.params.id)));
-  });
-
-  router.post("/runs/:id/steps", async (req, res) => {
-    res.json(await mergeRunSteps(ctx, principalOf(res), parseRunId(req.params.id), req.body));
-  });
+  // Each answers for one run named by its id; the service checks the principal may see it.
+  const onRun = (
+    method: "get" | "post",
+    path: string,
+    answer: (
+      ctx: ServiceContext,
+      principal: Principal,
+      id: RunId,
+      body: unknown,
+    ) => Promise<unknown>,
+  ) =>
+    router[method](`/runs/:id${path}`, async (req, res) => {
+      res.json(await answer(ctx, principalOf(res), parseRunId(req.params.id), req.body));
+    });
+  onRun("get", "", getRun);
+  onRun("post", "/cancel", cancelRun);
+  onRun("post", "/rerun", rerunRun);
+  onRun("post", "/pause", pauseRun);
+  onRun("post", "/resume", resumeRun);
+  onRun("post", "/steps", mergeRunSteps);
 
   return router;
 }

@@ -1,7 +1,7 @@
 import { ObjectId } from "mongodb";
 import { expect } from "vitest";
 import { pipelineConfig } from "../../../../test/support/configs.js";
-import type { TestService } from "./service.js";
+import { QUIET_REAPER, type TestService, useTestService } from "./service.js";
 
 /**
  * A pipeline run driven through the API as its tests drive it: alice starts a config, the worker
@@ -133,3 +133,9 @@ export const fitThenSum = (name: string, extra: Record<string, unknown> = {}) =>
     ] as Record<string, unknown>[],
     extra,
   );
+
+/** A file of run tests: the service (its reaper quiet, the file's tests drive it) and the calls on it. */
+export function useRunService<R = RunView>(file: string) {
+  const { t, db } = useTestService(file, QUIET_REAPER);
+  return { t, db, ...runCalls<R>(t) };
+}

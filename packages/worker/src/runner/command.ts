@@ -4,10 +4,11 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { childEnv, toArgv } from "@workflow/work";
 import { killTagged, newTag, TAG_VARIABLE } from "./leftovers.js";
-import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
-import { groupAlive, killGroup } from "./process-group.js";
+import type { Outcome, StopReason } from "./outcome.js";
+import { groupAlive } from "./process-group.js";
 import type { OutputStream } from "./python-output.js";
 import { settledWithin } from "./settled.js";
+import { Stopper } from "./stopper.js";
 import { Tail } from "./tail.js";
 import { startWatchdog, watchGroup } from "./watchdog.js";
 
@@ -37,7 +38,6 @@ export function runCommand(
    */
   output?: (stream: OutputStream, chunk: Buffer) => Promise<void> | undefined | void,
 ): { done: Promise<Outcome>; stop(reason: StopReason): void } {
-  let stopped: StopReason | undefined;
   let child: ChildProcessByStdio<null, Readable, Readable>;
   let argv: string[];
   const tag = newTag();
@@ -81,28 +81,19 @@ export function runCommand(
     });
   take("stdout", stdout, child.stdout);
   take("stderr", stderr, child.stderr);
-  let killing: Promise<void> | undefined;
-  let exited = false;
-  const stop = (reason: StopReason) => {
-    // Once the group is gone its pid may be another's: never signal it again.
-    if (exited) return;
-    stopped ??= reason;
-    killing ??= killGroup(child);
-  };
-  const timer = setTimeout(() => stop("timeout"), work.timeout * 1000);
+  const stopper = new Stopper(child, work.timeout);
 
   const done = new Promise<Outcome>((resolve) => {
     child.once("error", (error) => {
-      clearTimeout(timer);
-      exited = true;
+      stopper.finish();
       watchdog?.release();
       resolve({ status: "failure", results: { error: `cannot run ${argv[0]}: ${error.message}` } });
     });
     child.once("exit", async (code, signal) => {
-      clearTimeout(timer);
+      stopper.disarm();
       // Whatever the command left behind in its group goes with it.
-      await (killing ?? (groupAlive(child.pid as number) ? killGroup(child) : undefined));
-      exited = true;
+      await (stopper.killing ?? (groupAlive(child.pid as number) ? stopper.kill() : undefined));
+      stopper.finish();
       watchdog?.release();
       // A descendant that left the group (setsid, a daemon) may hold the pipes open for ever:
       // what it wrote by now is read, and then it goes, like the rest of the command.
@@ -122,7 +113,8 @@ export function runCommand(
         stderr: stderr.toString(),
       };
       const extra = work.hasResults ? {} : output;
-      if (stopped) return resolve(stoppedOutcome(stopped, work.timeout, extra));
+      const stopped = stopper.outcome(extra);
+      if (stopped) return resolve(stopped);
       if (code === 0)
         return resolve({ status: "success", ...(work.hasResults ? {} : { results: output }) });
       resolve({
@@ -131,7 +123,7 @@ export function runCommand(
       });
     });
   });
-  return { done, stop };
+  return { done, stop: stopper.stop };
 }
 
 /** Resolves once a stream has ended (or at once if it already has). */

@@ -4,10 +4,11 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { childEnv } from "@workflow/work";
 import { resolveFunction } from "./function-roots.js";
-import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
+import type { Outcome, StopReason } from "./outcome.js";
 import { fileStamp, type WarmPool, type WarmProcess } from "./pool.js";
 import { killGroup } from "./process-group.js";
 import type { OutputSink } from "./python-output.js";
+import { Stopper } from "./stopper.js";
 
 const CHILD = fileURLToPath(new URL("./function-child.js", import.meta.url));
 
@@ -89,20 +90,11 @@ export function runFunction(
   }
   const { child } = proc;
   child.channel?.ref();
-  let stopped: StopReason | undefined;
-  let killing: Promise<void> | undefined;
-  let finished = false;
-  const stop = (reason: StopReason) => {
-    if (finished) return; // its process may already serve another work
-    stopped ??= reason;
-    killing ??= killGroup(child);
-  };
-  const timer = setTimeout(() => stop("timeout"), work.timeout * 1000);
+  const stopper = new Stopper(child, work.timeout);
 
   const done = new Promise<Outcome>((resolve) => {
     const finish = (outcome: Outcome) => {
-      finished = true;
-      clearTimeout(timer);
+      stopper.finish();
       child.off("message", onReply);
       child.off("exit", onExit);
       child.off("error", onError);
@@ -110,15 +102,16 @@ export function runFunction(
     };
     const onReply = (reply: Reply | Printed) => {
       if ("output" in reply) return output(reply.output.stream, String(reply.output.text));
-      if (stopped) return; // the exit handler reports it
+      if (stopper.stopped) return; // the exit handler reports it
       finish(
         reply.ok ? fromReturn(reply.value) : { status: "failure", results: { error: reply.error } },
       );
       pool.giveBack(key, proc);
     };
     const onExit = async (code: number | null, signal: NodeJS.Signals | null) => {
-      await killing;
-      if (stopped) return finish(stoppedOutcome(stopped, work.timeout));
+      await stopper.killing;
+      const stopped = stopper.outcome();
+      if (stopped) return finish(stopped);
       finish({
         status: "failure",
         results: {
@@ -128,8 +121,8 @@ export function runFunction(
     };
     // The process could not start (a missing directory) or take the work: the attempt fails.
     const onError = (error: Error) => {
-      if (finished) return;
-      killing ??= killGroup(child);
+      if (stopper.finished) return;
+      void stopper.kill();
       finish({
         status: "failure",
         results: { error: `cannot start the function: ${error.message}` },
@@ -142,7 +135,7 @@ export function runFunction(
       if (error) onError(error);
     });
   });
-  return { done, stop };
+  return { done, stop: stopper.stop };
 }
 
 /** An object becomes `results`; `{results, products, plots}` fills each; anything else is `{value}`. */

@@ -1,11 +1,11 @@
 /** Runs a Python function work in a warm process of the pool. */
 
 import type { Logger } from "../logger.js";
-import { type Outcome, type StopReason, stoppedOutcome } from "./outcome.js";
+import type { Outcome, StopReason } from "./outcome.js";
 import type { WarmPool } from "./pool.js";
-import { killGroup } from "./process-group.js";
 import type { OutputSink } from "./python-output.js";
 import { PythonProcess, type PythonReply } from "./python-process.js";
+import { Stopper } from "./stopper.js";
 
 export type { OutputSink, OutputStream } from "./python-output.js";
 
@@ -50,15 +50,7 @@ export function runPython(
   const python = options.python ?? pythonExecutable();
   const key = JSON.stringify(["python", python, options.cwd, work.user]);
   const proc = options.pool.take(key, () => new PythonProcess(python, options.cwd));
-  let stopped: StopReason | undefined;
-  let killing: Promise<void> | undefined;
-  let finished = false;
-  const stop = (reason: StopReason) => {
-    if (finished) return; // its process may already serve another work
-    stopped ??= reason;
-    killing ??= killGroup(proc.child);
-  };
-  const timer = setTimeout(() => stop("timeout"), work.timeout * 1000);
+  const stopper = new Stopper(proc.child, work.timeout);
 
   const done = (async (): Promise<Outcome> => {
     const answer = await proc.call(
@@ -67,10 +59,10 @@ export function runPython(
       options.roots,
       options.output,
     );
-    finished = true;
-    clearTimeout(timer);
-    await killing;
-    if (stopped) return stoppedOutcome(stopped, work.timeout);
+    stopper.finish();
+    await stopper.killing;
+    const stopped = stopper.outcome();
+    if (stopped) return stopped;
     if (answer.kind === "ended") {
       if (answer.error)
         return failure(
@@ -83,7 +75,7 @@ export function runPython(
     options.pool.giveBack(key, proc);
     return fromReply(answer.reply, work.function, options);
   })();
-  return { done, stop };
+  return { done, stop: stopper.stop };
 }
 
 function fromReply(reply: PythonReply, fn: string, options: PythonRunOptions): Outcome {

@@ -13,7 +13,7 @@ import { EVALUATION_SECONDS, LeaseLost, MAX_ROUNDS, RunLease } from "./lease.js"
 import { finishMerge, type MergingRun } from "./merge-finish.js";
 import { runRoom } from "./room.js";
 import { overdue, timeOut } from "./timeout.js";
-import { chainOf, linesMayStart, releaseLines, unblock } from "./unblock.js";
+import { chainOf, linesMayStart, unblock } from "./unblock.js";
 
 /** A run still being created this long after it began was cut short by a crash. */
 const ABANDONED_SECONDS = 600;
@@ -224,7 +224,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
     if (!step.released) {
       // Not released yet: each line starts as its own work of the step it runs from succeeds.
       if ((c.waiting ?? 0) > 0) {
-        left -= await releaseLines(ctx, lease, run, step, byName, room, events);
+        left -= await unblock(ctx, lease, run, step, byName, room, events, true);
       }
     } else if (fresh.has(step.name) || (c.waiting ?? 0) > 0) {
       left -= await unblock(ctx, lease, run, step, byName, room, events);

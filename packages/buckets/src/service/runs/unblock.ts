@@ -9,7 +9,11 @@ import type { RunLease } from "./lease.js";
 
 type Waiting = Awaited<ReturnType<ServiceContext["store"]["runWorks"]["waiting"]>>;
 
-/** Queues up to `room` waiting works of a step, in matrix order, filled from their needs. */
+/**
+ * Queues up to `room` waiting works of a step, in matrix order, filled from their needs. With
+ * `linesOnly` (a step `from` another, not released yet: see linesMayStart), only those whose own
+ * line's work of that step succeeded.
+ */
 export async function unblock(
   ctx: ServiceContext,
   lease: RunLease,
@@ -18,13 +22,21 @@ export async function unblock(
   byName: Map<string, RunStep>,
   room: number,
   events: RunEvent[],
+  linesOnly = false,
 ): Promise<number> {
-  const waiting = await ctx.store.runWorks.waiting(run, step.name, room);
+  let lines: { from: string; indexes: number[] } | undefined;
+  if (linesOnly) {
+    const from = step.from as string;
+    const succeeded = await ctx.store.runWorks.succeeded(run, from);
+    if (succeeded.length === 0) return 0;
+    lines = { from, indexes: succeeded };
+  }
+  const waiting = await ctx.store.runWorks.waiting(run, step.name, room, lines);
   if (waiting.length === 0) return 0;
   const { released, reused } = await queue(ctx, lease, run, step, byName, waiting, events);
   // Reused works took no room (they ended at once): as many more may go in this evaluation.
   if (reused > 0 && waiting.length === room) {
-    return released + (await unblock(ctx, lease, run, step, byName, reused, events));
+    return released + (await unblock(ctx, lease, run, step, byName, reused, events, linesOnly));
   }
   return released;
 }
@@ -53,29 +65,6 @@ export function chainOf(step: RunStep, byName: Map<string, RunStep>): Set<string
     chain.add(s.from);
   }
   return chain;
-}
-
-/** Queues up to `room` waiting works of a step `from` another whose own work of it succeeded. */
-export async function releaseLines(
-  ctx: ServiceContext,
-  lease: RunLease,
-  run: RunDoc,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-  room: number,
-  events: RunEvent[],
-): Promise<number> {
-  const from = step.from as string;
-  const succeeded = await ctx.store.runWorks.succeeded(run, from);
-  if (succeeded.length === 0) return 0;
-  const lines = { from, indexes: succeeded };
-  const waiting = await ctx.store.runWorks.waiting(run, step.name, room, lines);
-  if (waiting.length === 0) return 0;
-  const { released, reused } = await queue(ctx, lease, run, step, byName, waiting, events);
-  if (reused > 0 && waiting.length === room) {
-    return released + (await releaseLines(ctx, lease, run, step, byName, reused, events));
-  }
-  return released;
 }
 
 /** Fills, keys and queues (or answers from the cache) some waiting works of a step. */
