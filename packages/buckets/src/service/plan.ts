@@ -60,9 +60,8 @@ export function planOf(
   const never = changes.fields.find((f) => NEVER.has(f));
   if (never) throw fieldRefused(id, never, `${never} never changes; deposit a new work instead`);
   const admin = adminPart(principal, changes, merged, before);
-  if (changes.fields.includes("status")) {
-    return statusChange(ctx, principal, doc, merged, changes, admin, attempt, now);
-  }
+  const asked: Asked = { ctx, principal, doc, merged, changes, admin, now };
+  if (changes.fields.includes("status")) return statusChange(asked, attempt);
   const reported = changes.fields.every((f) => REPORTED.has(f));
   const fromWorker = reported && hasScope(principal, "work:withdraw");
   if (fromWorker && changes.fields.length > 0 && heldWhenCancelled(doc, attempt)) {
@@ -80,19 +79,22 @@ export function planOf(
     }
     return { kind: "none" };
   }
-  return definitionChange(ctx, principal, doc, merged, changes, admin, now);
+  return definitionChange(asked);
 }
 
-function statusChange(
-  ctx: ServiceContext,
-  principal: Principal,
-  doc: WorkDoc,
-  merged: Work,
-  changes: Changes,
-  admin: AdminPart,
-  attempt: number | undefined,
-  now: number,
-): Plan {
+/** One PUT item as planned: who sent it, the stored work, the item over it and what it changes. */
+interface Asked {
+  ctx: ServiceContext;
+  principal: Principal;
+  doc: WorkDoc;
+  merged: Work;
+  changes: Changes;
+  admin: AdminPart;
+  now: number;
+}
+
+function statusChange(asked: Asked, attempt: number | undefined): Plan {
+  const { principal, doc, merged, changes, admin } = asked;
   const id = doc._id.toHexString();
   const target = merged.status;
   switch (target) {
@@ -140,15 +142,7 @@ function statusChange(
         );
       }
       const rest = { ...admin, rest: withoutStatus(admin.rest) };
-      const change = definitionChange(
-        ctx,
-        principal,
-        doc,
-        merged,
-        withoutStatus(changes),
-        rest,
-        now,
-      );
+      const change = definitionChange({ ...asked, changes: withoutStatus(changes), admin: rest });
       const { key: _rekeyed, ...set } = change.kind === "replace" ? change.change.set : {};
       // Its key said what it computed before this change: a requeued work is keyed no more.
       const status = TRANSITIONS.requeue.to;
@@ -174,15 +168,8 @@ function statusChange(
   }
 }
 
-function definitionChange(
-  ctx: ServiceContext,
-  principal: Principal,
-  doc: WorkDoc,
-  merged: Work,
-  changes: Changes,
-  admin: AdminPart,
-  now: number,
-): Plan {
+function definitionChange(asked: Asked): Plan {
+  const { ctx, principal, doc, merged, changes, admin, now } = asked;
   const id = doc._id.toHexString();
   const [first] = changes.fields;
   if (first === undefined) return { kind: "none" };

@@ -101,20 +101,23 @@ function filledFields(filled: Record<string, unknown>): Partial<WorkDoc> {
   return set;
 }
 
+/** One evaluation of a run, as its release decides each step: what the decisions read and add to. */
+export interface Evaluation {
+  ctx: ServiceContext;
+  lease: RunLease;
+  run: RunDoc;
+  byName: Map<string, RunStep>;
+  events: RunEvent[];
+}
+
 /**
  * Makes the works of a step that grows, now that its needs ended, in one write: its first
  * `max-parallel` queued, the rest waiting their turn. A list that is not one, a run that would hold
  * too many works, or works MongoDB refuses fail the step, saying why; nothing of it stays. Works
  * left by an evaluation cut short before it saved go first, so a step is never made twice.
  */
-export async function growStep(
-  ctx: ServiceContext,
-  lease: RunLease,
-  run: RunDoc,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-  events: RunEvent[],
-): Promise<void> {
+export async function growStep(evaluation: Evaluation, step: RunStep): Promise<void> {
+  const { ctx, lease, run, byName, events } = evaluation;
   const now = ctx.now();
   const growth = step.growth as Growth;
   const fail = (problem: string) => {
@@ -230,14 +233,8 @@ const lostEvent = (step: RunStep, n: number, at: number): RunEvent => ({
  * cancelled: the works of the lines that did not succeed are skipped, all at once, when it is
  * released.
  */
-export async function skipLostLines(
-  ctx: ServiceContext,
-  lease: RunLease,
-  run: RunDoc,
-  step: RunStep,
-  byName: Map<string, RunStep>,
-  events: RunEvent[],
-): Promise<void> {
+export async function skipLostLines(evaluation: Evaluation, step: RunStep): Promise<void> {
+  const { ctx, lease, run, byName, events } = evaluation;
   const outcome = step.from === undefined ? undefined : byName.get(step.from)?.outcome;
   if (outcome !== "failure" && outcome !== "cancelled") return;
   const { parents } = await parentsOf(ctx, run, step, byName);

@@ -188,6 +188,7 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
   }
   // Each decision may settle another (a skip cascades), so go round until nothing changes.
   const fresh = new Set<string>();
+  const evaluation = { ctx, lease, run, byName, events };
   for (let changed = true; changed; ) {
     changed = false;
     for (const step of steps) {
@@ -198,9 +199,9 @@ async function evaluate(ctx: ServiceContext, lease: RunLease): Promise<void> {
       if (holds(step, byName)) {
         events.push({ at: now, kind: "step started", step: step.name });
         // Made now with their first works queued: counted from the next evaluation on.
-        if (step.growth && !step.grown) await growStep(ctx, lease, run, step, byName, events);
+        if (step.growth && !step.grown) await growStep(evaluation, step);
         else {
-          await skipLostLines(ctx, lease, run, step, byName, events);
+          await skipLostLines(evaluation, step);
           fresh.add(step.name);
         }
       } else {
