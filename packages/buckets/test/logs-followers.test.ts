@@ -1,6 +1,7 @@
 import type { CommandStartedEvent } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { databaseName, testDb, uriFor } from "../../../test/support/db.js";
+import { MAX_FOLLOWER_BACKLOG_BYTES } from "../src/routes/logs.js";
 import { aWork, startTestService, type TestService } from "./support/service.js";
 
 /** Log followers: capped per token and overall, and one poll of MongoDB per followed attempt. */
@@ -159,7 +160,8 @@ describe("a follower that stops reading", () => {
     // Only now does the slow one read: what it was sent, then why it was let go, and no end.
     await slow.until('"text":"first"');
     await slow.until("event: error");
-    await slow.until("fell more than 4 MB behind the attempt's output; follow again");
+    const mb = MAX_FOLLOWER_BACKLOG_BYTES / 2 ** 20;
+    await slow.until(`fell more than ${mb} MB behind the attempt's output; follow again`);
     await expect(slow.until('"text":"batch-15"')).rejects.toThrow(/ended before/);
   });
 });
