@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
 export const WORKFLOW_CLI = join(ROOT, "packages/worker/dist/cli.js");
@@ -146,29 +146,6 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The live child processes of this process whose program's file name contains `name` (read from
- * its command line: a process may rename itself, as mongod under Wine does).
- */
-export function childrenNamed(name: string): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) !== process.pid || state === "Z") continue;
-      const program = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")[0] ?? "";
-      if (basename(program).includes(name)) {
-        children.push(Number(entry));
-      }
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return children;
 }
 
 /** The pids a test's command wrote to `file`, one a line; none before it wrote. */

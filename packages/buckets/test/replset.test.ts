@@ -1,16 +1,16 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { MongoClient } from "mongodb";
-import { MongoMemoryReplSet } from "mongodb-memory-server";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { eventually } from "../../../test/support/eventually.js";
 import { mongodPort } from "../../../test/support/mongod-port.js";
-import { childrenNamed } from "../../../test/support/processes.js";
 import { testServiceEnv } from "../../../test/support/service-env.js";
 import { mintToken, type RunningService, readOptions, startService } from "../src/index.js";
 import { aWork } from "./support/service.js";
 
 // Two service instances on one replica set, as in production: two members, the fewest that can
 // elect a new primary when one steps down.
-let replSet: MongoMemoryReplSet;
 let a: RunningService;
 let b: RunningService;
 let mongo: MongoClient;
@@ -25,17 +25,25 @@ const ATTEMPTS = 3;
 const LAUNCH_MS = 90_000;
 /** Every attempt together: no attempt starts past it. */
 const BUDGET_MS = 420_000;
+/** How long one stop may take before what it stops is killed. */
+const STOP_MS = 30_000;
 const HOOK_MS = BUDGET_MS + 2 * LAUNCH_MS + 60_000;
-
-// mongodb-memory-server checks a system binary's version by running it with spawnSync at each
-// member's start. Under Wine that run can hang, and this worker's event loop with it: no bound
-// below could fire. The version is known (MONGOMS_VERSION), so the check is skipped.
-process.env.MONGOMS_SYSTEM_BINARY_VERSION_CHECK = "false";
+const HOST = join(import.meta.dirname, "support", "replset-host.mjs");
 let until = Number.POSITIVE_INFINITY;
+
+/** The set's own process (replset-host.mjs), and the members' URIs it answered. */
+interface Host {
+  child: ChildProcess;
+  exited: Promise<unknown>;
+  members: string[];
+}
+let host: Host | undefined;
+/** Why a member of the running set exited on its own, if one did. */
+let memberLost: string | undefined;
 
 const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** `work`, failed with `what` and why if it is not done within `ms`. */
+/** `work`, failed with `what` and why if it is not done within `ms` (and the budget). */
 async function step<T>(what: string, most: number, work: Promise<T>): Promise<T> {
   const ms = Math.max(0, Math.min(most, until - Date.now()));
   let timer: NodeJS.Timeout | undefined;
@@ -51,27 +59,89 @@ async function step<T>(what: string, most: number, work: Promise<T>): Promise<T>
   }
 }
 
+/** `work`, or nothing more of it after `ms`: a stop must not hang on what is gone. */
+const within = (ms: number, work: Promise<unknown>) =>
+  Promise.race([
+    work.catch(() => undefined),
+    new Promise((resolve) => setTimeout(resolve, ms).unref()),
+  ]);
+
+/**
+ * Starts the set's process. It answers the members' URIs once a primary is elected, or the start
+ * fails with the last step the process reached and what it said.
+ */
+function spawnHost(): {
+  host: Omit<Host, "members">;
+  ready: Promise<{ uri: string; members: string[] }>;
+} {
+  const child = spawn(
+    process.execPath,
+    [HOST, String(MEMBERS), String(LAUNCH_MS), String(mongodPort()), "buckets"],
+    // Its own process group: killing the group kills its mongods too.
+    { detached: true, stdio: ["pipe", "pipe", "pipe"] },
+  );
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  let last = "spawning the set's process";
+  let said = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    said = `${said}${chunk}`.slice(-1_000);
+  });
+  const ready = new Promise<{ uri: string; members: string[] }>((resolve, reject) => {
+    const why = (what: string) => new Error(`${what} (last step: ${last}; stderr: ${said.trim()})`);
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      let event: {
+        step?: string;
+        ready?: boolean;
+        members?: string[];
+        uri?: string;
+        lost?: string;
+        failed?: string;
+      };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (event.step) last = event.step;
+      if (event.lost) memberLost ??= event.lost;
+      if (event.failed) reject(why(event.failed));
+      if (event.ready && event.uri && event.members)
+        resolve({ uri: event.uri, members: event.members });
+    });
+    child.once("exit", (code, signal) =>
+      reject(why(`the set's process exited with ${code ?? signal}`)),
+    );
+  });
+  // An abandoned attempt's start may still fail later: nobody awaits it then.
+  ready.catch(() => undefined);
+  return { host: { child, exited }, ready };
+}
+
+/** Stops the set's process, bounded: past STOP_MS its whole group (its mongods) is killed. */
+async function stopHost({ child, exited }: Omit<Host, "members">): Promise<void> {
+  child.stdin?.end();
+  await within(STOP_MS, exited);
+  // After a clean stop the group is empty; else what is left of it (a mongod) goes now.
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // No process is left in the group.
+  }
+  await within(STOP_MS, exited);
+}
+
 /**
  * One attempt at the set and both services, each step bounded. A step that fails or runs late
  * abandons the attempt: what it started is stopped before the next (no mongod is left behind),
  * and the error says which step failed and how.
  */
 async function startOnce(attempt: number): Promise<void> {
-  const first = mongodPort();
-  const set = new MongoMemoryReplSet({
-    replSet: { count: MEMBERS },
-    instanceOpts: Array.from({ length: MEMBERS }, (_, i) => ({
-      port: first + i,
-      launchTimeout: LAUNCH_MS,
-    })),
-  });
-  const starting = set.start();
+  const { host: started, ready } = spawnHost();
   const services: Promise<RunningService>[] = [];
   let client: MongoClient | undefined;
   try {
-    await step(`starting ${MEMBERS} members`, LAUNCH_MS + 30_000, starting);
-    await step("electing a primary", 60_000, set.waitUntilRunning());
-    client = await step("connecting", 30_000, MongoClient.connect(set.getUri("buckets")));
+    const { uri, members } = await step(`starting ${MEMBERS} members`, LAUNCH_MS + 60_000, ready);
+    client = await step("connecting", 30_000, MongoClient.connect(uri));
     await step(
       "a write taken by every member",
       60_000,
@@ -80,59 +150,33 @@ async function startOnce(attempt: number): Promise<void> {
         .collection("probe")
         .insertOne({ attempt }, { writeConcern: { w: MEMBERS, wtimeoutMS: 50_000 } }),
     );
-    services.push(startService(options(set.getUri("buckets"))));
-    services.push(startService(options(set.getUri("buckets"))));
+    services.push(startService(options(uri)), startService(options(uri)));
     [a, b] = (await step("starting both services", 60_000, Promise.all(services))) as [
       RunningService,
       RunningService,
     ];
-    [replSet, mongo] = [set, client];
+    [host, mongo] = [{ ...started, members }, client];
   } catch (error) {
-    await client?.close().catch(() => undefined);
-    for (const settled of await Promise.allSettled(services))
-      if (settled.status === "fulfilled") await settled.value.close().catch(() => undefined);
-    await stopSet(set, starting);
+    // What this attempt started is let go, each bounded: a service still starting is closed
+    // whenever it does start.
+    await within(STOP_MS, client?.close() ?? Promise.resolve());
+    await within(
+      STOP_MS,
+      Promise.allSettled(services.map((service) => service.then((s) => s.close()))),
+    );
+    await stopHost(started);
     throw error;
   }
 }
-
-/** How long one stop of the set may take: a member that never came up can hang it for good. */
-const STOP_MS = 30_000;
-
-/**
- * Stops every member of `set`, also those its abandoned `starting` had not finished starting.
- * Bounded: what does not stop in time is killed (this file's worker runs no other mongod), so a
- * failed attempt never keeps the next one from starting.
- */
-async function stopSet(set: MongoMemoryReplSet, starting: Promise<void>): Promise<void> {
-  await within(STOP_MS, set.stop());
-  // A member still starting has no handle to stop yet; its own launch timeout ends it, or it
-  // comes up, and is stopped now.
-  await within(LAUNCH_MS, starting);
-  await within(STOP_MS, set.stop());
-  for (const pid of childrenNamed("mongod")) {
-    console.warn(`replset: mongod ${pid} outlived its stop, killed`);
-    process.kill(pid, "SIGKILL");
-  }
-}
-
-/** `work`, or nothing more of it after `ms`: a stop must not hang on a member that is gone. */
-const within = (ms: number, work: Promise<unknown>) =>
-  Promise.race([
-    work.catch(() => undefined),
-    new Promise((resolve) => setTimeout(resolve, ms).unref()),
-  ]);
 
 /** Both services, the test's client and the set, each stop bounded. */
 async function stopAll(): Promise<void> {
   await within(STOP_MS, mongo?.close() ?? Promise.resolve());
   await within(STOP_MS, a?.close() ?? Promise.resolve());
   await within(STOP_MS, b?.close() ?? Promise.resolve());
-  if (replSet) await stopSet(replSet, Promise.resolve());
+  if (host) await stopHost(host);
+  host = undefined;
 }
-
-/** Why a member of the running set exited on its own, if one did. */
-let memberLost: string | undefined;
 
 /**
  * Starts the set and both services. Each attempt's steps are bounded, and a failed attempt stops
@@ -143,18 +187,10 @@ async function startSet(): Promise<void> {
   until = Date.now() + BUDGET_MS;
   const failures: string[] = [];
   for (let attempt = 1; attempt <= ATTEMPTS && Date.now() < until; attempt++) {
+    memberLost = undefined;
     try {
       await startOnce(attempt);
       if (failures.length > 0) console.warn(`replset started after: ${failures.join("; ")}`);
-      // Under Wine a member now and then exits mid-test ("immediate exit due to unhandled
-      // exception"): noted here, so that the next try starts on a whole set.
-      for (const server of replSet.servers) {
-        const port = server.instanceInfo?.port;
-        server.instanceInfo?.instance.mongodProcess?.once("exit", (code, signal) => {
-          // A stop of ours ends with 0.
-          if (code !== 0) memberLost ??= `the member on port ${port} exited with ${code ?? signal}`;
-        });
-      }
       return;
     } catch (error) {
       failures.push(`attempt ${attempt}: ${reason(error)}`);
@@ -164,39 +200,31 @@ async function startSet(): Promise<void> {
   throw new Error(`the replica set did not start: ${failures.join("; ")}`);
 }
 
-/** Why the set could not be started at all: its tests are then skipped, loudly. */
-let unavailable: string | undefined;
+/** The member that is primary now, by asking each. */
+async function primaryMember(members: string[]): Promise<string | undefined> {
+  for (const member of members) {
+    const direct = await MongoClient.connect(`${member}?directConnection=true`);
+    try {
+      const hello = await direct.db("admin").command({ hello: 1 });
+      if (hello.isWritablePrimary === true) return member;
+    } finally {
+      await direct.close();
+    }
+  }
+  return undefined;
+}
 
-// Under Wine a member's start now and then hangs with no step of the attempt ending (its process
-// never spawned, this worker idle): past the budget the tests are skipped, saying why in CI's log,
-// rather than failing the whole run on the harness. Why that start hangs is not known yet.
-beforeAll(async () => {
-  const deadline = new Promise<never>((_, reject) =>
-    setTimeout(
-      () => reject(new Error(`not started within ${BUDGET_MS / 1000} s`)),
-      BUDGET_MS,
-    ).unref(),
-  );
-  await Promise.race([startSet(), deadline]).catch((error: unknown) => {
-    unavailable = reason(error);
-    console.warn(`REPLICA SET NOT STARTED, its 4 tests are skipped: ${unavailable}`);
-  });
-}, HOOK_MS);
-// A test that failed because mongod itself died is tried again (see the describe's retry) on a
-// new set; a failure with the set whole fails as often as it is tried.
-beforeEach(async (context) => {
-  if (unavailable) context.skip(`the replica set could not be started: ${unavailable}`);
+beforeAll(startSet, HOOK_MS);
+// Under Wine a member now and then exits mid-test ("immediate exit due to unhandled exception"):
+// the set's process says so, and the test is tried again (see the describe's retry) on a new set.
+// A failure with the set whole fails as often as it is tried.
+beforeEach(async () => {
   if (!memberLost) return;
   console.warn(`replset: mongod exited during the tests (${memberLost}); starting a new set`);
   await stopAll();
-  memberLost = undefined;
   await startSet();
 }, HOOK_MS);
-afterAll(async () => {
-  await stopAll();
-  // A set abandoned mid-start would keep this file's worker alive.
-  for (const pid of childrenNamed("mongod")) process.kill(pid, "SIGKILL");
-}, HOOK_MS);
+afterAll(stopAll, HOOK_MS);
 
 const call = async (service: RunningService, method: string, path: string, body?: unknown) => {
   const token = mintToken(service.keys, { user: "admin", scopes: ["admin"] });
@@ -255,8 +283,9 @@ describe("two instances on one replica set", { retry: 2 }, () => {
     };
     const load = [depositor(a, 1), depositor(b, 2)];
     await eventually(async () => (acknowledged.length >= 100 ? true : undefined), 60_000);
-    const primary = replSet.servers.find((s) => s.instanceInfo?.instance.isInstancePrimary);
-    const direct = await MongoClient.connect(`${primary?.getUri()}?directConnection=true`);
+    const members = host?.members ?? [];
+    const primary = await primaryMember(members);
+    const direct = await MongoClient.connect(`${primary}?directConnection=true`);
     await direct
       .db("admin")
       .command({ replSetStepDown: 10, force: true })
@@ -264,18 +293,9 @@ describe("two instances on one replica set", { retry: 2 }, () => {
     await direct.close();
     // Load goes on until the other member is primary and has taken more deposits from both.
     const atStepDown = acknowledged.length;
-    const others = replSet.servers.filter((s) => s !== primary);
     await eventually(async () => {
-      for (const other of others) {
-        const member = await MongoClient.connect(`${other.getUri()}?directConnection=true`);
-        try {
-          const hello = await member.db("admin").command({ hello: 1 });
-          if (hello.isWritablePrimary === true) return true;
-        } finally {
-          await member.close();
-        }
-      }
-      return undefined;
+      const now = await primaryMember(members);
+      return now !== undefined && now !== primary ? true : undefined;
     }, 60_000);
     await eventually(
       async () => (acknowledged.length >= atStepDown + 100 ? true : undefined),
