@@ -186,6 +186,42 @@ describe("claims that arrive together", () => {
       expect(doc.history?.at(-1)).toMatchObject({ attempt: 1, status: "running", worker: holder });
     }
   });
+
+  it("batches more than one round can hold, at once, each get their count, together the best", {
+    timeout: 60_000,
+  }, async () => {
+    // 8 batches of 50: more than one round claims (100), so rounds overlap, each reading past the
+    // works the one before it is claiming.
+    const planned = Array.from({ length: 600 }, (_, i) => ({ priority: ((i * 7) % 5) + 1 }));
+    const ids = await depositAll(planned.map((p) => aWork({ pipeline: "overlap", ...p })));
+    const best = ids
+      .map((id, i) => ({ id, at: i, priority: (planned[i] as { priority: number }).priority }))
+      .sort((a, b) => b.priority - a.priority || a.at - b.at)
+      .slice(0, 400)
+      .map((w) => w.id);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, n) =>
+        t.call("POST", "/work/withdraw?count=50", {
+          token: t.tokens.worker,
+          body: { pipeline: "overlap" },
+          headers: { "x-worker-id": `batch-${n}` },
+        }),
+      ),
+    );
+    const got: string[] = [];
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      const works = answer.body as Claimed[];
+      expect(works).toHaveLength(50);
+      // Each answer in claim order.
+      const priorities = works.map((w) => w.priority);
+      expect(priorities).toEqual([...priorities].sort((a, b) => b - a));
+      got.push(...works.map((w) => w.id));
+    }
+    expect(new Set(got).size).toBe(400);
+    expect([...got].sort()).toEqual(best.sort());
+    expect(await count({ pipeline: "overlap", status: "queued" })).toBe(200);
+  });
 });
 
 describe("the claim's query plan", () => {
