@@ -39,83 +39,53 @@ interface Pending extends ClaimRequest {
 
 export type Claimer = (query: Query, request: ClaimRequest) => Promise<WorkView[]>;
 
-/** Rounds of one lane in flight at once: the next round reads while this one writes. */
-const DEPTH = 2;
-
-/** The claims waiting and in flight for one filter on the same terms. */
-interface Lane {
-  key: string;
-  query: Query;
-  lease: number | undefined;
-  waiting: Pending[];
-  /** Rounds in flight. */
-  rounds: number;
-  /** Reads of candidates in flight: a new round starts only when none is. */
-  reading: number;
-  /** Candidates a round in flight is claiming (hex ids): later reads look past them. */
-  claiming: Set<string>;
-}
-
 /**
  * Claims in claim order, one lane per filter in this instance. A claim that finds its lane idle
- * goes at once; those that arrive while its read is in flight wait, and the next round claims for
- * all of them in one batch. Concurrent workers then stop racing mongod for the same first
- * document, and the busier the queue, the fewer round trips each work costs. A round's write and
- * the next round's read overlap (DEPTH): the next round reads past the candidates being claimed.
+ * goes at once; those that arrive while it is in flight wait, and the next round claims for all of
+ * them in one batch. Concurrent workers then stop racing mongod for the same first document, and
+ * the busier the queue, the fewer round trips each work costs.
  */
 export function createClaimer(ctx: ServiceContext): Claimer {
-  const lanes = new Map<string, Lane>();
+  const lanes = new Map<string, Pending[]>();
 
-  /** Starts the lane's next round when it may: requests wait, no read is in flight, DEPTH allows. */
-  function pump(lane: Lane): void {
-    if (lane.waiting.length === 0 || lane.reading > 0 || lane.rounds >= DEPTH) {
-      if (lane.waiting.length === 0 && lane.rounds === 0) lanes.delete(lane.key);
-      return;
+  async function drain(
+    key: string,
+    query: Query,
+    lease: number | undefined,
+    lane: Pending[],
+  ): Promise<void> {
+    while (lane.length > 0) {
+      const group = takeGroup(lane);
+      try {
+        await serve(query, group, lease);
+        for (const pending of group) pending.done(pending.got);
+      } catch (error) {
+        // A work already claimed is handed over; its lease covers it if the answer never arrives.
+        for (const pending of group) {
+          if (pending.got.length > 0) pending.done(pending.got);
+          else pending.fail(error);
+        }
+      }
     }
-    const group = takeGroup(lane.waiting);
-    lane.rounds++;
-    void serve(lane, group)
-      .then(
-        () => {
-          for (const pending of group) pending.done(pending.got);
-        },
-        (error: unknown) => {
-          // A work already claimed is handed over; its lease covers it if the answer never arrives.
-          for (const pending of group) {
-            if (pending.got.length > 0) pending.done(pending.got);
-            else pending.fail(error);
-          }
-        },
-      )
-      .finally(() => {
-        lane.rounds--;
-        pump(lane);
-      });
+    lanes.delete(key);
   }
 
-  /** `read` as the lane's read in flight: the next round starts once it is done. */
-  async function reading<T>(lane: Lane, read: () => Promise<T>): Promise<T> {
-    lane.reading++;
-    try {
-      return await read();
-    } finally {
-      lane.reading--;
-      pump(lane);
-    }
-  }
-
-  async function serve(lane: Lane, group: Pending[]): Promise<void> {
-    const { query, lease } = lane;
+  async function serve(query: Query, group: Pending[], lease: number | undefined): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const slots = group.flatMap((p) => Array<Pending>(p.count - p.got.length).fill(p));
       const options = { now: ctx.now(), lease };
-      if (slots.length === 0) return;
+      const [first] = slots;
+      if (!first) return;
       // The last round claims one work at a time: each findOneAndUpdate finds a work whenever one
       // is queued, so a batch that keeps losing to other instances still ends with its works.
       const docs =
         slots.length === 1 || round === ROUNDS - 1
-          ? await reading(lane, () => claimEach(query, slots, options))
-          : await claimBatch(lane, slots, options);
+          ? await claimEach(query, slots, options)
+          : await ctx.store.claimMany(
+              query,
+              slots.map((slot) => slot.claimant),
+              options,
+            );
       docs.forEach((doc, i) => {
         const slot = slots[i];
         if (doc && slot) slot.got.push({ ...present(doc), claim: slot.secret });
@@ -123,26 +93,6 @@ export function createClaimer(ctx: ServiceContext): Claimer {
       // Fewer candidates than slots: the queue ran dry. All claimed: done. Else some were lost
       // to another instance, and there may be more.
       if (docs.length < slots.length || docs.every((doc) => doc !== null)) return;
-    }
-  }
-
-  async function claimBatch(lane: Lane, slots: Pending[], options: ClaimOptions) {
-    const ids = await reading(lane, async () => {
-      const found = await ctx.store.candidates(lane.query, options.now, slots.length, [
-        ...lane.claiming,
-      ]);
-      for (const id of found) lane.claiming.add(id);
-      return found;
-    });
-    try {
-      return await ctx.store.claimMany(
-        lane.query,
-        ids,
-        slots.map((slot) => slot.claimant),
-        options,
-      );
-    } finally {
-      for (const id of ids) lane.claiming.delete(id);
     }
   }
 
@@ -176,13 +126,13 @@ export function createClaimer(ctx: ServiceContext): Claimer {
       };
       // Claims share a batch only when they ask for the same works on the same terms.
       const key = `${lease ?? ""}|${JSON.stringify(query)}`;
-      let lane = lanes.get(key);
-      if (!lane) {
-        lane = { key, query, lease, waiting: [], rounds: 0, reading: 0, claiming: new Set() };
-        lanes.set(key, lane);
+      const lane = lanes.get(key);
+      if (lane) lane.push(pending);
+      else {
+        const fresh = [pending];
+        lanes.set(key, fresh);
+        void drain(key, query, lease, fresh);
       }
-      lane.waiting.push(pending);
-      pump(lane);
     });
   };
 }

@@ -91,37 +91,27 @@ export async function claimOne(
 }
 
 /**
- * The ids of the first `limit` claimable works in claim order, past those in `exclude` (candidates
- * another round of this instance is claiming now): read, not claimed.
- */
-export async function candidates(
-  collection: Collection<WorkDoc>,
-  filter: Filter<WorkDoc>,
-  now: number,
-  limit: number,
-  exclude: ObjectId[],
-): Promise<ObjectId[]> {
-  const past = exclude.length === 0 ? filter : { ...filter, _id: { $nin: exclude } };
-  const found = await collection
-    .find(claimable(past, now), { projection: { _id: 1 }, sort: CLAIM_SORT, limit })
-    .toArray();
-  return found.map((doc) => doc._id);
-}
-
-/**
- * Claims candidate `ids[i]` for `claimants[i]` in two round trips: one updateMany claims those
- * still queued (each document's update is atomic, so a candidate another claim took meanwhile is
- * skipped), then a read answers what this call claimed. Answers one entry per candidate, in
- * order: the work, or null when another claim took it first.
+ * Claims a work for each slot (`claimants[i]` claims slot i) in three round trips: read the first
+ * candidates in claim order, claim those still queued with one updateMany (each document's update
+ * is atomic, so a candidate another instance took meanwhile is skipped), then read back what this
+ * call claimed. Answers one entry per candidate, in claim order: the work, or null when another
+ * claim took it first. Fewer entries than slots means there were no more candidates.
  */
 export async function claimMany(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
-  ids: ObjectId[],
   claimants: Claimant[],
   options: ClaimOptions,
 ): Promise<(WorkDoc | null)[]> {
-  if (ids.length === 0) return [];
+  const candidates = await collection
+    .find(claimable(filter, options.now), {
+      projection: { _id: 1 },
+      sort: CLAIM_SORT,
+      limit: claimants.length,
+    })
+    .toArray();
+  if (candidates.length === 0) return [];
+  const ids = candidates.map((c) => c._id);
   const token = new ObjectId();
   // The claimer sends one pipeline per command: naming it keeps both writes on its shard.
   const pipeline = filter.pipeline === undefined ? {} : { pipeline: filter.pipeline };

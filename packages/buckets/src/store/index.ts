@@ -11,7 +11,6 @@ import {
   CLAIM_SORT,
   type Claimant,
   type ClaimOptions,
-  candidates,
   claimable,
   claimMany,
   claimOne,
@@ -149,14 +148,8 @@ export function createStore(db: Db) {
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
     claim: (query: Query, claimant: Claimant, options: ClaimOptions) =>
       claimOne(collection, filter(query), claimant, options),
-    /** The next claimable works' ids, past `exclude`; nothing is claimed. */
-    candidates: async (query: Query, now: number, limit: number, exclude: string[]) =>
-      (await candidates(collection, filter(query), now, limit, exclude.map(toObjectId))).map((id) =>
-        id.toHexString(),
-      ),
-    /** Claims `ids[i]` for `claimants[i]`: null where another claim took it first. */
-    claimMany: (query: Query, ids: string[], claimants: Claimant[], options: ClaimOptions) =>
-      claimMany(collection, filter(query), ids.map(toObjectId), claimants, options),
+    claimMany: (query: Query, claimants: Claimant[], options: ClaimOptions) =>
+      claimMany(collection, filter(query), claimants, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
     /** By id, within `pipelines` when given (their shards); without them, on every shard. */
