@@ -190,8 +190,8 @@ describe("claims that arrive together", () => {
   it("batches more than one round can hold, at once, each get their count, together the best", {
     timeout: 60_000,
   }, async () => {
-    // 8 batches of 50: more than one round claims (100), so rounds overlap, each reading past the
-    // works the one before it is claiming.
+    // 8 batches of 50: more than one round claims (100), so the later batches wait for the rounds
+    // before them and claim past the works those took.
     const planned = Array.from({ length: 600 }, (_, i) => ({ priority: ((i * 7) % 5) + 1 }));
     const ids = await depositAll(planned.map((p) => aWork({ pipeline: "overlap", ...p })));
     const best = ids

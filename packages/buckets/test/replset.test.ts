@@ -31,10 +31,13 @@ const HOOK_MS = BUDGET_MS + 2 * LAUNCH_MS + 60_000;
 const HOST = join(import.meta.dirname, "support", "replset-host.mjs");
 let until = Number.POSITIVE_INFINITY;
 
-/** The set's own process (replset-host.mjs), and the members' URIs it answered. */
-interface Host {
+/** The set's own process (replset-host.mjs). */
+interface HostProcess {
   child: ChildProcess;
   exited: Promise<unknown>;
+}
+/** A started set: its process, and the members' URIs it answered. */
+interface Host extends HostProcess {
   members: string[];
 }
 let host: Host | undefined;
@@ -71,7 +74,7 @@ const within = (ms: number, work: Promise<unknown>) =>
  * fails with the last step the process reached and what it said.
  */
 function spawnHost(): {
-  host: Omit<Host, "members">;
+  host: HostProcess;
   ready: Promise<{ uri: string; members: string[] }>;
 } {
   const child = spawn(
@@ -118,7 +121,7 @@ function spawnHost(): {
 }
 
 /** Stops the set's process, bounded: past STOP_MS its whole group (its mongods) is killed. */
-async function stopHost({ child, exited }: Omit<Host, "members">): Promise<void> {
+async function stopHost({ child, exited }: HostProcess): Promise<void> {
   child.stdin?.end();
   await within(STOP_MS, exited);
   // After a clean stop the group is empty; else what is left of it (a mongod) goes now.
@@ -154,8 +157,9 @@ async function startOnce(attempt: number): Promise<void> {
     // make mongod throw and catch write conflicts, and under Wine catching one now and then
     // crashes it ("Unhandled exception ... access violation" in __DestructExceptionObject).
     for (const service of ["A", "B"]) {
-      services.push(startService(options(uri)));
-      await step(`starting service ${service}`, 60_000, services.at(-1) as Promise<RunningService>);
+      const starting = startService(options(uri));
+      services.push(starting);
+      await step(`starting service ${service}`, 60_000, starting);
     }
     [a, b] = (await Promise.all(services)) as [RunningService, RunningService];
     [host, mongo] = [{ ...started, members }, client];
