@@ -6,7 +6,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { mintToken, resolveKeys } from "@workflow/buckets";
-import { type Collection, type Db, type IndexDescription, MongoClient } from "mongodb";
+import { type Collection, type Db, type IndexDescription, MongoClient, ObjectId } from "mongodb";
 import { MongoMemoryServer } from "mongodb-memory-server";
 
 export const ROOT = join(import.meta.dirname, "..", "..");
@@ -182,11 +182,14 @@ export async function startHarness(): Promise<Harness> {
 }
 
 const DIGEST = "bench".padEnd(43, "-");
+/** Which deposit stored a work: one id per request, in the service. */
+const INCARNATION = new ObjectId();
 
 /**
  * A queued work in the shape the service stores (what a deposit writes), the same size: `received`
- * a double (unix seconds with a fraction) and `digest` as long as the service's (sha256,
- * base64url), which it stores for every work deposited with its own id.
+ * a double (unix seconds with a fraction), `digest` as long as the service's (sha256, base64url),
+ * which it stores for every work deposited with its own id, the deposit's `incarnation`, and the
+ * cache `key` every work gets (`k1:` and a sha256 in hex).
  */
 export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown> {
   return {
@@ -205,6 +208,8 @@ export function queuedDoc(i: number, pipeline = "bench"): Record<string, unknown
     notBefore: 0,
     received: 1_000_000.5 + i,
     digest: DIGEST,
+    incarnation: INCARNATION,
+    key: `k1:${String(i).padStart(64, "0")}`,
   };
 }
 

@@ -4,8 +4,9 @@
 
 import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
+import { busyMeter } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
-import { log, median, round } from "../stats.js";
+import { log, round } from "../stats.js";
 
 const BATCH = 1_000;
 const CLIENTS = 4;
@@ -41,7 +42,21 @@ async function rate(n: number, inFlight: number, send: (at: number) => Promise<u
   return n / ((performance.now() - started) / 1000);
 }
 
-type Figure = { ours: number; baseline: number; ratio: number; unit: string; runs: number };
+type Busy = Record<string, number>;
+type Figure = {
+  ours: number;
+  baseline: number;
+  ratio: number;
+  unit: string;
+  runs: number;
+  /** How busy each process was in each side's median run (CPU seconds per second). */
+  busy: { ours: Busy; baseline: Busy };
+};
+
+/** The run of median rate, with how busy each process was during it. */
+function medianRun(runs: { rate: number; busy: Busy }[]) {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as (typeof runs)[0];
+}
 
 /**
  * Each side `runs` times, alternated so that a slow spell of the machine weighs on both, and taking
@@ -55,21 +70,37 @@ async function compare(
   baseline: () => Promise<number>,
   clear: () => Promise<unknown>,
 ): Promise<Figure> {
-  const o: number[] = [];
-  const b: number[] = [];
+  const o: { rate: number; busy: Busy }[] = [];
+  const b: { rate: number; busy: Busy }[] = [];
+  const meter = async (measure: () => Promise<number>) => {
+    const busy = busyMeter({
+      service: [h.process.pid],
+      mongod: [h.mongodPid],
+      bench: [process.pid],
+    });
+    const rate = await measure();
+    return { rate, busy: busy() };
+  };
   for (let run = 0; run < runs; run++) {
     if (run % 2 === 0) {
-      o.push(await ours());
-      b.push(await baseline());
+      o.push(await meter(ours));
+      b.push(await meter(baseline));
     } else {
-      b.push(await baseline());
-      o.push(await ours());
+      b.push(await meter(baseline));
+      o.push(await meter(ours));
     }
     await h.works.deleteMany({ pipeline: "deposit" });
     await clear();
   }
-  const [mo, mb] = [median(o), median(b)];
-  return { ours: round(mo), baseline: round(mb), ratio: round(mo / mb), unit: "works/s", runs };
+  const [mo, mb] = [medianRun(o), medianRun(b)];
+  return {
+    ours: round(mo.rate),
+    baseline: round(mb.rate),
+    ratio: round(mo.rate / mb.rate),
+    unit: "works/s",
+    runs,
+    busy: { ours: mo.busy, baseline: mb.busy },
+  };
 }
 
 /**
@@ -118,7 +149,7 @@ export async function depositScenario(h: Harness, quick: boolean) {
   await clear();
   const deposit = await compare(h, PAIRS, many, baseline(DEPOSITS_IN_FLIGHT), clear);
   log(
-    `deposit (one client, ${DEPOSITS_IN_FLIGHT} batches in flight): service ${deposit.ours}/s, bare journaled ${deposit.baseline}/s`,
+    `deposit (one client, ${DEPOSITS_IN_FLIGHT} batches in flight): service ${deposit.ours}/s, bare journaled ${deposit.baseline}/s, busy ${JSON.stringify(deposit.busy)}`,
   );
   const depositSerial = await compare(h, PAIRS, ours(1), baseline(1), clear);
   log(

@@ -3,7 +3,7 @@
 import type { IndexDescription } from "mongodb";
 import { busyMeter } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
-import { log, medianOf, round } from "../stats.js";
+import { log, round } from "../stats.js";
 
 const CONCURRENCY = 16;
 
@@ -26,34 +26,48 @@ async function seed(h: Harness, collection: string, n: number, indexes: IndexDes
   }
 }
 
-/** How busy each process was during the last service measurement (CPU seconds per second). */
-let lastBusy: Record<string, number> = {};
+/** One run's claims/s, and how busy each process was meanwhile (CPU seconds per second). */
+interface Run {
+  rate: number;
+  busy: Record<string, number>;
+}
 
-/** Claims/s through the service (one per request, or `count` per request) at concurrency 16. */
+/** Claims `n` works with `claim` at concurrency 16, timed from the first claim to the last. */
+async function timed(h: Harness, n: number, claim: () => Promise<boolean>): Promise<Run> {
+  const busy = busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
+  const started = performance.now();
+  await concurrently(CONCURRENCY, claim);
+  const seconds = (performance.now() - started) / 1000;
+  return { rate: n / seconds, busy: busy() };
+}
+
+/** The run of median rate among `runs`. */
+async function medianRun(runs: number, measure: () => Promise<Run>): Promise<Run> {
+  const all: Run[] = [];
+  for (let run = 0; run < runs; run++) all.push(await measure());
+  return all.sort((a, b) => a.rate - b.rate)[Math.floor(all.length / 2)] as Run;
+}
+
+/** Claims through the service (one per request, or `count` per request). */
 async function service(
   h: Harness,
   indexes: IndexDescription[],
   n: number,
   count?: number,
-): Promise<number> {
+): Promise<Run> {
   await seed(h, "works", n, indexes);
-  const busy = busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
-  const started = performance.now();
-  await concurrently(CONCURRENCY, async () => {
-    const path = count ? `/work/withdraw?count=${count}` : "/work/withdraw";
+  const path = count ? `/work/withdraw?count=${count}` : "/work/withdraw";
+  return timed(h, n, async () => {
     const got = await h.http<unknown>("POST", path, { pipeline: "bench" });
     return Array.isArray(got) ? got.length > 0 : got !== null;
   });
-  lastBusy = busy();
-  return n / ((performance.now() - started) / 1000);
 }
 
 /** The bare driver: the same claim as a plain findOneAndUpdate loop, same indexes and documents. */
-async function bare(h: Harness, indexes: IndexDescription[], n: number): Promise<number> {
+async function bare(h: Harness, indexes: IndexDescription[], n: number): Promise<Run> {
   const collection = h.db.collection("bare");
   await seed(h, "bare", n, indexes);
-  const started = performance.now();
-  await concurrently(CONCURRENCY, async () => {
+  return timed(h, n, async () => {
     const now = Date.now() / 1000;
     const claimed = await collection.findOneAndUpdate(
       { status: "queued", pipeline: "bench", notBefore: { $lte: now } },
@@ -63,7 +77,6 @@ async function bare(h: Harness, indexes: IndexDescription[], n: number): Promise
     );
     return claimed !== null;
   });
-  return n / ((performance.now() - started) / 1000);
 }
 
 export async function withdrawScenario(h: Harness, quick: boolean, runs: number) {
@@ -72,24 +85,19 @@ export async function withdrawScenario(h: Harness, quick: boolean, runs: number)
   const indexes = await workIndexes(h);
   await service(h, indexes, 300); // warm-up
   await bare(h, indexes, 300);
-  const ours = await medianOf(runs, () => service(h, indexes, n));
-  const baseline = await medianOf(runs, () => bare(h, indexes, n));
-  const batch = await medianOf(runs, () => service(h, indexes, n, 50));
+  const ours = await medianRun(runs, () => service(h, indexes, n));
+  const baseline = await medianRun(runs, () => bare(h, indexes, n));
+  const batch = await medianRun(runs, () => service(h, indexes, n, 50));
+  const busy = (run: Run) => JSON.stringify(run.busy);
   log(
-    `withdraw: service ${round(ours)}/s, bare ${round(baseline)}/s, batch ${round(batch)}/s (busy, last batch: ${JSON.stringify(lastBusy)})`,
+    `withdraw: service ${round(ours.rate)}/s (busy ${busy(ours)}), bare ${round(baseline.rate)}/s (busy ${busy(baseline)}), batch ${round(batch.rate)}/s (busy ${busy(batch)})`,
   );
-  return {
-    withdraw: {
-      ours: round(ours),
-      baseline: round(baseline),
-      ratio: round(ours / baseline),
-      unit: "claims/s",
-    },
-    batchWithdraw: {
-      ours: round(batch),
-      baseline: round(baseline),
-      ratio: round(batch / baseline),
-      unit: "claims/s",
-    },
-  };
+  const figure = (run: Run) => ({
+    ours: round(run.rate),
+    baseline: round(baseline.rate),
+    ratio: round(run.rate / baseline.rate),
+    unit: "claims/s",
+    busy: { ours: run.busy, baseline: baseline.busy },
+  });
+  return { withdraw: figure(ours), batchWithdraw: figure(batch) };
 }

@@ -224,6 +224,38 @@ describe("claims that arrive together", () => {
   });
 });
 
+describe("a lane after concurrent claims", () => {
+  it("answers a worker left alone at once, one work a request in claim order, with none repeated", {
+    timeout: 60_000,
+  }, async () => {
+    // 8 workers claim at once: the lane then waits a moment for as many to come back. A worker that
+    // comes back alone must still get its work, and the ones after it theirs, in claim order.
+    const planned = Array.from({ length: 30 }, (_, i) => ({ priority: (i % 5) + 1 }));
+    const ids = await depositAll(planned.map((p) => aWork({ pipeline: "alone", ...p })));
+    const order = ids
+      .map((id, i) => ({ id, at: i, priority: (planned[i] as { priority: number }).priority }))
+      .sort((a, b) => b.priority - a.priority || a.at - b.at)
+      .map((w) => w.id);
+    const claim = (worker: string) =>
+      t.call("POST", "/work/withdraw", {
+        token: t.tokens.worker,
+        body: { pipeline: "alone" },
+        headers: { "x-worker-id": worker },
+      });
+    const together = await Promise.all(Array.from({ length: 8 }, (_, n) => claim(`many-${n}`)));
+    const first = together.map((answer) => (answer.body as Claimed).id);
+    expect(first.sort()).toEqual(order.slice(0, 8).sort());
+    const alone: string[] = [];
+    for (let n = 0; n < 12; n++) {
+      const answer = await claim("alone");
+      expect(answer.status).toBe(200);
+      alone.push((answer.body as Claimed).id);
+    }
+    expect(alone).toEqual(order.slice(8, 20));
+    expect(await count({ pipeline: "alone", status: "queued" })).toBe(10);
+  });
+});
+
 describe("the claim's query plan", () => {
   it("is an index scan, never a collection scan, for the filters workers send", async () => {
     // Enough works, over several pipelines and sites, that a collection scan would be a choice.

@@ -11,8 +11,15 @@ import {
 import { newClaim } from "./claimant.js";
 import type { ServiceContext } from "./context.js";
 
-/** The most works one round trip claims; later requests wait for the next one. */
+/** The most works one round claims; later requests wait for the next one. */
 const MAX_SLOTS = 100;
+
+/**
+ * A lane that last had several requests at once waits this long at most for as many to come back
+ * before its next round: concurrent workers come back one by one as their answers reach them, and
+ * a round that went with the first would make the rest wait for it.
+ */
+const LINGER_MS = 2;
 
 /** A claim beaten by another instance to some candidates goes again, this many times at most. */
 const ROUNDS = 3;
@@ -39,6 +46,15 @@ interface Pending extends ClaimRequest {
 
 export type Claimer = (query: Query, request: ClaimRequest) => Promise<WorkView[]>;
 
+/** The requests waiting on one filter, and how many it last had at once. */
+interface Lane {
+  waiting: Pending[];
+  /** Requests served by the last round and waiting at its end: the workers claiming together. */
+  demand: number;
+  /** Told of each request that joins while the lane lingers. */
+  joined?: (() => void) | undefined;
+}
+
 /**
  * Claims in claim order, one lane per filter in this instance. A claim that finds its lane idle
  * goes at once; those that arrive while it is in flight wait, and the next round claims for all of
@@ -46,16 +62,18 @@ export type Claimer = (query: Query, request: ClaimRequest) => Promise<WorkView[
  * the busier the queue, the fewer round trips each work costs.
  */
 export function createClaimer(ctx: ServiceContext): Claimer {
-  const lanes = new Map<string, Pending[]>();
+  const lanes = new Map<string, Lane>();
 
   async function drain(
     key: string,
     query: Query,
     lease: number | undefined,
-    lane: Pending[],
+    lane: Lane,
   ): Promise<void> {
-    while (lane.length > 0) {
-      const group = takeGroup(lane);
+    for (;;) {
+      if (lane.demand > 1 && !ready(lane)) await linger(lane);
+      if (lane.waiting.length === 0) break;
+      const group = takeGroup(lane.waiting);
       try {
         await serve(query, group, lease);
         for (const pending of group) pending.done(pending.got);
@@ -66,6 +84,7 @@ export function createClaimer(ctx: ServiceContext): Claimer {
           else pending.fail(error);
         }
       }
+      lane.demand = group.length + lane.waiting.length;
     }
     lanes.delete(key);
   }
@@ -127,14 +146,47 @@ export function createClaimer(ctx: ServiceContext): Claimer {
       // Claims share a batch only when they ask for the same works on the same terms.
       const key = `${lease ?? ""}|${JSON.stringify(query)}`;
       const lane = lanes.get(key);
-      if (lane) lane.push(pending);
-      else {
-        const fresh = [pending];
+      if (lane) {
+        lane.waiting.push(pending);
+        lane.joined?.();
+      } else {
+        const fresh: Lane = { waiting: [pending], demand: 0 };
         lanes.set(key, fresh);
         void drain(key, query, lease, fresh);
       }
     });
   };
+}
+
+/** Whether a lane's next round should go now: it has all it may wait for, or a round's worth. */
+function ready(lane: Lane): boolean {
+  if (lane.waiting.length >= lane.demand) return true;
+  let slots = 0;
+  for (const pending of lane.waiting) slots += pending.count - pending.got.length;
+  return slots >= MAX_SLOTS;
+}
+
+/**
+ * Until as many requests wait as the lane last had at once, a round's worth of works wait, or
+ * LINGER_MS have passed and the requests that arrived meanwhile have been read.
+ */
+function linger(lane: Lane): Promise<void> {
+  return new Promise((resolve) => {
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      lane.joined = undefined;
+      resolve();
+    };
+    // After the timer, one turn of the event loop: answers written since may have brought requests
+    // back that are read only then.
+    const timer = setTimeout(() => setImmediate(end), LINGER_MS);
+    lane.joined = () => {
+      if (ready(lane)) end();
+    };
+  });
 }
 
 /** The first waiting requests, up to MAX_SLOTS works between them (always at least one request). */
