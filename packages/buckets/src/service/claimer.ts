@@ -58,8 +58,9 @@ interface Lane {
 /**
  * Claims in claim order, one lane per filter in this instance. A claim that finds its lane idle
  * goes at once; those that arrive while it is in flight wait, and the next round claims for all of
- * them in one batch. Concurrent workers then stop racing mongod for the same first document, and
- * the busier the queue, the fewer round trips each work costs.
+ * them in one batch (after LINGER_MS at most, when the lane had more at once before). Concurrent
+ * workers then stop racing mongod for the same first document, and the busier the queue, the
+ * fewer round trips each work costs.
  */
 export function createClaimer(ctx: ServiceContext): Claimer {
   const lanes = new Map<string, Lane>();
