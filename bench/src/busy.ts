@@ -34,3 +34,11 @@ export function busyMeter(processes: Record<string, (number | undefined)[]>) {
     );
   };
 }
+
+/** A meter of the service, mongod and the bench's own process: a measurement through the service. */
+export function serviceMeter(h: {
+  process: { pid?: number | undefined };
+  mongodPid?: number | undefined;
+}) {
+  return busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
+}

@@ -29,6 +29,17 @@ export async function medianOf(
   return median(values);
 }
 
+/** One measured run: its rate, and how busy each process was meanwhile (CPU seconds per second). */
+export interface Run {
+  rate: number;
+  busy: Record<string, number>;
+}
+
+/** The run of median rate (the middle one: runs are taken an odd number of times). */
+export function medianRun(runs: Run[]): Run {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as Run;
+}
+
 /** Milliseconds per call, one call at a time. */
 export async function latencies(samples: number, call: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];

@@ -4,9 +4,9 @@
 
 import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
-import { busyMeter } from "../busy.js";
+import { serviceMeter } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
-import { log, round } from "../stats.js";
+import { log, medianRun, type Run, round } from "../stats.js";
 
 const BATCH = 1_000;
 const CLIENTS = 4;
@@ -42,7 +42,7 @@ async function rate(n: number, inFlight: number, send: (at: number) => Promise<u
   return n / ((performance.now() - started) / 1000);
 }
 
-type Busy = Record<string, number>;
+type Busy = Run["busy"];
 type Figure = {
   ours: number;
   baseline: number;
@@ -52,11 +52,6 @@ type Figure = {
   /** How busy each process was in each side's median run (CPU seconds per second). */
   busy: { ours: Busy; baseline: Busy };
 };
-
-/** The run of median rate, with how busy each process was during it. */
-function medianRun(runs: { rate: number; busy: Busy }[]) {
-  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as (typeof runs)[0];
-}
 
 /**
  * Each side `runs` times, alternated so that a slow spell of the machine weighs on both, and taking
@@ -70,14 +65,10 @@ async function compare(
   baseline: () => Promise<number>,
   clear: () => Promise<unknown>,
 ): Promise<Figure> {
-  const o: { rate: number; busy: Busy }[] = [];
-  const b: { rate: number; busy: Busy }[] = [];
+  const o: Run[] = [];
+  const b: Run[] = [];
   const meter = async (measure: () => Promise<number>) => {
-    const busy = busyMeter({
-      service: [h.process.pid],
-      mongod: [h.mongodPid],
-      bench: [process.pid],
-    });
+    const busy = serviceMeter(h);
     const rate = await measure();
     return { rate, busy: busy() };
   };

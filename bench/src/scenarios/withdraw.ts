@@ -1,9 +1,9 @@
 /** Scenario: claims per second through the service against a bare findOneAndUpdate loop. */
 
 import type { IndexDescription } from "mongodb";
-import { busyMeter } from "../busy.js";
+import { serviceMeter } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
-import { log, round } from "../stats.js";
+import { log, medianRun, type Run, round } from "../stats.js";
 
 const CONCURRENCY = 16;
 
@@ -26,15 +26,9 @@ async function seed(h: Harness, collection: string, n: number, indexes: IndexDes
   }
 }
 
-/** One run's claims/s, and how busy each process was meanwhile (CPU seconds per second). */
-interface Run {
-  rate: number;
-  busy: Record<string, number>;
-}
-
 /** Claims `n` works with `claim` at concurrency 16, timed from the first claim to the last. */
 async function timed(h: Harness, n: number, claim: () => Promise<boolean>): Promise<Run> {
-  const busy = busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
+  const busy = serviceMeter(h);
   const started = performance.now();
   await concurrently(CONCURRENCY, claim);
   const seconds = (performance.now() - started) / 1000;
@@ -42,10 +36,10 @@ async function timed(h: Harness, n: number, claim: () => Promise<boolean>): Prom
 }
 
 /** The run of median rate among `runs`. */
-async function medianRun(runs: number, measure: () => Promise<Run>): Promise<Run> {
+async function medianRunOf(runs: number, measure: () => Promise<Run>): Promise<Run> {
   const all: Run[] = [];
   for (let run = 0; run < runs; run++) all.push(await measure());
-  return all.sort((a, b) => a.rate - b.rate)[Math.floor(all.length / 2)] as Run;
+  return medianRun(all);
 }
 
 /** Claims through the service (one per request, or `count` per request). */
@@ -85,9 +79,9 @@ export async function withdrawScenario(h: Harness, quick: boolean, runs: number)
   const indexes = await workIndexes(h);
   await service(h, indexes, 300); // warm-up
   await bare(h, indexes, 300);
-  const ours = await medianRun(runs, () => service(h, indexes, n));
-  const baseline = await medianRun(runs, () => bare(h, indexes, n));
-  const batch = await medianRun(runs, () => service(h, indexes, n, 50));
+  const ours = await medianRunOf(runs, () => service(h, indexes, n));
+  const baseline = await medianRunOf(runs, () => bare(h, indexes, n));
+  const batch = await medianRunOf(runs, () => service(h, indexes, n, 50));
   const busy = (run: Run) => JSON.stringify(run.busy);
   log(
     `withdraw: service ${round(ours.rate)}/s (busy ${busy(ours)}), bare ${round(baseline.rate)}/s (busy ${busy(baseline)}), batch ${round(batch.rate)}/s (busy ${busy(batch)})`,
