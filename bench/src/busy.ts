@@ -1,6 +1,7 @@
 /** How busy each process was during a measurement, from /proc. */
 
 import { readFileSync } from "node:fs";
+import type { Run } from "./stats.js";
 
 /** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux this runs on). */
 const TICKS = 100;
@@ -35,10 +36,15 @@ export function busyMeter(processes: Record<string, (number | undefined)[]>) {
   };
 }
 
-/** A meter of the service, mongod and the bench's own process: a measurement through the service. */
-export function serviceMeter(h: {
-  process: { pid?: number | undefined };
-  mongodPid?: number | undefined;
-}) {
-  return busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
+/**
+ * Runs a measurement through the service (`measure` answers its rate) and says how busy the
+ * service, mongod and the bench's own process were meanwhile.
+ */
+export async function metered(
+  h: { process: { pid?: number | undefined }; mongodPid?: number | undefined },
+  measure: () => Promise<number>,
+): Promise<Run> {
+  const busy = busyMeter({ service: [h.process.pid], mongod: [h.mongodPid], bench: [process.pid] });
+  const rate = await measure();
+  return { rate, busy: busy() };
 }

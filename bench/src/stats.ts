@@ -40,6 +40,13 @@ export function medianRun(runs: Run[]): Run {
   return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)] as Run;
 }
 
+/** Runs `measure` `runs` times and answers the run of median rate. */
+export async function medianRunOf(runs: number, measure: () => Promise<Run>): Promise<Run> {
+  const all: Run[] = [];
+  for (let run = 0; run < runs; run++) all.push(await measure());
+  return medianRun(all);
+}
+
 /** Milliseconds per call, one call at a time. */
 export async function latencies(samples: number, call: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];

@@ -4,7 +4,7 @@
 
 import { BucketsClient, DEPOSITS_IN_FLIGHT } from "@workflow/work";
 import { ObjectId } from "mongodb";
-import { serviceMeter } from "../busy.js";
+import { metered } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
 import { log, medianRun, type Run, round } from "../stats.js";
 
@@ -67,18 +67,13 @@ async function compare(
 ): Promise<Figure> {
   const o: Run[] = [];
   const b: Run[] = [];
-  const meter = async (measure: () => Promise<number>) => {
-    const busy = serviceMeter(h);
-    const rate = await measure();
-    return { rate, busy: busy() };
-  };
   for (let run = 0; run < runs; run++) {
     if (run % 2 === 0) {
-      o.push(await meter(ours));
-      b.push(await meter(baseline));
+      o.push(await metered(h, ours));
+      b.push(await metered(h, baseline));
     } else {
-      b.push(await meter(baseline));
-      o.push(await meter(ours));
+      b.push(await metered(h, baseline));
+      o.push(await metered(h, ours));
     }
     await h.works.deleteMany({ pipeline: "deposit" });
     await clear();

@@ -1,9 +1,9 @@
 /** Scenario: claims per second through the service against a bare findOneAndUpdate loop. */
 
 import type { IndexDescription } from "mongodb";
-import { serviceMeter } from "../busy.js";
+import { metered } from "../busy.js";
 import { concurrently, type Harness, queuedDoc, workIndexes } from "../harness.js";
-import { log, medianRun, type Run, round } from "../stats.js";
+import { log, medianRunOf, type Run, round } from "../stats.js";
 
 const CONCURRENCY = 16;
 
@@ -27,19 +27,12 @@ async function seed(h: Harness, collection: string, n: number, indexes: IndexDes
 }
 
 /** Claims `n` works with `claim` at concurrency 16, timed from the first claim to the last. */
-async function timed(h: Harness, n: number, claim: () => Promise<boolean>): Promise<Run> {
-  const busy = serviceMeter(h);
-  const started = performance.now();
-  await concurrently(CONCURRENCY, claim);
-  const seconds = (performance.now() - started) / 1000;
-  return { rate: n / seconds, busy: busy() };
-}
-
-/** The run of median rate among `runs`. */
-async function medianRunOf(runs: number, measure: () => Promise<Run>): Promise<Run> {
-  const all: Run[] = [];
-  for (let run = 0; run < runs; run++) all.push(await measure());
-  return medianRun(all);
+function timed(h: Harness, n: number, claim: () => Promise<boolean>): Promise<Run> {
+  return metered(h, async () => {
+    const started = performance.now();
+    await concurrently(CONCURRENCY, claim);
+    return n / ((performance.now() - started) / 1000);
+  });
 }
 
 /** Claims through the service (one per request, or `count` per request). */

@@ -163,7 +163,7 @@ export function createClaimer(ctx: ServiceContext): Claimer {
 function ready(lane: Lane): boolean {
   if (lane.waiting.length >= lane.demand) return true;
   let slots = 0;
-  for (const pending of lane.waiting) slots += pending.count - pending.got.length;
+  for (const pending of lane.waiting) slots += pending.count;
   return slots >= MAX_SLOTS;
 }
 
