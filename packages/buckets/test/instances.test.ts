@@ -89,6 +89,31 @@ describe("two instances race", () => {
     expect([...got].sort()).toEqual([...ids].sort());
   });
 
+  it("batched claims: rounds that overlap on both instances share out every work once", {
+    timeout: 60_000,
+  }, async () => {
+    // 16 batches of 50 on each instance, 1,600 asked for 1,000 works: each instance's rounds look
+    // for candidates while its earlier rounds write, and both take from the same head.
+    const ids: string[] = [];
+    for (let n = 0; n < 4; n++) ids.push(...(await depositMany("race-batch", 250)));
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        (i % 2 ? a : b).call("POST", "/work/withdraw?lease=30&count=50", {
+          token: a.tokens.worker,
+          body: { pipeline: "race-batch" },
+        }),
+      ),
+    );
+    const got = answers.flatMap((r) => {
+      expect(r.status).toBe(200);
+      return (r.body as { id: string }[]).map((w) => w.id);
+    });
+    expect(got).toHaveLength(1_000);
+    expect(new Set(got).size).toBe(1_000);
+    expect([...got].sort()).toEqual([...ids].sort());
+    expect(await works().countDocuments({ pipeline: "race-batch", status: "queued" })).toBe(0);
+  });
+
   it("outcomes: two different outcomes for one attempt, one is recorded", async () => {
     await depositMany("race-outcome", 10);
     const claimed = await claimAll("race-outcome", 10);

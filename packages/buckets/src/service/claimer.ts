@@ -1,8 +1,10 @@
 /** Claims works for waiting withdraws, several requests' claims in one round trip. */
 
 import {
+  type BatchClaim,
   type Claimant,
   type ClaimOptions,
+  type ObjectId,
   present,
   type Query,
   type WorkDoc,
@@ -53,6 +55,18 @@ interface Lane {
   demand: number;
   /** Told of each request that joins while the lane lingers. */
   joined?: (() => void) | undefined;
+  /** Candidates of rounds whose writes are not done: the next round looks past them. */
+  claiming: Set<ObjectId>;
+}
+
+/** One round's progress. */
+interface Round {
+  /** Its candidates are known (the next round may look past them). */
+  found: Promise<void>;
+  /** No more of its writes are to come. */
+  written: Promise<void>;
+  /** Its works are read back and handed to their slots; rejects with what failed. */
+  read: Promise<void>;
 }
 
 /**
@@ -71,48 +85,99 @@ export function createClaimer(ctx: ServiceContext): Claimer {
     lease: number | undefined,
     lane: Lane,
   ): Promise<void> {
+    // The last round's answers (a lane lingers for its workers only once they are answered) and
+    // writes (the lane ends only when none are left in flight).
+    let answered = Promise.resolve();
+    let written = Promise.resolve();
     for (;;) {
-      if (lane.demand > 1 && !ready(lane)) await linger(lane);
-      if (lane.waiting.length === 0) break;
-      const group = takeGroup(lane.waiting);
-      try {
-        await serve(query, group, lease);
-        for (const pending of group) pending.done(pending.got);
-      } catch (error) {
-        // A work already claimed is handed over; its lease covers it if the answer never arrives.
-        for (const pending of group) {
-          if (pending.got.length > 0) pending.done(pending.got);
-          else pending.fail(error);
-        }
+      if (lane.demand > 1 && !ready(lane)) {
+        await answered;
+        if (!ready(lane)) await linger(lane);
       }
+      if (lane.waiting.length === 0) {
+        await written;
+        if (lane.waiting.length === 0) break;
+        continue;
+      }
+      const group = takeGroup(lane.waiting);
+      const before = written;
+      const round = serve(query, group, lease, lane);
+      answered = round.read.then(
+        () => {
+          for (const pending of group) pending.done(pending.got);
+        },
+        (error: unknown) => {
+          // A work already claimed is handed over; its lease covers it if the answer never arrives.
+          for (const pending of group) {
+            if (pending.got.length > 0) pending.done(pending.got);
+            else pending.fail(error);
+          }
+        },
+      );
+      written = round.written;
+      // With a full round waiting, the next one looks for its candidates while this one writes
+      // (one write in flight besides); else it goes when this one's writes are done.
+      await round.found;
+      await (slotsWaiting(lane) >= MAX_SLOTS ? before : round.written);
       lane.demand = group.length + lane.waiting.length;
     }
     lanes.delete(key);
   }
 
-  async function serve(query: Query, group: Pending[], lease: number | undefined): Promise<void> {
+  /** A round for the group: told when its candidates are found and its writes done. */
+  function serve(query: Query, group: Pending[], lease: number | undefined, lane: Lane): Round {
+    const found = latch();
+    const written = latch();
+    const read = claimFor(query, group, lease, lane, found.open, written.open).finally(() => {
+      found.open();
+      written.open();
+    });
+    return { found: found.promise, written: written.promise, read };
+  }
+
+  /** Claims the group's works; resolves when they are read back. */
+  async function claimFor(
+    query: Query,
+    group: Pending[],
+    lease: number | undefined,
+    lane: Lane,
+    found: () => void,
+    written: () => void,
+  ): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const slots = group.flatMap((p) => Array<Pending>(p.count - p.got.length).fill(p));
       const options = { now: ctx.now(), lease };
-      const [first] = slots;
-      if (!first) return;
+      if (slots.length === 0) return;
       // The last round claims one work at a time: each findOneAndUpdate finds a work whenever one
-      // is queued, so a batch that keeps losing to other instances still ends with its works.
-      const docs =
-        slots.length === 1 || round === ROUNDS - 1
-          ? await claimEach(query, slots, options)
-          : await ctx.store.claimMany(
-              query,
-              slots.map((slot) => slot.claimant),
-              options,
-            );
-      docs.forEach((doc, i) => {
-        const slot = slots[i];
-        if (doc && slot) slot.got.push({ ...present(doc), claim: slot.secret });
-      });
-      // Fewer candidates than slots: the queue ran dry. All claimed: done. Else some were lost
-      // to another instance, and there may be more.
-      if (docs.length < slots.length || docs.every((doc) => doc !== null)) return;
+      // is queued, so a batch that keeps losing to other claims still ends with its works.
+      if (slots.length === 1 || round === ROUNDS - 1) {
+        hand(slots, await claimEach(query, slots, options));
+        return;
+      }
+      const heads = await ctx.store.peek(query, options.now, slots.length, [...lane.claiming]);
+      const ids = heads.map((head) => head._id);
+      for (const id of ids) lane.claiming.add(id);
+      found();
+      if (ids.length === 0) return;
+      let batch: BatchClaim;
+      try {
+        batch = await ctx.store.claimMany(
+          query,
+          ids,
+          slots.map((slot) => slot.claimant),
+          options,
+        );
+      } finally {
+        for (const id of ids) lane.claiming.delete(id);
+      }
+      const read = batch.docs.then((docs) => hand(slots, docs));
+      // All claimed, or the queue ran dry: no more to claim. Else some were lost to another
+      // claim, and the next round claims for the rest once this one's are known.
+      if (batch.claimed === ids.length || ids.length < slots.length) {
+        written();
+        return read;
+      }
+      await read;
     }
   }
 
@@ -151,7 +216,7 @@ export function createClaimer(ctx: ServiceContext): Claimer {
         lane.waiting.push(pending);
         lane.joined?.();
       } else {
-        const fresh: Lane = { waiting: [pending], demand: 0 };
+        const fresh: Lane = { waiting: [pending], demand: 0, claiming: new Set() };
         lanes.set(key, fresh);
         void drain(key, query, lease, fresh);
       }
@@ -159,12 +224,33 @@ export function createClaimer(ctx: ServiceContext): Claimer {
   };
 }
 
+/** Slot i gets the i-th work claimed, if any. */
+function hand(slots: Pending[], docs: (WorkDoc | null)[]): void {
+  docs.forEach((doc, i) => {
+    const slot = slots[i];
+    if (doc && slot) slot.got.push({ ...present(doc), claim: slot.secret });
+  });
+}
+
 /** Whether a lane's next round should go now: it has all it may wait for, or a round's worth. */
 function ready(lane: Lane): boolean {
-  if (lane.waiting.length >= lane.demand) return true;
+  return lane.waiting.length >= lane.demand || slotsWaiting(lane) >= MAX_SLOTS;
+}
+
+/** The works the lane's waiting requests ask for. */
+function slotsWaiting(lane: Lane): number {
   let slots = 0;
   for (const pending of lane.waiting) slots += pending.count;
-  return slots >= MAX_SLOTS;
+  return slots;
+}
+
+/** A promise and what resolves it. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open = () => {};
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
 }
 
 /**

@@ -90,32 +90,31 @@ export async function claimOne(
   );
 }
 
+/** A batch claim whose writes are done; what it claimed is still being read back. */
+export interface BatchClaim {
+  /** How many of the candidates this claim took; the others went to another claim first. */
+  claimed: number;
+  /** One entry per candidate, in their order: the work, or null when another claim took it. */
+  docs: Promise<(WorkDoc | null)[]>;
+}
+
 /**
- * Claims a work for each slot (`claimants[i]` claims slot i) in three round trips: read the first
- * candidates in claim order, claim those still queued with one updateMany (each document's update
- * is atomic, so a candidate another instance took meanwhile is skipped), then read back what this
- * call claimed. Answers one entry per candidate, in claim order: the work, or null when another
- * claim took it first. Fewer entries than slots means there were no more candidates.
+ * Claims candidates (found by `peek`) for their slots, `claimants[i]` for `ids[i]`: those still
+ * queued with one updateMany (each document's update is atomic, so a candidate another claim took
+ * meanwhile is skipped), then reads back what this call claimed. Answers once the write is done,
+ * with the reading under way: the next claim needs only the write, so it need not wait for it.
  */
 export async function claimMany(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
+  ids: ObjectId[],
   claimants: Claimant[],
   options: ClaimOptions,
-): Promise<(WorkDoc | null)[]> {
-  const candidates = await collection
-    .find(claimable(filter, options.now), {
-      projection: { _id: 1 },
-      sort: CLAIM_SORT,
-      limit: claimants.length,
-    })
-    .toArray();
-  if (candidates.length === 0) return [];
-  const ids = candidates.map((c) => c._id);
+): Promise<BatchClaim> {
   const token = new ObjectId();
   // The claimer sends one pipeline per command: naming it keeps both writes on its shard.
   const pipeline = filter.pipeline === undefined ? {} : { pipeline: filter.pipeline };
-  await collection.updateMany(
+  const { modifiedCount } = await collection.updateMany(
     claimable({ ...pipeline, _id: { $in: ids } } as Filter<WorkDoc>, options.now),
     claimUpdate(
       options,
@@ -132,11 +131,14 @@ export async function claimMany(
       token,
     ),
   );
-  const claimed = await collection
+  const docs = collection
     .find({ ...pipeline, _id: { $in: ids }, claimToken: token } as Filter<WorkDoc>)
-    .toArray();
-  const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
-  return ids.map((id) => byId.get(id.toHexString()) ?? null);
+    .toArray()
+    .then((claimed) => {
+      const byId = new Map(claimed.map((doc) => [doc._id.toHexString(), doc]));
+      return ids.map((id) => byId.get(id.toHexString()) ?? null);
+    });
+  return { claimed: modifiedCount, docs };
 }
 
 /** Candidate i gets `values[i]`: one expression names each document's own. */
@@ -154,15 +156,20 @@ function ofSlot(ids: ObjectId[], values: unknown[]): Document {
 /** Where a work stands in claim order, and its pipeline. */
 export type Head = Pick<WorkDoc, "_id" | "pipeline" | "priority" | "received">;
 
-/** The first `limit` claimable works of one pipeline's filter, in claim order; nothing is claimed. */
+/**
+ * The first `limit` claimable works of one pipeline's filter in claim order, but for `besides`
+ * (works being claimed already); nothing is claimed.
+ */
 export function peek(
   collection: Collection<WorkDoc>,
   filter: Filter<WorkDoc>,
   now: number,
   limit: number,
+  besides: ObjectId[] = [],
 ): Promise<Head[]> {
+  const among = besides.length > 0 ? { ...filter, _id: { $nin: besides } } : filter;
   return collection
-    .find(claimable(filter, now), {
+    .find(claimable(among, now), {
       projection: { _id: 1, pipeline: 1, priority: 1, received: 1 },
       sort: CLAIM_SORT,
       limit,

@@ -22,7 +22,7 @@ import { depositWorks } from "./deposit.js";
 import { type Holder, type WorkDoc, works } from "./documents.js";
 import { StoreError } from "./errors.js";
 import { countWorks, type FindOptions, findByIds, findWorks } from "./find.js";
-import { toObjectId } from "./ids.js";
+import { type ObjectId, toObjectId } from "./ids.js";
 import { ensureIndexes } from "./indexes.js";
 import { heartbeat, release } from "./lease.js";
 import { logStore } from "./logs.js";
@@ -42,6 +42,7 @@ import { supportsChangeStreams, watchQueued } from "./watch.js";
 export type { MinuteRow, Sighting } from "./activity.js";
 export type { CacheSource, Within } from "./cache.js";
 export {
+  type BatchClaim,
   type Claimant,
   type ClaimOptions,
   DEADLINE_GRACE_SECONDS,
@@ -148,8 +149,8 @@ export function createStore(db: Db) {
     deposit: (docs: WorkDoc[]) => depositWorks(collection, docs),
     claim: (query: Query, claimant: Claimant, options: ClaimOptions) =>
       claimOne(collection, filter(query), claimant, options),
-    claimMany: (query: Query, claimants: Claimant[], options: ClaimOptions) =>
-      claimMany(collection, filter(query), claimants, options),
+    claimMany: (query: Query, ids: ObjectId[], claimants: Claimant[], options: ClaimOptions) =>
+      claimMany(collection, filter(query), ids, claimants, options),
     find: (query: Query, options?: FindOptions) => findWorks(collection, filter(query), options),
     count: (query: Query) => countWorks(collection, filter(query)),
     /** By id, within `pipelines` when given (their shards); without them, on every shard. */
@@ -183,7 +184,8 @@ export function createStore(db: Db) {
         { pipeline: condition, status: "queued" } as Filter<WorkDoc>,
         scatter("the queued pipelines a claim's pattern matches"),
       ),
-    peek: (query: Query, now: number, limit: number) => peek(collection, filter(query), now, limit),
+    peek: (query: Query, now: number, limit: number, besides?: ObjectId[]) =>
+      peek(collection, filter(query), now, limit, besides),
     lapse: (now: number) => lapse(collection, now),
     retryDue: (now: number) => requeueFailed(collection, { now }),
     auditFailed: (pipelines?: string[]) => requeueFailed(collection, { pipelines }),
