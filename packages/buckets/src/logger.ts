@@ -5,7 +5,7 @@ import { pino } from "pino";
 export type Logger = pino.Logger;
 
 /**
- * Headers that carry credentials. pino-http logs every request's headers with its response line,
+ * Headers that carry credentials. Each answer's log line carries the request's headers,
  * and a 4xx is exactly when a stranger's token arrives: these never reach a log.
  */
 export const REDACTED_HEADERS = [
