@@ -74,7 +74,8 @@ interface Round {
  * goes at once; those that arrive while it is in flight wait, and the next round claims for all of
  * them in one batch (after LINGER_MS at most, when the lane had more at once before). Concurrent
  * workers then stop racing mongod for the same first document, and the busier the queue, the
- * fewer round trips each work costs.
+ * fewer round trips each work costs. When a full round waits, it looks for its candidates (past
+ * those being claimed) while the round before it writes: mongod reads and writes at once.
  */
 export function createClaimer(ctx: ServiceContext): Claimer {
   const lanes = new Map<string, Lane>();
