@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { createClaimer } from "../src/service/claimer.js";
 import type { Query } from "../src/store/index.js";
 import { stages } from "./support/plans.js";
 import { aWork, useTestService } from "./support/service.js";
@@ -221,6 +222,33 @@ describe("claims that arrive together", () => {
     expect(new Set(got).size).toBe(400);
     expect([...got].sort()).toEqual(best.sort());
     expect(await count({ pipeline: "overlap", status: "queued" })).toBe(200);
+  });
+});
+
+describe("a lane that looks ahead", () => {
+  it("claims only what its filter names, and all of it, while an earlier round writes", {
+    timeout: 60_000,
+  }, async () => {
+    // Rounds of 100 for a filter that 50 of 300 works match: while the first round writes, the
+    // next looks past the works being claimed, and must still look only among the 50.
+    const ids = await depositAll(
+      Array.from({ length: 300 }, (_, i) =>
+        aWork({ pipeline: "ahead", tags: i % 6 === 0 ? ["mine"] : ["other"] }),
+      ),
+    );
+    const named = ids.filter((_, i) => i % 6 === 0);
+    const query = { pipeline: "ahead", $or: [{ tags: "mine" }, { priority: 99 }] };
+    // Asked for in one turn of the event loop, so that all six wait when the first round's
+    // candidates are found, and the next round looks ahead.
+    const claim = createClaimer(t.service.ctx);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, n) =>
+        claim(query, { count: 100, worker: `ahead-${n}`, sub: "worker" }),
+      ),
+    );
+    const got = answers.flat().map((work) => work.id);
+    expect([...got].sort()).toEqual([...named].sort());
+    expect(await count({ pipeline: "ahead", status: "queued" })).toBe(250);
   });
 });
 
