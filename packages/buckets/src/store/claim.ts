@@ -167,11 +167,7 @@ export function peek(
   limit: number,
   besides: ObjectId[] = [],
 ): Promise<Head[]> {
-  // Added to the filter's own conditions, never in place of one it has on `_id`.
-  const among =
-    besides.length > 0
-      ? { ...filter, $and: [...(filter.$and ?? []), { _id: { $nin: besides } }] }
-      : filter;
+  const among = besides.length > 0 ? { ...filter, _id: { $nin: besides } } : filter;
   return collection
     .find(claimable(among, now), {
       projection: { _id: 1, pipeline: 1, priority: 1, received: 1 },
