@@ -7,12 +7,25 @@ import { alive, type Owned, pidsIn, workerProcess } from "../support/processes.j
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
+/** Called once, as a claim's write for a work of `pipeline` is sent to MongoDB. */
+let onClaimWrite: { pipeline: string; act: () => void } | undefined;
 const owned: Owned[] = [];
 beforeAll(async () => {
-  stack = await startStack(import.meta.filename, {
-    BUCKETS_LEASE_SECONDS: "2",
-    BUCKETS_REAP_SECONDS: "1",
-  });
+  stack = await startStack(
+    import.meta.filename,
+    { BUCKETS_LEASE_SECONDS: "2", BUCKETS_REAP_SECONDS: "1" },
+    "",
+    {
+      onCommand: ({ commandName, command }) => {
+        const armed = onClaimWrite;
+        if (!armed || !["update", "findAndModify"].includes(commandName)) return;
+        if (command[commandName] !== "works" || !JSON.stringify(command).includes(armed.pipeline))
+          return;
+        onClaimWrite = undefined;
+        armed.act();
+      },
+    },
+  );
 });
 afterAll(async () => {
   await Promise.all(owned.map((o) => o.stop()));
@@ -110,8 +123,21 @@ describe("stopping", () => {
     expect(await worker.exited).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);
     const work = await statusOf(id);
-    expect(work?.status).toBe("queued");
+    expect(work?.status, worker.output()).toBe("queued");
     expect(work?.history?.[0]).toMatchObject({ attempt: 1, status: "released" });
+  });
+
+  it("a stop while a claim is on its way gives back the work it brings, to run elsewhere at once", {
+    timeout: 30_000,
+  }, async () => {
+    const id = await deposit("stopped-claiming", { command: ["sleep", "60"] });
+    const worker = inProcess("stopped-claiming");
+    onClaimWrite = { pipeline: "stopped-claiming", act: () => void worker.stop() };
+    await worker.done;
+    expect(worker.completed).toBe(0);
+    const work = await statusOf(id);
+    expect(work?.status).toBe("queued");
+    expect(work?.history?.map((h) => h.status)).toEqual(["released"]);
   });
 });
 

@@ -209,20 +209,27 @@ class WorkerClaims implements Claims {
     const { client, signal } = this.#options;
     this.#reserved += count;
     const sent = Date.now();
+    // The first claim does not wait: it says at once whether the service takes the token. A claim
+    // ahead does not wait either: slots are busy, and an empty queue is news enough.
+    const wait = this.#connected && !ahead ? this.#options.wait : 0;
     try {
       const works = await client.withdraw(this.#options.filter, {
         count,
-        // The first claim does not wait: it says at once whether the service takes the token. A
-        // claim ahead does not wait either: slots are busy, and an empty queue is news enough.
-        wait: this.#connected && !ahead ? this.#options.wait : 0,
+        wait,
         lease: this.#options.lease,
-        // A stop ends a long-poll at once. A claim ahead comes back quickly: the works it brings
-        // are given back by close(), where an aborted request would leave them to their lease.
-        ...(ahead ? {} : { signal }),
+        // A stop ends a long-poll at once (the service gives back what it claims for a caller that
+        // hung up). A claim that does not wait comes back quickly: what it brings after the stop is
+        // given back here, where an aborted request could leave it to its lease.
+        ...(wait > 0 ? { signal } : {}),
       });
       this.#reserved -= count - works.length;
       this.#pace.claimed(count, works.length, Date.now() - sent);
       await this.#answered();
+      if (signal.aborted) {
+        for (const work of works) this.#giveBack(work);
+        while (this.#waiting.length > 0) this.#give(null);
+        return;
+      }
       const claimedAt = Date.now();
       for (const work of works) {
         if (this.#waiting.length > 0) this.#give({ work, claimedAt });

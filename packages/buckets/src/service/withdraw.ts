@@ -6,10 +6,12 @@ import type { Principal } from "../auth/tokens.js";
 import { invalid } from "../errors.js";
 import { compileQuery, WITHDRAW_FIELDS } from "../query.js";
 import { type Query, toObjectId, type WorkView } from "../store/index.js";
+import { holderFor } from "./claimant.js";
 import type { Claimer } from "./claimer.js";
 import { noteContact } from "./contacts.js";
 import type { ServiceContext } from "./context.js";
 import type { Dispatcher } from "./dispatch.js";
+import { release } from "./lifecycle.js";
 import { parseWith } from "./validate.js";
 
 /** Compiles a worker's filter; it must name the pipelines it serves. */
@@ -86,5 +88,28 @@ export async function withdraw(
     });
     claimed = work ? [work] : [];
   }
+  if (request.signal.aborted && claimed.length > 0) {
+    await giveBack(ctx, principal, claimed);
+    claimed = [];
+  }
   return params.count === undefined ? (claimed[0] ?? null) : claimed;
+}
+
+/**
+ * A caller that hung up before its answer never learns what was claimed for it: those attempts go
+ * back to the queue now, uncounted, rather than when their leases end. One that moved meanwhile
+ * (cancelled, say) is left as it is.
+ */
+async function giveBack(ctx: ServiceContext, principal: Principal, works: WorkView[]) {
+  await Promise.allSettled(
+    works.map(({ id, attempt, pipeline, claim }) =>
+      release(
+        ctx,
+        principal,
+        id,
+        { attempt: attempt ?? 0, pipeline },
+        holderFor(principal, claim, "claim"),
+      ),
+    ),
+  );
 }
