@@ -51,16 +51,15 @@ export function requestLogger(logger: Logger): RequestHandler {
       const status = res.statusCode;
       const level = status >= 500 ? "error" : status >= 400 ? "info" : "debug";
       if (!logger.isLevelEnabled(level)) return;
-      const line = {
-        res: stdSerializers.res(res),
-        responseTime: Math.round(performance.now() - started),
-      };
-      if (status >= 500) {
-        req.log.error(
-          { ...line, err: new Error(`failed with status code ${status}`) },
-          "request errored",
-        );
-      } else req.log[level](line, "request completed");
+      const failed = status >= 500 ? { err: new Error(`failed with status code ${status}`) } : {};
+      req.log[level](
+        {
+          res: stdSerializers.res(res),
+          responseTime: Math.round(performance.now() - started),
+          ...failed,
+        },
+        status >= 500 ? "request errored" : "request completed",
+      );
     });
     next();
   };

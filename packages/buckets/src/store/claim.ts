@@ -167,7 +167,11 @@ export function peek(
   limit: number,
   besides: ObjectId[] = [],
 ): Promise<Head[]> {
-  const among = besides.length > 0 ? { ...filter, _id: { $nin: besides } } : filter;
+  // Added to the filter's own conditions, never in place of one it has on `_id`.
+  const among =
+    besides.length > 0
+      ? { ...filter, $and: [...(filter.$and ?? []), { _id: { $nin: besides } }] }
+      : filter;
   return collection
     .find(claimable(among, now), {
       projection: { _id: 1, pipeline: 1, priority: 1, received: 1 },
