@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { BucketsClient } from "@workflow/work";
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 /** #28.1 and #28.2 with real Python workers: works made from a parent's results, and chains. */
 
@@ -52,6 +52,8 @@ pipeline:
         parameters: { model: "\${{ needs.fit.results }}", alpha: "\${{ matrix.alpha }}" }
 `;
 
+const configs = useTempDir("fanout-");
+let written = 0;
 let stack: Stack;
 let client: BucketsClient;
 let env: Record<string, string>;
@@ -71,7 +73,7 @@ const cli = async (...args: string[]) =>
   (await run(process.execPath, [WORKFLOW_CLI, ...args], { env })).stdout;
 
 function file(text: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), "fanout-")), "pipeline.yaml");
+  const path = join(configs, `pipeline-${++written}.yaml`);
   writeFileSync(path, text);
   return path;
 }

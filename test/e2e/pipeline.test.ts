@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { createLogger, startWorker } from "@workflow/worker";
@@ -9,8 +8,10 @@ import { CHIME_EXAMPLE } from "../support/chime-example.js";
 import { cliEnv } from "../support/cli.js";
 import { ROOT, WORKFLOW_CLI } from "../support/processes.js";
 import { eventually, useStack } from "../support/stack.js";
+import { useTempDir } from "../support/temp-dir.js";
 
 const run = promisify(execFile);
+const configs = useTempDir("pipeline-");
 /** CHIME's example functions (workflow.examples.function.math), as a Python package. */
 const MODULES = join(ROOT, "test", "fixtures", "pipelines");
 
@@ -66,7 +67,7 @@ describe("a pipeline with real workers", () => {
 
   it("the CLI's dry run prints the DAG and every work, and deposits nothing", async () => {
     const env = cliEnv(stack, "developer");
-    const file = join(mkdtempSync(join(tmpdir(), "pipeline-")), "example.yaml");
+    const file = join(configs, "example.yaml");
     writeFileSync(file, CONFIG.replace("example-pipeline", "dry-example"));
     const { stdout } = await run(
       process.execPath,
