@@ -3,28 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, startWorker } from "@workflow/worker";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimWrites } from "../support/claim-writes.js";
 import { alive, type Owned, pidsIn, workerProcess } from "../support/processes.js";
 import { eventually, type Stack, startStack } from "../support/stack.js";
 
 let stack: Stack;
-/** Called once, as a claim's write for a work of `pipeline` is sent to MongoDB. */
-let onClaimWrite: { pipeline: string; act: () => void } | undefined;
+const writes = claimWrites();
 const owned: Owned[] = [];
 beforeAll(async () => {
   stack = await startStack(
     import.meta.filename,
     { BUCKETS_LEASE_SECONDS: "2", BUCKETS_REAP_SECONDS: "1" },
     "",
-    {
-      onCommand: ({ commandName, command }) => {
-        const armed = onClaimWrite;
-        if (!armed || !["update", "findAndModify"].includes(commandName)) return;
-        if (command[commandName] !== "works" || !JSON.stringify(command).includes(armed.pipeline))
-          return;
-        onClaimWrite = undefined;
-        armed.act();
-      },
-    },
+    { onCommand: writes.onCommand },
   );
 });
 afterAll(async () => {
@@ -132,7 +123,7 @@ describe("stopping", () => {
   }, async () => {
     const id = await deposit("stopped-claiming", { command: ["sleep", "60"] });
     const worker = inProcess("stopped-claiming");
-    onClaimWrite = { pipeline: "stopped-claiming", act: () => void worker.stop() };
+    writes.arm("stopped-claiming", () => void worker.stop());
     await worker.done;
     expect(worker.completed).toBe(0);
     const work = await statusOf(id);

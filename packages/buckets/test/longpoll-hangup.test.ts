@@ -1,30 +1,13 @@
-import type { CommandStartedEvent } from "mongodb";
 import { expect, it } from "vitest";
+import { claimWrites } from "../../../test/support/claim-writes.js";
 import { useTestService } from "./support/service.js";
 import { depositWork, viewWork } from "./support/works.js";
 
-/** Called as the claim's write for a work of `pipeline` is sent to MongoDB, once. */
-let onClaimWrite: { pipeline: string; hangUp: () => void } | undefined;
-const { t } = useTestService(
-  import.meta.filename,
-  {},
-  {
-    hooks: {
-      onCommand: (event: CommandStartedEvent) => {
-        const armed = onClaimWrite;
-        const { command } = event;
-        const write = ["update", "findAndModify"].includes(event.commandName);
-        if (!armed || !write || command[event.commandName] !== "works") return;
-        if (!JSON.stringify(command).includes(armed.pipeline)) return;
-        onClaimWrite = undefined;
-        armed.hangUp();
-      },
-    },
-  },
-);
+const writes = claimWrites();
+const { t } = useTestService(import.meta.filename, {}, { hooks: { onCommand: writes.onCommand } });
 
-const until = async (check: () => boolean | Promise<boolean>) => {
-  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
+const until = async (check: () => boolean) => {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
 };
 const withdrawing = (pipeline: string, query: string, signal: AbortSignal) =>
   fetch(`${t.url}/work/withdraw${query}`, {
@@ -34,7 +17,7 @@ const withdrawing = (pipeline: string, query: string, signal: AbortSignal) =>
     signal,
   }).catch((error: unknown) => error);
 
-type Stored = { status: string; attempt: number; history?: { status: string }[] };
+type Stored = { status: string; uncounted?: number; history?: { status: string }[] };
 
 it("a long-poll whose caller hangs up stops waiting; one answered in time leaves no waiter", async () => {
   const hangUp = new AbortController();
@@ -59,7 +42,7 @@ it.each([
   "%s whose caller hangs up while its work is claimed gives the work back at once, uncounted",
   async (_, pipeline, query) => {
     const hangUp = new AbortController();
-    onClaimWrite = { pipeline, hangUp: () => hangUp.abort() };
+    writes.arm(pipeline, () => hangUp.abort());
     let id: string;
     if (query) {
       const request = withdrawing(pipeline, query, hangUp.signal);
@@ -74,11 +57,12 @@ it.each([
     // Not left running until its lease ends: back in the queue, its attempt not spent.
     const seen = async () => {
       const work = await viewWork<Stored>(t, id);
-      return { status: work.status, history: work.history?.map((entry) => entry.status) };
+      const history = work.history?.map((entry) => entry.status);
+      return { status: work.status, uncounted: work.uncounted, history };
     };
     await expect
       .poll(seen, { timeout: 5_000 })
-      .toEqual({ status: "queued", history: ["released"] });
+      .toEqual({ status: "queued", uncounted: 1, history: ["released"] });
     const again = await t.call("POST", "/work/withdraw", {
       token: t.tokens.worker,
       body: { pipeline },
